@@ -1,0 +1,93 @@
+// Shared test helpers: real-Nix gating, temp dirs, running tasks as subprocesses.
+import { fileURLToPath } from "node:url";
+import { info } from "../lib/log.ts";
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
+  /\/$/,
+  "",
+);
+
+/** The real distributions shipped beside the project (read-only). */
+export const REAL_SOURCES = `${ROOT}/../shared/real-sources`;
+
+/** True when CI=true: differential tests must run, never skip. */
+export const IN_CI = Deno.env.get("CI") === "true";
+
+/**
+ * Whether a real tool (nix-hash, nix-instantiate, …) can be used. In CI a missing tool is a
+ * failure; elsewhere the caller skips with a printed notice.
+ */
+export function haveTool(name: string): boolean {
+  const found = Deno.env.get("PATH")?.split(":").some((d) => {
+    try {
+      return Deno.statSync(`${d}/${name}`).isFile;
+    } catch {
+      return false;
+    }
+  }) ?? false;
+  if (!found && IN_CI) {
+    throw new Error(
+      `${name} is required when CI=true (apt-get install nix-bin)`,
+    );
+  }
+  if (!found) {
+    info(`notice: ${name} not found, skipping the tests that use it`);
+  }
+  return found;
+}
+
+/** A temp directory removed when disposed: `await using dir = await tmp();`. */
+export async function tmp(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "comfykit-test-" });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Runs a command, returning exit code and decoded output. */
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; stdin?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: opts.cwd ?? ROOT,
+    env: { NO_COLOR: "1", ...opts.env },
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const r = await child.output();
+  const dec = new TextDecoder();
+  return {
+    code: r.code,
+    stdout: dec.decode(r.stdout),
+    stderr: dec.decode(r.stderr),
+  };
+}
+
+/**
+ * Runs `tasks/<file>.ts` in a fresh Deno process with all permissions (tests check behaviour,
+ * deno.json's task lines check permissions).
+ */
+export function runTaskProcess(
+  file: string,
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; stdin?: string } = {},
+) {
+  return run(
+    Deno.execPath(),
+    ["run", "-A", `${ROOT}/tasks/${file}`, ...args],
+    opts,
+  );
+}
