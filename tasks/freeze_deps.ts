@@ -1,0 +1,445 @@
+// freeze-deps: the complete pinned dependency tree of the main package (or of given
+// requirements), resolved by a real resolver (uv, else pip in a private temporary venv), written
+// as a hash-checking lock file, and classified against this repository: nixpkgs / custom
+// (.flox/pkgs/) / vendored (sources-manifest.json) / missing, with the fix for each problem.
+//
+// Example:
+//   deno task freeze-deps                        # ComfyUI's requirements.txt, from its pinned archive
+//   deno task freeze-deps -r requirements.txt --python-version 3.12 --check
+//   deno task freeze-deps "spandrel==0.4.0" --index-url http://127.0.0.1:8080/simple --json
+//
+// Needs: python3 (pip >= 22.2) or uv on PATH; the network or a mirror/index for the resolver
+// (PIP_INDEX_URL, --index-url, --find-links); for the default requirements, GitHub or the
+// download cache (COMFYKIT_GITHUB_URL, COMFYKIT_CACHE_DIR, COMFYKIT_MIRRORS).
+// Permissions: --allow-read, --allow-write (lock file, cache, temp venv), --allow-run (python3,
+// uv, nix-instantiate, flox), --allow-env, --allow-net (index pages for hashes, the archive).
+import { join, relative, resolve as resolvePath } from "node:path";
+import { type Classification, classify, isProblem } from "../lib/classify.ts";
+import { parseCli, runTask } from "../lib/cli.ts";
+import { KitError, UsageError } from "../lib/errors.ts";
+import { atomicWrite, readTextIfExists } from "../lib/fsutil.ts";
+import { info, out, useColor, warn, writeErr } from "../lib/log.ts";
+import { normalizeName } from "../lib/names.ts";
+import { openNixpkgs } from "../lib/nixpkgs.ts";
+import { parseRequirement } from "../lib/pep508.ts";
+import {
+  completeHashes,
+  renderLockFile,
+  type Requirer,
+  resolve,
+  type ResolvedPackage,
+} from "../lib/resolver.ts";
+import { readRequirementsFile } from "../lib/requirements.ts";
+import { mainPackageRequirements } from "../lib/_freeze_source.ts";
+
+const USAGE = `Usage: deno task freeze-deps [REQ...] [-r FILE]... [options]
+
+Resolves the complete dependency tree with a real resolver (uv if on PATH, else pip in a
+temporary venv), writes requirements.lock.txt (pip hash-checking format) and shows, for every
+package, where this repository gets it: nixpkgs, custom (.flox/pkgs/), vendored, or missing.
+Without REQ or -r: ComfyUI's requirements.txt from the pinned source archive of
+.flox/pkgs/comfyui.nix (through the download cache).
+
+Options:
+  -r, --requirement FILE   requirements file (repeatable)
+  -c, --constraint FILE    constraints file (repeatable)
+  --index-url URL          package index (default: pip's configuration / $PIP_INDEX_URL)
+  --extra-index-url URL    additional index (repeatable)
+  --find-links PATH|URL    wheel folder or page (repeatable)
+  --no-index               only --find-links
+  --python-version X.Y     target Python (default: the python3 on PATH)
+  --resolver NAME          auto (default), uv or pip
+  -o, --output FILE        lock file (default: requirements.lock.txt in the repository)
+  --no-lock                do not write a lock file
+  --dry-run                resolve and classify, write nothing
+  --check                  exit 1 when a package is missing or mis-pinned (writes no lock file
+                           unless -o is given)
+  --nixpkgs-index FILE     offline nixpkgs index (default: nixpkgs-index.json)
+  --root DIR               the repository (default: the current directory)
+  --json                   machine-readable output on stdout
+  -h, --help               show this help
+`;
+
+/** Phase timings, in seconds, for the benchmark and --json. */
+export interface Timings {
+  requirements: number;
+  setup: number;
+  resolver: number;
+  hashes: number;
+  classify: number;
+  write: number;
+  total: number;
+}
+
+/** Entry point. */
+export async function main(args: string[]): Promise<number> {
+  return await runTask(USAGE, async () => {
+    const t0 = performance.now();
+    const { values, positionals } = parseCli(args, {
+      requirement: { type: "string", short: "r", multiple: true },
+      constraint: { type: "string", short: "c", multiple: true },
+      "index-url": { type: "string" },
+      "extra-index-url": { type: "string", multiple: true },
+      "find-links": { type: "string", multiple: true },
+      "no-index": { type: "boolean" },
+      "python-version": { type: "string" },
+      resolver: { type: "string" },
+      output: { type: "string", short: "o" },
+      "no-lock": { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      check: { type: "boolean" },
+      "nixpkgs-index": { type: "string" },
+      root: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    });
+    if (values.help) {
+      out(USAGE.trimEnd());
+      return 0;
+    }
+    const resolverName = values.resolver ?? "auto";
+    if (!["auto", "uv", "pip"].includes(resolverName)) {
+      throw new UsageError(
+        `--resolver must be auto, uv or pip, not "${resolverName}"`,
+      );
+    }
+    const pyv = values["python-version"];
+    if (pyv !== undefined && !/^3\.\d{1,2}$/.test(pyv)) {
+      throw new UsageError(`--python-version "${pyv}" is not like 3.12`);
+    }
+    for (const p of positionals) {
+      try {
+        parseRequirement(p);
+      } catch (e) {
+        if (e instanceof KitError) throw new UsageError(e.message);
+        throw e;
+      }
+    }
+    const root = resolvePath(values.root ?? Deno.cwd());
+    const timings: Timings = {
+      requirements: 0,
+      setup: 0,
+      resolver: 0,
+      hashes: 0,
+      classify: 0,
+      write: 0,
+      total: 0,
+    };
+
+    // 1. What to resolve.
+    const requirementFiles = (values.requirement ?? []).map((f) =>
+      resolvePath(f)
+    );
+    let requirements = [...positionals];
+    let label = positionals.length > 0 || requirementFiles.length > 0
+      ? "command line"
+      : "";
+    const findLinks = [...(values["find-links"] ?? [])];
+    let indexUrl = values["index-url"];
+    const extraIndexUrls = [...(values["extra-index-url"] ?? [])];
+    let noIndex = values["no-index"] ?? false;
+    for (const f of requirementFiles) {
+      // Options inside the files (-i, -f, --no-index) matter for hashing too.
+      const r = await readRequirementsFile(f);
+      indexUrl ??= r.options.indexUrl;
+      extraIndexUrls.push(...r.options.extraIndexUrls);
+      findLinks.push(...r.options.findLinks);
+      noIndex ||= r.options.noIndex;
+    }
+    if (requirementFiles.length === 1 && positionals.length === 0) {
+      label = relative(Deno.cwd(), requirementFiles[0]!) ||
+        requirementFiles[0]!;
+    }
+    let source = label;
+    if (requirements.length === 0 && requirementFiles.length === 0) {
+      const main = await mainPackageRequirements(root);
+      requirements = main.requirements;
+      label = main.label;
+      source = main.source;
+    }
+    timings.requirements = (performance.now() - t0) / 1000;
+
+    // 2. Resolve, with progress.
+    const progress = progressLine();
+    const resolution = await (async () => {
+      try {
+        return await resolve({
+          requirements,
+          requirementFiles,
+          constraintFiles: (values.constraint ?? []).map((f) => resolvePath(f)),
+          directLabel: label,
+          indexUrl: indexUrl ?? Deno.env.get("PIP_INDEX_URL") ?? undefined,
+          extraIndexUrls,
+          findLinks,
+          noIndex,
+          pythonVersion: pyv,
+          resolver: resolverName as "auto" | "uv" | "pip",
+          onLine: progress.line,
+          onWarning: (m) => {
+            progress.clear();
+            warn(m);
+          },
+        });
+      } finally {
+        progress.clear();
+      }
+    })();
+    timings.setup = resolution.setupSeconds;
+    timings.resolver = resolution.resolverSeconds;
+    const pkgs = resolution.packages;
+    info(
+      `resolved ${pkgs.length} packages with ${resolution.resolverVersion} for Python ${resolution.pythonVersion} in ${
+        fmtSeconds(resolution.resolverSeconds)
+      }`,
+    );
+
+    // 3. Hashes of every file of each release (find-links folders hashed, index pages read).
+    let t = performance.now();
+    const indexUrls = noIndex ? [] : [
+      ...(indexUrl ?? Deno.env.get("PIP_INDEX_URL")
+        ? [indexUrl ?? Deno.env.get("PIP_INDEX_URL")!]
+        : []),
+      ...extraIndexUrls,
+    ];
+    await completeHashes(pkgs, {
+      indexUrls,
+      findLinks,
+      onWarning: warn,
+    });
+    timings.hashes = (performance.now() - t) / 1000;
+
+    // 4. Classify.
+    t = performance.now();
+    const nixpkgs = await openNixpkgs(
+      values["nixpkgs-index"] ? { indexFile: values["nixpkgs-index"] } : {},
+    );
+    const classes = await classify(
+      pkgs.map((p) => ({
+        name: p.name,
+        version: p.version,
+        specifier: combinedSpecifier(p.requiredBy),
+      })),
+      { root, nixpkgs },
+    );
+    timings.classify = (performance.now() - t) / 1000;
+
+    // 5. The lock file.
+    t = performance.now();
+    const lockPath = values.output
+      ? resolvePath(values.output)
+      : join(root, "requirements.lock.txt");
+    const header = [
+      "This file is generated by comfykit: deno task freeze-deps. Do not edit.",
+      `Requirements: ${source}`,
+      `Resolved by ${resolution.resolverVersion} for Python ${resolution.pythonVersion}${
+        resolution.environment?.sys_platform
+          ? ` on ${resolution.environment.sys_platform}/${
+            resolution.environment.platform_machine ?? ""
+          }`
+          : ""
+      }`,
+      "Install with: pip install --require-hashes -r requirements.lock.txt",
+      "",
+    ];
+    const lock = renderLockFile(pkgs, header);
+    const noHash = pkgs.filter((p) => p.hashes.length === 0);
+    if (noHash.length > 0) {
+      warn(
+        `no sha256 known for ${
+          noHash.map((p) => p.name).join(", ")
+        }: pip --require-hashes will refuse them`,
+      );
+    }
+    const write = !values["dry-run"] && !values["no-lock"] &&
+      (!values.check || values.output !== undefined);
+    if (write) {
+      const before = await readTextIfExists(lockPath);
+      if (before === lock) info(`${relOrAbs(lockPath)}: unchanged`);
+      else {
+        await atomicWrite(lockPath, lock);
+        info(`wrote ${relOrAbs(lockPath)} (${pkgs.length} packages)`);
+      }
+    } else if (values.check) {
+      const before = await readTextIfExists(lockPath);
+      if (before !== undefined && before !== lock) {
+        warn(
+          `${
+            relOrAbs(lockPath)
+          } differs from this resolution: run "deno task freeze-deps" to refresh it`,
+        );
+      }
+    }
+    timings.write = (performance.now() - t) / 1000;
+    timings.total = (performance.now() - t0) / 1000;
+
+    // 6. Report.
+    const problems = classes.filter(isProblem);
+    if (values.json) {
+      out(JSON.stringify(
+        {
+          requirements: source,
+          resolver: resolution.resolverVersion,
+          python: resolution.pythonVersion,
+          environment: resolution.environment ?? null,
+          nixpkgs: nixpkgs.describe,
+          lockFile: write ? lockPath : null,
+          packages: pkgs.map((p, i) => jsonPackage(p, classes[i]!)),
+          summary: summary(classes),
+          timings,
+        },
+        null,
+        2,
+      ));
+    } else {
+      for (const line of renderTable(pkgs, classes)) out(line);
+      out("");
+      out(summaryLine(classes));
+      const fixes = [
+        ...new Set(problems.map((c) => c.fix).filter((f): f is string => !!f)),
+      ];
+      if (problems.length > 0) {
+        out("");
+        out("To fix:");
+        for (const c of problems) {
+          out(
+            `  ${c.name}: ${
+              c.status === "missing"
+                ? "not in nixpkgs nor in this repository"
+                : c.problem
+            }`,
+          );
+        }
+        for (const f of fixes) out(`  $ ${f}`);
+      }
+      info(`nixpkgs: ${nixpkgs.describe}`);
+    }
+    if (values.check && problems.length > 0) {
+      info(`check failed: ${problems.length} package(s) missing or mis-pinned`);
+      return 1;
+    }
+    return 0;
+  });
+}
+
+/** The specifiers of all requirers, joined (`>=1.25,<3`); empty ones dropped. */
+export function combinedSpecifier(reqs: readonly Requirer[]): string {
+  return [...new Set(reqs.map((r) => r.specifier).filter(Boolean))].join(",");
+}
+
+function requirerText(r: Requirer): string {
+  const bits = [r.specifier, r.marker ? `; ${r.marker}` : ""].join("").trim();
+  const extras = r.extras?.length ? `[${r.extras.join(",")}]` : "";
+  return `${r.by}${extras}${bits ? ` (${bits})` : ""}`;
+}
+
+function statusText(c: Classification): string {
+  switch (c.status) {
+    case "nixpkgs":
+      return `${c.attr} ${c.version}`;
+    case "custom":
+      return `${c.file}${c.version ? ` (${c.version})` : ""}`;
+    case "vendored":
+      return c.entry.file;
+    case "missing":
+      return c.fix;
+  }
+}
+
+/** The table: package, version, status, where from, required by (flagged rows marked with !). */
+export function renderTable(
+  pkgs: readonly ResolvedPackage[],
+  classes: readonly Classification[],
+): string[] {
+  const rows = pkgs.map((p, i) => {
+    const c = classes[i]!;
+    return [
+      `${isProblem(c) ? "!" : " "} ${normalizeName(p.name)}`,
+      p.version,
+      c.status,
+      statusText(c),
+      p.requiredBy.map(requirerText).join(", "),
+    ];
+  });
+  const head = ["  package", "version", "status", "from", "required by"];
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => r[i]!.length))
+  );
+  const fmt = (r: string[]) =>
+    r.map((cell, i) => i === r.length - 1 ? cell : cell.padEnd(widths[i]!))
+      .join("  ").trimEnd();
+  return [fmt(head), ...rows.map(fmt)];
+}
+
+function summary(classes: readonly Classification[]) {
+  const count = (s: Classification["status"]) =>
+    classes.filter((c) => c.status === s).length;
+  return {
+    packages: classes.length,
+    nixpkgs: count("nixpkgs"),
+    custom: count("custom"),
+    vendored: count("vendored"),
+    missing: count("missing"),
+    problems: classes.filter(isProblem).length,
+  };
+}
+
+function summaryLine(classes: readonly Classification[]): string {
+  const s = summary(classes);
+  return `${s.packages} packages: ${s.nixpkgs} from nixpkgs, ${s.custom} custom, ${s.vendored} vendored only, ${s.missing} missing; ${s.problems} to fix`;
+}
+
+function jsonPackage(p: ResolvedPackage, c: Classification) {
+  const { name: _n, pin: _p, specifier: _s, status, ...rest } = c;
+  return {
+    name: p.name,
+    version: p.version,
+    requested: p.requested,
+    requiredBy: p.requiredBy,
+    hashes: p.hashes,
+    status,
+    specifier: combinedSpecifier(p.requiredBy),
+    ...rest,
+  };
+}
+
+function fmtSeconds(s: number): string {
+  return `${s.toFixed(1)} s`;
+}
+
+function relOrAbs(p: string): string {
+  const r = relative(Deno.cwd(), p);
+  return r.startsWith("..") ? p : r;
+}
+
+/** A one-line progress display on a terminal; plain lines otherwise. */
+function progressLine() {
+  const tty = Deno.stderr.isTerminal();
+  let shown = false;
+  const start = performance.now();
+  return {
+    line(l: string) {
+      const text = l.trim();
+      if (
+        !/^(Collecting|Processing|Downloading|Using cached|Resolved|Prepared|Obtaining|Looking in)/
+          .test(text)
+      ) {
+        return;
+      }
+      if (tty) {
+        const secs = ((performance.now() - start) / 1000).toFixed(0);
+        const cols = Deno.consoleSize?.().columns ?? 80;
+        const msg = `resolving (${secs}s) ${text}`.slice(0, cols - 1);
+        writeErr(`\r\x1b[K${useColor() ? `\x1b[2m${msg}\x1b[0m` : msg}`);
+        shown = true;
+      } else {
+        info(`  ${text}`);
+      }
+    },
+    clear() {
+      if (tty && shown) writeErr("\r\x1b[K");
+      shown = false;
+    },
+  };
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,373 @@
+// bump-comfyui end to end, as subprocesses against a fake GitHub (and PyPI) on loopback, in a
+// scratch copy of the repository's package files.
+import assert from "node:assert/strict";
+import { dirname } from "node:path";
+import { startServer } from "./_fixtures/server.ts";
+import {
+  buildComfyArchive,
+  fixtureNarHash,
+  makeScratchRoot,
+  mountComfyGithub,
+} from "./_fixtures/comfyui.ts";
+import { haveTool, IN_CI, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import { readMainPackage } from "../lib/comfyui.ts";
+
+const GOLDEN = `${ROOT}/tests/golden/bump_comfyui`;
+const UPDATE = Deno.env.get("UPDATE_GOLDEN") === "1";
+
+/** A scratch repository at 0.3.75 (hash = the fixture archive's), a fake GitHub, a cache. */
+async function setup(opts: { pageSize?: number } = {}) {
+  const dir = await tmp();
+  const server = await startServer();
+  const gh = await mountComfyGithub(server, opts);
+  const root = `${dir.path}/repo`;
+  await makeScratchRoot(root);
+  const nix = `${root}/.flox/pkgs/comfyui.nix`;
+  const text = await Deno.readTextFile(nix);
+  await Deno.writeTextFile(
+    nix,
+    text.replace(readMainPackage(text).hash, fixtureNarHash("0.3.75")),
+  );
+  await Deno.writeTextFile(`${root}/nixpkgs-index.json`, NIXPKGS_INDEX);
+  const env = {
+    COMFYKIT_GITHUB_URL: gh.url,
+    COMFYKIT_GITHUB_API_URL: gh.apiUrl,
+    COMFYKIT_PYPI_URL: server.url,
+    COMFYKIT_CACHE_DIR: `${dir.path}/cache`,
+    NO_COLOR: "1",
+  };
+  const bump = (args: string[]) =>
+    runTaskProcess("bump_comfyui.ts", ["--root", root, ...args], { env });
+  return {
+    root,
+    server,
+    gh,
+    env,
+    bump,
+    read: (f: string) => Deno.readTextFile(`${root}/${f}`),
+    async [Symbol.asyncDispose]() {
+      await server[Symbol.asyncDispose]();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** A small offline nixpkgs index: what the fixture's requirements find in nixpkgs. */
+const NIXPKGS_INDEX = JSON.stringify(
+  {
+    description: "bump-comfyui test index",
+    nixpkgs: { rev: "0".repeat(40), date: "2025-11-20", channel: null },
+    python3Packages: Object.fromEntries(
+      [
+        "torch",
+        "torchsde",
+        "torchvision",
+        "torchaudio",
+        "numpy",
+        "einops",
+        "transformers",
+        "tokenizers",
+        "sentencepiece",
+        "safetensors",
+        "aiohttp",
+        "yarl",
+        "pyyaml",
+        "pillow",
+        "scipy",
+        "tqdm",
+        "psutil",
+        "alembic",
+        "sqlalchemy",
+        "kornia",
+        "pydantic",
+        "pydantic-settings",
+        "blake3",
+        "requests",
+        "spandrel",
+      ].map((a) => [a, "1.0.0"]).concat([["av", "14.4.0"], ["numpy", "2.3.4"]]),
+    ),
+  },
+  null,
+  2,
+);
+
+async function golden(name: string, actual: string) {
+  const path = `${GOLDEN}/${name}`;
+  if (UPDATE) {
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.writeTextFile(path, actual);
+    return;
+  }
+  assert.equal(
+    actual,
+    await Deno.readTextFile(path),
+    `golden ${name} (UPDATE_GOLDEN=1 to refresh)`,
+  );
+}
+
+Deno.test("bump-comfyui --help prints usage and exits 0", async () => {
+  const r = await runTaskProcess("bump_comfyui.ts", ["--help"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^Usage: deno task bump-comfyui \[VERSION\]/);
+  const bad = await runTaskProcess("bump_comfyui.ts", ["--frobnicate"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^error: .*frobnicate/);
+  const both = await runTaskProcess("bump_comfyui.ts", ["0.3.76", "--latest"]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /error: give either VERSION or --latest, not both/);
+});
+
+Deno.test("bump-comfyui --latest --dry-run picks the newest by version across tag pages and writes nothing", async () => {
+  await using s = await setup({ pageSize: 7 });
+  const before = [
+    await s.read(".flox/pkgs/comfyui.nix"),
+    await s.read(".flox/env/manifest.toml"),
+  ];
+  const r = await s.bump(["--latest", "--dry-run", "--no-actions"]);
+  assert.equal(r.code, 0, r.stderr);
+  // 112 tags at 7 a page: every page was read, then the newest stable release chosen.
+  const pages = s.server.log.filter((l) =>
+    l.startsWith("GET /api/repos/comfyanonymous/ComfyUI/tags")
+  );
+  assert.equal(pages.length, Math.ceil(112 / 7));
+  assert.match(r.stderr, /comfyui 0\.3\.75 → 0\.3\.100 \(v0\.3\.100, sha256-/);
+  assert.match(r.stdout, /^\+ {2}version = "0\.3\.100";$/m);
+  assert.match(r.stdout, /^\+comfyui\.version = "0\.3\.100"$/m);
+  assert.match(r.stderr, /dry run: nothing written/);
+  assert.deepEqual(
+    [
+      await s.read(".flox/pkgs/comfyui.nix"),
+      await s.read(".flox/env/manifest.toml"),
+    ],
+    before,
+  );
+});
+
+Deno.test("bump-comfyui VERSION --dry-run prints the golden diffs and requirements diff", async () => {
+  await using s = await setup();
+  const r = await s.bump(["0.3.76", "--dry-run"]);
+  assert.equal(r.code, 0, r.stderr);
+  const hash = fixtureNarHash("0.3.76");
+  await golden("dry_run_0.3.76.txt", r.stdout.replaceAll(hash, "<NAR-HASH>"));
+  assert.ok(r.stdout.includes(`+    hash = "${hash}";`));
+});
+
+Deno.test("bump-comfyui writes comfyui.nix and the manifest pin, with the NAR hash nix-hash computes", async () => {
+  await using s = await setup();
+  const manifestBefore = await s.read(".flox/env/manifest.toml");
+  const pkgBefore = await s.read(".flox/pkgs/comfyui.nix");
+  const r = await s.bump(["v0.3.76", "--no-actions"]);
+  assert.equal(r.code, 0, r.stderr);
+  const pkg = await s.read(".flox/pkgs/comfyui.nix");
+  const main = readMainPackage(pkg);
+  assert.equal(main.version, "0.3.76");
+  assert.equal(main.revText, '"v${version}"');
+  assert.equal(main.rev, "v0.3.76");
+  // Only the version and hash lines changed.
+  assert.equal(
+    pkg,
+    pkgBefore.replace('version = "0.3.75"', 'version = "0.3.76"')
+      .replace(fixtureNarHash("0.3.75"), main.hash),
+  );
+  assert.equal(
+    await s.read(".flox/env/manifest.toml"),
+    manifestBefore.replace(
+      'comfyui.version = "0.3.75"',
+      'comfyui.version = "0.3.76"',
+    ),
+  );
+  assert.match(r.stdout, /^ {2}flox build comfyui$/m);
+  assert.match(r.stdout, /^ {2}git tag v0\.3\.76$/m);
+  assert.match(r.stdout, /^ {2}flox publish comfyui$/m);
+
+  // The oracle: real Nix's NAR hash of the unpacked archive.
+  if (!haveTool("nix-hash") || !haveTool("tar")) return;
+  await using dir = await tmp();
+  await Deno.writeFile(
+    `${dir.path}/a.tar.gz`,
+    await buildComfyArchive("0.3.76"),
+  );
+  const x = await run("tar", ["-xzf", `${dir.path}/a.tar.gz`, "-C", dir.path]);
+  assert.equal(x.code, 0, x.stderr);
+  const h = await run("nix-hash", [
+    "--type",
+    "sha256",
+    "--base32",
+    `${dir.path}/ComfyUI-0.3.76`,
+  ]);
+  assert.equal(h.code, 0, h.stderr);
+  const sri = await run("nix", [
+    "--extra-experimental-features",
+    "nix-command",
+    "hash",
+    "to-sri",
+    "--type",
+    "sha256",
+    h.stdout.trim(),
+  ]);
+  assert.equal(sri.code, 0, sri.stderr);
+  assert.equal(main.hash, sri.stdout.trim());
+});
+
+Deno.test("bump-comfyui downloads each archive once, then works from the cache", async () => {
+  await using s = await setup();
+  const first = await s.bump(["0.3.76", "--dry-run", "--no-actions"]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(s.gh.downloads("comfyanonymous", "ComfyUI", "v0.3.76"), 1);
+  assert.equal(s.gh.downloads("comfyanonymous", "ComfyUI", "v0.3.75"), 1);
+  const second = await s.bump(["0.3.76", "--dry-run", "--no-actions"]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(second.stdout, first.stdout);
+  assert.equal(s.gh.downloads("comfyanonymous", "ComfyUI", "v0.3.76"), 1);
+  assert.equal(s.gh.downloads("comfyanonymous", "ComfyUI", "v0.3.75"), 1);
+});
+
+Deno.test("bump-comfyui refuses a downgrade unless --allow-downgrade", async () => {
+  await using s = await setup();
+  const up = await s.bump(["0.3.100", "--no-actions"]);
+  assert.equal(up.code, 0, up.stderr);
+  const pkg = await s.read(".flox/pkgs/comfyui.nix");
+  const down = await s.bump(["0.3.76", "--no-actions"]);
+  assert.equal(down.code, 1);
+  assert.equal(
+    down.stderr.trim().split("\n").pop(),
+    "error: 0.3.76 is older than the current 0.3.100: refusing to downgrade (pass --allow-downgrade)",
+  );
+  assert.equal(await s.read(".flox/pkgs/comfyui.nix"), pkg);
+  const allowed = await s.bump(["0.3.76", "--no-actions", "--allow-downgrade"]);
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.equal(
+    readMainPackage(await s.read(".flox/pkgs/comfyui.nix")).version,
+    "0.3.76",
+  );
+});
+
+Deno.test("bump-comfyui to the current version is a no-op", async () => {
+  await using s = await setup();
+  const pkg = await s.read(".flox/pkgs/comfyui.nix");
+  const r = await s.bump(["v0.3.75"]);
+  assert.equal(r.code, 0);
+  assert.match(
+    r.stderr,
+    /comfyui is already at 0\.3\.75 \(\.flox\/pkgs\/comfyui\.nix\): nothing to do/,
+  );
+  assert.equal(await s.read(".flox/pkgs/comfyui.nix"), pkg);
+  assert.equal(s.gh.downloads("comfyanonymous", "ComfyUI", "v0.3.75"), 0);
+  const j = await s.bump(["0.3.75", "--json"]);
+  assert.deepEqual(JSON.parse(j.stdout), {
+    status: "up-to-date",
+    version: "0.3.75",
+  });
+});
+
+Deno.test("bump-comfyui with an unknown tag lists the nearest versions", async () => {
+  await using s = await setup();
+  const r = await s.bump(["0.3.77"]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr.trim().split("\n").pop(),
+    'error: comfyanonymous/ComfyUI has no release "0.3.77": nearest are v0.3.100, v0.3.76, v0.3.75',
+  );
+});
+
+Deno.test("bump-comfyui --json reports the bump", async () => {
+  await using s = await setup();
+  const r = await s.bump(["0.3.76", "--dry-run", "--json", "--no-actions"]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.status, "dry-run");
+  assert.equal(j.from, "0.3.75");
+  assert.equal(j.to, "0.3.76");
+  assert.equal(j.hash, fixtureNarHash("0.3.76"));
+  assert.deepEqual(j.files.map((f: { file: string }) => f.file), [
+    ".flox/pkgs/comfyui.nix",
+    ".flox/env/manifest.toml",
+  ]);
+  assert.ok(
+    j.requirements.some((c: { change: string; name: string }) =>
+      c.change === "changed" && c.name === "comfyui-frontend-package"
+    ),
+  );
+});
+
+Deno.test("bump-comfyui without VERSION asks in a terminal (tmux)", async () => {
+  if (!haveTool("tmux")) return;
+  await using s = await setup();
+  const session = `comfykit-bump-${crypto.randomUUID().slice(0, 8)}`;
+  const outFile = `${s.root}/../tmux-out.txt`;
+  const envArgs = Object.entries(s.env).flatMap((
+    [k, v],
+  ) => ["-e", `${k}=${v}`]);
+  const cmd = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    `${ROOT}/tasks/bump_comfyui.ts`,
+    "--root",
+    s.root,
+    "--dry-run",
+    "--no-actions",
+  ].map((a) => `'${a}'`).join(" ");
+  const started = await run("tmux", [
+    "new-session",
+    "-d",
+    "-s",
+    session,
+    "-x",
+    "160",
+    "-y",
+    "50",
+    ...envArgs,
+    `${cmd} > '${outFile}'; echo "EXIT=$?" >> '${outFile}.code'; sleep 60`,
+  ]);
+  assert.equal(started.code, 0, started.stderr);
+  try {
+    const screen = await waitFor(session, /ComfyUI release/);
+    // Newest first by version; the default (highlighted) is the newest stable release.
+    const lines = screen.split("\n");
+    const i = lines.findIndex((l) => l.includes("v0.4.0rc1"));
+    assert.ok(i >= 0, screen);
+    assert.match(lines[i + 1]!, /v0\.3\.100/);
+    assert.match(lines[i + 2]!, /v0\.3\.76/);
+    assert.match(lines[i + 3]!, /v0\.3\.75 \(current\)/);
+    // Down once from v0.3.100 → v0.3.76.
+    await run("tmux", ["send-keys", "-t", session, "Down"]);
+    await run("tmux", ["send-keys", "-t", session, "Enter"]);
+    const code = await waitForFile(`${outFile}.code`);
+    assert.equal(code.trim(), "EXIT=0");
+    const stdout = await Deno.readTextFile(outFile);
+    assert.match(stdout, /^\+ {2}version = "0\.3\.76";$/m);
+  } finally {
+    await run("tmux", ["kill-session", "-t", session]);
+  }
+});
+
+async function waitFor(session: string, re: RegExp): Promise<string> {
+  let screen = "";
+  for (let i = 0; i < 200; i++) {
+    screen = (await run("tmux", ["capture-pane", "-p", "-t", session])).stdout;
+    if (re.test(screen)) return screen;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${re}; screen:\n${screen}`);
+}
+
+async function waitForFile(path: string): Promise<string> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      return await Deno.readTextFile(path);
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`timed out waiting for ${path}`);
+}
+
+Deno.test("bump-comfyui outside a terminal without VERSION exits 2 naming the flags", async () => {
+  await using s = await setup();
+  const r = await s.bump(["--dry-run"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /VERSION or --latest/);
+});
+
+void IN_CI;

@@ -1,0 +1,850 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type FixtureServer, startServer } from "./_fixtures/server.ts";
+import {
+  type FakePypi,
+  mountPypi,
+  sdistFile,
+  wheelFile,
+} from "./_fixtures/pypi.ts";
+import {
+  buildArchive,
+  fakeCommit,
+  type FakeGithub,
+  mountGithub,
+} from "./_fixtures/github.ts";
+import { hexOf } from "./_fixtures/build.ts";
+import {
+  haveTool,
+  REAL_SOURCES,
+  ROOT,
+  run,
+  runTaskProcess,
+  tmp,
+} from "./_helpers.ts";
+import { main } from "../tasks/fetch_source.ts";
+import {
+  parseManifest,
+  renderSha256Sums,
+  serializeManifest,
+  type SourceEntry,
+} from "../lib/manifest.ts";
+import { acquireLock } from "../lib/lock.ts";
+import {
+  fetchToCache,
+  pypiStableUrl,
+  vendorLocalFile,
+  vendorPypi,
+} from "../lib/vendor.ts";
+
+const DEMO = { name: "demo-pkg", version: "1.0.0", packages: ["demo_pkg"] };
+const OTHER = { name: "other", version: "2.1", packages: ["other"] };
+
+interface Fixture extends AsyncDisposable {
+  server: FixtureServer;
+  pypi: FakePypi;
+  github: FakeGithub;
+  root: string;
+  cache: string;
+  env: Record<string, string>;
+  sources: string;
+  manifestPath: string;
+}
+
+/** A temp repository root, a fixture server with fake PyPI/GitHub, and the env pointing at them. */
+async function fixture(): Promise<Fixture> {
+  const server = await startServer();
+  const dir = await tmp();
+  const demoWheel = wheelFile(DEMO);
+  const pypi = mountPypi(server, [
+    {
+      name: DEMO.name,
+      version: DEMO.version,
+      files: [demoWheel, await sdistFile(DEMO)],
+    },
+    // No wheel at all: the sdist is the default.
+    {
+      name: OTHER.name,
+      version: OTHER.version,
+      files: [await sdistFile(OTHER)],
+    },
+  ]);
+  const github = mountGithub(server, []);
+  const root = join(dir.path, "repo");
+  await Deno.mkdir(join(root, ".flox", "sources"), { recursive: true });
+  const cache = join(dir.path, "cache");
+  const env = {
+    COMFYKIT_PYPI_URL: pypi.url,
+    COMFYKIT_GITHUB_URL: github.url,
+    COMFYKIT_GITHUB_API_URL: github.apiUrl,
+    COMFYKIT_CACHE_DIR: cache,
+    COMFYKIT_MIRRORS: "",
+    NO_COLOR: "1",
+  };
+  return {
+    server,
+    pypi,
+    github,
+    root,
+    cache,
+    env,
+    sources: join(root, ".flox", "sources"),
+    manifestPath: join(root, "sources-manifest.json"),
+    async [Symbol.asyncDispose]() {
+      await server[Symbol.asyncDispose]();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** Runs main() in-process with the fixture's environment (restored afterwards). */
+async function fetchSource(f: Fixture, ...args: string[]): Promise<number> {
+  const saved = Object.keys(f.env).map((k) => [k, Deno.env.get(k)] as const);
+  for (const [k, v] of Object.entries(f.env)) Deno.env.set(k, v);
+  try {
+    return await main(["--root", f.root, ...args]);
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) Deno.env.delete(k);
+      else Deno.env.set(k, v);
+    }
+  }
+}
+
+/** Runs the task in a subprocess (for stdout/stderr/exit code). */
+function fetchSourceProcess(f: Fixture, ...args: string[]) {
+  return runTaskProcess("fetch_source.ts", ["--root", f.root, ...args], {
+    env: f.env,
+  });
+}
+
+async function manifestOf(f: Fixture) {
+  return parseManifest(await Deno.readTextFile(f.manifestPath));
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return names.sort();
+}
+
+async function assertSumsAgree(f: Fixture) {
+  const m = await manifestOf(f);
+  assert.equal(
+    await Deno.readTextFile(join(f.sources, "SHA256SUMS.txt")),
+    renderSha256Sums(m),
+  );
+  const r = await run("sha256sum", ["-c", "SHA256SUMS.txt"], {
+    cwd: f.sources,
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+}
+
+const demoWheelName = "demo_pkg-1.0.0-py3-none-any.whl";
+
+// ------------------------------------------------------------------ pypi:
+
+Deno.test("main() vendors a PyPI wheel, records it and writes SHA256SUMS.txt", async () => {
+  await using f = await fixture();
+  assert.equal(await fetchSource(f, "pypi:Demo_Pkg==1.0.0"), 0);
+  const bytes = await Deno.readFile(join(f.sources, demoWheelName));
+  const m = await manifestOf(f);
+  assert.deepEqual(m.sources, [{
+    name: "demo-pkg",
+    version: "1.0.0",
+    kind: "pypi-wheel",
+    file: demoWheelName,
+    url: f.pypi.fileUrl(demoWheelName),
+    sha256: hexOf(bytes),
+    size: bytes.length,
+  }]);
+  assert.equal(
+    await Deno.readTextFile(f.manifestPath),
+    serializeManifest(m),
+  );
+  await assertSumsAgree(f);
+  assert.deepEqual(await listDir(f.sources), [
+    "SHA256SUMS.txt",
+    demoWheelName,
+  ]);
+});
+
+Deno.test("main() picks the sdist when there is no pure wheel, and --sdist forces it", async () => {
+  await using f = await fixture();
+  assert.equal(await fetchSource(f, "pypi:other==2.1"), 0);
+  assert.equal(await fetchSource(f, "pypi:demo-pkg==1.0.0", "--sdist"), 0);
+  const m = await manifestOf(f);
+  assert.deepEqual(
+    m.sources.map((e) => [e.file, e.kind]),
+    [["demo_pkg-1.0.0.tar.gz", "pypi-sdist"], [
+      "other-2.1.tar.gz",
+      "pypi-sdist",
+    ]],
+  );
+  assert.equal(await fetchSource(f, "pypi:other==2.1", "--wheel"), 1);
+});
+
+Deno.test("main() re-run changes nothing and downloads nothing", async () => {
+  await using f = await fixture();
+  assert.equal(await fetchSource(f, "pypi:demo-pkg==1.0.0"), 0);
+  const before = await Deno.readTextFile(f.manifestPath);
+  const stat = await Deno.stat(f.manifestPath);
+  assert.equal(await fetchSource(f, "pypi:demo-pkg==1.0.0"), 0);
+  assert.equal(await Deno.readTextFile(f.manifestPath), before);
+  assert.deepEqual((await Deno.stat(f.manifestPath)).mtime, stat.mtime);
+  assert.equal(f.pypi.downloads(demoWheelName), 1);
+});
+
+Deno.test("main() takes a cached file instead of downloading it again", async () => {
+  await using f = await fixture();
+  assert.equal(await fetchSource(f, "pypi:demo-pkg==1.0.0"), 0);
+  // A fresh clone: the file is gone, the cache is not.
+  await Deno.remove(join(f.sources, demoWheelName));
+  assert.equal(await fetchSource(f, "pypi:demo-pkg==1.0.0"), 0);
+  assert.equal(f.pypi.downloads(demoWheelName), 1);
+  const bytes = await Deno.readFile(join(f.sources, demoWheelName));
+  assert.equal(hexOf(bytes), (await manifestOf(f)).sources[0]!.sha256);
+  // --no-cache goes to the network.
+  await Deno.remove(join(f.sources, demoWheelName));
+  assert.equal(await fetchSource(f, "pypi:demo-pkg==1.0.0", "--no-cache"), 0);
+  assert.equal(f.pypi.downloads(demoWheelName), 2);
+});
+
+Deno.test("main() rejects bytes that do not match PyPI's sha256 and writes nothing", async () => {
+  await using f = await fixture();
+  const spec = { name: "liar", version: "1.0" };
+  f.pypi.add({
+    name: "liar",
+    version: "1.0",
+    files: [wheelFile(spec, { sha256: "ab".repeat(32) })],
+  });
+  const r = await fetchSourceProcess(f, "pypi:liar==1.0");
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `error: liar-1\\.0-py3-none-any\\.whl: sha256 mismatch .*expected ${
+        "ab".repeat(32)
+      }, got ${hexOf(wheelFile(spec).bytes)}`,
+    ),
+  );
+  assert.deepEqual(await listDir(f.sources), []);
+  assert.deepEqual(await listDir(f.root), [".flox"]);
+  assert.deepEqual(await listDir(join(f.cache, "sha256")), []);
+});
+
+Deno.test("main() rejects hostile file names from PyPI", async () => {
+  await using f = await fixture();
+  const bytes = wheelFile(DEMO).bytes;
+  for (
+    const filename of [
+      "../../escape-1.0-py3-none-any.whl",
+      ".hidden-1.0-py3-none-any.whl",
+      "a\\b-1.0-py3-none-any.whl",
+    ]
+  ) {
+    f.pypi.add({
+      name: "hostile",
+      version: "1.0",
+      files: [{ filename, bytes }],
+    });
+    const r = await fetchSourceProcess(f, "pypi:hostile==1.0");
+    assert.equal(r.code, 1, filename);
+    assert.match(r.stderr, /not a plain file name: refusing to write it/);
+  }
+  assert.deepEqual(await listDir(f.sources), []);
+  assert.deepEqual(await listDir(join(f.root, "..")), ["repo"]);
+});
+
+Deno.test("main() never overwrites a vendored file with different bytes without --force", async () => {
+  await using f = await fixture();
+  const path = join(f.sources, demoWheelName);
+  await Deno.writeTextFile(path, "local edit");
+  const r = await fetchSourceProcess(f, "pypi:demo-pkg==1.0.0");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /exists with different bytes .*rerun with --force/);
+  assert.equal(await Deno.readTextFile(path), "local edit");
+  assert.equal(await Deno.readTextFile(f.manifestPath).catch(() => ""), "");
+  assert.equal(await fetchSource(f, "pypi:demo-pkg==1.0.0", "--force"), 0);
+  assert.equal(
+    hexOf(await Deno.readFile(path)),
+    hexOf(wheelFile(DEMO).bytes),
+  );
+});
+
+Deno.test("main() never silently changes a recorded hash", async () => {
+  await using f = await fixture();
+  assert.equal(await fetchSource(f, "pypi:demo-pkg==1.0.0"), 0);
+  const before = await Deno.readTextFile(f.manifestPath);
+  // PyPI now serves other bytes under the same name.
+  f.pypi.add({
+    name: DEMO.name,
+    version: DEMO.version,
+    files: [wheelFile({ ...DEMO, summary: "changed" })],
+  });
+  const r = await fetchSourceProcess(f, "pypi:demo-pkg==1.0.0");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /refusing to change the entry \(rerun with --force/);
+  assert.equal(await Deno.readTextFile(f.manifestPath), before);
+});
+
+Deno.test("main() reports PyPI 404s and refuses a malformed manifest before downloading", async () => {
+  await using f = await fixture();
+  let r = await fetchSourceProcess(f, "pypi:demo-pkg==9.9");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /error: PyPI has no release "demo-pkg==9\.9"/);
+  const bad = JSON.stringify({
+    version: 1,
+    sources: [{
+      name: "x",
+      version: "1",
+      kind: "pypi-wheel",
+      file: "x.whl",
+      url: "https://x/x.whl",
+      sha256: "nothex",
+    }],
+  });
+  await Deno.writeTextFile(f.manifestPath, bad);
+  r = await fetchSourceProcess(f, "pypi:demo-pkg==1.0.0");
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /sources\[0\] \(x\)\.sha256: expected 64 lowercase hex/,
+  );
+  assert.equal(await Deno.readTextFile(f.manifestPath), bad);
+  assert.equal(f.pypi.downloads(demoWheelName), 0);
+});
+
+Deno.test("main() retries a file download that fails with 500 once", async () => {
+  await using f = await fixture();
+  let n = 0;
+  const url = new URL(f.pypi.fileUrl(demoWheelName));
+  f.server.route(
+    "GET",
+    new RegExp(`^${url.pathname}$`),
+    () =>
+      ++n === 1
+        ? new Response("oops", { status: 500 })
+        : new Response(wheelFile(DEMO).bytes as BodyInit),
+  );
+  assert.equal(
+    await fetchSource(f, "pypi:demo-pkg==1.0.0", "--retries", "2"),
+    0,
+  );
+  assert.equal(n, 2);
+  await assertSumsAgree(f);
+});
+
+Deno.test("main() --dry-run and --json show the plan and write nothing", async () => {
+  await using f = await fixture();
+  let r = await fetchSourceProcess(f, "pypi:demo-pkg==1.0.0", "--dry-run");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^would download http:\/\/127\.0\.0\.1:\d+\/packages\/.*demo_pkg-1\.0\.0-py3-none-any\.whl -> \.flox\/sources\/demo_pkg-1\.0\.0-py3-none-any\.whl and record it/,
+  );
+  assert.deepEqual(await listDir(f.sources), []);
+  assert.deepEqual(await listDir(f.root), [".flox"]);
+  r = await fetchSourceProcess(f, "pypi:demo-pkg==1.0.0", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const data = JSON.parse(r.stdout);
+  assert.equal(data.results[0].action, "added");
+  assert.equal(data.results[0].entry.file, demoWheelName);
+  assert.equal(data.results[0].entry.sha256, hexOf(wheelFile(DEMO).bytes));
+  assert.match(r.stderr, /downloaded demo_pkg-1\.0\.0-py3-none-any\.whl/);
+});
+
+Deno.test("main() answers --help and usage errors", async () => {
+  const help = await runTaskProcess("fetch_source.ts", ["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /deno task fetch-source --all \[--check\]/);
+  for (
+    const args of [
+      [],
+      ["--bogus"],
+      ["pypi:a==1", "--wheel", "--sdist"],
+      ["--all", "pypi:a==1"],
+      ["--all", "--jobs", "0"],
+      ["https://example.org/a.whl"],
+      ["ftp:nonsense"],
+      ["pypi:a==1", "--check"],
+    ]
+  ) {
+    const r = await runTaskProcess("fetch_source.ts", args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /^error: /);
+  }
+});
+
+// ------------------------------------------------------------------ URL
+
+Deno.test("main() vendors a URL only over https unless --insecure-http", async () => {
+  await using f = await fixture();
+  const body = new TextEncoder().encode("some archive");
+  f.server.route(
+    "GET",
+    /^\/dl\/thing-1\.0\.tar\.gz$/,
+    () => new Response(body as BodyInit),
+  );
+  const url = `${f.server.url}/dl/thing-1.0.tar.gz`;
+  let r = await fetchSourceProcess(
+    f,
+    url,
+    "--name",
+    "thing",
+    "--version",
+    "1.0",
+  );
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /refusing plain http .*--insecure-http/);
+  assert.equal(f.server.log.length, 0);
+  r = await fetchSourceProcess(
+    f,
+    url,
+    "--name",
+    "thing",
+    "--version",
+    "1.0",
+    "--insecure-http",
+    "--sha256",
+    hexOf(body),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const e = (await manifestOf(f)).sources[0]!;
+  assert.deepEqual(
+    [e.kind, e.file, e.url, e.sha256],
+    ["url", "thing-1.0.tar.gz", url, hexOf(body)],
+  );
+  // A name taken from the URL must be a plain file name.
+  r = await fetchSourceProcess(
+    f,
+    `${f.server.url}/dl/..%2F..%2Fevil`,
+    "--name",
+    "x",
+    "--version",
+    "1",
+    "--insecure-http",
+  );
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /not a plain file name/);
+});
+
+// ------------------------------------------------------------------ github:
+
+async function mountRepo(f: Fixture) {
+  const files = [
+    { path: "main.py", content: "print('hi')\n" },
+    { path: "bin/run.sh", content: "#!/bin/sh\n", mode: 0o755 },
+    { path: "link", symlink: "main.py" },
+  ];
+  const tag = await buildArchive("Tool", "v1.2.0", files);
+  const head = await buildArchive("Tool", "main", [{
+    path: "x",
+    content: "1",
+  }]);
+  f.github.add({
+    owner: "acme",
+    repo: "Tool",
+    tags: [
+      { name: "v1.2.0", commit: fakeCommit("c120") },
+      { name: "v1.3.0", commit: fakeCommit("c130"), annotated: true },
+    ],
+    branches: [{ name: "main", commit: fakeCommit("head") }],
+    archives: {
+      "v1.2.0": tag,
+      "v1.3.0": tag,
+      [fakeCommit("head")]: head,
+    },
+  });
+  return { tag, head };
+}
+
+Deno.test("main() vendors a GitHub tag with its commit, sha256 and NAR hash", async () => {
+  await using f = await fixture();
+  const { tag } = await mountRepo(f);
+  assert.equal(await fetchSource(f, "github:acme/Tool@v1.2.0"), 0);
+  const e = (await manifestOf(f)).sources[0]! as Extract<
+    SourceEntry,
+    { kind: "github" }
+  >;
+  assert.deepEqual(
+    [e.kind, e.name, e.version, e.file, e.owner, e.repo, e.rev, e.commit],
+    [
+      "github",
+      "Tool",
+      "1.2.0",
+      "Tool-v1.2.0.tar.gz",
+      "acme",
+      "Tool",
+      "v1.2.0",
+      fakeCommit("c120"),
+    ],
+  );
+  assert.equal(e.url, `${f.github.url}/acme/Tool/archive/v1.2.0.tar.gz`);
+  assert.equal(e.sha256, hexOf(tag));
+  assert.match(e.nar, /^sha256-[A-Za-z0-9+/]{43}=$/);
+  if (haveTool("nix-hash")) {
+    // Oracle: Nix's own NAR hash of the unpacked top directory.
+    await using x = await tmp();
+    await run("tar", ["xzf", join(f.sources, e.file), "-C", x.path]);
+    const r = await run("nix-hash", [
+      "--type",
+      "sha256",
+      "--base32",
+      join(x.path, "Tool-1.2.0"),
+    ]);
+    const sri = await run("nix", [
+      "--extra-experimental-features",
+      "nix-command",
+      "hash",
+      "to-sri",
+      "--type",
+      "sha256",
+      r.stdout.trim(),
+    ]);
+    assert.equal(e.nar, sri.stdout.trim());
+  }
+  await assertSumsAgree(f);
+  // An annotated tag resolves through the tag object.
+  assert.equal(await fetchSource(f, "github:acme/Tool@v1.3.0"), 0);
+  const e2 = (await manifestOf(f)).sources.find((s) =>
+    s.file === "Tool-v1.3.0.tar.gz"
+  ) as Extract<SourceEntry, { kind: "github" }>;
+  assert.equal(e2.commit, fakeCommit("c130"));
+});
+
+Deno.test("main() refuses a branch unless --allow-branch, then pins its commit", async () => {
+  await using f = await fixture();
+  const { head } = await mountRepo(f);
+  const r = await fetchSourceProcess(f, "github:acme/Tool@main");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /"main" is a branch of acme\/Tool.*--allow-branch/);
+  assert.deepEqual(await listDir(f.sources), []);
+  assert.equal(
+    await fetchSource(f, "github:acme/Tool@main", "--allow-branch"),
+    0,
+  );
+  const e = (await manifestOf(f)).sources[0]! as Extract<
+    SourceEntry,
+    { kind: "github" }
+  >;
+  assert.deepEqual([e.rev, e.commit, e.sha256], [
+    "main",
+    fakeCommit("head"),
+    hexOf(head),
+  ]);
+  assert.equal(
+    e.url,
+    `${f.github.url}/acme/Tool/archive/${fakeCommit("head")}.tar.gz`,
+  );
+  const missing = await fetchSourceProcess(f, "github:acme/Tool@nope");
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no tag or branch "nope"/);
+});
+
+// ------------------------------------------------------------------ --all
+
+async function vendorTwo(f: Fixture) {
+  assert.equal(await fetchSource(f, "pypi:demo-pkg==1.0.0"), 0);
+  assert.equal(await fetchSource(f, "pypi:other==2.1"), 0);
+  await mountRepo(f);
+  assert.equal(await fetchSource(f, "github:acme/Tool@v1.2.0"), 0);
+  return await manifestOf(f);
+}
+
+Deno.test("main() --all restores every missing file (from the network without a cache)", async () => {
+  await using f = await fixture();
+  const m = await vendorTwo(f);
+  for (const e of m.sources) await Deno.remove(join(f.sources, e.file));
+  await Deno.remove(f.cache, { recursive: true });
+  const before = f.server.log.length;
+  assert.equal(await fetchSource(f, "--all", "--jobs", "2"), 0);
+  assert.equal(f.server.log.length - before, 3);
+  await assertSumsAgree(f);
+  // Everything present: verified, nothing downloaded.
+  const r = await fetchSourceProcess(f, "--all", "--json");
+  assert.equal(r.code, 0, r.stderr);
+  const data = JSON.parse(r.stdout);
+  assert.deepEqual(data.results.map((x: { status: string }) => x.status), [
+    "ok",
+    "ok",
+    "ok",
+  ]);
+  assert.equal(f.server.log.length - before, 3);
+});
+
+Deno.test("main() --all --check reports missing and corrupt files without downloading", async () => {
+  await using f = await fixture();
+  const m = await vendorTwo(f);
+  const [a, b] = m.sources;
+  await Deno.remove(join(f.sources, a!.file));
+  await Deno.writeTextFile(join(f.sources, b!.file), "corrupted");
+  const before = f.server.log.length;
+  const r = await fetchSourceProcess(f, "--all", "--check", "--json");
+  assert.equal(r.code, 1);
+  const byFile = Object.fromEntries(
+    JSON.parse(r.stdout).results.map((
+      x: { file: string; status: string },
+    ) => [x.file, x.status]),
+  );
+  assert.deepEqual(byFile, {
+    [a!.file]: "missing",
+    [b!.file]: "corrupt",
+    [m.sources[2]!.file]: "ok",
+  });
+  assert.equal(f.server.log.length, before);
+  assert.equal(await Deno.readTextFile(join(f.sources, b!.file)), "corrupted");
+  const text = await fetchSourceProcess(f, "--all", "--check");
+  assert.match(text.stdout, /^corrupt .*expected sha256 [0-9a-f]{64}, found/m);
+  assert.match(text.stderr, /2 of 3 sources need attention/);
+});
+
+Deno.test("main() --all keeps a corrupt file unless --force, and restores it with --force", async () => {
+  await using f = await fixture();
+  const m = await vendorTwo(f);
+  const e = m.sources[0]!;
+  const path = join(f.sources, e.file);
+  await Deno.writeTextFile(path, "corrupted");
+  const r = await fetchSourceProcess(f, "--all");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /rerun with --force/);
+  assert.equal(await Deno.readTextFile(path), "corrupted");
+  assert.equal(await fetchSource(f, "--all", "--force"), 0);
+  assert.equal(hexOf(await Deno.readFile(path)), e.sha256);
+});
+
+Deno.test("main() --all regenerates a stale SHA256SUMS.txt and --check flags it", async () => {
+  await using f = await fixture();
+  await vendorTwo(f);
+  const sums = join(f.sources, "SHA256SUMS.txt");
+  await Deno.writeTextFile(sums, "stale\n");
+  assert.equal((await fetchSourceProcess(f, "--all", "--check")).code, 1);
+  assert.equal(await fetchSource(f, "--all"), 0);
+  await assertSumsAgree(f);
+});
+
+Deno.test("main() --all restores the real 0.3.75 files through a mirror and checks them against the real manifest", async () => {
+  await using f = await fixture();
+  await Deno.copyFile(join(ROOT, "sources-manifest.json"), f.manifestPath);
+  const real = new Map<string, Uint8Array>();
+  for await (const e of Deno.readDir(REAL_SOURCES)) {
+    if (/\.(whl|tar\.gz)$/.test(e.name)) {
+      real.set(e.name, await Deno.readFile(join(REAL_SOURCES, e.name)));
+    }
+  }
+  f.server.route(
+    "GET",
+    /^\/mirror\/packages\/[^/]+\/.\/[^/]+\/([^/]+)$/,
+    (_r, m) => {
+      const bytes = real.get(m[1]!);
+      return bytes
+        ? new Response(bytes as BodyInit)
+        : new Response("gone", { status: 404 });
+    },
+  );
+  f.env.COMFYKIT_MIRRORS =
+    `https://files.pythonhosted.org=${f.server.url}/mirror`;
+  const r = await fetchSourceProcess(f, "--all", "--json", "--retries", "1");
+  assert.equal(r.code, 1, "six files cannot be restored here");
+  const results: { file: string; status: string; error?: string }[] =
+    JSON.parse(r.stdout).results;
+  const restored = results.filter((x) => x.status === "restored").map((x) =>
+    x.file
+  );
+  assert.deepEqual(restored.sort(), [...real.keys()].sort());
+  const failed = results.filter((x) => x.status === "failed");
+  assert.equal(failed.length, 6);
+  assert.match(failed[0]!.error!, /HTTP 404/);
+  // The restored files are the real ones: the real SHA256SUMS.txt agrees.
+  for (const name of real.keys()) {
+    assert.deepEqual(
+      await Deno.readFile(join(f.sources, name)),
+      real.get(name),
+    );
+  }
+  const check = await run("sha256sum", [
+    "-c",
+    "--ignore-missing",
+    "SHA256SUMS.txt",
+  ], {
+    cwd: f.sources,
+  });
+  assert.equal(check.code, 0, check.stdout);
+  assert.equal(
+    await Deno.readTextFile(f.manifestPath),
+    await Deno.readTextFile(join(ROOT, "sources-manifest.json")),
+  );
+});
+
+Deno.test("main() vendors the real spandrel sdist from a fake PyPI and matches the real manifest", async () => {
+  await using f = await fixture();
+  await Deno.copyFile(join(ROOT, "sources-manifest.json"), f.manifestPath);
+  const before = await Deno.readTextFile(f.manifestPath);
+  const bytes = await Deno.readFile(
+    join(REAL_SOURCES, "spandrel-0.4.0.tar.gz"),
+  );
+  f.pypi.add({
+    name: "spandrel",
+    version: "0.4.0",
+    files: [
+      wheelFile({ name: "spandrel", version: "0.4.0" }),
+      { filename: "spandrel-0.4.0.tar.gz", bytes },
+    ],
+  });
+  assert.equal(await fetchSource(f, "pypi:spandrel==0.4.0", "--sdist"), 0);
+  const entry = (await manifestOf(f)).sources.find((e) =>
+    e.name === "spandrel"
+  )!;
+  assert.equal(
+    hexOf(await Deno.readFile(join(f.sources, "spandrel-0.4.0.tar.gz"))),
+    entry.sha256,
+  );
+  assert.equal(
+    entry.sha256,
+    "f45526893f923a12ef37542c44e444b1208976593bc7ccdfa54fd04c7c3e80ca",
+  );
+  // The recorded entry (and its fetchPypi URL) is unchanged: no diff.
+  assert.equal(await Deno.readTextFile(f.manifestPath), before);
+});
+
+// ------------------------------------------------------------------ concurrency and the lock
+
+Deno.test("main() twice at the same time leaves a valid manifest with both entries", async () => {
+  await using f = await fixture();
+  const codes = await Promise.all([
+    fetchSource(f, "pypi:demo-pkg==1.0.0"),
+    fetchSource(f, "pypi:other==2.1"),
+  ]);
+  assert.deepEqual(codes, [0, 0]);
+  assert.deepEqual(
+    (await manifestOf(f)).sources.map((e) => e.name),
+    ["demo-pkg", "other"],
+  );
+  await assertSumsAgree(f);
+});
+
+Deno.test("two fetch-source processes at the same time both land in the manifest", async () => {
+  await using f = await fixture();
+  for (let i = 0; i < 4; i++) {
+    const spec = { name: `pkg${i}`, version: "1.0" };
+    f.pypi.add({ name: spec.name, version: "1.0", files: [wheelFile(spec)] });
+  }
+  const rs = await Promise.all(
+    [0, 1, 2, 3].map((i) => fetchSourceProcess(f, `pypi:pkg${i}==1.0`)),
+  );
+  for (const r of rs) assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(
+    (await manifestOf(f)).sources.map((e) => e.name),
+    ["pkg0", "pkg1", "pkg2", "pkg3"],
+  );
+  await assertSumsAgree(f);
+  assert.deepEqual(
+    (await listDir(f.sources)).filter((n) => n.startsWith(".")),
+    [],
+  );
+});
+
+Deno.test("acquireLock() waits for the holder, breaks a dead owner's lock, and times out on a live one", async () => {
+  await using dir = await tmp();
+  const path = join(dir.path, ".lock");
+  const held = await acquireLock(path);
+  let got = false;
+  const waiting = acquireLock(path, { pollMs: 5 }).then((l) => {
+    got = true;
+    return l;
+  });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(got, false);
+  await held.release();
+  await (await waiting).release();
+  assert.equal(got, true);
+  assert.deepEqual(await listDir(dir.path), []);
+
+  // A lock left by a process that no longer exists (this host) is stale.
+  const dead = new Deno.Command(Deno.execPath(), { args: ["--version"] })
+    .spawn();
+  await dead.status;
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      pid: dead.pid,
+      host: Deno.hostname(),
+      created: new Date().toISOString(),
+      token: "old",
+    }),
+  );
+  const l = await acquireLock(path, { timeoutMs: 1_000 });
+  await l.release();
+
+  // A live owner (this process) is waited for, then reported.
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      pid: Deno.pid,
+      host: Deno.hostname(),
+      created: "2020-01-01T00:00:00Z",
+      token: "live",
+    }),
+  );
+  await assert.rejects(
+    acquireLock(path, { timeoutMs: 100, pollMs: 10 }),
+    /is held by pid \d+ .*remove the file if none is running/,
+  );
+  assert.match(await Deno.readTextFile(path), /"live"/);
+});
+
+// ------------------------------------------------------------------ library forms
+
+Deno.test("vendorPypi(), vendorLocalFile() and fetchToCache() work as a library", async () => {
+  await using f = await fixture();
+  const ctx = { root: f.root, env: f.env, cacheDir: f.cache };
+  const e = await vendorPypi({ ...ctx, name: "other", version: "2.1" });
+  assert.equal(e.file, "other-2.1.tar.gz");
+
+  await using x = await tmp();
+  const local = join(x.path, "local_thing-0.1-py3-none-any.whl");
+  const bytes = wheelFile({ name: "local-thing", version: "0.1" }).bytes;
+  await Deno.writeFile(local, bytes);
+  const le = await vendorLocalFile({
+    ...ctx,
+    path: local,
+    name: "Local_Thing",
+    version: "0.1",
+  });
+  assert.deepEqual([le.name, le.kind, le.sha256, le.url], [
+    "local-thing",
+    "pypi-wheel",
+    hexOf(bytes),
+    "https://files.pythonhosted.org/packages/py3/l/local_thing/local_thing-0.1-py3-none-any.whl",
+  ]);
+  assert.deepEqual(
+    await Deno.readFile(join(f.sources, "local_thing-0.1-py3-none-any.whl")),
+    bytes,
+  );
+  await assertSumsAgree(f);
+
+  const url = f.pypi.fileUrl(demoWheelName);
+  const p1 = await fetchToCache(url, { cacheDir: f.cache, env: f.env });
+  assert.equal(p1, join(f.cache, "sha256", hexOf(wheelFile(DEMO).bytes)));
+  const p2 = await fetchToCache(url, {
+    cacheDir: f.cache,
+    env: f.env,
+    sha256: hexOf(wheelFile(DEMO).bytes),
+  });
+  assert.equal(p2, p1);
+  assert.equal(f.pypi.downloads(demoWheelName), 1);
+  assert.deepEqual(await listDir(join(f.cache, "incoming")), []);
+});
+
+Deno.test("pypiStableUrl() builds fetchPypi's URL like the seeded manifest", async () => {
+  const m = parseManifest(
+    await Deno.readTextFile(join(ROOT, "sources-manifest.json")),
+  );
+  for (const e of m.sources) {
+    if (e.kind.startsWith("pypi-")) assert.equal(pypiStableUrl(e.file), e.url);
+  }
+});

@@ -1,0 +1,438 @@
+import assert from "node:assert/strict";
+import { KitError } from "../lib/errors.ts";
+import {
+  DEFAULT_INDEX_FILE,
+  findNixpkgs,
+  indexLookup,
+  nixAttrCandidates,
+  openNixpkgs,
+  parseFloxSearch,
+  parseNixpkgsIndex,
+  pypiToNixAttr,
+  readNixpkgsIndex,
+  serializeNixpkgsIndex,
+} from "../lib/nixpkgs.ts";
+import { diffLines, parseNixEnvJson } from "../tasks/update_nixpkgs_index.ts";
+import { haveTool, ROOT, runTaskProcess, tmp } from "./_helpers.ts";
+
+Deno.test("pypiToNixAttr() maps PyPI names to nixpkgs attributes", () => {
+  const cases: [string, string][] = [
+    ["PyYAML", "pyyaml"],
+    ["Pillow", "pillow"],
+    ["typing_extensions", "typing-extensions"],
+    ["huggingface_hub", "huggingface-hub"],
+    ["importlib_metadata", "importlib-metadata"],
+    ["scikit-image", "scikit-image"],
+    ["torch", "torch"],
+    ["SQLAlchemy", "sqlalchemy"],
+    ["zope.interface", "zope-interface"],
+    ["ruamel.yaml", "ruamel-yaml"],
+    ["opencv-python", "opencv4"],
+    ["opencv-python-headless", "opencv4"],
+    ["opencv_contrib_python", "opencv4"],
+    ["psycopg2-binary", "psycopg2"],
+    ["PyGObject", "pygobject3"],
+    ["  timm ", "timm"],
+    ["constructor", "constructor"],
+  ];
+  for (const [pypi, attr] of cases) {
+    assert.equal(pypiToNixAttr(pypi), attr, pypi);
+  }
+});
+
+Deno.test("nixAttrCandidates() puts the mapped attribute first, then alternatives", () => {
+  assert.deepEqual(nixAttrCandidates("opencv-python-headless"), [
+    "opencv4",
+    "opencv-python-headless",
+    "opencv-python",
+  ]);
+  assert.deepEqual(nixAttrCandidates("Typing_Extensions"), [
+    "typing-extensions",
+  ]);
+});
+
+const SMALL = {
+  description: "test index",
+  nixpkgs: {
+    rev: "0123456789abcdef0123456789abcdef01234567",
+    date: "2025-06-30",
+    channel: "nixos-25.05",
+  },
+  python3Packages: { torch: "2.7.1", pyyaml: "6.0.2", opencv4: "4.11.0" },
+};
+
+Deno.test("parseNixpkgsIndex() validates and names the bad field", () => {
+  const ok = parseNixpkgsIndex(JSON.stringify(SMALL), "i.json");
+  assert.equal(ok.python3Packages.torch, "2.7.1");
+  const bad = { ...SMALL, nixpkgs: { ...SMALL.nixpkgs, rev: "main" } };
+  assert.throws(
+    () => parseNixpkgsIndex(JSON.stringify(bad), "i.json"),
+    (e) =>
+      e instanceof KitError && /^i\.json: nixpkgs\.rev: expected a 40-hex/
+        .test(e.message),
+  );
+  assert.throws(
+    () => parseNixpkgsIndex("{", "i.json"),
+    /i\.json: not valid JSON/,
+  );
+});
+
+Deno.test("serializeNixpkgsIndex() is deterministic and sorted", () => {
+  const a = serializeNixpkgsIndex(
+    parseNixpkgsIndex(JSON.stringify(SMALL), "x"),
+  );
+  const shuffled = {
+    ...SMALL,
+    python3Packages: { pyyaml: "6.0.2", torch: "2.7.1", opencv4: "4.11.0" },
+  };
+  assert.equal(
+    serializeNixpkgsIndex(parseNixpkgsIndex(JSON.stringify(shuffled), "x")),
+    a,
+  );
+  assert.ok(a.indexOf('"opencv4"') < a.indexOf('"pyyaml"'));
+  assert.ok(a.endsWith("}\n"));
+});
+
+Deno.test("indexLookup() finds packages by PyPI name and by attribute", async () => {
+  const l = indexLookup(parseNixpkgsIndex(JSON.stringify(SMALL), "x"), "x");
+  assert.equal(l.source, "index");
+  assert.deepEqual(await l.lookup("PyYAML"), {
+    attr: "pyyaml",
+    version: "6.0.2",
+  });
+  assert.deepEqual(await l.lookup("opencv-python-headless"), {
+    attr: "opencv4",
+    version: "4.11.0",
+  });
+  assert.equal(await l.lookup("nunchaku"), undefined);
+  assert.equal(await l.lookup("constructor"), undefined); // no prototype leaks
+  assert.deepEqual(await l.lookupAttr("torch"), {
+    attr: "torch",
+    version: "2.7.1",
+  });
+  const many = await l.lookupMany(["torch", "nope"]);
+  assert.equal(many.get("torch")?.version, "2.7.1");
+  assert.ok(many.has("nope") && many.get("nope") === undefined);
+});
+
+Deno.test("the shipped nixpkgs-index.json covers ComfyUI's and the package set's dependencies", async () => {
+  const index = await readNixpkgsIndex(DEFAULT_INDEX_FILE);
+  assert.match(index.description, /by hand, without Nix/);
+  const l = indexLookup(index, DEFAULT_INDEX_FILE);
+  // ComfyUI 0.3.75 requirements.txt (the nixpkgs part) and the vendored set's Requires-Dist.
+  const names = [
+    "torch",
+    "torchsde",
+    "torchvision",
+    "torchaudio",
+    "numpy",
+    "einops",
+    "transformers",
+    "tokenizers",
+    "sentencepiece",
+    "safetensors",
+    "aiohttp",
+    "yarl",
+    "pyyaml",
+    "Pillow",
+    "scipy",
+    "tqdm",
+    "psutil",
+    "alembic",
+    "SQLAlchemy",
+    "av",
+    "kornia",
+    "spandrel",
+    "pydantic",
+    "pydantic-settings",
+    "opencv-python-headless",
+    "huggingface_hub",
+    "typing_extensions",
+    "importlib_metadata",
+    "scikit-image",
+    "timm",
+    "filelock",
+    "matplotlib",
+    "pandas",
+    "setuptools",
+    "wheel",
+    "poetry-core",
+    "hatchling",
+    "flit_core",
+    "setuptools-scm",
+  ]; // deno-fmt-ignore
+  for (const n of names) assert.ok(await l.lookup(n), `${n} missing`);
+  // Every attribute in comfyui.nix's dependency list is in the index.
+  const nix = await Deno.readTextFile(`${ROOT}/.flox/pkgs/comfyui.nix`);
+  const list = nix.match(
+    /propagatedBuildInputs = with python3\.pkgs; \[([^\]]*)\]/,
+  );
+  if (list) {
+    for (const attr of list[1]!.replace(/#.*$/gm, "").split(/\s+/)) {
+      if (attr && !attr.startsWith("comfyui")) {
+        assert.ok(await l.lookupAttr(attr), `${attr} (comfyui.nix) missing`);
+      }
+    }
+  }
+});
+
+Deno.test("parseFloxSearch() picks python3Packages.<attr> from flox's JSON", () => {
+  const json = JSON.stringify([
+    { pkg_path: "python312Packages.torch", version: "2.6.0" },
+    { pkg_path: "python3Packages.torch", version: "2.7.1" },
+    { pkg_path: "python3Packages.torchvision", version: "0.22.1" },
+    { pkg_path: "torch-bin", version: "2.7.1" },
+  ]);
+  assert.deepEqual(parseFloxSearch(json, "torch"), {
+    attr: "torch",
+    version: "2.7.1",
+  });
+  assert.deepEqual(
+    parseFloxSearch(
+      JSON.stringify([{
+        attr_path: "python311Packages.av",
+        version: "14.4.0",
+      }]),
+      "av",
+    ),
+    { attr: "av", version: "14.4.0" },
+  );
+  assert.equal(parseFloxSearch("[]", "torch"), undefined);
+  assert.equal(parseFloxSearch("not json", "torch"), undefined);
+});
+
+Deno.test("findNixpkgs() skips Nix without a nixpkgs, honours COMFYKIT_NIXPKGS and NIX_PATH", async () => {
+  await using dir = await tmp();
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
+  const path = Deno.env.get("PATH") ?? "";
+  // Debian's nix-bin: nix-instantiate present, no NIX_PATH, no channels.
+  assert.equal(findNixpkgs(env({ PATH: path, HOME: dir.path })), undefined);
+  assert.equal(
+    findNixpkgs(env({ PATH: path, HOME: dir.path, NIX_PATH: "foo=/x" })),
+    undefined,
+  );
+  assert.equal(findNixpkgs(env({ COMFYKIT_NIXPKGS: dir.path })), dir.path);
+  assert.throws(
+    () => findNixpkgs(env({ COMFYKIT_NIXPKGS: `${dir.path}/nope` })),
+    /COMFYKIT_NIXPKGS ".*nope" does not exist/,
+  );
+  if (haveTool("nix-instantiate")) {
+    assert.equal(
+      findNixpkgs(env({ PATH: path, NIX_PATH: "nixpkgs=/somewhere" })),
+      "<nixpkgs>",
+    );
+    await Deno.mkdir(`${dir.path}/.nix-defexpr/channels/nixpkgs`, {
+      recursive: true,
+    });
+    assert.equal(findNixpkgs(env({ PATH: path, HOME: dir.path })), "<nixpkgs>");
+  }
+});
+
+Deno.test("openNixpkgs() falls back to the offline index when there is no Nix nor flox", async () => {
+  await using dir = await tmp();
+  const file = `${dir.path}/index.json`;
+  await Deno.writeTextFile(file, JSON.stringify(SMALL));
+  const l = await openNixpkgs({
+    indexFile: file,
+    env: (n) =>
+      ({ PATH: "/nonexistent", HOME: dir.path } as Record<string, string>)[n],
+  });
+  assert.equal(l.source, "index");
+  assert.match(
+    l.describe,
+    /offline index .*index\.json \(nixpkgs 0123456789ab, 2025-06-30\)/,
+  );
+  assert.equal((await l.lookup("torch"))?.version, "2.7.1");
+  await assert.rejects(
+    openNixpkgs({
+      indexFile: `${dir.path}/missing.json`,
+      useNix: false,
+      useFlox: false,
+    }),
+    /update-nixpkgs-index/,
+  );
+});
+
+Deno.test("openNixpkgs() uses flox search when flox is on PATH", async () => {
+  await using dir = await tmp();
+  // A stand-in for flox that answers like `flox search --json` and logs its arguments.
+  await Deno.writeTextFile(
+    `${dir.path}/flox`,
+    `#!/bin/sh\necho "$@" >> "${dir.path}/calls"\n` +
+      `case "$4" in *torch) echo '[{"pkg_path":"python3Packages.torch","version":"2.7.1"}]';; *) echo '[]';; esac\n`,
+  );
+  await Deno.chmod(`${dir.path}/flox`, 0o755);
+  const l = await openNixpkgs({
+    useNix: false,
+    env: (n) => ({ PATH: dir.path } as Record<string, string>)[n],
+  });
+  assert.equal(l.source, "flox");
+  // The lookup runs the real process, found through the real PATH: put the stub first.
+  const oldPath = Deno.env.get("PATH")!;
+  Deno.env.set("PATH", `${dir.path}:${oldPath}`);
+  try {
+    assert.deepEqual(await l.lookup("torch"), {
+      attr: "torch",
+      version: "2.7.1",
+    });
+    assert.equal(await l.lookup("nunchaku"), undefined);
+  } finally {
+    Deno.env.set("PATH", oldPath);
+  }
+  const calls = await Deno.readTextFile(`${dir.path}/calls`);
+  assert.match(calls, /^search --json -a python3Packages\.torch$/m);
+});
+
+/** A tiny stand-in for nixpkgs: `python3Packages` with a few derivation-like attrs. */
+async function fakeNixpkgs(dir: string): Promise<string> {
+  const root = `${dir}/nixpkgs`;
+  await Deno.mkdir(root);
+  await Deno.writeTextFile(
+    `${root}/default.nix`,
+    `{ config ? { }, overlays ? [ ], ... }:
+let
+  mk = pname: version: {
+    type = "derivation"; name = "python3.12-\${pname}-\${version}"; inherit pname version;
+    system = "x86_64-linux"; outputName = "out";
+    outPath = "/nix/store/00000000000000000000000000000000-\${pname}";
+    drvPath = "/nix/store/00000000000000000000000000000000-\${pname}.drv";
+  };
+in {
+  python3Packages = {
+    torch = mk "torch" "2.5.1";
+    pyyaml = mk "pyyaml" "6.0.1";
+    opencv4 = mk "opencv" "4.10.0";
+    typing-extensions = mk "typing-extensions" "4.12.2";
+    broken = throw "broken";
+    noversion = { pname = "x"; };
+  };
+}
+`,
+  );
+  await Deno.writeTextFile(
+    `${root}/.git-revision`,
+    "fedcba9876543210fedcba9876543210fedcba98",
+  );
+  return root;
+}
+
+Deno.test("openNixpkgs() evaluates a nixpkgs with nix-instantiate (COMFYKIT_NIXPKGS)", async () => {
+  if (!haveTool("nix-instantiate")) return;
+  await using dir = await tmp();
+  const nixpkgs = await fakeNixpkgs(dir.path);
+  const l = await openNixpkgs({
+    env: (n) => n === "COMFYKIT_NIXPKGS" ? nixpkgs : Deno.env.get(n),
+  });
+  assert.equal(l.source, "nix");
+  const got = await l.lookupMany([
+    "torch",
+    "PyYAML",
+    "opencv-python",
+    "typing_extensions",
+    "broken",
+    "noversion",
+    "nunchaku",
+  ]);
+  assert.deepEqual(Object.fromEntries(got), {
+    torch: { attr: "torch", version: "2.5.1" },
+    PyYAML: { attr: "pyyaml", version: "6.0.1" },
+    "opencv-python": { attr: "opencv4", version: "4.10.0" },
+    typing_extensions: { attr: "typing-extensions", version: "4.12.2" },
+    broken: undefined,
+    noversion: undefined,
+    nunchaku: undefined,
+  });
+  assert.deepEqual(await l.lookupAttr("torch"), {
+    attr: "torch",
+    version: "2.5.1",
+  });
+});
+
+Deno.test("update-nixpkgs-index regenerates the index from a nixpkgs with real Nix", async () => {
+  if (!haveTool("nix-instantiate") || !haveTool("nix-env")) return;
+  await using dir = await tmp();
+  const nixpkgs = await fakeNixpkgs(dir.path);
+  const file = `${dir.path}/index.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      ...SMALL,
+      python3Packages: { torch: "1.0", gone: "1.0" },
+    }),
+  );
+  const r = await runTaskProcess("update_nixpkgs_index.ts", [
+    "--nixpkgs",
+    nixpkgs,
+    "--index",
+    file,
+    "--add",
+    "pyyaml",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /~ torch 1\.0 -> 2\.5\.1/);
+  assert.match(r.stderr, /- gone 1\.0/);
+  assert.match(r.stderr, /not in this nixpkgs \(or broken\), left out: gone/);
+  const index = parseNixpkgsIndex(await Deno.readTextFile(file), file);
+  assert.deepEqual(index.python3Packages, { pyyaml: "6.0.1", torch: "2.5.1" });
+  assert.equal(index.nixpkgs.rev, "fedcba9876543210fedcba9876543210fedcba98");
+  assert.match(index.description, /update-nixpkgs-index/);
+
+  // --all lists the whole set through nix-env; --dry-run writes nothing.
+  const before = await Deno.readTextFile(file);
+  const all = await runTaskProcess("update_nixpkgs_index.ts", [
+    "--nixpkgs",
+    nixpkgs,
+    "--index",
+    file,
+    "--all",
+    "--dry-run",
+    "--json",
+  ]); // deno-fmt-ignore
+  assert.equal(all.code, 0, all.stderr);
+  assert.deepEqual(JSON.parse(all.stdout).python3Packages, {
+    opencv4: "4.10.0",
+    pyyaml: "6.0.1",
+    torch: "2.5.1",
+    "typing-extensions": "4.12.2",
+  });
+  assert.equal(await Deno.readTextFile(file), before);
+});
+
+Deno.test("update-nixpkgs-index refuses clearly when there is no nixpkgs", async () => {
+  await using dir = await tmp();
+  const r = await runTaskProcess("update_nixpkgs_index.ts", [
+    "--index",
+    `${dir.path}/i.json`,
+  ], {
+    env: {
+      NIX_PATH: "",
+      COMFYKIT_NIXPKGS: "",
+      HOME: dir.path,
+      USER: "comfykit-nobody",
+    },
+  });
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^error: (no nixpkgs to evaluate: pass --nixpkgs PATH or set COMFYKIT_NIXPKGS|nix-instantiate not found)/m,
+  );
+  assert.equal(r.stderr.includes("    at "), false);
+  const u = await runTaskProcess("update_nixpkgs_index.ts", ["--rev", "main"]);
+  assert.equal(u.code, 2);
+});
+
+Deno.test("parseNixEnvJson() and diffLines() of update-nixpkgs-index", () => {
+  assert.deepEqual(
+    parseNixEnvJson(JSON.stringify({
+      "python3Packages.torch": { version: "2.7.1" },
+      "python3Packages.foo.bar": { version: "1" },
+      "python3Packages.empty": { version: "" },
+    })),
+    { torch: "2.7.1" },
+  );
+  assert.deepEqual(diffLines({ a: "1", b: "1" }, { b: "2", c: "3" }), [
+    "- a 1",
+    "~ b 1 -> 2",
+    "+ c 3",
+  ]);
+});
