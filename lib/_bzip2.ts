@@ -68,6 +68,16 @@ class FileInput {
     return this.#buf[this.#at++]!;
   }
 
+  read(buffer: Uint8Array, offset: number, length: number): number {
+    let n = 0;
+    while (n < length) {
+      const c = this.readByte();
+      if (c < 0) return n === 0 ? -1 : n;
+      buffer[offset + n++] = c;
+    }
+    return n;
+  }
+
   eof(): boolean {
     if (this.#at < this.#len) return false;
     if (!this.#eof) this.#fill();

@@ -1,9 +1,83 @@
-// The default requirements of freeze-deps: the main package's requirements.txt.
+// The default requirements of freeze-deps: the main package's requirements.txt, read from the
+// source archive .flox/pkgs/comfyui.nix pins (owner, repo, rev), fetched through the download
+// cache and checked against the NAR hash written in that file before it is trusted.
+import { join } from "node:path";
+import { narHashArchive, readArchive } from "./archive.ts";
+import { defaultCacheDir } from "./cache.ts";
+import { readMainPackage } from "./comfyui.ts";
+import { createProgress } from "./download.ts";
 import { KitError } from "./errors.ts";
+import { atomicWrite, readTextIfExists } from "./fsutil.ts";
+import { archiveUrl, githubUrl } from "./github.ts";
+import { parseHash, sameDigest, sha256Bytes, toHex, toSri } from "./hash.ts";
+import { info } from "./log.ts";
+import { requirementToString } from "./pep508.ts";
+import { parseRequirementsTxt } from "./requirements.ts";
+import { fetchToCache } from "./vendor.ts";
 
-/** The requirements of the repository's main package (ComfyUI's requirements.txt). */
-export function mainPackageRequirements(
-  _root: string,
+/** The main package file, relative to the repository root. */
+const MAIN = ".flox/pkgs/comfyui.nix";
+
+/**
+ * The requirements of the repository's main package (ComfyUI's requirements.txt at the pinned
+ * revision): normalised PEP 508 strings, a short label for "required by", and a description of
+ * where they came from.
+ */
+export async function mainPackageRequirements(
+  root: string,
 ): Promise<{ requirements: string[]; label: string; source: string }> {
-  return Promise.reject(new KitError("not implemented yet"));
+  const text = await readTextIfExists(join(root, MAIN));
+  if (text === undefined) {
+    throw new KitError(
+      `${MAIN} not found in "${root}": pass requirements (REQ... or -r FILE) or --root`,
+    );
+  }
+  const pkg = readMainPackage(text, MAIN);
+  const url = archiveUrl(githubUrl(), pkg.owner, pkg.repo, pkg.rev);
+  const archive = await cachedArchive(url);
+  const nar = await narHashArchive(archive);
+  if (!sameDigest(nar, parseHash(pkg.hash))) {
+    throw new KitError(
+      `the archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has NAR hash ${
+        toSri(nar)
+      }, not the ${pkg.hash} pinned in ${MAIN}: run "deno task verify"`,
+    );
+  }
+  const entries = await readArchive(archive);
+  const file = entries.find((e) => /^[^/]+\/requirements\.txt$/.test(e.path));
+  if (!file || file.data === undefined) {
+    throw new KitError(
+      `the archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has no requirements.txt`,
+    );
+  }
+  const where = `${pkg.repo}@${pkg.rev}/requirements.txt`;
+  const reqs = parseRequirementsTxt(new TextDecoder().decode(file.data), where);
+  info(`requirements: ${reqs.length} from ${where} (pinned in ${MAIN})`);
+  return {
+    requirements: reqs.map(requirementToString),
+    label: `${pkg.pname}`,
+    source: `requirements.txt of ${pkg.owner}/${pkg.repo} ${pkg.rev} (${MAIN})`,
+  };
+}
+
+/**
+ * The archive through the download cache. The cache is addressed by sha256, which GitHub does
+ * not publish, so the sha256 a URL gave last time is remembered beside it (`urls/<sha256 of
+ * URL>`, the same memo bump-comfyui keeps): a second run reads the cache, not the network.
+ */
+async function cachedArchive(url: string): Promise<string> {
+  const dir = `${defaultCacheDir()}/urls`;
+  const memo = `${dir}/${toHex(sha256Bytes(url))}`;
+  const known = (await readTextIfExists(memo))?.trim();
+  const path = await fetchToCache(url, {
+    label: url.split("/").slice(-4).join("/"),
+    progress: createProgress(),
+    ...(known && /^[0-9a-f]{64}$/.test(known) ? { sha256: known } : {}),
+  });
+  const sha = path.split("/").pop()!;
+  if (sha !== known) {
+    await Deno.mkdir(dir, { recursive: true });
+    await atomicWrite(memo, `${sha}\n`);
+  }
+  return path;
 }

@@ -22,6 +22,7 @@ import { type Digest } from "./hash.ts";
 import { tempDir } from "./fsutil.ts";
 import { type NarContents, narHashTree, type NarTree } from "./nar.ts";
 import {
+  type ByteSource,
   bytesSource,
   fileSource,
   listZip,
@@ -126,7 +127,7 @@ class TreeBuilder {
   }
 
   /** The parent directory node of `path`, creating implied directories. */
-  #parent(path: string): Map<string, Node> {
+  #parent(path: string, raw: string): Map<string, Node> {
     const parts = path.split("/");
     let dir = this.root;
     for (let i = 0; i < parts.length - 1; i++) {
@@ -146,7 +147,7 @@ class TreeBuilder {
           `it lies inside "${
             parts.slice(0, i + 1).join("/")
           }", which is a ${next.kind}`,
-          path,
+          raw,
         );
       }
       dir = next;
@@ -158,30 +159,33 @@ class TreeBuilder {
     return path.slice(path.lastIndexOf("/") + 1);
   }
 
-  directory(path: string): void {
+  /** Adds a directory entry (`raw` is the name as stored in the archive). */
+  directory(raw: string): void {
+    const path = normalisePath(this.#archive, raw);
     if (path === "") return; // the archive root ("./")
-    const siblings = this.#parent(path);
+    const siblings = this.#parent(path, raw);
     const existing = siblings.get(this.#name(path));
     if (existing) {
       if (existing.kind === "directory") return; // listed twice, or implied first: harmless
-      throw bad(this.#archive, "duplicate entry", path);
+      throw bad(this.#archive, "duplicate entry", raw);
     }
     siblings.set(this.#name(path), { kind: "directory", children: new Map() });
     this.entries.push({ path, type: "directory", executable: false });
   }
 
-  #add(path: string, node: Node): Map<string, Node> {
-    if (path === "") throw bad(this.#archive, "entry with an empty name", path);
-    const siblings = this.#parent(path);
+  #add(raw: string, node: Node): string {
+    const path = normalisePath(this.#archive, raw);
+    if (path === "") throw bad(this.#archive, "entry with an empty name", raw);
+    const siblings = this.#parent(path, raw);
     if (siblings.has(this.#name(path))) {
-      throw bad(this.#archive, "duplicate entry", path);
+      throw bad(this.#archive, "duplicate entry", raw);
     }
     siblings.set(this.#name(path), node);
-    return siblings;
+    return path;
   }
 
-  file(path: string, executable: boolean, data: Uint8Array | Spilled): void {
-    this.#add(path, { kind: "file", executable, data });
+  file(raw: string, executable: boolean, data: Uint8Array | Spilled): void {
+    const path = this.#add(raw, { kind: "file", executable, data });
     this.entries.push(
       data instanceof Uint8Array
         ? { path, type: "file", executable, data }
@@ -189,33 +193,33 @@ class TreeBuilder {
     );
   }
 
-  symlink(path: string, target: string): void {
+  symlink(raw: string, target: string): void {
     if (target === "") {
-      throw bad(this.#archive, "symlink with an empty target", path);
+      throw bad(this.#archive, "symlink with an empty target", raw);
     }
-    this.#add(path, { kind: "symlink", target });
+    const path = this.#add(raw, { kind: "symlink", target });
     this.entries.push({ path, type: "symlink", executable: false, target });
   }
 
   /** A hard link becomes a copy of the (earlier) file it links to. */
-  hardlink(path: string, targetRaw: string): void {
-    const target = normalisePath(this.#archive, targetRaw);
-    const node = this.#lookup(target);
+  hardlink(raw: string, targetRaw: string): void {
+    const node = this.#lookup(normalisePath(this.#archive, targetRaw));
     if (!node) {
       throw bad(
         this.#archive,
         `hard link to missing entry "${targetRaw}"`,
-        path,
+        raw,
       );
     }
     if (node.kind === "directory") {
-      throw bad(this.#archive, `hard link to directory "${targetRaw}"`, path);
+      throw bad(this.#archive, `hard link to directory "${targetRaw}"`, raw);
     }
-    if (node.kind === "symlink") this.symlink(path, node.target);
-    else this.file(path, node.executable, node.data);
+    if (node.kind === "symlink") this.symlink(raw, node.target);
+    else this.file(raw, node.executable, node.data);
   }
 
   #lookup(path: string): Node | undefined {
+    if (path === "") return undefined;
     let node: Node | undefined = this.root;
     for (const part of path.split("/")) {
       if (node?.kind !== "directory") return undefined;
@@ -237,19 +241,19 @@ function addTarEntry(
   header: TarHeader,
   data: Uint8Array | Spilled | undefined,
 ): void {
-  const path = normalisePath(archive, header.name);
+  const raw = header.name;
   switch (header.type ?? "file") {
     case "file":
-      b.file(path, ownerExecutable(header.mode), data ?? new Uint8Array());
+      b.file(raw, ownerExecutable(header.mode), data ?? new Uint8Array());
       break;
     case "directory":
-      b.directory(path);
+      b.directory(raw);
       break;
     case "symlink":
-      b.symlink(path, header.linkname ?? "");
+      b.symlink(raw, header.linkname ?? "");
       break;
     case "link":
-      b.hardlink(path, header.linkname ?? "");
+      b.hardlink(raw, header.linkname ?? "");
       break;
     case "character-device":
     case "block-device":
@@ -313,18 +317,15 @@ function decompress(
 function zipEntryInto(
   b: TreeBuilder,
   archive: string,
+  src: ByteSource,
   e: ZipEntry,
   contents: () => Uint8Array | Spilled,
 ): void {
-  const path = normalisePath(archive, e.name);
   const type = e.unixMode === undefined ? 0 : e.unixMode & 0o170000;
-  if (e.isDirectory) return b.directory(path);
+  if (e.isDirectory) return b.directory(e.name);
   if (type === 0o120000) {
-    const target = contents();
-    if (!(target instanceof Uint8Array)) {
-      throw bad(archive, "symlink target too large", e.name);
-    }
-    return b.symlink(path, new TextDecoder().decode(target));
+    if (e.size > 4096) throw bad(archive, "symlink target too long", e.name);
+    return b.symlink(e.name, new TextDecoder().decode(readZipEntry(src, e)));
   }
   if (type !== 0 && type !== 0o100000) {
     throw bad(
@@ -333,7 +334,7 @@ function zipEntryInto(
       e.name,
     );
   }
-  b.file(path, ownerExecutable(e.unixMode), contents());
+  b.file(e.name, ownerExecutable(e.unixMode), contents());
 }
 
 function zipError(archive: string, e: unknown): unknown {
@@ -381,7 +382,7 @@ async function buildInMemory(
     const src = bytesSource(bytes);
     try {
       for (const e of listZip(src)) {
-        zipEntryInto(b, name, e, () => readZipEntry(src, e));
+        zipEntryInto(b, name, src, e, () => readZipEntry(src, e));
       }
     } catch (e) {
       throw zipError(name, e);
@@ -535,7 +536,7 @@ export async function narHashArchive(
       const src = fileSource(file, size);
       try {
         for (const e of listZip(src)) {
-          zipEntryInto(b, path, e, () => {
+          zipEntryInto(b, path, src, e, () => {
             if (spill.fits(e.size)) return readZipEntry(src, e);
             const w = spill.writer();
             streamZipEntry(src, e, (c) => w.write(c));
@@ -566,7 +567,12 @@ async function streamTar(
   file.seekSync(0, Deno.SeekMode.Start);
   let input: ReadableStream<Uint8Array> = file.readable;
   if (format === "tar.gz") {
-    input = input.pipeThrough(new DecompressionStream("gzip"));
+    input = input.pipeThrough(
+      new DecompressionStream("gzip") as unknown as TransformStream<
+        Uint8Array,
+        Uint8Array
+      >,
+    );
   } else if (format === "tar.bz2") {
     // seek-bzip is synchronous: decompress into the private temp dir, then stream the tar.
     const tarPath = `${dir.path}/archive.tar`;
@@ -618,10 +624,9 @@ export function narHashEntries(
 ): Digest {
   const b = new TreeBuilder(name);
   for (const e of entries) {
-    const path = normalisePath(name, e.path);
-    if (e.type === "directory") b.directory(path);
-    else if (e.type === "symlink") b.symlink(path, e.target ?? "");
-    else b.file(path, e.executable, e.data ?? new Uint8Array());
+    if (e.type === "directory") b.directory(e.path);
+    else if (e.type === "symlink") b.symlink(e.path, e.target ?? "");
+    else b.file(e.path, e.executable, e.data ?? new Uint8Array());
   }
   return narHashTree(toNarTree(b, undefined));
 }

@@ -213,6 +213,8 @@ export type Action =
     /** Also add it to comfyui.nix once created (true for added requirements). */
     addInput: boolean;
     marker?: string;
+    /** Why a package of our own is needed. */
+    reason?: string;
   }
   | {
     kind: "add-input";
@@ -280,6 +282,8 @@ export function actionFor(c: ReqChange, src: Source): Action {
         specifier: req.specifier,
         addInput: true,
         ...marker,
+        reason:
+          `nixpkgs' ${src.attr} ${src.version} does not satisfy "${req.specifier}"`,
       };
     case "custom":
       if (src.matches && c.change === "changed") {
@@ -317,6 +321,9 @@ export function actionFor(c: ReqChange, src: Source): Action {
         specifier: req.specifier,
         addInput: true,
         ...marker,
+        reason: src.status === "vendored"
+          ? `${src.file} is vendored but no package file uses it`
+          : "not in nixpkgs nor in the repository",
       };
   }
 }
@@ -334,9 +341,10 @@ export function describeAction(a: Action): string {
     }
     case "new-package":
       return `${a.name}${
-        a.version ? ` ${a.version}` : ` ${a.specifier}`
-      }: create a package ` +
-        `(deno task new-package ${a.name}${
+        a.version ? ` ${a.version}` : a.specifier ? ` ${a.specifier}` : ""
+      }: ` +
+        (a.reason ? `${a.reason}: ` : "") +
+        `create a package (deno task new-package ${a.name}${
           a.version ? `==${a.version}` : ""
         })` +
         (a.addInput ? " and add it to comfyui.nix" : "");
@@ -347,6 +355,24 @@ export function describeAction(a: Action): string {
       return `${a.name}: remove ${a.attr} from comfyui.nix's dependencies`;
     case "none":
       return `${a.name}: nothing to do (${a.reason})`;
+  }
+}
+
+/** Where a package comes from, in a few words: `nixpkgs av 14.4.0, does not satisfy >=99`. */
+export function describeSource(src: Source): string {
+  switch (src.status) {
+    case "nixpkgs":
+      return `nixpkgs ${src.attr} ${src.version}${
+        src.satisfies ? "" : ", does not satisfy the pin"
+      }`;
+    case "custom":
+      return `custom ${src.file}${src.version ? ` ${src.version}` : ""}${
+        src.matches ? "" : ", does not match the pin"
+      }`;
+    case "vendored":
+      return `vendored ${src.file}, no package file`;
+    case "missing":
+      return "missing";
   }
 }
 

@@ -18,6 +18,7 @@ import { parseHash, toSri } from "./hash.ts";
 import { parseNix } from "./nix_parse.ts";
 import { readPackage } from "./nix_query.ts";
 import { NIX_SYSTEMS, parseMarker, platformCondition } from "./pep508.ts";
+import { pypiToNixAttr } from "./nixpkgs.ts";
 
 /** The Python minor version markers are evaluated for (nixpkgs' python3). */
 export const PYTHON = "3.12";
@@ -28,6 +29,10 @@ export const INPUTS = "propagatedBuildInputs";
 /** An action with what carrying it out means. */
 export interface PlannedAction {
   action: Action;
+  /** Where the package comes from today. */
+  source: Source;
+  /** The command to run by hand when the kit cannot carry the action out itself. */
+  manual?: string;
   /** The edit of comfyui.nix it implies (applied in dry runs too, so the diff shows it). */
   editMain?: (text: string) => string;
   /** File work outside comfyui.nix (downloads, new package files); never run in dry runs. */
@@ -128,7 +133,7 @@ export function planFromSources(
   return changes.map((c) => {
     const src = sources.get(c.name) ?? { status: "missing" };
     const action = refineAction(actionFor(c, src), inputs);
-    return planned(action, runners);
+    return { ...planned(action, runners), source: src };
   });
 }
 
@@ -140,7 +145,10 @@ export interface ActionRunners {
   newPackage?: (a: Extract<Action, { kind: "new-package" }>) => Promise<void>;
 }
 
-function planned(action: Action, runners: ActionRunners): PlannedAction {
+function planned(
+  action: Action,
+  runners: ActionRunners,
+): Omit<PlannedAction, "source"> {
   switch (action.kind) {
     case "add-input":
       return {
@@ -151,17 +159,31 @@ function planned(action: Action, runners: ActionRunners): PlannedAction {
       return { action, editMain: removeInputEdit(action.attr, action.custom) };
     case "update-custom": {
       const run = runners.updateCustom;
-      return run ? { action, run: () => run(action) } : { action };
+      return run ? { action, run: () => run(action) } : {
+        action,
+        manual: `deno task fetch-source ${action.name}==${action.to}`,
+      };
     }
     case "new-package": {
       const run = runners.newPackage;
-      const p: PlannedAction = {
+      const command = `deno task new-package ${action.name}${
+        action.version ? `==${action.version}` : ""
+      }`;
+      // Without the package file, adding it to comfyui.nix would break the build: both or neither.
+      if (!run) return { action, manual: command };
+      return {
         action,
+        run: () => run(action),
         ...(action.addInput
-          ? { editMain: addInputEdit(action.name, true, action.marker) }
+          ? {
+            editMain: addInputEdit(
+              pypiToNixAttr(action.name),
+              true,
+              action.marker,
+            ),
+          }
           : {}),
       };
-      return run ? { ...p, run: () => run(action) } : p;
     }
     case "none":
       return { action };

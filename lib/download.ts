@@ -151,7 +151,7 @@ async function withRetries<T>(
       else if (e instanceof KitError) throw e;
       else if (e instanceof TypeError || e instanceof Deno.errors.Http) {
         // fetch's connection errors and body-stream errors (truncated transfers) are TypeErrors.
-        failure = new RetryableError(e.message);
+        failure = new RetryableError(describeError(e));
       } else if (isConnectionError(e)) {
         failure = new RetryableError((e as Error).message);
       } else throw e;
@@ -176,6 +176,14 @@ async function withRetries<T>(
     );
     await wait(delay);
   }
+}
+
+/** "fetch failed" alone says nothing: add the cause (DNS, refused, reset …) when there is one. */
+function describeError(e: Error): string {
+  const cause = e.cause instanceof Error ? e.cause.message : undefined;
+  return cause && !e.message.includes(cause)
+    ? `${e.message}: ${cause}`
+    : e.message;
 }
 
 function isConnectionError(e: unknown): boolean {
@@ -294,10 +302,13 @@ export interface DownloadOptions extends RequestOptions {
   /** Label for progress and errors (default: the file name of `dest`). */
   label?: string;
   /**
-   * Last check before the rename, given the verified hash and size; throwing aborts the
-   * download and removes the temp file (vendoring uses it to refuse clobbering a file).
+   * Last check before the rename, given the verified hash, size and the temp file's path;
+   * throwing aborts the download and removes the temp file (vendoring uses it to refuse
+   * clobbering a file, and to NAR-hash an archive before it lands).
    */
-  check?: (got: { sha256: string; size: number }) => void | Promise<void>;
+  check?: (
+    got: { sha256: string; size: number; path: string },
+  ) => void | Promise<void>;
 }
 
 /** What a download produced. */
@@ -351,7 +362,7 @@ export async function download(
             );
           }
           verify(label, finalUrl, expected, opts.size, sha256, size);
-          await opts.check?.({ sha256, size });
+          await opts.check?.({ sha256, size, path: tmp });
           // Fill the cache before the rename, so a crash cannot leave dest without it.
           if (cache) await cache.tryStore(tmp, sha256);
         });
@@ -381,12 +392,12 @@ async function fromCache(
       opts.dest,
       () => {},
       () => {},
-      async (_tmp, sha256, size) => {
+      async (tmp, sha256, size) => {
         if (sha256 !== expected) {
           throw new CacheCorrupt();
         }
         verify(label, cached, expected, opts.size, sha256, size);
-        await opts.check?.({ sha256, size });
+        await opts.check?.({ sha256, size, path: tmp });
       },
     );
     opts.progress?.note(`${label} (${formatBytes(got.size)}, from cache)`);

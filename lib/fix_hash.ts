@@ -54,7 +54,7 @@ const REPORT =
 const SPECIFIED = /^\s*(?:[\w-]+>\s*)?(specified|wanted):\s*(\S+)/;
 const GOT = /^\s*(?:[\w-]+>\s*)?got:\s*(\S+)/;
 const DEPENDENT =
-  /(?:dependencies of derivation|dependency of derivation|builder for)\s+['‘`"]?([^'’`"\s]+?\.drv)['’`"]?/;
+  /(?:dependencies of derivation|dependency of derivation|cannot build derivation|builder for)\s+['‘`"]?([^'’`"\s]+?\.drv)['’`"]?/;
 
 /**
  * Every hash mismatch in a build log, in order: the Nix 2.4+ form (`specified:` / `got:`, SRI)
@@ -277,7 +277,10 @@ export async function matchMismatches(
     }
   }
   for (const [m, all] of pending) {
-    const cs = all.filter((c) => !taken.has(c));
+    let cs = all.filter((c) => !taken.has(c));
+    // Offer only the best-fitting candidates (the two GitHub sources, not the PyPI one).
+    const best = Math.max(0, ...cs.map((c) => nameScore(c, m)));
+    if (best > 0) cs = cs.filter((c) => nameScore(c, m) === best);
     if (cs.length === 0) {
       unmatched.push(m);
       continue;

@@ -1,6 +1,8 @@
 // An advisory lock file (`.flox/sources/.lock`) so two fetch-source runs cannot interleave their
-// read-merge-write of the manifest. Created with O_EXCL; it records pid, host and time, so a
-// lock left by a crashed run is recognised (dead pid on this host, or old) and broken safely.
+// read-merge-write of the manifest. Created with O_EXCL; it records pid, host and time (for the
+// error message), and its holder touches it every few seconds: a lock nobody has touched for
+// `staleMs` was left by a crashed run and is broken safely. (Liveness by pid would need /proc,
+// which Deno opens only to --allow-all; the heartbeat needs nothing beyond the lock's own write.)
 import { KitError } from "./errors.ts";
 import { removeOnInterrupt } from "./_cleanup.ts";
 
@@ -8,7 +10,7 @@ import { removeOnInterrupt } from "./_cleanup.ts";
 export interface LockOptions {
   /** Give up waiting after this long (default 60 s). */
   timeoutMs?: number;
-  /** A lock whose owner cannot be checked counts as stale after this age (default 10 min). */
+  /** A lock not touched for this long is stale (default 15 s; the holder touches it every third). */
   staleMs?: number;
   /** Poll interval while waiting (default 25 ms). */
   pollMs?: number;
@@ -46,31 +48,7 @@ async function readOwner(path: string): Promise<Owner | undefined> {
   }
 }
 
-/** Whether a process is alive, when that can be told (Linux /proc); undefined otherwise. */
-function pidAlive(pid: number): boolean | undefined {
-  try {
-    Deno.statSync("/proc/self");
-  } catch {
-    return undefined;
-  }
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function isStale(
-  path: string,
-  owner: Owner | undefined,
-  staleMs: number,
-): Promise<boolean> {
-  if (owner && owner.host === hostname()) {
-    const alive = pidAlive(owner.pid);
-    if (alive !== undefined) return !alive;
-  }
-  // Unknown owner (other host, no /proc, or a file still being written): judge by age.
+async function isStale(path: string, staleMs: number): Promise<boolean> {
   try {
     const mtime = (await Deno.stat(path)).mtime?.getTime() ?? Date.now();
     return Date.now() - mtime > staleMs;
@@ -104,7 +82,7 @@ export async function acquireLock(
   opts: LockOptions = {},
 ): Promise<Lock> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const staleMs = opts.staleMs ?? 600_000;
+  const staleMs = opts.staleMs ?? 15_000;
   const pollMs = opts.pollMs ?? 25;
   const me: Owner = {
     pid: Deno.pid,
@@ -127,10 +105,17 @@ export async function acquireLock(
       } finally {
         file.close();
       }
+      // Heartbeat: keep the lock fresh while held, so only an abandoned one goes stale.
+      const beat = setInterval(() => {
+        const now = new Date();
+        Deno.utime(path, now, now).catch(() => {});
+      }, Math.max(10, Math.floor(staleMs / 3)));
+      Deno.unrefTimer(beat);
       let released = false;
       const release = async () => {
         if (released) return;
         released = true;
+        clearInterval(beat);
         // Remove only our own lock (never one that replaced ours after being judged stale).
         if ((await readOwner(path))?.token === me.token) {
           await Deno.remove(path).catch(() => {});
@@ -140,7 +125,7 @@ export async function acquireLock(
       return { path, release, [Symbol.asyncDispose]: release };
     }
     const owner = await readOwner(path);
-    if (await isStale(path, owner, staleMs)) {
+    if (await isStale(path, staleMs)) {
       await breakStale(path, owner);
       continue;
     }

@@ -320,7 +320,7 @@ export function readPackage(file: NixFile): PackageInfo {
         if (k.name === "Ellipses") info.hasEllipsis = true;
         if (k.name !== "Formal") continue;
         const id = k.getChild("Identifier");
-        const dflt = exprChildren(k).filter((x) => x !== id)[0];
+        const dflt = exprChildren(k).filter((x) => x.from !== id?.from)[0];
         info.formals.push({
           name: id ? file.slice(id) : file.slice(k),
           span: { from: k.from, to: k.to },

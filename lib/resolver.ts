@@ -356,23 +356,56 @@ export function fromPipReport(
       ...(req.marker ? { marker: markerToString(req.marker) } : {}),
     });
   };
-  for (const req of direct) {
-    if (req.marker && !evaluateMarker(req.marker, markerEnv(env, ""))) continue;
-    add(req, directLabel);
-  }
-  for (const item of report.install) {
-    const extras = ["", ...(item.requested_extras ?? [])];
-    for (const text of item.metadata.requires_dist ?? []) {
-      let req: Requirement;
+  // Extras a package is asked for: pip reports them only for top-level requirements, so those
+  // reached through a dependency (`extraful[fast]`) are propagated here until nothing changes.
+  const extrasOf = new Map<string, Set<string>>();
+  const extrasFor = (name: string) => {
+    const k = normalizeName(name);
+    if (!extrasOf.has(k)) extrasOf.set(k, new Set());
+    return extrasOf.get(k)!;
+  };
+  const parsed = report.install.map((item) => ({
+    item,
+    reqs: (item.metadata.requires_dist ?? []).flatMap((text) => {
       try {
-        req = parseRequirement(text);
+        return [parseRequirement(text)];
       } catch {
-        continue; // metadata the resolver accepted but our parser does not: skip the edge
+        return []; // metadata the resolver accepted but our parser does not: skip the edge
       }
-      const applies = !req.marker ||
-        extras.some((x) => evaluateMarker(req.marker!, markerEnv(env, x)));
-      if (applies) add(req, item.metadata.name);
+    }),
+  }));
+  const applies = (req: Requirement, extras: Iterable<string>) =>
+    !req.marker ||
+    ["", ...extras].some((x) => evaluateMarker(req.marker!, markerEnv(env, x)));
+  const directApplies = direct.filter((r) => applies(r, []));
+  for (const { item } of parsed) {
+    for (const x of item.requested_extras ?? []) {
+      extrasFor(item.metadata.name).add(x);
     }
+  }
+  for (const r of directApplies) {
+    for (const x of r.extras) extrasFor(r.name).add(x);
+  }
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const { item, reqs } of parsed) {
+      const mine = extrasFor(item.metadata.name);
+      for (const r of reqs) {
+        if (!byName.has(normalizeName(r.name)) || !applies(r, mine)) continue;
+        const theirs = extrasFor(r.name);
+        for (const x of r.extras) {
+          if (!theirs.has(x)) {
+            theirs.add(x);
+            changed = true;
+          }
+        }
+      }
+    }
+  }
+  for (const req of directApplies) add(req, directLabel);
+  for (const { item, reqs } of parsed) {
+    const mine = extrasFor(item.metadata.name);
+    for (const r of reqs) if (applies(r, mine)) add(r, item.metadata.name);
   }
   return sortPackages([...byName.values()]);
 }

@@ -65,7 +65,8 @@ export function setTomlString(
     throw new KitError(`${file}: "${key}" is not a single string value`);
   }
   if (getPath(before, path) === value) return text;
-  const literal = span.kind === "literal" && !value.includes("'") && ![...value].some(isControl);
+  const literal = span.kind === "literal" && !value.includes("'") &&
+    ![...value].some(isControl);
   const encoded = literal ? `'${value}'` : encodeBasic(value);
   const next = text.slice(0, span.start) + encoded + text.slice(span.end);
   // Prove the edit: the new text parses, and equals the old document with only this value changed.

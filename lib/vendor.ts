@@ -435,6 +435,7 @@ export async function executePlan(
 
   await Deno.mkdir(paths.sourcesDir, { recursive: true });
   const cacheDir = cacheOf(ctx);
+  let nar: string | undefined;
   const got: DownloadResult = await download(planned.url, {
     ...ctx.request,
     dest,
@@ -445,7 +446,7 @@ export async function executePlan(
     ...(ctx.progress ? { progress: ctx.progress } : {}),
     ...(plan.insecureHttp ? { insecureHttp: true } : {}),
     label: plan.file,
-    check: async ({ sha256 }) => {
+    check: async ({ sha256, path }) => {
       // Re-read: another run may have written the file while this one downloaded.
       const now = await fileSha(dest);
       if (now !== undefined && now !== sha256 && !force) {
@@ -453,11 +454,20 @@ export async function executePlan(
           `${shown} exists with different bytes (sha256 ${now}, downloaded ${sha256}): not overwriting it (rerun with --force to replace it)`,
         );
       }
+      // Hash the archive's contents before it lands: an archive that cannot be unpacked
+      // never reaches .flox/sources/.
+      if (plan.kind === "github") {
+        try {
+          nar = toSri(await narHashArchive(path));
+        } catch (e) {
+          if (!(e instanceof KitError)) throw e;
+          throw new KitError(
+            `${plan.file} from ${planned.url}: ${e.message}; nothing was written`,
+          );
+        }
+      }
     },
   });
-  const nar = plan.kind === "github"
-    ? toSri(await narHashArchive(dest))
-    : undefined;
   const entry = entryFor(plan, got.sha256, got.size, nar);
   await recordEntries(ctx, [entry]);
   return {

@@ -945,11 +945,12 @@ async function nixInstantiateParse(
     const msg = r.stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n")
       .find((l) => l.startsWith("error:"))?.replace(/^error:\s*/, "") ??
       "rejected";
+    const rel = msg.replaceAll(`${root}/`, "");
     const at = r.stderr.match(/at .*?:(\d+):(\d+)/);
     out.push({
       section: S,
       level: "error",
-      message: `nix-instantiate --parse: ${msg}`,
+      message: `nix-instantiate --parse: ${rel}`,
       where: at ? `${p.rel}:${at[1]}` : p.rel,
       fix: "fix the syntax error",
     });

@@ -27,6 +27,7 @@ import {
   bumpKind,
   describeAction,
   describeChange,
+  describeSource,
   findTag,
   latestTag,
   nearestTags,
@@ -48,15 +49,21 @@ import {
 import { findFloxPins, repin, setTomlString } from "../lib/toml_edit.ts";
 import { unifiedDiff } from "../lib/unified_diff.ts";
 import { narHashArchive, readArchive } from "../lib/archive.ts";
-import { fetchToCache } from "../lib/vendor.ts";
+
 import { diffRequirements, parseRequirementsTxt } from "../lib/requirements.ts";
 import {
   type ActionRunners,
   planFromSources,
   type PlannedAction,
+  PYTHON,
   rewriteCustomPackage,
 } from "../lib/bump_actions.ts";
-import { repoPaths, vendorPypi, writeManifestFiles } from "../lib/vendor.ts";
+import {
+  fetchToCache,
+  repoPaths,
+  vendorPypi,
+  writeManifestFiles,
+} from "../lib/vendor.ts";
 import { acquireLock } from "../lib/lock.ts";
 import { readManifest } from "../lib/manifest.ts";
 import {
@@ -67,6 +74,7 @@ import {
 import { openNixpkgs } from "../lib/nixpkgs.ts";
 import { exists } from "../lib/fsutil.ts";
 import { chooseFrontend, type Frontend } from "../lib/prompt.ts";
+import { newPackage } from "./new_package.ts";
 
 export const USAGE = `Usage: deno task bump-comfyui [VERSION] [options]
 
@@ -210,7 +218,12 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
   const newReqs = await requirementsOf(newArchive, target.tag);
   const oldReqs = oldArchive ? await requirementsOf(oldArchive, main.rev) : [];
   const changes = toChanges(diffRequirements(oldReqs, newReqs));
-  const planned = await planActions(changes, root, pkgText, runnersFor(root));
+  const planned = await planActions(
+    changes,
+    root,
+    pkgText,
+    runnersFor(root, frontend, json),
+  );
 
   // 5. The edits: comfyui.nix, the manifest pin, and the comfyui.nix parts of the actions.
   let nextPkg = rewriteMainPackage(
@@ -235,7 +248,7 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
 
   reportChanges(
     changes,
-    planned.map((p) => p.action),
+    planned,
     main,
     target,
     hash,
@@ -243,11 +256,19 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
   );
 
   // Actions: edits of comfyui.nix's inputs are text; the others fetch and write files.
-  const done: { action: Action; status: "done" | "skipped" | "planned" }[] = [];
+  const done: {
+    action: Action;
+    status: "done" | "skipped" | "planned" | "manual" | "failed";
+  }[] = [];
   for (const p of planned) {
     if (p.action.kind === "none") continue;
     if (opts["no-actions"]) {
       done.push({ action: p.action, status: "skipped" });
+      continue;
+    }
+    if (p.manual !== undefined) {
+      if (!json) info(`to do by hand: ${p.manual}`);
+      done.push({ action: p.action, status: "manual" });
       continue;
     }
     if (dryRun) {
@@ -265,7 +286,14 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
       done.push({ action: p.action, status: "skipped" });
       continue;
     }
-    if (p.run) await p.run();
+    try {
+      if (p.run) await p.run();
+    } catch (e) {
+      if (!(e instanceof KitError)) throw e;
+      warn(`${describeAction(p.action)}: failed: ${e.message}`);
+      done.push({ action: p.action, status: "failed" });
+      continue;
+    }
     if (p.editMain) nextPkg = p.editMain(nextPkg);
     done.push({ action: p.action, status: "done" });
   }
@@ -289,7 +317,16 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
     }
     if (json) {
       out(JSON.stringify(
-        resultJson(main, target, hash, changes, done, edits, true),
+        resultJson(
+          planned.map((p) => p.source),
+          main,
+          target,
+          hash,
+          changes,
+          done,
+          edits,
+          true,
+        ),
         null,
         2,
       ));
@@ -300,10 +337,27 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
 
   for (const e of edits) await atomicWrite(`${root}/${e.file}`, e.after);
   const files = edits.map((e) => e.file);
+  // Actions write package files and vendored sources too: commit those with the bump.
+  const staged =
+    done.some((d) =>
+        d.status === "done" && d.action.kind !== "add-input" &&
+        d.action.kind !== "remove-input"
+      )
+      ? [...files, ".flox/pkgs", ".flox/sources", "sources-manifest.json"]
+      : files;
   if (json) {
     out(
       JSON.stringify(
-        resultJson(main, target, hash, changes, done, edits, false),
+        resultJson(
+          planned.map((p) => p.source),
+          main,
+          target,
+          hash,
+          changes,
+          done,
+          edits,
+          false,
+        ),
         null,
         2,
       ),
@@ -315,7 +369,17 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
       }`,
     );
     out("Next:");
-    for (const c of nextCommands(target.version, files)) out(`  ${c}`);
+    for (const c of nextCommands(target.version, [...new Set(staged)])) {
+      out(`  ${c}`);
+    }
+  }
+  const failed = done.filter((d) => d.status === "failed");
+  if (failed.length) {
+    throw new KitError(
+      `${failed.length} action(s) failed (${
+        failed.map((f) => f.action.name).join(", ")
+      }): the bump itself was written; carry them out by hand`,
+    );
   }
   return 0;
 }
@@ -416,8 +480,30 @@ async function planActions(
 }
 
 /** The file work of the actions: fetch-source's library for new releases of custom packages. */
-function runnersFor(root: string): ActionRunners {
+function runnersFor(
+  root: string,
+  frontend: Frontend,
+  json: boolean,
+): ActionRunners {
   return {
+    async newPackage(a) {
+      const local = `${root}/nixpkgs-index.json`;
+      await newPackage({
+        target: a.version ? `${a.name}==${a.version}` : a.name,
+        root,
+        python: PYTHON,
+        // We only create a package when nixpkgs' does not do; comfyui.nix is wired here, with
+        // the requirement's platform condition, in the same write as the bump.
+        inNixpkgs: "package",
+        missing: "list",
+        wire: false,
+        main: `${root}/${MAIN_PACKAGE}`,
+        ...(await exists(local) ? { nixpkgsIndex: local } : {}),
+        force: false,
+        dryRun: false,
+        json,
+      }, frontend);
+    },
     async updateCustom(a) {
       const pin = pinnedVersion(a.to) ??
         (/^[0-9][^\s,<>=!~]*$/.test(a.to) ? a.to : undefined);
@@ -510,7 +596,7 @@ async function requirementsOf(archive: string, rev: string) {
 
 function reportChanges(
   changes: ReqChange[],
-  actions: Action[],
+  planned: PlannedAction[],
   main: MainPackage,
   target: VersionTag,
   hash: string,
@@ -525,12 +611,15 @@ function reportChanges(
     return;
   }
   out("requirements.txt:");
-  for (const c of changes) out(`  ${describeChange(c)}`);
+  changes.forEach((c, i) =>
+    out(`  ${describeChange(c)}  [${describeSource(planned[i]!.source)}]`)
+  );
   out("actions:");
-  for (const a of actions) out(`  ${describeAction(a)}`);
+  for (const p of planned) out(`  ${describeAction(p.action)}`);
 }
 
 function resultJson(
+  sources: Source[],
   main: MainPackage,
   target: VersionTag,
   hash: string,
@@ -545,7 +634,7 @@ function resultJson(
     to: target.version,
     tag: target.tag,
     hash,
-    requirements: changes,
+    requirements: changes.map((c, i) => ({ ...c, source: sources[i] })),
     actions: done.map((d) => ({
       ...d.action,
       status: d.status,

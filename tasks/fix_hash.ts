@@ -7,7 +7,7 @@
 //   deno task fix-hash --run "flox build comfyui"      # build, fix, rebuild (at most 5 rounds)
 //
 // Permissions: --allow-read, --allow-write=.flox/pkgs (the edited files), --allow-run=sh (--run),
-// --allow-env=LOG,NO_COLOR.
+// --allow-env (the terminal prompt's libraries read many variables; @lezer/lr reads LOG).
 import { resolve } from "node:path";
 import { parseCli, runTask } from "../lib/cli.ts";
 import { UsageError } from "../lib/errors.ts";
@@ -24,6 +24,24 @@ import {
   short,
 } from "../lib/fix_hash.ts";
 import { writeNixFile } from "../lib/nix_edit.ts";
+
+/** Asks which file a mismatch is about (terminal only; the prompt library loads on demand). */
+const askFile: Chooser = async (m, candidates) => {
+  const { TerminalFrontend } = await import("../lib/prompt.ts");
+  const picked = await new TerminalFrontend().select({
+    key: "file",
+    flag: "--file",
+    message:
+      `Which hash does the mismatch for "${m.drvName}" (got ${m.gotSri}) belong to?`,
+    choices: candidates.map((c, i) => ({
+      value: String(i),
+      name: `${c.file}:${c.site.line} ${c.site.attr}${
+        c.pname ? ` (${c.pname} ${c.version ?? ""})` : ""
+      }`,
+    })),
+  });
+  return candidates[Number(picked)];
+};
 
 const USAGE = `Usage: deno task fix-hash [LOG] [options]
 
@@ -199,7 +217,9 @@ export async function main(args: string[]): Promise<number> {
       json: values.json === true,
       // No question can be asked while the log arrives on stdin, or without a terminal; an
       // ambiguous match then ends with the candidates named and --file suggested.
-      choose: undefined,
+      choose: !fromStdin && Deno.stdin.isTerminal() && Deno.stderr.isTerminal()
+        ? askFile
+        : undefined,
     };
     if (values.run === undefined) {
       if (fromStdin && Deno.stdin.isTerminal()) {

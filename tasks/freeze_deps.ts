@@ -147,8 +147,7 @@ export async function main(args: string[]): Promise<number> {
       noIndex ||= r.options.noIndex;
     }
     if (requirementFiles.length === 1 && positionals.length === 0) {
-      label = relative(Deno.cwd(), requirementFiles[0]!) ||
-        requirementFiles[0]!;
+      label = relOrAbs(requirementFiles[0]!);
     }
     let source = label;
     if (requirements.length === 0 && requirementFiles.length === 0) {

@@ -168,6 +168,7 @@ Deno.test("actionFor() maps each classification to what must be done", () => {
     specifier: ">=0.1.0",
     addInput: true,
     marker: 'sys_platform == "linux"',
+    reason: "not in nixpkgs nor in the repository",
   });
   const av = {
     change: "changed" as const,
@@ -394,7 +395,8 @@ Deno.test("readMainPackage() reads the pins of the repository's comfyui.nix", as
     hashAttr: "hash",
   });
   assert.throws(
-    () => readMainPackage(text.replace("fetchFromGitHub {", "fetchurl {"), "x.nix"),
+    () =>
+      readMainPackage(text.replace("fetchFromGitHub {", "fetchurl {"), "x.nix"),
     /x\.nix: src is not a fetchFromGitHub call/,
   );
 });
@@ -403,13 +405,24 @@ Deno.test("rewriteMainPackage() changes version, hash and a literal rev only", a
   const text = await Deno.readTextFile(`${ROOT}/.flox/pkgs/comfyui.nix`);
   const main = readMainPackage(text);
   const hash = "sha256-" + "A".repeat(43) + "=";
-  const next = rewriteMainPackage(text, main, { version: "0.3.76", tag: "v0.3.76", hash });
+  const next = rewriteMainPackage(text, main, {
+    version: "0.3.76",
+    tag: "v0.3.76",
+    hash,
+  });
   assert.equal(
     next,
-    text.replace('version = "0.3.75"', 'version = "0.3.76"').replace(main.hash, hash),
+    text.replace('version = "0.3.75"', 'version = "0.3.76"').replace(
+      main.hash,
+      hash,
+    ),
   );
   // A tag that the template does not produce is written literally.
-  const lit = rewriteMainPackage(text, main, { version: "0.3.76", tag: "0.3.76", hash });
+  const lit = rewriteMainPackage(text, main, {
+    version: "0.3.76",
+    tag: "0.3.76",
+    hash,
+  });
   assert.match(lit, /rev = "0\.3\.76";/);
   const tagged = text.replace('rev = "v${version}"', 'tag = "v0.3.75"');
   const t2 = rewriteMainPackage(tagged, readMainPackage(tagged), {
@@ -422,12 +435,20 @@ Deno.test("rewriteMainPackage() changes version, hash and a literal rev only", a
 
 Deno.test("addInputEdit() adds a marker-conditional input in a platform block", async () => {
   const text = await Deno.readTextFile(`${ROOT}/.flox/pkgs/comfyui.nix`);
-  const next = addInputEdit("comfy-kitchen", true, 'sys_platform == "linux"')(text);
-  assert.match(next, /lib\.optionals \(lib\.elem .*"aarch64-linux" "x86_64-linux"|x86_64-linux.*aarch64-linux/s);
+  const next = addInputEdit("comfy-kitchen", true, 'sys_platform == "linux"')(
+    text,
+  );
+  assert.match(
+    next,
+    /lib\.optionals \(lib\.elem .*"aarch64-linux" "x86_64-linux"|x86_64-linux.*aarch64-linux/s,
+  );
   assert.match(next, /\n, comfy-kitchen\n}:/);
   assert.equal(systemsOf(undefined), undefined);
   assert.equal(systemsOf('python_version >= "3.8"'), undefined);
-  assert.deepEqual(systemsOf('sys_platform == "darwin"'), ["aarch64-darwin", "x86_64-darwin"]);
+  assert.deepEqual(systemsOf('sys_platform == "darwin"'), [
+    "aarch64-darwin",
+    "x86_64-darwin",
+  ]);
   const removed = removeInputEdit("kornia", false)(text);
   assert.equal(removed, text.replace("    kornia\n", ""));
 });
@@ -446,7 +467,8 @@ python3.pkgs.buildPythonPackage rec {
     version: "1.1",
     file: "foo-1.1-py3-none-any.whl",
     sha256: "ab".repeat(32),
-    url: "https://files.pythonhosted.org/packages/py3/f/foo/foo-1.1-py3-none-any.whl",
+    url:
+      "https://files.pythonhosted.org/packages/py3/f/foo/foo-1.1-py3-none-any.whl",
   };
   assert.equal(
     rewriteCustomPackage(pathSrc, path, rel),
@@ -460,6 +482,12 @@ python3.pkgs.buildPythonPackage rec {
   };`,
   );
   const next = rewriteCustomPackage(fetched, path, rel);
-  assert.match(next, /url = "https:\/\/files\.pythonhosted\.org\/packages\/py3\/f\/foo\/foo-1\.1-py3-none-any\.whl";/);
-  assert.match(next, /hash = "sha256-q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=";/);
+  assert.match(
+    next,
+    /url = "https:\/\/files\.pythonhosted\.org\/packages\/py3\/f\/foo\/foo-1\.1-py3-none-any\.whl";/,
+  );
+  assert.match(
+    next,
+    /hash = "sha256-q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=";/,
+  );
 });

@@ -11,6 +11,8 @@ import {
 } from "./_fixtures/comfyui.ts";
 import { haveTool, IN_CI, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
 import { readMainPackage } from "../lib/comfyui.ts";
+import { addInputEdit } from "../lib/bump_actions.ts";
+import { mountPypi, wheelFile } from "./_fixtures/pypi.ts";
 
 const GOLDEN = `${ROOT}/tests/golden/bump_comfyui`;
 const UPDATE = Deno.env.get("UPDATE_GOLDEN") === "1";
@@ -371,3 +373,107 @@ Deno.test("bump-comfyui outside a terminal without VERSION exits 2 naming the fl
 });
 
 void IN_CI;
+
+const FRONTEND_PKG = `{ lib, python3 }:
+
+python3.pkgs.buildPythonPackage rec {
+  pname = "comfyui-frontend-package";
+  version = "1.30.6";
+  format = "wheel";
+
+  src = ../sources/comfyui_frontend_package-1.30.6-py3-none-any.whl;
+
+  doCheck = false;
+
+  meta = with lib; {
+    description = "ComfyUI frontend";
+    license = licenses.gpl3Only;
+  };
+}
+`;
+
+Deno.test("bump-comfyui --yes carries out the actions: new wheel for a custom package, new packages, inputs", async () => {
+  await using s = await setup();
+  const spec = (name: string, version: string, pkg: string) => ({
+    name,
+    version,
+    packages: [pkg],
+    license: "MIT",
+    classifiers: ["License :: OSI Approved :: MIT License"],
+    summary: `${name} test wheel`,
+  });
+  mountPypi(s.server, [
+    {
+      name: "comfyui-frontend-package",
+      version: "1.32.1",
+      files: [
+        wheelFile(
+          spec(
+            "comfyui-frontend-package",
+            "1.32.1",
+            "comfyui_frontend_package",
+          ),
+        ),
+      ],
+    },
+    {
+      name: "comfy-kitchen",
+      version: "0.1.0",
+      files: [wheelFile(spec("comfy-kitchen", "0.1.0", "comfy_kitchen"))],
+    },
+    {
+      name: "av",
+      version: "99.0.0",
+      files: [wheelFile(spec("av", "99.0.0", "av"))],
+    },
+  ]);
+  await Deno.writeTextFile(
+    `${s.root}/.flox/pkgs/comfyui-frontend-package.nix`,
+    FRONTEND_PKG,
+  );
+  const mainPath = `${s.root}/.flox/pkgs/comfyui.nix`;
+  await Deno.writeTextFile(
+    mainPath,
+    addInputEdit("comfyui-frontend-package", true, undefined)(
+      await Deno.readTextFile(mainPath),
+    ),
+  );
+  const r = await s.bump(["0.3.76", "--yes"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /comfyui-frontend-package 1\.30\.6 → 1\.32\.1: fetch the new release, update \.flox\/pkgs\/comfyui-frontend-package\.nix version and src, drop comfyui_frontend_package-1\.30\.6-py3-none-any\.whl if nothing else uses it/,
+  );
+  // The custom package moved to the new wheel, vendored; the old one left the manifest.
+  const fe = await s.read(".flox/pkgs/comfyui-frontend-package.nix");
+  assert.equal(
+    fe,
+    FRONTEND_PKG.replace('"1.30.6"', '"1.32.1"').replace(
+      "package-1.30.6-py3",
+      "package-1.32.1-py3",
+    ),
+  );
+  const manifest = JSON.parse(await s.read("sources-manifest.json"));
+  const files = manifest.sources.map((e: { file: string }) => e.file);
+  assert.ok(files.includes("comfyui_frontend_package-1.32.1-py3-none-any.whl"));
+  assert.ok(
+    !files.includes("comfyui_frontend_package-1.30.6-py3-none-any.whl"),
+  );
+  assert.ok(
+    (await s.read(".flox/sources/SHA256SUMS.txt")).includes(
+      "comfyui_frontend_package-1.32.1-py3-none-any.whl",
+    ),
+  );
+  // new-package created the missing packages; comfyui.nix lists them (comfy-kitchen on Linux only).
+  await Deno.stat(`${s.root}/.flox/pkgs/comfy-kitchen.nix`);
+  await Deno.stat(`${s.root}/.flox/pkgs/av.nix`);
+  const pkg = await s.read(".flox/pkgs/comfyui.nix");
+  assert.match(pkg, /\n, comfy-kitchen\n/);
+  assert.match(pkg, /\n, av\n/);
+  assert.match(
+    pkg,
+    /lib\.optionals \(lib\.elem python3\.stdenv\.hostPlatform\.system \[ "aarch64-linux" "x86_64-linux" \]\) \[\n\s+comfy-kitchen\n\s+\];/,
+  );
+  assert.match(pkg, /^\s+blake3$/m);
+  assert.equal(readMainPackage(pkg).version, "0.3.76");
+});

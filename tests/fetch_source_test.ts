@@ -111,6 +111,25 @@ async function fetchSource(f: Fixture, ...args: string[]): Promise<number> {
   }
 }
 
+/** Runs main() in-process, capturing what it prints (fast; used for most output checks). */
+async function fetchSourceOut(
+  f: Fixture,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const c = globalThis.console;
+  const saved = [c.log, c.error];
+  let stdout = "";
+  let stderr = "";
+  c.log = (...a: unknown[]) => void (stdout += a.join(" ") + "\n");
+  c.error = (...a: unknown[]) => void (stderr += a.join(" ") + "\n");
+  try {
+    const code = await fetchSource(f, ...args);
+    return { code, stdout, stderr };
+  } finally {
+    [c.log, c.error] = saved as [typeof c.log, typeof c.error];
+  }
+}
+
 /** Runs the task in a subprocess (for stdout/stderr/exit code). */
 function fetchSourceProcess(f: Fixture, ...args: string[]) {
   return runTaskProcess("fetch_source.ts", ["--root", f.root, ...args], {
@@ -185,7 +204,9 @@ Deno.test("main() picks the sdist when there is no pure wheel, and --sdist force
       "pypi-sdist",
     ]],
   );
-  assert.equal(await fetchSource(f, "pypi:other==2.1", "--wheel"), 1);
+  const r = await fetchSourceOut(f, "pypi:other==2.1", "--wheel");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /other==2\.1 has no pure-Python wheel .*try --sdist/);
 });
 
 Deno.test("main() re-run changes nothing and downloads nothing", async () => {
@@ -222,7 +243,7 @@ Deno.test("main() rejects bytes that do not match PyPI's sha256 and writes nothi
     version: "1.0",
     files: [wheelFile(spec, { sha256: "ab".repeat(32) })],
   });
-  const r = await fetchSourceProcess(f, "pypi:liar==1.0");
+  const r = await fetchSourceOut(f, "pypi:liar==1.0");
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
@@ -252,7 +273,7 @@ Deno.test("main() rejects hostile file names from PyPI", async () => {
       version: "1.0",
       files: [{ filename, bytes }],
     });
-    const r = await fetchSourceProcess(f, "pypi:hostile==1.0");
+    const r = await fetchSourceOut(f, "pypi:hostile==1.0");
     assert.equal(r.code, 1, filename);
     assert.match(r.stderr, /not a plain file name: refusing to write it/);
   }
@@ -264,7 +285,7 @@ Deno.test("main() never overwrites a vendored file with different bytes without 
   await using f = await fixture();
   const path = join(f.sources, demoWheelName);
   await Deno.writeTextFile(path, "local edit");
-  const r = await fetchSourceProcess(f, "pypi:demo-pkg==1.0.0");
+  const r = await fetchSourceOut(f, "pypi:demo-pkg==1.0.0");
   assert.equal(r.code, 1);
   assert.match(r.stderr, /exists with different bytes .*rerun with --force/);
   assert.equal(await Deno.readTextFile(path), "local edit");
@@ -286,7 +307,7 @@ Deno.test("main() never silently changes a recorded hash", async () => {
     version: DEMO.version,
     files: [wheelFile({ ...DEMO, summary: "changed" })],
   });
-  const r = await fetchSourceProcess(f, "pypi:demo-pkg==1.0.0");
+  const r = await fetchSourceOut(f, "pypi:demo-pkg==1.0.0");
   assert.equal(r.code, 1);
   assert.match(r.stderr, /refusing to change the entry \(rerun with --force/);
   assert.equal(await Deno.readTextFile(f.manifestPath), before);
@@ -294,7 +315,7 @@ Deno.test("main() never silently changes a recorded hash", async () => {
 
 Deno.test("main() reports PyPI 404s and refuses a malformed manifest before downloading", async () => {
   await using f = await fixture();
-  let r = await fetchSourceProcess(f, "pypi:demo-pkg==9.9");
+  let r = await fetchSourceOut(f, "pypi:demo-pkg==9.9");
   assert.equal(r.code, 1);
   assert.match(r.stderr, /error: PyPI has no release "demo-pkg==9\.9"/);
   const bad = JSON.stringify({
@@ -309,7 +330,7 @@ Deno.test("main() reports PyPI 404s and refuses a malformed manifest before down
     }],
   });
   await Deno.writeTextFile(f.manifestPath, bad);
-  r = await fetchSourceProcess(f, "pypi:demo-pkg==1.0.0");
+  r = await fetchSourceOut(f, "pypi:demo-pkg==1.0.0");
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
@@ -349,7 +370,7 @@ Deno.test("main() --dry-run and --json show the plan and write nothing", async (
   );
   assert.deepEqual(await listDir(f.sources), []);
   assert.deepEqual(await listDir(f.root), [".flox"]);
-  r = await fetchSourceProcess(f, "pypi:demo-pkg==1.0.0", "--json");
+  r = await fetchSourceOut(f, "pypi:demo-pkg==1.0.0", "--json");
   assert.equal(r.code, 0, r.stderr);
   const data = JSON.parse(r.stdout);
   assert.equal(data.results[0].action, "added");
@@ -359,6 +380,7 @@ Deno.test("main() --dry-run and --json show the plan and write nothing", async (
 });
 
 Deno.test("main() answers --help and usage errors", async () => {
+  await using f = await fixture();
   const help = await runTaskProcess("fetch_source.ts", ["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /deno task fetch-source --all \[--check\]/);
@@ -374,7 +396,7 @@ Deno.test("main() answers --help and usage errors", async () => {
       ["pypi:a==1", "--check"],
     ]
   ) {
-    const r = await runTaskProcess("fetch_source.ts", args);
+    const r = await fetchSourceOut(f, ...args);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /^error: /);
   }
@@ -391,7 +413,7 @@ Deno.test("main() vendors a URL only over https unless --insecure-http", async (
     () => new Response(body as BodyInit),
   );
   const url = `${f.server.url}/dl/thing-1.0.tar.gz`;
-  let r = await fetchSourceProcess(
+  let r = await fetchSourceOut(
     f,
     url,
     "--name",
@@ -402,7 +424,7 @@ Deno.test("main() vendors a URL only over https unless --insecure-http", async (
   assert.equal(r.code, 1);
   assert.match(r.stderr, /refusing plain http .*--insecure-http/);
   assert.equal(f.server.log.length, 0);
-  r = await fetchSourceProcess(
+  r = await fetchSourceOut(
     f,
     url,
     "--name",
@@ -420,7 +442,7 @@ Deno.test("main() vendors a URL only over https unless --insecure-http", async (
     ["url", "thing-1.0.tar.gz", url, hexOf(body)],
   );
   // A name taken from the URL must be a plain file name.
-  r = await fetchSourceProcess(
+  r = await fetchSourceOut(
     f,
     `${f.server.url}/dl/..%2F..%2Fevil`,
     "--name",
@@ -520,7 +542,7 @@ Deno.test("main() vendors a GitHub tag with its commit, sha256 and NAR hash", as
 Deno.test("main() refuses a branch unless --allow-branch, then pins its commit", async () => {
   await using f = await fixture();
   const { head } = await mountRepo(f);
-  const r = await fetchSourceProcess(f, "github:acme/Tool@main");
+  const r = await fetchSourceOut(f, "github:acme/Tool@main");
   assert.equal(r.code, 1);
   assert.match(r.stderr, /"main" is a branch of acme\/Tool.*--allow-branch/);
   assert.deepEqual(await listDir(f.sources), []);
@@ -541,9 +563,27 @@ Deno.test("main() refuses a branch unless --allow-branch, then pins its commit",
     e.url,
     `${f.github.url}/acme/Tool/archive/${fakeCommit("head")}.tar.gz`,
   );
-  const missing = await fetchSourceProcess(f, "github:acme/Tool@nope");
+  const missing = await fetchSourceOut(f, "github:acme/Tool@nope");
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no tag or branch "nope"/);
+});
+
+Deno.test("main() refuses a GitHub archive that cannot be unpacked and writes nothing", async () => {
+  await using f = await fixture();
+  f.github.add({
+    owner: "acme",
+    repo: "Broken",
+    tags: [{ name: "v1", commit: fakeCommit("b1") }],
+    archives: { v1: new TextEncoder().encode("<html>rate limited</html>") },
+  });
+  const r = await fetchSourceOut(f, "github:acme/Broken@v1");
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /error: Broken-v1\.tar\.gz from .*nothing was written/,
+  );
+  assert.deepEqual(await listDir(f.sources), []);
+  assert.deepEqual(await listDir(f.root), [".flox"]);
 });
 
 // ------------------------------------------------------------------ --all
@@ -566,7 +606,7 @@ Deno.test("main() --all restores every missing file (from the network without a 
   assert.equal(f.server.log.length - before, 3);
   await assertSumsAgree(f);
   // Everything present: verified, nothing downloaded.
-  const r = await fetchSourceProcess(f, "--all", "--json");
+  const r = await fetchSourceOut(f, "--all", "--json");
   assert.equal(r.code, 0, r.stderr);
   const data = JSON.parse(r.stdout);
   assert.deepEqual(data.results.map((x: { status: string }) => x.status), [
@@ -584,7 +624,7 @@ Deno.test("main() --all --check reports missing and corrupt files without downlo
   await Deno.remove(join(f.sources, a!.file));
   await Deno.writeTextFile(join(f.sources, b!.file), "corrupted");
   const before = f.server.log.length;
-  const r = await fetchSourceProcess(f, "--all", "--check", "--json");
+  const r = await fetchSourceOut(f, "--all", "--check", "--json");
   assert.equal(r.code, 1);
   const byFile = Object.fromEntries(
     JSON.parse(r.stdout).results.map((
@@ -598,7 +638,7 @@ Deno.test("main() --all --check reports missing and corrupt files without downlo
   });
   assert.equal(f.server.log.length, before);
   assert.equal(await Deno.readTextFile(join(f.sources, b!.file)), "corrupted");
-  const text = await fetchSourceProcess(f, "--all", "--check");
+  const text = await fetchSourceOut(f, "--all", "--check");
   assert.match(text.stdout, /^corrupt .*expected sha256 [0-9a-f]{64}, found/m);
   assert.match(text.stderr, /2 of 3 sources need attention/);
 });
@@ -609,7 +649,7 @@ Deno.test("main() --all keeps a corrupt file unless --force, and restores it wit
   const e = m.sources[0]!;
   const path = join(f.sources, e.file);
   await Deno.writeTextFile(path, "corrupted");
-  const r = await fetchSourceProcess(f, "--all");
+  const r = await fetchSourceOut(f, "--all");
   assert.equal(r.code, 1);
   assert.match(r.stderr, /rerun with --force/);
   assert.equal(await Deno.readTextFile(path), "corrupted");
@@ -622,7 +662,7 @@ Deno.test("main() --all regenerates a stale SHA256SUMS.txt and --check flags it"
   await vendorTwo(f);
   const sums = join(f.sources, "SHA256SUMS.txt");
   await Deno.writeTextFile(sums, "stale\n");
-  assert.equal((await fetchSourceProcess(f, "--all", "--check")).code, 1);
+  assert.equal((await fetchSourceOut(f, "--all", "--check")).code, 1);
   assert.equal(await fetchSource(f, "--all"), 0);
   await assertSumsAgree(f);
 });
@@ -748,7 +788,7 @@ Deno.test("two fetch-source processes at the same time both land in the manifest
   );
 });
 
-Deno.test("acquireLock() waits for the holder, breaks a dead owner's lock, and times out on a live one", async () => {
+Deno.test("acquireLock() waits for the holder, breaks an abandoned lock, and times out on a fresh one", async () => {
   await using dir = await tmp();
   const path = join(dir.path, ".lock");
   const held = await acquireLock(path);
@@ -764,35 +804,43 @@ Deno.test("acquireLock() waits for the holder, breaks a dead owner's lock, and t
   assert.equal(got, true);
   assert.deepEqual(await listDir(dir.path), []);
 
-  // A lock left by a process that no longer exists (this host) is stale.
-  const dead = new Deno.Command(Deno.execPath(), { args: ["--version"] })
-    .spawn();
-  await dead.status;
+  // A lock nobody touched for longer than staleMs was abandoned: it is broken.
   await Deno.writeTextFile(
     path,
     JSON.stringify({
-      pid: dead.pid,
-      host: Deno.hostname(),
-      created: new Date().toISOString(),
+      pid: 1,
+      host: "elsewhere",
+      created: "2020-01-01T00:00:00Z",
       token: "old",
     }),
   );
+  const past = new Date(Date.now() - 60_000);
+  await Deno.utime(path, past, past);
   const l = await acquireLock(path, { timeoutMs: 1_000 });
+  assert.doesNotMatch(await Deno.readTextFile(path), /"old"/);
   await l.release();
 
-  // A live owner (this process) is waited for, then reported.
+  // A held lock stays fresh (its holder touches it), so a waiter never breaks it.
+  const holder = await acquireLock(path, { staleMs: 60 });
+  await assert.rejects(
+    acquireLock(path, { staleMs: 60, timeoutMs: 300, pollMs: 10 }),
+    /is held by pid \d+ on .* since/,
+  );
+  await holder.release();
+
+  // A fresh lock of another run is waited for, then reported with how to fix it.
   await Deno.writeTextFile(
     path,
     JSON.stringify({
-      pid: Deno.pid,
-      host: Deno.hostname(),
+      pid: 4242,
+      host: "elsewhere",
       created: "2020-01-01T00:00:00Z",
       token: "live",
     }),
   );
   await assert.rejects(
     acquireLock(path, { timeoutMs: 100, pollMs: 10 }),
-    /is held by pid \d+ .*remove the file if none is running/,
+    /is held by pid 4242 on elsewhere .*remove the file if none is running/,
   );
   assert.match(await Deno.readTextFile(path), /"live"/);
 });

@@ -20,7 +20,7 @@ import {
   writeFindLinks,
 } from "./_fixtures/index.ts";
 import { startServer } from "./_fixtures/server.ts";
-import { haveTool, IN_CI, runTaskProcess, tmp } from "./_helpers.ts";
+import { haveTool, IN_CI, ROOT, runTaskProcess, tmp } from "./_helpers.ts";
 
 const FILES: IndexFile[] = await buildIndexFiles();
 const sha = (file: string) =>
@@ -181,7 +181,7 @@ Deno.test("freeze-deps --check with --find-links exits 1 and lists the fixes", a
     `${dir.path}/out.lock`,
   ], { env: HERMETIC_PIP_ENV });
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /check failed: 4 package\(s\) missing or mis-pinned/);
+  assert.match(r.stderr, /check failed: 5 package\(s\) missing or mis-pinned/);
   const lines = r.stdout.split("\n");
   assert.match(lines[0]!, /^ {2}package +version +status +from +required by$/);
   assert.ok(
@@ -465,3 +465,86 @@ Deno.test("resolverErrorText() keeps the resolver's error lines", () => {
   );
   assert.equal(combinedSpecifier([{ by: "a", specifier: ">=1" }, { by: "b", specifier: "" }, { by: "c", specifier: "<3" }]), ">=1,<3");
 });
+
+/** A stub repository whose comfyui.nix pins an archive served by the fixture server. */
+async function pinnedComfy(root: string, requirementsTxt: string) {
+  const { buildTarGz } = await import("./_fixtures/build.ts");
+  const { narHashArchive } = await import("../lib/archive.ts");
+  const { toSri } = await import("../lib/hash.ts");
+  const archive = await buildTarGz([
+    { path: "ComfyUI-0.3.75/main.py", content: "print('hi')\n" },
+    { path: "ComfyUI-0.3.75/requirements.txt", content: requirementsTxt },
+  ]);
+  await Deno.writeFile(`${root}/a.tar.gz`, archive);
+  const sri = toSri(await narHashArchive(`${root}/a.tar.gz`));
+  const real = await Deno.readTextFile(`${ROOT}/.flox/pkgs/comfyui.nix`);
+  await Deno.writeTextFile(
+    `${root}/.flox/pkgs/comfyui.nix`,
+    real.replace(/hash = "sha256-[^"]+";/, `hash = "${sri}";`),
+  );
+  return archive;
+}
+
+Deno.test("freeze-deps without arguments resolves ComfyUI's requirements.txt from the pinned archive", async () => {
+  if (!pipAvailable()) return;
+  await using dir = await tmp();
+  const nixIndex = await stubRepo(dir.path);
+  await writeFindLinks(`${dir.path}/wheels`, FILES);
+  const archive = await pinnedComfy(dir.path, "# comfy\nleft\nbase<3\n");
+  await using server = await startServer();
+  server.route(
+    "GET",
+    /^\/comfyanonymous\/ComfyUI\/archive\/v0\.3\.75\.tar\.gz$/,
+    () => new Response(archive as BodyInit),
+  );
+  const env = {
+    ...HERMETIC_PIP_ENV,
+    COMFYKIT_GITHUB_URL: server.url,
+    COMFYKIT_CACHE_DIR: `${dir.path}/cache`,
+  };
+  const args = [
+    "--no-index",
+    "--find-links",
+    `${dir.path}/wheels`,
+    "--root",
+    dir.path,
+    "--nixpkgs-index",
+    nixIndex,
+    "--check",
+  ];
+  const r = await runTaskProcess("freeze_deps.ts", args, { env });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(
+    r.stderr,
+    /requirements: 2 from ComfyUI@v0\.3\.75\/requirements\.txt \(pinned in \.flox\/pkgs\/comfyui\.nix\)/,
+  );
+  assert.match(
+    r.stdout,
+    /^ {2}base +2\.0 +nixpkgs +base 2\.0 +comfyui \(<3\), left \(>=1,<3\)$/m,
+  );
+  assert.match(
+    r.stdout,
+    /^2 packages: 1 from nixpkgs, 1 custom, 0 vendored only, 0 missing; 0 to fix$/m,
+  );
+  assert.deepEqual(server.log, [
+    "GET /comfyanonymous/ComfyUI/archive/v0.3.75.tar.gz",
+  ]);
+
+  // A tampered archive (other bytes, same URL, empty cache) is refused before resolving.
+  const other = await (await import("./_fixtures/build.ts")).buildTarGz([
+    { path: "ComfyUI-0.3.75/requirements.txt", content: "clash\n" },
+  ]);
+  server.route(
+    "GET",
+    /^\/comfyanonymous\/ComfyUI\/archive\/v0\.3\.75\.tar\.gz$/,
+    () => new Response(other as BodyInit),
+  );
+  const bad = await runTaskProcess("freeze_deps.ts", args, {
+    env: { ...env, COMFYKIT_CACHE_DIR: `${dir.path}/cache2` },
+  });
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.stderr,
+    /^error: the archive of comfyanonymous\/ComfyUI@v0\.3\.75 has NAR hash sha256-\S+, not the sha256-\S+ pinned in \.flox\/pkgs\/comfyui\.nix/m,
+  );
+}); // deno-fmt-ignore

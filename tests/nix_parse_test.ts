@@ -157,3 +157,13 @@ rec {
     assert.equal(r.code, 0, r.stderr);
   }
 });
+
+Deno.test("parseNix() accepts a trailing comma in formals, and only there", () => {
+  const file = parseNix("{\n  lib,\n  python3, # last\n}:\nlib", "t.nix");
+  assert.equal(file.text, "{\n  lib,\n  python3, # last\n}:\nlib");
+  assert.throws(
+    () => parseNix("{ a = 1, }", "t.nix"),
+    /t\.nix:1:8: syntax error/,
+  );
+  assert.throws(() => parseNix("{ a, , }: a", "t.nix"), /syntax error/);
+});

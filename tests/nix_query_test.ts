@@ -162,3 +162,13 @@ Deno.test("findSystemLists() and findStrings() see platform lists and script tex
   const install = strings.find((s) => s.text.includes("runHook preInstall"))!;
   assert.match(install.text, /makeWrapper \$\{python3\.interpreter\}/);
 });
+
+Deno.test("readPackage() reads formal defaults and ellipsis", () => {
+  const info = readPackage(parseNix("{ a, b ? null, c ? { }, ... }: a"));
+  assert.deepEqual(info.formals.map((f) => [f.name, f.default]), [
+    ["a", undefined],
+    ["b", "null"],
+    ["c", "{ }"],
+  ]);
+  assert.equal(info.hasEllipsis, true);
+});

@@ -98,6 +98,8 @@ export interface DistSpec {
   licenseExpression?: string;
   classifiers?: string[];
   requiresDist?: string[];
+  /** `Provides-Extra:` lines (pip ignores `extra == "x"` requirements of undeclared extras). */
+  providesExtra?: string[];
   requiresPython?: string;
   projectUrls?: Record<string, string>;
   homePage?: string;
@@ -127,6 +129,7 @@ export function metadataText(s: DistSpec): string {
   for (const [k, v] of Object.entries(s.projectUrls ?? {})) {
     lines.push(`Project-URL: ${k}, ${v}`);
   }
+  for (const e of s.providesExtra ?? []) lines.push(`Provides-Extra: ${e}`);
   for (const r of s.requiresDist ?? []) lines.push(`Requires-Dist: ${r}`);
   return lines.join("\n") + "\n\n";
 }

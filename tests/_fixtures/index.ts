@@ -66,6 +66,7 @@ export const INDEX_PROJECTS: (DistSpec & { sdist?: boolean })[] = [
     name: "extraful",
     version: "1.0",
     packages: ["extraful"],
+    providesExtra: ["fast", "slow"],
     requiresDist: ['speedup>=1; extra == "fast"', 'slowdep; extra == "slow"'],
   },
   { name: "speedup", version: "1.5", packages: ["speedup"] },

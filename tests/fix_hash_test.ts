@@ -1,0 +1,407 @@
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { KitError } from "../lib/errors.ts";
+import {
+  collectCandidates,
+  matchMismatches,
+  packageFiles,
+  parseMismatches,
+  stripAnsi,
+} from "../lib/fix_hash.ts";
+import { readPackage } from "../lib/nix_query.ts";
+import { parseNix } from "../lib/nix_parse.ts";
+import { main } from "../tasks/fix_hash.ts";
+import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import { GITHUB_PACKAGE, PYPI_PACKAGE } from "./_fixtures/nix_files.ts";
+
+const FAKE = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+const GOT_A = "sha256-LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=";
+const GOT_B = "sha256-T6O6UzcIcBsLWGHmgRnQB/EgsM5Mw2OTmMRq+BBtwsE=";
+// GOT_A in Nix's base32, as Nix < 2.4 prints it.
+const GOT_A_NIX32 = "094qif9n4cq4fdg459qzbhg1c6wywawwaaivx0k0x8xhbyx4vwic";
+const ZERO32 = "0000000000000000000000000000000000000000000000000000";
+
+/** A Nix 2.4+ report, with the colours Nix uses on a terminal and the dependents it lists. */
+function modern(drv: string, specified: string, got: string, parent?: string) {
+  return [
+    `\x1b[31;1merror:\x1b[0m hash mismatch in fixed-output derivation '\x1b[35;1m/nix/store/0k3ms8xrl4q0hrwbsqr4vlj7c7hb1bm2-${drv}.drv\x1b[0m':`,
+    `         specified: \x1b[35;1m${specified}\x1b[0m`,
+    `            got:    \x1b[35;1m${got}\x1b[0m`,
+    ...(parent
+      ? [
+        `\x1b[31;1merror:\x1b[0m 1 dependencies of derivation '\x1b[35;1m/nix/store/a5yjs7gqfjdv6rj3q5idk7zr7sv4wnfd-${parent}.drv\x1b[0m' failed to build`,
+      ]
+      : []),
+  ].join("\n");
+}
+
+/** The Nix 2.0–2.3 report. */
+function legacy(out: string, wanted: string, got: string) {
+  return [
+    `hash mismatch in fixed-output derivation '/nix/store/qy8a3qngzbq7d4w5fh7ka7zcv2l1hb3z-${out}':`,
+    `  wanted: sha256:${wanted}`,
+    `  got:    sha256:${got}`,
+    `cannot build derivation '/nix/store/kp1yq6hxxvq4a1d0r2f0h1d6j1b7a0c8-python3.11-${out}.drv': 1 dependencies couldn't be built`,
+  ].join("\n");
+}
+
+const NOISE = [
+  "these 3 derivations will be built:",
+  "  /nix/store/0k3ms8xrl4q0hrwbsqr4vlj7c7hb1bm2-source.drv",
+  "building '/nix/store/0k3ms8xrl4q0hrwbsqr4vlj7c7hb1bm2-source.drv'...",
+  "\r\x1b[K[1/0/3 built] downloading 'https://github.com/…'\r\x1b[K",
+  "trying https://github.com/mit-han-lab/nunchaku/archive/v0.16.1.tar.gz",
+  "  % Total    % Received % Xferd  Average Speed   Time",
+].join("\n");
+
+Deno.test("stripAnsi() removes colours, cursor codes and overdrawn progress", () => {
+  assert.equal(stripAnsi("\x1b[31;1merror:\x1b[0m x"), "error: x");
+  assert.equal(stripAnsi("50%\r\x1b[K100%\nnext"), "100%\nnext");
+  assert.equal(stripAnsi("\x1b]8;;http://x\x07link\x1b]8;;\x07"), "link");
+});
+
+Deno.test("parseMismatches() reads the Nix 2.4+ form among noise and colours", () => {
+  const log = `${NOISE}\n${
+    modern("source", FAKE, GOT_A, "python3.12-nunchaku-0.16.1")
+  }\nerror: build of '/nix/store/x-comfyui.drv' failed\n`;
+  const [m, ...rest] = parseMismatches(log);
+  assert.equal(rest.length, 0);
+  assert.equal(m!.drvName, "source");
+  assert.equal(m!.specified, FAKE);
+  assert.equal(m!.gotSri, GOT_A);
+  assert.deepEqual(m!.dependents, ["python3.12-nunchaku-0.16.1"]);
+  assert.equal(m!.line, 7);
+});
+
+Deno.test("parseMismatches() reads the older wanted:/got: form and converts to SRI", () => {
+  const [m] = parseMismatches(
+    legacy("spandrel-0.4.0.tar.gz", ZERO32, GOT_A_NIX32),
+  );
+  assert.equal(m!.drvName, "spandrel-0.4.0.tar.gz");
+  assert.equal(m!.specified, `sha256:${ZERO32}`);
+  assert.equal(m!.gotSri, GOT_A);
+  assert.deepEqual(m!.dependents, ["python3.11-spandrel-0.4.0.tar.gz"]);
+});
+
+Deno.test("parseMismatches() finds several reports and counts a repeated one once", () => {
+  const a = modern("source", FAKE, GOT_A, "python3.12-nunchaku-0.16.1");
+  const b = modern("spandrel-0.4.0.tar.gz", FAKE, GOT_B);
+  const log = [NOISE, a, "noise", b, "flox: build failed", a].join("\n");
+  const ms = parseMismatches(log);
+  assert.deepEqual(ms.map((m) => [m.drvName, m.gotSri]), [
+    ["source", GOT_A],
+    ["spandrel-0.4.0.tar.gz", GOT_B],
+  ]);
+  assert.deepEqual(
+    parseMismatches("error: builder failed\nno hashes here"),
+    [],
+  );
+});
+
+/** A repo with the two placeholder packages (GitHub + PyPI) and comfyui.nix. */
+async function makeRepo(dir: string, extra: Record<string, string> = {}) {
+  await mkdir(`${dir}/.flox/pkgs`, { recursive: true });
+  const files: Record<string, string> = {
+    nunchaku: GITHUB_PACKAGE,
+    spandrel: PYPI_PACKAGE,
+    ...extra,
+  };
+  for (const [n, t] of Object.entries(files)) {
+    await Deno.writeTextFile(`${dir}/.flox/pkgs/${n}.nix`, t);
+  }
+  return dir;
+}
+
+/** A second GitHub package with lib.fakeHash, so "source" alone is ambiguous. */
+const OTHER_GH = GITHUB_PACKAGE.replace('pname = "nunchaku"', 'pname = "other"')
+  .replace('version = "0.16.1"', 'version = "2.0"')
+  .replace(
+    'sha256 = "0000000000000000000000000000000000000000000000000000";',
+    "hash = lib.fakeHash;",
+  );
+
+Deno.test("matchMismatches() uses the derivation name and dependents to pick the file", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, { other: OTHER_GH });
+  const cands = await collectCandidates(root, await packageFiles(root));
+  assert.equal(cands.filter((c) => c.site.placeholder).length, 3);
+  const log = [
+    modern("spandrel-0.4.0.tar.gz", FAKE, GOT_B),
+    modern("source", FAKE, GOT_A, "python3.12-other-2.0"),
+  ].join("\n");
+  const { fixes } = await matchMismatches(parseMismatches(log), cands);
+  assert.deepEqual(
+    fixes.map((f) => [f.mismatch.drvName, f.candidate.file]).sort(),
+    [
+      ["source", ".flox/pkgs/other.nix"],
+      ["spandrel-0.4.0.tar.gz", ".flox/pkgs/spandrel.nix"],
+    ],
+  );
+});
+
+Deno.test("matchMismatches() refuses an ambiguous match and names the candidates", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, { other: OTHER_GH });
+  const cands = await collectCandidates(root, await packageFiles(root));
+  const log = modern("source", FAKE, GOT_A); // no dependents: both GitHub packages fit
+  await assert.rejects(
+    () => matchMismatches(parseMismatches(log), cands),
+    (e: unknown) => {
+      assert.ok(e instanceof KitError);
+      assert.match(
+        e.message,
+        /^Ambiguous: the mismatch for derivation "source" \(specified sha256-AAAAAAAAAA…\) matches 2 hashes: \.flox\/pkgs\/nunchaku\.nix:12, \.flox\/pkgs\/other\.nix:12; rerun with --file FILE to pick one$/,
+      );
+      return true;
+    },
+  );
+  // A chooser (the interactive prompt) settles it.
+  const { fixes } = await matchMismatches(
+    parseMismatches(log),
+    cands,
+    (_m, cs) => Promise.resolve(cs.find((c) => c.file.includes("other"))),
+  );
+  assert.equal(fixes[0]!.candidate.file, ".flox/pkgs/other.nix");
+});
+
+Deno.test("main() fixes a log file: lib.fakeHash, legacy sha256 → hash, diff shown", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  const log = [
+    NOISE,
+    modern("spandrel-0.4.0.tar.gz", FAKE, GOT_B),
+    legacy("source", ZERO32, GOT_A_NIX32),
+  ].join("\n");
+  await Deno.writeTextFile(`${root}/build.log`, log);
+  const r = await runTaskProcess("fix_hash.ts", ["build.log", "--root", root], {
+    cwd: root,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^--- a\/\.flox\/pkgs\/spandrel\.nix\n\+\+\+ b\/\.flox\/pkgs\/spandrel\.nix\n/m,
+  );
+  assert.match(
+    r.stdout,
+    /^-        hash = lib\.fakeHash;\n\+        hash = "sha256-T6O6UzcIcBsLWGHmgRnQB\/EgsM5Mw2OTmMRq\+BBtwsE=";$/m,
+  );
+  assert.match(
+    r.stderr,
+    /fixed \.flox\/pkgs\/nunchaku\.nix:12 sha256 \(source\)/,
+  );
+  const spandrel = await Deno.readTextFile(`${root}/.flox/pkgs/spandrel.nix`);
+  assert.equal(
+    readPackage(parseNix(spandrel)).src!.attrs.get("hash")!.value,
+    GOT_B,
+  );
+  const nunchaku = await Deno.readTextFile(`${root}/.flox/pkgs/nunchaku.nix`);
+  assert.equal(
+    nunchaku,
+    GITHUB_PACKAGE.replace(`sha256 = "${ZERO32}";`, `hash = "${GOT_A}";`),
+  );
+  if (haveTool("nix-instantiate")) {
+    const p = await run("nix-instantiate", [
+      "--parse",
+      `${root}/.flox/pkgs/spandrel.nix`,
+      `${root}/.flox/pkgs/nunchaku.nix`,
+    ]);
+    assert.equal(p.code, 0, p.stderr);
+  }
+  // Run again: the files already hold what Nix got, nothing to do, exit 0.
+  const again = await runTaskProcess("fix_hash.ts", [
+    "build.log",
+    "--root",
+    root,
+  ], { cwd: root });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, "");
+});
+
+Deno.test("main() reads stdin; --dry-run shows the diff and writes nothing", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  const log = modern("spandrel-0.4.0.tar.gz", FAKE, GOT_B);
+  const r = await runTaskProcess("fix_hash.ts", ["--dry-run", "--root", root], {
+    stdin: log,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\+        hash = "sha256-T6O6/);
+  assert.match(r.stderr, /would fix \.flox\/pkgs\/spandrel\.nix:14 hash/);
+  assert.equal(
+    await Deno.readTextFile(`${root}/.flox/pkgs/spandrel.nix`),
+    PYPI_PACKAGE,
+  );
+  const json = await runTaskProcess("fix_hash.ts", [
+    "--dry-run",
+    "--json",
+    "--root",
+    root,
+  ], {
+    stdin: log,
+  });
+  assert.deepEqual(JSON.parse(json.stdout).fixes, [{
+    file: ".flox/pkgs/spandrel.nix",
+    line: 14,
+    attr: "hash",
+    derivation: "spandrel-0.4.0.tar.gz",
+    specified: FAKE,
+    got: GOT_B,
+  }]);
+});
+
+Deno.test("main() refuses when ambiguous without a terminal; --file settles it", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, { other: OTHER_GH });
+  await Deno.writeTextFile(`${root}/b.log`, modern("source", FAKE, GOT_A));
+  const r = await runTaskProcess("fix_hash.ts", [
+    `${root}/b.log`,
+    "--root",
+    root,
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^error: Ambiguous: .*--file FILE to pick one$/m);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  const ok = await runTaskProcess("fix_hash.ts", [
+    `${root}/b.log`,
+    "--root",
+    root,
+    "--file",
+    ".flox/pkgs/other.nix",
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(
+    await Deno.readTextFile(`${root}/.flox/pkgs/other.nix`),
+    new RegExp(`hash = "${GOT_A.replace(/[+/]/g, "\\$&")}"`),
+  );
+});
+
+Deno.test("main() reports mismatches it cannot place and usage errors", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  await Deno.writeTextFile(`${root}/b.log`, modern("x", GOT_B, GOT_A));
+  assert.equal(await main([`${root}/b.log`, "--root", root]), 1);
+  assert.equal(await main(["a", "b"]), 2);
+  assert.equal(await main(["--rounds", "0", "--run", "true"]), 2);
+  assert.equal(await main(["--help"]), 0);
+});
+
+/** A fake build: fails with a mismatch (coloured) until the file holds the right hash. */
+const BUILD = `#!/bin/sh
+if grep -q '${GOT_B}' .flox/pkgs/spandrel.nix; then
+  if grep -q '${GOT_A}' .flox/pkgs/nunchaku.nix; then echo "built /nix/store/…-comfyui"; exit 0; fi
+  printf '%s\\n' "building..." >&2
+  printf '\\033[31;1merror:\\033[0m hash mismatch in fixed-output derivation %s:\\n' "'/nix/store/0k3ms8xrl4q0hrwbsqr4vlj7c7hb1bm2-source.drv'" >&2
+  printf '         specified: sha256:${ZERO32}\\n            got:    ${GOT_A}\\n' >&2
+  exit 1
+fi
+printf 'error: hash mismatch in fixed-output derivation %s:\\n  specified: ${FAKE}\\n     got:    ${GOT_B}\\n' "'/nix/store/1k3ms8xrl4q0hrwbsqr4vlj7c7hb1bm2-spandrel-0.4.0.tar.gz.drv'" >&2
+exit 1
+`;
+
+Deno.test("main() --run builds, fixes and rebuilds until the build passes", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  await Deno.writeTextFile(`${root}/build.sh`, BUILD);
+  const r = await runTaskProcess("fix_hash.ts", [
+    "--run",
+    "sh build.sh",
+    "--root",
+    root,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^\$ sh -c 'sh build\.sh'$/m);
+  assert.match(r.stderr, /round 3\/5/);
+  assert.match(r.stderr, /The build passes after 2 fix rounds/);
+  assert.match(
+    await Deno.readTextFile(`${root}/.flox/pkgs/nunchaku.nix`),
+    /hash = "sha256-LPJNul/,
+  );
+});
+
+Deno.test("main() --run stops on a non-hash error and after the last round", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  await Deno.writeTextFile(
+    `${root}/fail.sh`,
+    "echo 'error: builder for x failed: gcc: not found' >&2\nexit 1\n",
+  );
+  const r = await runTaskProcess("fix_hash.ts", [
+    "--run",
+    "sh fail.sh",
+    "--root",
+    root,
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /gcc: not found/);
+  assert.match(
+    r.stderr,
+    /error: The build failed without a hash mismatch \(exit 1\)/,
+  );
+  // A build that reports a fresh mismatch every time never converges.
+  await Deno.writeTextFile(
+    `${root}/loop.sh`,
+    `h=$(grep -o 'sha256-[A-Za-z0-9+/]*=' .flox/pkgs/spandrel.nix || echo ${FAKE})
+n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n
+new=$(printf '%043d=' $n | tr 0 B | sed 's/^/sha256-/')
+printf "error: hash mismatch in fixed-output derivation '/nix/store/1k3ms8xrl4q0hrwbsqr4vlj7c7hb1bm2-spandrel-0.4.0.tar.gz.drv':\\n  specified: %s\\n  got:    %s\\n" "$h" "$new" >&2
+exit 1
+`,
+  );
+  const loop = await runTaskProcess("fix_hash.ts", [
+    "--run",
+    "sh loop.sh",
+    "--rounds",
+    "2",
+    "--root",
+    root,
+  ]);
+  assert.equal(loop.code, 1, loop.stderr);
+  assert.match(loop.stderr, /error: Still failing after 2 rounds/);
+});
+
+Deno.test("main() asks in a terminal when the match is ambiguous (tmux)", async () => {
+  if (!haveTool("tmux")) return;
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, { other: OTHER_GH });
+  await Deno.writeTextFile(`${root}/b.log`, modern("source", FAKE, GOT_A));
+  const session = `fixhash-${crypto.randomUUID().slice(0, 8)}`;
+  const cmd =
+    `cd ${root} && NO_COLOR=1 ${Deno.execPath()} run -A ${ROOT}/tasks/fix_hash.ts b.log; echo "RC=$?"; sleep 60`;
+  await run("tmux", [
+    "new-session",
+    "-d",
+    "-s",
+    session,
+    "-x",
+    "160",
+    "-y",
+    "40",
+    cmd,
+  ]);
+  try {
+    const screen = async (re: RegExp) => {
+      for (let i = 0; i < 100; i++) {
+        const s =
+          (await run("tmux", ["capture-pane", "-p", "-t", session])).stdout;
+        if (re.test(s)) return s;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`timed out waiting for ${re}`);
+    };
+    const question = await screen(/Which hash does the mismatch for "source"/);
+    assert.match(question, /nunchaku\.nix:12 sha256 \(nunchaku 0\.16\.1\)/);
+    assert.match(question, /other\.nix:12 hash \(other 2\.0\)/);
+    await run("tmux", ["send-keys", "-t", session, "Down", "Enter"]);
+    await screen(/RC=0/);
+  } finally {
+    await run("tmux", ["kill-session", "-t", session]);
+  }
+  assert.match(
+    await Deno.readTextFile(`${root}/.flox/pkgs/other.nix`),
+    /hash = "sha256-LPJNul/,
+  );
+  assert.equal(
+    await Deno.readTextFile(`${root}/.flox/pkgs/nunchaku.nix`),
+    GITHUB_PACKAGE,
+  );
+});
