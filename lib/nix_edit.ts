@@ -17,33 +17,39 @@
 //
 // lib/nix_query.ts — what the tasks ask about a package file:
 //   readPackage(file) → PackageInfo {
-//     formals: Formal[] {name, span, line, default?}, formalsSpan?, hasEllipsis
+//     formals: Formal[] {name, span, line, default?}, formalsNode?, hasEllipsis
 //     builder?: "python3.pkgs.buildPythonPackage" | … (the function applied to the attr set)
-//     attrs: Map<name, Binding> top-level bindings of that call's attr set
-//       Binding {name, span (whole `name = …;`), value: SyntaxNode, valueSpan, line,
-//                text (value source), string?: string (resolved string value)}
+//     attrSet?: the attr set node; attrs: Map<name, Binding> — its top-level bindings
+//       Binding {name, span (whole `name = …;`), node, value?, valueSpan, line,
+//                text (value source), string?: string (resolved string value), inherited}
 //     pname?, version?, format?, pyproject?: boolean, doCheck?: boolean (resolved values)
 //     src?: Fetcher   the `src` binding
-//     lists: Map<bindingName, DepList>  for propagatedBuildInputs, dependencies, nativeBuildInputs,
-//       build-system, buildInputs, optional-dependencies(no), pythonImportsCheck and any other
-//       list-valued top-level binding
-//     pythonImportsCheck?: string[]; license?: string (meta.license source text, e.g. "licenses.mit")
+//     lists: Map<bindingName, DepList>  every list-valued top-level binding
+//       (propagatedBuildInputs, dependencies, nativeBuildInputs, build-system, buildInputs,
+//       pythonImportsCheck, …)
+//     pythonImportsCheck?: string[]; license?: string (meta.license source, e.g. "licenses.mit")
+//     scope: Map<name, string>  string bindings used to resolve ${…}
 //   }
-//   Fetcher {fetcher: "fetchFromGitHub"|"fetchPypi"|"fetchurl"|"fetchzip"|"path"|<other name>,
-//            span, line, path?: string (for a path literal src, as written), attrs: Map<name, AttrValue>}
-//     AttrValue {name, text (source), value?: string (string with ${version}/${pname} … resolved against
-//                the file's own bindings, or inherited binding's value), span (of the value), line,
-//                inherited: boolean, isString: boolean}
-//   DepList {binding, with?: "python3.pkgs", span (value), line, main: ListBlock, blocks: ListBlock[]}
-//     ListBlock {span (the [ … ] list), systems?: string[] (from lib.optionals (lib.elem … [ … ])),
-//                systemsSpan?, condition?: string (the optionals condition source), items: ListItem[]}
-//     ListItem {name (identifier text or decoded string), text, span, line}
-//   findFetchers(file) → Fetcher[]   every fetchFromGitHub/fetchPypi/fetchurl/fetchzip/fetchgit… call
-//                                    anywhere in the file (plus the path-literal src)
-//   findStrings(file) → {node, span, line, value?, text}[]  every string literal (for pip/URL scans)
-//   findHashSites(file) → HashSite[] {attr: "hash"|"sha256"|"outputHash", span (value), line,
-//                                    text, value?: string, fetcher?: Fetcher, placeholder: boolean}
-//   allLists(file) → {block, systems}[] every `lib.elem … [ "x86_64-linux" … ]` system list
+//   Fetcher {fetcher: "fetchFromGitHub"|"fetchPypi"|"fetchurl"|"fetchzip"|"path"|<other fetch*>,
+//            callee (as written), span, line, path?: string (path-literal src, as written),
+//            attrs: Map<name, AttrValue>, node? (the attr set)}
+//     AttrValue {name, text (source), value?: string (${version}/${pname}/finalAttrs.x resolved
+//                against the file's own bindings; inherited attrs take the binding's value),
+//                span (of the value), line, inherited, isString}
+//   DepList {binding, with?: "python3.pkgs", span (value), line, main?: ListBlock, blocks: ListBlock[]}
+//     ListBlock {span (the [ … ] list), node, line, operandSpan, items: ListItem[],
+//                systems?: string[] (from lib.optionals (lib.elem … [ … ])), systemsSpan?,
+//                condition?: string (the optionals condition source)}
+//     ListItem {name (identifier text or decoded string), text, span, line, isString}
+//   findFetchers(file, scope?) → Fetcher[]  every fetch* call anywhere (builtins.fetchTarball "url"
+//                                           too) plus path-literal `src`s
+//   findStrings(file) → {span, line, text, value?}[]  every string literal (pip/URL scans)
+//   findHashSites(file) → HashSite[] {attr: "hash"|"sha256"|"outputHash"|…, attrSpan, span (value),
+//                                    line, text, value?, isString, placeholder, fetcher?}
+//   findSystemLists(file) → {span, line, systems: {name, span, line}[]}[]  `lib.elem …system [ … ]`
+//                                    lists and literal `platforms = [ … ]`
+//   appParts(node), bindingsOf(file, set, scope?), resolveString(file, node, scope?),
+//   fetcherOf(file, node, scope?), depListOf(file, binding); FETCHERS, DEP_LISTS
 //
 // lib/nix_edit.ts — this module (text in, text out; every function re-parses its result):
 //   setStringAttr(text, attrPath: string[], value, {path?, create?}) → text
@@ -63,9 +69,12 @@
 //   removeListItem(text, binding, item, {systems?, path?}) → text   (from the block(s) holding it;
 //       an optionals block left empty is removed)
 //   replaceSpans(text, edits: {from, to, insert}[], path?) → text   low-level, re-parsed
-//   writeNixFile(path, before, after, {dryRun?}) → Promise<{changed, diff}>  re-parses, shows
-//       a unified diff, atomic write (temp + rename); nothing written with dryRun
-//   editNixFile(path, (text) => text, {dryRun?}) → Promise<{changed, diff, before, after}>
+//   writeNixFile(path, before, after, {dryRun?, displayPath?}) → Promise<{changed, diff, before,
+//       after}>  re-parses, refuses if the file changed on disk since `before` was read, atomic
+//       write (temp + rename); nothing written with dryRun; diff is `diff -u` (lib/unified_diff.ts)
+//   editNixFile(path, (text) => text, {dryRun?, displayPath?}) → same
+// Options: every edit takes {path?} (the file name used in error messages).
+// Permissions: importing the library needs --allow-env=LOG (@lezer/lr reads it at load).
 
 import type { SyntaxNode } from "@lezer/common";
 import { KitError } from "./errors.ts";

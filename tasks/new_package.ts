@@ -1116,7 +1116,11 @@ function printSummary(results: PackageResult[], opts: NewPackageOptions): void {
     out(
       `${r.name} ${r.version}: ${what}${
         r.vendored ? `, vendored .flox/sources/${r.vendored.file}` : ""
-      }${r.wired?.changed ? `, wired into ${r.wired.file}` : ""}`,
+      }${
+        r.wired?.changed
+          ? `, ${opts.dryRun ? "would be wired" : "wired"} into ${r.wired.file}`
+          : ""
+      }`,
     );
   }
   const missing = [...new Set(results.flatMap((r) => r.missing))].filter((m) =>

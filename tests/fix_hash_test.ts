@@ -183,7 +183,7 @@ Deno.test("main() fixes a log file: lib.fakeHash, legacy sha256 → hash, diff s
   );
   assert.match(
     r.stdout,
-    /^-        hash = lib\.fakeHash;\n\+        hash = "sha256-T6O6UzcIcBsLWGHmgRnQB\/EgsM5Mw2OTmMRq\+BBtwsE=";$/m,
+    /^- {8}hash = lib\.fakeHash;\n\+ {8}hash = "sha256-T6O6UzcIcBsLWGHmgRnQB\/EgsM5Mw2OTmMRq\+BBtwsE=";$/m,
   );
   assert.match(
     r.stderr,
@@ -225,7 +225,7 @@ Deno.test("main() reads stdin; --dry-run shows the diff and writes nothing", asy
     stdin: log,
   });
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /\+        hash = "sha256-T6O6/);
+  assert.match(r.stdout, /\+ {8}hash = "sha256-T6O6/);
   assert.match(r.stderr, /would fix \.flox\/pkgs\/spandrel\.nix:14 hash/);
   assert.equal(
     await Deno.readTextFile(`${root}/.flox/pkgs/spandrel.nix`),

@@ -468,7 +468,7 @@ Deno.test("main() exits 1 on errors, --strict turns warnings into errors, --json
   assert.equal(r.code, 1);
   assert.match(
     r.stdout,
-    /✗ \.flox\/sources\/foo-1\.2\.3-py3-none-any\.whl: missing \(listed in the manifest\)\n      fix: deno task fetch-source --all/,
+    /✗ \.flox\/sources\/foo-1\.2\.3-py3-none-any\.whl: missing \(listed in the manifest\)\n {6}fix: deno task fetch-source --all/,
   );
   assert.equal(await main(["--bogus"]), 2);
   assert.equal(await main(["--help"]), 0);
