@@ -251,12 +251,10 @@ Deno.test("freeze-deps shows pip's own error text on a version conflict (exit 1)
   assert.match(r.stderr, /base/);
   assert.equal(r.stderr.includes("    at "), false);
   assert.equal(r.stdout, "");
-  // The temporary venv is gone.
-  const leftovers: string[] = [];
-  for await (const e of Deno.readDir(Deno.env.get("TMPDIR") ?? "/tmp")) {
-    if (e.name.startsWith("comfykit-resolve-")) leftovers.push(e.name);
-  }
-  assert.deepEqual(leftovers, []);
+  // The temporary venv is gone (names from the command echoed on stderr).
+  const venv = r.stderr.match(/--without-pip (\S+)\/venv/)?.[1];
+  assert.ok(venv, r.stderr);
+  assert.equal(await Deno.stat(venv).catch(() => null), null);
 });
 
 Deno.test("freeze-deps rejects bad arguments with exit 2", async () => {
@@ -548,3 +546,29 @@ Deno.test("freeze-deps without arguments resolves ComfyUI's requirements.txt fro
     /^error: the archive of comfyanonymous\/ComfyUI@v0\.3\.75 has NAR hash sha256-\S+, not the sha256-\S+ pinned in \.flox\/pkgs\/comfyui\.nix/m,
   );
 }); // deno-fmt-ignore
+
+Deno.test("freeze-deps interrupted while pip runs exits 130 and removes its temporary venv", async () => {
+  if (!pipAvailable()) return;
+  await using server = await startServer();
+  const { promise: asked, resolve: onAsk } = Promise.withResolvers<void>();
+  server.route("GET", /^\/simple\//, async () => {
+    onAsk();
+    await new Promise((r) => setTimeout(r, 3000)); // a slow index
+    return new Response("not found", { status: 404 });
+  });
+  const tmpRoot = Deno.env.get("TMPDIR") ?? "/tmp";
+  const resolveDirs = () =>
+    [...Deno.readDirSync(tmpRoot)].filter((e) => e.name.startsWith("comfykit-resolve-")).map((e) => e.name);
+  const before = new Set(resolveDirs());
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}/tasks/freeze_deps.ts`, "app", "--index-url", `${server.url}/simple`, "--root", tmpRoot, "--no-lock"],
+    env: HERMETIC_PIP_ENV, stdout: "piped", stderr: "piped",
+  }).spawn();
+  await asked; // pip is running inside the venv
+  const mine = resolveDirs().filter((d) => !before.has(d));
+  assert.equal(mine.length, 1);
+  child.kill("SIGINT");
+  const st = await child.output();
+  assert.equal(st.code, 130);
+  assert.deepEqual(resolveDirs().filter((d) => !before.has(d)), []);
+});

@@ -6,6 +6,7 @@ import {
   markerExtras,
   markerToString,
   markerVariables,
+  NIX_SYSTEMS,
   parseMarker,
   parseRequirement,
   platformCondition,
@@ -13,6 +14,7 @@ import {
   splitMarker,
 } from "../lib/pep508.ts";
 import { KitError } from "../lib/errors.ts";
+import { haveTool, run } from "./_helpers.ts";
 
 Deno.test("parseRequirement() parses names, extras, specifiers, URLs and markers", () => {
   const cases: [string, {
@@ -326,4 +328,50 @@ Deno.test("markerVariables() and markerExtras() list what a marker uses", () => 
   );
   assert.deepEqual(markerVariables(m), ["extra", "sys_platform"]);
   assert.deepEqual(markerExtras(m), ["docs", "gpu"]);
+});
+
+Deno.test("evaluateMarker() agrees with pip's packaging.markers on every system", async () => {
+  if (!haveTool("python3")) return;
+  const markers = [
+    'python_version >= "3.10"',
+    'python_version < "3.10"',
+    'python_version == "3.*"',
+    'python_version ~= "3.10"',
+    'python_full_version >= "3.9.8"',
+    '"3.10" <= python_version',
+    'python_version in "3.11 3.12"',
+    'implementation_name == "cpython"',
+    'platform_python_implementation != "PyPy"',
+    'sys_platform == "linux"',
+    'sys_platform != "win32"',
+    '"linux" in sys_platform',
+    'platform_system == "Darwin"',
+    'platform_machine == "x86_64"',
+    'platform_machine in "arm64 aarch64"',
+    'os_name == "nt"',
+    'sys_platform == "linux" and platform_machine == "x86_64" or sys_platform == "darwin"',
+    'sys_platform == "linux" and (platform_machine == "aarch64" or python_version < "3")',
+    'extra == "dev"',
+  ];
+  const envs = NIX_SYSTEMS.flatMap((s) =>
+    ["3.9.7", "3.12"].map((py) => markerEnvironment(py, s, "dev"))
+  );
+  const script = `
+import json, sys
+from pip._vendor.packaging.markers import Marker
+data = json.load(sys.stdin)
+print(json.dumps([[Marker(m).evaluate(e) for e in data["envs"]] for m in data["markers"]]))
+`;
+  const r = await run("python3", ["-c", script], {
+    stdin: JSON.stringify({ markers, envs }),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const want = JSON.parse(r.stdout) as boolean[][];
+  markers.forEach((m, i) => {
+    assert.deepEqual(
+      envs.map((e) => evaluateMarker(parseMarker(m), e)),
+      want[i],
+      m,
+    );
+  });
 });
