@@ -4,7 +4,7 @@
 //
 // Nothing is ever unpacked to archive-controlled paths. Contents stay in memory up to a limit
 // (512 MiB by default); past it, file contents are spilled into one blob file in a private temp
-// directory (lib/fsutil.ts tempDir, removed on every way out) while the tree's structure (names,
+// directory (created only then, removed on every way out) while the tree's structure (names,
 // modes, symlink targets) stays in memory. So no entry can escape, symlinks are never created or
 // followed, and `--allow-write` can stay scoped to the temp directory.
 //
@@ -19,7 +19,6 @@ import {
 } from "modern-tar";
 import { KitError } from "./errors.ts";
 import { type Digest } from "./hash.ts";
-import { tempDir } from "./fsutil.ts";
 import { type NarContents, narHashTree, type NarTree } from "./nar.ts";
 import {
   type ByteSource,
@@ -442,17 +441,19 @@ function blobContents(blob: Deno.FsFile, at: Spilled): NarContents {
   };
 }
 
-/** Spills file contents past the memory limit into one blob file in a private temp dir. */
-class Spill {
+/**
+ * Spills file contents past the memory limit into one blob file in a private temp directory,
+ * created only when first needed and removed (with everything in it) on dispose.
+ */
+class Spill implements Disposable {
   #used = 0;
   #offset = 0;
+  #dir: string | undefined;
   file: Deno.FsFile | undefined;
   readonly #limit: number;
-  readonly #dir: { path: string };
 
-  constructor(limit: number, dir: { path: string }) {
+  constructor(limit: number) {
     this.#limit = limit;
-    this.#dir = dir;
   }
 
   /** Whether `size` more bytes fit in memory (and counts them if so). */
@@ -462,8 +463,14 @@ class Spill {
     return true;
   }
 
+  /** The private temp directory (mode 0700), created on first use. */
+  dir(): string {
+    this.#dir ??= Deno.makeTempDirSync({ prefix: "comfykit-unpack-" });
+    return this.#dir;
+  }
+
   #open(): Deno.FsFile {
-    this.file ??= Deno.openSync(`${this.#dir.path}/contents.bin`, {
+    this.file ??= Deno.openSync(`${this.dir()}/contents.bin`, {
       read: true,
       write: true,
       createNew: true,
@@ -487,6 +494,17 @@ class Spill {
       },
       done: () => ({ offset, size: this.#offset - offset }),
     };
+  }
+
+  [Symbol.dispose](): void {
+    this.file?.close();
+    if (this.#dir) {
+      try {
+        Deno.removeSync(this.#dir, { recursive: true });
+      } catch {
+        // already gone
+      }
+    }
   }
 }
 
@@ -528,31 +546,26 @@ export async function narHashArchive(
     }
   }
 
-  await using dir = await tempDir("comfykit-unpack-");
-  const spill = new Spill(limit, dir);
-  try {
-    const b = new TreeBuilder(path);
-    if (format === "zip") {
-      const src = fileSource(file, size);
-      try {
-        for (const e of listZip(src)) {
-          zipEntryInto(b, path, src, e, () => {
-            if (spill.fits(e.size)) return readZipEntry(src, e);
-            const w = spill.writer();
-            streamZipEntry(src, e, (c) => w.write(c));
-            return w.done();
-          });
-        }
-      } catch (e) {
-        throw zipError(path, e);
+  using spill = new Spill(limit);
+  const b = new TreeBuilder(path);
+  if (format === "zip") {
+    const src = fileSource(file, size);
+    try {
+      for (const e of listZip(src)) {
+        zipEntryInto(b, path, src, e, () => {
+          if (spill.fits(e.size)) return readZipEntry(src, e);
+          const w = spill.writer();
+          streamZipEntry(src, e, (c) => w.write(c));
+          return w.done();
+        });
       }
-    } else {
-      await streamTar(b, path, format, file, spill, dir);
+    } catch (e) {
+      throw zipError(path, e);
     }
-    return narHashTree(toNarTree(b, spill.file));
-  } finally {
-    spill.file?.close();
+  } else {
+    await streamTar(b, path, format, file, spill);
   }
+  return narHashTree(toNarTree(b, spill.file));
 }
 
 /** Streams a (compressed) tar from an open file through the decoder, spilling large contents. */
@@ -562,7 +575,6 @@ async function streamTar(
   format: ArchiveFormat,
   file: Deno.FsFile,
   spill: Spill,
-  dir: { path: string },
 ): Promise<void> {
   file.seekSync(0, Deno.SeekMode.Start);
   let input: ReadableStream<Uint8Array> = file.readable;
@@ -575,7 +587,7 @@ async function streamTar(
     );
   } else if (format === "tar.bz2") {
     // seek-bzip is synchronous: decompress into the private temp dir, then stream the tar.
-    const tarPath = `${dir.path}/archive.tar`;
+    const tarPath = `${spill.dir()}/archive.tar`;
     {
       using out = Deno.openSync(tarPath, {
         write: true,

@@ -100,25 +100,47 @@ export interface NixpkgsLookup {
 // ---------------------------------------------------------------------------------------------
 // Offline index
 
+const commitSchema = z.string().regex(
+  /^[0-9a-f]{40}$/,
+  "expected a 40-hex commit",
+);
+
+/**
+ * Where one version was read from: free text, or the nixpkgs file and the commit it was read
+ * at (plus an optional note, e.g. when the version is inherited from another file).
+ */
+const provenanceSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    path: z.string().min(1),
+    commit: commitSchema,
+    note: z.string().min(1).optional(),
+  }),
+]);
+
 const indexSchema = z.strictObject({
   description: z.string().min(1),
   nixpkgs: z.strictObject({
-    rev: z.string().regex(/^[0-9a-f]{40}$/, "expected a 40-hex commit"),
+    /** null when the versions come from several commits (see `provenance`). */
+    rev: commitSchema.nullable(),
     date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD")
       .nullable(),
     channel: z.string().nullable(),
   }),
   python: z.string().optional(),
   /** Where individual versions were read from, when not from one evaluation. */
-  provenance: z.record(z.string(), z.string()).optional(),
+  provenance: z.record(z.string(), provenanceSchema).optional(),
   python3Packages: z.record(
     z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._+-]*$/, "bad attribute name"),
     z.string().min(1),
   ),
 });
 
-/** The offline nixpkgs index: attribute → version for one nixpkgs revision. */
+/** The offline nixpkgs index: attribute → version for one nixpkgs revision (or per-attribute commits). */
 export type NixpkgsIndex = z.infer<typeof indexSchema>;
+
+/** Where one version of the index was read from. */
+export type NixpkgsProvenance = z.infer<typeof provenanceSchema>;
 
 /** Validates index JSON text; errors name the file and the field. */
 export function parseNixpkgsIndex(text: string, where: string): NixpkgsIndex {
@@ -157,7 +179,7 @@ export async function readNixpkgsIndex(path: string): Promise<NixpkgsIndex> {
 
 /** Serialises an index deterministically (attributes sorted, two-space JSON, final newline). */
 export function serializeNixpkgsIndex(index: NixpkgsIndex): string {
-  const sorted = (r: Record<string, string>) =>
+  const sorted = <T>(r: Record<string, T>) =>
     Object.fromEntries(
       Object.entries(r).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0),
     );
@@ -186,7 +208,7 @@ export function indexLookup(index: NixpkgsIndex, where: string): NixpkgsLookup {
   return {
     source: "index",
     describe: `offline index ${where} (nixpkgs ${
-      index.nixpkgs.rev.slice(0, 12)
+      index.nixpkgs.rev?.slice(0, 12) ?? "per-attribute commits"
     }${index.nixpkgs.date ? `, ${index.nixpkgs.date}` : ""})`,
     lookup: (name) => Promise.resolve(one(name)),
     lookupMany: (names) =>

@@ -6,6 +6,8 @@
 //
 //   deno task new-package spandrel==0.4.0
 //   deno task new-package .flox/sources/nunchaku-0.16.1-py3-none-any.whl --yes
+//   deno task new-package comfyui-embedded-docs==0.3.1 --from-manifest --yes --summary … \
+//     --license GPL-3.0 --import comfyui_embedded_docs --no-deps   (no file, no network)
 //
 // Needs: read/write in the repository and the download cache, network to PyPI / GitHub
 // (COMFYKIT_PYPI_URL, COMFYKIT_GITHUB_URL, COMFYKIT_GITHUB_API_URL, COMFYKIT_MIRRORS,
@@ -71,14 +73,20 @@ import { fetchToCache, vendorLocalFile } from "../lib/vendor.ts";
 import { narHashArchive } from "../lib/archive.ts";
 import { addFormal, addListItem, editNixFile } from "../lib/nix_edit.ts";
 import { unifiedDiff } from "../lib/unified_diff.ts";
-import type { SourceEntry } from "../lib/manifest.ts";
+import { readManifest, type SourceEntry } from "../lib/manifest.ts";
 
 const USAGE = `Usage: deno task new-package NAME[==VERSION] [options]
        deno task new-package PATH.whl|PATH.tar.gz [options]
+       deno task new-package NAME[==VERSION] --from-manifest [answers] [options]
 
 Writes .flox/pkgs/<attr>.nix for a Python package, from PyPI or from a wheel/sdist on disk
 (no network then; a file outside .flox/sources/ is vendored into it), and wires it into the
 main package. Interactive on a terminal; every question has a flag.
+
+With --from-manifest the source is the file sources-manifest.json records for NAME[==VERSION]
+(no download). When that file is on disk (and matches its sha256) its metadata is read; when
+it is not, nothing is read and every answer comes from the flags below (or a prompt; with
+--yes a missing answer exits 2 naming its flag).
 
 Options:
   --version V            release to package (default: the latest non-yanked one)
@@ -88,6 +96,7 @@ Options:
   --tag TAG              GitHub tag for --source github (default: v<version> or <version>)
   --license L            lib.licenses attribute(s) or an SPDX expression (gpl3Only, MIT OR Apache-2.0)
   --license-note TEXT    comment after the licence saying where it came from
+  --from-manifest        package the file sources-manifest.json records (see above)
   --import NAMES         import names for pythonImportsCheck, comma separated
   --extras LIST          extras to include, comma separated ("" for none)
   --python X.Y           target Python for markers (default 3.12)
@@ -103,6 +112,16 @@ Options:
   --json                 print the result as JSON on stdout
   -h, --help             show this help
 
+Metadata answers (root package): stand in for the metadata when there is no file to read
+(--from-manifest, file absent), and replace what a file's metadata says when there is one.
+--license, --license-note and --import above are answers too.
+  --summary TEXT         meta.description
+  --homepage URL         meta.homepage (default: the PyPI project page)
+  --format F             wheel | pyproject | setuptools (a .whl is always wheel)
+  --requires REQS        runtime requirements, PEP 508, comma separated (repeatable)
+  --no-deps              no runtime requirements
+  --build-requires REQS  [build-system] requires of an sdist, comma separated (repeatable)
+
 Exit codes: 0 done (also nothing to do), 1 bad input or failure, 2 usage, 130 cancelled.`;
 
 const OPTIONS = {
@@ -114,6 +133,13 @@ const OPTIONS = {
   tag: { type: "string" },
   license: { type: "string" },
   "license-note": { type: "string" },
+  "from-manifest": { type: "boolean" },
+  summary: { type: "string" },
+  homepage: { type: "string" },
+  format: { type: "string" },
+  requires: { type: "string", multiple: true },
+  "no-deps": { type: "boolean" },
+  "build-requires": { type: "string", multiple: true },
   import: { type: "string" },
   extras: { type: "string" },
   python: { type: "string" },
@@ -132,6 +158,20 @@ const OPTIONS = {
 
 type SourceKind = "vendored" | "pypi" | "github";
 
+/**
+ * Answers that stand in for a distribution's metadata when there is no file to read
+ * (--from-manifest with the file absent) and replace it when there is one.
+ */
+export interface MetaAnswers {
+  summary?: string;
+  homepage?: string;
+  format?: PackageSpec["format"];
+  /** Runtime requirements (PEP 508); `[]` is --no-deps. */
+  requires?: string[];
+  /** [build-system] requires (PEP 508). */
+  buildRequires?: string[];
+}
+
 /** Answers given up front (flags); `undefined` means "ask". */
 export interface NewPackageOptions {
   /** NAME, NAME==VERSION, or a path to a wheel/sdist. */
@@ -146,6 +186,10 @@ export interface NewPackageOptions {
   licenseNote?: string;
   imports?: string[];
   extras?: string[];
+  /** Take the source from sources-manifest.json (no download; the file may be absent). */
+  fromManifest?: boolean;
+  /** Metadata answers (root package only). */
+  meta?: MetaAnswers;
   python: string;
   inNixpkgs?: "use" | "package";
   missing?: "list" | "create";
@@ -290,6 +334,21 @@ async function optionsFrom(
   );
   const missing = oneOf("missing", v.missing, ["list", "create"] as const);
   const extras = list(v.extras);
+  const fromManifest = v["from-manifest"] ?? false;
+  if (
+    fromManifest &&
+    (DIST_FILE.test(positionals[0]!) || positionals[0]!.includes("/"))
+  ) {
+    throw new UsageError(
+      "--from-manifest takes NAME[==VERSION]: the file is the one sources-manifest.json records",
+    );
+  }
+  if (fromManifest && source === "github") {
+    throw new UsageError(
+      "--from-manifest packages a recorded wheel or sdist: use --source vendored or --source pypi",
+    );
+  }
+  const meta = metaAnswers(v);
   return {
     target: positionals[0]!,
     root,
@@ -315,6 +374,8 @@ async function optionsFrom(
       : {}),
     ...(imports ? { imports } : {}),
     ...(extras ? { extras } : {}),
+    ...(fromManifest ? { fromManifest } : {}),
+    ...(Object.keys(meta).length ? { meta } : {}),
     ...(inNixpkgs ? { inNixpkgs } : {}),
     ...(missing ? { missing } : {}),
     ...(v["no-wire"] ? { wire: false } : {}),
@@ -322,6 +383,101 @@ async function optionsFrom(
       ? { nixpkgsIndex: resolve(v["nixpkgs-index"]) }
       : {}),
   };
+}
+
+/** The metadata answers among the flags, validated. */
+function metaAnswers(
+  v: ReturnType<typeof parseCli<typeof OPTIONS>>["values"],
+): MetaAnswers {
+  const a: MetaAnswers = {};
+  if (v.summary !== undefined) {
+    if (!v.summary.trim()) throw new UsageError("--summary must not be empty");
+    a.summary = v.summary.replace(/\s+/g, " ").trim();
+  }
+  if (v.homepage !== undefined) {
+    if (!HOMEPAGE.test(v.homepage)) {
+      throw new UsageError(`--homepage "${v.homepage}" is not an http(s) URL`);
+    }
+    a.homepage = v.homepage;
+  }
+  if (v.format !== undefined) {
+    if (!(FORMATS as readonly string[]).includes(v.format)) {
+      throw new UsageError(
+        `--format "${v.format}" is not one of: ${FORMATS.join(", ")}`,
+      );
+    }
+    a.format = v.format as PackageSpec["format"];
+  }
+  if (v["no-deps"] && v.requires?.length) {
+    throw new UsageError("choose one of --requires and --no-deps");
+  }
+  if (v["no-deps"]) a.requires = [];
+  else if (v.requires) a.requires = requirementsFlag("--requires", v.requires);
+  if (v["build-requires"]) {
+    a.buildRequires = requirementsFlag(
+      "--build-requires",
+      v["build-requires"],
+    );
+    if (a.format === "wheel" && a.buildRequires.length) {
+      throw new UsageError(
+        "--build-requires is for an sdist: a wheel has no build step",
+      );
+    }
+  }
+  return a;
+}
+
+const FORMATS = ["wheel", "pyproject", "setuptools"] as const;
+const HOMEPAGE = /^https?:\/\/[^\s"'\\]+$/;
+
+/** The requirements of a repeatable, comma-separated flag, each checked as PEP 508. */
+function requirementsFlag(flag: string, values: string[]): string[] {
+  const reqs = values.flatMap(splitRequirements);
+  const bad = requirementsProblem(reqs);
+  if (bad) throw new UsageError(`${flag} ${bad}`);
+  return reqs;
+}
+
+/** Why a requirement list is not PEP 508, or undefined when it is. */
+function requirementsProblem(reqs: readonly string[]): string | undefined {
+  for (const r of reqs) {
+    try {
+      parseRequirement(r);
+    } catch (e) {
+      return `"${r}": ${(e as Error).message}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Splits "numpy>=1.25,<3, torch; sys_platform == 'linux'" into requirements: a comma starts a
+ * new one unless what follows is another version clause (it starts with an operator) or the
+ * comma is inside a quoted marker value.
+ */
+export function splitRequirements(text: string): string[] {
+  const parts: string[] = [];
+  let cur = "";
+  let quote: string | undefined;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === ",") {
+      parts.push(cur);
+      cur = "";
+      continue;
+    }
+    cur += ch;
+  }
+  parts.push(cur);
+  const reqs: string[] = [];
+  for (const p of parts.map((x) => x.trim())) {
+    if (!p) continue;
+    if (/^[<>=!~]/.test(p) && reqs.length) reqs[reqs.length - 1] += `,${p}`;
+    else reqs.push(p);
+  }
+  return reqs;
 }
 
 function isImportName(s: string): boolean {
@@ -391,13 +547,17 @@ interface Session {
 
 interface Loaded {
   meta: DistMetadata;
-  /** A local file holding the distribution, and its real file name. */
-  path: string;
+  /** A local file holding the distribution (absent: --from-manifest without the file), and its real file name. */
+  path?: string;
   fileName: string;
   /** sha256 hex of the file. */
   sha256: string;
   /** The PyPI URL of the file (NAME mode). */
   url?: string;
+  /** The source is sources-manifest.json's entry (--from-manifest): nothing to vendor. */
+  recorded?: boolean;
+  /** The metadata is the flags' answers, not read from a file. */
+  fromFlags?: boolean;
 }
 
 /** The walkthrough for one package; returns the missing dependencies to queue. */
@@ -413,7 +573,11 @@ async function walk(
   let name: string;
   await using scratch = await tempDir("comfykit-new-package-");
 
-  if (pathMode) {
+  if (!pathMode && isRoot && opts.fromManifest) {
+    // --from-manifest: the recorded file; its metadata, or the flags' answers when absent.
+    loaded = await fromManifest(s, target);
+    name = loaded.meta.name;
+  } else if (pathMode) {
     // new-package PATH: everything from the file itself, no network.
     const path = resolve(target);
     const meta = await readDistMetadata(path);
@@ -426,23 +590,9 @@ async function walk(
     loaded = { meta, path, fileName: basename(path), sha256: sha256Hex };
     name = meta.name;
   } else {
-    const m = /^([^=<>!~\s]+)(?:==([^=\s]+))?$/.exec(target.trim());
-    const rawName = m?.[1] ?? target;
-    if (!m || !isValidProjectName(rawName)) {
-      throw new KitError(
-        `"${target}" is not a valid PyPI project name (or NAME==VERSION)`,
-      );
-    }
-    name = rawName;
-    let version = m[2];
-    if (isRoot && opts.version !== undefined) {
-      if (version !== undefined && version !== opts.version) {
-        throw new UsageError(
-          `${target} and --version ${opts.version} disagree`,
-        );
-      }
-      version = opts.version;
-    }
+    const t = parseTarget(target, isRoot ? opts.version : undefined);
+    name = t.name;
+    const version = t.version;
     // Step 1: is it in nixpkgs already?
     if (isRoot) {
       const found = await s.nixpkgs.lookup(name);
@@ -522,7 +672,9 @@ async function walk(
     };
   }
 
-  const meta = loaded.meta;
+  const meta = isRoot && opts.meta
+    ? withAnswers(loaded.meta, opts.meta)
+    : loaded.meta;
   const attr = pypiToNixAttr(meta.name);
   if (!NIX_ATTR.test(attr)) {
     throw new KitError(
@@ -565,7 +717,7 @@ async function walk(
         name: `C: vendored into .flox/sources/${loaded.fileName} (recommended)`,
       },
       { value: "pypi" as const, name: `B: fetchPypi (${loaded.fileName})` },
-      ...(repo
+      ...(repo && !loaded.recorded
         ? [{
           value: "github" as const,
           name: `A: fetchFromGitHub (${repo.owner}/${repo.repo})`,
@@ -589,6 +741,11 @@ async function walk(
       sri: toSri(parseHash(loaded.sha256)),
     };
   } else {
+    if (loaded.recorded) {
+      throw new UsageError(
+        "--from-manifest packages a recorded wheel or sdist: use --source vendored or --source pypi",
+      );
+    }
     if (!repo) {
       throw new UsageError(
         `no GitHub repository is known for ${meta.name}: pass --github OWNER/REPO`,
@@ -618,7 +775,8 @@ async function walk(
       key: "import",
       flag: "--import",
       message: "Import names for pythonImportsCheck (comma separated):",
-      default: defaultImports.join(","),
+      // Without a file there is nothing to propose: the name would only be a guess.
+      ...(loaded.fromFlags ? {} : { default: defaultImports.join(",") }),
       validate: (v) =>
         splitList(v).every(isImportName) ||
         "names must be Python import names (a, a.b), comma separated",
@@ -717,7 +875,7 @@ async function walk(
         s.results.push(result);
         return { queue: [] };
       }
-      if (source === "vendored") {
+      if (source === "vendored" && loaded.path && !loaded.recorded) {
         result.vendored = await vendorLocalFile({
           root: opts.root,
           path: loaded.path,
@@ -732,7 +890,7 @@ async function walk(
       info(`wrote ${pkgRel}`);
     }
   }
-  if (source === "vendored" && opts.dryRun) {
+  if (source === "vendored" && opts.dryRun && loaded.path && !loaded.recorded) {
     const inside = relative(join(opts.root, ".flox", "sources"), loaded.path);
     if (inside.startsWith("..") || isAbsolute(inside)) {
       info(
@@ -748,6 +906,259 @@ async function walk(
   }
   s.results.push(result);
   return { queue };
+}
+
+/** NAME or NAME==VERSION; `flagVersion` (--version) must agree with a pinned one. */
+function parseTarget(
+  target: string,
+  flagVersion: string | undefined,
+): { name: string; version?: string } {
+  const m = /^([^=<>!~\s]+)(?:==([^=\s]+))?$/.exec(target.trim());
+  const rawName = m?.[1] ?? target;
+  if (!m || !isValidProjectName(rawName)) {
+    throw new KitError(
+      `"${target}" is not a valid PyPI project name (or NAME==VERSION)`,
+    );
+  }
+  let version = m[2];
+  if (flagVersion !== undefined) {
+    if (version !== undefined && version !== flagVersion) {
+      throw new UsageError(`${target} and --version ${flagVersion} disagree`);
+    }
+    version = flagVersion;
+  }
+  return version === undefined ? { name: rawName } : { name: rawName, version };
+}
+
+/**
+ * --from-manifest: the wheel or sdist sources-manifest.json records for the target. When the
+ * file is on disk (and its sha256 is the recorded one) its metadata is read; when it is not,
+ * the metadata is the flags' answers (asked for when missing).
+ */
+async function fromManifest(s: Session, target: string): Promise<Loaded> {
+  const { opts } = s;
+  const { name, version } = parseTarget(target, opts.version);
+  const key = normalizeName(name);
+  const manifest = await readManifest(join(opts.root, "sources-manifest.json"));
+  const fix = `vendor it first: deno task fetch-source ${name}${
+    version ? `==${version}` : ""
+  }`;
+  const ofName = manifest.sources.filter((e) =>
+    e.kind !== "github" && normalizeName(e.name) === key &&
+    DIST_FILE.test(e.file)
+  );
+  if (!ofName.length) {
+    throw new KitError(
+      `sources-manifest.json records no wheel or sdist of "${name}": ${fix}`,
+    );
+  }
+  const ofVersion = version === undefined
+    ? ofName
+    : ofName.filter((e) => e.version === version);
+  if (!ofVersion.length) {
+    throw new KitError(
+      `sources-manifest.json records ${name} ${
+        [...new Set(ofName.map((e) => e.version))].join(", ")
+      }, not ${version}: ${fix}`,
+    );
+  }
+  const versions = [...new Set(ofVersion.map((e) => e.version))];
+  if (versions.length > 1) {
+    throw new UsageError(
+      `sources-manifest.json records ${name} ${
+        versions.join(", ")
+      }: pass ${name}==VERSION`,
+    );
+  }
+  const wheels = ofVersion.filter((e) => e.file.endsWith(".whl"));
+  const sdists = ofVersion.filter((e) => !e.file.endsWith(".whl"));
+  const pick = opts.prefer === "sdist"
+    ? sdists
+    : opts.prefer === "wheel"
+    ? wheels
+    : wheels.length
+    ? wheels
+    : sdists;
+  if (pick.length !== 1) {
+    throw new KitError(
+      pick.length
+        ? `sources-manifest.json records several files of ${name} ${
+          versions[0]
+        } (${
+          pick.map((e) => e.file).join(", ")
+        }): package one with "deno task new-package .flox/sources/FILE"`
+        : `sources-manifest.json records no ${opts.prefer} of ${name} ${
+          versions[0]
+        }`,
+    );
+  }
+  const entry = pick[0]!;
+  const found = await s.nixpkgs.lookup(name);
+  if (found) {
+    info(
+      `nixpkgs has ${found.attr} ${found.version} too; packaging the recorded file, as --from-manifest asks`,
+    );
+  }
+  const rel = `.flox/sources/${entry.file}`;
+  const path = join(opts.root, ".flox", "sources", entry.file);
+  const base = {
+    fileName: entry.file,
+    sha256: entry.sha256,
+    url: entry.url,
+    recorded: true,
+  };
+  if (await exists(path)) {
+    const have = toHex(await sha256File(path));
+    if (have !== entry.sha256) {
+      throw new KitError(
+        `${rel} does not match sources-manifest.json (sha256 ${have}, recorded ${entry.sha256}): restore it with "deno task fetch-source --all"`,
+      );
+    }
+    const meta = await readDistMetadata(path);
+    if (normalizeName(meta.name) !== key || meta.version !== entry.version) {
+      throw new KitError(
+        `${rel} says it is ${meta.name} ${meta.version}, sources-manifest.json says ${entry.name} ${entry.version}`,
+      );
+    }
+    info(`${rel}: as recorded (sha256 matches); reading its metadata`);
+    return { ...base, meta, path };
+  }
+  warn(
+    `${rel} is not on disk: nothing to read, the answers come from flags (restore the file with "deno task fetch-source --all" before building)`,
+  );
+  return {
+    ...base,
+    meta: await metaFromAnswers(s, name, entry),
+    fromFlags: true,
+  };
+}
+
+/** Metadata for a distribution whose file cannot be read: the flags' answers, else questions. */
+async function metaFromAnswers(
+  s: Session,
+  name: string,
+  entry: SourceEntry,
+): Promise<DistMetadata> {
+  const { fe } = s;
+  const a = s.opts.meta ?? {};
+  const wheel = entry.file.endsWith(".whl");
+  const format = a.format ?? (wheel ? "wheel" : await fe.select<
+    "pyproject" | "setuptools"
+  >({
+    key: "format",
+    flag: "--format",
+    message: `How is ${entry.file} built?`,
+    choices: [
+      { value: "pyproject", name: "pyproject: PEP 517 [build-system]" },
+      { value: "setuptools", name: "setuptools: setup.py only" },
+    ],
+  }));
+  checkFormat(format, entry.file);
+  const summary = a.summary ?? (await fe.input({
+    key: "summary",
+    flag: "--summary",
+    message: `Summary of ${name} (meta.description):`,
+    validate: (v) => v.trim() ? true : "must not be empty",
+  })).replace(/\s+/g, " ").trim();
+  const homepage = a.homepage ?? await fe.input({
+    key: "homepage",
+    flag: "--homepage",
+    message: `Homepage of ${name}:`,
+    default: `https://pypi.org/project/${normalizeName(name)}/`,
+    validate: (v) => HOMEPAGE.test(v) || "not an http(s) URL",
+  });
+  const requires = a.requires ?? splitRequirements(
+    await fe.input({
+      key: "requires",
+      flag: "--requires or --no-deps",
+      message:
+        `Runtime requirements of ${name} (PEP 508, comma separated; empty for none):`,
+      validate: (v) => requirementsProblem(splitRequirements(v)) ?? true,
+    }),
+  );
+  const buildRequires = format === "wheel"
+    ? []
+    : a.buildRequires ?? splitRequirements(
+      await fe.input({
+        key: "build-requires",
+        flag: "--build-requires",
+        message: `[build-system] requires of ${entry.file} (comma separated):`,
+        ...(format === "setuptools" ? { default: "setuptools, wheel" } : {}),
+        validate: (v) => requirementsProblem(splitRequirements(v)) ?? true,
+      }),
+    );
+  return {
+    file: entry.file,
+    kind: wheel ? "wheel" : "sdist",
+    name,
+    version: entry.version,
+    summary,
+    homepage,
+    projectUrls: {},
+    classifiers: [],
+    requiresDist: requires,
+    providesExtra: [],
+    format,
+    buildRequires,
+    importNames: [],
+    wheelTags: wheel
+      ? [entry.file.replace(/\.whl$/, "").split("-").slice(-3).join("-")]
+      : [],
+  };
+}
+
+/** A wheel is built as "wheel"; an sdist is not. */
+function checkFormat(format: PackageSpec["format"], file: string): void {
+  if ((format === "wheel") !== file.endsWith(".whl")) {
+    throw new UsageError(
+      `--format ${format} does not fit ${file}: a .whl is format wheel, an sdist pyproject or setuptools`,
+    );
+  }
+}
+
+/** The metadata with the flags' answers in place of the file's (and a note where they differ). */
+function withAnswers(meta: DistMetadata, a: MetaAnswers): DistMetadata {
+  const m: DistMetadata = { ...meta };
+  const note = (flag: string, from: unknown, to: unknown) => {
+    if (JSON.stringify(from) !== JSON.stringify(to)) {
+      info(
+        `${flag} replaces what ${meta.file} says (${
+          JSON.stringify(from) ?? "nothing"
+        })`,
+      );
+    }
+  };
+  if (a.summary !== undefined) {
+    note("--summary", meta.summary, a.summary);
+    m.summary = a.summary;
+  }
+  if (a.homepage !== undefined) {
+    note("--homepage", meta.homepage, a.homepage);
+    m.homepage = a.homepage;
+  }
+  if (a.format !== undefined) {
+    checkFormat(a.format, meta.file);
+    note("--format", meta.format, a.format);
+    m.format = a.format;
+  }
+  if (a.requires !== undefined) {
+    note(
+      a.requires.length ? "--requires" : "--no-deps",
+      meta.requiresDist,
+      a.requires,
+    );
+    m.requiresDist = a.requires;
+  }
+  if (a.buildRequires !== undefined) {
+    if (m.format === "wheel") {
+      throw new UsageError(
+        "--build-requires is for an sdist: a wheel has no build step",
+      );
+    }
+    note("--build-requires", meta.buildRequires, a.buildRequires);
+    m.buildRequires = a.buildRequires;
+  }
+  return m;
 }
 
 async function fileSha(path: string): Promise<{ sha256Hex: string }> {

@@ -5,6 +5,17 @@
 , python3
 , fetchFromGitHub
 , makeWrapper
+, comfyui-frontend-package
+, comfyui-workflow-templates-core
+, comfyui-workflow-templates-media-api
+, comfyui-workflow-templates-media-image
+, comfyui-workflow-templates-media-other
+, comfyui-workflow-templates-media-video
+, comfyui-workflow-templates
+, comfyui-embedded-docs
+, spandrel
+, controlnet-aux
+, nunchaku
 }:
 
 python3.pkgs.buildPythonApplication rec {
@@ -47,6 +58,17 @@ python3.pkgs.buildPythonApplication rec {
     kornia
     pydantic
     pydantic-settings
+    comfyui-frontend-package
+    comfyui-workflow-templates-core
+    comfyui-workflow-templates-media-api
+    comfyui-workflow-templates-media-image
+    comfyui-workflow-templates-media-other
+    comfyui-workflow-templates-media-video
+    comfyui-workflow-templates
+    comfyui-embedded-docs
+    spandrel
+    controlnet-aux
+    nunchaku
   ];
 
   dontBuild = true;
