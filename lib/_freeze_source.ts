@@ -3,17 +3,15 @@
 // cache and checked against the NAR hash written in that file before it is trusted.
 import { join } from "node:path";
 import { narHashArchive, readArchive } from "./archive.ts";
-import { defaultCacheDir } from "./cache.ts";
 import { readMainPackage } from "./comfyui.ts";
-import { createProgress } from "./download.ts";
 import { KitError } from "./errors.ts";
-import { atomicWrite, readTextIfExists } from "./fsutil.ts";
+import { readTextIfExists } from "./fsutil.ts";
 import { archiveUrl, githubUrl } from "./github.ts";
-import { parseHash, sameDigest, sha256Bytes, toHex, toSri } from "./hash.ts";
+import { parseHash, sameDigest, toSri } from "./hash.ts";
 import { info } from "./log.ts";
 import { requirementToString } from "./pep508.ts";
 import { parseRequirementsTxt } from "./requirements.ts";
-import { fetchToCache } from "./vendor.ts";
+import { fetchUrlCached } from "./vendor.ts";
 
 /** The main package file, relative to the repository root. */
 const MAIN = ".flox/pkgs/comfyui.nix";
@@ -34,7 +32,7 @@ export async function mainPackageRequirements(
   }
   const pkg = readMainPackage(text, MAIN);
   const url = archiveUrl(githubUrl(), pkg.owner, pkg.repo, pkg.rev);
-  const archive = await cachedArchive(url);
+  const archive = await fetchUrlCached(url);
   const nar = await narHashArchive(archive);
   if (!sameDigest(nar, parseHash(pkg.hash))) {
     throw new KitError(
@@ -58,26 +56,4 @@ export async function mainPackageRequirements(
     label: `${pkg.pname}`,
     source: `requirements.txt of ${pkg.owner}/${pkg.repo} ${pkg.rev} (${MAIN})`,
   };
-}
-
-/**
- * The archive through the download cache. The cache is addressed by sha256, which GitHub does
- * not publish, so the sha256 a URL gave last time is remembered beside it (`urls/<sha256 of
- * URL>`, the same memo bump-comfyui keeps): a second run reads the cache, not the network.
- */
-async function cachedArchive(url: string): Promise<string> {
-  const dir = `${defaultCacheDir()}/urls`;
-  const memo = `${dir}/${toHex(sha256Bytes(url))}`;
-  const known = (await readTextIfExists(memo))?.trim();
-  const path = await fetchToCache(url, {
-    label: url.split("/").slice(-4).join("/"),
-    progress: createProgress(),
-    ...(known && /^[0-9a-f]{64}$/.test(known) ? { sha256: known } : {}),
-  });
-  const sha = path.split("/").pop()!;
-  if (sha !== known) {
-    await Deno.mkdir(dir, { recursive: true });
-    await atomicWrite(memo, `${sha}\n`);
-  }
-  return path;
 }

@@ -12,6 +12,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { capture } from "./command.ts";
 import { KitError } from "./errors.ts";
 import { echoCommand } from "./log.ts";
 import { normalizeName } from "./names.ts";
@@ -317,21 +318,16 @@ export async function nixEvalVersions(
     "nixpkgs",
     nixpkgsArg,
   ]);
-  const r = await new Deno.Command("nix-instantiate", {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(r.stderr).trim();
-  if (!r.success) {
+  const r = await capture("nix-instantiate", args);
+  const stderr = r?.stderr.trim() ?? "nix-instantiate not found";
+  if (!r?.success) {
     throw new KitError(
       `nix-instantiate could not evaluate nixpkgs "${nixpkgs}": ${
         lastLines(stderr, 3)
       }`,
     );
   }
-  const parsed = JSON.parse(new TextDecoder().decode(r.stdout)) as Record<
+  const parsed = JSON.parse(r.stdout) as Record<
     string,
     unknown
   >;
@@ -438,21 +434,13 @@ export function floxLookup(): NixpkgsLookup {
   const lookupAttr = async (attr: string) => {
     if (cache.has(attr)) return cache.get(attr);
     const args = ["search", "--json", "-a", `python3Packages.${attr}`];
-    echoCommand(["flox", ...args]);
-    const r = await new Deno.Command("flox", {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!r.success) {
+    const r = await capture("flox", args, { echo: true });
+    if (!r?.success) {
       throw new KitError(
-        `flox search failed: ${
-          lastLines(new TextDecoder().decode(r.stderr), 3)
-        }`,
+        `flox search failed: ${lastLines(r?.stderr ?? "flox not found", 3)}`,
       );
     }
-    const hit = parseFloxSearch(new TextDecoder().decode(r.stdout), attr);
+    const hit = parseFloxSearch(r.stdout, attr);
     cache.set(attr, hit);
     return hit;
   };

@@ -9,8 +9,13 @@
 // `force`, and merges the entry into a freshly re-read manifest while holding the lock.
 import { basename, join } from "node:path";
 import { KitError } from "./errors.ts";
-import { atomicWrite, exists, tempSibling } from "./fsutil.ts";
-import { sha256File, toHex, toSri } from "./hash.ts";
+import {
+  atomicWrite,
+  exists,
+  readTextIfExists,
+  tempSibling,
+} from "./fsutil.ts";
+import { sha256Bytes, sha256File, toHex, toSri } from "./hash.ts";
 import {
   isSafeFileName,
   type Manifest,
@@ -27,6 +32,7 @@ import { narHashArchive } from "./archive.ts";
 import { defaultCacheDir, DownloadCache } from "./cache.ts";
 import {
   copyVerified,
+  createProgress,
   download,
   type DownloadResult,
   type Mirror,
@@ -695,6 +701,33 @@ export async function fetchToCache(
     await Deno.remove(dest).catch(() => {});
     unregister();
   }
+}
+
+/**
+ * A file with no published sha256 (a GitHub archive) through the download cache. The cache is
+ * addressed by sha256, so the sha256 each URL gave last time is remembered beside it
+ * (`urls/<sha256 of URL>`): a second run reads the cache instead of the network.
+ */
+export async function fetchUrlCached(
+  url: string,
+  opts: { env?: EnvLike; progress?: ProgressSink } = {},
+): Promise<string> {
+  const env = opts.env ?? Deno.env;
+  const dir = join(defaultCacheDir(env), "urls");
+  const memo = join(dir, toHex(sha256Bytes(url)));
+  const known = (await readTextIfExists(memo))?.trim();
+  const path = await fetchToCache(url, {
+    env,
+    label: url.split("/").slice(-4).join("/"),
+    progress: opts.progress ?? createProgress(),
+    ...(known && /^[0-9a-f]{64}$/.test(known) ? { sha256: known } : {}),
+  });
+  const sha = basename(path);
+  if (sha !== known) {
+    await Deno.mkdir(dir, { recursive: true });
+    await atomicWrite(memo, `${sha}\n`);
+  }
+  return path;
 }
 
 /** True when the path exists; re-exported for the task. */

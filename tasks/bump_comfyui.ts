@@ -13,9 +13,7 @@ import { parseCli, runTask } from "../lib/cli.ts";
 import { KitError, UsageError } from "../lib/errors.ts";
 import { atomicWrite, readTextIfExists } from "../lib/fsutil.ts";
 import { info, out, warn } from "../lib/log.ts";
-import { sha256Bytes, toHex, toSri } from "../lib/hash.ts";
-import { defaultCacheDir } from "../lib/cache.ts";
-import { createProgress } from "../lib/download.ts";
+import { toSri } from "../lib/hash.ts";
 import {
   archiveUrl,
   githubApiUrl,
@@ -59,7 +57,7 @@ import {
   rewriteCustomPackage,
 } from "../lib/bump_actions.ts";
 import {
-  fetchToCache,
+  fetchUrlCached,
   repoPaths,
   vendorPypi,
   writeManifestFiles,
@@ -191,14 +189,14 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
 
   // 3. Both archives, once each through the cache; the new one's NAR hash.
   const web = githubUrl();
-  const newArchive = await cachedArchive(
+  const newArchive = await fetchUrlCached(
     archiveUrl(web, main.owner, main.repo, target.tag),
   );
   const hash = toSri(await narHashArchive(newArchive));
   info(`NAR hash of ${target.tag}: ${hash}`);
   let oldArchive: string | undefined;
   try {
-    oldArchive = await cachedArchive(
+    oldArchive = await fetchUrlCached(
       archiveUrl(web, main.owner, main.repo, main.rev),
     );
     const oldHash = toSri(await narHashArchive(oldArchive));
@@ -382,29 +380,6 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
     );
   }
   return 0;
-}
-
-/**
- * An archive through the download cache. The cache is addressed by sha256, which GitHub does not
- * publish, so the sha256 each URL gave last time is remembered beside it (`urls/<sha256 of URL>`):
- * a second run reads the cache instead of the network.
- */
-async function cachedArchive(url: string): Promise<string> {
-  const dir = `${defaultCacheDir()}/urls`;
-  const memo = `${dir}/${toHex(sha256Bytes(url))}`;
-  const known = (await readTextIfExists(memo))?.trim();
-  const label = url.split("/").slice(-4).join("/");
-  const path = await fetchToCache(url, {
-    label,
-    progress: createProgress(),
-    ...(known && /^[0-9a-f]{64}$/.test(known) ? { sha256: known } : {}),
-  });
-  const sha = path.split("/").pop()!;
-  if (sha !== known) {
-    await Deno.mkdir(dir, { recursive: true });
-    await atomicWrite(memo, `${sha}\n`);
-  }
-  return path;
 }
 
 async function chooseTag(

@@ -10,9 +10,10 @@
 // a <nixpkgs> channel), git to read the revision of a checkout without .git-revision.
 // Permissions: --allow-read, --allow-write (the index), --allow-run, --allow-env.
 import { parseCli, runTask } from "../lib/cli.ts";
+import { capture } from "../lib/command.ts";
 import { KitError, UsageError } from "../lib/errors.ts";
 import { atomicWrite, readTextIfExists } from "../lib/fsutil.ts";
-import { echoCommand, info, out, warn } from "../lib/log.ts";
+import { info, out, warn } from "../lib/log.ts";
 import {
   DEFAULT_INDEX_FILE,
   findNixpkgs,
@@ -177,34 +178,18 @@ export function diffLines(
   return lines;
 }
 
-async function capture(
+/** Runs a tool, echoing it; a missing tool reads as a failure that says so. */
+async function run(
   cmd: string,
   args: string[],
 ): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  echoCommand([cmd, ...args]);
-  try {
-    const r = await new Deno.Command(cmd, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    return {
-      ok: r.success,
-      stdout: dec.decode(r.stdout),
-      stderr: dec.decode(r.stderr),
-    };
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      return { ok: false, stdout: "", stderr: `${cmd} not found` };
-    }
-    throw e;
-  }
+  const r = await capture(cmd, args, { echo: true });
+  if (!r) return { ok: false, stdout: "", stderr: `${cmd} not found` };
+  return { ok: r.success, stdout: r.stdout, stderr: r.stderr };
 }
 
 async function findFile(name: string): Promise<string> {
-  const r = await capture("nix-instantiate", ["--find-file", name]);
+  const r = await run("nix-instantiate", ["--find-file", name]);
   if (!r.ok) {
     throw new KitError(`<${name}> not found: ${r.stderr.trim()}`);
   }
@@ -215,7 +200,7 @@ async function findFile(name: string): Promise<string> {
 async function nixpkgsRevision(dir: string): Promise<string> {
   const file = (await readTextIfExists(`${dir}/.git-revision`))?.trim();
   if (file && /^[0-9a-f]{40}$/.test(file)) return file;
-  const r = await capture("git", ["-C", dir, "rev-parse", "HEAD"]);
+  const r = await run("git", ["-C", dir, "rev-parse", "HEAD"]);
   const rev = r.stdout.trim();
   if (r.ok && /^[0-9a-f]{40}$/.test(rev)) return rev;
   throw new KitError(
@@ -225,7 +210,7 @@ async function nixpkgsRevision(dir: string): Promise<string> {
 
 async function commitDate(dir: string, rev: string): Promise<string | null> {
   if (!(await readTextIfExists(`${dir}/.git/HEAD`))) return null;
-  const r = await capture("git", [
+  const r = await run("git", [
     "-C",
     dir,
     "show",
@@ -241,7 +226,7 @@ async function commitDate(dir: string, rev: string): Promise<string | null> {
 async function allPython3Packages(
   dir: string,
 ): Promise<Record<string, string>> {
-  const r = await capture("nix-env", [
+  const r = await run("nix-env", [
     "-qaP",
     "--json",
     "-f",

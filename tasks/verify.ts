@@ -7,6 +7,7 @@
 //
 // Permissions: --allow-read (the repository), --allow-run=nix-instantiate,git.
 import { parseCli, runTask } from "../lib/cli.ts";
+import { capture } from "../lib/command.ts";
 import { out } from "../lib/log.ts";
 import {
   type Finding,
@@ -33,26 +34,7 @@ Options:
 Exit status: 0 no errors, 1 errors found, 2 usage error.`;
 
 /** Runs a command, or returns undefined when it is not installed. */
-const runCommand: RunCommand = async (cmd, args, cwd) => {
-  try {
-    const r = await new Deno.Command(cmd, {
-      args,
-      cwd,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    return {
-      code: r.code,
-      stdout: dec.decode(r.stdout),
-      stderr: dec.decode(r.stderr),
-    };
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-};
+const runCommand: RunCommand = (cmd, args, cwd) => capture(cmd, args, { cwd });
 
 export async function main(args: string[]): Promise<number> {
   return await runTask(USAGE, async () => {
