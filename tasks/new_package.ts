@@ -453,17 +453,20 @@ function requirementsProblem(reqs: readonly string[]): string | undefined {
 /**
  * Splits "numpy>=1.25,<3, torch; sys_platform == 'linux'" into requirements: a comma starts a
  * new one unless what follows is another version clause (it starts with an operator) or the
- * comma is inside a quoted marker value.
+ * comma is inside brackets (extras, a parenthesised specifier) or a quoted marker value.
  */
 export function splitRequirements(text: string): string[] {
   const parts: string[] = [];
   let cur = "";
   let quote: string | undefined;
+  let depth = 0;
   for (const ch of text) {
     if (quote) {
       if (ch === quote) quote = undefined;
     } else if (ch === "'" || ch === '"') quote = ch;
-    else if (ch === ",") {
+    else if (ch === "[" || ch === "(") depth++;
+    else if ((ch === "]" || ch === ")") && depth > 0) depth--;
+    else if (ch === "," && depth === 0) {
       parts.push(cur);
       cur = "";
       continue;

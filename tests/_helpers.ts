@@ -8,6 +8,13 @@ export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
   "",
 );
 
+/**
+ * The seed's comfyui.nix (0.3.75, no custom package wired in), byte for byte: the fixture for
+ * tests of the Nix library, verify and bump-comfyui, which must not change whenever the
+ * repository's own package set (.flox/pkgs/comfyui.nix) does.
+ */
+export const SEED_MAIN = `${ROOT}/tests/_fixtures/comfyui_seed.nix`;
+
 /** The real distributions shipped beside the project (read-only). */
 export const REAL_SOURCES = `${ROOT}/../shared/real-sources`;
 

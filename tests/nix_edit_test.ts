@@ -15,14 +15,14 @@ import {
 import { parseNix } from "../lib/nix_parse.ts";
 import { readPackage } from "../lib/nix_query.ts";
 import { unifiedDiff } from "../lib/unified_diff.ts";
-import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
+import { haveTool, run, SEED_MAIN, tmp } from "./_helpers.ts";
 import {
   GITHUB_PACKAGE,
   PACKAGE,
   PYPI_PACKAGE,
 } from "./_fixtures/nix_files.ts";
 
-const COMFYUI = await Deno.readTextFile(`${ROOT}/.flox/pkgs/comfyui.nix`);
+const COMFYUI = await Deno.readTextFile(SEED_MAIN);
 
 /** Every edited text, checked with real Nix at the end. */
 const edited: [string, string][] = [];

@@ -7,14 +7,14 @@ import {
   findSystemLists,
   readPackage,
 } from "../lib/nix_query.ts";
-import { ROOT } from "./_helpers.ts";
+import { SEED_MAIN } from "./_helpers.ts";
 import {
   GITHUB_PACKAGE,
   PACKAGE,
   PYPI_PACKAGE,
 } from "./_fixtures/nix_files.ts";
 
-const COMFYUI = await Deno.readTextFile(`${ROOT}/.flox/pkgs/comfyui.nix`);
+const COMFYUI = await Deno.readTextFile(SEED_MAIN);
 
 Deno.test("readPackage() reads comfyui.nix: formals, builder, bindings, src", () => {
   const info = readPackage(parseNix(COMFYUI, "comfyui.nix"));

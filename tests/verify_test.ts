@@ -9,10 +9,17 @@ import {
 } from "../lib/manifest.ts";
 import { type Finding, type RunCommand, verifyRepo } from "../lib/verify.ts";
 import { main } from "../tasks/verify.ts";
-import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import {
+  haveTool,
+  ROOT,
+  run,
+  runTaskProcess,
+  SEED_MAIN,
+  tmp,
+} from "./_helpers.ts";
 import { GITHUB_PACKAGE, PACKAGE } from "./_fixtures/nix_files.ts";
 
-const COMFYUI = await Deno.readTextFile(`${ROOT}/.flox/pkgs/comfyui.nix`);
+const COMFYUI = await Deno.readTextFile(SEED_MAIN);
 const WHEEL = new TextEncoder().encode("PK\x03\x04 pretend wheel bytes");
 
 /** The main package with `foo` wired in (argument + dependency). */

@@ -3,7 +3,7 @@
 // marker-conditional package and a nixpkgs one, drops spandrel and raises av's floor; 0.3.100
 // (newer than 0.3.76 by version, older by string) adds one more. Plus filler tags so the tags API
 // needs several pages, and non-version tags that must be ignored.
-import { ROOT } from "../_helpers.ts";
+import { ROOT, SEED_MAIN } from "../_helpers.ts";
 import { narHashTree, type NarTree } from "../../lib/nar.ts";
 import { toSri } from "../../lib/hash.ts";
 import { buildTarGz, type FileSpec } from "./build.ts";
@@ -178,7 +178,11 @@ export async function makeScratchRoot(dir: string): Promise<void> {
   for (const f of ROOT_FILES) {
     const dest = `${dir}/${f}`;
     await Deno.mkdir(dest.slice(0, dest.lastIndexOf("/")), { recursive: true });
-    await Deno.copyFile(`${ROOT}/${f}`, dest);
+    // comfyui.nix as the seed had it: the repository's own wiring is not these tests' input.
+    await Deno.copyFile(
+      f === ".flox/pkgs/comfyui.nix" ? SEED_MAIN : `${ROOT}/${f}`,
+      dest,
+    );
   }
 }
 
