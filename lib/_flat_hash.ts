@@ -1,23 +1,8 @@
-// Flat SHA-256 of files for tasks/checksum.ts: a synchronous read loop with one reused 1 MiB
-// buffer (as fast as `openssl dgst` here, ~1.8x faster than hashing `file.readable`), and a pool
-// of up to N worker threads so several files really are hashed in parallel.
-import { type Digest, finish, newSha256 } from "./hash.ts";
+// Flat SHA-256 of many files for tasks/checksum.ts: lib/hash.ts sha256FileSync (1 MiB reads into
+// one reused buffer) on a pool of up to N worker threads, so several files really are hashed in
+// parallel.
+import { type Digest, sha256FileSync } from "./hash.ts";
 import { KitError } from "./errors.ts";
-
-const CHUNK = 1024 * 1024;
-
-/** SHA-256 of a file's bytes, read in 1 MiB chunks (never the whole file at once). */
-export function sha256FileSync(path: string): Digest {
-  const hash = newSha256();
-  const buf = new Uint8Array(CHUNK);
-  using file = Deno.openSync(path, { read: true });
-  while (true) {
-    const n = file.readSync(buf);
-    if (n === null) break;
-    hash.update(n === CHUNK ? buf : buf.subarray(0, n));
-  }
-  return finish(hash);
-}
 
 /** The outcome of hashing one file: a digest or the error's name and message. */
 export type FlatResult =

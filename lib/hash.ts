@@ -28,10 +28,37 @@ export async function sha256Stream(
   return finish(hash);
 }
 
-/** SHA-256 of a file's bytes (flat hash), streamed: never holds the whole file. */
+/** Files are hashed in chunks of this size, read into one reused buffer. */
+const FILE_CHUNK = 1024 * 1024;
+
+/**
+ * SHA-256 of a file's bytes (flat hash), read in 1 MiB chunks into one reused buffer: never
+ * holds the whole file, and ~3x faster than hashing `file.readable` (64 KiB chunks through a
+ * stream) — as fast as `openssl dgst` here.
+ */
 export async function sha256File(path: string): Promise<Digest> {
-  const file = await Deno.open(path, { read: true });
-  return await sha256Stream(file.readable);
+  const hash = newSha256();
+  const buf = new Uint8Array(FILE_CHUNK);
+  using file = await Deno.open(path, { read: true });
+  while (true) {
+    const n = await file.read(buf);
+    if (n === null) break;
+    hash.update(n === FILE_CHUNK ? buf : buf.subarray(0, n));
+  }
+  return finish(hash);
+}
+
+/** sha256File for worker threads that hash one file after another (same reads, synchronous). */
+export function sha256FileSync(path: string): Digest {
+  const hash = newSha256();
+  const buf = new Uint8Array(FILE_CHUNK);
+  using file = Deno.openSync(path, { read: true });
+  while (true) {
+    const n = file.readSync(buf);
+    if (n === null) break;
+    hash.update(n === FILE_CHUNK ? buf : buf.subarray(0, n));
+  }
+  return finish(hash);
 }
 
 /** SHA-256 of bytes in memory. */

@@ -12,28 +12,16 @@
 // Speed: a tree on disk is first walked (directories and symlinks only) into its NAR "skeleton"
 // plus the list of regular files; the files are then read either inline or, for large trees, by
 // two reader workers (lib/_nar_worker.ts) in parallel while this thread hashes. A small file
-// costs two Deno ops (lstat, readFile): every op that opens a path pays a permission check that
-// resolves each folder of it, so fewer ops beat Nix's open + fstat + read + close here. narHashPath prefers find + tail subprocesses
-// for directories (lib/_nar_find.ts), which avoids Deno's per-open permission checks.
+// costs two Deno ops (lstat, readFile) rather than open + fstat + read + close: under any
+// permission set but -A, every op that takes a path pays a permission check that resolves each
+// folder of it (a readlink per component), so fewer ops per file is what counts.
 import { KitError } from "./errors.ts";
 import { type Digest, finish, newSha256 } from "./hash.ts";
-import {
-  CLOSE,
-  compareNames,
-  DIRECTORY,
-  enc,
-  ENTRY,
-  EXECUTABLE,
-  MAGIC,
-  type NarSink,
-  NarWriter,
-  NODE,
-  REGULAR,
-  SYMLINK,
-} from "./_nar_writer.ts";
-import { listingAllowed, narDumpListed } from "./_nar_find.ts";
 
-export { compareNames, type NarSink };
+/** Where NAR bytes go. `update` must consume the chunk before returning (it may be reused). */
+export interface NarSink {
+  update(chunk: Uint8Array): unknown;
+}
 
 /**
  * A regular file's contents: bytes in memory, or `size` bytes that `read` emits in chunks
@@ -56,15 +44,126 @@ export interface NarOptions {
   workers?: number;
   /** Trees with fewer regular files than this are read on this thread (default 2000). */
   parallelThreshold?: number;
-  /** narHashPath: read a directory through find + tail when permitted (default true). */
-  listing?: boolean;
 }
+
+const enc = new TextEncoder();
+
+/** The NAR encoding of a sequence of strings. */
+function tokens(...parts: string[]): Uint8Array {
+  const out: number[] = [];
+  for (const p of parts) {
+    const b = enc.encode(p);
+    const len = new Uint8Array(8);
+    new DataView(len.buffer).setUint32(0, b.length, true);
+    out.push(...len, ...b, ...new Uint8Array(-b.length & 7));
+  }
+  return new Uint8Array(out);
+}
+
+const MAGIC = tokens("nix-archive-1");
+const REGULAR = tokens("(", "type", "regular", "contents");
+const EXECUTABLE = tokens("(", "type", "regular", "executable", "", "contents");
+const SYMLINK = tokens("(", "type", "symlink", "target");
+const DIRECTORY = tokens("(", "type", "directory");
+const ENTRY = tokens("entry", "(", "name");
+const NODE = tokens("node");
+const CLOSE = tokens(")");
+const ZEROS = new Uint8Array(8);
 
 /** Files up to this size are read whole (by a worker); larger ones are streamed in chunks. */
 export const SMALL_FILE = 64 * 1024;
 const CHUNK = 1024 * 1024;
-const BATCH_FILES = 256;
-const BATCHES_IN_FLIGHT = 4;
+const BATCH_FILES = 64;
+const BATCHES_IN_FLIGHT = 16;
+
+/**
+ * Batches the many tiny NAR tokens into one buffer so the sink sees few, large updates.
+ * Large payloads bypass the buffer.
+ */
+class NarWriter {
+  readonly #sink: NarSink;
+  readonly #buf: Uint8Array;
+  readonly #view: DataView;
+  #pos = 0;
+  #flushed = 0;
+
+  constructor(sink: NarSink, size = 256 * 1024) {
+    this.#sink = sink;
+    this.#buf = new Uint8Array(size);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  /** Bytes written so far. */
+  get offset(): number {
+    return this.#flushed + this.#pos;
+  }
+
+  flush(): void {
+    if (this.#pos > 0) {
+      this.#sink.update(this.#buf.subarray(0, this.#pos));
+      this.#flushed += this.#pos;
+      this.#pos = 0;
+    }
+  }
+
+  raw(bytes: Uint8Array): void {
+    if (bytes.length > this.#buf.length - this.#pos) {
+      this.flush();
+      if (bytes.length * 2 > this.#buf.length) {
+        this.direct(bytes);
+        return;
+      }
+    }
+    this.#buf.set(bytes, this.#pos);
+    this.#pos += bytes.length;
+  }
+
+  u64(n: number): void {
+    if (this.#buf.length - this.#pos < 8) this.flush();
+    this.#view.setUint32(this.#pos, n >>> 0, true);
+    this.#view.setUint32(this.#pos + 4, Math.floor(n / 0x1_0000_0000), true);
+    this.#pos += 8;
+  }
+
+  pad(length: number): void {
+    const p = -length & 7;
+    if (p > 0) this.raw(ZEROS.subarray(0, p));
+  }
+
+  /** A NAR string: length, bytes, padding. */
+  str(bytes: Uint8Array): void {
+    this.u64(bytes.length);
+    this.raw(bytes);
+    this.pad(bytes.length);
+  }
+
+  /** Hands a chunk straight to the sink, after what is buffered. */
+  direct(chunk: Uint8Array): void {
+    this.flush();
+    this.#sink.update(chunk);
+    this.#flushed += chunk.length;
+  }
+}
+
+/**
+ * Compares two names by the byte order of their UTF-8 encodings (= code point order), which is
+ * how Nix sorts directory entries; JS's default sort compares UTF-16 units and differs for
+ * characters outside the BMP.
+ */
+export function compareNames(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}
 
 function kindOf(info: Deno.FileInfo): string {
   if (info.isFifo) return "a FIFO";
@@ -180,7 +279,7 @@ interface FileRead {
 
 /**
  * Reads a file for the NAR: lstat (it must still be a regular file), then its contents when
- * small — two Deno ops, where open + fstat + read + close would pay the per-open permission
+ * small — two Deno ops, where open + fstat + read + close would pay the per-path permission
  * check more often. A large file is streamed by writeFile.
  */
 function readFileSmall(path: string): FileRead {
@@ -377,31 +476,14 @@ export async function narDumpPath(
   }
 }
 
-/**
- * The NAR hash (SHA-256 of the NAR serialisation) of a path on disk, as `nix-hash --type sha256`.
- * A directory is listed by `find` and read by `tail` subprocesses when the process may run them
- * (lib/_nar_find.ts: several times faster for many small files); otherwise, or when they meet
- * anything unusual, the tree is walked in-process, which also gives the precise errors.
- */
+/** The NAR hash (SHA-256 of the NAR serialisation) of a path on disk, as `nix-hash --type sha256`. */
 export async function narHashPath(
   path: string,
   options: NarOptions = {},
 ): Promise<Digest> {
-  if ((options.listing ?? true) && listingAllowed() && isDirectory(path)) {
-    const hash = newSha256();
-    if (await narDumpListed(path, hash)) return finish(hash);
-  }
   const hash = newSha256();
   await narDumpPath(path, hash, options);
   return finish(hash);
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.lstatSync(path).isDirectory;
-  } catch {
-    return false; // the walker reports it
-  }
 }
 
 function dumpTreeNode(w: NarWriter, node: NarTree): void {

@@ -54,13 +54,14 @@ const EXCEPTIONS: Readonly<Record<string, string>> = {
 };
 
 /**
- * Other attributes worth trying when the first is absent: recent nixpkgs also has an
- * `opencv-python` meta-package (depending on `opencv4`).
+ * Meta-packages recent nixpkgs has under the PyPI name itself (`mkPythonMetaPackage` over
+ * `opencv4`). They are preferred when present: they carry the dist-info that nixpkgs' runtime
+ * dependency check of a wheel looks for, which the bare `opencv4` binding does not.
  */
-const ALTERNATIVES: Readonly<Record<string, readonly string[]>> = {
-  "opencv-python": ["opencv-python"],
-  "opencv-python-headless": ["opencv-python-headless", "opencv-python"],
-};
+const META_PACKAGES: ReadonlySet<string> = new Set([
+  "opencv-python",
+  "opencv-python-headless",
+]);
 
 /** The nixpkgs `python3Packages` attribute for a PyPI project name. */
 export function pypiToNixAttr(name: string): string {
@@ -71,8 +72,8 @@ export function pypiToNixAttr(name: string): string {
 /** Attributes to try for a PyPI name, best first (no duplicates). */
 export function nixAttrCandidates(name: string): string[] {
   const n = normalizeName(name.trim());
-  const alternatives = Object.hasOwn(ALTERNATIVES, n) ? ALTERNATIVES[n]! : [];
-  return [...new Set([pypiToNixAttr(n), ...alternatives, n])];
+  const meta = META_PACKAGES.has(n) ? [n] : [];
+  return [...new Set([...meta, pypiToNixAttr(n), n])];
 }
 
 /** A package found in nixpkgs. */

@@ -5,6 +5,7 @@ import {
   parseHash,
   sha256Bytes,
   sha256File,
+  sha256FileSync,
   toHex,
   toNix32,
   toSri,
@@ -79,10 +80,29 @@ Deno.test("isPlaceholderHash() recognises fakeHash forms only", () => {
   assert.ok(!isPlaceholderHash(HELLO.sri));
 });
 
-Deno.test("sha256File() agrees with nix-hash --flat on sizes around block edges", async (t) => {
+Deno.test("sha256File() and sha256FileSync() agree with nix-hash --flat on sizes around block and read-chunk edges", async (t) => {
   if (!haveTool("nix-hash")) return;
   await using dir = await tmp();
-  for (const size of [0, 1, 7, 8, 55, 56, 63, 64, 65, 1 << 16, (1 << 20) + 3]) {
+  const MiB = 1 << 20;
+  for (
+    const size of [
+      0,
+      1,
+      7,
+      8,
+      55,
+      56,
+      63,
+      64,
+      65,
+      1 << 16,
+      MiB - 1,
+      MiB,
+      MiB + 3,
+      2 * MiB,
+      2 * MiB + 1,
+    ]
+  ) {
     await t.step(`${size} bytes`, async () => {
       const path = `${dir.path}/f${size}`;
       const bytes = new Uint8Array(size).map((_, i) => (i * 31 + size) & 0xff);
@@ -96,6 +116,7 @@ Deno.test("sha256File() agrees with nix-hash --flat on sizes around block edges"
       ]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(toNix32(await sha256File(path)), r.stdout.trim());
+      assert.equal(toNix32(sha256FileSync(path)), r.stdout.trim());
     });
   }
 });

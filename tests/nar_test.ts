@@ -216,6 +216,28 @@ Deno.test("narHashPath() matches nix-hash on a generated tree of many files, seq
   );
 });
 
+Deno.test("narDumpPath() reads files at the whole-read / streamed boundary like `nix-store --dump`", async (t) => {
+  if (!haveTool("nix-store")) return;
+  await using dir = await tmp();
+  const root = `${dir.path}/edge`;
+  await Deno.mkdir(`${root}/sub`, { recursive: true });
+  for (const size of [0, SMALL_FILE - 1, SMALL_FILE, SMALL_FILE + 1]) {
+    for (const exec of [false, true]) {
+      const p = `${root}/${exec ? "sub/" : ""}f${size}`;
+      await Deno.writeFile(p, new Uint8Array(size).map((_, i) => i * 7));
+      if (exec) await Deno.chmod(p, 0o755);
+    }
+  }
+  const dump = await new Deno.Command("nix-store", { args: ["--dump", root] })
+    .output();
+  assert.equal(dump.code, 0);
+  for (const workers of [0, 2]) {
+    await t.step(`workers=${workers}`, async () => {
+      assert.equal(hex(await dumpBytes(root, workers)), hex(dump.stdout));
+    });
+  }
+});
+
 Deno.test("narHashPath() rejects FIFOs and sockets with a one-line KitError", async () => {
   await using dir = await tmp();
   const fifo = `${dir.path}/sub/fifo`;

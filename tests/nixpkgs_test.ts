@@ -40,11 +40,10 @@ Deno.test("pypiToNixAttr() maps PyPI names to nixpkgs attributes", () => {
   }
 });
 
-Deno.test("nixAttrCandidates() puts the mapped attribute first, then alternatives", () => {
+Deno.test("nixAttrCandidates() prefers a meta-package of the same name, then the mapped attribute", () => {
   assert.deepEqual(nixAttrCandidates("opencv-python-headless"), [
-    "opencv4",
     "opencv-python-headless",
-    "opencv-python",
+    "opencv4",
   ]);
   assert.deepEqual(nixAttrCandidates("Typing_Extensions"), [
     "typing-extensions",
@@ -100,8 +99,26 @@ Deno.test("indexLookup() finds packages by PyPI name and by attribute", async ()
     attr: "pyyaml",
     version: "6.0.2",
   });
+  // SMALL has only the opencv4 binding (older nixpkgs): the fallback is used.
   assert.deepEqual(await l.lookup("opencv-python-headless"), {
     attr: "opencv4",
+    version: "4.11.0",
+  });
+  const withMeta = indexLookup(
+    parseNixpkgsIndex(
+      JSON.stringify({
+        ...SMALL,
+        python3Packages: {
+          ...SMALL.python3Packages,
+          "opencv-python-headless": "4.11.0",
+        },
+      }),
+      "x",
+    ),
+    "x",
+  );
+  assert.deepEqual(await withMeta.lookup("opencv-python-headless"), {
+    attr: "opencv-python-headless",
     version: "4.11.0",
   });
   assert.equal(await l.lookup("nunchaku"), undefined);

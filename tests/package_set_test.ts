@@ -101,14 +101,6 @@ function flagsArgs(p: typeof FLAGS_ONLY[number]): string[] {
   ];
 }
 
-/**
- * PyPI names whose nixpkgs attribute is not the normalised name: nixpkgs builds OpenCV's Python
- * bindings from the C++ library as python3Packages.opencv4.
- */
-const NIXPKGS_RENAMED: Record<string, string> = {
-  "opencv-python-headless": "opencv4",
-};
-
 interface Expected {
   pname: string;
   version: string;
@@ -137,7 +129,7 @@ async function expectedFromFile(
   const env = markerEnvironment("3.12", "x86_64-linux");
   const attr = (name: string) => {
     const n = normalizeName(name);
-    return custom.includes(n) ? `custom:${n}` : NIXPKGS_RENAMED[n] ?? n;
+    return custom.includes(n) ? `custom:${n}` : n;
   };
   const deps = meta.requiresDist.map(parseRequirement)
     .filter((r) => !r.marker || evaluateMarker(r.marker, env))
@@ -330,7 +322,11 @@ Deno.test({
       got["nunchaku"]!.description,
       "Optimally partitioning data into piece-wise linear segments.",
     );
-    assert.ok(got["controlnet-aux"]!.propagatedBuildInputs.includes("opencv4"));
+    assert.ok(
+      got["controlnet-aux"]!.propagatedBuildInputs.includes(
+        "opencv-python-headless",
+      ),
+    );
     const frontend = await Deno.readTextFile(
       join(PKGS, "comfyui-frontend-package.nix"),
     );

@@ -19,7 +19,7 @@ python3.pkgs.buildPythonPackage rec {
     huggingface-hub
     importlib-metadata
     numpy
-    opencv4
+    opencv-python-headless
     pillow
     scikit-image
     scipy
