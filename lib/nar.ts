@@ -73,8 +73,8 @@ const ZEROS = new Uint8Array(8);
 /** Files up to this size are read whole (by a worker); larger ones are streamed in chunks. */
 export const SMALL_FILE = 64 * 1024;
 const CHUNK = 1024 * 1024;
-const BATCH_FILES = 64;
-const BATCHES_IN_FLIGHT = 16;
+const BATCH_FILES = 256;
+const BATCHES_IN_FLIGHT = 4;
 
 /**
  * Batches the many tiny NAR tokens into one buffer so the sink sees few, large updates.
