@@ -1,4 +1,5 @@
-// Paths to remove if the process is interrupted: temp downloads and the manifest lock. While any
+// Paths to remove if the process is interrupted: temp downloads, the manifest lock and the
+// private directory an archive too large for memory is unpacked into. While any
 // path is registered, SIGINT/SIGTERM/SIGHUP remove them and exit 130 (the signal's usual status),
 // so no temp file or stale lock survives Ctrl-C. Normal exits clean up in `finally` blocks.
 
@@ -11,7 +12,7 @@ let listening = false;
 function onSignal(): void {
   for (const p of paths) {
     try {
-      Deno.removeSync(p);
+      Deno.removeSync(p, { recursive: true });
     } catch {
       // already gone
     }

@@ -2,19 +2,19 @@
 // source archive .flox/pkgs/comfyui.nix pins (owner, repo, rev), fetched through the download
 // cache and checked against the NAR hash written in that file before it is trusted.
 import { join } from "node:path";
-import { narHashArchive, readArchive } from "./archive.ts";
-import { readMainPackage } from "./comfyui.ts";
+import { narHashArchive } from "./archive.ts";
+import {
+  archiveRequirements,
+  MAIN_PACKAGE as MAIN,
+  readMainPackage,
+} from "./comfyui.ts";
 import { KitError } from "./errors.ts";
 import { readTextIfExists } from "./fsutil.ts";
 import { archiveUrl, githubUrl } from "./github.ts";
 import { parseHash, sameDigest, toSri } from "./hash.ts";
 import { info } from "./log.ts";
 import { requirementToString } from "./pep508.ts";
-import { parseRequirementsTxt } from "./requirements.ts";
 import { fetchUrlCached } from "./vendor.ts";
-
-/** The main package file, relative to the repository root. */
-const MAIN = ".flox/pkgs/comfyui.nix";
 
 /**
  * The requirements of the repository's main package (ComfyUI's requirements.txt at the pinned
@@ -32,7 +32,15 @@ export async function mainPackageRequirements(
   }
   const pkg = readMainPackage(text, MAIN);
   const url = archiveUrl(githubUrl(), pkg.owner, pkg.repo, pkg.rev);
-  const archive = await fetchUrlCached(url);
+  let archive: string;
+  try {
+    archive = await fetchUrlCached(url);
+  } catch (e) {
+    if (!(e instanceof KitError)) throw e;
+    throw new KitError(
+      `cannot get the source of ${MAIN} to read its requirements: ${e.message}: pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)`,
+    );
+  }
   const nar = await narHashArchive(archive);
   if (!sameDigest(nar, parseHash(pkg.hash))) {
     throw new KitError(
@@ -41,15 +49,12 @@ export async function mainPackageRequirements(
       }, not the ${pkg.hash} pinned in ${MAIN}: run "deno task verify"`,
     );
   }
-  const entries = await readArchive(archive);
-  const file = entries.find((e) => /^[^/]+\/requirements\.txt$/.test(e.path));
-  if (!file || file.data === undefined) {
-    throw new KitError(
-      `the archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has no requirements.txt`,
-    );
-  }
   const where = `${pkg.repo}@${pkg.rev}/requirements.txt`;
-  const reqs = parseRequirementsTxt(new TextDecoder().decode(file.data), where);
+  const reqs = await archiveRequirements(
+    archive,
+    `${pkg.owner}/${pkg.repo}@${pkg.rev}`,
+    where,
+  );
   info(`requirements: ${reqs.length} from ${where} (pinned in ${MAIN})`);
   return {
     requirements: reqs.map(requirementToString),

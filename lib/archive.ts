@@ -31,6 +31,7 @@ import {
   ZipError,
 } from "./_zip.ts";
 import { bunzip2, bunzip2File } from "./_bzip2.ts";
+import { removeOnInterrupt } from "./_cleanup.ts";
 
 /** One validated archive entry. `path` is normalised: '/'-separated, no leading './' or '/'. */
 export type ArchiveEntry = {
@@ -449,11 +450,14 @@ class Spill implements Disposable {
   #used = 0;
   #offset = 0;
   #dir: string | undefined;
+  #unregister: (() => void) | undefined;
   file: Deno.FsFile | undefined;
   readonly #limit: number;
+  readonly #archive: string;
 
-  constructor(limit: number) {
+  constructor(limit: number, archive: string) {
     this.#limit = limit;
+    this.#archive = archive;
   }
 
   /** Whether `size` more bytes fit in memory (and counts them if so). */
@@ -463,9 +467,30 @@ class Spill implements Disposable {
     return true;
   }
 
-  /** The private temp directory (mode 0700), created on first use. */
+  /**
+   * The private temp directory (mode 0700), created on first use and registered for removal
+   * on Ctrl-C. Not being allowed to create it is a one-line error, not a stack trace.
+   */
   dir(): string {
-    this.#dir ??= Deno.makeTempDirSync({ prefix: "comfykit-unpack-" });
+    if (this.#dir === undefined) {
+      try {
+        this.#dir = Deno.makeTempDirSync({ prefix: "comfykit-unpack-" });
+      } catch (e) {
+        if (
+          !(e instanceof Deno.errors.NotCapable ||
+            e instanceof Deno.errors.PermissionDenied ||
+            e instanceof Deno.errors.NotFound)
+        ) throw e;
+        throw new KitError(
+          `Cannot unpack "${this.#archive}": its contents exceed the ${
+            Math.round(this.#limit / 2 ** 20)
+          } MiB memory limit and no private temp directory could be created (${
+            e.message.replace(/\.$/, "")
+          }): allow writing to the temp directory (TMPDIR, else /tmp)`,
+        );
+      }
+      this.#unregister = removeOnInterrupt(this.#dir);
+    }
     return this.#dir;
   }
 
@@ -504,6 +529,7 @@ class Spill implements Disposable {
       } catch {
         // already gone
       }
+      this.#unregister?.();
     }
   }
 }
@@ -546,7 +572,7 @@ export async function narHashArchive(
     }
   }
 
-  using spill = new Spill(limit);
+  using spill = new Spill(limit, path);
   const b = new TreeBuilder(path);
   if (format === "zip") {
     const src = fileSource(file, size);

@@ -2,6 +2,7 @@
 // versions for an unknown tag, and the actions a requirements diff calls for. Strings in, plain
 // data out; the task (tasks/bump_comfyui.ts) does the I/O.
 import { compare, explain, satisfies } from "@renovatebot/pep440";
+import { KitError } from "./errors.ts";
 import { normalizeName } from "./names.ts";
 import { markerToString, type Requirement } from "./pep508.ts";
 import type { RequirementsDiff } from "./requirements.ts";
@@ -117,6 +118,23 @@ export function nearestTags(
     .sort((a, b) => a.d - b.d || compare(b.t.version, a.t.version))
     .slice(0, n)
     .map((x) => x.t);
+}
+
+/**
+ * The tag `wanted` names (see `findTag`); a KitError listing the nearest versions when `repo`
+ * (`owner/name`, for the message) has no such release.
+ */
+export function pickTag(
+  sorted: readonly VersionTag[],
+  wanted: string,
+  repo: string,
+): VersionTag {
+  const t = findTag(sorted, wanted);
+  if (t) return t;
+  const near = nearestTags(sorted, wanted).map((t) => t.tag).join(", ");
+  throw new KitError(
+    `${repo} has no release "${wanted}": nearest are ${near}`,
+  );
 }
 
 function levenshtein(a: string, b: string): number {
@@ -257,6 +275,16 @@ export function actionFor(c: ReqChange, src: Source): Action {
   const req = c.new;
   const pin = pinnedVersion(req.specifier);
   const marker = req.marker ? { marker: req.marker } : {};
+  // A package of our own, wired into comfyui.nix: for a pin nixpkgs misses, or nothing at all.
+  const newPackageAction = (reason: string): Action => ({
+    kind: "new-package",
+    name,
+    ...(pin ? { version: pin } : {}),
+    specifier: req.specifier,
+    addInput: true,
+    ...marker,
+    reason,
+  });
   switch (src.status) {
     case "nixpkgs":
       if (src.satisfies) {
@@ -275,16 +303,9 @@ export function actionFor(c: ReqChange, src: Source): Action {
               `nixpkgs' ${src.attr} ${src.version} satisfies "${req.specifier}"`,
           };
       }
-      return {
-        kind: "new-package",
-        name,
-        ...(pin ? { version: pin } : {}),
-        specifier: req.specifier,
-        addInput: true,
-        ...marker,
-        reason:
-          `nixpkgs' ${src.attr} ${src.version} does not satisfy "${req.specifier}"`,
-      };
+      return newPackageAction(
+        `nixpkgs' ${src.attr} ${src.version} does not satisfy "${req.specifier}"`,
+      );
     case "custom":
       if (src.matches && c.change === "changed") {
         return {
@@ -314,17 +335,11 @@ export function actionFor(c: ReqChange, src: Source): Action {
       };
     case "vendored":
     case "missing":
-      return {
-        kind: "new-package",
-        name,
-        ...(pin ? { version: pin } : {}),
-        specifier: req.specifier,
-        addInput: true,
-        ...marker,
-        reason: src.status === "vendored"
+      return newPackageAction(
+        src.status === "vendored"
           ? `${src.file} is vendored but no package file uses it`
           : "not in nixpkgs nor in the repository",
-      };
+      );
   }
 }
 

@@ -20,8 +20,8 @@ import { readPackage } from "./nix_query.ts";
 import { NIX_SYSTEMS, parseMarker, platformCondition } from "./pep508.ts";
 import { pypiToNixAttr } from "./nixpkgs.ts";
 
-/** The Python minor version markers are evaluated for (nixpkgs' python3). */
-export const PYTHON = "3.12";
+/** The Python markers are evaluated for by default (nixpkgs' python3); `--python` changes it. */
+export const DEFAULT_PYTHON = "3.12";
 
 /** The dependency list of the main package the actions edit. */
 export const INPUTS = "propagatedBuildInputs";
@@ -40,9 +40,12 @@ export interface PlannedAction {
 }
 
 /** The Nix systems a marker restricts a requirement to; undefined when it applies everywhere. */
-export function systemsOf(marker: string | undefined): string[] | undefined {
+export function systemsOf(
+  marker: string | undefined,
+  python = DEFAULT_PYTHON,
+): string[] | undefined {
   if (!marker) return undefined;
-  const systems = platformCondition(parseMarker(marker), { python: PYTHON });
+  const systems = platformCondition(parseMarker(marker), { python });
   return systems.length === NIX_SYSTEMS.length ? undefined : systems;
 }
 
@@ -51,9 +54,10 @@ export function addInputEdit(
   attr: string,
   custom: boolean,
   marker: string | undefined,
+  python = DEFAULT_PYTHON,
 ): (text: string) => string {
   return (text) => {
-    const systems = systemsOf(marker);
+    const systems = systemsOf(marker, python);
     let next = addListItem(text, INPUTS, attr, {
       path: MAIN_PACKAGE,
       ...(systems ? { systems } : {}),
@@ -92,7 +96,11 @@ export function mainInputs(pkgText: string): Set<string> {
  * or removing one it does not, is nothing to do; a marker that never holds on a Nix system
  * (Windows only) needs no package.
  */
-export function refineAction(a: Action, inputs: Set<string>): Action {
+export function refineAction(
+  a: Action,
+  inputs: Set<string>,
+  python = DEFAULT_PYTHON,
+): Action {
   if (a.kind === "add-input" && inputs.has(a.attr)) {
     return {
       kind: "none",
@@ -108,9 +116,7 @@ export function refineAction(a: Action, inputs: Set<string>): Action {
     };
   }
   if ((a.kind === "add-input" || a.kind === "new-package") && a.marker) {
-    const systems = platformCondition(parseMarker(a.marker), {
-      python: PYTHON,
-    });
+    const systems = platformCondition(parseMarker(a.marker), { python });
     if (systems.length === 0) {
       return {
         kind: "none",
@@ -122,18 +128,22 @@ export function refineAction(a: Action, inputs: Set<string>): Action {
   return a;
 }
 
-/** Plans the action of each change, given a classification of each package. */
+/**
+ * Plans the action of each change, given a classification of each package; markers are
+ * evaluated for `python` (default 3.12).
+ */
 export function planFromSources(
   changes: readonly ReqChange[],
   sources: ReadonlyMap<string, Source>,
   pkgText: string,
   runners: ActionRunners = {},
+  python = DEFAULT_PYTHON,
 ): PlannedAction[] {
   const inputs = mainInputs(pkgText);
   return changes.map((c) => {
     const src = sources.get(c.name) ?? { status: "missing" };
-    const action = refineAction(actionFor(c, src), inputs);
-    return { ...planned(action, runners), source: src };
+    const action = refineAction(actionFor(c, src), inputs, python);
+    return { ...planned(action, runners, python), source: src };
   });
 }
 
@@ -148,12 +158,18 @@ export interface ActionRunners {
 function planned(
   action: Action,
   runners: ActionRunners,
+  python: string,
 ): Omit<PlannedAction, "source"> {
   switch (action.kind) {
     case "add-input":
       return {
         action,
-        editMain: addInputEdit(action.attr, action.custom, action.marker),
+        editMain: addInputEdit(
+          action.attr,
+          action.custom,
+          action.marker,
+          python,
+        ),
       };
     case "remove-input":
       return { action, editMain: removeInputEdit(action.attr, action.custom) };
@@ -180,6 +196,7 @@ function planned(
               pypiToNixAttr(action.name),
               true,
               action.marker,
+              python,
             ),
           }
           : {}),

@@ -1,10 +1,14 @@
 // The repository's main package, .flox/pkgs/comfyui.nix: what it pins (version, GitHub owner,
 // repo, rev/tag, hash), read from the file itself so nothing is hard-coded twice, and the
-// surgical rewrite bump-comfyui makes to it. Pure: text in, data or text out.
+// surgical rewrites bump-comfyui makes to it and to the Flox manifest's pin (text in, text out).
+// Also the requirements.txt of one of its source archives (the only function here that reads).
+import { readArchive } from "./archive.ts";
 import { KitError } from "./errors.ts";
 import { parseNix } from "./nix_parse.ts";
 import { readPackage } from "./nix_query.ts";
 import { setStringAttr } from "./nix_edit.ts";
+import { parseRequirementsTxt, type RequirementLine } from "./requirements.ts";
+import { findFloxPins, repin, setTomlString } from "./toml_edit.ts";
 
 /** The main package file, relative to the repository root. */
 export const MAIN_PACKAGE = ".flox/pkgs/comfyui.nix";
@@ -99,4 +103,39 @@ export function rewriteMainPackage(
     throw new Error(`${path}: the rewrite did not produce the new pins`);
   }
   return next;
+}
+
+/**
+ * Sets every version pin of `pname` in the Flox manifest to `version` (keeping the pin's form,
+ * e.g. `^0.3.75` → `^0.3.76`); comments and layout stay. Unchanged text when there is no pin.
+ */
+export function repinFloxManifest(
+  text: string,
+  pname: string,
+  version: string,
+  path = FLOX_MANIFEST,
+): string {
+  let next = text;
+  for (const pin of findFloxPins(text, pname, path)) {
+    next = setTomlString(next, pin.path, repin(pin.version, version), path);
+  }
+  return next;
+}
+
+/**
+ * The requirements.txt at the top folder of a ComfyUI source archive, parsed. `label` names the
+ * release in errors (`the archive of v0.3.76 has no requirements.txt`); `where` names the file
+ * in parse errors.
+ */
+export async function archiveRequirements(
+  archive: string,
+  label: string,
+  where = `${label}/requirements.txt`,
+): Promise<RequirementLine[]> {
+  const entries = await readArchive(archive);
+  const file = entries.find((e) => /^[^/]+\/requirements\.txt$/.test(e.path));
+  if (!file || file.data === undefined) {
+    throw new KitError(`the archive of ${label} has no requirements.txt`);
+  }
+  return parseRequirementsTxt(new TextDecoder().decode(file.data), where);
 }

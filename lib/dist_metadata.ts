@@ -333,19 +333,7 @@ export function wheelMetadata(view: ArchiveView, file: string): DistMetadata {
 /** Metadata of an sdist from its members (paths with the single top directory stripped). */
 export function sdistMetadata(view: ArchiveView, file: string): DistMetadata {
   const pkgInfo = text(view, "PKG-INFO");
-  const pyprojectText = text(view, "pyproject.toml");
-  let pyproject: Record<string, unknown> | undefined;
-  if (pyprojectText !== undefined) {
-    try {
-      pyproject = parseToml(pyprojectText) as Record<string, unknown>;
-    } catch (e) {
-      throw new KitError(
-        `Malformed pyproject.toml in ${file}: ${
-          (e instanceof Error ? e.message : String(e)).split("\n")[0]
-        }`,
-      );
-    }
-  }
+  const pyproject = readPyproject(view, file);
   const project = asRecord(pyproject?.["project"]);
   let base: ReturnType<typeof fromCore>;
   if (pkgInfo !== undefined) {
@@ -409,20 +397,25 @@ export interface BuildInfo {
  * to the project root. KitError when it has neither pyproject.toml nor setup.py.
  */
 export function sourceTreeBuild(view: ArchiveView, what: string): BuildInfo {
+  return buildInfo(view, readPyproject(view, what), what);
+}
+
+/** The tree's pyproject.toml parsed, or undefined without one; KitError naming `what` when malformed. */
+function readPyproject(
+  view: ArchiveView,
+  what: string,
+): Record<string, unknown> | undefined {
   const pyprojectText = text(view, "pyproject.toml");
-  let pyproject: Record<string, unknown> | undefined;
-  if (pyprojectText !== undefined) {
-    try {
-      pyproject = parseToml(pyprojectText) as Record<string, unknown>;
-    } catch (e) {
-      throw new KitError(
-        `Malformed pyproject.toml in ${what}: ${
-          (e instanceof Error ? e.message : String(e)).split("\n")[0]
-        }`,
-      );
-    }
+  if (pyprojectText === undefined) return undefined;
+  try {
+    return parseToml(pyprojectText) as Record<string, unknown>;
+  } catch (e) {
+    throw new KitError(
+      `Malformed pyproject.toml in ${what}: ${
+        (e instanceof Error ? e.message : String(e)).split("\n")[0]
+      }`,
+    );
   }
-  return buildInfo(view, pyproject, what);
 }
 
 function buildInfo(

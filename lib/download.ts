@@ -178,9 +178,14 @@ async function withRetries<T>(
   }
 }
 
-/** "fetch failed" alone says nothing: add the cause (DNS, refused, reset …) when there is one. */
-function describeError(e: Error): string {
-  const cause = e.cause instanceof Error ? e.cause.message : undefined;
+/**
+ * "fetch failed" alone says nothing: add the cause (DNS, refused, reset …) when there is one,
+ * without the URL the message around it already names.
+ */
+export function describeError(e: Error): string {
+  const cause = e.cause instanceof Error
+    ? e.cause.message.replace(/^error sending request for url \([^)]*\): /, "")
+    : undefined;
   return cause && !e.message.includes(cause)
     ? `${e.message}: ${cause}`
     : e.message;

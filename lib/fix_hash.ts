@@ -194,7 +194,7 @@ export async function collectCandidates(
   const out: Candidate[] = [];
   for (const abs of files) {
     const rel = relative(root, abs) || abs;
-    const text = await Deno.readTextFile(abs);
+    const text = await readText(abs, rel);
     const file = parseNix(text, rel);
     const info = readPackage(file);
     for (const site of findHashSites(file)) {
@@ -210,7 +210,21 @@ export async function collectCandidates(
   return out;
 }
 
-/** The .nix files under `.flox/pkgs/` of a repository. */
+/** A text file, or a KitError naming it when it cannot be read. */
+export async function readText(path: string, shown = path): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (
+      e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory
+    ) {
+      throw new KitError(`Cannot read "${shown}": no such file`);
+    }
+    throw e;
+  }
+}
+
+/** The .nix files under `.flox/pkgs/` of a repository (KitError when there is no such folder). */
 export async function packageFiles(root: string): Promise<string[]> {
   const dir = join(root, ".flox/pkgs");
   const out: string[] = [];
@@ -219,7 +233,11 @@ export async function packageFiles(root: string): Promise<string[]> {
       if (e.isFile && e.name.endsWith(".nix")) out.push(join(dir, e.name));
     }
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return out;
+    if (e instanceof Deno.errors.NotFound) {
+      throw new KitError(
+        `No .flox/pkgs/ in "${root}"; run fix-hash in the repository or give --root DIR`,
+      );
+    }
     throw e;
   }
   return out.sort();

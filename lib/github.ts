@@ -5,6 +5,7 @@ import { KitError } from "./errors.ts";
 import { isSafeFileName } from "./manifest.ts";
 import { fetchJson, HttpStatusError, type RequestOptions } from "./download.ts";
 import { baseUrlFrom, envGet, type EnvLike } from "./_env.ts";
+import { parseWith } from "./_schema.ts";
 
 /** Default web and API base URLs. */
 export const DEFAULT_GITHUB_URL = "https://github.com";
@@ -114,16 +115,8 @@ const refSchema = z.object({
   }),
 });
 
-function parse<T>(schema: z.ZodType<T>, data: unknown, where: string): T {
-  const r = schema.safeParse(data);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const field =
-    issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`)
-      .join("").replace(/^\./, "") || "(top level)";
-  throw new KitError(
-    `malformed GitHub API response from ${where}: ${field}: ${issue.message}`,
-  );
+function malformed(url: string): string {
+  return `malformed GitHub API response from ${url}`;
 }
 
 function apiError(e: unknown, what: string): never {
@@ -171,7 +164,7 @@ export async function listTags(
       }
       apiError(e, `listing tags of ${owner}/${repo}`);
     }
-    for (const t of parse(tagsSchema, r.data, url)) {
+    for (const t of parseWith(tagsSchema, r.data, malformed(url))) {
       tags.push({ name: t.name, commit: t.commit.sha });
     }
     const next = nextLink(r.headers.get("link"));
@@ -207,7 +200,7 @@ async function resolveRef(
   }
   // A one-ref lookup that matches several refs by prefix answers with an array: not ours.
   if (Array.isArray(data)) return undefined;
-  let obj = parse(refSchema, data, url).object;
+  let obj = parseWith(refSchema, data, malformed(url)).object;
   // Annotated tags point at a tag object; peel (tags of tags too) down to the commit.
   for (let depth = 0; obj.type === "tag"; depth++) {
     if (depth >= 5) throw new KitError(`${url}: tag nesting too deep`);
@@ -218,7 +211,7 @@ async function resolveRef(
     } catch (e) {
       apiError(e, `resolving ${owner}/${repo} ${ref}`);
     }
-    obj = parse(refSchema, tagData, tagUrl).object;
+    obj = parseWith(refSchema, tagData, malformed(tagUrl)).object;
   }
   if (obj.type !== "commit") {
     throw new KitError(`${url}: ${ref} points at a ${obj.type}, not a commit`);

@@ -3,7 +3,8 @@
 import { z } from "zod";
 import { KitError } from "./errors.ts";
 import { atomicWrite, readTextIfExists } from "./fsutil.ts";
-import { normalizeName } from "./names.ts";
+import { isValidProjectName, normalizeName } from "./names.ts";
+import { fieldOf } from "./_schema.ts";
 
 /** True for a file name safe to write under `.flox/sources/`: one plain component, no dot start. */
 export function isSafeFileName(name: string): boolean {
@@ -25,10 +26,18 @@ const fileName = z.string().refine(
 );
 const url = z.string().regex(/^https?:\/\/\S+$/, "expected an http(s) URL");
 const nonEmpty = z.string().min(1, "must not be empty");
+const projectName = z.string().refine(
+  isValidProjectName,
+  "expected a project name (letters, digits, '.', '_', '-'; starting and ending with a letter or digit)",
+);
+const versionText = z.string().regex(
+  /^[\x21-\x7e]{1,128}$/,
+  "expected a version without spaces or control characters",
+);
 
 const common = {
-  name: nonEmpty,
-  version: nonEmpty,
+  name: projectName,
+  version: versionText,
   file: fileName,
   url,
   sha256: hex64,
@@ -85,10 +94,7 @@ export function validateManifest(
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const path = issue.path;
-    let label = path.map((p) =>
-      typeof p === "number" ? `[${p}]` : `.${String(p)}`
-    ).join("")
-      .replace(/^\./, "");
+    let label = fieldOf(path);
     if (path[0] === "sources" && typeof path[1] === "number") {
       const raw = (data as { sources?: unknown[] }).sources?.[path[1]] as {
         name?: unknown;
@@ -100,7 +106,7 @@ export function validateManifest(
         );
       }
     }
-    throw new KitError(`${where}: ${label || "(top level)"}: ${issue.message}`);
+    throw new KitError(`${where}: ${label}: ${issue.message}`);
   }
   const m = result.data;
   const seen = new Map<string, number>();

@@ -97,6 +97,7 @@ import {
   DEP_LISTS,
   type ListBlock,
   type ListItem,
+  type PackageInfo,
   readPackage,
 } from "./nix_query.ts";
 import { unifiedDiff } from "./unified_diff.ts";
@@ -141,8 +142,25 @@ export function replaceSpans(
   return out;
 }
 
-function open(text: string, opts: EditOptions): NixFile {
-  return parseNix(text, opts.path ?? "<nix>");
+/** A file opened for an edit: its tree, its package view and its name for messages. */
+interface Opened {
+  file: NixFile;
+  info: PackageInfo;
+  p: string;
+}
+
+function open(text: string, opts: EditOptions): Opened {
+  const p = opts.path ?? "<nix>";
+  const file = parseNix(text, p);
+  return { file, info: readPackage(file), p };
+}
+
+/** The attr set passed to the package's builder; a KitError when there is none. */
+function packageSet({ info, p }: Opened): SyntaxNode {
+  if (info.attrSet) return info.attrSet;
+  throw new KitError(
+    `${p}: no attribute set found (expected a buildPythonPackage { … } call)`,
+  );
 }
 
 /** The attr set node behind a binding value: `{…}`, `rec {…}`, `with x; {…}`, `f {…}`. */
@@ -178,35 +196,33 @@ function innerSet(node: SyntaxNode | undefined): SyntaxNode | undefined {
   return undefined;
 }
 
-interface Located {
-  file: NixFile;
+interface Located extends Opened {
   set: SyntaxNode;
   binding?: Binding | undefined;
   name: string;
 }
 
-/** Walks `attrPath` from the package call's attr set through nested sets and fetcher calls. */
-function locate(file: NixFile, attrPath: string[]): Located {
+/**
+ * Parses `text` and walks `attrPath` from the package call's attr set through nested sets and
+ * fetcher calls; `binding` is undefined when the last name is missing.
+ */
+function locate(text: string, attrPath: string[], opts: EditOptions): Located {
   if (attrPath.length === 0) throw new Error("empty attribute path");
-  const info = readPackage(file);
-  let set = info.attrSet;
-  if (!set) {
-    throw new KitError(
-      `${file.path}: no attribute set found (expected a buildPythonPackage { … } call)`,
-    );
-  }
+  const opened = open(text, opts);
+  const { file, info } = opened;
+  let set = packageSet(opened);
   for (let i = 0; i < attrPath.length; i++) {
     const bindings = bindingsOf(file, set, info.scope);
     const rest = attrPath.slice(i).join(".");
     const dotted = bindings.find((b) => b.name === rest);
-    if (dotted) return { file, set, binding: dotted, name: rest };
+    if (dotted) return { ...opened, set, binding: dotted, name: rest };
     const name = attrPath[i]!;
     const b = bindings.find((x) => x.name === name);
-    if (i === attrPath.length - 1) return { file, set, binding: b, name };
+    if (i === attrPath.length - 1) return { ...opened, set, binding: b, name };
     const next = b?.value ? innerSet(b.value) : undefined;
     if (!b || !next) {
       throw new KitError(
-        `${file.path}: no attribute set at "${
+        `${opened.p}: no attribute set at "${
           attrPath.slice(0, i + 1).join(".")
         }"`,
       );
@@ -265,13 +281,10 @@ export function setAttrExpr(
   expr: string,
   opts: EditOptions & { create?: boolean } = {},
 ): string {
-  const file = open(text, opts);
-  const loc = locate(file, attrPath);
-  const p = opts.path ?? "<nix>";
+  const loc = locate(text, attrPath, opts);
+  const { file, p } = loc;
   if (!loc.binding) {
-    if (!opts.create) {
-      throw new KitError(`${p}: attribute "${attrPath.join(".")}" not found`);
-    }
+    if (!opts.create) throw notFound(p, attrPath);
     return replaceSpans(
       text,
       [appendBinding(file, loc.set, loc.name, expr)],
@@ -300,8 +313,7 @@ export function setStringAttr(
   value: string,
   opts: EditOptions & { create?: boolean } = {},
 ): string {
-  const file = open(text, opts);
-  const loc = locate(file, attrPath);
+  const loc = locate(text, attrPath, opts);
   if (loc.binding && loc.binding.string === value) return text;
   return setAttrExpr(text, attrPath, quoteNixString(value), opts);
 }
@@ -313,14 +325,18 @@ export function renameAttr(
   newName: string,
   opts: EditOptions = {},
 ): string {
-  const file = open(text, opts);
-  const loc = locate(file, attrPath);
-  const p = opts.path ?? "<nix>";
-  if (!loc.binding || loc.binding.inherited) {
-    throw new KitError(`${p}: attribute "${attrPath.join(".")}" not found`);
-  }
+  const loc = locate(text, attrPath, opts);
+  if (!loc.binding || loc.binding.inherited) throw notFound(loc.p, attrPath);
   const ap = loc.binding.node.getChild("AttrPath")!;
-  return replaceSpans(text, [{ from: ap.from, to: ap.to, insert: newName }], p);
+  return replaceSpans(
+    text,
+    [{ from: ap.from, to: ap.to, insert: newName }],
+    loc.p,
+  );
+}
+
+function notFound(p: string, attrPath: string[]): KitError {
+  return new KitError(`${p}: attribute "${attrPath.join(".")}" not found`);
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
@@ -334,10 +350,8 @@ export function addFormal(
   name: string,
   opts: EditOptions = {},
 ): string {
-  const p = opts.path ?? "<nix>";
   if (!IDENT.test(name)) throw new KitError(`Not a Nix identifier: "${name}"`);
-  const file = open(text, opts);
-  const info = readPackage(file);
+  const { info, p } = open(text, opts);
   if (!info.formalsNode) {
     throw new KitError(`${p}: the file is not a function of an attribute set`);
   }
@@ -407,9 +421,7 @@ export function removeFormal(
   name: string,
   opts: EditOptions = {},
 ): string {
-  const p = opts.path ?? "<nix>";
-  const file = open(text, opts);
-  const info = readPackage(file);
+  const { info, p } = open(text, opts);
   const i = info.formals.findIndex((f) => f.name === name);
   if (i < 0) return text;
   const f = info.formals[i]!;
@@ -473,13 +485,12 @@ export function addListItem(
   item: string,
   opts: ListOptions = {},
 ): string {
-  const p = opts.path ?? "<nix>";
   if (!opts.string && !/^[A-Za-z_][A-Za-z0-9_'.-]*$/.test(item)) {
     throw new KitError(`Not a Nix identifier: "${item}"`);
   }
   const itemText = opts.string ? quoteNixString(item) : item;
-  const file = open(text, opts);
-  const info = readPackage(file);
+  const opened = open(text, opts);
+  const { file, info, p } = opened;
   const unit = detectIndent(text);
   const list = info.lists.get(binding);
   if (!list) {
@@ -487,7 +498,7 @@ export function addListItem(
       throw new KitError(`${p}: "${binding}" is not a list expression`);
     }
     return addListItem(
-      createListBinding(file, binding, unit, opts),
+      createListBinding(opened, binding),
       binding,
       item,
       opts,
@@ -534,19 +545,9 @@ function systemExpression(file: NixFile, formals: string[]): string {
 }
 
 /** Adds `binding = with python3.pkgs; [ ];` (multi-line) after the other dependency lists. */
-function createListBinding(
-  file: NixFile,
-  binding: string,
-  unit: string,
-  opts: EditOptions,
-): string {
-  const p = opts.path ?? "<nix>";
-  const info = readPackage(file);
-  if (!info.attrSet) {
-    throw new KitError(
-      `${p}: no attribute set found (expected a buildPythonPackage { … } call)`,
-    );
-  }
+function createListBinding(opened: Opened, binding: string): string {
+  const { file, info, p } = opened;
+  const set = packageSet(opened);
   const attrs = [...info.attrs.values()];
   const anchor =
     [...attrs].reverse().find((b) =>
@@ -558,13 +559,12 @@ function createListBinding(
   const text = file.text;
   if (!anchor) {
     return replaceSpans(text, [
-      appendBinding(file, info.attrSet, binding, `${withPkgs}[ ]`),
+      appendBinding(file, set, binding, `${withPkgs}[ ]`),
     ], p);
   }
   const indent = lineIndent(text, anchor.span.from);
-  const at = endOfLine(text, anchor.span.to, info.attrSet.to - 1);
+  const at = endOfLine(text, anchor.span.to, set.to - 1);
   const insert = `\n${indent}${binding} = ${withPkgs}[\n${indent}];`;
-  void unit;
   return replaceSpans(text, [{ from: at, to: at, insert }], p);
 }
 
@@ -614,9 +614,8 @@ export function removeListItem(
   item: string,
   opts: ListOptions = {},
 ): string {
-  const p = opts.path ?? "<nix>";
-  const file = open(text, opts);
-  const list = readPackage(file).lists.get(binding);
+  const { info, p } = open(text, opts);
+  const list = info.lists.get(binding);
   if (!list) return text;
   const all = [list.main, ...list.blocks].filter((b): b is ListBlock => !!b);
   const edits: TextEdit[] = [];

@@ -1,12 +1,16 @@
 // Parsing .nix files into a syntax tree with source positions: the Lezer Nix grammar shipped in
 // @replit/codemirror-lang-nix (its LR parser only; no editor code runs), with the two string
-// tokenizers replaced so Nix's escapes (`''$`, `'''`, `''\x`, `$${`) lex as Nix lexes them.
+// tokenizers replaced so Nix's escapes (`''$`, `'''`, `''\x`, `$${`) lex as Nix lexes them, and
+// two gaps of the grammar filled before parsing: a trailing comma in formals (`{ lib, }:`) and
+// interpolation in paths (`./foo-${version}.whl`), which the grammar's single Path token cannot
+// lex: such `${…}` is blanked to path characters of the same length (every offset stays), and
+// the expression inside is parsed on its own (NixFile.pathInterpolations, pathParts()).
 //
 //   const file = parseNix(text, ".flox/pkgs/foo.nix");   // KitError "foo.nix:3:7: syntax error: …"
 //   file.where(node.from)                                 // ".flox/pkgs/foo.nix:12:3"
 import { parser as nixParser } from "@replit/codemirror-lang-nix";
 import type { SyntaxNode, Tree } from "@lezer/common";
-import { ExternalTokenizer, type LRParser } from "@lezer/lr";
+import { ExternalTokenizer, type InputStream, type LRParser } from "@lezer/lr";
 import { KitError } from "./errors.ts";
 
 /** A half-open range of character offsets into a file's text. */
@@ -31,6 +35,27 @@ const T = {
 
 const QUOTE = 34, BACKSLASH = 92, BRACE_L = 123, DOLLAR = 36, APOS = 39;
 
+/**
+ * At a `$` in a string: `${` ends the text read so far (`content`) or is read as `open`
+ * ("token": return); `$$` is two literal dollars, the first consumed here (1); else 0.
+ */
+function dollar(
+  input: InputStream,
+  i: number,
+  content: number,
+  open: number,
+): "token" | number {
+  const after = input.peek(1);
+  if (after === BRACE_L) {
+    if (i > 0) input.acceptToken(content);
+    else input.acceptToken(open, 2);
+    return "token";
+  }
+  if (after !== DOLLAR) return 0;
+  input.advance();
+  return 1;
+}
+
 // "…" strings: `\x` escapes, `${` opens an interpolation, `$$` is two literal dollars.
 const scanString = new ExternalTokenizer((input) => {
   for (let i = 0;; i++) {
@@ -51,15 +76,9 @@ const scanString = new ExternalTokenizer((input) => {
       return input.acceptToken(T.escapeSequence);
     }
     if (next === DOLLAR) {
-      const after = input.peek(1);
-      if (after === BRACE_L) {
-        if (i > 0) return input.acceptToken(T.strContent);
-        return input.acceptToken(T.strDollarBrace, 2);
-      }
-      if (after === DOLLAR) {
-        input.advance();
-        i++;
-      }
+      const d = dollar(input, i, T.strContent, T.strDollarBrace);
+      if (d === "token") return;
+      i += d;
     }
     input.advance();
   }
@@ -88,15 +107,9 @@ const scanIndString = new ExternalTokenizer((input) => {
       return input.acceptToken(T.indStrEnd, 2);
     }
     if (next === DOLLAR) {
-      const after = input.peek(1);
-      if (after === BRACE_L) {
-        if (i > 0) return input.acceptToken(T.indStrContent);
-        return input.acceptToken(T.indStrDollarBrace, 2);
-      }
-      if (after === DOLLAR) {
-        input.advance();
-        i++;
-      }
+      const d = dollar(input, i, T.indStrContent, T.indStrDollarBrace);
+      if (d === "token") return;
+      i += d;
     }
     input.advance();
   }
@@ -126,17 +139,34 @@ function nixLrParser(): LRParser {
   return configured;
 }
 
+/** A `${…}` inside a path literal: its span (from `$` to past `}`) and its parsed expression. */
+export interface PathInterpolation {
+  span: Span;
+  /** The expression, from a parse of its own (offsets are the file's). */
+  node: SyntaxNode;
+  /** The expression's source, trimmed. */
+  text: string;
+}
+
 /** A parsed .nix file: its text, its syntax tree and position helpers. */
 export class NixFile {
   readonly path: string;
   readonly text: string;
   readonly tree: Tree;
+  /** Interpolations in path literals, in order (the tree shows such a path as one Path node). */
+  readonly pathInterpolations: readonly PathInterpolation[];
   #lineStarts: number[] | undefined;
 
-  constructor(path: string, text: string, tree: Tree) {
+  constructor(
+    path: string,
+    text: string,
+    tree: Tree,
+    pathInterpolations: readonly PathInterpolation[] = [],
+  ) {
     this.path = path;
     this.text = text;
     this.tree = tree;
+    this.pathInterpolations = pathInterpolations;
   }
 
   /** The Program node. */
@@ -190,16 +220,199 @@ export function parseNix(text: string, path = "<nix>"): NixFile {
 /** Like parseNix, but returns the KitError instead of throwing it. */
 export function tryParseNix(text: string, path = "<nix>"): NixFile | KitError {
   let input = text;
+  let interps: Span[] | undefined;
   for (let attempt = 0;; attempt++) {
     const file = new NixFile(path, text, nixLrParser().parse(input));
     const at = errorOffset(file);
-    if (at === undefined) return file;
+    if (at === undefined) return finish(file, interps ?? []);
+    // Paths with `${…}` (Nix ≥ 2.4): blank every such interpolation out and parse again.
+    if (interps === undefined) {
+      interps = pathInterpolations(text);
+      if (interps.length > 0) {
+        input = blank(input, interps);
+        continue;
+      }
+    }
     // The grammar lacks the trailing comma Nix allows in formals (`{ lib, python3, }:`, nixfmt's
     // style). Blank such a comma out (same length, so every position stays) and parse again.
     const comma = attempt < 8 ? formalsTrailingComma(input, at) : undefined;
     if (comma === undefined) return firstError(file)!;
     input = input.slice(0, comma) + " " + input.slice(comma + 1);
   }
+}
+
+/**
+ * Checks what the grammar cannot: each blanked interpolation sits in a Path/HPath (not, say, a
+ * `<…>` path, which Nix does not interpolate) and holds a valid expression; no path ends in `/`.
+ */
+function finish(file: NixFile, interps: Span[]): NixFile | KitError {
+  const parsed: PathInterpolation[] = [];
+  for (const span of interps) {
+    let n: SyntaxNode | null = file.tree.resolveInner(span.from, 1);
+    while (n && n.name !== "Path" && n.name !== "HPath") n = n.parent;
+    if (!n || n.from > span.from || n.to < span.to) {
+      return new KitError(
+        `${file.where(span.from)}: syntax error: unexpected "\${"`,
+      );
+    }
+    // The expression alone, after blanks that keep its lines and columns.
+    const inner = file.text.slice(0, span.from + 2).replace(/[^\n]/g, " ") +
+      file.text.slice(span.from + 2, span.to - 1);
+    const sub = tryParseNix(inner, file.path);
+    if (sub instanceof KitError) {
+      // The piece ends where its `}` is: name that, not the end of the piece.
+      return sub.message.endsWith("unexpected end of file")
+        ? new KitError(
+          `${file.where(span.to - 1)}: syntax error: unexpected "}"`,
+        )
+        : sub;
+    }
+    parsed.push({
+      span,
+      node: exprChildren(sub.root)[0] ?? sub.root,
+      text: file.text.slice(span.from + 2, span.to - 1).trim(),
+    });
+  }
+  const slash = trailingSlash(file);
+  if (slash !== undefined) {
+    return new KitError(
+      `${file.where(slash)}: syntax error: path has a trailing slash`,
+    );
+  }
+  return parsed.length === 0
+    ? file
+    : new NixFile(file.path, file.text, file.tree, parsed);
+}
+
+/** The offset of the first path literal ending in `/`, which Nix rejects. */
+function trailingSlash(file: NixFile): number | undefined {
+  let at: number | undefined;
+  file.tree.iterate({
+    enter(n) {
+      if (at !== undefined) return false;
+      if (
+        (n.name === "Path" || n.name === "HPath") &&
+        file.text.charCodeAt(n.to - 1) === SLASH
+      ) at = n.from;
+    },
+  });
+  return at;
+}
+
+/** `text` with each span overwritten by path characters of the same length. */
+function blank(text: string, spans: Span[]): string {
+  let out = "", pos = 0;
+  for (const s of spans) {
+    out += text.slice(pos, s.from) + "_".repeat(s.to - s.from);
+    pos = s.to;
+  }
+  return out + text.slice(pos);
+}
+
+// Nix's lexer: a path that goes on with `${` starts as `{PATH_CHAR}*/` or as a whole path
+// (`./a/b`, `../x-`, `~/`), and after the `}` goes on with path characters.
+const PATH_HEAD =
+  /(?:~(?=\/)|[a-zA-Z0-9._+-]*)(?:\/[a-zA-Z0-9._+-]+)*\/?(?=\$\{)/y;
+const PATH_TAIL = /[a-zA-Z0-9._+\-/]*/y;
+// A character before a position that puts it inside an identifier, number, path or URI.
+const IN_TOKEN = /[a-zA-Z0-9_'.+\-/~:]/;
+const SLASH = 47;
+
+/**
+ * The `${…}` spans of path literals (outermost ones only), found by a small scanner that skips
+ * comments and strings as Nix's lexer does.
+ */
+export function pathInterpolations(text: string): Span[] {
+  const out: Span[] = [];
+  scanCode(text, 0, out, false, false);
+  return out;
+}
+
+/** Scans code from `i`; with `closing`, to past the `}` closing an interpolation (-1: none). */
+function scanCode(
+  text: string,
+  i: number,
+  out: Span[],
+  closing: boolean,
+  inPath: boolean,
+): number {
+  let depth = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    const prev = i > 0 ? text[i - 1]! : " ";
+    if (c === "#") {
+      const e = text.indexOf("\n", i);
+      i = e < 0 ? text.length : e;
+    } else if (c === "/" && text[i + 1] === "*") {
+      const e = text.indexOf("*/", i + 2);
+      i = e < 0 ? text.length : e + 2;
+    } else if (c === '"') {
+      i = scanStr(text, i + 1, out, false, inPath);
+    } else if (c === "'" && text[i + 1] === "'" && !/[\w']/.test(prev)) {
+      i = scanStr(text, i + 2, out, true, inPath);
+    } else if (c === "$" && text[i + 1] === "{") {
+      depth++;
+      i += 2;
+    } else if (c === "{") {
+      depth++;
+      i++;
+    } else if (c === "}") {
+      if (depth === 0 && closing) return i + 1;
+      depth--;
+      i++;
+    } else {
+      PATH_HEAD.lastIndex = i;
+      const m = IN_TOKEN.test(prev) ? null : PATH_HEAD.exec(text);
+      if (m && m[0].includes("/")) {
+        i = scanPathRest(text, i + m[0].length, out, inPath);
+      } else i++;
+    }
+    if (i < 0) return -1;
+  }
+  return closing ? -1 : i;
+}
+
+/** From a path's first `${`: its interpolations and the path characters between them. */
+function scanPathRest(
+  text: string,
+  i: number,
+  out: Span[],
+  inPath: boolean,
+): number {
+  while (text.startsWith("${", i)) {
+    const end = scanCode(text, i + 2, out, true, true);
+    if (end < 0) return -1;
+    if (!inPath) out.push({ from: i, to: end });
+    PATH_TAIL.lastIndex = end;
+    i = end + PATH_TAIL.exec(text)![0].length;
+  }
+  return i;
+}
+
+/** Scans a "…" or ''…'' string from after its opening quote to past its end (-1: none). */
+function scanStr(
+  text: string,
+  i: number,
+  out: Span[],
+  indented: boolean,
+  inPath: boolean,
+): number {
+  while (i < text.length) {
+    const c = text[i]!;
+    if (!indented && c === "\\") i += 2;
+    else if (!indented && c === '"') return i + 1;
+    else if (indented && c === "'" && text[i + 1] === "'") {
+      const c2 = text[i + 2];
+      if (c2 === "$" || c2 === "'") i += 3;
+      else if (c2 === "\\") i += 4;
+      else return i + 2;
+    } else if (c === "$" && text[i + 1] === "$") i += 2;
+    else if (c === "$" && text[i + 1] === "{") {
+      i = scanCode(text, i + 2, out, true, inPath);
+      if (i < 0) return -1;
+    } else i++;
+  }
+  return -1;
 }
 
 const BLANKS = /^(?:\s|#[^\n]*|\/\*[\s\S]*?\*\/)*$/;
@@ -305,6 +518,24 @@ export function stringValue(
     ? parts.map((p) => (p as { value: string }).value).join("")
     : undefined;
   return { value, parts };
+}
+
+/** The pieces of a Path/HPath literal: its text and its `${…}` interpolations. */
+export function pathParts(file: NixFile, node: SyntaxNode): StringPart[] {
+  const parts: StringPart[] = [];
+  let pos = node.from;
+  for (const p of file.pathInterpolations) {
+    if (p.span.from < node.from || p.span.to > node.to) continue;
+    if (p.span.from > pos) {
+      parts.push({ kind: "text", value: file.text.slice(pos, p.span.from) });
+    }
+    parts.push({ kind: "interp", node: p.node, text: p.text });
+    pos = p.span.to;
+  }
+  if (pos < node.to) {
+    parts.push({ kind: "text", value: file.text.slice(pos, node.to) });
+  }
+  return parts;
 }
 
 function decodeDouble(raw: string): string {

@@ -8,7 +8,9 @@ import {
   exprChildren,
   isComment,
   type NixFile,
+  pathParts,
   type Span,
+  type StringPart,
   stringValue,
 } from "./nix_parse.ts";
 import { isPlaceholderHash } from "./hash.ts";
@@ -55,7 +57,10 @@ export interface Fetcher {
   callee: string;
   span: Span;
   line: number;
+  /** A path `src` as written (`../sources/foo-${version}.whl`). */
   path?: string | undefined;
+  /** That path with its `${…}` resolved from the file's bindings, when they all resolve. */
+  resolvedPath?: string | undefined;
   attrs: Map<string, AttrValue>;
   /** The attr set node of the call (undefined for paths). */
   node?: SyntaxNode | undefined;
@@ -273,26 +278,45 @@ export function resolveString(
   node: SyntaxNode,
   scope?: Map<string, string>,
 ): string | undefined {
-  let n = node;
-  while (n.name === "Parenthesized") {
-    const c = exprChildren(n)[0];
-    if (!c) return undefined;
-    n = c;
-  }
-  if (n.name !== "String" && n.name !== "IndentedString") return undefined;
+  const n = unparen(node);
+  if (n?.name !== "String" && n?.name !== "IndentedString") return undefined;
   const { value, parts } = stringValue(file, n);
-  if (value !== undefined) return value;
+  return value ?? resolveParts(file, parts, scope);
+}
+
+/** A path literal with its interpolations resolved from `scope` (`./foo-${version}.whl`). */
+export function resolvePath(
+  file: NixFile,
+  node: SyntaxNode,
+  scope?: Map<string, string>,
+): string | undefined {
+  return resolveParts(file, pathParts(file, node), scope);
+}
+
+/** Joins literal pieces and interpolations of names in `scope` (or of string literals). */
+function resolveParts(
+  file: NixFile,
+  parts: StringPart[],
+  scope: Map<string, string> | undefined,
+): string | undefined {
   let s = "";
   for (const p of parts) {
     if (p.kind === "text") s += p.value;
     else {
       const key = p.text.replace(/^(finalAttrs|self|attrs)\./, "");
-      const v = scope?.get(key);
+      const v = scope?.get(key) ?? resolveString(file, p.node, scope);
       if (v === undefined) return undefined;
       s += v;
     }
   }
   return s;
+}
+
+/** The expression inside any parentheses (undefined for an empty, broken `()`). */
+function unparen(node: SyntaxNode): SyntaxNode | undefined {
+  let n: SyntaxNode | undefined = node;
+  while (n?.name === "Parenthesized") n = exprChildren(n)[0];
+  return n;
 }
 
 /** The callee's last name: `python3.pkgs.fetchPypi` → `fetchPypi`. */
@@ -421,6 +445,7 @@ export function fetcherOf(
       span,
       line,
       path: file.slice(node),
+      resolvedPath: resolvePath(file, node, scope),
       attrs: new Map(),
     };
   }
@@ -560,13 +585,8 @@ function systemsOf(
   file: NixFile,
   cond: SyntaxNode,
 ): { systems: string[]; span: Span } | undefined {
-  let n = cond;
-  while (n.name === "Parenthesized") {
-    const c = exprChildren(n)[0];
-    if (!c) return undefined;
-    n = c;
-  }
-  if (n.name !== "App") return undefined;
+  const n = unparen(cond);
+  if (n?.name !== "App") return undefined;
   const parts = appParts(n);
   if (parts.length !== 3 || calleeName(file, parts[0]!) !== "elem") {
     return undefined;

@@ -506,3 +506,18 @@ export async function openNixpkgs(
   const file = opts.indexFile ?? DEFAULT_INDEX_FILE;
   return indexLookup(await readNixpkgsIndex(file), file);
 }
+
+/**
+ * The lookup a task's `--nixpkgs-index FILE` asks for: that offline index only (no Nix, no flox,
+ * so the answer does not depend on the machine), or without it the best available source with
+ * `fallbackIndex` (default: the kit's nixpkgs-index.json) as the offline one.
+ */
+export function openNixpkgsForFlag(
+  indexFile: string | undefined,
+  fallbackIndex?: string,
+): Promise<NixpkgsLookup> {
+  if (indexFile !== undefined) {
+    return openNixpkgs({ indexFile, useNix: false, useFlox: false });
+  }
+  return openNixpkgs(fallbackIndex ? { indexFile: fallbackIndex } : {});
+}

@@ -610,3 +610,50 @@ export function applicability(
   if (systems.length === NIX_SYSTEMS.length) return { kind: "always" };
   return { kind: "systems", systems };
 }
+
+/**
+ * Splits "numpy>=1.25,<3, torch; sys_platform == 'linux'" into requirements: a comma starts a
+ * new one unless what follows is another version clause (it starts with an operator) or the
+ * comma is inside brackets (extras, a parenthesised specifier) or a quoted marker value.
+ */
+export function splitRequirements(text: string): string[] {
+  const parts: string[] = [];
+  let cur = "";
+  let quote: string | undefined;
+  let depth = 0;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === "[" || ch === "(") depth++;
+    else if ((ch === "]" || ch === ")") && depth > 0) depth--;
+    else if (ch === "," && depth === 0) {
+      parts.push(cur);
+      cur = "";
+      continue;
+    }
+    cur += ch;
+  }
+  parts.push(cur);
+  const reqs: string[] = [];
+  for (const p of parts.map((x) => x.trim())) {
+    if (!p) continue;
+    if (/^[<>=!~]/.test(p) && reqs.length) reqs[reqs.length - 1] += `,${p}`;
+    else reqs.push(p);
+  }
+  return reqs;
+}
+
+/** Why a requirement list is not PEP 508 (`"text": reason`), or undefined when it is. */
+export function requirementsProblem(
+  reqs: readonly string[],
+): string | undefined {
+  for (const r of reqs) {
+    try {
+      parseRequirement(r);
+    } catch (e) {
+      return `"${r}": ${(e as Error).message}`;
+    }
+  }
+  return undefined;
+}

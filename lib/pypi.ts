@@ -12,6 +12,7 @@ import {
   type RequestOptions,
 } from "./download.ts";
 import { baseUrlFrom, type EnvLike } from "./_env.ts";
+import { parseWith } from "./_schema.ts";
 
 /** The default PyPI base URL. */
 export const DEFAULT_PYPI_URL = "https://pypi.org";
@@ -58,22 +59,6 @@ export type PypiFile = z.infer<typeof fileSchema>;
 /** A release: project info and its files (`urls`). */
 export type PypiRelease = z.infer<typeof releaseSchema>;
 
-function parseWith<T>(
-  schema: z.ZodType<T>,
-  data: unknown,
-  where: string,
-): T {
-  const r = schema.safeParse(data);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const field =
-    issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`)
-      .join("").replace(/^\./, "") || "(top level)";
-  throw new KitError(
-    `malformed PyPI response for ${where}: ${field}: ${issue.message}`,
-  );
-}
-
 const VERSION_TEXT = /^[A-Za-z0-9][A-Za-z0-9._+!-]*$/;
 
 /**
@@ -113,8 +98,18 @@ export async function fetchRelease(
     }
     throw e;
   }
-  if (version) return parseWith(releaseSchema, data, where);
-  const p = parseWith(projectSchema, data, where);
+  if (version) {
+    return parseWith(
+      releaseSchema,
+      data,
+      `malformed PyPI response for ${where}`,
+    );
+  }
+  const p = parseWith(
+    projectSchema,
+    data,
+    `malformed PyPI response for ${where}`,
+  );
   const latest = latestVersion(p);
   if (latest === undefined) {
     throw new KitError(`PyPI project "${name}" has no non-yanked release`);

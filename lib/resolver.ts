@@ -747,17 +747,21 @@ export function renderLockFile(
   header: readonly string[],
 ): string {
   const lines = header.map((h) => h === "" ? "#" : `# ${h}`);
-  for (const p of packages) {
-    const hashes = p.hashes.length === 0
-      ? [`${normalizeName(p.name)}==${p.version}`]
-      : [
-        `${normalizeName(p.name)}==${p.version} \\`,
-        ...p.hashes.map((h, i) =>
-          `    --hash=${h}${i < p.hashes.length - 1 ? " \\" : ""}`
-        ),
-      ];
+  // Sorted here, whatever order the caller has: the same tree always gives the same bytes.
+  const byName = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0;
+  const sorted = packages
+    .map((p) => ({ p, key: normalizeName(p.name) }))
+    .sort((a, b) => byName(a.key, b.key));
+  for (const { p, key } of sorted) {
+    const hashList = [...new Set(p.hashes)].sort(byName);
+    const hashes = hashList.length === 0 ? [`${key}==${p.version}`] : [
+      `${key}==${p.version} \\`,
+      ...hashList.map((h, i) =>
+        `    --hash=${h}${i < hashList.length - 1 ? " \\" : ""}`
+      ),
+    ];
     lines.push(...hashes);
-    const via = [...new Set(p.requiredBy.map((r) => r.by))];
+    const via = [...new Set(p.requiredBy.map((r) => r.by))].sort(byName);
     if (via.length > 0) {
       lines.push(`    # via ${via.join(", ")}`);
     }

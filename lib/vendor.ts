@@ -9,12 +9,7 @@
 // `force`, and merges the entry into a freshly re-read manifest while holding the lock.
 import { basename, join } from "node:path";
 import { KitError } from "./errors.ts";
-import {
-  atomicWrite,
-  exists,
-  readTextIfExists,
-  tempSibling,
-} from "./fsutil.ts";
+import { atomicWrite, readTextIfExists, tempSibling } from "./fsutil.ts";
 import { sha256Bytes, sha256File, toHex, toSri } from "./hash.ts";
 import {
   isSafeFileName,
@@ -27,7 +22,7 @@ import {
   upsertEntry,
   validateManifest,
 } from "./manifest.ts";
-import { normalizeName } from "./names.ts";
+import { isValidProjectName, normalizeName } from "./names.ts";
 import { narHashArchive } from "./archive.ts";
 import { defaultCacheDir, DownloadCache } from "./cache.ts";
 import {
@@ -231,6 +226,16 @@ export function planUrl(spec: {
   if (!spec.name.trim() || !spec.version.trim()) {
     throw new KitError("a URL source needs --name and --version");
   }
+  if (!isValidProjectName(spec.name)) {
+    throw new KitError(
+      `--name "${spec.name}" is not a project name (letters, digits, '.', '_', '-')`,
+    );
+  }
+  if (!/^[\x21-\x7e]{1,128}$/.test(spec.version)) {
+    throw new KitError(
+      `--version "${spec.version}" is not a version (no spaces or control characters)`,
+    );
+  }
   let file = spec.file;
   if (file === undefined) {
     const last = u.pathname.split("/").pop() ?? "";
@@ -325,9 +330,9 @@ async function fileSha(path: string): Promise<string | undefined> {
   }
 }
 
-function rel(paths: RepoPaths, file: string): string {
-  return `.flox/sources/${file}`.replace(/^\/+/, "") ||
-    join(paths.sourcesDir, file);
+/** How a vendored file is named in messages. */
+function rel(file: string): string {
+  return `.flox/sources/${file}`;
 }
 
 /**
@@ -347,7 +352,7 @@ export async function executePlan(
     );
   }
   const dest = join(paths.sourcesDir, plan.file);
-  const shown = rel(paths, plan.file);
+  const shown = rel(plan.file);
   // A malformed manifest stops everything before any download.
   const manifest = await readManifest(paths.manifest);
   const prior = manifest.sources.find((e) => e.file === plan.file);
@@ -524,7 +529,7 @@ export async function writeManifestFiles(
   validateManifest(JSON.parse(text), paths.manifest);
   const sums = renderSha256Sums(m);
   let changed = false;
-  if ((await readIf(paths.manifest)) !== text) {
+  if ((await readTextIfExists(paths.manifest)) !== text) {
     const tmp = tempSibling(join(paths.sourcesDir, basename(paths.manifest)));
     const unregister = removeOnInterrupt(tmp);
     try {
@@ -536,20 +541,11 @@ export async function writeManifestFiles(
     }
     changed = true;
   }
-  if ((await readIf(paths.sums)) !== sums) {
+  if ((await readTextIfExists(paths.sums)) !== sums) {
     await atomicWrite(paths.sums, sums);
     changed = true;
   }
   return changed;
-}
-
-async function readIf(path: string): Promise<string | undefined> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
 }
 
 // ---------------------------------------------------------------- the contract's one-call forms
@@ -647,7 +643,7 @@ export async function vendorLocalFile(
   if (have !== undefined && have !== sha256 && !opts.force) {
     throw new KitError(
       `${
-        rel(paths, file)
+        rel(file)
       } exists with different bytes (sha256 ${have}, ${opts.path} has ${sha256}): not overwriting it (rerun with --force)`,
     );
   }
@@ -729,9 +725,6 @@ export async function fetchUrlCached(
   }
   return path;
 }
-
-/** True when the path exists; re-exported for the task. */
-export { exists };
 
 // ---------------------------------------------------------------- --all
 
@@ -849,7 +842,8 @@ export async function restoreAll(
   }
   await Promise.all(Array.from({ length: jobs }, worker));
 
-  const sumsStale = (await readIf(paths.sums)) !== renderSha256Sums(manifest);
+  const sumsStale =
+    (await readTextIfExists(paths.sums)) !== renderSha256Sums(manifest);
   if (sumsStale && !opts.check && !ctx.dryRun) {
     await using _lock = await acquireLock(paths.lock, ctx.lock);
     // Re-read under the lock: regenerate from the manifest as it is now.

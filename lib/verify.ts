@@ -205,14 +205,15 @@ interface PkgFile {
 /** Runs every check; findings come back in section order. */
 export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
   const root = resolve(opts.root);
+  const stat = await Deno.stat(root).catch(() => undefined);
+  if (!stat?.isDirectory) {
+    throw new KitError(
+      `Not a directory: "${opts.root}"; run verify in the repository or give --root DIR`,
+    );
+  }
   const out: Finding[] = [];
-  const add = (
-    section: Section,
-    level: Level,
-    message: string,
-    where?: string,
-    fix?: string,
-  ) => out.push({ section, level, message, where, fix });
+  const add: Add = (section, level, message, where, fix) =>
+    out.push({ section, level, message, where, fix });
 
   // --- Nix files parse ----------------------------------------------------------------------
   const pkgDir = join(root, ".flox/pkgs");
@@ -235,7 +236,15 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
   pkgs.forEach((p, i) => {
     const r = tryParseNix(texts[i]!, p.rel);
     if (r instanceof KitError) {
-      add("Nix files parse", "error", r.message, p.rel, "fix the syntax error");
+      // "file:line:col: syntax error: …" → where "file:line:col", message the rest.
+      const m = r.message.match(/^.*?:(\d+:\d+): (.*)$/s);
+      add(
+        "Nix files parse",
+        "error",
+        m ? m[2]! : r.message,
+        m ? `${p.rel}:${m[1]}` : p.rel,
+        "fix the syntax error",
+      );
     } else {
       p.file = r;
       p.info = readPackage(r);
@@ -270,7 +279,7 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
       add(
         "Vendored sources",
         "error",
-        e.message,
+        e.message.replace(/^sources-manifest\.json: /, ""),
         "sources-manifest.json",
         "fix the entry by hand, or re-add it with deno task fetch-source",
       );
@@ -400,14 +409,27 @@ function checkFetcher(
   const S = "Sources are pinned";
   const where = `${p.rel}:${f.line}`;
   if (f.fetcher === "path") {
-    const target = resolve(dirname(join(root, p.rel)), f.path!);
+    if (f.resolvedPath === undefined) {
+      add(
+        S,
+        "error",
+        `src ${f.path} cannot be resolved statically`,
+        where,
+        "interpolate only names bound to string literals in the file (version, pname)",
+      );
+      return;
+    }
+    const target = resolve(dirname(join(root, p.rel)), f.resolvedPath);
     const rel = relative(join(root, ".flox/sources"), target);
     const name = basename(target);
+    const src = f.path === f.resolvedPath
+      ? f.path
+      : `${f.path} (${rel.startsWith("..") ? f.resolvedPath : name})`;
     if (rel.startsWith("..") || rel.includes("/")) {
       add(
         S,
         "error",
-        `src ${f.path} is not a vendored file under .flox/sources/`,
+        `src ${src} is not a vendored file under .flox/sources/`,
         where,
         "vendor it with deno task fetch-source and point src at .flox/sources/FILE",
       );
@@ -415,7 +437,7 @@ function checkFetcher(
       add(
         S,
         "error",
-        `src ${f.path} is not listed in sources-manifest.json`,
+        `src ${src} is not listed in sources-manifest.json`,
         where,
         "vendor it with deno task fetch-source (records it in the manifest)",
       );

@@ -11,7 +11,7 @@
 import { resolve } from "node:path";
 import { parseCli, runTask } from "../lib/cli.ts";
 import { KitError, UsageError } from "../lib/errors.ts";
-import { atomicWrite, readTextIfExists } from "../lib/fsutil.ts";
+import { atomicWrite, exists, readTextIfExists } from "../lib/fsutil.ts";
 import { info, out, warn } from "../lib/log.ts";
 import { toSri } from "../lib/hash.ts";
 import {
@@ -21,58 +21,41 @@ import {
   listTags,
 } from "../lib/github.ts";
 import {
-  type Action,
   bumpKind,
-  describeAction,
-  describeChange,
-  describeSource,
-  findTag,
   latestTag,
-  nearestTags,
   nextCommands,
-  pinnedVersion,
-  type ReqChange,
+  pickTag,
   sortVersionTags,
-  type Source,
   toChanges,
   type VersionTag,
 } from "../lib/bump.ts";
 import {
+  archiveRequirements,
   FLOX_MANIFEST,
   MAIN_PACKAGE,
   type MainPackage,
   readMainPackage,
+  repinFloxManifest,
   rewriteMainPackage,
 } from "../lib/comfyui.ts";
-import { findFloxPins, repin, setTomlString } from "../lib/toml_edit.ts";
-import { unifiedDiff } from "../lib/unified_diff.ts";
-import { narHashArchive, readArchive } from "../lib/archive.ts";
-
-import { diffRequirements, parseRequirementsTxt } from "../lib/requirements.ts";
+import { narHashArchive } from "../lib/archive.ts";
+import { diffRequirements } from "../lib/requirements.ts";
+import { type ActionRunners, DEFAULT_PYTHON } from "../lib/bump_actions.ts";
 import {
-  type ActionRunners,
-  planFromSources,
-  type PlannedAction,
-  PYTHON,
-  rewriteCustomPackage,
-} from "../lib/bump_actions.ts";
+  carryOutActions,
+  planActions,
+  updateCustomPackage,
+} from "../lib/bump_apply.ts";
 import {
-  fetchUrlCached,
-  repoPaths,
-  vendorPypi,
-  writeManifestFiles,
-} from "../lib/vendor.ts";
-import { acquireLock } from "../lib/lock.ts";
-import { readManifest } from "../lib/manifest.ts";
-import {
-  type Classification,
-  classify,
-  specifierHolds,
-} from "../lib/classify.ts";
-import { openNixpkgs } from "../lib/nixpkgs.ts";
-import { exists } from "../lib/fsutil.ts";
+  bumpJson,
+  changeLines,
+  editDiff,
+  type FileEdit,
+} from "../lib/bump_report.ts";
+import { fetchUrlCached } from "../lib/vendor.ts";
+import { openNixpkgsForFlag } from "../lib/nixpkgs.ts";
 import { chooseFrontend, type Frontend } from "../lib/prompt.ts";
-import { newPackage } from "./new_package.ts";
+import { newPackage } from "../lib/new_package.ts";
 
 export const USAGE = `Usage: deno task bump-comfyui [VERSION] [options]
 
@@ -84,14 +67,17 @@ VERSION is a release tag or its version (v0.3.76 or 0.3.76); without it the tags
 newest first, to pick from.
 
 Options:
-  --latest            take the newest release without asking
-  --dry-run           print the unified diff of every file and the requirements diff; write nothing
-  -y, --yes           carry out every follow-up action without asking
-  --no-actions        only rewrite comfyui.nix and the manifest pin
-  --allow-downgrade   allow moving to an older release
-  --json              print the result as JSON on stdout
-  --root DIR          repository root (default: the current directory)
-  -h, --help          show this help
+  --latest              take the newest release without asking
+  --dry-run             print the diff of every file and the requirements diff; write nothing
+  -y, --yes             carry out every follow-up action without asking
+  --no-actions          only rewrite comfyui.nix and the manifest pin
+  --allow-downgrade     allow moving to an older release
+  --python X.Y          target Python for requirement markers (default ${DEFAULT_PYTHON})
+  --nixpkgs-index FILE  look names up in this offline nixpkgs index only (default: Nix or
+                        flox when present, else the repository's nixpkgs-index.json)
+  --json                print the result as JSON on stdout
+  --root DIR            repository root (default: the current directory)
+  -h, --help            show this help
 
 Environment: COMFYKIT_GITHUB_API_URL, COMFYKIT_GITHUB_URL, COMFYKIT_PYPI_URL, COMFYKIT_CACHE_DIR,
 COMFYKIT_MIRRORS, GITHUB_TOKEN.
@@ -107,6 +93,8 @@ const OPTIONS = {
   yes: { type: "boolean", short: "y" },
   "no-actions": { type: "boolean" },
   "allow-downgrade": { type: "boolean" },
+  python: { type: "string" },
+  "nixpkgs-index": { type: "string" },
   json: { type: "boolean" },
   root: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -136,7 +124,16 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
   if (wanted !== undefined && opts.latest) {
     throw new UsageError("give either VERSION or --latest, not both");
   }
+  const python = opts.python ?? DEFAULT_PYTHON;
+  if (!/^\d+\.\d+(\.\d+)?$/.test(python)) {
+    throw new UsageError(
+      `--python "${python}" is not a Python version like 3.12`,
+    );
+  }
   const root = resolve(opts.root ?? Deno.cwd());
+  const indexFlag = opts["nixpkgs-index"] !== undefined
+    ? resolve(opts["nixpkgs-index"])
+    : undefined;
   const dryRun = opts["dry-run"] ?? false;
   const json = opts.json ?? false;
   const frontend = deps.frontend ?? chooseFrontend({ yes: opts.yes ?? false });
@@ -152,32 +149,27 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
   const main = readMainPackage(pkgText, MAIN_PACKAGE);
 
   // 2. The release to move to.
-  const apiBase = githubApiUrl();
   info(`Listing tags of ${main.owner}/${main.repo} …`);
-  const tags = sortVersionTags(await listTags(apiBase, main.owner, main.repo));
+  const tags = sortVersionTags(
+    await listTags(githubApiUrl(), main.owner, main.repo),
+  );
   if (tags.length === 0) {
     throw new KitError(`${main.owner}/${main.repo} has no version tags`);
   }
-  const target = await chooseTag(
-    tags,
-    wanted,
-    opts.latest ?? false,
-    main,
-    frontend,
-  );
+  const target = wanted !== undefined
+    ? pickTag(tags, wanted, `${main.owner}/${main.repo}`)
+    : await chooseTag(tags, opts.latest ?? false, main, frontend);
   const kind = bumpKind(main.version, target.version);
   if (kind === "same") {
     info(
       `${main.pname} is already at ${main.version} (${MAIN_PACKAGE}): nothing to do`,
     );
     if (json) {
-      out(
-        JSON.stringify(
-          { status: "up-to-date", version: main.version },
-          null,
-          2,
-        ),
-      );
+      out(JSON.stringify(
+        { status: "up-to-date", version: main.version },
+        null,
+        2,
+      ));
     }
     return 0;
   }
@@ -213,122 +205,72 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
   }
 
   // 4. The requirements diff, classified, and the actions it calls for.
-  const newReqs = await requirementsOf(newArchive, target.tag);
-  const oldReqs = oldArchive ? await requirementsOf(oldArchive, main.rev) : [];
+  const newReqs = await archiveRequirements(newArchive, target.tag);
+  const oldReqs = oldArchive
+    ? await archiveRequirements(oldArchive, main.rev)
+    : [];
   const changes = toChanges(diffRequirements(oldReqs, newReqs));
-  const planned = await planActions(
-    changes,
-    root,
-    pkgText,
-    runnersFor(root, frontend, json),
-  );
+  const localIndex = `${root}/nixpkgs-index.json`;
+  const fallbackIndex = await exists(localIndex) ? localIndex : undefined;
+  let planned: Awaited<ReturnType<typeof planActions>> = [];
+  if (changes.length > 0) {
+    const nixpkgs = await openNixpkgsForFlag(indexFlag, fallbackIndex);
+    info(`nixpkgs: ${nixpkgs.describe}`);
+    planned = await planActions(changes, {
+      root,
+      pkgText,
+      nixpkgs,
+      python,
+      runners: runnersFor(root, frontend, {
+        json,
+        python,
+        nixpkgsIndex: indexFlag ?? fallbackIndex,
+      }),
+    });
+  }
 
   // 5. The edits: comfyui.nix, the manifest pin, and the comfyui.nix parts of the actions.
-  let nextPkg = rewriteMainPackage(
-    pkgText,
-    main,
-    { version: target.version, tag: target.tag, hash },
-    MAIN_PACKAGE,
-  );
-  const manifestPath = `${root}/${FLOX_MANIFEST}`;
-  const manifestText = await readTextIfExists(manifestPath);
-  let nextManifest = manifestText;
-  if (manifestText !== undefined) {
-    for (const pin of findFloxPins(manifestText, main.pname, FLOX_MANIFEST)) {
-      nextManifest = setTomlString(
-        nextManifest!,
-        pin.path,
-        repin(pin.version, target.version),
-        FLOX_MANIFEST,
-      );
-    }
+  const manifestText = await readTextIfExists(`${root}/${FLOX_MANIFEST}`);
+  if (!json) {
+    info(
+      `${main.pname} ${main.version} → ${target.version} (${target.tag}, ${hash})`,
+    );
+    for (const line of changeLines(changes, planned)) out(line);
   }
-
-  reportChanges(
-    changes,
+  const { text: nextPkg, outcomes } = await carryOutActions(
     planned,
-    main,
-    target,
-    hash,
-    json,
+    rewriteMainPackage(
+      pkgText,
+      main,
+      { version: target.version, tag: target.tag, hash },
+      MAIN_PACKAGE,
+    ),
+    { frontend, dryRun, noActions: opts["no-actions"] ?? false, quiet: json },
   );
-
-  // Actions: edits of comfyui.nix's inputs are text; the others fetch and write files.
-  const done: {
-    action: Action;
-    status: "done" | "skipped" | "planned" | "manual" | "failed";
-  }[] = [];
-  for (const p of planned) {
-    if (p.action.kind === "none") continue;
-    if (opts["no-actions"]) {
-      done.push({ action: p.action, status: "skipped" });
-      continue;
-    }
-    if (p.manual !== undefined) {
-      if (!json) info(`to do by hand: ${p.manual}`);
-      done.push({ action: p.action, status: "manual" });
-      continue;
-    }
-    if (dryRun) {
-      if (p.editMain) nextPkg = p.editMain(nextPkg);
-      done.push({ action: p.action, status: "planned" });
-      continue;
-    }
-    const yes = await frontend.confirm({
-      key: `action:${p.action.name}`,
-      message: `${describeAction(p.action)}?`,
-      default: true,
-      flag: "--yes",
-    });
-    if (!yes) {
-      done.push({ action: p.action, status: "skipped" });
-      continue;
-    }
-    try {
-      if (p.run) await p.run();
-    } catch (e) {
-      if (!(e instanceof KitError)) throw e;
-      warn(`${describeAction(p.action)}: failed: ${e.message}`);
-      done.push({ action: p.action, status: "failed" });
-      continue;
-    }
-    if (p.editMain) nextPkg = p.editMain(nextPkg);
-    done.push({ action: p.action, status: "done" });
-  }
-
-  const edits: { file: string; before: string; after: string }[] = [
+  const edits: FileEdit[] = [
     { file: MAIN_PACKAGE, before: pkgText, after: nextPkg },
   ];
-  if (manifestText !== undefined && nextManifest !== manifestText) {
-    edits.push({
-      file: FLOX_MANIFEST,
-      before: manifestText,
-      after: nextManifest!,
-    });
+  if (manifestText !== undefined) {
+    const after = repinFloxManifest(manifestText, main.pname, target.version);
+    if (after !== manifestText) {
+      edits.push({ file: FLOX_MANIFEST, before: manifestText, after });
+    }
   }
+  const result = () =>
+    bumpJson({
+      main,
+      target,
+      hash,
+      changes,
+      sources: planned.map((p) => p.source),
+      outcomes,
+      edits,
+      dryRun,
+    });
 
   if (dryRun) {
-    for (const e of edits) {
-      const d = unifiedDiff(e.before, e.after, `a/${e.file}`, `b/${e.file}`);
-      if (json) continue;
-      out(d.trimEnd());
-    }
-    if (json) {
-      out(JSON.stringify(
-        resultJson(
-          planned.map((p) => p.source),
-          main,
-          target,
-          hash,
-          changes,
-          done,
-          edits,
-          true,
-        ),
-        null,
-        2,
-      ));
-    }
+    if (json) out(JSON.stringify(result(), null, 2));
+    else for (const e of edits) out(editDiff(e).trimEnd());
     info("dry run: nothing written");
     return 0;
   }
@@ -337,29 +279,14 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
   const files = edits.map((e) => e.file);
   // Actions write package files and vendored sources too: commit those with the bump.
   const staged =
-    done.some((d) =>
+    outcomes.some((d) =>
         d.status === "done" && d.action.kind !== "add-input" &&
         d.action.kind !== "remove-input"
       )
       ? [...files, ".flox/pkgs", ".flox/sources", "sources-manifest.json"]
       : files;
   if (json) {
-    out(
-      JSON.stringify(
-        resultJson(
-          planned.map((p) => p.source),
-          main,
-          target,
-          hash,
-          changes,
-          done,
-          edits,
-          false,
-        ),
-        null,
-        2,
-      ),
-    );
+    out(JSON.stringify(result(), null, 2));
   } else {
     out(
       `${main.pname} ${main.version} → ${target.version}: wrote ${
@@ -371,7 +298,7 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
       out(`  ${c}`);
     }
   }
-  const failed = done.filter((d) => d.status === "failed");
+  const failed = outcomes.filter((d) => d.status === "failed");
   if (failed.length) {
     throw new KitError(
       `${failed.length} action(s) failed (${
@@ -382,26 +309,18 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
   return 0;
 }
 
+/** Asks which release to move to (newest by default), or takes the newest with --latest. */
 async function chooseTag(
   tags: VersionTag[],
-  wanted: string | undefined,
   latest: boolean,
   main: MainPackage,
   frontend: Frontend,
 ): Promise<VersionTag> {
-  if (wanted !== undefined) {
-    const t = findTag(tags, wanted);
-    if (t) return t;
-    const near = nearestTags(tags, wanted).map((t) => t.tag).join(", ");
-    throw new KitError(
-      `${main.owner}/${main.repo} has no release "${wanted}": nearest are ${near}`,
-    );
-  }
   const newest = latestTag(tags)!;
   if (latest) return newest;
   const choice = await frontend.select({
     key: "version",
-    message: `ComfyUI release (current ${main.version})`,
+    message: `${main.repo} release (current ${main.version})`,
     choices: tags.slice(0, 30).map((t) => ({
       name: `${t.tag}${t.version === main.version ? " (current)" : ""}${
         t.prerelease ? " (pre-release)" : ""
@@ -414,211 +333,31 @@ async function chooseTag(
   return tags.find((t) => t.tag === choice)!;
 }
 
-/** Classifies every changed package (repository files first, then nixpkgs) and plans actions. */
-async function planActions(
-  changes: ReqChange[],
-  root: string,
-  pkgText: string,
-  runners: ActionRunners,
-): Promise<PlannedAction[]> {
-  if (changes.length === 0) return [];
-  const local = `${root}/nixpkgs-index.json`;
-  const nixpkgs = await openNixpkgs(
-    await exists(local) ? { indexFile: local } : {},
-  );
-  info(`nixpkgs: ${nixpkgs.describe}`);
-  const refs = changes.map((c) => {
-    const r = c.change === "removed" ? c.old : c.new;
-    const pin = pinnedVersion(r.specifier);
-    return {
-      name: c.name,
-      specifier: r.specifier,
-      ...(pin ? { version: pin } : {}),
-    };
-  });
-  const classes = await classify(refs, { root, nixpkgs });
-  const sources = new Map<string, Source>();
-  changes.forEach((c, i) =>
-    sources.set(c.name, toSource(classes[i]!, refs[i]!.specifier))
-  );
-  const plans = planFromSources(changes, sources, pkgText, runners);
-  // The vendored file of a custom package's old version goes once nothing else uses it.
-  for (const [i, p] of plans.entries()) {
-    const cls = classes[i]!;
-    if (
-      p.action.kind === "update-custom" && cls.status === "custom" && cls.source
-    ) {
-      p.action.oldFiles = [cls.source.file];
-    }
-  }
-  return plans;
-}
-
-/** The file work of the actions: fetch-source's library for new releases of custom packages. */
+/** The file work of the actions: fetch-source's library and new-package's walkthrough. */
 function runnersFor(
   root: string,
   frontend: Frontend,
-  json: boolean,
+  opts: { json: boolean; python: string; nixpkgsIndex: string | undefined },
 ): ActionRunners {
   return {
     async newPackage(a) {
-      const local = `${root}/nixpkgs-index.json`;
       await newPackage({
         target: a.version ? `${a.name}==${a.version}` : a.name,
         root,
-        python: PYTHON,
+        python: opts.python,
         // We only create a package when nixpkgs' does not do; comfyui.nix is wired here, with
         // the requirement's platform condition, in the same write as the bump.
         inNixpkgs: "package",
         missing: "list",
         wire: false,
         main: `${root}/${MAIN_PACKAGE}`,
-        ...(await exists(local) ? { nixpkgsIndex: local } : {}),
+        ...(opts.nixpkgsIndex ? { nixpkgsIndex: opts.nixpkgsIndex } : {}),
         force: false,
         dryRun: false,
-        json,
+        json: opts.json,
       }, frontend);
     },
-    async updateCustom(a) {
-      const pin = pinnedVersion(a.to) ??
-        (/^[0-9][^\s,<>=!~]*$/.test(a.to) ? a.to : undefined);
-      const entry = await vendorPypi({
-        root,
-        name: a.name,
-        ...(pin ? { version: pin } : {}),
-      });
-      const path = `${root}/${a.pkgFile}`;
-      const text = await Deno.readTextFile(path);
-      const next = rewriteCustomPackage(text, a.pkgFile, {
-        version: entry.version,
-        file: entry.file,
-        sha256: entry.sha256,
-        url: entry.url,
-      });
-      await atomicWrite(path, next);
-      info(`updated ${a.pkgFile} to ${entry.version} (${entry.file})`);
-      for (const f of a.oldFiles) {
-        if (f !== entry.file) await dropIfUnused(root, f);
-      }
-    },
-  };
-}
-
-/** Removes a vendored file and its manifest entry when no package file mentions it any more. */
-async function dropIfUnused(root: string, file: string): Promise<void> {
-  const pkgs = `${root}/.flox/pkgs`;
-  for await (const e of Deno.readDir(pkgs)) {
-    if (!e.isFile || !e.name.endsWith(".nix")) continue;
-    if ((await Deno.readTextFile(`${pkgs}/${e.name}`)).includes(file)) {
-      info(`keeping ${file}: .flox/pkgs/${e.name} still uses it`);
-      return;
-    }
-  }
-  const paths = repoPaths(root);
-  await using _lock = await acquireLock(paths.lock);
-  const m = await readManifest(paths.manifest);
-  await writeManifestFiles(paths, {
-    ...m,
-    sources: m.sources.filter((s) => s.file !== file),
-  });
-  await Deno.remove(`${paths.sourcesDir}/${file}`).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  });
-  info(`dropped ${file} (nothing else uses it)`);
-}
-
-function toSource(c: Classification, specifier: string): Source {
-  switch (c.status) {
-    case "nixpkgs":
-      return {
-        status: "nixpkgs",
-        attr: c.attr,
-        version: c.version,
-        satisfies: c.satisfies,
-      };
-    case "custom":
-      return {
-        status: "custom",
-        file: c.file,
-        attr: c.attr,
-        ...(c.version ? { version: c.version } : {}),
-        matches: c.matches ??
-          (c.version !== undefined &&
-            (!specifier || specifierHolds(c.version, specifier))),
-      };
-    case "vendored":
-      return {
-        status: "vendored",
-        file: c.entry.file,
-        version: c.entry.version,
-      };
-    case "missing":
-      return { status: "missing", fix: c.fix };
-  }
-}
-
-async function requirementsOf(archive: string, rev: string) {
-  const entries = await readArchive(archive);
-  const file = entries.find((e) => /^[^/]+\/requirements\.txt$/.test(e.path));
-  if (!file || file.data === undefined) {
-    throw new KitError(`the archive of ${rev} has no requirements.txt`);
-  }
-  return parseRequirementsTxt(
-    new TextDecoder().decode(file.data),
-    `${rev}/requirements.txt`,
-  );
-}
-
-function reportChanges(
-  changes: ReqChange[],
-  planned: PlannedAction[],
-  main: MainPackage,
-  target: VersionTag,
-  hash: string,
-  json: boolean,
-) {
-  if (json) return;
-  info(
-    `${main.pname} ${main.version} → ${target.version} (${target.tag}, ${hash})`,
-  );
-  if (changes.length === 0) {
-    out("requirements.txt: unchanged");
-    return;
-  }
-  out("requirements.txt:");
-  changes.forEach((c, i) =>
-    out(`  ${describeChange(c)}  [${describeSource(planned[i]!.source)}]`)
-  );
-  out("actions:");
-  for (const p of planned) out(`  ${describeAction(p.action)}`);
-}
-
-function resultJson(
-  sources: Source[],
-  main: MainPackage,
-  target: VersionTag,
-  hash: string,
-  changes: ReqChange[],
-  done: { action: Action; status: string }[],
-  edits: { file: string; before: string; after: string }[],
-  dryRun: boolean,
-) {
-  return {
-    status: dryRun ? "dry-run" : "bumped",
-    from: main.version,
-    to: target.version,
-    tag: target.tag,
-    hash,
-    requirements: changes.map((c, i) => ({ ...c, source: sources[i] })),
-    actions: done.map((d) => ({
-      ...d.action,
-      status: d.status,
-      description: describeAction(d.action),
-    })),
-    files: edits.filter((e) => e.before !== e.after).map((e) => ({
-      file: e.file,
-      diff: unifiedDiff(e.before, e.after, `a/${e.file}`, `b/${e.file}`),
-    })),
+    updateCustom: (a) => updateCustomPackage(root, a),
   };
 }
 

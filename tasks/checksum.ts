@@ -10,7 +10,7 @@
 // Permissions: --allow-read (the paths given), --allow-write=/tmp (only --unpack of an archive
 // larger than 512 MiB spills contents into a private temp directory), --allow-env=NO_COLOR.
 // Heavy modules (archive readers) are imported only for --unpack, so --help answers fast.
-import { dirname, isAbsolute, join } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { parseCli, runTask } from "../lib/cli.ts";
 import { KitError, UsageError } from "../lib/errors.ts";
 import type { Digest, HashFormat } from "../lib/hash.ts";
@@ -198,6 +198,17 @@ export function parseSums(
 
 type Status = "OK" | "FAILED" | "MISSING";
 
+/** Malformed lines reported before the rest are summed up in one line. */
+const MAX_ERRORS = 5;
+
+/** What to do about missing files: the vendored sources have a restore command. */
+function missingHint(sumsFile: string): string {
+  const dir = resolve(dirname(sumsFile));
+  return basename(dir) === "sources" && basename(dirname(dir)) === ".flox"
+    ? ` (missing vendored sources: restore them with "deno task fetch-source --all")`
+    : " (missing: not on disk)";
+}
+
 async function verify(sumsFile: string, json: boolean): Promise<number> {
   let text: string;
   try {
@@ -210,7 +221,15 @@ async function verify(sumsFile: string, json: boolean): Promise<number> {
   }
   const { lines, errors } = parseSums(text, sumsFile);
   if (errors.length > 0) {
-    for (const e of errors) error(e);
+    // A file that is not a checksum file at all must not flood the terminal.
+    for (const e of errors.slice(0, MAX_ERRORS)) error(e);
+    if (errors.length > MAX_ERRORS) {
+      error(
+        `${sumsFile}: ${errors.length - MAX_ERRORS} more malformed lines${
+          lines.length === 0 ? " (no line is a checksum line)" : ""
+        }`,
+      );
+    }
     return 1;
   }
   if (lines.length === 0) {
@@ -264,7 +283,7 @@ async function verify(sumsFile: string, json: boolean): Promise<number> {
   const summary = `${counts.OK} of ${total} OK` +
     (counts.FAILED ? `, ${counts.FAILED} FAILED` : "") +
     (counts.MISSING ? `, ${counts.MISSING} MISSING` : "");
-  info(summary);
+  info(summary + (counts.MISSING ? missingHint(sumsFile) : ""));
   return counts.OK === total ? 0 : 1;
 }
 

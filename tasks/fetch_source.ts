@@ -11,7 +11,7 @@
 // COMFYKIT_MIRRORS, COMFYKIT_CACHE_DIR, COMFYKIT_ROOT, GITHUB_TOKEN.
 import { resolve } from "node:path";
 import { parseCli, runTask } from "../lib/cli.ts";
-import { UsageError } from "../lib/errors.ts";
+import { KitError, UsageError } from "../lib/errors.ts";
 import { info, out, warn } from "../lib/log.ts";
 import { createProgress, type RetryPolicy } from "../lib/download.ts";
 import { parseGithubSpec } from "../lib/github.ts";
@@ -159,8 +159,15 @@ async function plan(
     });
   }
   if (spec.startsWith("github:")) {
+    let parsed: ReturnType<typeof parseGithubSpec>;
+    try {
+      parsed = parseGithubSpec(spec.slice(7));
+    } catch (e) {
+      // A malformed spec is a usage error, as for pypi:.
+      throw e instanceof KitError ? new UsageError(e.message) : e;
+    }
     return await planGithub(ctx, {
-      ...parseGithubSpec(spec.slice(7)),
+      ...parsed,
       allowBranch: v["allow-branch"] ?? false,
     });
   }
@@ -296,20 +303,39 @@ async function all(
     for (const f of report.untracked) {
       warn(`.flox/sources/${f} is not in sources-manifest.json`);
     }
-    const n = report.results.length;
-    info(
-      failed
-        ? `${failures.length} of ${n} sources need attention${
-          report.results.some((r) => r.status === "corrupt") && !v.check
-            ? " (rerun with --force to replace corrupt files)"
-            : v.check
-            ? ` (run "deno task fetch-source --all" to restore)`
-            : ""
-        }`
-        : `${n} sources verified`,
-    );
+    info(summary(report.results, failures, !!v.check, ctx.dryRun ?? false));
   }
   return failed ? 1 : 0;
+}
+
+/** The closing line of `--all`: what needs attention and the command that fixes it. */
+function summary(
+  results: RestoreResult[],
+  failures: RestoreResult[],
+  check: boolean,
+  dryRun: boolean,
+): string {
+  const n = results.length;
+  const count = (...s: string[]) =>
+    results.filter((r) => s.includes(r.status)).length;
+  if (failures.length === 0) {
+    const pending = count("would-restore", "would-replace");
+    return dryRun && pending > 0
+      ? `${pending} of ${n} sources would be downloaded, ${
+        count("ok")
+      } verified (dry run: nothing written)`
+      : `${n} sources verified`;
+  }
+  const hint = check
+    ? `run "deno task fetch-source --all" to restore`
+    : count("corrupt") > 0
+    ? "rerun with --force to replace corrupt files"
+    : count("failed") > 0
+    ? "check the network, or point COMFYKIT_MIRRORS at a mirror, and rerun"
+    : "";
+  return `${failures.length} of ${n} sources need attention${
+    hint ? ` (${hint})` : ""
+  }`;
 }
 
 function line(r: RestoreResult): string {

@@ -21,6 +21,7 @@ import {
   type Mismatch,
   packageFiles,
   parseMismatches,
+  readText,
   short,
 } from "../lib/fix_hash.ts";
 import { writeNixFile } from "../lib/nix_edit.ts";
@@ -229,7 +230,7 @@ export async function main(args: string[]): Promise<number> {
       }
       const log = fromStdin
         ? await new Response(Deno.stdin.readable).text()
-        : await Deno.readTextFile(resolve(positionals[0]!));
+        : await readText(resolve(positionals[0]!), positionals[0]!);
       const r = await fixLog(log, o);
       if (o.json) out(JSON.stringify(toJson(r, o.dryRun), null, 2));
       if (r.fixes.length === 0 && r.unmatched.length === 0) {

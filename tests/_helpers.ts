@@ -98,3 +98,24 @@ export function runTaskProcess(
     opts,
   );
 }
+
+/**
+ * Runs `fn` in-process with console.log / console.error (where lib/log.ts writes) captured:
+ * `{code, stdout, stderr}`. For testing a task's `main()` without a subprocess.
+ */
+export async function captureOutput(
+  fn: () => Promise<number>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const c = globalThis.console;
+  const saved = [c.log, c.error];
+  let stdout = "";
+  let stderr = "";
+  c.log = (...a: unknown[]) => void (stdout += a.join(" ") + "\n");
+  c.error = (...a: unknown[]) => void (stderr += a.join(" ") + "\n");
+  try {
+    const code = await fn();
+    return { code, stdout, stderr };
+  } finally {
+    [c.log, c.error] = saved as [typeof c.log, typeof c.error];
+  }
+}

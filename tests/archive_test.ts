@@ -10,7 +10,7 @@ import {
 } from "../lib/archive.ts";
 import { KitError } from "../lib/errors.ts";
 import { toHex } from "../lib/hash.ts";
-import { haveTool, REAL_SOURCES, run, tmp } from "./_helpers.ts";
+import { haveTool, REAL_SOURCES, ROOT, run, tmp } from "./_helpers.ts";
 import {
   buildTarGz,
   buildZip,
@@ -527,4 +527,46 @@ Deno.test("narHashArchive() of a missing file or a non-archive is a KitError", a
     narHashArchive(`${dir.path}/notes.txt`),
     /not a recognised archive/,
   );
+});
+
+Deno.test("narHashArchive() without write access to the temp directory fails the spill path with a one-line error", async () => {
+  await using dir = await tmp();
+  const archive = `${dir.path}/big.tar.gz`;
+  await Deno.writeFile(
+    archive,
+    await buildTarGz([{ path: "top/a.txt", content: "spill me" }]),
+  );
+  const script = `${dir.path}/spill.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { narHashArchive } from ${
+      JSON.stringify(new URL("../lib/archive.ts", import.meta.url).href)
+    };
+import { KitError } from ${
+      JSON.stringify(new URL("../lib/errors.ts", import.meta.url).href)
+    };
+try {
+  await narHashArchive(Deno.args[0]!, { memoryLimit: 0 });
+  console.log("hashed");
+} catch (e) {
+  console.log(e instanceof KitError ? "KitError: " + e.message : "other: " + e);
+}
+`,
+  );
+  await Deno.mkdir(`${dir.path}/tmp`);
+  const r = await run(Deno.execPath(), [
+    "run",
+    `--config=${ROOT}/deno.json`,
+    "--allow-read",
+    `--allow-write=${dir.path}/elsewhere`,
+    script,
+    archive,
+  ], { env: { TMPDIR: `${dir.path}/tmp` } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^KitError: Cannot unpack ".*big\.tar\.gz": its contents exceed the 0 MiB memory limit and no private temp directory could be created \(.*write access.*\): allow writing to the temp directory/,
+  );
+  assert.equal(r.stdout.trim().split("\n").length, 1);
+  assert.deepEqual([...Deno.readDirSync(`${dir.path}/tmp`)], []);
 });

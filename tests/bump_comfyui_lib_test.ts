@@ -8,7 +8,9 @@ import {
   latestTag,
   nearestTags,
   pinnedVersion,
+  type ReqChange,
   sortVersionTags,
+  type Source,
   tagVersion,
 } from "../lib/bump.ts";
 import {
@@ -22,6 +24,7 @@ import { KitError } from "../lib/errors.ts";
 import { readMainPackage, rewriteMainPackage } from "../lib/comfyui.ts";
 import {
   addInputEdit,
+  planFromSources,
   removeInputEdit,
   rewriteCustomPackage,
   systemsOf,
@@ -490,4 +493,28 @@ python3.pkgs.buildPythonPackage rec {
     next,
     /hash = "sha256-q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=";/,
   );
+});
+
+Deno.test("planFromSources() evaluates markers for the Python it is given (default 3.12)", async () => {
+  const pkgText = await Deno.readTextFile(`${ROOT}/.flox/pkgs/comfyui.nix`);
+  const change: ReqChange = {
+    change: "added",
+    name: "tomli",
+    new: { name: "tomli", specifier: "", marker: 'python_version < "3.12"' },
+  };
+  const sources = new Map<string, Source>([["tomli", {
+    status: "nixpkgs",
+    attr: "tomli",
+    version: "2.2.1",
+    satisfies: true,
+  }]]);
+  const kinds = (python?: string) =>
+    planFromSources([change], sources, pkgText, {}, python).map((p) =>
+      p.action.kind
+    );
+  assert.deepEqual(kinds(), ["none"]);
+  assert.deepEqual(kinds("3.12"), ["none"]);
+  assert.deepEqual(kinds("3.11"), ["add-input"]);
+  const [planned] = planFromSources([change], sources, pkgText, {}, "3.11");
+  assert.match(planned!.editMain!(pkgText), /^\s+tomli$/m);
 });

@@ -8,7 +8,10 @@ import {
   fixtureNarHash,
   makeScratchRoot,
   mountComfyGithub,
+  nixpkgsNames,
+  REQUIREMENTS,
 } from "./_fixtures/comfyui.ts";
+import { pypiToNixAttr } from "../lib/nixpkgs.ts";
 import { haveTool, IN_CI, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
 import { readMainPackage } from "../lib/comfyui.ts";
 import { addInputEdit } from "../lib/bump_actions.ts";
@@ -54,39 +57,18 @@ async function setup(opts: { pageSize?: number } = {}) {
   };
 }
 
-/** A small offline nixpkgs index: what the fixture's requirements find in nixpkgs. */
+/**
+ * A small offline nixpkgs index: every non-ComfyUI requirement of the fixture releases at 1.0.0,
+ * but av at 14.4.0 (too old for 0.3.76's `av>=99.0.0`) and numpy at 2.3.4.
+ */
 const NIXPKGS_INDEX = JSON.stringify(
   {
     description: "bump-comfyui test index",
     nixpkgs: { rev: "0".repeat(40), date: "2025-11-20", channel: null },
     python3Packages: Object.fromEntries(
-      [
-        "torch",
-        "torchsde",
-        "torchvision",
-        "torchaudio",
-        "numpy",
-        "einops",
-        "transformers",
-        "tokenizers",
-        "sentencepiece",
-        "safetensors",
-        "aiohttp",
-        "yarl",
-        "pyyaml",
-        "pillow",
-        "scipy",
-        "tqdm",
-        "psutil",
-        "alembic",
-        "sqlalchemy",
-        "kornia",
-        "pydantic",
-        "pydantic-settings",
-        "blake3",
-        "requests",
-        "spandrel",
-      ].map((a) => [a, "1.0.0"]).concat([["av", "14.4.0"], ["numpy", "2.3.4"]]),
+      [...new Set(Object.values(REQUIREMENTS).flatMap(nixpkgsNames))]
+        .map((n): [string, string] => [pypiToNixAttr(n), "1.0.0"])
+        .concat([["av", "14.4.0"], ["numpy", "2.3.4"]]),
     ),
   },
   null,
@@ -476,4 +458,74 @@ Deno.test("bump-comfyui --yes carries out the actions: new wheel for a custom pa
   );
   assert.match(pkg, /^\s+blake3$/m);
   assert.equal(readMainPackage(pkg).version, "0.3.76");
+});
+
+/** Every file under `dir` with its contents (a snapshot to compare before and after). */
+async function snapshot(dir: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = `${d}/${e.name}`;
+      if (e.isDirectory) await walk(p);
+      else if (e.isSymlink) files.set(p, `-> ${await Deno.readLink(p)}`);
+      else files.set(p, await Deno.readTextFile(p));
+    }
+  };
+  await walk(dir);
+  return files;
+}
+
+Deno.test("bump-comfyui --dry-run with actions planned leaves every file of the repository as it was", async () => {
+  await using s = await setup();
+  const before = await snapshot(s.root);
+  const r = await s.bump(["0.3.76", "--dry-run", "--yes"]);
+  assert.equal(r.code, 0, r.stderr);
+  // The actions were planned (their comfyui.nix edits are in the diff), none was carried out.
+  assert.match(r.stdout, /^\+, comfy-kitchen$/m);
+  assert.deepEqual(await snapshot(s.root), before);
+});
+
+Deno.test("bump-comfyui --nixpkgs-index FILE classifies with that index only", async () => {
+  await using s = await setup();
+  const index = JSON.parse(NIXPKGS_INDEX);
+  index.python3Packages.av = "99.1.0";
+  const file = `${s.root}/../other-index.json`;
+  await Deno.writeTextFile(file, JSON.stringify(index));
+  const r = await s.bump(["0.3.76", "--dry-run", "--nixpkgs-index", file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /~ av >=14\.2\.0 → >=99\.0\.0 {2}\[nixpkgs av 99\.1\.0\]/,
+  );
+  assert.match(r.stdout, /^ {2}av: nothing to do \(nixpkgs' av 99\.1\.0/m);
+  assert.match(r.stderr, /nixpkgs: offline index .*other-index\.json/);
+});
+
+Deno.test("bump-comfyui rejects bad input with a one-line error and writes nothing", async () => {
+  await using s = await setup();
+  const before = await snapshot(s.root);
+  const cases: [string[], number, RegExp][] = [
+    [["--python", "3"], 2, /^error: --python "3" is not a Python version/],
+    [["0.3.76", "a", "b"], 2, /^error: expected at most one VERSION, got 3/],
+    [
+      ["0.3.76", "--nixpkgs-index", `${s.root}/nope.json`],
+      1,
+      /^error: nixpkgs index ".*nope\.json" not found/,
+    ],
+    [
+      ["v0.3.7x"],
+      1,
+      /^error: comfyanonymous\/ComfyUI has no release "v0\.3\.7x": nearest are v0\.3\.7\d/,
+    ],
+    [["--root", `${s.root}/nowhere`, "0.3.76"], 1, /^error: .*not found/],
+  ];
+  for (const [args, code, message] of cases) {
+    const r = await s.bump(args);
+    assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    const errors = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
+    assert.equal(errors.length, 1, r.stderr);
+    assert.match(errors[0]!, message, args.join(" "));
+    assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+  }
+  assert.deepEqual(await snapshot(s.root), before);
 });

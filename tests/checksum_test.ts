@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { main, parseSums } from "../tasks/checksum.ts";
 import {
+  captureOutput,
   haveTool,
   REAL_SOURCES,
   run,
@@ -18,21 +19,8 @@ const HELLO = {
 };
 
 /** Runs main() in-process, capturing what it prints. */
-async function checksum(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const c = globalThis.console;
-  const saved = [c.log, c.error];
-  let stdout = "";
-  let stderr = "";
-  c.log = (...a: unknown[]) => void (stdout += a.join(" ") + "\n");
-  c.error = (...a: unknown[]) => void (stderr += a.join(" ") + "\n");
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    [c.log, c.error] = saved as [typeof c.log, typeof c.error];
-  }
+function checksum(...args: string[]) {
+  return captureOutput(() => main(args));
 }
 
 async function helloDir() {
@@ -228,7 +216,10 @@ Deno.test("checksum --verify reports FAILED and MISSING, exit 1", async () => {
     r.stdout,
     "hello.txt: OK\nchanged.txt: FAILED\ngone.txt: MISSING\n",
   );
-  assert.equal(r.stderr, "1 of 3 OK, 1 FAILED, 1 MISSING\n");
+  assert.equal(
+    r.stderr,
+    "1 of 3 OK, 1 FAILED, 1 MISSING (missing: not on disk)\n",
+  );
   const json = await checksum(
     "--verify",
     `${dir.path}/SHA256SUMS.txt`,
@@ -266,6 +257,45 @@ Deno.test("checksum --verify rejects malformed lines with their line numbers, ha
   );
   assert.match(errors[1]!, /SHA256SUMS\.txt:4: malformed line/);
   assert.match(errors[2]!, /SHA256SUMS\.txt:5: malformed line/);
+});
+
+Deno.test("checksum --verify of a file that is not a checksum file prints five errors and a count", async () => {
+  await using dir = await sumsFixture();
+  const sums = `${dir.path}/notes.txt`;
+  await Deno.writeTextFile(
+    sums,
+    Array.from({ length: 40 }, (_, i) => `prose line ${i}`).join("\n"),
+  );
+  const r = await checksum("--verify", sums);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, "");
+  const errors = r.stderr.trimEnd().split("\n");
+  assert.equal(errors.length, 6);
+  assert.match(errors[4]!, /notes\.txt:5: malformed line/);
+  assert.match(
+    errors[5]!,
+    /^error: .*notes\.txt: 35 more malformed lines \(no line is a checksum line\)$/,
+  );
+});
+
+Deno.test("checksum --verify of .flox/sources/SHA256SUMS.txt names the restore command for missing files", async () => {
+  await using dir = await tmp();
+  await Deno.mkdir(`${dir.path}/.flox/sources`, { recursive: true });
+  await Deno.writeTextFile(`${dir.path}/.flox/sources/a.whl`, "hello");
+  await Deno.writeTextFile(
+    `${dir.path}/.flox/sources/SHA256SUMS.txt`,
+    `${HELLO.hex}  a.whl\n${HELLO.hex}  b.whl\n`,
+  );
+  const r = await checksum(
+    "--verify",
+    `${dir.path}/.flox/sources/SHA256SUMS.txt`,
+  );
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, "a.whl: OK\nb.whl: MISSING\n");
+  assert.equal(
+    r.stderr,
+    `1 of 2 OK, 1 MISSING (missing vendored sources: restore them with "deno task fetch-source --all")\n`,
+  );
 });
 
 Deno.test("parseSums() handles CRLF, escaped names, BSD tags and comments", () => {

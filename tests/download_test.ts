@@ -6,6 +6,7 @@ import { ROOT, tmp } from "./_helpers.ts";
 import {
   applyMirrors,
   copyVerified,
+  describeError,
   download,
   type FetchFn,
   fetchJson,
@@ -476,4 +477,17 @@ Deno.test("download() leaves no temp file when interrupted with SIGINT", async (
   timers.forEach(clearTimeout);
   assert.equal(status.code, 130);
   assert.deepEqual(await listDir(out), []);
+});
+
+Deno.test("describeError() adds fetch's cause without repeating the URL", () => {
+  const e = new TypeError("fetch failed", {
+    cause: new Error(
+      "error sending request for url (https://x.test/a.whl): client error (Connect): dns error",
+    ),
+  });
+  assert.equal(
+    describeError(e),
+    "fetch failed: client error (Connect): dns error",
+  );
+  assert.equal(describeError(new TypeError("body stalled")), "body stalled");
 });

@@ -15,6 +15,7 @@ import {
 } from "./_fixtures/github.ts";
 import { hexOf } from "./_fixtures/build.ts";
 import {
+  captureOutput,
   haveTool,
   REAL_SOURCES,
   ROOT,
@@ -23,6 +24,7 @@ import {
   tmp,
 } from "./_helpers.ts";
 import { main } from "../tasks/fetch_source.ts";
+import { exists } from "../lib/fsutil.ts";
 import {
   parseManifest,
   renderSha256Sums,
@@ -112,22 +114,8 @@ async function fetchSource(f: Fixture, ...args: string[]): Promise<number> {
 }
 
 /** Runs main() in-process, capturing what it prints (fast; used for most output checks). */
-async function fetchSourceOut(
-  f: Fixture,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const c = globalThis.console;
-  const saved = [c.log, c.error];
-  let stdout = "";
-  let stderr = "";
-  c.log = (...a: unknown[]) => void (stdout += a.join(" ") + "\n");
-  c.error = (...a: unknown[]) => void (stderr += a.join(" ") + "\n");
-  try {
-    const code = await fetchSource(f, ...args);
-    return { code, stdout, stderr };
-  } finally {
-    [c.log, c.error] = saved as [typeof c.log, typeof c.error];
-  }
+function fetchSourceOut(f: Fixture, ...args: string[]) {
+  return captureOutput(() => fetchSource(f, ...args));
 }
 
 /** Runs the task in a subprocess (for stdout/stderr/exit code). */
@@ -338,6 +326,20 @@ Deno.test("main() reports PyPI 404s and refuses a malformed manifest before down
   );
   assert.equal(await Deno.readTextFile(f.manifestPath), bad);
   assert.equal(f.pypi.downloads(demoWheelName), 0);
+  // A hostile name is named with its entry and field, too.
+  const hostile = bad.replace('"name":"x"', '"name":"../x"').replace(
+    '"nothex"',
+    `"${"a".repeat(64)}"`,
+  );
+  await Deno.writeTextFile(f.manifestPath, hostile);
+  r = await fetchSourceOut(f, "--all", "--check");
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^error: .*sources-manifest\.json: sources\[0\] \(\.\.\/x\)\.name: expected a project name/,
+  );
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  assert.equal(await Deno.readTextFile(f.manifestPath), hostile);
 });
 
 Deno.test("main() retries a file download that fails with 500 once", async () => {
@@ -394,6 +396,8 @@ Deno.test("main() answers --help and usage errors", async () => {
       ["https://example.org/a.whl"],
       ["ftp:nonsense"],
       ["pypi:a==1", "--check"],
+      ["github:owner/repo"],
+      ["github:owner/../x@v1"],
     ]
   ) {
     const r = await fetchSourceOut(f, ...args);
@@ -453,6 +457,26 @@ Deno.test("main() vendors a URL only over https unless --insecure-http", async (
   );
   assert.equal(r.code, 1);
   assert.match(r.stderr, /not a plain file name/);
+  // --name and --version become manifest fields: validated before anything is fetched.
+  const served = f.server.log.length;
+  for (
+    const [flag, value, re] of [
+      ["--name", "../x", /--name "\.\.\/x" is not a project name/],
+      ["--version", "1 2", /--version "1 2" is not a version/],
+    ] as const
+  ) {
+    r = await fetchSourceOut(
+      f,
+      url,
+      "--insecure-http",
+      ...(flag === "--name"
+        ? ["--name", value, "--version", "1"]
+        : ["--name", "x", "--version", value]),
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, re);
+  }
+  assert.equal(f.server.log.length, served);
 });
 
 // ------------------------------------------------------------------ github:
@@ -640,7 +664,52 @@ Deno.test("main() --all --check reports missing and corrupt files without downlo
   assert.equal(await Deno.readTextFile(join(f.sources, b!.file)), "corrupted");
   const text = await fetchSourceOut(f, "--all", "--check");
   assert.match(text.stdout, /^corrupt .*expected sha256 [0-9a-f]{64}, found/m);
-  assert.match(text.stderr, /2 of 3 sources need attention/);
+  assert.match(
+    text.stderr,
+    /2 of 3 sources need attention \(run "deno task fetch-source --all" to restore\)/,
+  );
+});
+
+Deno.test("main() --all --dry-run counts what it would download and writes nothing", async () => {
+  await using f = await fixture();
+  const m = await vendorTwo(f);
+  await Deno.remove(join(f.sources, m.sources[0]!.file));
+  await Deno.remove(f.cache, { recursive: true });
+  const before = f.server.log.length;
+  const r = await fetchSourceOut(f, "--all", "--dry-run");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^would-restore .* from http:\/\/127\.0\.0\.1:/m);
+  assert.match(
+    r.stderr,
+    /1 of 3 sources would be downloaded, 2 verified \(dry run: nothing written\)/,
+  );
+  assert.equal(f.server.log.length, before);
+  assert.equal(await exists(join(f.sources, m.sources[0]!.file)), false);
+});
+
+Deno.test("main() --all reports a failed download per file and says what to do, exit 1", async () => {
+  await using f = await fixture();
+  const m = await vendorTwo(f);
+  const gone = m.sources[0]!;
+  await Deno.remove(join(f.sources, gone.file));
+  await Deno.remove(f.cache, { recursive: true });
+  f.server.route(
+    "GET",
+    new RegExp(`/${gone.file.replace(/[.+]/g, "\\$&")}$`),
+    () => new Response("gone", { status: 404 }),
+  );
+  const r = await fetchSourceOut(f, "--all", "--retries", "1");
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, new RegExp(`^failed ${gone.file}: .*HTTP 404`, "m"));
+  assert.match(
+    r.stderr,
+    /1 of 3 sources need attention \(check the network, or point COMFYKIT_MIRRORS at a mirror, and rerun\)/,
+  );
+  assert.equal(await exists(join(f.sources, gone.file)), false);
+  assert.deepEqual(
+    (await listDir(f.sources)).filter((n) => n.includes(".tmp")),
+    [],
+  );
 });
 
 Deno.test("main() --all keeps a corrupt file unless --force, and restores it with --force", async () => {

@@ -11,7 +11,14 @@ import {
 import { readPackage } from "../lib/nix_query.ts";
 import { parseNix } from "../lib/nix_parse.ts";
 import { main } from "../tasks/fix_hash.ts";
-import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import {
+  captureOutput,
+  haveTool,
+  ROOT,
+  run,
+  runTaskProcess,
+  tmp,
+} from "./_helpers.ts";
 import { GITHUB_PACKAGE, PYPI_PACKAGE } from "./_fixtures/nix_files.ts";
 
 const FAKE = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
@@ -403,5 +410,49 @@ Deno.test("main() asks in a terminal when the match is ambiguous (tmux)", async 
   assert.equal(
     await Deno.readTextFile(`${root}/.flox/pkgs/nunchaku.nix`),
     GITHUB_PACKAGE,
+  );
+});
+
+Deno.test("main() turns bad input into one error line and writes nothing", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, { broken: "{ a = 1 }\n" });
+  const log = `${root}/build.log`;
+  await Deno.writeTextFile(
+    log,
+    modern("spandrel-0.4.0.tar.gz", FAKE, GOT_B),
+  );
+  const before = await Deno.readTextFile(`${root}/.flox/pkgs/spandrel.nix`);
+  const cases: [string[], number, RegExp][] = [
+    [
+      [`${root}/nope.log`, "--root", root],
+      1,
+      /^error: Cannot read ".*nope\.log": no such file\n$/,
+    ],
+    [
+      [log, "--root", root],
+      1,
+      /^error: \.flox\/pkgs\/broken\.nix:1:9: syntax error: unexpected "}"\n$/,
+    ],
+    [
+      [log, "--root", root, "--file", "gone.nix"],
+      1,
+      /^error: Cannot read "gone\.nix": no such file\n$/,
+    ],
+    [
+      [log, "--root", `${root}/nowhere`],
+      1,
+      /^error: No \.flox\/pkgs\/ in ".*nowhere"; run fix-hash in the repository or give --root DIR\n$/,
+    ],
+    [["--frobnicate"], 2, /^error: Unknown option '--frobnicate'/],
+  ];
+  for (const [args, code, stderr] of cases) {
+    const r = await captureOutput(() => main(args));
+    assert.equal(r.code, code, args.join(" "));
+    assert.match(r.stderr, stderr);
+    assert.equal(r.stdout, "");
+  }
+  assert.equal(
+    await Deno.readTextFile(`${root}/.flox/pkgs/spandrel.nix`),
+    before,
   );
 });

@@ -11,7 +11,7 @@ import {
 } from "../lib/resolver.ts";
 import { parseRequirementsTxt } from "../lib/requirements.ts";
 import { parseRequirement } from "../lib/pep508.ts";
-import { combinedSpecifier } from "../tasks/freeze_deps.ts";
+import { combinedSpecifier } from "../lib/freeze_report.ts";
 import {
   buildIndexFiles,
   HERMETIC_PIP_ENV,
@@ -227,6 +227,41 @@ Deno.test("freeze-deps --check with --find-links exits 1 and lists the fixes", a
     await Deno.stat(`${dir.path}/requirements.lock.txt`).catch(() => null),
     null,
   );
+  // Real pip takes the lock file in hash-checking mode: every file it picks matches a hash.
+  const pip = await new Deno.Command("python3", {
+    args: [
+      "-m",
+      "pip",
+      "download",
+      "--no-deps",
+      "--require-hashes",
+      "-r",
+      `${dir.path}/out.lock`,
+      "--no-index",
+      "--find-links",
+      `${dir.path}/wheels`,
+      "-d",
+      `${dir.path}/downloaded`,
+    ], // deno-fmt-ignore
+    env: HERMETIC_PIP_ENV,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(pip.success, new TextDecoder().decode(pip.stderr));
+  // Nothing to fix: --check exits 0.
+  const ok = await runTaskProcess("freeze_deps.ts", [
+    "base==2.0",
+    "--no-index",
+    "--find-links",
+    `${dir.path}/wheels`,
+    "--root",
+    dir.path,
+    "--nixpkgs-index",
+    nixIndex,
+    "--check",
+  ], { env: HERMETIC_PIP_ENV });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^1 packages: 1 from nixpkgs, .*; 0 to fix$/m);
 });
 
 Deno.test("freeze-deps shows pip's own error text on a version conflict (exit 1)", async () => {
@@ -357,10 +392,9 @@ Deno.test("renderLockFile() is deterministic pip hash-checking format", () => {
       hashes: ["sha256:" + "3".repeat(64)],
     },
   ]; // deno-fmt-ignore
-  const text = renderLockFile(
-    pkgs().sort((a, b) => a.name.toLowerCase() < b.name.toLowerCase() ? -1 : 1),
-    ["generated", ""],
-  );
+  // Given in any order, the packages, hashes and `via` names come out sorted.
+  const text = renderLockFile(pkgs(), ["generated", ""]);
+  assert.equal(renderLockFile(pkgs().reverse(), ["generated", ""]), text);
   assert.equal(
     text,
     `# generated
@@ -369,8 +403,8 @@ alpha==2.0 \\
     --hash=sha256:${"3".repeat(64)}
     # via Zeta_Pkg, beta
 zeta-pkg==1.0 \\
-    --hash=sha256:${"2".repeat(64)} \\
-    --hash=sha256:${"1".repeat(64)}
+    --hash=sha256:${"1".repeat(64)} \\
+    --hash=sha256:${"2".repeat(64)}
     # via requirements
 `,
   );

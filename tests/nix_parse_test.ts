@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { KitError } from "../lib/errors.ts";
+import type { SyntaxNode } from "@lezer/common";
 import {
   detectIndent,
   parseNix,
+  pathParts,
   quoteNixString,
   stringValue,
   tryParseNix,
@@ -166,4 +168,175 @@ Deno.test("parseNix() accepts a trailing comma in formals, and only there", () =
     /t\.nix:1:8: syntax error/,
   );
   assert.throws(() => parseNix("{ a, , }: a", "t.nix"), /syntax error/);
+});
+
+// Tricky but valid Nix: each must parse with our parser, and (in CI) with nix-instantiate --parse.
+const VALID = [
+  `{ version }: { src = ../sources/foo-\${version}-py3-none-any.whl; }`,
+  `x: ./foo/\${x}`,
+  `{ x, y }: ./a/\${x}\${y}/c.nix`,
+  `x: ~/\${x}`,
+  `x: ~/foo\${x}/bar`,
+  `x: a/\${x}`,
+  `x: /\${x}`,
+  `x: ./a\${x}`,
+  `{ x, y }: y < a/\${x}`,
+  `x: ./a/\${"b"}.nix`,
+  `x: ./a/\${ "}" + x }`,
+  `x: ./a/\${./b/\${x}}`,
+  `x: import ./pkgs/\${x}.nix { }`,
+  `x: [ ./a/\${x} "./b/\${x}" ''./c/\${x}'' ] # ./d/\${x}`,
+  `x: "\${./a/\${x}}"`,
+  `x: { p = ./a/\${x}; q = x/\${x}; r = 1 / 2; }`,
+  `''\n  a ''\${x} ''' b ''\\n c $ d $$ e\n''`,
+  `''''`,
+  `''\${"a"}''$''`,
+  `"a \\" \\\\ \\\${x} $$ $ \${"b"} \\n"`,
+  `"\${"\${"a"}"}"`,
+  `let x = { a = 1; b = 2; }; in { inherit (x) a b; }`,
+  `let x = { a = 1; "c d" = 2; }; in { inherit (x) a "c d"; }`,
+  `let a = 1; in { inherit a; }`,
+  `rec { a = 1; b = a; }`,
+  `let a = 1; b = a; in b`,
+  `let in 1`,
+  `assert true; 1`,
+  `assert 1 == 1; assert true; 2`,
+  `with { a = 1; }; a`,
+  `with builtins; with { }; map`,
+  `{ a = { }; }.a.b or 3`,
+  `x: x.a.b or x.c`,
+  `x: x.y or (throw "z")`,
+  `{ a = 1; } ? a`,
+  `x: x ? "a" && x ? a.b`,
+  `x: x ? \${"a"}`,
+  `{ a, b, }: a`,
+  `{ a, b ? 1, ... }: a`,
+  `{ a, }@args: a`,
+  `{ a ? 1, b ? a, }: b`,
+  `/* c */ { /* c */ a /* c */ , # c\n b }: # c\n a /* c */ + b # end`,
+  `# only a comment\n1`,
+  `{ a = 1; /* c */ b = 2; # c\n}`,
+  `[ # c\n 1 /* c */ 2 ]`,
+  `{ u = https://example.org/a?b=c&d=e; }`,
+  `[ http://x.y/z mirror://pypi/f/foo.tar.gz ]`,
+  `args@{ a, ... }: args`,
+  `{ a, ... }@args: a`,
+  `{ ... }: 1`,
+  `{ }: 1`,
+  `x: y: x`,
+  `{ \${"a"} = 1; "b" = 2; }.\${"a"}`,
+  `x: { inherit x; }.x`,
+  `[ (if true then 1 else 2) (-1) 1.5 .5 ]`,
+  `1 + 2 * 3 - 4 / 5`,
+  `[ 1 ] ++ [ 2 ] ++ [ ]`,
+  `!true || false && true -> false`,
+  `-(1) < 2 == true`,
+  `[ ./foo <nixpkgs> <nixpkgs/lib> ~/foo ]`,
+  `{ a.b.c = 1; a.d = 2; }`,
+  `{ a = 1;\r\n\tb = 2; }`,
+  `let f = x: x; in f f 1`,
+  `x: x.a or null`,
+];
+
+// Invalid Nix both parsers must reject.
+const INVALID = [
+  `{ a = 1 }`,
+  `./foo/`,
+  `x: ./a/\${x}/`,
+  `x: <nixpkgs/\${x}>`,
+  `x: ./a/ \${x}`,
+  `{ a, , b }: a`,
+  `let a = 1 in a`,
+  `x: ./a/\${ 1 + }`,
+  `x: ./a/\${}`,
+  `x: ./a/\${x`,
+  `"unterminated`,
+  `{ a b }: a`,
+  `[ 1 -1 ]`,
+];
+
+Deno.test("parseNix() accepts tricky valid Nix and rejects invalid Nix", () => {
+  for (const src of VALID) {
+    const r = tryParseNix(src, "t.nix");
+    assert.ok(!(r instanceof KitError), `${src}\n→ ${r}`);
+  }
+  for (const src of INVALID) {
+    assert.ok(tryParseNix(src, "t.nix") instanceof KitError, src);
+  }
+});
+
+Deno.test("parseNix() accepts exactly what nix-instantiate --parse accepts", async () => {
+  if (!haveTool("nix-instantiate")) return;
+  await using dir = await tmp();
+  const write = (src: string, i: number) => {
+    const file = `${dir.path}/case${i}.nix`;
+    Deno.writeTextFileSync(file, src);
+    return file;
+  };
+  const valid = VALID.map(write);
+  const invalid = INVALID.map((src, i) => write(src, VALID.length + i));
+  // One run for the valid cases (Nix stops at the first failure: then one by one, to name it).
+  const all = await run("nix-instantiate", ["--parse", ...valid]);
+  if (all.code !== 0) {
+    for (const [i, file] of valid.entries()) {
+      const r = await run("nix-instantiate", ["--parse", file]);
+      assert.equal(r.code, 0, `Nix rejects ${VALID[i]}: ${r.stderr}`);
+    }
+  }
+  const rejected = await Promise.all(
+    invalid.map((file) => run("nix-instantiate", ["--parse", file])),
+  );
+  rejected.forEach((r, i) => {
+    assert.notEqual(r.code, 0, `Nix accepts ${INVALID[i]}`);
+    assert.match(r.stderr, /error:/);
+  });
+  // Ours, on the same texts.
+  for (const src of VALID) assert.ok(!(tryParseNix(src) instanceof KitError));
+  for (const src of INVALID) assert.ok(tryParseNix(src) instanceof KitError);
+});
+
+Deno.test("parseNix() names the place of errors in path interpolations", () => {
+  const at = (src: string) => {
+    const r = tryParseNix(src, "p.nix");
+    return r instanceof KitError ? r.message : "accepted";
+  };
+  assert.equal(
+    at("x:\n  ./a/${ 1 + }"),
+    'p.nix:2:14: syntax error: unexpected "}"',
+  );
+  assert.equal(
+    at("x: ./a/${x}/"),
+    "p.nix:1:4: syntax error: path has a trailing slash",
+  );
+  assert.equal(
+    at("x: <nixpkgs/${x}>"),
+    'p.nix:1:13: syntax error: unexpected "${"',
+  );
+});
+
+Deno.test("pathParts() splits an interpolated path; positions are the file's", () => {
+  const src =
+    `{ version }:\n{\n  src = ../sources/foo-\${version}-py3-\${ "none" }-any.whl;\n}`;
+  const file = parseNix(src, "t.nix");
+  let path: SyntaxNode | undefined;
+  file.tree.iterate({
+    enter(n) {
+      if (n.name === "Path") path = n.node;
+    },
+  });
+  assert.ok(path);
+  assert.equal(
+    file.slice(path),
+    '../sources/foo-${version}-py3-${ "none" }-any.whl',
+  );
+  assert.deepEqual(
+    pathParts(file, path).map((p) =>
+      p.kind === "text" ? p.value : `<${p.text}>`
+    ),
+    ["../sources/foo-", "<version>", "-py3-", '<"none">', "-any.whl"],
+  );
+  const [, second] = file.pathInterpolations;
+  assert.equal(second!.node.name, "String");
+  assert.equal(file.slice(second!.node), '"none"');
+  assert.equal(file.line(second!.node.from), 3);
 });

@@ -172,3 +172,26 @@ Deno.test("readPackage() reads formal defaults and ellipsis", () => {
   ]);
   assert.equal(info.hasEllipsis, true);
 });
+
+Deno.test("readPackage() resolves ${version} in a path src", () => {
+  const text = PACKAGE.replace(
+    "../../.flox/sources/foo-1.2.3-py3-none-any.whl",
+    "../../.flox/sources/${pname}-${version}-py3-none-any.whl",
+  );
+  const info = readPackage(parseNix(text, "foo.nix"));
+  assert.equal(info.src!.fetcher, "path");
+  assert.equal(
+    info.src!.path,
+    "../../.flox/sources/${pname}-${version}-py3-none-any.whl",
+  );
+  assert.equal(
+    info.src!.resolvedPath,
+    "../../.flox/sources/foo-1.2.3-py3-none-any.whl",
+  );
+  assert.equal(info.src!.line, 10);
+  const unknown = readPackage(
+    parseNix(text.replace("${pname}", "${lib.toLower pname}"), "foo.nix"),
+  );
+  assert.equal(unknown.src!.resolvedPath, undefined);
+  assert.equal(findFetchers(parseNix(text)).length, 1);
+});

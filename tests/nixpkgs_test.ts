@@ -14,6 +14,7 @@ import {
 } from "../lib/nixpkgs.ts";
 import { diffLines, parseNixEnvJson } from "../tasks/update_nixpkgs_index.ts";
 import { haveTool, ROOT, runTaskProcess, tmp } from "./_helpers.ts";
+import { nixpkgsNames, REQUIREMENTS_0_3_75 } from "./_fixtures/comfyui.ts";
 
 Deno.test("pypiToNixAttr() maps PyPI names to nixpkgs attributes", () => {
   const cases: [string, string][] = [
@@ -138,30 +139,7 @@ Deno.test("the shipped nixpkgs-index.json covers ComfyUI's and the package set's
   const l = indexLookup(index, DEFAULT_INDEX_FILE);
   // ComfyUI 0.3.75 requirements.txt (the nixpkgs part) and the vendored set's Requires-Dist.
   const names = [
-    "torch",
-    "torchsde",
-    "torchvision",
-    "torchaudio",
-    "numpy",
-    "einops",
-    "transformers",
-    "tokenizers",
-    "sentencepiece",
-    "safetensors",
-    "aiohttp",
-    "yarl",
-    "pyyaml",
-    "Pillow",
-    "scipy",
-    "tqdm",
-    "psutil",
-    "alembic",
-    "SQLAlchemy",
-    "av",
-    "kornia",
-    "spandrel",
-    "pydantic",
-    "pydantic-settings",
+    ...nixpkgsNames(REQUIREMENTS_0_3_75),
     "opencv-python-headless",
     "huggingface_hub",
     "typing_extensions",

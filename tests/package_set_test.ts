@@ -17,7 +17,7 @@ import {
   markerEnvironment,
   parseRequirement,
 } from "../lib/pep508.ts";
-import { splitRequirements } from "../tasks/new_package.ts";
+import { splitRequirements } from "../lib/pep508.ts";
 
 const PKGS = join(ROOT, ".flox", "pkgs");
 const SOURCES = join(ROOT, ".flox", "sources");

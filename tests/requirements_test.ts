@@ -9,38 +9,10 @@ import {
   readRequirementsFile,
 } from "../lib/requirements.ts";
 import { tmp } from "./_helpers.ts";
+import { REQUIREMENTS_0_3_75 } from "./_fixtures/comfyui.ts";
 
 // The shape of ComfyUI's requirements.txt (0.3.7x): pins, bare names, a comment block.
-const COMFY = `comfyui-frontend-package==1.30.6
-comfyui-workflow-templates==0.7.20
-comfyui-embedded-docs==0.3.1
-torch
-torchsde
-torchvision
-torchaudio
-numpy>=1.25.0
-einops
-transformers>=4.50.3
-tokenizers>=0.13.3
-sentencepiece
-safetensors>=0.4.2
-aiohttp>=3.11.8
-yarl>=1.18.0
-pyyaml
-Pillow
-scipy
-tqdm
-psutil
-alembic
-SQLAlchemy
-av>=14.2.0
-
-#non essential dependencies:
-kornia>=0.7.1
-spandrel
-pydantic~=2.0
-pydantic-settings~=2.0
-`;
+const COMFY = REQUIREMENTS_0_3_75;
 
 Deno.test("parseRequirementsTxt() reads ComfyUI's requirements.txt", () => {
   const reqs = parseRequirementsTxt(COMFY, "requirements.txt");

@@ -10,6 +10,7 @@ import {
 import { type Finding, type RunCommand, verifyRepo } from "../lib/verify.ts";
 import { main } from "../tasks/verify.ts";
 import {
+  captureOutput,
   haveTool,
   ROOT,
   run,
@@ -337,6 +338,35 @@ Deno.test("verifyRepo() requires vendored paths to be in the manifest", async ()
   );
 });
 
+Deno.test("verifyRepo() checks a vendored path built from ${version}", async () => {
+  await using dir = await tmp();
+  const interpolated = PACKAGE.replace(
+    "foo-1.2.3-py3-none-any.whl",
+    "${pname}-${version}-py3-none-any.whl",
+  );
+  const good = await verifyRepo({
+    root: await makeRepo(dir.path, {
+      pkgs: { comfyui: MAIN_WITH_FOO, foo: interpolated },
+    }),
+  });
+  assert.deepEqual(errors(good), []);
+  assert.equal(pick(good, "ok", /foo\.nix:10 vendored foo-1\.2\.3/).length, 1);
+  assert.equal(pick(good, "warning", /used by no \.nix file/).length, 0);
+  // Another version names a file the manifest does not list.
+  await using dir2 = await tmp();
+  const other = await verifyRepo({
+    root: await makeRepo(dir2.path, {
+      pkgs: {
+        comfyui: MAIN_WITH_FOO,
+        foo: interpolated.replace('version = "1.2.3"', 'version = "1.2.4"'),
+      },
+    }),
+  });
+  assert.deepEqual(errors(other), [
+    ".flox/pkgs/foo.nix:10: src ../../.flox/sources/${pname}-${version}-py3-none-any.whl (foo-1.2.4-py3-none-any.whl) is not listed in sources-manifest.json",
+  ]);
+});
+
 Deno.test("verifyRepo() checks wiring both ways, transitively", async () => {
   await using dir = await tmp();
   // bar is used by foo (argument + dependency), foo by the main package: both wired.
@@ -406,7 +436,7 @@ Deno.test("verifyRepo() reports syntax errors from the parser and from nix-insta
   const errs = errors(fs);
   assert.ok(
     errs.some((e) =>
-      /^\.flox\/pkgs\/foo\.nix: \.flox\/pkgs\/foo\.nix:10:7: syntax error: unexpected "="/
+      /^\.flox\/pkgs\/foo\.nix:10:7: syntax error: unexpected "="$/
         .test(e)
     ),
     errs.join("\n"),
@@ -479,4 +509,28 @@ Deno.test("main() exits 1 on errors, --strict turns warnings into errors, --json
   );
   assert.equal(await main(["--bogus"]), 2);
   assert.equal(await main(["--help"]), 0);
+});
+
+Deno.test("main() reports bad input: unparseable .nix, malformed manifest, no repository", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, {
+    pkgs: { comfyui: MAIN_WITH_FOO, foo: "{ a = 1 }\n" },
+  });
+  await Deno.writeTextFile(`${root}/sources-manifest.json`, "{bad");
+  const r = await captureOutput(() => main(["--root", root, "--no-nix"]));
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stdout,
+    /✗ \.flox\/pkgs\/foo\.nix:1:9: syntax error: unexpected "}"\n {6}fix: fix the syntax error/,
+  );
+  assert.match(
+    r.stdout,
+    /✗ sources-manifest\.json: not valid JSON: [^\n]+\n {6}fix: /,
+  );
+  const gone = await captureOutput(() =>
+    main(["--root", `${root}/nowhere`, "--json"])
+  );
+  assert.equal(gone.code, 1);
+  assert.equal(gone.stdout, "");
+  assert.match(gone.stderr, /^error: Not a directory: ".*nowhere"; [^\n]+\n$/);
 });

@@ -6,13 +6,13 @@
 import { ROOT, SEED_MAIN } from "../_helpers.ts";
 import { narHashTree, type NarTree } from "../../lib/nar.ts";
 import { toSri } from "../../lib/hash.ts";
+import { parseRequirementsTxt } from "../../lib/requirements.ts";
 import { buildTarGz, type FileSpec } from "./build.ts";
 import type { FixtureServer } from "./server.ts";
 import { fakeCommit, type FakeGithub, mountGithub } from "./github.ts";
 
-/** The requirements.txt of each fixture release. */
-export const REQUIREMENTS: Readonly<Record<string, string>> = {
-  "0.3.75": `comfyui-frontend-package==1.30.6
+/** ComfyUI 0.3.75's requirements.txt (its real shape: pins, bare names, a comment block). */
+export const REQUIREMENTS_0_3_75 = `comfyui-frontend-package==1.30.6
 comfyui-workflow-templates==0.7.20
 comfyui-embedded-docs==0.3.1
 torch
@@ -41,70 +41,48 @@ kornia>=0.7.1
 spandrel
 pydantic~=2.0
 pydantic-settings~=2.0
-`,
-  "0.3.76": `comfyui-frontend-package==1.32.1
-comfyui-workflow-templates==0.7.20
-comfyui-embedded-docs==0.3.1
-torch
-torchsde
-torchvision
-torchaudio
-numpy>=1.25.0
-einops
-transformers>=4.50.3
-tokenizers>=0.13.3
-sentencepiece
-safetensors>=0.4.2
-aiohttp>=3.11.8
-yarl>=1.18.0
-pyyaml
-Pillow
-scipy
-tqdm
-psutil
-alembic
-SQLAlchemy
-av>=99.0.0
-blake3
-comfy-kitchen>=0.1.0; sys_platform == "linux"
+`;
 
-#non essential dependencies:
-kornia>=0.7.1
-pydantic~=2.0
-pydantic-settings~=2.0
-`,
-  "0.3.100": `comfyui-frontend-package==1.33.0
-comfyui-workflow-templates==0.7.20
-comfyui-embedded-docs==0.3.1
-torch
-torchsde
-torchvision
-torchaudio
-numpy>=1.25.0
-einops
-transformers>=4.50.3
-tokenizers>=0.13.3
-sentencepiece
-safetensors>=0.4.2
-aiohttp>=3.11.8
-yarl>=1.18.0
-pyyaml
-Pillow
-scipy
-tqdm
-psutil
-alembic
-SQLAlchemy
-av>=14.2.0
-blake3
-requests
+/** `text` with each `[from, to]` line replaced (exactly once each: a typo fails loudly). */
+function editLines(text: string, edits: [string, string][]): string {
+  for (const [from, to] of edits) {
+    const i = text.indexOf(`${from}\n`);
+    if (i < 0 || text.indexOf(`${from}\n`, i + 1) >= 0) {
+      throw new Error(`fixture edit: "${from}" is not one line of the text`);
+    }
+    text = text.slice(0, i) + (to ? `${to}\n` : "") +
+      text.slice(i + from.length + 1);
+  }
+  return text;
+}
 
-#non essential dependencies:
-kornia>=0.7.1
-pydantic~=2.0
-pydantic-settings~=2.0
-`,
+/** The requirements.txt of each fixture release. */
+export const REQUIREMENTS: Readonly<Record<string, string>> = {
+  "0.3.75": REQUIREMENTS_0_3_75,
+  "0.3.76": editLines(REQUIREMENTS_0_3_75, [
+    ["comfyui-frontend-package==1.30.6", "comfyui-frontend-package==1.32.1"],
+    [
+      "av>=14.2.0",
+      'av>=99.0.0\nblake3\ncomfy-kitchen>=0.1.0; sys_platform == "linux"',
+    ],
+    ["spandrel", ""],
+  ]),
+  "0.3.100": editLines(REQUIREMENTS_0_3_75, [
+    ["comfyui-frontend-package==1.30.6", "comfyui-frontend-package==1.33.0"],
+    ["av>=14.2.0", "av>=14.2.0\nblake3\nrequests"],
+    ["spandrel", ""],
+  ]),
 };
+
+/**
+ * The PyPI names a requirements text asks nixpkgs for: all but ComfyUI's own packages
+ * (`comfyui-frontend-package`, `comfy-kitchen`, … which nixpkgs lacks), in file order.
+ */
+export function nixpkgsNames(requirementsTxt: string): string[] {
+  return parseRequirementsTxt(requirementsTxt, "requirements.txt")
+    .map((r) => r.name)
+    .filter((n) => !/^comfy/i.test(n));
+}
 
 /** The files of a ComfyUI-like source tree for `version` (paths relative to its top folder). */
 export function comfyFiles(version: string): FileSpec[] {
