@@ -10,7 +10,7 @@
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { githubRepo } from "./dist_metadata.ts";
 import { KitError, UsageError } from "./errors.ts";
-import { atomicWrite, readTextIfExists, tempDir } from "./fsutil.ts";
+import { atomicWrite, exists, readTextIfExists, tempDir } from "./fsutil.ts";
 import { githubSource } from "./github_source.ts";
 import { parseHash, toSri } from "./hash.ts";
 import { info, out, warn } from "./log.ts";
@@ -18,7 +18,11 @@ import type { SourceEntry } from "./manifest.ts";
 import { type MetaAnswers, withAnswers } from "./meta_answers.ts";
 import { type QueueItem, queueItems, queueTarget } from "./missing_queue.ts";
 import { normalizeName } from "./names.ts";
-import { type NixpkgsLookup, openNixpkgs, pypiToNixAttr } from "./nixpkgs.ts";
+import {
+  type NixpkgsLookup,
+  openNixpkgsForFlag,
+  pypiToNixAttr,
+} from "./nixpkgs.ts";
 import {
   chooseExtras,
   type DepReport,
@@ -124,13 +128,14 @@ export async function newPackage(
   opts: NewPackageOptions,
   fe: Frontend,
 ): Promise<PackageResult[]> {
-  const nixpkgs = opts.nixpkgsIndex
-    ? await openNixpkgs({
-      indexFile: opts.nixpkgsIndex,
-      useNix: false,
-      useFlox: false,
-    })
-    : await openNixpkgs();
+  if (!opts.dryRun) await checkWritable(opts.root);
+  // --nixpkgs-index alone, else Nix / flox / the repository's own offline index (the root's,
+  // so --root DIR answers from DIR's nixpkgs-index.json), else the kit's.
+  const rootIndex = join(opts.root, "nixpkgs-index.json");
+  const nixpkgs = await openNixpkgsForFlag(
+    opts.nixpkgsIndex,
+    await exists(rootIndex) ? rootIndex : undefined,
+  );
   info(`nixpkgs: ${nixpkgs.describe}`);
   const session: Session = { opts, fe, nixpkgs, results: [], done: new Set() };
   const queue = await walk(session, opts.target, [], true);
@@ -162,6 +167,23 @@ export async function newPackage(
     }
   }
   return session.results;
+}
+
+/**
+ * Refuses, in one line and before any question, a root this process may not write (deno.json
+ * scopes the task's --allow-write to the current repository); on a terminal Deno asks first.
+ */
+async function checkWritable(root: string): Promise<void> {
+  for (
+    const path of [join(root, ".flox"), join(root, "sources-manifest.json")]
+  ) {
+    const { state } = await Deno.permissions.request({ name: "write", path });
+    if (state !== "granted") {
+      throw new KitError(
+        `no write access to "${path}": the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task new-package …), or add --dry-run`,
+      );
+    }
+  }
 }
 
 interface Session {
@@ -438,6 +460,10 @@ async function writePackage(
         return;
       }
       if (vendors) {
+        // A repository without vendored sources yet: vendorLocalFile copies into the directory.
+        await Deno.mkdir(join(opts.root, ".flox", "sources"), {
+          recursive: true,
+        });
         result.vendored = await vendorLocalFile({
           root: opts.root,
           path: loaded.path!,

@@ -166,20 +166,24 @@ Deno.test("freeze-deps --check with --find-links exits 1 and lists the fixes", a
   const nixIndex = await stubRepo(dir.path);
   await writeFindLinks(`${dir.path}/wheels`, FILES);
   await Deno.writeTextFile(`${dir.path}/req.txt`, "# test\napp\n");
-  const r = await runTaskProcess("freeze_deps.ts", [
+  const check = (args: string[]) =>
+    runTaskProcess("freeze_deps.ts", [
+      ...args,
+      "--no-index",
+      "--find-links",
+      `${dir.path}/wheels`,
+      "--root",
+      dir.path,
+      "--nixpkgs-index",
+      nixIndex,
+      "--check",
+    ], { env: HERMETIC_PIP_ENV });
+  const r = await check([
     "-r",
     `${dir.path}/req.txt`,
-    "--no-index",
-    "--find-links",
-    `${dir.path}/wheels`,
-    "--root",
-    dir.path,
-    "--nixpkgs-index",
-    nixIndex,
-    "--check",
     "-o",
     `${dir.path}/out.lock`,
-  ], { env: HERMETIC_PIP_ENV });
+  ]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /check failed: 5 package\(s\) missing or mis-pinned/);
   const lines = r.stdout.split("\n");
@@ -249,17 +253,7 @@ Deno.test("freeze-deps --check with --find-links exits 1 and lists the fixes", a
   }).output();
   assert.ok(pip.success, new TextDecoder().decode(pip.stderr));
   // Nothing to fix: --check exits 0.
-  const ok = await runTaskProcess("freeze_deps.ts", [
-    "base==2.0",
-    "--no-index",
-    "--find-links",
-    `${dir.path}/wheels`,
-    "--root",
-    dir.path,
-    "--nixpkgs-index",
-    nixIndex,
-    "--check",
-  ], { env: HERMETIC_PIP_ENV });
+  const ok = await check(["base==2.0"]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^1 packages: 1 from nixpkgs, .*; 0 to fix$/m);
 });
