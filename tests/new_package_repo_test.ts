@@ -101,7 +101,12 @@ async function taskLine(home: string): Promise<string[]> {
 
 Deno.test("new-package with deno.json's permissions writes its repository, and refuses another --root in one line", async () => {
   await using dir = await tmp();
-  const root = `${dir.path}/repo`;
+  // Outside /tmp, which the task line may write (its scratch space).
+  const outside = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "np-" });
+  await using _outside = {
+    [Symbol.asyncDispose]: () => Deno.remove(outside, { recursive: true }),
+  };
+  const root = `${outside}/repo`;
   await Deno.mkdir(`${root}/.flox/pkgs`, { recursive: true });
   const seed = await Deno.readTextFile(
     `${ROOT}/tests/_fixtures/comfyui_seed.nix`,
