@@ -460,10 +460,6 @@ async function writePackage(
         return;
       }
       if (vendors) {
-        // A repository without vendored sources yet: vendorLocalFile copies into the directory.
-        await Deno.mkdir(join(opts.root, ".flox", "sources"), {
-          recursive: true,
-        });
         result.vendored = await vendorLocalFile({
           root: opts.root,
           path: loaded.path!,

@@ -19,7 +19,7 @@ import { type MetaAnswers, metaFromAnswers } from "./meta_answers.ts";
 import { isValidProjectName, normalizeName } from "./names.ts";
 import type { NixpkgsLookup } from "./nixpkgs.ts";
 import type { Frontend } from "./prompt.ts";
-import { fetchRelease, pickFile, pypiUrl } from "./pypi.ts";
+import { fetchRelease, pickFile, type PypiRelease, pypiUrl } from "./pypi.ts";
 import { fetchToCache } from "./vendor.ts";
 
 /** File names of wheels and sdists. */
@@ -115,10 +115,9 @@ export async function loadPypi(opts: {
       `${file.filename} says it is "${meta.name}", PyPI says "${release.info.name}"`,
     );
   }
-  const apiSummary = release.info.summary?.trim();
-  if (apiSummary && meta.summary && apiSummary !== meta.summary) {
+  for (const field of apiDisagreements(release.info, meta)) {
     warn(
-      `PyPI's JSON API summary "${apiSummary}" differs from ${file.filename}'s METADATA "${meta.summary}": using the file's`,
+      `PyPI's JSON API and ${file.filename}'s METADATA disagree on ${field}: using the file's`,
     );
   }
   return {
@@ -238,4 +237,34 @@ export async function loadRecorded(opts: {
     meta: await metaFromAnswers(opts.fe, opts.answers, name, entry),
     fromFlags: true,
   };
+}
+
+/**
+ * The fields on which PyPI's JSON API `info` (one upload's metadata, often null or stale)
+ * disagrees with the downloaded file's own metadata. Fields the API leaves empty are not compared.
+ */
+export function apiDisagreements(
+  api: PypiRelease["info"],
+  meta: DistMetadata,
+): string[] {
+  const fields: string[] = [];
+  const norm = (t: string | null | undefined) =>
+    t?.replace(/\s+/g, " ").trim() || undefined;
+  const summary = norm(api.summary);
+  if (summary && summary !== norm(meta.summary)) {
+    fields.push(`the summary ("${summary}" vs "${norm(meta.summary) ?? ""}")`);
+  }
+  const apiLicense = norm(api.license_expression) ?? norm(api.license);
+  const fileLicense = norm(meta.licenseExpression) ?? norm(meta.license);
+  if (apiLicense && apiLicense !== fileLicense) {
+    fields.push(`the licence ("${apiLicense}" vs "${fileLicense ?? ""}")`);
+  }
+  if (api.requires_dist) {
+    const key = (l: readonly string[]) =>
+      l.map((r) => r.replace(/\s+/g, "")).sort().join("\n");
+    if (key(api.requires_dist) !== key(meta.requiresDist)) {
+      fields.push("the requirements (Requires-Dist)");
+    }
+  }
+  return fields;
 }

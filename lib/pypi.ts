@@ -42,6 +42,9 @@ const infoSchema = z.object({
   name: z.string().min(1),
   version: z.string().min(1),
   summary: z.string().nullable().optional(),
+  license: z.string().nullable().optional(),
+  license_expression: z.string().nullable().optional(),
+  requires_dist: z.array(z.string()).nullable().optional(),
   yanked: z.boolean().optional(),
 });
 

@@ -638,6 +638,7 @@ export async function vendorLocalFile(
   if (prior && prior.sha256 === sha256 && prior.kind === kind) {
     plan.url = prior.url;
   }
+  await Deno.mkdir(paths.sourcesDir, { recursive: true });
   const dest = join(paths.sourcesDir, file);
   const have = await fileSha(dest);
   if (have !== undefined && have !== sha256 && !opts.force) {
