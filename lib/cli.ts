@@ -1,3 +1,5 @@
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { KitError, UsageError } from "./errors.ts";
 import * as log from "./log.ts";
@@ -41,4 +43,24 @@ export async function runTask(
     }
     throw e;
   }
+}
+
+/** The project root: `deno task` runs every task here. */
+const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/**
+ * The folder the command was typed in. `deno task` runs every task in the project root and
+ * passes the caller's folder as INIT_CWD, so paths given on the command line are relative to it.
+ * INIT_CWD is trusted only when the process does run in the project root: a task started some
+ * other way may have inherited a stale INIT_CWD from an outer `deno task`.
+ */
+export function invocationDir(): string {
+  const cwd = Deno.cwd();
+  const init = Deno.env.get("INIT_CWD");
+  return init && resolve(cwd) === resolve(PROJECT_ROOT) ? init : cwd;
+}
+
+/** Resolves a path given on the command line against the folder it was typed in. */
+export function argPath(path: string): string {
+  return resolve(invocationDir(), path);
 }

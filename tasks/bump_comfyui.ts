@@ -8,8 +8,7 @@
 //
 // Needs: network to $COMFYKIT_GITHUB_API_URL / $COMFYKIT_GITHUB_URL (and PyPI for actions that
 // fetch wheels), read/write of the repository and $COMFYKIT_CACHE_DIR, env for the endpoints.
-import { resolve } from "node:path";
-import { parseCli, runTask } from "../lib/cli.ts";
+import { argPath, parseCli, runTask } from "../lib/cli.ts";
 import { KitError, UsageError } from "../lib/errors.ts";
 import { atomicWrite, exists, readTextIfExists } from "../lib/fsutil.ts";
 import { info, out, warn } from "../lib/log.ts";
@@ -130,9 +129,9 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
       `--python "${python}" is not a Python version like 3.12`,
     );
   }
-  const root = resolve(opts.root ?? Deno.cwd());
+  const root = opts.root !== undefined ? argPath(opts.root) : Deno.cwd();
   const indexFlag = opts["nixpkgs-index"] !== undefined
-    ? resolve(opts["nixpkgs-index"])
+    ? argPath(opts["nixpkgs-index"])
     : undefined;
   const dryRun = opts["dry-run"] ?? false;
   const json = opts.json ?? false;

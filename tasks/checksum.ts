@@ -11,7 +11,7 @@
 // larger than 512 MiB spills contents into a private temp directory), --allow-env=NO_COLOR.
 // Heavy modules (archive readers) are imported only for --unpack, so --help answers fast.
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { parseCli, runTask } from "../lib/cli.ts";
+import { argPath, parseCli, runTask } from "../lib/cli.ts";
 import { KitError, UsageError } from "../lib/errors.ts";
 import type { Digest, HashFormat } from "../lib/hash.ts";
 import { error, info, out } from "../lib/log.ts";
@@ -84,7 +84,9 @@ async function kindOf(
 ): Promise<Kind> {
   let info: Deno.FileInfo;
   try {
-    info = type === "nar" ? await Deno.lstat(path) : await Deno.stat(path);
+    info = type === "nar"
+      ? await Deno.lstat(argPath(path))
+      : await Deno.stat(argPath(path));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new KitError(`No such file or directory: "${path}"`);
@@ -124,7 +126,7 @@ async function hashPaths(
   for (const p of paths) kinds.push(await kindOf(p, type, unpack));
   // Flat files are hashed in parallel (two cores here), the others one after another.
   const flatPaths = paths.filter((_, i) => kinds[i] === "flat");
-  const flat = lib.flat.hashFiles(flatPaths, 2);
+  const flat = lib.flat.hashFiles(flatPaths.map(argPath), 2);
   let f = 0;
   for (let i = 0; i < paths.length; i++) {
     const path = paths[i]!;
@@ -136,10 +138,10 @@ async function hashPaths(
       digest = r.digest;
     } else if (kind === "nar") {
       const { narHashPath } = await import("../lib/nar.ts");
-      digest = await narHashPath(path);
+      digest = await narHashPath(argPath(path));
     } else {
       const { narHashArchive } = await import("../lib/archive.ts");
-      digest = await narHashArchive(path);
+      digest = await narHashArchive(argPath(path));
     }
     emit({ path, type: kind, digest });
   }
@@ -348,7 +350,7 @@ export async function main(args: string[]): Promise<number> {
           "--verify checks flat sha256 sums: --type, --unpack and --format do not apply",
         );
       }
-      return await verify(values.verify, values.json);
+      return await verify(argPath(values.verify), values.json);
     }
     if (values.convert !== undefined) {
       if (type || values.unpack) {

@@ -10,7 +10,7 @@
 // (lock owner). Environment: COMFYKIT_PYPI_URL, COMFYKIT_GITHUB_URL, COMFYKIT_GITHUB_API_URL,
 // COMFYKIT_MIRRORS, COMFYKIT_CACHE_DIR, COMFYKIT_ROOT, GITHUB_TOKEN.
 import { resolve } from "node:path";
-import { parseCli, runTask } from "../lib/cli.ts";
+import { argPath, parseCli, runTask } from "../lib/cli.ts";
 import { KitError, UsageError } from "../lib/errors.ts";
 import { info, out, warn } from "../lib/log.ts";
 import { createProgress, type RetryPolicy } from "../lib/download.ts";
@@ -128,7 +128,9 @@ export async function main(args: string[]): Promise<number> {
       ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
     };
     const ctx: VendorContext = {
-      root: resolve(v.root ?? Deno.env.get("COMFYKIT_ROOT") ?? Deno.cwd()),
+      root: v.root !== undefined
+        ? argPath(v.root)
+        : resolve(Deno.env.get("COMFYKIT_ROOT") ?? Deno.cwd()),
       request: { retry, onRetry: (m) => warn(m) },
       ...(v["no-cache"] ? { cacheDir: false as const } : {}),
       progress: createProgress(),

@@ -9,7 +9,7 @@
 // Permissions: --allow-read, --allow-write=.flox/pkgs (the edited files), --allow-run=sh (--run),
 // --allow-env (the terminal prompt's libraries read many variables; @lezer/lr reads LOG).
 import { resolve } from "node:path";
-import { parseCli, runTask } from "../lib/cli.ts";
+import { argPath, parseCli, runTask } from "../lib/cli.ts";
 import { UsageError } from "../lib/errors.ts";
 import { echoCommand, error, info, out, warn, writeErr } from "../lib/log.ts";
 import {
@@ -208,7 +208,7 @@ export async function main(args: string[]): Promise<number> {
         `--rounds must be a whole number from 1 to 50, got "${values.rounds}"`,
       );
     }
-    const root = resolve(values.root ?? Deno.cwd());
+    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
     const fromStdin = values.run === undefined &&
       (positionals.length === 0 || positionals[0] === "-");
     const o: Options = {
@@ -230,7 +230,7 @@ export async function main(args: string[]): Promise<number> {
       }
       const log = fromStdin
         ? await new Response(Deno.stdin.readable).text()
-        : await readText(resolve(positionals[0]!), positionals[0]!);
+        : await readText(argPath(positionals[0]!), positionals[0]!);
       const r = await fixLog(log, o);
       if (o.json) out(JSON.stringify(toJson(r, o.dryRun), null, 2));
       if (r.fixes.length === 0 && r.unmatched.length === 0) {

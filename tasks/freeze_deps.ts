@@ -13,9 +13,9 @@
 // download cache (COMFYKIT_GITHUB_URL, COMFYKIT_CACHE_DIR, COMFYKIT_MIRRORS).
 // Permissions: --allow-read, --allow-write (lock file, cache, temp venv), --allow-run (python3,
 // uv, nix-instantiate, flox), --allow-env, --allow-net (index pages for hashes, the archive).
-import { join, relative, resolve as resolvePath } from "node:path";
+import { join, relative } from "node:path";
 import { classify, isProblem } from "../lib/classify.ts";
-import { parseCli, runTask } from "../lib/cli.ts";
+import { argPath, parseCli, runTask } from "../lib/cli.ts";
 import { KitError, UsageError } from "../lib/errors.ts";
 import { atomicWrite, readTextIfExists } from "../lib/fsutil.ts";
 import { info, out, warn } from "../lib/log.ts";
@@ -119,7 +119,7 @@ export async function main(args: string[]): Promise<number> {
         throw e;
       }
     }
-    const root = resolvePath(values.root ?? Deno.cwd());
+    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
     const timings: Timings = {
       requirements: 0,
       setup: 0,
@@ -131,14 +131,14 @@ export async function main(args: string[]): Promise<number> {
     };
 
     // 1. What to resolve.
-    const requirementFiles = (values.requirement ?? []).map((f) =>
-      resolvePath(f)
-    );
+    const requirementFiles = (values.requirement ?? []).map(argPath);
     let requirements = [...positionals];
     let label = positionals.length > 0 || requirementFiles.length > 0
       ? "command line"
       : "";
-    const findLinks = [...(values["find-links"] ?? [])];
+    const findLinks = (values["find-links"] ?? []).map((l) =>
+      /^[a-z][a-z0-9+.-]*:\/\//i.test(l) ? l : argPath(l)
+    );
     let indexUrl = values["index-url"];
     const extraIndexUrls = [...(values["extra-index-url"] ?? [])];
     let noIndex = values["no-index"] ?? false;
@@ -169,7 +169,7 @@ export async function main(args: string[]): Promise<number> {
         return await resolve({
           requirements,
           requirementFiles,
-          constraintFiles: (values.constraint ?? []).map((f) => resolvePath(f)),
+          constraintFiles: (values.constraint ?? []).map(argPath),
           directLabel: label,
           indexUrl: indexUrl ?? Deno.env.get("PIP_INDEX_URL") ?? undefined,
           extraIndexUrls,
@@ -215,7 +215,7 @@ export async function main(args: string[]): Promise<number> {
     t = performance.now();
     const nixpkgs = await openNixpkgsForFlag(
       values["nixpkgs-index"] !== undefined
-        ? resolvePath(values["nixpkgs-index"])
+        ? argPath(values["nixpkgs-index"])
         : undefined,
     );
     const classes = await classify(
@@ -231,7 +231,7 @@ export async function main(args: string[]): Promise<number> {
     // 5. The lock file.
     t = performance.now();
     const lockPath = values.output
-      ? resolvePath(values.output)
+      ? argPath(values.output)
       : join(root, "requirements.lock.txt");
     const header = lockHeader(source, resolution);
     const lock = renderLockFile(pkgs, header);

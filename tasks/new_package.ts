@@ -14,7 +14,7 @@
 // COMFYKIT_CACHE_DIR), and optionally `nix-instantiate` / `flox` for the nixpkgs lookup
 // (COMFYKIT_NIXPKGS); without them the offline nixpkgs-index.json is used.
 import { join, resolve } from "node:path";
-import { parseCli, runTask } from "../lib/cli.ts";
+import { argPath, parseCli, runTask } from "../lib/cli.ts";
 import { UsageError } from "../lib/errors.ts";
 import { exists } from "../lib/fsutil.ts";
 import { parseLicenseFlag } from "../lib/license.ts";
@@ -142,7 +142,7 @@ async function optionsFrom(
         : "missing NAME[==VERSION] or PATH",
     );
   }
-  const root = resolve(v.root ?? Deno.cwd());
+  const root = v.root !== undefined ? argPath(v.root) : Deno.cwd();
   if (!(await exists(root))) {
     throw new UsageError(`--root "${root}" does not exist`);
   }
@@ -221,7 +221,9 @@ async function optionsFrom(
     buildRequires: v["build-requires"],
   });
   return {
-    target: positionals[0]!,
+    target: isDistPath(positionals[0]!)
+      ? argPath(positionals[0]!)
+      : positionals[0]!,
     root,
     python,
     main: v.main
@@ -251,7 +253,7 @@ async function optionsFrom(
     ...(missing ? { missing } : {}),
     ...(v["no-wire"] ? { wire: false } : {}),
     ...(v["nixpkgs-index"] !== undefined
-      ? { nixpkgsIndex: resolve(v["nixpkgs-index"]) }
+      ? { nixpkgsIndex: argPath(v["nixpkgs-index"]) }
       : {}),
   };
 }

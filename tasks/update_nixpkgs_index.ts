@@ -9,7 +9,7 @@
 // Needs: nix-instantiate (and nix-env for --all), a nixpkgs ($COMFYKIT_NIXPKGS, --nixpkgs PATH or
 // a <nixpkgs> channel), git to read the revision of a checkout without .git-revision.
 // Permissions: --allow-read, --allow-write (the index), --allow-run, --allow-env.
-import { parseCli, runTask } from "../lib/cli.ts";
+import { argPath, parseCli, runTask } from "../lib/cli.ts";
 import { capture } from "../lib/command.ts";
 import { KitError, UsageError } from "../lib/errors.ts";
 import { atomicWrite, readTextIfExists } from "../lib/fsutil.ts";
@@ -76,7 +76,9 @@ export async function main(args: string[]): Promise<number> {
         "nix-instantiate not found: the index can only be regenerated where Nix is installed (apt-get install nix-bin, or https://nixos.org/download)",
       );
     }
-    const nixpkgs = values.nixpkgs ?? findNixpkgs();
+    const nixpkgs = values.nixpkgs !== undefined
+      ? argPath(values.nixpkgs)
+      : findNixpkgs();
     if (nixpkgs === undefined) {
       throw new KitError(
         "no nixpkgs to evaluate: pass --nixpkgs PATH or set COMFYKIT_NIXPKGS to a nixpkgs checkout (NIX_PATH has no nixpkgs and there is no channel)",
@@ -91,7 +93,9 @@ export async function main(args: string[]): Promise<number> {
       throw new KitError(`nixpkgs "${nixpkgsDir}" does not exist`);
     }
 
-    const indexFile = values.index ?? DEFAULT_INDEX_FILE;
+    const indexFile = values.index !== undefined
+      ? argPath(values.index)
+      : DEFAULT_INDEX_FILE;
     const oldText = await readTextIfExists(indexFile);
     const old = oldText === undefined
       ? undefined

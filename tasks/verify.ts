@@ -6,7 +6,7 @@
 //   deno task verify --strict --release --json
 //
 // Permissions: --allow-read (the repository), --allow-run=nix-instantiate,git.
-import { parseCli, runTask } from "../lib/cli.ts";
+import { argPath, parseCli, runTask } from "../lib/cli.ts";
 import { capture } from "../lib/command.ts";
 import { out } from "../lib/log.ts";
 import {
@@ -50,7 +50,7 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
-    const root = values.root ?? Deno.cwd();
+    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
     const started = performance.now();
     const noNix = values["no-nix"] === true;
     const findings = await verifyRepo({

@@ -64,7 +64,9 @@ export async function run(
   const child = new Deno.Command(cmd, {
     args,
     cwd: opts.cwd ?? ROOT,
-    env: { NO_COLOR: "1", ...opts.env },
+    // INIT_CWD: the folder the command was "typed in" (deno task sets it; tasks resolve paths
+    // given on the command line against it), not the one the test runner was started from.
+    env: { NO_COLOR: "1", INIT_CWD: opts.cwd ?? ROOT, ...opts.env },
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

@@ -4,10 +4,12 @@ import {
   captureOutput,
   haveTool,
   REAL_SOURCES,
+  ROOT,
   run,
   runTaskProcess,
   tmp,
 } from "./_helpers.ts";
+import { sha256File, toHex } from "../lib/hash.ts";
 import { buildTarGz, buildZip } from "./_fixtures/build.ts";
 import { nixHash, writeTree } from "./_fixtures/trees.ts";
 
@@ -392,4 +394,27 @@ Deno.test("checksum subprocess with deno.json's task permissions verifies the re
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trimEnd().split("\n").length, 5);
+});
+
+Deno.test("deno task checksum resolves paths against the folder it was typed in (INIT_CWD)", async () => {
+  const want = toHex(await sha256File(`${ROOT}/README.md`));
+  // Typed in lib/: "../README.md" is the project's README, although deno task runs in the root.
+  const r = await run("deno", [
+    "task",
+    "-q",
+    "checksum",
+    "--format",
+    "hex",
+    "../README.md",
+  ], { cwd: `${ROOT}/lib` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `${want}  ../README.md\n`);
+  const missing = await run("deno", ["task", "-q", "checksum", "README.md"], {
+    cwd: `${ROOT}/lib`,
+  });
+  assert.equal(missing.code, 1);
+  assert.equal(
+    missing.stderr,
+    'error: No such file or directory: "README.md"\n',
+  );
 });
