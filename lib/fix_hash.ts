@@ -215,10 +215,11 @@ export async function readText(path: string, shown = path): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (e) {
-    if (
-      e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory
-    ) {
+    if (e instanceof Deno.errors.NotFound) {
       throw new KitError(`Cannot read "${shown}": no such file`);
+    }
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new KitError(`Cannot read "${shown}": it is a folder, not a file`);
     }
     throw e;
   }
@@ -233,7 +234,11 @@ export async function packageFiles(root: string): Promise<string[]> {
       if (e.isFile && e.name.endsWith(".nix")) out.push(join(dir, e.name));
     }
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+    // NotADirectory: the root (or .flox, or .flox/pkgs) is a file.
+    if (
+      e instanceof Deno.errors.NotFound ||
+      e instanceof Deno.errors.NotADirectory
+    ) {
       throw new KitError(
         `No .flox/pkgs/ in "${root}"; run fix-hash in the repository or give --root DIR`,
       );
@@ -259,14 +264,17 @@ export async function matchMismatches(
   const pending = new Map<Mismatch, Candidate[]>();
   for (const m of mismatches) {
     const cs = candidates.filter((c) => matchesSpecified(c.site, m.specified));
+    const got = parseHash(m.gotSri);
+    const holders = candidates.filter((c) => {
+      const d = c.site.value ? tryParseHash(c.site.value) : undefined;
+      return d !== undefined && sameDigest(d, got);
+    });
+    // Already fixed: the file this derivation names holds what Nix got. A log read twice must
+    // not write that hash into another file's placeholder.
+    if (holders.some((c) => !cs.includes(c) && nameScore(c, m) > 0)) continue;
     if (cs.length === 0) {
       // Already fixed (the file holds what Nix got) or about a file we do not manage.
-      const got = parseHash(m.gotSri);
-      const done = candidates.some((c) => {
-        const d = c.site.value ? tryParseHash(c.site.value) : undefined;
-        return d !== undefined && sameDigest(d, got);
-      });
-      if (!done) unmatched.push(m);
+      if (holders.length === 0) unmatched.push(m);
       continue;
     }
     pending.set(m, cs);

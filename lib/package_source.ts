@@ -5,6 +5,7 @@
 //   const loaded = await loadLocal(".flox/sources/spandrel-0.4.0.tar.gz");
 //   const loaded = await loadPypi({ name: "spandrel", version: "0.4.0", dir: scratch });
 import { basename, join, resolve } from "node:path";
+import { valid } from "@renovatebot/pep440";
 import {
   type DistMetadata,
   distMetadataFromBytes,
@@ -64,6 +65,14 @@ export function parseTarget(
       throw new UsageError(`${target} and --version ${flagVersion} disagree`);
     }
     version = flagVersion;
+  }
+  // Checked before nixpkgs or PyPI is asked: a typo must not fall through to "use nixpkgs'".
+  if (version !== undefined && !valid(version)) {
+    throw new KitError(
+      `"${version}" is not a valid PEP 440 version (in "${target}"${
+        flagVersion !== undefined ? " or --version" : ""
+      })`,
+    );
   }
   return version === undefined ? { name: rawName } : { name: rawName, version };
 }

@@ -302,7 +302,8 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
       );
     }
     for (const f of fetchers) {
-      checkFetcher(p, f, root, byFile, used, add);
+      // With an invalid manifest (reported above) no src can be checked against it.
+      checkFetcher(p, f, root, manifest ? byFile : undefined, used, add);
     }
   }
 
@@ -402,7 +403,7 @@ function checkFetcher(
   p: PkgFile,
   f: Fetcher,
   root: string,
-  byFile: Map<string, Manifest["sources"][number]>,
+  byFile: Map<string, Manifest["sources"][number]> | undefined,
   used: Set<string>,
   add: Add,
 ): void {
@@ -433,6 +434,8 @@ function checkFetcher(
         where,
         "vendor it with deno task fetch-source and point src at .flox/sources/FILE",
       );
+    } else if (!byFile) {
+      // The manifest is invalid: its error already says what to fix.
     } else if (!byFile.has(name)) {
       add(
         S,
@@ -449,7 +452,7 @@ function checkFetcher(
   }
   const a = (k: string) => f.attrs.get(k);
   const label = `${f.fetcher}`;
-  for (const e of byFile.values()) {
+  for (const e of byFile?.values() ?? []) {
     const url = a("url")?.value;
     if (url && url === e.url) used.add(e.file);
     if (

@@ -147,6 +147,15 @@ async function hashPaths(
   }
 }
 
+/** `s` with control characters (terminal escapes in a hostile file) shown as `\xNN`. */
+function printable(s: string): string {
+  return s.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 /** One line of a checksum file. */
 interface SumLine {
   line: number;
@@ -156,7 +165,8 @@ interface SumLine {
 
 /**
  * Parses a GNU coreutils checksum file: "<hex>  <path>" (text) or "<hex> *<path>" (binary),
- * a leading "\" marking escaped names (\\ and \n), "#" comments; also BSD "SHA256 (path) = hex".
+ * a leading "\" marking escaped names (\\, \n and, since coreutils 9.1, \r), "#" comments; also BSD
+ * "SHA256 (path) = hex".
  * Returns the lines, or the line-numbered errors for malformed ones.
  */
 export function parseSums(
@@ -184,14 +194,17 @@ export function parseSums(
     if (!m) {
       errors.push(
         `${file}:${n}: malformed line (expected "<64 hex digits>  <file>" or "<64 hex digits> *<file>"): "${
-          s.length > 60 ? `${s.slice(0, 60)}…` : s
+          printable(s.length > 60 ? `${s.slice(0, 60)}…` : s)
         }"`,
       );
       return;
     }
     let path = m[2]!;
     if (escaped) {
-      path = path.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
+      path = path.replace(
+        /\\(.)/g,
+        (_, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c),
+      );
     }
     lines.push({ line: n, hex: m[1]!.toLowerCase(), path });
   });
@@ -199,6 +212,21 @@ export function parseSums(
 }
 
 type Status = "OK" | "FAILED" | "MISSING";
+
+/**
+ * A name as coreutils prints it: one containing a newline or carriage return (which would split
+ * the output line) gets those and backslashes escaped, and the line a leading "\".
+ */
+export function escapeName(name: string): { prefix: string; name: string } {
+  if (!/[\n\r]/.test(name)) return { prefix: "", name };
+  return {
+    prefix: "\\",
+    name: name.replace(
+      /[\\\n\r]/g,
+      (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\\\"),
+    ),
+  };
+}
 
 /** Malformed lines reported before the rest are summed up in one line. */
 const MAX_ERRORS = 5;
@@ -211,13 +239,24 @@ function missingHint(sumsFile: string): string {
     : " (missing: not on disk)";
 }
 
-async function verify(sumsFile: string, json: boolean): Promise<number> {
+/** Verifies the checksum file at `sumsPath`, named `sumsFile` (as typed) in messages. */
+async function verify(
+  sumsFile: string,
+  sumsPath: string,
+  json: boolean,
+): Promise<number> {
   let text: string;
   try {
-    text = await Deno.readTextFile(sumsFile);
+    text = await Deno.readTextFile(sumsPath);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new KitError(`No such checksum file: "${sumsFile}"`);
+    }
+    // A folder, a file we may not read: the user's mistake, not a bug.
+    if (e instanceof Error && "code" in e) {
+      throw new KitError(
+        `Cannot read checksum file "${sumsFile}": ${e.message.split(":")[0]}`,
+      );
     }
     throw e;
   }
@@ -237,7 +276,7 @@ async function verify(sumsFile: string, json: boolean): Promise<number> {
   if (lines.length === 0) {
     throw new KitError(`No checksum lines in "${sumsFile}"`);
   }
-  const base = dirname(sumsFile);
+  const base = dirname(sumsPath);
   const resolved = lines.map((
     l,
   ) => (isAbsolute(l.path) ? l.path : join(base, l.path)));
@@ -278,14 +317,17 @@ async function verify(sumsFile: string, json: boolean): Promise<number> {
       ...(actual ? { actual } : {}),
       ...(err ? { error: err } : {}),
     });
-    if (!json) out(`${l.path}: ${status}${detail}`);
+    if (!json) {
+      const e = escapeName(l.path);
+      out(`${e.prefix}${e.name}: ${status}${detail}`);
+    }
   }
   if (json) out(JSON.stringify(report, null, 2));
   const total = lines.length;
   const summary = `${counts.OK} of ${total} OK` +
     (counts.FAILED ? `, ${counts.FAILED} FAILED` : "") +
     (counts.MISSING ? `, ${counts.MISSING} MISSING` : "");
-  info(summary + (counts.MISSING ? missingHint(sumsFile) : ""));
+  info(summary + (counts.MISSING ? missingHint(sumsPath) : ""));
   return counts.OK === total ? 0 : 1;
 }
 
@@ -350,7 +392,7 @@ export async function main(args: string[]): Promise<number> {
           "--verify checks flat sha256 sums: --type, --unpack and --format do not apply",
         );
       }
-      return await verify(argPath(values.verify), values.json);
+      return await verify(values.verify, argPath(values.verify), values.json);
     }
     if (values.convert !== undefined) {
       if (type || values.unpack) {
@@ -361,7 +403,10 @@ export async function main(args: string[]): Promise<number> {
     const hashed: Hashed[] = [];
     await hashPaths(positionals, type, values.unpack, (h) => {
       if (values.json) hashed.push(h);
-      else out(`${render(h.digest, format)}  ${h.path}`);
+      else {
+        const e = escapeName(h.path);
+        out(`${e.prefix}${render(h.digest, format)}  ${e.name}`);
+      }
     });
     if (values.json) out(JSON.stringify(hashed.map(jsonOf), null, 2));
     return 0;

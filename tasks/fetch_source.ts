@@ -127,19 +127,51 @@ export async function main(args: string[]): Promise<number> {
       ...(retries ? { attempts: retries } : {}),
       ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
     };
+    const root = await rootDir(v.root);
     const ctx: VendorContext = {
-      root: v.root !== undefined
-        ? argPath(v.root)
-        : resolve(Deno.env.get("COMFYKIT_ROOT") ?? Deno.cwd()),
+      root,
       request: { retry, onRetry: (m) => warn(m) },
       ...(v["no-cache"] ? { cacheDir: false as const } : {}),
       progress: createProgress(),
       force: v.force ?? false,
       dryRun: v["dry-run"] ?? false,
     };
-    if (v.all) return await all(ctx, v, jobs);
-    return await sources(ctx, v, positionals);
+    try {
+      if (v.all) return await all(ctx, v, jobs);
+      return await sources(ctx, v, positionals);
+    } catch (e) {
+      // deno.json grants writes to this repository only: another --root needs its own grant.
+      if (e instanceof Deno.errors.NotCapable) {
+        throw new KitError(
+          `no permission to write into "${root}": ${
+            e.message.split(",")[0]
+          } (deno task fetch-source may write only to this repository's .flox/sources and sources-manifest.json; for another root run "deno run --allow-net --allow-read --allow-env --allow-sys=hostname --allow-write=${root}/.flox/sources,${root}/sources-manifest.json tasks/fetch_source.ts …")`,
+        );
+      }
+      throw e;
+    }
   });
+}
+
+/** The repository root: --root (typed path), else $COMFYKIT_ROOT, else the current directory. */
+async function rootDir(flag: string | undefined): Promise<string> {
+  const given = flag ?? Deno.env.get("COMFYKIT_ROOT");
+  const root = flag !== undefined
+    ? argPath(flag)
+    : resolve(given ?? Deno.cwd());
+  const name = flag !== undefined ? "--root" : "COMFYKIT_ROOT";
+  try {
+    const st = await Deno.stat(root);
+    if (!st.isDirectory) {
+      throw new KitError(`${name} "${given}" is not a directory`);
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new KitError(`${name} "${given}" does not exist`);
+    }
+    throw e;
+  }
+  return root;
 }
 
 async function plan(

@@ -10,7 +10,7 @@
 // --allow-env (the terminal prompt's libraries read many variables; @lezer/lr reads LOG).
 import { resolve } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/cli.ts";
-import { UsageError } from "../lib/errors.ts";
+import { KitError, UsageError } from "../lib/errors.ts";
 import { echoCommand, error, info, out, warn, writeErr } from "../lib/log.ts";
 import {
   applyFixes,
@@ -57,7 +57,8 @@ Options:
   --run CMD       run CMD with sh -c, fix the hashes it reports, and run it again until it
                   passes, fails for another reason (exit 1), or --rounds rounds have passed
   --rounds N      rounds for --run (default 5)
-  --file FILE     only consider this .nix file (repeatable); settles an ambiguous match
+  --file FILE     only consider this .nix file (repeatable; relative to the repository root,
+                  e.g. .flox/pkgs/spandrel.nix); settles an ambiguous match
   --dry-run       show the diff, write nothing
   --json          print the fixes as JSON
   --root DIR      the repository (default: the current directory)
@@ -76,6 +77,8 @@ interface Options {
 }
 
 interface RoundResult {
+  /** How many mismatches the log reports (fixed, unmatched or already fixed). */
+  found: number;
   fixes: Fix[];
   unmatched: Mismatch[];
   changedFiles: number;
@@ -85,7 +88,7 @@ interface RoundResult {
 async function fixLog(log: string, o: Options): Promise<RoundResult> {
   const mismatches = parseMismatches(log);
   if (mismatches.length === 0) {
-    return { fixes: [], unmatched: [], changedFiles: 0 };
+    return { found: 0, fixes: [], unmatched: [], changedFiles: 0 };
   }
   const files = o.files ?? await packageFiles(o.root);
   const candidates = await collectCandidates(o.root, files);
@@ -114,6 +117,14 @@ async function fixLog(log: string, o: Options): Promise<RoundResult> {
     const r = await writeNixFile(abs, texts.get(abs)!, text, {
       dryRun: o.dryRun,
       displayPath: shown,
+    }).catch((e) => {
+      // deno.json grants writes to this repository's .flox/pkgs only.
+      if (e instanceof Deno.errors.NotCapable) {
+        throw new KitError(
+          `no permission to write "${shown}": deno task fix-hash may write only to this repository's .flox/pkgs (for another --root run "deno run --allow-read --allow-env --allow-run=sh --allow-write=${o.root}/.flox/pkgs tasks/fix_hash.ts …")`,
+        );
+      }
+      throw e;
     });
     if (r.changed) {
       changedFiles++;
@@ -129,7 +140,7 @@ async function fixLog(log: string, o: Options): Promise<RoundResult> {
       } → ${f.mismatch.gotSri}`,
     );
   }
-  return { fixes, unmatched, changedFiles };
+  return { found: mismatches.length, fixes, unmatched, changedFiles };
 }
 
 function toJson(r: RoundResult, dryRun: boolean, rounds?: number) {
@@ -213,6 +224,7 @@ export async function main(args: string[]): Promise<number> {
       (positionals.length === 0 || positionals[0] === "-");
     const o: Options = {
       root,
+      // Repository paths, as fix-hash names the candidates (.flox/pkgs/X.nix).
       files: values.file?.map((f) => resolve(root, f)),
       dryRun: values["dry-run"] === true,
       json: values.json === true,
@@ -234,13 +246,24 @@ export async function main(args: string[]): Promise<number> {
       const r = await fixLog(log, o);
       if (o.json) out(JSON.stringify(toJson(r, o.dryRun), null, 2));
       if (r.fixes.length === 0 && r.unmatched.length === 0) {
-        info("No hash mismatch in the build output: nothing to do");
+        info(
+          r.found === 0
+            ? "No hash mismatch in the build output: nothing to do"
+            : `The build output's hash mismatch${
+              r.found === 1 ? " is" : "es are"
+            } already fixed: nothing to do`,
+        );
         return 0;
       }
       return r.fixes.length > 0 && r.unmatched.length === 0 ? 0 : 1;
     }
     // --run: build, fix, rebuild.
-    const all: RoundResult = { fixes: [], unmatched: [], changedFiles: 0 };
+    const all: RoundResult = {
+      found: 0,
+      fixes: [],
+      unmatched: [],
+      changedFiles: 0,
+    };
     for (let round = 1; round <= rounds; round++) {
       info(`round ${round}/${rounds}`);
       const b = await runBuild(values.run, root);

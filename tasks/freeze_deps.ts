@@ -59,7 +59,7 @@ Options:
                            unless -o is given)
   --nixpkgs-index FILE     look names up in this offline nixpkgs index only (default: Nix
                            or flox when present, else the kit's nixpkgs-index.json)
-  --root DIR               the repository (default: the current directory)
+  --root DIR               the repository (default: this repository)
   --json                   machine-readable output on stdout
   -h, --help               show this help
 `;

@@ -13,9 +13,9 @@
 // (COMFYKIT_PYPI_URL, COMFYKIT_GITHUB_URL, COMFYKIT_GITHUB_API_URL, COMFYKIT_MIRRORS,
 // COMFYKIT_CACHE_DIR), and optionally `nix-instantiate` / `flox` for the nixpkgs lookup
 // (COMFYKIT_NIXPKGS); without them the offline nixpkgs-index.json is used.
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/cli.ts";
-import { UsageError } from "../lib/errors.ts";
+import { KitError, UsageError } from "../lib/errors.ts";
 import { exists } from "../lib/fsutil.ts";
 import { parseLicenseFlag } from "../lib/license.ts";
 import { info, out } from "../lib/log.ts";
@@ -64,7 +64,7 @@ Options:
   --no-wire              do not add the package to the main package
   --main FILE            main package to wire into (default .flox/pkgs/comfyui.nix)
   --nixpkgs-index FILE   look names up in this offline index only
-  --root DIR             repository root (default: the current directory)
+  --root DIR             repository root (default: this repository)
   --yes                  take every default (a question without one exits 2 naming its flag)
   --force                replace an existing package file (its diff is shown first)
   --dry-run              show what would be written, write nothing
@@ -212,6 +212,13 @@ async function optionsFrom(
       "--from-manifest packages a recorded wheel or sdist: use --source vendored or --source pypi",
     );
   }
+  // Like every path on the command line, --main is relative to where it was typed.
+  const main = v.main !== undefined
+    ? argPath(v.main)
+    : join(root, ".flox", "pkgs", "comfyui.nix");
+  if (v.main !== undefined && !(await exists(main))) {
+    throw new KitError(`--main "${main}" does not exist`);
+  }
   const meta = parseMetaAnswers({
     summary: v.summary,
     homepage: v.homepage,
@@ -226,9 +233,7 @@ async function optionsFrom(
       : positionals[0]!,
     root,
     python,
-    main: v.main
-      ? resolve(root, v.main)
-      : join(root, ".flox", "pkgs", "comfyui.nix"),
+    main,
     force: v.force ?? false,
     dryRun: v["dry-run"] ?? false,
     json: v.json ?? false,

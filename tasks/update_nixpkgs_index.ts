@@ -71,6 +71,11 @@ export async function main(args: string[]): Promise<number> {
       }
     }
 
+    const indexFile = values.index !== undefined
+      ? argPath(values.index)
+      : DEFAULT_INDEX_FILE;
+    if (!values["dry-run"]) await checkWritable(indexFile);
+
     if (!onPath("nix-instantiate")) {
       throw new KitError(
         "nix-instantiate not found: the index can only be regenerated where Nix is installed (apt-get install nix-bin, or https://nixos.org/download)",
@@ -93,9 +98,6 @@ export async function main(args: string[]): Promise<number> {
       throw new KitError(`nixpkgs "${nixpkgsDir}" does not exist`);
     }
 
-    const indexFile = values.index !== undefined
-      ? argPath(values.index)
-      : DEFAULT_INDEX_FILE;
     const oldText = await readTextIfExists(indexFile);
     const old = oldText === undefined
       ? undefined
@@ -198,6 +200,19 @@ async function findFile(name: string): Promise<string> {
     throw new KitError(`<${name}> not found: ${r.stderr.trim()}`);
   }
   return r.stdout.trim();
+}
+
+/**
+ * Refuses, in one line and before Nix runs, an index file this process may not write (deno.json
+ * scopes the task's --allow-write to the repository); on a terminal Deno asks first.
+ */
+async function checkWritable(path: string): Promise<void> {
+  const { state } = await Deno.permissions.request({ name: "write", path });
+  if (state !== "granted") {
+    throw new KitError(
+      `no write access to "${path}": the task may write only inside the repository; choose an --index there, or add --dry-run --json and redirect stdout`,
+    );
+  }
 }
 
 /** The nixpkgs commit: `.git-revision` (channels, tarballs) or `git rev-parse HEAD` (checkouts). */

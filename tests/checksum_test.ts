@@ -418,3 +418,49 @@ Deno.test("deno task checksum resolves paths against the folder it was typed in 
     'error: No such file or directory: "README.md"\n',
   );
 });
+
+Deno.test("parseSums() decodes the \\r escape coreutils 9.1 writes for carriage returns", () => {
+  const { lines, errors } = parseSums(`\\${HELLO.hex}  cr\\rname\n`, "S");
+  assert.deepEqual(errors, []);
+  assert.deepEqual(lines.map((l) => l.path), ["cr\rname"]);
+});
+
+Deno.test("checksum --verify escapes names with newlines as coreutils does, one line per file", async () => {
+  await using dir = await tmp();
+  await Deno.writeTextFile(`${dir.path}/new\nline`, "hello");
+  await Deno.writeTextFile(`${dir.path}/cr\rname`, "hello");
+  await Deno.writeTextFile(
+    `${dir.path}/SUMS`,
+    `\\${HELLO.hex}  new\\nline\n\\${HELLO.hex}  cr\\rname\n`,
+  );
+  const r = await checksum("--verify", `${dir.path}/SUMS`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "\\new\\nline: OK\n\\cr\\rname: OK\n");
+  const h = await checksum("--format", "hex", `${dir.path}/new\nline`);
+  assert.equal(h.stdout, `\\${HELLO.hex}  ${dir.path}/new\\nline\n`);
+});
+
+Deno.test("checksum --verify of a folder or a missing file is one error line naming it as typed", async () => {
+  await using dir = await tmp();
+  const folder = await checksum("--verify", dir.path);
+  assert.equal(folder.code, 1);
+  assert.match(
+    folder.stderr,
+    /^error: Cannot read checksum file "[^"]+": Is a directory[^\n]*\n$/,
+  );
+  const missing = await checksum("--verify", "no-such-SUMS.txt");
+  assert.equal(missing.code, 1);
+  assert.equal(
+    missing.stderr,
+    'error: No such checksum file: "no-such-SUMS.txt"\n',
+  );
+});
+
+Deno.test("checksum --verify shows a malformed line's control characters escaped", async () => {
+  await using dir = await tmp();
+  await Deno.writeTextFile(`${dir.path}/S`, "abc\x1b]0;pwned\x07 x\n");
+  const r = await checksum("--verify", `${dir.path}/S`);
+  assert.equal(r.code, 1);
+  assert.ok(r.stderr.includes('"abc\\x1b]0;pwned\\x07 x"'), r.stderr);
+  assert.ok(!r.stderr.includes("\x1b"));
+});

@@ -965,3 +965,64 @@ Deno.test("pypiStableUrl() builds fetchPypi's URL like the seeded manifest", asy
     if (e.kind.startsWith("pypi-")) assert.equal(pypiStableUrl(e.file), e.url);
   }
 });
+
+Deno.test("main() refuses a --root or COMFYKIT_ROOT that is missing or not a folder, one error line", async () => {
+  await using dir = await tmp();
+  await Deno.writeTextFile(join(dir.path, "file"), "x");
+  const cases: [string[], RegExp][] = [
+    [
+      ["--root", join(dir.path, "nowhere"), "--all"],
+      /^error: --root "[^"]*nowhere" does not exist\n$/,
+    ],
+    [
+      ["--root", join(dir.path, "file"), "--all", "--check"],
+      /^error: --root "[^"]*file" is not a directory\n$/,
+    ],
+  ];
+  for (const [args, stderr] of cases) {
+    const r = await captureOutput(() => main(args));
+    assert.equal(r.code, 1, args.join(" "));
+    assert.match(r.stderr, stderr);
+    assert.equal(r.stdout, "");
+  }
+  const saved = Deno.env.get("COMFYKIT_ROOT");
+  Deno.env.set("COMFYKIT_ROOT", join(dir.path, "gone"));
+  try {
+    const r = await captureOutput(() => main(["--all"]));
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^error: COMFYKIT_ROOT "[^"]*gone" does not exist\n$/,
+    );
+  } finally {
+    if (saved === undefined) Deno.env.delete("COMFYKIT_ROOT");
+    else Deno.env.set("COMFYKIT_ROOT", saved);
+  }
+  assert.deepEqual(await listDir(dir.path), ["file"]);
+});
+
+Deno.test("fetch-source with deno.json's write grant and another --root is one error line naming the grant", async () => {
+  await using f = await fixture();
+  // deno.json allows writes to this repository's .flox/sources and manifest only.
+  const r = await run(Deno.execPath(), [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-env",
+    "--allow-sys=hostname",
+    `--allow-write=${ROOT}/.flox/sources,${ROOT}/sources-manifest.json`,
+    `${ROOT}/tasks/fetch_source.ts`,
+    "--root",
+    f.root,
+    "--no-cache",
+    `pypi:${DEMO.name}==${DEMO.version}`,
+  ], { env: f.env });
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^error: no permission to write into "[^"]+": [^\n]*--allow-write=[^\n]+\n$/m,
+  );
+  assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  assert.deepEqual(await listDir(f.sources), []);
+  assert.equal(await exists(f.manifestPath), false);
+});

@@ -456,3 +456,89 @@ Deno.test("main() turns bad input into one error line and writes nothing", async
     before,
   );
 });
+
+Deno.test("main() turns a LOG that is a folder and a --root that is a file into one error line", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  const folder = await captureOutput(() => main([root, "--root", root]));
+  assert.equal(folder.code, 1);
+  assert.match(
+    folder.stderr,
+    /^error: Cannot read "[^"]+": it is a folder, not a file\n$/,
+  );
+  await Deno.writeTextFile(
+    `${root}/build.log`,
+    modern("spandrel-0.4.0.tar.gz", FAKE, GOT_B),
+  );
+  const file = await captureOutput(() =>
+    main([`${root}/build.log`, "--root", `${root}/build.log`])
+  );
+  assert.equal(file.code, 1);
+  assert.match(
+    file.stderr,
+    /^error: No \.flox\/pkgs\/ in "[^"]+build\.log"; run fix-hash in the repository or give --root DIR\n$/,
+  );
+});
+
+Deno.test("main() on an already fixed log writes nothing into another placeholder and says so", async () => {
+  await using dir = await tmp();
+  // nunchaku.nix keeps its own placeholder: the second run must not give it spandrel's hash.
+  const root = await makeRepo(dir.path);
+  const nunchaku = await Deno.readTextFile(`${root}/.flox/pkgs/nunchaku.nix`);
+  await Deno.writeTextFile(
+    `${root}/build.log`,
+    modern("spandrel-0.4.0.tar.gz", FAKE, GOT_B),
+  );
+  const first = await captureOutput(() =>
+    main([`${root}/build.log`, "--root", root])
+  );
+  assert.equal(first.code, 0, first.stderr);
+  const again = await captureOutput(() =>
+    main([`${root}/build.log`, "--root", root])
+  );
+  assert.equal(again.code, 0);
+  assert.equal(
+    again.stderr,
+    "The build output's hash mismatch is already fixed: nothing to do\n",
+  );
+  assert.equal(again.stdout, "");
+  assert.equal(
+    await Deno.readTextFile(`${root}/.flox/pkgs/nunchaku.nix`),
+    nunchaku,
+  );
+});
+
+Deno.test("fix-hash without write permission for --root's .flox/pkgs is one error line, nothing written", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  await Deno.writeTextFile(
+    `${root}/build.log`,
+    modern("spandrel-0.4.0.tar.gz", FAKE, GOT_B),
+  );
+  const before = await Deno.readTextFile(`${root}/.flox/pkgs/spandrel.nix`);
+  // deno.json's grant: this repository's .flox/pkgs only.
+  const r = await run(Deno.execPath(), [
+    "run",
+    "--allow-read",
+    "--allow-env",
+    "--allow-run=sh",
+    `--allow-write=${ROOT}/.flox/pkgs`,
+    `${ROOT}/tasks/fix_hash.ts`,
+    `${root}/build.log`,
+    "--root",
+    root,
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^error: no permission to write "\.flox\/pkgs\/spandrel\.nix": [^\n]+--allow-write=[^\n]+\n$/,
+  );
+  assert.equal(
+    await Deno.readTextFile(`${root}/.flox/pkgs/spandrel.nix`),
+    before,
+  );
+  assert.deepEqual(
+    [...Deno.readDirSync(`${root}/.flox/pkgs`)].map((e) => e.name).sort(),
+    ["nunchaku.nix", "spandrel.nix"],
+  );
+});

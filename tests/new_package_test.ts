@@ -15,6 +15,7 @@ import { assertGolden, evalPackage, haveNix } from "./new_package_helpers.ts";
 import { readManifest } from "../lib/manifest.ts";
 import { haveTool } from "./_helpers.ts";
 import { parseHash, toHex } from "../lib/hash.ts";
+import { exists } from "../lib/fsutil.ts";
 
 const INDEX = {
   description: "test index",
@@ -534,6 +535,60 @@ Deno.test("new-package PATH reads a local wheel without network and vendors it",
     ),
     hexOf(await Deno.readFile(path)),
   );
+});
+
+Deno.test("new-package --main is relative to the folder the command was typed in", async () => {
+  await using w = await world();
+  await Deno.mkdir(`${w.root}/alt`);
+  await Deno.rename(
+    `${w.root}/.flox/pkgs/comfyui.nix`,
+    `${w.root}/alt/main.nix`,
+  );
+  const before = await Deno.readTextFile(`${w.root}/alt/main.nix`);
+  const { buildWheel } = await import("./_fixtures/build.ts");
+  await Deno.writeFile(
+    `${w.root}/alt/tiny-1.0-py3-none-any.whl`,
+    buildWheel({
+      name: "tiny",
+      version: "1.0",
+      license: "MIT",
+      packages: ["tiny"],
+    }),
+  );
+  // As `cd alt && deno task new-package tiny-1.0-py3-none-any.whl --main main.nix` does:
+  // deno task runs in the project root and passes the typed-in folder as INIT_CWD.
+  const r = await runTaskProcess("new_package.ts", [
+    "tiny-1.0-py3-none-any.whl",
+    "--main",
+    "main.nix",
+    "--yes",
+    "--dry-run",
+    "--json",
+    "--root",
+    "..",
+    "--nixpkgs-index",
+    `${w.root}/../index.json`,
+  ], { env: { ...w.env, INIT_CWD: `${w.root}/alt` }, cwd: ROOT });
+  assert.equal(r.code, 0, r.stderr);
+  const res = JSON.parse(r.stdout).packages[0];
+  assert.equal(res.wired.changed, true);
+  assert.match(r.stderr, /^would wire tiny into alt\/main\.nix$/m);
+  assert.equal(await Deno.readTextFile(`${w.root}/alt/main.nix`), before);
+  // A --main that is not there is bad input, not a silent "not wiring".
+  const missing = await runTaskProcess("new_package.ts", [
+    "tiny-1.0-py3-none-any.whl",
+    "--main",
+    "nope.nix",
+    "--yes",
+    "--root",
+    "..",
+  ], { env: { ...w.env, INIT_CWD: `${w.root}/alt` }, cwd: ROOT });
+  assert.equal(missing.code, 1, missing.stderr);
+  assert.match(
+    missing.stderr,
+    /^error: --main ".*\/alt\/nope\.nix" does not exist$/m,
+  );
+  assert.equal(await exists(`${w.root}/.flox/pkgs/tiny.nix`), false);
 });
 
 Deno.test("new-package --source github pins a tag with the NAR hash of its archive", async () => {

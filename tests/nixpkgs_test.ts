@@ -13,7 +13,7 @@ import {
   serializeNixpkgsIndex,
 } from "../lib/nixpkgs.ts";
 import { diffLines, parseNixEnvJson } from "../tasks/update_nixpkgs_index.ts";
-import { haveTool, ROOT, runTaskProcess, tmp } from "./_helpers.ts";
+import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
 import { nixpkgsNames, REQUIREMENTS_0_3_75 } from "./_fixtures/comfyui.ts";
 
 Deno.test("pypiToNixAttr() maps PyPI names to nixpkgs attributes", () => {
@@ -483,6 +483,34 @@ Deno.test("update-nixpkgs-index refuses clearly when there is no nixpkgs", async
   assert.equal(r.stderr.includes("    at "), false);
   const u = await runTaskProcess("update_nixpkgs_index.ts", ["--rev", "main"]);
   assert.equal(u.code, 2);
+});
+
+Deno.test("update-nixpkgs-index refuses an --index outside its --allow-write in one line", async () => {
+  await using dir = await tmp();
+  await Deno.mkdir(`${dir.path}/repo`);
+  await Deno.mkdir(`${dir.path}/elsewhere`);
+  // The task's own permissions (deno.json): writes only inside the folder it runs in.
+  const r = await run(Deno.execPath(), [
+    "run",
+    "--allow-read",
+    `--allow-write=${dir.path}/repo`,
+    "--allow-env",
+    "--allow-run=nix-instantiate,nix-env,git",
+    `${ROOT}/tasks/update_nixpkgs_index.ts`,
+    "--nixpkgs",
+    dir.path,
+    "--index",
+    `${dir.path}/elsewhere/i.json`,
+    "--add",
+    "torch",
+  ], { env: { NO_COLOR: "1" } });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^error: no write access to ".*\/elsewhere\/i\.json": the task may write only inside the repository/m,
+  );
+  assert.equal(r.stderr.includes("    at "), false, r.stderr);
+  assert.deepEqual([...Deno.readDirSync(`${dir.path}/elsewhere`)], []);
 });
 
 Deno.test("parseNixEnvJson() and diffLines() of update-nixpkgs-index", () => {

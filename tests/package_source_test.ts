@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readDistMetadata } from "../lib/dist_metadata.ts";
-import { apiDisagreements } from "../lib/package_source.ts";
+import { apiDisagreements, parseTarget } from "../lib/package_source.ts";
+import { KitError } from "../lib/errors.ts";
 import { REAL_SOURCES } from "./_helpers.ts";
 
 const WHEEL = join(REAL_SOURCES, "controlnet_aux-0.0.10-py3-none-any.whl");
@@ -42,4 +43,30 @@ Deno.test("apiDisagreements() names each field where the JSON API's stale info d
     'the licence ("MIT" vs "Apache")',
     "the requirements (Requires-Dist)",
   ]);
+});
+
+Deno.test("parseTarget() refuses a version that is not PEP 440 before anything is looked up", () => {
+  assert.deepEqual(parseTarget("spandrel==0.4.0", undefined), {
+    name: "spandrel",
+    version: "0.4.0",
+  });
+  assert.deepEqual(parseTarget("spandrel", "v1.0rc1"), {
+    name: "spandrel",
+    version: "v1.0rc1",
+  });
+  for (
+    const [target, flag] of [
+      ["spandrel==notaversion", undefined],
+      ["spandrel==1.0;", undefined],
+      ["spandrel", "latest"],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseTarget(target, flag),
+      (e) =>
+        e instanceof KitError && e.exitCode === 1 &&
+        /is not a valid PEP 440 version/.test(e.message),
+      `${target} ${flag}`,
+    );
+  }
 });

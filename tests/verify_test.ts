@@ -534,3 +534,12 @@ Deno.test("main() reports bad input: unparseable .nix, malformed manifest, no re
   assert.equal(gone.stdout, "");
   assert.match(gone.stderr, /^error: Not a directory: ".*nowhere"; [^\n]+\n$/);
 });
+
+Deno.test("verifyRepo() with an invalid manifest reports it once, not every vendored src as unlisted", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  await Deno.writeTextFile(`${root}/sources-manifest.json`, "{bad");
+  const errs = errors(await verifyRepo({ root }));
+  assert.equal(errs.length, 1, errs.join("\n"));
+  assert.match(errs[0]!, /^sources-manifest\.json: not valid JSON: /);
+});
