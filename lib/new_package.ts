@@ -7,6 +7,7 @@
 //   const results = await newPackage({ target: "spandrel==0.4.0", root, python: "3.12",
 //     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
 //     chooseFrontend({ yes: true }));
+import { eq } from "@renovatebot/pep440";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { githubRepo } from "./dist_metadata.ts";
 import { KitError, UsageError } from "./errors.ts";
@@ -222,7 +223,7 @@ async function walk(
   } else {
     const t = parseTarget(target, isRoot ? opts.version : undefined);
     // Step 1: is it in nixpkgs already?
-    if (isRoot && await usedFromNixpkgs(s, t.name)) return [];
+    if (isRoot && await usedFromNixpkgs(s, t.name, t.version)) return [];
     // Step 2: the release and its file; the file's own metadata wins over the JSON API.
     loaded = await loadPypi({
       name: t.name,
@@ -372,11 +373,23 @@ async function walk(
   return queue;
 }
 
-/** Step 1 for a NAME: when nixpkgs has it and the answer is "use", wires nixpkgs' attribute. */
-async function usedFromNixpkgs(s: Session, name: string): Promise<boolean> {
+/**
+ * Step 1 for a NAME: when nixpkgs has it and the answer is "use", wires nixpkgs' attribute. When
+ * the user asked for a version nixpkgs does not have, the default answer is to write a package.
+ */
+async function usedFromNixpkgs(
+  s: Session,
+  name: string,
+  wanted: string | undefined,
+): Promise<boolean> {
   const found = await s.nixpkgs.lookup(name);
   if (!found) return false;
-  info(`nixpkgs has ${found.attr} ${found.version} (${s.nixpkgs.source})`);
+  const pinMet = wanted === undefined || eq(found.version, wanted);
+  info(
+    `nixpkgs has ${found.attr} ${found.version} (${s.nixpkgs.source})${
+      pinMet ? "" : `, not the ${wanted} asked for`
+    }`,
+  );
   const choice = s.opts.inNixpkgs ?? await s.fe.select({
     key: "in-nixpkgs",
     flag: "--in-nixpkgs",
@@ -388,7 +401,7 @@ async function usedFromNixpkgs(s: Session, name: string): Promise<boolean> {
       },
       { value: "package", name: "Write a package for it anyway" },
     ],
-    default: "use",
+    default: pinMet ? "use" : "package",
   });
   if (choice !== "use") return false;
   const result: PackageResult = {

@@ -471,6 +471,16 @@ Deno.test("new-package uses nixpkgs when it has the package, and detects depende
     ),
   );
 
+  // A pin nixpkgs does not meet: the default answer is to write a package (so PyPI is asked,
+  // and the fixture has no requests 9.9), not to use nixpkgs' other version.
+  const pinned = await np(w, ["requests==9.9", "--yes", "--dry-run"]);
+  assert.match(
+    pinned.stderr,
+    /nixpkgs has requests 2\.32\.4 \(index\), not the 9\.9 asked for/,
+  );
+  assert.equal(pinned.code, 1, pinned.stderr);
+  assert.match(pinned.stderr, /error: PyPI has no release "requests==9\.9"/);
+
   const cyc = await np(w, [
     "cyc-a",
     "--yes",
