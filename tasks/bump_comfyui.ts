@@ -123,6 +123,12 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
   if (wanted !== undefined && opts.latest) {
     throw new UsageError("give either VERSION or --latest, not both");
   }
+  // Something like v0.3.7x is a mistyped release (the error lists the nearest ones); a word is not.
+  if (wanted !== undefined && !/^[vV]?\d/.test(wanted)) {
+    throw new UsageError(
+      `"${wanted}" is not a version: give one like 0.3.76 or v0.3.76`,
+    );
+  }
   const python = opts.python ?? DEFAULT_PYTHON;
   if (!/^\d+\.\d+(\.\d+)?$/.test(python)) {
     throw new UsageError(

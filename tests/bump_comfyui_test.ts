@@ -99,6 +99,12 @@ Deno.test("bump-comfyui --help prints usage and exits 0", async () => {
   const both = await runTaskProcess("bump_comfyui.ts", ["0.3.76", "--latest"]);
   assert.equal(both.code, 2);
   assert.match(both.stderr, /error: give either VERSION or --latest, not both/);
+  const banana = await runTaskProcess("bump_comfyui.ts", ["banana"]);
+  assert.equal(banana.code, 2);
+  assert.match(
+    banana.stderr,
+    /^error: "banana" is not a version: give one like 0\.3\.76 or v0\.3\.76\n/,
+  );
 });
 
 Deno.test("bump-comfyui --latest --dry-run picks the newest by version across tag pages and writes nothing", async () => {
