@@ -144,7 +144,7 @@ async function optionsFrom(
   }
   const root = v.root !== undefined ? argPath(v.root) : Deno.cwd();
   if (!(await exists(root))) {
-    throw new UsageError(`--root "${root}" does not exist`);
+    throw new KitError(`--root "${root}" does not exist`);
   }
   const oneOf = <T extends string>(
     flag: string,

@@ -451,6 +451,14 @@ Deno.test("new-package reports bad input in one line and writes nothing", async 
       `no stack trace for ${args.join(" ")}`,
     );
   }
+  const noRoot = await runTaskProcess("new_package.ts", [
+    "fancy_kit",
+    "--yes",
+    "--root",
+    `${w.root}/nowhere`,
+  ], { env: w.env, cwd: w.root });
+  assert.equal(noRoot.code, 1, noRoot.stderr);
+  assert.match(noRoot.stderr, /^error: --root ".*\/nowhere" does not exist\n$/);
   assert.deepEqual(await tree(w.root), before);
 });
 
