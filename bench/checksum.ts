@@ -10,7 +10,7 @@
 // Permissions: --allow-read, --allow-write=bench/data, --allow-run=deno,sha256sum,openssl,
 // nix-hash, --allow-env=BENCH_ROUNDS,PATH, --allow-sys=loadavg.
 import { fileURLToPath } from "node:url";
-import { out } from "../lib/log.ts";
+import { out } from "../lib/kit/log.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
 const DATA = `${ROOT}/bench/data`;

@@ -11,7 +11,7 @@
 // Needs: python3 with pip >= 22.2. Permissions: -A-free: read, write (temp), run, env, net.
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { info, out } from "../lib/log.ts";
+import { info, out } from "../lib/kit/log.ts";
 import {
   buildIndexFiles,
   HERMETIC_PIP_ENV,

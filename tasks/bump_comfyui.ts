@@ -8,17 +8,17 @@
 //
 // Needs: network to $COMFYKIT_GITHUB_API_URL / $COMFYKIT_GITHUB_URL (and PyPI for actions that
 // fetch wheels), read/write of the repository and $COMFYKIT_CACHE_DIR, env for the endpoints.
-import { argPath, parseCli, runTask } from "../lib/cli.ts";
-import { KitError, UsageError } from "../lib/errors.ts";
-import { atomicWrite, exists, readTextIfExists } from "../lib/fsutil.ts";
-import { info, out, warn } from "../lib/log.ts";
-import { toSri } from "../lib/hash.ts";
+import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { KitError, UsageError } from "../lib/kit/errors.ts";
+import { atomicWrite, exists, readTextIfExists } from "../lib/kit/fsutil.ts";
+import { info, out, warn } from "../lib/kit/log.ts";
+import { toSri } from "../lib/hash/sha256.ts";
 import {
   archiveUrl,
   githubApiUrl,
   githubUrl,
   listTags,
-} from "../lib/github.ts";
+} from "../lib/net/github.ts";
 import {
   bumpKind,
   latestTag,
@@ -27,7 +27,7 @@ import {
   sortVersionTags,
   toChanges,
   type VersionTag,
-} from "../lib/bump.ts";
+} from "../lib/bump/plan.ts";
 import {
   archiveRequirements,
   FLOX_MANIFEST,
@@ -36,25 +36,25 @@ import {
   readMainPackage,
   repinFloxManifest,
   rewriteMainPackage,
-} from "../lib/comfyui.ts";
-import { narHashArchive } from "../lib/archive.ts";
-import { diffRequirements } from "../lib/requirements.ts";
-import { type ActionRunners, DEFAULT_PYTHON } from "../lib/bump_actions.ts";
+} from "../lib/repo/main_package.ts";
+import { narHashArchive } from "../lib/archive/read.ts";
+import { diffRequirements } from "../lib/python/requirements.ts";
+import { type ActionRunners, DEFAULT_PYTHON } from "../lib/bump/actions.ts";
 import {
   carryOutActions,
   planActions,
   updateCustomPackage,
-} from "../lib/bump_apply.ts";
+} from "../lib/bump/apply.ts";
 import {
   bumpJson,
   changeLines,
   editDiff,
   type FileEdit,
-} from "../lib/bump_report.ts";
-import { fetchUrlCached } from "../lib/vendor.ts";
-import { openNixpkgsForFlag } from "../lib/nixpkgs.ts";
-import { chooseFrontend, type Frontend } from "../lib/prompt.ts";
-import { newPackage } from "../lib/new_package.ts";
+} from "../lib/bump/report.ts";
+import { fetchUrlCached } from "../lib/repo/vendor.ts";
+import { openNixpkgsForFlag } from "../lib/nix/nixpkgs.ts";
+import { chooseFrontend, type Frontend } from "../lib/kit/prompt.ts";
+import { newPackage } from "../lib/new_package/run.ts";
 
 export const USAGE = `Usage: deno task bump-comfyui [VERSION] [options]
 

@@ -11,20 +11,20 @@
 // larger than 512 MiB spills contents into a private temp directory), --allow-env=NO_COLOR.
 // Heavy modules (archive readers) are imported only for --unpack, so --help answers fast.
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
-import { argPath, parseCli, runTask } from "../lib/cli.ts";
-import { KitError, UsageError } from "../lib/errors.ts";
-import type { Digest, HashFormat } from "../lib/hash.ts";
-import { error, info, out } from "../lib/log.ts";
+import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { KitError, UsageError } from "../lib/kit/errors.ts";
+import type { Digest, HashFormat } from "../lib/hash/sha256.ts";
+import { error, info, out } from "../lib/kit/log.ts";
 
 // Loaded after the arguments are parsed: --help and usage errors need none of them.
 let lib: {
-  hash: typeof import("../lib/hash.ts");
-  flat: typeof import("../lib/_flat_hash.ts");
+  hash: typeof import("../lib/hash/sha256.ts");
+  flat: typeof import("../lib/hash/flat.ts");
 };
 async function loadLib(): Promise<void> {
   const [hash, flat] = await Promise.all([
-    import("../lib/hash.ts"),
-    import("../lib/_flat_hash.ts"),
+    import("../lib/hash/sha256.ts"),
+    import("../lib/hash/flat.ts"),
   ]);
   lib = { hash, flat };
 }
@@ -137,10 +137,10 @@ async function hashPaths(
       if ("error" in r) throw lib.flat.flatError(path, r.error);
       digest = r.digest;
     } else if (kind === "nar") {
-      const { narHashPath } = await import("../lib/nar.ts");
+      const { narHashPath } = await import("../lib/hash/nar.ts");
       digest = await narHashPath(argPath(path));
     } else {
-      const { narHashArchive } = await import("../lib/archive.ts");
+      const { narHashArchive } = await import("../lib/archive/read.ts");
       digest = await narHashArchive(argPath(path));
     }
     emit({ path, type: kind, digest });

@@ -10,12 +10,12 @@
 // (lock owner). Environment: COMFYKIT_PYPI_URL, COMFYKIT_GITHUB_URL, COMFYKIT_GITHUB_API_URL,
 // COMFYKIT_MIRRORS, COMFYKIT_CACHE_DIR, COMFYKIT_ROOT, GITHUB_TOKEN.
 import { resolve } from "node:path";
-import { argPath, parseCli, runTask } from "../lib/cli.ts";
-import { KitError, UsageError } from "../lib/errors.ts";
-import { info, out, warn } from "../lib/log.ts";
-import { createProgress, type RetryPolicy } from "../lib/download.ts";
-import { parseGithubSpec } from "../lib/github.ts";
-import { isValidProjectName } from "../lib/names.ts";
+import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { KitError, UsageError } from "../lib/kit/errors.ts";
+import { info, out, warn } from "../lib/kit/log.ts";
+import { createProgress, type RetryPolicy } from "../lib/net/download.ts";
+import { parseGithubSpec } from "../lib/net/github.ts";
+import { isValidProjectName } from "../lib/python/names.ts";
 import {
   executePlan,
   type Plan,
@@ -26,7 +26,7 @@ import {
   type RestoreResult,
   type VendorContext,
   type VendorResult,
-} from "../lib/vendor.ts";
+} from "../lib/repo/vendor.ts";
 
 const USAGE = `Usage:
   deno task fetch-source pypi:NAME[==VERSION] [--wheel|--sdist]

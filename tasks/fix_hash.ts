@@ -9,9 +9,16 @@
 // Permissions: --allow-read, --allow-write=.flox/pkgs (the edited files), --allow-run=sh (--run),
 // --allow-env (the terminal prompt's libraries read many variables; @lezer/lr reads LOG).
 import { resolve } from "node:path";
-import { argPath, parseCli, runTask } from "../lib/cli.ts";
-import { KitError, UsageError } from "../lib/errors.ts";
-import { echoCommand, error, info, out, warn, writeErr } from "../lib/log.ts";
+import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { KitError, UsageError } from "../lib/kit/errors.ts";
+import {
+  echoCommand,
+  error,
+  info,
+  out,
+  warn,
+  writeErr,
+} from "../lib/kit/log.ts";
 import {
   applyFixes,
   type Chooser,
@@ -23,12 +30,12 @@ import {
   parseMismatches,
   readText,
   short,
-} from "../lib/fix_hash.ts";
-import { writeNixFile } from "../lib/nix_edit.ts";
+} from "../lib/fix_hash/fixes.ts";
+import { writeNixFile } from "../lib/nix/edit.ts";
 
 /** Asks which file a mismatch is about (terminal only; the prompt library loads on demand). */
 const askFile: Chooser = async (m, candidates) => {
-  const { TerminalFrontend } = await import("../lib/prompt.ts");
+  const { TerminalFrontend } = await import("../lib/kit/prompt.ts");
   const picked = await new TerminalFrontend().select({
     key: "file",
     flag: "--file",

@@ -14,16 +14,20 @@
 // Permissions: --allow-read, --allow-write (lock file, cache, temp venv), --allow-run (python3,
 // uv, nix-instantiate, flox), --allow-env, --allow-net (index pages for hashes, the archive).
 import { join, relative } from "node:path";
-import { classify, isProblem } from "../lib/classify.ts";
-import { argPath, parseCli, runTask } from "../lib/cli.ts";
-import { KitError, UsageError } from "../lib/errors.ts";
-import { atomicWrite, readTextIfExists } from "../lib/fsutil.ts";
-import { info, out, warn } from "../lib/log.ts";
-import { openNixpkgsForFlag } from "../lib/nixpkgs.ts";
-import { parseRequirement } from "../lib/pep508.ts";
-import { completeHashes, renderLockFile, resolve } from "../lib/resolver.ts";
-import { readRequirementsFile } from "../lib/requirements.ts";
-import { mainPackageRequirements } from "../lib/_freeze_source.ts";
+import { classify, isProblem } from "../lib/repo/classify.ts";
+import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { KitError, UsageError } from "../lib/kit/errors.ts";
+import { atomicWrite, readTextIfExists } from "../lib/kit/fsutil.ts";
+import { info, out, warn } from "../lib/kit/log.ts";
+import { openNixpkgsForFlag } from "../lib/nix/nixpkgs.ts";
+import { parseRequirement } from "../lib/python/pep508.ts";
+import {
+  completeHashes,
+  renderLockFile,
+  resolve,
+} from "../lib/python/resolver.ts";
+import { readRequirementsFile } from "../lib/python/requirements.ts";
+import { mainPackageRequirements } from "../lib/repo/main_archive.ts";
 import {
   combinedSpecifier,
   fixLines,
@@ -32,8 +36,8 @@ import {
   renderTable,
   summary,
   summaryLine,
-} from "../lib/freeze_report.ts";
-import { progressLine } from "../lib/resolver_progress.ts";
+} from "../lib/freeze/report.ts";
+import { progressLine } from "../lib/freeze/progress.ts";
 
 const USAGE = `Usage: deno task freeze-deps [REQ...] [-r FILE]... [options]
 

@@ -14,25 +14,25 @@
 // COMFYKIT_CACHE_DIR), and optionally `nix-instantiate` / `flox` for the nixpkgs lookup
 // (COMFYKIT_NIXPKGS); without them the offline nixpkgs-index.json is used.
 import { join } from "node:path";
-import { argPath, parseCli, runTask } from "../lib/cli.ts";
-import { KitError, UsageError } from "../lib/errors.ts";
-import { exists } from "../lib/fsutil.ts";
-import { parseLicenseFlag } from "../lib/license.ts";
-import { info, out } from "../lib/log.ts";
-import { parseGithubRepo } from "../lib/github_source.ts";
+import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { KitError, UsageError } from "../lib/kit/errors.ts";
+import { exists } from "../lib/kit/fsutil.ts";
+import { parseLicenseFlag } from "../lib/python/license.ts";
+import { info, out } from "../lib/kit/log.ts";
+import { parseGithubRepo } from "../lib/new_package/from_github.ts";
 import {
   isImportName,
   parseMetaAnswers,
   splitList,
-} from "../lib/meta_answers.ts";
-import { normalizeName } from "../lib/names.ts";
+} from "../lib/new_package/meta_answers.ts";
+import { normalizeName } from "../lib/python/names.ts";
 import {
   newPackage,
   type NewPackageOptions,
   type PackageResult,
-} from "../lib/new_package.ts";
-import { isDistPath } from "../lib/package_source.ts";
-import { chooseFrontend } from "../lib/prompt.ts";
+} from "../lib/new_package/run.ts";
+import { isDistPath } from "../lib/new_package/source.ts";
+import { chooseFrontend } from "../lib/kit/prompt.ts";
 
 const USAGE = `Usage: deno task new-package NAME[==VERSION] [options]
        deno task new-package PATH.whl|PATH.tar.gz [options]

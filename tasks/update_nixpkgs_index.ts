@@ -9,11 +9,11 @@
 // Needs: nix-instantiate (and nix-env for --all), a nixpkgs ($COMFYKIT_NIXPKGS, --nixpkgs PATH or
 // a <nixpkgs> channel), git to read the revision of a checkout without .git-revision.
 // Permissions: --allow-read, --allow-write (the index), --allow-run, --allow-env.
-import { argPath, parseCli, runTask } from "../lib/cli.ts";
-import { capture } from "../lib/command.ts";
-import { KitError, UsageError } from "../lib/errors.ts";
-import { atomicWrite, readTextIfExists } from "../lib/fsutil.ts";
-import { info, out, warn } from "../lib/log.ts";
+import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { capture } from "../lib/kit/command.ts";
+import { KitError, UsageError } from "../lib/kit/errors.ts";
+import { atomicWrite, readTextIfExists } from "../lib/kit/fsutil.ts";
+import { info, out, warn } from "../lib/kit/log.ts";
 import {
   DEFAULT_INDEX_FILE,
   findNixpkgs,
@@ -22,7 +22,7 @@ import {
   onPath,
   parseNixpkgsIndex,
   serializeNixpkgsIndex,
-} from "../lib/nixpkgs.ts";
+} from "../lib/nix/nixpkgs.ts";
 
 const USAGE = `Usage: deno task update-nixpkgs-index [options]
 

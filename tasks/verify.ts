@@ -6,15 +6,15 @@
 //   deno task verify --strict --release --json
 //
 // Permissions: --allow-read (the repository), --allow-run=nix-instantiate,git.
-import { argPath, parseCli, runTask } from "../lib/cli.ts";
-import { capture } from "../lib/command.ts";
-import { out } from "../lib/log.ts";
+import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { capture } from "../lib/kit/command.ts";
+import { out } from "../lib/kit/log.ts";
 import {
   type Finding,
   type RunCommand,
   SECTIONS,
   verifyRepo,
-} from "../lib/verify.ts";
+} from "../lib/verify/run.ts";
 
 const USAGE = `Usage: deno task verify [options]
 

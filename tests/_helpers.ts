@@ -1,6 +1,6 @@
 // Shared test helpers: real-Nix gating, temp dirs, running tasks as subprocesses.
 import { fileURLToPath } from "node:url";
-import { info } from "../lib/log.ts";
+import { info } from "../lib/kit/log.ts";
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
@@ -102,7 +102,7 @@ export function runTaskProcess(
 }
 
 /**
- * Runs `fn` in-process with console.log / console.error (where lib/log.ts writes) captured:
+ * Runs `fn` in-process with console.log / console.error (where lib/kit/log.ts writes) captured:
  * `{code, stdout, stderr}`. For testing a task's `main()` without a subprocess.
  */
 export async function captureOutput(

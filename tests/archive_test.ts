@@ -7,9 +7,9 @@ import {
   narHashEntries,
   readArchive,
   readArchiveBytes,
-} from "../lib/archive.ts";
-import { KitError } from "../lib/errors.ts";
-import { toHex } from "../lib/hash.ts";
+} from "../lib/archive/read.ts";
+import { KitError } from "../lib/kit/errors.ts";
+import { toHex } from "../lib/hash/sha256.ts";
 import { haveTool, REAL_SOURCES, ROOT, run, tmp } from "./_helpers.ts";
 import {
   buildTarGz,
@@ -540,10 +540,10 @@ Deno.test("narHashArchive() without write access to the temp directory fails the
   await Deno.writeTextFile(
     script,
     `import { narHashArchive } from ${
-      JSON.stringify(new URL("../lib/archive.ts", import.meta.url).href)
+      JSON.stringify(new URL("../lib/archive/read.ts", import.meta.url).href)
     };
 import { KitError } from ${
-      JSON.stringify(new URL("../lib/errors.ts", import.meta.url).href)
+      JSON.stringify(new URL("../lib/kit/errors.ts", import.meta.url).href)
     };
 try {
   await narHashArchive(Deno.args[0]!, { memoryLimit: 0 });

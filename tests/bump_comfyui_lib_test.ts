@@ -12,23 +12,26 @@ import {
   sortVersionTags,
   type Source,
   tagVersion,
-} from "../lib/bump.ts";
+} from "../lib/bump/plan.ts";
 import {
   findFloxPins,
   repin,
   scanTomlValues,
   setTomlString,
-} from "../lib/toml_edit.ts";
-import { splitLines, unifiedDiff } from "../lib/unified_diff.ts";
-import { KitError } from "../lib/errors.ts";
-import { readMainPackage, rewriteMainPackage } from "../lib/comfyui.ts";
+} from "../lib/nix/toml_edit.ts";
+import { splitLines, unifiedDiff } from "../lib/kit/diff.ts";
+import { KitError } from "../lib/kit/errors.ts";
+import {
+  readMainPackage,
+  rewriteMainPackage,
+} from "../lib/repo/main_package.ts";
 import {
   addInputEdit,
   planFromSources,
   removeInputEdit,
   rewriteCustomPackage,
   systemsOf,
-} from "../lib/bump_actions.ts";
+} from "../lib/bump/actions.ts";
 import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
 import { tagNames } from "./_fixtures/comfyui.ts";
 

@@ -11,10 +11,10 @@ import {
   nixpkgsNames,
   REQUIREMENTS,
 } from "./_fixtures/comfyui.ts";
-import { pypiToNixAttr } from "../lib/nixpkgs.ts";
+import { pypiToNixAttr } from "../lib/nix/nixpkgs.ts";
 import { haveTool, IN_CI, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
-import { readMainPackage } from "../lib/comfyui.ts";
-import { addInputEdit } from "../lib/bump_actions.ts";
+import { readMainPackage } from "../lib/repo/main_package.ts";
+import { addInputEdit } from "../lib/bump/actions.ts";
 import { mountPypi, wheelFile } from "./_fixtures/pypi.ts";
 
 const GOLDEN = `${ROOT}/tests/golden/bump_comfyui`;

@@ -9,7 +9,7 @@ import {
   runTaskProcess,
   tmp,
 } from "./_helpers.ts";
-import { sha256File, toHex } from "../lib/hash.ts";
+import { sha256File, toHex } from "../lib/hash/sha256.ts";
 import { buildTarGz, buildZip } from "./_fixtures/build.ts";
 import { nixHash, writeTree } from "./_fixtures/trees.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { argPath, invocationDir } from "../lib/cli.ts";
+import { argPath, invocationDir } from "../lib/kit/cli.ts";
 import { ROOT, tmp } from "./_helpers.ts";
 
 /** Sets INIT_CWD for one test and restores it after. */

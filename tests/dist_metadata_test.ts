@@ -7,10 +7,10 @@ import {
   parseRequiresTxt,
   pickHomepage,
   readDistMetadata,
-} from "../lib/dist_metadata.ts";
-import { KitError } from "../lib/errors.ts";
-import { detectLicense } from "../lib/license.ts";
-import { parseRequirement } from "../lib/pep508.ts";
+} from "../lib/python/dist_metadata.ts";
+import { KitError } from "../lib/kit/errors.ts";
+import { detectLicense } from "../lib/python/license.ts";
+import { parseRequirement } from "../lib/python/pep508.ts";
 import { REAL_SOURCES, tmp } from "./_helpers.ts";
 import {
   buildSdist,

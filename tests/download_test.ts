@@ -11,8 +11,8 @@ import {
   type FetchFn,
   fetchJson,
   parseMirrors,
-} from "../lib/download.ts";
-import { defaultCacheDir, DownloadCache } from "../lib/cache.ts";
+} from "../lib/net/download.ts";
+import { defaultCacheDir, DownloadCache } from "../lib/net/cache.ts";
 
 const BYTES = new TextEncoder().encode(
   "the payload of a vendored file\n".repeat(50),
@@ -456,7 +456,7 @@ Deno.test("download() leaves no temp file when interrupted with SIGINT", async (
   const script = join(dir.path, "dl.ts");
   await Deno.writeTextFile(
     script,
-    `import { download } from "${ROOT}/lib/download.ts";\n` +
+    `import { download } from "${ROOT}/lib/net/download.ts";\n` +
       `await download(Deno.args[0], { dest: Deno.args[1] });\n`,
   );
   const out = join(dir.path, "out");

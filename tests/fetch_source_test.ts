@@ -24,20 +24,20 @@ import {
   tmp,
 } from "./_helpers.ts";
 import { main } from "../tasks/fetch_source.ts";
-import { exists } from "../lib/fsutil.ts";
+import { exists } from "../lib/kit/fsutil.ts";
 import {
   parseManifest,
   renderSha256Sums,
   serializeManifest,
   type SourceEntry,
-} from "../lib/manifest.ts";
-import { acquireLock } from "../lib/lock.ts";
+} from "../lib/repo/manifest.ts";
+import { acquireLock } from "../lib/repo/lock.ts";
 import {
   fetchToCache,
   pypiStableUrl,
   vendorLocalFile,
   vendorPypi,
-} from "../lib/vendor.ts";
+} from "../lib/repo/vendor.ts";
 
 const DEMO = { name: "demo-pkg", version: "1.0.0", packages: ["demo_pkg"] };
 const OTHER = { name: "other", version: "2.1", packages: ["other"] };

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
-import { KitError } from "../lib/errors.ts";
+import { KitError } from "../lib/kit/errors.ts";
 import {
   collectCandidates,
   matchMismatches,
   packageFiles,
   parseMismatches,
   stripAnsi,
-} from "../lib/fix_hash.ts";
-import { readPackage } from "../lib/nix_query.ts";
-import { parseNix } from "../lib/nix_parse.ts";
+} from "../lib/fix_hash/fixes.ts";
+import { readPackage } from "../lib/nix/query.ts";
+import { parseNix } from "../lib/nix/parse.ts";
 import { main } from "../tasks/fix_hash.ts";
 import {
   captureOutput,

@@ -8,10 +8,10 @@ import {
   renderLockFile,
   type ResolvedPackage,
   resolverErrorText,
-} from "../lib/resolver.ts";
-import { parseRequirementsTxt } from "../lib/requirements.ts";
-import { parseRequirement } from "../lib/pep508.ts";
-import { combinedSpecifier } from "../lib/freeze_report.ts";
+} from "../lib/python/resolver.ts";
+import { parseRequirementsTxt } from "../lib/python/requirements.ts";
+import { parseRequirement } from "../lib/python/pep508.ts";
+import { combinedSpecifier } from "../lib/freeze/report.ts";
 import {
   buildIndexFiles,
   HERMETIC_PIP_ENV,
@@ -495,8 +495,8 @@ Deno.test("resolverErrorText() keeps the resolver's error lines", () => {
 /** A stub repository whose comfyui.nix pins an archive served by the fixture server. */
 async function pinnedComfy(root: string, requirementsTxt: string) {
   const { buildTarGz } = await import("./_fixtures/build.ts");
-  const { narHashArchive } = await import("../lib/archive.ts");
-  const { toSri } = await import("../lib/hash.ts");
+  const { narHashArchive } = await import("../lib/archive/read.ts");
+  const { toSri } = await import("../lib/hash/sha256.ts");
   const archive = await buildTarGz([
     { path: "ComfyUI-0.3.75/main.py", content: "print('hi')\n" },
     { path: "ComfyUI-0.3.75/requirements.txt", content: requirementsTxt },

@@ -10,8 +10,8 @@ import {
   toNix32,
   toSri,
   tryParseHash,
-} from "../lib/hash.ts";
-import { decodeNix32, encodeNix32 } from "../lib/nix32.ts";
+} from "../lib/hash/sha256.ts";
+import { decodeNix32, encodeNix32 } from "../lib/hash/nix32.ts";
 import { haveTool, run, tmp } from "./_helpers.ts";
 
 // sha256("hello"), as printed by sha256sum and `nix-hash --flat --type sha256 [--base32]`.

@@ -8,7 +8,7 @@ import {
   normText,
   parseLicenseFlag,
   spdxToAttrs,
-} from "../lib/license.ts";
+} from "../lib/python/license.ts";
 
 const OSI = "License :: OSI Approved :: ";
 

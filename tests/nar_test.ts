@@ -8,9 +8,9 @@ import {
   narHashTree,
   type NarTree,
   SMALL_FILE,
-} from "../lib/nar.ts";
-import { KitError } from "../lib/errors.ts";
-import { toHex, toNix32 } from "../lib/hash.ts";
+} from "../lib/hash/nar.ts";
+import { KitError } from "../lib/kit/errors.ts";
+import { toHex, toNix32 } from "../lib/hash/sha256.ts";
 import { haveTool, run, tmp } from "./_helpers.ts";
 import { nixHash, TREE, writeTree } from "./_fixtures/trees.ts";
 

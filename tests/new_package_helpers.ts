@@ -1,7 +1,7 @@
 // Helpers for new-package's tests: golden files and the real-Nix oracle (parse + evaluation of
 // a generated package file against stub arguments).
 import assert from "node:assert/strict";
-import { KNOWN_LICENSE_ATTRS } from "../lib/license.ts";
+import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
 import { haveTool, ROOT, run } from "./_helpers.ts";
 
 /** Where golden files live. */

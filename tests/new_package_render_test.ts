@@ -5,8 +5,8 @@ import {
   renderDeps,
   renderPackage,
   renderTemplate,
-} from "../lib/render.ts";
-import { KitError } from "../lib/errors.ts";
+} from "../lib/new_package/render.ts";
+import { KitError } from "../lib/kit/errors.ts";
 import { tmp } from "./_helpers.ts";
 import { assertGolden, evalPackage, haveNix } from "./new_package_helpers.ts";
 

@@ -3,8 +3,8 @@
 // looked up in that repository's own offline nixpkgs index.
 import assert from "node:assert/strict";
 import { REAL_SOURCES, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
-import { readManifest } from "../lib/manifest.ts";
-import { sha256File, toHex } from "../lib/hash.ts";
+import { readManifest } from "../lib/repo/manifest.ts";
+import { sha256File, toHex } from "../lib/hash/sha256.ts";
 
 const WHEEL = "nunchaku-0.16.1-py3-none-any.whl";
 

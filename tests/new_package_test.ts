@@ -12,10 +12,10 @@ import {
 import { buildTarGz, type DistSpec, hexOf } from "./_fixtures/build.ts";
 import { fakeCommit, mountGithub } from "./_fixtures/github.ts";
 import { assertGolden, evalPackage, haveNix } from "./new_package_helpers.ts";
-import { readManifest } from "../lib/manifest.ts";
+import { readManifest } from "../lib/repo/manifest.ts";
 import { haveTool } from "./_helpers.ts";
-import { parseHash, toHex } from "../lib/hash.ts";
-import { exists } from "../lib/fsutil.ts";
+import { parseHash, toHex } from "../lib/hash/sha256.ts";
+import { exists } from "../lib/kit/fsutil.ts";
 
 const INDEX = {
   description: "test index",

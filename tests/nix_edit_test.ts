@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KitError } from "../lib/errors.ts";
+import { KitError } from "../lib/kit/errors.ts";
 import {
   addFormal,
   addListItem,
@@ -11,10 +11,10 @@ import {
   setAttrExpr,
   setStringAttr,
   writeNixFile,
-} from "../lib/nix_edit.ts";
-import { parseNix } from "../lib/nix_parse.ts";
-import { readPackage } from "../lib/nix_query.ts";
-import { unifiedDiff } from "../lib/unified_diff.ts";
+} from "../lib/nix/edit.ts";
+import { parseNix } from "../lib/nix/parse.ts";
+import { readPackage } from "../lib/nix/query.ts";
+import { unifiedDiff } from "../lib/kit/diff.ts";
 import { haveTool, run, SEED_MAIN, tmp } from "./_helpers.ts";
 import {
   GITHUB_PACKAGE,

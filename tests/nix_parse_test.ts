@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KitError } from "../lib/errors.ts";
+import { KitError } from "../lib/kit/errors.ts";
 import type { SyntaxNode } from "@lezer/common";
 import {
   detectIndent,
@@ -8,7 +8,7 @@ import {
   quoteNixString,
   stringValue,
   tryParseNix,
-} from "../lib/nix_parse.ts";
+} from "../lib/nix/parse.ts";
 import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
 
 const COMFYUI = await Deno.readTextFile(`${ROOT}/.flox/pkgs/comfyui.nix`);

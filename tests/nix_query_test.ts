@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { parseNix } from "../lib/nix_parse.ts";
+import { parseNix } from "../lib/nix/parse.ts";
 import {
   findFetchers,
   findHashSites,
   findStrings,
   findSystemLists,
   readPackage,
-} from "../lib/nix_query.ts";
+} from "../lib/nix/query.ts";
 import { SEED_MAIN } from "./_helpers.ts";
 import {
   GITHUB_PACKAGE,

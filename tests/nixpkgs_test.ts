@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { KitError } from "../lib/errors.ts";
+import { KitError } from "../lib/kit/errors.ts";
 import {
   DEFAULT_INDEX_FILE,
   findNixpkgs,
@@ -11,7 +11,7 @@ import {
   pypiToNixAttr,
   readNixpkgsIndex,
   serializeNixpkgsIndex,
-} from "../lib/nixpkgs.ts";
+} from "../lib/nix/nixpkgs.ts";
 import { diffLines, parseNixEnvJson } from "../tasks/update_nixpkgs_index.ts";
 import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
 import { nixpkgsNames, REQUIREMENTS_0_3_75 } from "./_fixtures/comfyui.ts";

@@ -1,23 +1,23 @@
 // The repository's own package set (issue 9): every .flox/pkgs/*.nix parses with Nix; each
 // package file, evaluated against stub arguments, says what its distribution's metadata says
-// (read from the real files with lib/dist_metadata.ts; only the six files that cannot be
+// (read from the real files with lib/python/dist_metadata.ts; only the six files that cannot be
 // downloaded here are described by hard-coded facts); comfyui.nix takes all eleven; and
 // new-package regenerates every file byte for byte (the set is reproducible by the kit).
 // Also new-package's --from-manifest mode, where every answer comes from flags.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
-import { readDistMetadata } from "../lib/dist_metadata.ts";
-import { KNOWN_LICENSE_ATTRS } from "../lib/license.ts";
-import { readManifest } from "../lib/manifest.ts";
-import { normalizeName } from "../lib/names.ts";
-import { DEFAULT_INDEX_FILE, readNixpkgsIndex } from "../lib/nixpkgs.ts";
+import { readDistMetadata } from "../lib/python/dist_metadata.ts";
+import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
+import { readManifest } from "../lib/repo/manifest.ts";
+import { normalizeName } from "../lib/python/names.ts";
+import { DEFAULT_INDEX_FILE, readNixpkgsIndex } from "../lib/nix/nixpkgs.ts";
 import {
   evaluateMarker,
   markerEnvironment,
   parseRequirement,
-} from "../lib/pep508.ts";
-import { splitRequirements } from "../lib/pep508.ts";
+} from "../lib/python/pep508.ts";
+import { splitRequirements } from "../lib/python/pep508.ts";
 
 const PKGS = join(ROOT, ".flox", "pkgs");
 const SOURCES = join(ROOT, ".flox", "sources");

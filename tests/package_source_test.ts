@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readDistMetadata } from "../lib/dist_metadata.ts";
-import { apiDisagreements, parseTarget } from "../lib/package_source.ts";
-import { KitError } from "../lib/errors.ts";
+import { readDistMetadata } from "../lib/python/dist_metadata.ts";
+import { apiDisagreements, parseTarget } from "../lib/new_package/source.ts";
+import { KitError } from "../lib/kit/errors.ts";
 import { REAL_SOURCES } from "./_helpers.ts";
 
 const WHEEL = join(REAL_SOURCES, "controlnet_aux-0.0.10-py3-none-any.whl");

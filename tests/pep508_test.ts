@@ -12,8 +12,8 @@ import {
   platformCondition,
   requirementToString,
   splitMarker,
-} from "../lib/pep508.ts";
-import { KitError } from "../lib/errors.ts";
+} from "../lib/python/pep508.ts";
+import { KitError } from "../lib/kit/errors.ts";
 import { haveTool, run } from "./_helpers.ts";
 
 Deno.test("parseRequirement() parses names, extras, specifiers, URLs and markers", () => {

@@ -9,7 +9,7 @@ import {
   pickFile,
   type PypiRelease,
   pypiUrl,
-} from "../lib/pypi.ts";
+} from "../lib/net/pypi.ts";
 import {
   archiveFileName,
   archiveUrl,
@@ -20,7 +20,7 @@ import {
   nextLink,
   parseGithubSpec,
   resolveTag,
-} from "../lib/github.ts";
+} from "../lib/net/github.ts";
 import { json } from "./_fixtures/server.ts";
 
 const fast = { retry: { attempts: 2, baseDelayMs: 1 } };

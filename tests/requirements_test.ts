@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { KitError } from "../lib/errors.ts";
-import { markerToString } from "../lib/pep508.ts";
+import { KitError } from "../lib/kit/errors.ts";
+import { markerToString } from "../lib/python/pep508.ts";
 import {
   diffRequirements,
   formatRequirementsDiff,
   parseRequirementsFile,
   parseRequirementsTxt,
   readRequirementsFile,
-} from "../lib/requirements.ts";
+} from "../lib/python/requirements.ts";
 import { tmp } from "./_helpers.ts";
 import { REQUIREMENTS_0_3_75 } from "./_fixtures/comfyui.ts";
 

@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
-import { sha256Bytes, toHex } from "../lib/hash.ts";
+import { sha256Bytes, toHex } from "../lib/hash/sha256.ts";
 import {
   type Manifest,
   renderSha256Sums,
   serializeManifest,
   type SourceEntry,
-} from "../lib/manifest.ts";
-import { type Finding, type RunCommand, verifyRepo } from "../lib/verify.ts";
+} from "../lib/repo/manifest.ts";
+import {
+  type Finding,
+  type RunCommand,
+  verifyRepo,
+} from "../lib/verify/run.ts";
 import { main } from "../tasks/verify.ts";
 import {
   captureOutput,

@@ -1,7 +1,7 @@
 // Builders for test archives: wheels (zip), sdists and GitHub-style tarballs (tar.gz).
 import { zipSync } from "fflate";
 import { packTar, type TarEntry } from "modern-tar";
-import { sha256Bytes, toHex } from "../../lib/hash.ts";
+import { sha256Bytes, toHex } from "../../lib/hash/sha256.ts";
 
 const enc = new TextEncoder();
 

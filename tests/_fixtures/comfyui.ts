@@ -4,9 +4,9 @@
 // (newer than 0.3.76 by version, older by string) adds one more. Plus filler tags so the tags API
 // needs several pages, and non-version tags that must be ignored.
 import { ROOT, SEED_MAIN } from "../_helpers.ts";
-import { narHashTree, type NarTree } from "../../lib/nar.ts";
-import { toSri } from "../../lib/hash.ts";
-import { parseRequirementsTxt } from "../../lib/requirements.ts";
+import { narHashTree, type NarTree } from "../../lib/hash/nar.ts";
+import { toSri } from "../../lib/hash/sha256.ts";
+import { parseRequirementsTxt } from "../../lib/python/requirements.ts";
 import { buildTarGz, type FileSpec } from "./build.ts";
 import type { FixtureServer } from "./server.ts";
 import { fakeCommit, type FakeGithub, mountGithub } from "./github.ts";

@@ -11,7 +11,7 @@ import {
   sdistFileName,
   wheelFileName,
 } from "./build.ts";
-import { normalizeName } from "../../lib/names.ts";
+import { normalizeName } from "../../lib/python/names.ts";
 
 /** One file of a fake release. */
 export interface FakeFile {

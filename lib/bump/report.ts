@@ -1,0 +1,76 @@
+// What bump-comfyui shows: the requirements diff with each package's source and the actions, as
+// lines, and the whole result as JSON. Pure: plain data in, strings or objects out.
+import {
+  describeAction,
+  describeChange,
+  describeSource,
+  type ReqChange,
+  type Source,
+  type VersionTag,
+} from "./plan.ts";
+import type { PlannedAction } from "./actions.ts";
+import type { ActionOutcome } from "./apply.ts";
+import type { MainPackage } from "../repo/main_package.ts";
+import { unifiedDiff } from "../kit/diff.ts";
+
+/** One file the bump changes. */
+export interface FileEdit {
+  /** Path relative to the repository root. */
+  file: string;
+  before: string;
+  after: string;
+}
+
+/** The unified diff of an edit, with `a/` and `b/` prefixes as git writes them. */
+export function editDiff(e: FileEdit): string {
+  return unifiedDiff(e.before, e.after, `a/${e.file}`, `b/${e.file}`);
+}
+
+/** The requirements diff, each change with where the package comes from, then the actions. */
+export function changeLines(
+  changes: readonly ReqChange[],
+  planned: readonly PlannedAction[],
+): string[] {
+  if (changes.length === 0) return ["requirements.txt: unchanged"];
+  return [
+    "requirements.txt:",
+    ...changes.map((c, i) =>
+      `  ${describeChange(c)}  [${describeSource(planned[i]!.source)}]`
+    ),
+    "actions:",
+    ...planned.map((p) => `  ${describeAction(p.action)}`),
+  ];
+}
+
+/** Everything `bumpJson` reports. */
+export interface BumpResult {
+  main: MainPackage;
+  target: VersionTag;
+  hash: string;
+  changes: readonly ReqChange[];
+  sources: readonly Source[];
+  outcomes: readonly ActionOutcome[];
+  edits: readonly FileEdit[];
+  dryRun: boolean;
+}
+
+/** The result of a bump (or dry run) as the object `--json` prints. */
+export function bumpJson(r: BumpResult) {
+  return {
+    status: r.dryRun ? "dry-run" : "bumped",
+    from: r.main.version,
+    to: r.target.version,
+    tag: r.target.tag,
+    hash: r.hash,
+    requirements: r.changes.map((c, i) => ({ ...c, source: r.sources[i] })),
+    actions: r.outcomes.map((d) => ({
+      ...d.action,
+      status: d.status,
+      description: describeAction(d.action),
+    })),
+    files: r.edits.filter((e) => e.before !== e.after).map((e) => ({
+      file: e.file,
+      diff: editDiff(e),
+    })),
+  };
+}

@@ -1,0 +1,66 @@
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { KitError, UsageError } from "./errors.ts";
+import * as log from "./log.ts";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * Parses `args` strictly with `node:util` `parseArgs`; an unknown or malformed option becomes a
+ * `UsageError` whose message names it.
+ */
+export function parseCli<T extends Options>(
+  args: string[],
+  options: T,
+  allowPositionals = true,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (e) {
+    if (e instanceof TypeError) {
+      throw new UsageError(e.message.split("\n")[0] ?? e.message);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Runs a task body and turns `KitError`s into `error: <message>` plus their exit code; with
+ * `usage`, usage errors also print the usage text. Other exceptions are bugs and keep their stack.
+ */
+export async function runTask(
+  usage: string,
+  body: () => Promise<number>,
+): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof KitError) {
+      log.error(e.message);
+      if (e instanceof UsageError) log.info(`\n${usage.trimEnd()}`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+/** The project root: `deno task` runs every task here. */
+const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * The folder the command was typed in. `deno task` runs every task in the project root and
+ * passes the caller's folder as INIT_CWD, so paths given on the command line are relative to it.
+ * INIT_CWD is trusted only when the process does run in the project root: a task started some
+ * other way may have inherited a stale INIT_CWD from an outer `deno task`.
+ */
+export function invocationDir(): string {
+  const cwd = Deno.cwd();
+  const init = Deno.env.get("INIT_CWD");
+  return init && resolve(cwd) === resolve(PROJECT_ROOT) ? init : cwd;
+}
+
+/** Resolves a path given on the command line against the folder it was typed in. */
+export function argPath(path: string): string {
+  return resolve(invocationDir(), path);
+}

@@ -1,0 +1,104 @@
+// From a distribution's metadata and the walkthrough's answers to the PackageSpec that
+// lib/new_package/render.ts turns into .flox/pkgs/<attr>.nix, and that rendering with the repository's
+// template (templates/package.nix, users may edit it; the shipped one when it is absent).
+//
+//   const spec = packageSpec({ meta, build, src, deps, buildDeps, imports, license });
+//   const text = await renderPackageFile(root, spec);
+import { join, relative } from "node:path";
+import type { DistMetadata } from "../python/dist_metadata.ts";
+import { KitError } from "../kit/errors.ts";
+import { exists } from "../kit/fsutil.ts";
+import { normalizeName } from "../python/names.ts";
+import { type DepReport, depSpec } from "./deps.ts";
+import type { NixSystem } from "../python/pep508.ts";
+import {
+  DEFAULT_TEMPLATE,
+  type PackageSpec,
+  renderPackage,
+  type SrcSpec,
+} from "./render.ts";
+
+/** How the package is built: format, [build-system] requirements, import names found. */
+export interface Build {
+  format: PackageSpec["format"];
+  buildRequires: string[];
+  importNames: string[];
+}
+
+/**
+ * The Nix systems a platform wheel runs on, from its platform tag; undefined for a pure wheel,
+ * an sdist, or a GitHub source (built from the tree). KitError when no Nix system fits.
+ */
+export function wheelPlatforms(
+  file: string,
+  source: SrcSpec["kind"],
+): NixSystem[] | undefined {
+  if (source === "github" || !file.endsWith(".whl")) return undefined;
+  const platform = file.replace(/\.whl$/, "").split("-").at(-1) ?? "any";
+  if (platform === "any") return undefined;
+  const systems = new Set<NixSystem>();
+  for (const p of platform.split(".")) {
+    if (/linux.*x86_64/.test(p)) systems.add("x86_64-linux");
+    if (/linux.*aarch64/.test(p)) systems.add("aarch64-linux");
+    if (/macosx.*(x86_64|intel|universal)/.test(p)) {
+      systems.add("x86_64-darwin");
+    }
+    if (/macosx.*(arm64|universal)/.test(p)) systems.add("aarch64-darwin");
+  }
+  if (!systems.size) {
+    throw new KitError(
+      `${file} is for "${platform}", which no Nix system here runs`,
+    );
+  }
+  return [...systems].sort();
+}
+
+/**
+ * The spec of one package file. Dependencies in a cycle are left out; custom and missing ones
+ * become function arguments; the homepage defaults to the PyPI project page.
+ */
+export function packageSpec(a: {
+  meta: DistMetadata;
+  build: Build;
+  src: SrcSpec;
+  deps: readonly DepReport[];
+  buildDeps: readonly { attr: string }[];
+  imports: readonly string[];
+  license: readonly string[];
+  licenseNote?: string | undefined;
+  platforms?: readonly NixSystem[] | undefined;
+}): PackageSpec {
+  const { meta } = a;
+  return {
+    pname: normalizeName(meta.name),
+    version: meta.version,
+    format: a.build.format,
+    src: a.src,
+    dependencies: a.deps.filter((d) => d.status !== "cycle").map(depSpec),
+    buildDependencies: a.buildDeps.map(depSpec),
+    customArgs: a.deps.filter((d) =>
+      d.status === "custom" || d.status === "missing"
+    ).map((d) => d.attr),
+    importNames: a.imports,
+    description: meta.summary ?? meta.name,
+    homepage: meta.homepage ??
+      `https://pypi.org/project/${normalizeName(meta.name)}/`,
+    license: a.license,
+    ...(a.licenseNote ? { licenseNote: a.licenseNote } : {}),
+    ...(a.platforms ? { platforms: a.platforms } : {}),
+  };
+}
+
+/** Renders `spec` with `root`'s templates/package.nix, or the shipped template without one. */
+export async function renderPackageFile(
+  root: string,
+  spec: PackageSpec,
+): Promise<string> {
+  const local = join(root, "templates", "package.nix");
+  const templatePath = (await exists(local)) ? local : DEFAULT_TEMPLATE;
+  return renderPackage(
+    spec,
+    await Deno.readTextFile(templatePath),
+    relative(root, templatePath),
+  );
+}

@@ -1,0 +1,519 @@
+// new-package as a library: the guided walkthrough for one package (nixpkgs check, metadata,
+// dependencies, source, format, import names, licence, render, write, wire) and the queue of
+// dependencies nixpkgs lacks (--missing create). tasks/new_package.ts and bump-comfyui call
+// newPackage(); the steps live in lib/new_package/source.ts, lib/new_package/deps.ts,
+// lib/new_package/questions.ts, lib/new_package/package_plan.ts, lib/repo/wire.ts and lib/new_package/missing_queue.ts.
+//
+//   const results = await newPackage({ target: "spandrel==0.4.0", root, python: "3.12",
+//     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
+//     chooseFrontend({ yes: true }));
+import { eq } from "@renovatebot/pep440";
+import { dirname, isAbsolute, join, relative } from "node:path";
+import { githubRepo } from "../python/dist_metadata.ts";
+import { KitError, UsageError } from "../kit/errors.ts";
+import {
+  atomicWrite,
+  exists,
+  readTextIfExists,
+  tempDir,
+} from "../kit/fsutil.ts";
+import { githubSource } from "./from_github.ts";
+import { parseHash, toSri } from "../hash/sha256.ts";
+import { info, out, warn } from "../kit/log.ts";
+import type { SourceEntry } from "../repo/manifest.ts";
+import { type MetaAnswers, withAnswers } from "./meta_answers.ts";
+import { type QueueItem, queueItems, queueTarget } from "./missing_queue.ts";
+import { normalizeName } from "../python/names.ts";
+import {
+  type NixpkgsLookup,
+  openNixpkgsForFlag,
+  pypiToNixAttr,
+} from "../nix/nixpkgs.ts";
+import {
+  chooseExtras,
+  type DepReport,
+  logDeps,
+  resolveBuildDeps,
+  resolveDeps,
+} from "./deps.ts";
+import { chooseImports, chooseLicense, chooseSource } from "./questions.ts";
+import {
+  isDistPath,
+  type Loaded,
+  loadLocal,
+  loadPypi,
+  loadRecorded,
+  parseTarget,
+} from "./source.ts";
+import {
+  type Build,
+  packageSpec,
+  renderPackageFile,
+  wheelPlatforms,
+} from "./package_plan.ts";
+import type { NixSystem } from "../python/pep508.ts";
+import type { Frontend } from "../kit/prompt.ts";
+import type { PackageSpec, SrcSpec } from "./render.ts";
+import { unifiedDiff } from "../kit/diff.ts";
+import { vendorLocalFile } from "../repo/vendor.ts";
+import { type Wired, wireInto } from "../repo/wire.ts";
+
+export type { DepReport } from "./deps.ts";
+export type { MetaAnswers } from "./meta_answers.ts";
+
+/** Where the package's source comes from: C vendored, B fetchPypi, A fetchFromGitHub. */
+export type SourceKind = SrcSpec["kind"];
+
+/** Answers given up front (flags); `undefined` means "ask". */
+export interface NewPackageOptions {
+  /** NAME, NAME==VERSION, or a path to a wheel/sdist. */
+  target: string;
+  root: string;
+  version?: string;
+  source?: SourceKind;
+  prefer?: "wheel" | "sdist";
+  github?: { owner: string; repo: string };
+  tag?: string;
+  license?: string[];
+  licenseNote?: string;
+  imports?: string[];
+  extras?: string[];
+  /** Take the source from sources-manifest.json (no download; the file may be absent). */
+  fromManifest?: boolean;
+  /** Metadata answers (root package only). */
+  meta?: MetaAnswers;
+  python: string;
+  inNixpkgs?: "use" | "package";
+  missing?: "list" | "create";
+  /** false: --no-wire; undefined: ask (default yes). */
+  wire?: boolean;
+  /** Main package file (absolute). */
+  main: string;
+  nixpkgsIndex?: string;
+  force: boolean;
+  dryRun: boolean;
+  /** Quiet the file preview (JSON output). */
+  json: boolean;
+}
+
+/** What happened to one package. */
+export interface PackageResult {
+  name: string;
+  version: string;
+  attr: string;
+  action:
+    | "written"
+    | "unchanged"
+    | "would-write"
+    | "declined"
+    | "use-nixpkgs";
+  file?: string;
+  source?: SourceKind;
+  format?: PackageSpec["format"];
+  license?: string[];
+  importNames?: string[];
+  dependencies: DepReport[];
+  buildDependencies: string[];
+  missing: string[];
+  vendored?: SourceEntry;
+  wired?: Wired;
+  diff?: string;
+}
+
+const NIX_ATTR = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
+
+/**
+ * Runs the walkthrough for `opts.target` and, with `missing: "create"`, for the dependencies
+ * nixpkgs lacks (a queue; cycles are reported and cut). Library entry point for other tasks.
+ */
+export async function newPackage(
+  opts: NewPackageOptions,
+  fe: Frontend,
+): Promise<PackageResult[]> {
+  if (!opts.dryRun) await checkWritable(opts.root);
+  // --nixpkgs-index alone, else Nix / flox / the repository's own offline index (the root's,
+  // so --root DIR answers from DIR's nixpkgs-index.json), else the kit's.
+  const rootIndex = join(opts.root, "nixpkgs-index.json");
+  const nixpkgs = await openNixpkgsForFlag(
+    opts.nixpkgsIndex,
+    await exists(rootIndex) ? rootIndex : undefined,
+  );
+  info(`nixpkgs: ${nixpkgs.describe}`);
+  const session: Session = { opts, fe, nixpkgs, results: [], done: new Set() };
+  const queue = await walk(session, opts.target, [], true);
+  let missingAction = opts.missing;
+  if (queue.length && !missingAction) {
+    missingAction = await fe.select<"list" | "create">({
+      key: "missing",
+      flag: "--missing",
+      message: `Not in nixpkgs: ${
+        queue.map((q) => q.name).join(", ")
+      }. Package them now?`,
+      choices: [
+        {
+          value: "list",
+          name: "No, list them (package each later with new-package)",
+        },
+        { value: "create", name: "Yes, package them one after another" },
+      ],
+      default: "list",
+    });
+  }
+  if (missingAction === "create") {
+    while (queue.length) {
+      const next = queue.shift()!;
+      if (session.done.has(normalizeName(next.name))) continue;
+      const target = queueTarget(next);
+      info(`\n== ${target} (needed by ${next.chain.at(-1)}) ==`);
+      queue.push(...await walk(session, target, next.chain, false));
+    }
+  }
+  return session.results;
+}
+
+/**
+ * Refuses, in one line and before any question, a root this process may not write (deno.json
+ * scopes the task's --allow-write to the current repository); on a terminal Deno asks first.
+ */
+async function checkWritable(root: string): Promise<void> {
+  for (
+    const path of [join(root, ".flox"), join(root, "sources-manifest.json")]
+  ) {
+    const { state } = await Deno.permissions.request({ name: "write", path });
+    if (state !== "granted") {
+      throw new KitError(
+        `no write access to "${path}": the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task new-package …), or add --dry-run`,
+      );
+    }
+  }
+}
+
+interface Session {
+  opts: NewPackageOptions;
+  fe: Frontend;
+  nixpkgs: NixpkgsLookup;
+  results: PackageResult[];
+  /** Normalised names already handled (the queue visits each once). */
+  done: Set<string>;
+}
+
+/** The walkthrough for one package; returns the missing dependencies to queue. */
+async function walk(
+  s: Session,
+  target: string,
+  chain: string[],
+  isRoot: boolean,
+): Promise<QueueItem[]> {
+  const { opts, fe } = s;
+  await using scratch = await tempDir("comfykit-new-package-");
+  let loaded: Loaded;
+  if (!isDistPath(target) && isRoot && opts.fromManifest) {
+    // --from-manifest: the recorded file; its metadata, or the flags' answers when absent.
+    loaded = await loadRecorded({
+      target,
+      root: opts.root,
+      ...(opts.version !== undefined ? { version: opts.version } : {}),
+      ...(opts.prefer ? { prefer: opts.prefer } : {}),
+      answers: opts.meta ?? {},
+      nixpkgs: s.nixpkgs,
+      fe,
+    });
+  } else if (isDistPath(target)) {
+    // new-package PATH: everything from the file itself, no network.
+    loaded = await loadLocal(target, isRoot ? opts.version : undefined);
+  } else {
+    const t = parseTarget(target, isRoot ? opts.version : undefined);
+    // Step 1: is it in nixpkgs already?
+    if (isRoot && await usedFromNixpkgs(s, t.name, t.version)) return [];
+    // Step 2: the release and its file; the file's own metadata wins over the JSON API.
+    loaded = await loadPypi({
+      name: t.name,
+      ...(t.version !== undefined ? { version: t.version } : {}),
+      ...(opts.prefer && isRoot ? { prefer: opts.prefer } : {}),
+      dir: scratch.path,
+    });
+  }
+
+  const meta = isRoot && opts.meta
+    ? withAnswers(loaded.meta, opts.meta)
+    : loaded.meta;
+  const attr = pypiToNixAttr(meta.name);
+  if (!NIX_ATTR.test(attr)) {
+    throw new KitError(
+      `"${meta.name}" gives "${attr}", which is not a valid Nix attribute name`,
+    );
+  }
+  const key = normalizeName(meta.name);
+  s.done.add(key);
+  const pkgRel = `.flox/pkgs/${attr}.nix`;
+  info(`${meta.name} ${meta.version}: ${meta.summary ?? "(no summary)"}`);
+
+  // Step 3: dependencies.
+  const extras = await chooseExtras(fe, meta, isRoot ? opts.extras : undefined);
+  const deps = await resolveDeps(meta, extras, {
+    python: opts.python,
+    root: opts.root,
+    nixpkgs: s.nixpkgs,
+    chain: [...chain, key],
+  });
+  logDeps(deps);
+  const missing = deps.filter((d) => d.status === "missing");
+
+  // Step 4: the source.
+  const repo = (isRoot ? opts.github : undefined) ??
+    githubRepo(meta.projectUrls);
+  const source = await chooseSource(fe, {
+    given: opts.source,
+    fileName: loaded.fileName,
+    repo: loaded.recorded ? undefined : repo,
+  });
+  let src: SrcSpec;
+  let build: Build = meta;
+  if (source === "vendored") {
+    src = { kind: "vendored", file: loaded.fileName };
+  } else if (source === "pypi") {
+    src = {
+      kind: "pypi",
+      file: loaded.fileName,
+      sri: toSri(parseHash(loaded.sha256)),
+    };
+  } else {
+    if (loaded.recorded) {
+      throw new UsageError(
+        "--from-manifest packages a recorded wheel or sdist: use --source vendored or --source pypi",
+      );
+    }
+    if (!repo) {
+      throw new UsageError(
+        `no GitHub repository is known for ${meta.name}: pass --github OWNER/REPO`,
+      );
+    }
+    const tag = isRoot ? opts.tag : undefined;
+    ({ src, build } = await githubSource({
+      fe,
+      name: meta.name,
+      version: meta.version,
+      repo,
+      ...(tag !== undefined ? { tag } : {}),
+    }));
+  }
+
+  // Step 5: format and build system (read from the archive, not guessed).
+  const buildDeps = await resolveBuildDeps(s.nixpkgs, build);
+  info(
+    `format: ${build.format}${
+      buildDeps.length
+        ? `, build: ${buildDeps.map((d) => d.attr).join(" ")}`
+        : ""
+    }`,
+  );
+
+  // Step 6: import names and licence.
+  const imports = await chooseImports(
+    fe,
+    isRoot ? opts.imports : undefined,
+    // Without a file there is nothing to propose: the name would only be a guess.
+    loaded.fromFlags
+      ? undefined
+      : build.importNames.length
+      ? build.importNames
+      : meta.importNames,
+  );
+  if (!imports.length) {
+    warn(`${pkgRel}: no import names, so pythonImportsCheck is empty`);
+  }
+  const license = await chooseLicense(
+    fe,
+    meta,
+    isRoot ? opts.license : undefined,
+  );
+
+  // Step 7: render, show, confirm, write.
+  const platforms = wheelPlatforms(loaded.fileName, source);
+  const text = await renderPackageFile(
+    opts.root,
+    packageSpec({
+      meta,
+      build,
+      src,
+      deps,
+      buildDeps,
+      imports,
+      license,
+      licenseNote: isRoot ? opts.licenseNote : undefined,
+      platforms,
+    }),
+  );
+  const result: PackageResult = {
+    name: meta.name,
+    version: meta.version,
+    attr,
+    action: "written",
+    file: pkgRel,
+    source: src.kind,
+    format: build.format,
+    license,
+    importNames: imports,
+    dependencies: deps,
+    buildDependencies: buildDeps.map((d) => d.attr),
+    missing: missing.map((d) => d.name),
+  };
+  const queue = queueItems(missing, [...chain, key]);
+  await writePackage(s, { attr, text, source, loaded, result });
+  if (result.action === "declined") {
+    s.results.push(result);
+    return [];
+  }
+
+  // Step 8: wire the root package into the main package.
+  if (isRoot) {
+    const wired = await wire(s, attr, platforms, true);
+    if (wired) result.wired = wired;
+  }
+  s.results.push(result);
+  return queue;
+}
+
+/**
+ * Step 1 for a NAME: when nixpkgs has it and the answer is "use", wires nixpkgs' attribute. When
+ * the user asked for a version nixpkgs does not have, the default answer is to write a package.
+ */
+async function usedFromNixpkgs(
+  s: Session,
+  name: string,
+  wanted: string | undefined,
+): Promise<boolean> {
+  const found = await s.nixpkgs.lookup(name);
+  if (!found) return false;
+  const pinMet = wanted === undefined || eq(found.version, wanted);
+  info(
+    `nixpkgs has ${found.attr} ${found.version} (${s.nixpkgs.source})${
+      pinMet ? "" : `, not the ${wanted} asked for`
+    }`,
+  );
+  const choice = s.opts.inNixpkgs ?? await s.fe.select({
+    key: "in-nixpkgs",
+    flag: "--in-nixpkgs",
+    message: `nixpkgs has python3.pkgs.${found.attr} ${found.version}. Use it?`,
+    choices: [
+      {
+        value: "use",
+        name: `Use nixpkgs' ${found.attr} (add it to the main package)`,
+      },
+      { value: "package", name: "Write a package for it anyway" },
+    ],
+    default: pinMet ? "use" : "package",
+  });
+  if (choice !== "use") return false;
+  const result: PackageResult = {
+    name,
+    version: found.version,
+    attr: found.attr,
+    action: "use-nixpkgs",
+    dependencies: [],
+    buildDependencies: [],
+    missing: [],
+  };
+  const wired = await wire(s, found.attr, undefined, false);
+  if (wired) result.wired = wired;
+  s.results.push(result);
+  s.done.add(normalizeName(name));
+  return true;
+}
+
+/**
+ * Step 7's file work: compares with the existing file (never replaced without --force, the diff
+ * shown first), previews, confirms, vendors the source and writes; sets `result.action`.
+ */
+async function writePackage(
+  s: Session,
+  w: {
+    attr: string;
+    text: string;
+    source: SourceKind;
+    loaded: Loaded;
+    result: PackageResult;
+  },
+): Promise<void> {
+  const { opts, fe } = s;
+  const { text, loaded, result } = w;
+  const pkgRel = `.flox/pkgs/${w.attr}.nix`;
+  const pkgPath = join(opts.root, ".flox", "pkgs", `${w.attr}.nix`);
+  const vendors = w.source === "vendored" && loaded.path && !loaded.recorded;
+  const existing = await readTextIfExists(pkgPath);
+  if (existing === text) {
+    info(`${pkgRel} is already up to date`);
+    result.action = "unchanged";
+  } else {
+    if (existing !== undefined) {
+      const diff = unifiedDiff(existing, text, `a/${pkgRel}`, `b/${pkgRel}`);
+      result.diff = diff;
+      if (!opts.force) {
+        throw new KitError(
+          `${pkgRel} exists and differs: not overwriting it; rerun with --force to see the diff and replace it`,
+        );
+      }
+      if (!opts.json) (opts.dryRun ? out : info)(diff.trimEnd());
+    } else if (opts.dryRun && !opts.json) {
+      out(`# ${pkgRel} (would be written)\n${text}`);
+    } else if (fe.interactive) {
+      info(`\n${text}`);
+    }
+    if (opts.dryRun) {
+      result.action = "would-write";
+    } else {
+      const ok = await fe.confirm({
+        key: "write",
+        flag: "--yes",
+        message: `${existing === undefined ? "Write" : "Replace"} ${pkgRel}?`,
+        default: true,
+      });
+      if (!ok) {
+        info(`${pkgRel}: nothing written`);
+        result.action = "declined";
+        return;
+      }
+      if (vendors) {
+        result.vendored = await vendorLocalFile({
+          root: opts.root,
+          path: loaded.path!,
+          name: result.name,
+          version: result.version,
+          ...(loaded.url ? { url: loaded.url } : {}),
+          force: opts.force,
+        });
+      }
+      await Deno.mkdir(dirname(pkgPath), { recursive: true });
+      await atomicWrite(pkgPath, text);
+      info(`wrote ${pkgRel}`);
+    }
+  }
+  if (vendors && opts.dryRun) {
+    const inside = relative(join(opts.root, ".flox", "sources"), loaded.path!);
+    if (inside.startsWith("..") || isAbsolute(inside)) {
+      info(
+        `would vendor ${loaded.fileName} into .flox/sources/ (sha256 ${loaded.sha256})`,
+      );
+    }
+  }
+}
+
+/** Step 8 with the session's answers (see lib/repo/wire.ts). */
+function wire(
+  s: Session,
+  attr: string,
+  systems: readonly NixSystem[] | undefined,
+  custom: boolean,
+): Promise<Wired | undefined> {
+  return wireInto({
+    root: s.opts.root,
+    main: s.opts.main,
+    attr,
+    systems,
+    custom,
+    wire: s.opts.wire,
+    dryRun: s.opts.dryRun,
+    json: s.opts.json,
+    fe: s.fe,
+  });
+}

@@ -1,0 +1,144 @@
+// The repository's main package, .flox/pkgs/comfyui.nix: what it pins (version, GitHub owner,
+// repo, rev/tag, hash), read from the file itself so nothing is hard-coded twice, and the
+// surgical rewrites bump-comfyui makes to it and to the Flox manifest's pin (text in, text out).
+// Also the requirements.txt of one of its source archives (the only function here that reads).
+import { readArchive } from "../archive/read.ts";
+import { KitError } from "../kit/errors.ts";
+import { parseNix } from "../nix/parse.ts";
+import { readPackage } from "../nix/query.ts";
+import { setStringAttr } from "../nix/edit.ts";
+import {
+  parseRequirementsTxt,
+  type RequirementLine,
+} from "../python/requirements.ts";
+import { findFloxPins, repin, setTomlString } from "../nix/toml_edit.ts";
+
+/** The main package file, relative to the repository root. */
+export const MAIN_PACKAGE = ".flox/pkgs/comfyui.nix";
+/** The Flox environment manifest, relative to the repository root. */
+export const FLOX_MANIFEST = ".flox/env/manifest.toml";
+
+/** What the main package pins. */
+export interface MainPackage {
+  pname: string;
+  version: string;
+  owner: string;
+  repo: string;
+  /** Which attribute of fetchFromGitHub names the revision. */
+  revAttr: "rev" | "tag";
+  /** The revision as written, e.g. `"v${version}"`. */
+  revText: string;
+  /** The revision resolved, e.g. `v0.3.75`. */
+  rev: string;
+  /** The hash as written (SRI). */
+  hash: string;
+  /** `hash`, or the older `sha256`. */
+  hashAttr: "hash" | "sha256";
+}
+
+/** Reads the pins of the main package; a KitError naming the file when one is missing. */
+export function readMainPackage(
+  text: string,
+  path = MAIN_PACKAGE,
+): MainPackage {
+  const info = readPackage(parseNix(text, path));
+  const need = (what: string, v: string | undefined): string => {
+    if (v === undefined || v === "") {
+      throw new KitError(
+        `${path}: cannot read ${what}: expected a string literal`,
+      );
+    }
+    return v;
+  };
+  const src = info.src;
+  if (!src || src.fetcher !== "fetchFromGitHub") {
+    throw new KitError(
+      `${path}: src is not a fetchFromGitHub call: bump-comfyui only follows GitHub releases`,
+    );
+  }
+  const attr = (name: string) => src.attrs.get(name);
+  const revAttr = attr("tag") ? "tag" : "rev";
+  const rev = attr(revAttr);
+  const hashAttr = attr("hash") ? "hash" : "sha256";
+  const hash = attr(hashAttr);
+  return {
+    pname: need("pname", info.pname),
+    version: need("version", info.version),
+    owner: need("src.owner", attr("owner")?.value),
+    repo: need("src.repo", attr("repo")?.value),
+    revAttr,
+    revText: need(`src.${revAttr}`, rev?.text),
+    rev: need(`src.${revAttr}`, rev?.value),
+    hash: need(`src.${hashAttr}`, hash?.value),
+    hashAttr,
+  };
+}
+
+/** The new pins: version, the release tag and the NAR hash (SRI) of its archive. */
+export interface BumpTarget {
+  version: string;
+  tag: string;
+  hash: string;
+}
+
+/**
+ * Rewrites `version`, the revision and `hash` of the main package. A revision written as a
+ * template of the version (`"v${version}"`) is kept when it yields the new tag; otherwise the
+ * tag is written literally. Everything else stays byte-for-byte.
+ */
+export function rewriteMainPackage(
+  text: string,
+  main: MainPackage,
+  target: BumpTarget,
+  path = MAIN_PACKAGE,
+): string {
+  let next = setStringAttr(text, ["version"], target.version, { path });
+  const after = readMainPackage(next, path);
+  if (after.rev !== target.tag) {
+    next = setStringAttr(next, ["src", main.revAttr], target.tag, { path });
+  }
+  next = setStringAttr(next, ["src", main.hashAttr], target.hash, { path });
+  const check = readMainPackage(next, path);
+  if (
+    check.version !== target.version || check.rev !== target.tag ||
+    check.hash !== target.hash
+  ) {
+    throw new Error(`${path}: the rewrite did not produce the new pins`);
+  }
+  return next;
+}
+
+/**
+ * Sets every version pin of `pname` in the Flox manifest to `version` (keeping the pin's form,
+ * e.g. `^0.3.75` → `^0.3.76`); comments and layout stay. Unchanged text when there is no pin.
+ */
+export function repinFloxManifest(
+  text: string,
+  pname: string,
+  version: string,
+  path = FLOX_MANIFEST,
+): string {
+  let next = text;
+  for (const pin of findFloxPins(text, pname, path)) {
+    next = setTomlString(next, pin.path, repin(pin.version, version), path);
+  }
+  return next;
+}
+
+/**
+ * The requirements.txt at the top folder of a ComfyUI source archive, parsed. `label` names the
+ * release in errors (`the archive of v0.3.76 has no requirements.txt`); `where` names the file
+ * in parse errors.
+ */
+export async function archiveRequirements(
+  archive: string,
+  label: string,
+  where = `${label}/requirements.txt`,
+): Promise<RequirementLine[]> {
+  const entries = await readArchive(archive);
+  const file = entries.find((e) => /^[^/]+\/requirements\.txt$/.test(e.path));
+  if (!file || file.data === undefined) {
+    throw new KitError(`the archive of ${label} has no requirements.txt`);
+  }
+  return parseRequirementsTxt(new TextDecoder().decode(file.data), where);
+}

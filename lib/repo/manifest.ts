@@ -1,0 +1,207 @@
+// sources-manifest.json: the single source of truth for vendored sources, and the
+// SHA256SUMS.txt generated from it.
+import { z } from "zod";
+import { KitError } from "../kit/errors.ts";
+import { atomicWrite, readTextIfExists } from "../kit/fsutil.ts";
+import { isValidProjectName, normalizeName } from "../python/names.ts";
+import { fieldOf } from "../kit/schema.ts";
+
+/** True for a file name safe to write under `.flox/sources/`: one plain component, no dot start. */
+export function isSafeFileName(name: string): boolean {
+  return name.length > 0 && name.length <= 200 && !/[/\\\0]/.test(name) &&
+    !name.startsWith(".") && name !== ".." && /^[\x21-\x7e]+$/.test(name);
+}
+
+const hex64 = z.string().regex(
+  /^[0-9a-f]{64}$/,
+  "expected 64 lowercase hex characters",
+);
+const sri = z.string().regex(
+  /^sha256-[A-Za-z0-9+/]{43}=$/,
+  "expected an SRI hash sha256-<base64>",
+);
+const fileName = z.string().refine(
+  isSafeFileName,
+  "expected a plain file name (no '/', no leading '.')",
+);
+const url = z.string().regex(/^https?:\/\/\S+$/, "expected an http(s) URL");
+const nonEmpty = z.string().min(1, "must not be empty");
+const projectName = z.string().refine(
+  isValidProjectName,
+  "expected a project name (letters, digits, '.', '_', '-'; starting and ending with a letter or digit)",
+);
+const versionText = z.string().regex(
+  /^[\x21-\x7e]{1,128}$/,
+  "expected a version without spaces or control characters",
+);
+
+const common = {
+  name: projectName,
+  version: versionText,
+  file: fileName,
+  url,
+  sha256: hex64,
+  size: z.number().int().nonnegative().optional(),
+};
+
+const pypiEntry = z.strictObject({
+  ...common,
+  kind: z.enum(["pypi-wheel", "pypi-sdist"]),
+});
+const urlEntry = z.strictObject({ ...common, kind: z.literal("url") });
+const githubEntry = z.strictObject({
+  ...common,
+  kind: z.literal("github"),
+  owner: nonEmpty,
+  repo: nonEmpty,
+  rev: nonEmpty,
+  commit: z.string().regex(/^[0-9a-f]{40}$/, "expected a 40-hex commit")
+    .optional(),
+  nar: sri,
+});
+
+const entrySchema = z.discriminatedUnion("kind", [
+  pypiEntry,
+  urlEntry,
+  githubEntry,
+]);
+const manifestSchema = z.strictObject({
+  version: z.literal(1),
+  sources: z.array(entrySchema),
+});
+
+/** One vendored source. */
+export type SourceEntry = z.infer<typeof entrySchema>;
+/** The whole manifest. */
+export type Manifest = z.infer<typeof manifestSchema>;
+/** The kinds of source. */
+export type SourceKind = SourceEntry["kind"];
+
+/** An empty manifest. */
+export function emptyManifest(): Manifest {
+  return { version: 1, sources: [] };
+}
+
+/**
+ * Validates parsed JSON as a manifest; the error names the file, the entry and the field
+ * (`sources-manifest.json: sources[2] (spandrel).sha256: expected 64 lowercase hex characters`).
+ */
+export function validateManifest(
+  data: unknown,
+  where = "sources-manifest.json",
+): Manifest {
+  const result = manifestSchema.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const path = issue.path;
+    let label = fieldOf(path);
+    if (path[0] === "sources" && typeof path[1] === "number") {
+      const raw = (data as { sources?: unknown[] }).sources?.[path[1]] as {
+        name?: unknown;
+      };
+      if (typeof raw?.name === "string") {
+        label = label.replace(
+          `sources[${path[1]}]`,
+          `sources[${path[1]}] (${raw.name})`,
+        );
+      }
+    }
+    throw new KitError(`${where}: ${label}: ${issue.message}`);
+  }
+  const m = result.data;
+  const seen = new Map<string, number>();
+  m.sources.forEach((e, i) => {
+    const prev = seen.get(e.file);
+    if (prev !== undefined) {
+      throw new KitError(
+        `${where}: sources[${i}] (${e.name}).file: "${e.file}" is also used by sources[${prev}]`,
+      );
+    }
+    seen.set(e.file, i);
+  });
+  return m;
+}
+
+/** Parses manifest text; a JSON syntax error names the file. */
+export function parseManifest(
+  text: string,
+  where = "sources-manifest.json",
+): Manifest {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new KitError(`${where}: not valid JSON: ${(e as Error).message}`);
+  }
+  return validateManifest(data, where);
+}
+
+/** Reads and validates the manifest; a missing file is an empty manifest. */
+export async function readManifest(path: string): Promise<Manifest> {
+  const text = await readTextIfExists(path);
+  return text === undefined ? emptyManifest() : parseManifest(text, path);
+}
+
+function compareEntries(a: SourceEntry, b: SourceEntry): number {
+  return cmp(normalizeName(a.name), normalizeName(b.name)) ||
+    cmp(a.version, b.version) ||
+    cmp(a.file, b.file);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Deterministic text: entries sorted by name then version, keys in a fixed order, 2-space JSON. */
+export function serializeManifest(m: Manifest): string {
+  const order = [
+    "name",
+    "version",
+    "kind",
+    "file",
+    "url",
+    "sha256",
+    "size",
+    "owner",
+    "repo",
+    "rev",
+    "commit",
+    "nar",
+  ];
+  const sources = [...m.sources].sort(compareEntries).map((e) => {
+    const o: Record<string, unknown> = {};
+    for (const k of order) {
+      const v = (e as Record<string, unknown>)[k];
+      if (v !== undefined) o[k] = v;
+    }
+    return o;
+  });
+  return JSON.stringify({ version: 1, sources }, null, 2) + "\n";
+}
+
+/** SHA256SUMS.txt text for the manifest: `<hex>  <file>`, sorted by file name. */
+export function renderSha256Sums(m: Manifest): string {
+  const lines = [...m.sources].sort((a, b) => cmp(a.file, b.file)).map((e) =>
+    `${e.sha256}  ${e.file}`
+  );
+  return lines.length ? lines.join("\n") + "\n" : "";
+}
+
+/** Writes the manifest and its SHA256SUMS.txt, each atomically. */
+export async function writeManifest(
+  manifestPath: string,
+  sumsPath: string,
+  m: Manifest,
+): Promise<void> {
+  validateManifest(JSON.parse(serializeManifest(m)), manifestPath);
+  await atomicWrite(manifestPath, serializeManifest(m));
+  await atomicWrite(sumsPath, renderSha256Sums(m));
+}
+
+/** Replaces the entry with the same file name, or adds it. */
+export function upsertEntry(m: Manifest, entry: SourceEntry): Manifest {
+  return {
+    version: 1,
+    sources: [...m.sources.filter((e) => e.file !== entry.file), entry],
+  };
+}
