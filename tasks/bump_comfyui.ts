@@ -9,6 +9,7 @@
 // Needs: network to $COMFYKIT_GITHUB_API_URL / $COMFYKIT_GITHUB_URL (and PyPI for actions that
 // fetch wheels), read/write of the repository and $COMFYKIT_CACHE_DIR, env for the endpoints.
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { atomicWrite, exists, readTextIfExists } from "../lib/kit/fsutil.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
@@ -75,7 +76,7 @@ Options:
   --nixpkgs-index FILE  look names up in this offline nixpkgs index only (default: Nix or
                         flox when present, else the repository's nixpkgs-index.json)
   --json                print the result as JSON on stdout
-  --root DIR            repository root (default: this repository)
+  --root DIR            ${ROOT_HELP}
   -h, --help            show this help
 
 Environment: COMFYKIT_GITHUB_API_URL, COMFYKIT_GITHUB_URL, COMFYKIT_PYPI_URL, COMFYKIT_CACHE_DIR,
@@ -135,7 +136,7 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
       `--python "${python}" is not a Python version like 3.12`,
     );
   }
-  const root = opts.root !== undefined ? argPath(opts.root) : Deno.cwd();
+  const root = await resolveRoot(opts.root);
   const indexFlag = opts["nixpkgs-index"] !== undefined
     ? argPath(opts["nixpkgs-index"])
     : undefined;

@@ -9,8 +9,8 @@
 // --allow-write=.flox/sources,sources-manifest.json,<cache dir>, --allow-env, --allow-sys=hostname
 // (lock owner). Environment: COMFYKIT_PYPI_URL, COMFYKIT_GITHUB_URL, COMFYKIT_GITHUB_API_URL,
 // COMFYKIT_MIRRORS, COMFYKIT_CACHE_DIR, COMFYKIT_ROOT, GITHUB_TOKEN.
-import { resolve } from "node:path";
-import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { parseCli, runTask } from "../lib/kit/cli.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
 import { createProgress, type RetryPolicy } from "../lib/net/download.ts";
@@ -57,7 +57,7 @@ Options:
   --force             replace a vendored file with different bytes / a changed manifest entry
   --dry-run           show what would be downloaded and written; write nothing
   --json              print the result as JSON on stdout
-  --root DIR          repository root (default: $COMFYKIT_ROOT, else the current directory)
+  --root DIR          ${ROOT_HELP}
   --no-cache          neither read nor fill the download cache
   --retries N         attempts per download (default 5)
   --timeout SECONDS   per-attempt timeout (default 30)
@@ -127,7 +127,7 @@ export async function main(args: string[]): Promise<number> {
       ...(retries ? { attempts: retries } : {}),
       ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
     };
-    const root = await rootDir(v.root);
+    const root = await resolveRoot(v.root);
     const ctx: VendorContext = {
       root,
       request: { retry, onRetry: (m) => warn(m) },
@@ -151,27 +151,6 @@ export async function main(args: string[]): Promise<number> {
       throw e;
     }
   });
-}
-
-/** The repository root: --root (typed path), else $COMFYKIT_ROOT, else the current directory. */
-async function rootDir(flag: string | undefined): Promise<string> {
-  const given = flag ?? Deno.env.get("COMFYKIT_ROOT");
-  const root = flag !== undefined
-    ? argPath(flag)
-    : resolve(given ?? Deno.cwd());
-  const name = flag !== undefined ? "--root" : "COMFYKIT_ROOT";
-  try {
-    const st = await Deno.stat(root);
-    if (!st.isDirectory) {
-      throw new KitError(`${name} "${given}" is not a directory`);
-    }
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new KitError(`${name} "${given}" does not exist`);
-    }
-    throw e;
-  }
-  return root;
 }
 
 async function plan(

@@ -10,6 +10,7 @@
 // --allow-env (the terminal prompt's libraries read many variables; @lezer/lr reads LOG).
 import { resolve } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import {
   echoCommand,
@@ -68,7 +69,7 @@ Options:
                   e.g. .flox/pkgs/spandrel.nix); settles an ambiguous match
   --dry-run       show the diff, write nothing
   --json          print the fixes as JSON
-  --root DIR      the repository (default: the current directory)
+  --root DIR      ${ROOT_HELP}
   -h, --help      show this help
 
 When one placeholder hash sits in several files, the derivation name in the report and the
@@ -226,7 +227,7 @@ export async function main(args: string[]): Promise<number> {
         `--rounds must be a whole number from 1 to 50, got "${values.rounds}"`,
       );
     }
-    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
+    const root = await resolveRoot(values.root);
     const fromStdin = values.run === undefined &&
       (positionals.length === 0 || positionals[0] === "-");
     const o: Options = {

@@ -9,13 +9,14 @@
 // Needs: nix-instantiate (and nix-env for --all), a nixpkgs ($COMFYKIT_NIXPKGS, --nixpkgs PATH or
 // a <nixpkgs> channel), git to read the revision of a checkout without .git-revision.
 // Permissions: --allow-read, --allow-write (the index), --allow-run, --allow-env.
+import { join } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { capture } from "../lib/kit/command.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { atomicWrite, readTextIfExists } from "../lib/kit/fsutil.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
+import { NIXPKGS_INDEX, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import {
-  DEFAULT_INDEX_FILE,
   findNixpkgs,
   nixEvalVersions,
   type NixpkgsIndex,
@@ -32,6 +33,7 @@ evaluated with nix-instantiate. By default the attributes already in the index a
 Options:
   --nixpkgs PATH     nixpkgs to evaluate (default: $COMFYKIT_NIXPKGS, else <nixpkgs>)
   --index FILE       index file to write (default: nixpkgs-index.json at the repository root)
+  --root DIR         ${ROOT_HELP}
   --add ATTR         also index this python3Packages attribute (repeatable)
   --all              index every python3Packages attribute (nix-env -qaP --json; slow, large)
   --rev REV          nixpkgs commit to record (default: .git-revision or git rev-parse HEAD)
@@ -47,6 +49,7 @@ export async function main(args: string[]): Promise<number> {
     const { values, positionals } = parseCli(args, {
       nixpkgs: { type: "string" },
       index: { type: "string" },
+      root: { type: "string" },
       add: { type: "string", multiple: true },
       all: { type: "boolean" },
       rev: { type: "string" },
@@ -73,7 +76,7 @@ export async function main(args: string[]): Promise<number> {
 
     const indexFile = values.index !== undefined
       ? argPath(values.index)
-      : DEFAULT_INDEX_FILE;
+      : join(await resolveRoot(values.root), NIXPKGS_INDEX);
     if (!values["dry-run"]) await checkWritable(indexFile);
 
     if (!onPath("nix-instantiate")) {

@@ -9,8 +9,9 @@
 //   readNixpkgsIndex(path) / parseNixpkgsIndex(text, where) / indexLookup(index, where)
 //   nixLookup(nixpkgsPath | "<nixpkgs>") / findNixpkgs(env)   floxLookup() / parseFloxSearch(json, attr)
 //   DEFAULT_INDEX_FILE                    the repository's nixpkgs-index.json
+import { KIT_ROOT, NIXPKGS_INDEX } from "../repo/paths.ts";
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { z } from "zod";
 import { capture } from "../kit/command.ts";
 import { KitError } from "../kit/errors.ts";
@@ -18,8 +19,9 @@ import { echoCommand } from "../kit/log.ts";
 import { normalizeName } from "../python/names.ts";
 
 /** The repository's offline index (nixpkgs-index.json at the root). */
-export const DEFAULT_INDEX_FILE = fileURLToPath(
-  new URL("../../nixpkgs-index.json", import.meta.url),
+export const DEFAULT_INDEX_FILE = join(
+  KIT_ROOT,
+  NIXPKGS_INDEX,
 );
 
 /**
