@@ -10,16 +10,10 @@
 // --allow-env (the terminal prompt's libraries read many variables; @lezer/lr reads LOG).
 import { resolve } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { stream } from "../lib/kit/command.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
-import {
-  echoCommand,
-  error,
-  info,
-  out,
-  warn,
-  writeErr,
-} from "../lib/kit/log.ts";
+import { error, info, out, warn, writeErr } from "../lib/kit/log.ts";
 import {
   applyFixes,
   type Chooser,
@@ -177,29 +171,8 @@ async function runBuild(
   cmd: string,
   cwd: string,
 ): Promise<{ code: number; output: string }> {
-  echoCommand(["sh", "-c", cmd]);
-  const child = new Deno.Command("sh", {
-    args: ["-c", cmd],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    for await (const chunk of stream) {
-      const t = dec.decode(chunk, { stream: true });
-      output += t;
-      writeErr(t);
-    }
-  };
-  const [status] = await Promise.all([
-    child.status,
-    pump(child.stdout),
-    pump(child.stderr),
-  ]);
-  return { code: status.code, output };
+  const r = await stream("sh", ["-c", cmd], { cwd, onText: writeErr });
+  return { code: r.code, output: r.output };
 }
 
 export async function main(args: string[]): Promise<number> {

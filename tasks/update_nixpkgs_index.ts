@@ -11,7 +11,7 @@
 // Permissions: --allow-read, --allow-write (the index), --allow-run, --allow-env.
 import { join } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
-import { capture } from "../lib/kit/command.ts";
+import { capture, onPath } from "../lib/kit/command.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { atomicWrite, readTextIfExists } from "../lib/kit/fsutil.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
@@ -20,7 +20,6 @@ import {
   findNixpkgs,
   nixEvalVersions,
   type NixpkgsIndex,
-  onPath,
   parseNixpkgsIndex,
   serializeNixpkgsIndex,
 } from "../lib/nix/nixpkgs.ts";

@@ -13,7 +13,7 @@ import { KIT_ROOT, NIXPKGS_INDEX } from "../repo/paths.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { capture } from "../kit/command.ts";
+import { capture, onPath } from "../kit/command.ts";
 import { KitError } from "../kit/errors.ts";
 import { echoCommand } from "../kit/log.ts";
 import { normalizeName } from "../python/names.ts";
@@ -260,19 +260,8 @@ export function findNixpkgs(
   return defaults.some((p) => p && existsSync(p)) ? "<nixpkgs>" : undefined;
 }
 
-/** True when `name` is an executable file on PATH. */
-export function onPath(
-  name: string,
-  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
-): boolean {
-  return (env("PATH") ?? "").split(":").some((d) => {
-    try {
-      return d !== "" && Deno.statSync(`${d}/${name}`).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
+// Whether a tool is installed: the process runner's check (re-exported for callers).
+export { onPath };
 
 // Evaluates the version of each wanted attribute in one run; broken or throwing attributes
 // (aliases that `throw` a rename message) count as absent.
