@@ -7,7 +7,12 @@
 //   const results = await newPackage({ target: "spandrel==0.4.0", root, python: "3.12",
 //     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
 //     chooseFrontend({ yes: true }));
-import { NIXPKGS_INDEX, packageFile, SOURCES_DIR, SOURCES_MANIFEST } from "../repo/paths.ts";
+import {
+  NIXPKGS_INDEX,
+  packageFile,
+  SOURCES_DIR,
+  SOURCES_MANIFEST,
+} from "../repo/paths.ts";
 import { eq } from "@renovatebot/pep440";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { githubRepo } from "../python/dist_metadata.ts";

@@ -7,7 +7,7 @@
 // if known) and costs only API calls, so `--dry-run` stops there; execute downloads through the
 // cache, verifies, refuses to clobber different bytes or change a recorded hash without
 // `force`, and merges the entry into a freshly re-read manifest while holding the lock.
-import { repoPaths, sourceFile, type RepoPaths } from "./paths.ts";
+import { type RepoPaths, repoPaths, sourceFile } from "./paths.ts";
 import { basename, join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { atomicWrite, readTextIfExists, tempSibling } from "../kit/fsutil.ts";

@@ -4,7 +4,16 @@
 // and the two commands passed in (nix-instantiate --parse, git).
 //
 //   const findings = await verifyRepo({ root, release: false, runCommand });
-import { FLOX_MANIFEST, MAIN_PACKAGE as MAIN_FILE, NIXPKGS_INDEX, PKGS_DIR, sourceFile, SOURCES_DIR, SOURCES_MANIFEST, SUMS_FILE } from "../repo/paths.ts";
+import {
+  FLOX_MANIFEST,
+  MAIN_PACKAGE as MAIN_FILE,
+  NIXPKGS_INDEX,
+  PKGS_DIR,
+  sourceFile,
+  SOURCES_DIR,
+  SOURCES_MANIFEST,
+  SUMS_FILE,
+} from "../repo/paths.ts";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";
