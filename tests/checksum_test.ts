@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { main, parseSums } from "../tasks/checksum.ts";
+import { main } from "../tasks/checksum.ts";
+import { parseSums } from "../lib/hash/sums.ts";
 import {
   captureOutput,
   haveTool,
