@@ -441,7 +441,12 @@ Deno.test("main() turns bad input into one error line and writes nothing", async
     [
       [log, "--root", `${root}/nowhere`],
       1,
-      /^error: No \.flox\/pkgs\/ in ".*nowhere"; run fix-hash in the repository or give --root DIR\n$/,
+      /^error: --root ".*nowhere" does not exist\n$/, // resolveRoot(), as in every task
+    ],
+    [
+      [log, "--root", `${root}/.flox`],
+      1,
+      /^error: No \.flox\/pkgs\/ in ".*\.flox"; run fix-hash in the repository or give --root DIR\n$/,
     ],
     [["--frobnicate"], 2, /^error: Unknown option '--frobnicate'/],
   ];
@@ -476,7 +481,7 @@ Deno.test("main() turns a LOG that is a folder and a --root that is a file into 
   assert.equal(file.code, 1);
   assert.match(
     file.stderr,
-    /^error: No \.flox\/pkgs\/ in "[^"]+build\.log"; run fix-hash in the repository or give --root DIR\n$/,
+    /^error: --root "[^"]+build\.log" is not a directory\n$/, // resolveRoot(), as in every task
   );
 });
 
