@@ -12,7 +12,7 @@ import {
   readNixpkgsIndex,
   serializeNixpkgsIndex,
 } from "../lib/nix/nixpkgs.ts";
-import { diffLines, parseNixEnvJson } from "../tasks/update_nixpkgs_index.ts";
+import { diffLines, parseNixEnvJson } from "../lib/nixpkgs_index/run.ts";
 import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
 import { nixpkgsNames, REQUIREMENTS_0_3_75 } from "./_fixtures/comfyui.ts";
 
