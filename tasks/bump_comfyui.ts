@@ -9,7 +9,12 @@
 // Needs: network to $COMFYKIT_GITHUB_API_URL / $COMFYKIT_GITHUB_URL (and PyPI for actions that
 // fetch wheels), read/write of the repository and $COMFYKIT_CACHE_DIR, env for the endpoints.
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
-import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
+import {
+  checkWriteAccess,
+  resolveRoot,
+  ROOT_HELP,
+  SOURCES_MANIFEST,
+} from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { atomicWrite, exists, readTextIfExists } from "../lib/kit/fsutil.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
@@ -85,7 +90,9 @@ COMFYKIT_MIRRORS, GITHUB_TOKEN.
 Examples:
   deno task bump-comfyui                     # pick a release from the list
   deno task bump-comfyui --latest --dry-run  # what would change
-  deno task bump-comfyui 0.3.76 --yes        # bump and carry out every action`;
+  deno task bump-comfyui 0.3.76 --yes        # bump and carry out every action
+
+Exit status: 0 done (or nothing to do), 1 bad input or failure, 2 usage error, 130 cancelled.`;
 
 const OPTIONS = {
   latest: { type: "boolean" },
@@ -141,6 +148,14 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
     ? argPath(opts["nixpkgs-index"])
     : undefined;
   const dryRun = opts["dry-run"] ?? false;
+  if (!dryRun) {
+    // One line before any question or download when this run may not write the root.
+    await checkWriteAccess(
+      root,
+      [`${root}/.flox`, `${root}/${SOURCES_MANIFEST}`],
+      "the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task bump-comfyui …), or add --dry-run",
+    );
+  }
   const json = opts.json ?? false;
   const frontend = deps.frontend ?? chooseFrontend({ yes: opts.yes ?? false });
 

@@ -58,7 +58,10 @@ Options:
   -h, --help          show this help
 
 Environment: COMFYKIT_PYPI_URL, COMFYKIT_GITHUB_URL, COMFYKIT_GITHUB_API_URL,
-COMFYKIT_MIRRORS (FROM=TO,...), COMFYKIT_CACHE_DIR (default ~/.cache/comfykit), GITHUB_TOKEN.`;
+COMFYKIT_MIRRORS (FROM=TO,...), COMFYKIT_CACHE_DIR (default ~/.cache/comfykit), GITHUB_TOKEN.
+
+Exit status: 0 done, 1 bad input or a failed source (--all: missing or corrupt files),
+2 usage error, 130 interrupted.`;
 
 const OPTIONS = {
   all: { type: "boolean" },

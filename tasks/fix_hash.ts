@@ -68,7 +68,10 @@ Options:
 
 When one placeholder hash sits in several files, the derivation name in the report and the
 packages that depend on it pick the file; if that is not enough, fix-hash asks (in a terminal)
-or refuses and names the candidates.`;
+or refuses and names the candidates.
+
+Exit status: 0 fixed (or nothing to do), 1 a mismatch no file holds, a failed build or bad
+input, 2 usage error, 130 cancelled.`;
 
 interface Options {
   root: string;

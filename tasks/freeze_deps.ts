@@ -68,6 +68,8 @@ Options:
   --root DIR               ${ROOT_HELP}
   --json                   machine-readable output on stdout
   -h, --help               show this help
+
+Exit status: 0 done, 1 resolution failed, --check found a problem, or bad input, 2 usage error.
 `;
 
 /** Phase timings, in seconds, for the benchmark and --json. */

@@ -32,6 +32,8 @@ Options:
   --dry-run          show what would change, write nothing
   --json             print the new index on stdout
   -h, --help         show this help
+
+Exit status: 0 written (or dry run), 1 Nix or nixpkgs failed, or bad input, 2 usage error.
 `;
 
 /** Entry point. */
@@ -65,10 +67,12 @@ export async function main(args: string[]): Promise<number> {
       }
     }
 
+    const root = await resolveRoot(values.root);
     const indexFile = values.index !== undefined
       ? argPath(values.index)
-      : join(await resolveRoot(values.root), NIXPKGS_INDEX);
+      : join(root, NIXPKGS_INDEX);
     const r = await updateIndex({
+      root,
       indexFile,
       nixpkgs: values.nixpkgs !== undefined
         ? argPath(values.nixpkgs)

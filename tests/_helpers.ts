@@ -121,3 +121,26 @@ export async function captureOutput(
     [c.log, c.error] = saved as [typeof c.log, typeof c.error];
   }
 }
+
+/**
+ * The `deno run …` arguments of deno.json's task `name`, exactly as `deno task` runs it (its
+ * permissions, `--no-prompt`), with the script made absolute and `$HOME` replaced by `home`:
+ * run them with `run(Deno.execPath(), [...await taskArgs(name, home), ...args], { cwd })`.
+ */
+export async function taskArgs(name: string, home: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  const command = config.tasks[name]?.command as string | undefined;
+  if (!command) throw new Error(`deno.json has no task "${name}"`);
+  const words = command.split(/\s+/);
+  if (words[0] !== "deno" || words[1] !== "run") {
+    throw new Error(`task "${name}" is not a plain "deno run": ${command}`);
+  }
+  const script = words.at(-1)!;
+  return [
+    "run",
+    "--config",
+    `${ROOT}/deno.json`,
+    ...words.slice(2, -1).map((w) => w.replaceAll("$HOME", home)),
+    `${ROOT}/${script}`,
+  ];
+}

@@ -21,6 +21,7 @@ import {
   ROOT,
   run,
   runTaskProcess,
+  taskArgs,
   tmp,
 } from "./_helpers.ts";
 import { main } from "../tasks/fetch_source.ts";
@@ -1020,9 +1021,36 @@ Deno.test("fetch-source with deno.json's write grant and another --root is one e
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: no permission to write into "[^"]+": [^\n]*--allow-write=[^\n]+\n$/m,
+    /^error: no write access to "[^"]+": [^\n]*--allow-write=[^\n]+\n$/,
   );
   assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   assert.deepEqual(await listDir(f.sources), []);
   assert.equal(await exists(f.manifestPath), false);
+});
+
+Deno.test("fetch-source with deno.json's permissions fills a cache under /tmp (COMFYKIT_CACHE_DIR or XDG_CACHE_HOME)", async () => {
+  await using f = await fixture();
+  const home = join(f.root, "..", "home");
+  await Deno.mkdir(home);
+  const line = await taskArgs("fetch-source", home);
+  // The repository is the folder the task runs in, as under deno task.
+  const cached = await run(Deno.execPath(), [
+    ...line,
+    `pypi:${DEMO.name}==${DEMO.version}`,
+  ], { cwd: f.root, env: { ...f.env, HOME: home } });
+  assert.equal(cached.code, 0, cached.stderr);
+  assert.doesNotMatch(cached.stderr, /not writable/);
+  assert.equal((await listDir(join(f.cache, "sha256"))).length, 1);
+
+  const xdg = join(f.root, "..", "xdg");
+  const env: Record<string, string> = { ...f.env, HOME: home };
+  delete env.COMFYKIT_CACHE_DIR;
+  env.XDG_CACHE_HOME = xdg;
+  const viaXdg = await run(Deno.execPath(), [
+    ...line,
+    `pypi:${OTHER.name}==${OTHER.version}`,
+  ], { cwd: f.root, env });
+  assert.equal(viaXdg.code, 0, viaXdg.stderr);
+  assert.doesNotMatch(viaXdg.stderr, /not writable/);
+  assert.equal((await listDir(join(xdg, "comfykit", "sha256"))).length, 1);
 });

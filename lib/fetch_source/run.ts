@@ -9,7 +9,12 @@ import { KitError, UsageError } from "../kit/errors.ts";
 import { createProgress, type RetryPolicy } from "../net/download.ts";
 import { parseGithubSpec } from "../net/github.ts";
 import { isValidProjectName } from "../python/names.ts";
-import { SOURCES_DIR, SOURCES_MANIFEST } from "../repo/paths.ts";
+import { join } from "node:path";
+import {
+  checkWriteAccess,
+  SOURCES_DIR,
+  SOURCES_MANIFEST,
+} from "../repo/paths.ts";
 import {
   executePlan,
   type Plan,
@@ -82,6 +87,15 @@ async function withGrantHint<T>(
   }
 }
 
+/** Refuses a root this run may not write, in one line, before any download. */
+async function checkAccess(root: string): Promise<void> {
+  await checkWriteAccess(
+    root,
+    [join(root, SOURCES_DIR), join(root, SOURCES_MANIFEST)],
+    `deno task fetch-source may write only this repository's ${SOURCES_DIR} and ${SOURCES_MANIFEST}; run it from that repository (cd DIR && deno task fetch-source …), or for another root run "deno run --allow-net --allow-read --allow-env --allow-sys=hostname --allow-write=${root}/${SOURCES_DIR},${root}/${SOURCES_MANIFEST} tasks/fetch_source.ts …"`,
+  );
+}
+
 /** Vendors each source in turn; each result goes to `onResult` as soon as it is written. */
 export async function fetchSources(
   o: FetchOptions,
@@ -96,6 +110,7 @@ export async function fetchSources(
       "--name, --version, --file and --sha256 go with a URL",
     );
   }
+  if (!o.dryRun) await checkAccess(o.root);
   const ctx = context(o);
   return await withGrantHint(o.root, async () => {
     const results: VendorResult[] = [];
@@ -114,6 +129,7 @@ export async function restoreSources(
   o: FetchOptions,
   opts: { check: boolean; jobs?: number | undefined },
 ) {
+  if (!o.dryRun && !opts.check) await checkAccess(o.root);
   // As before the split, --insecure-http applies to the sources given, not to --all.
   const ctx = context({ ...o, insecureHttp: false });
   return await withGrantHint(o.root, () =>

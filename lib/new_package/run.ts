@@ -8,6 +8,7 @@
 //     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
 //     chooseFrontend({ yes: true }));
 import {
+  checkWriteAccess,
   NIXPKGS_INDEX,
   packageFile,
   SOURCES_DIR,
@@ -179,19 +180,14 @@ export async function newPackage(
 
 /**
  * Refuses, in one line and before any question, a root this process may not write (deno.json
- * scopes the task's --allow-write to the current repository); on a terminal Deno asks first.
+ * scopes the task's --allow-write to the current repository); Deno never asks.
  */
 async function checkWritable(root: string): Promise<void> {
-  for (
-    const path of [join(root, ".flox"), join(root, SOURCES_MANIFEST)]
-  ) {
-    const { state } = await Deno.permissions.request({ name: "write", path });
-    if (state !== "granted") {
-      throw new KitError(
-        `no write access to "${path}": the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task new-package …), or add --dry-run`,
-      );
-    }
-  }
+  await checkWriteAccess(
+    root,
+    [join(root, ".flox"), join(root, SOURCES_MANIFEST)],
+    "the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task new-package …), or add --dry-run",
+  );
 }
 
 interface Session {

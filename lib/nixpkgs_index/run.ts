@@ -4,6 +4,7 @@
 //
 //   const r = await updateIndex({ indexFile, nixpkgs: undefined, add: [], all: false, ... });
 import { capture, onPath } from "../kit/command.ts";
+import { checkWriteAccess } from "../repo/paths.ts";
 import { KitError, UsageError } from "../kit/errors.ts";
 import { atomicWrite, readTextIfExists } from "../kit/fsutil.ts";
 import { info, warn } from "../kit/log.ts";
@@ -17,6 +18,8 @@ import {
 
 /** What to index and where to write it. */
 export interface IndexOptions {
+  /** The repository root (--root). */
+  root: string;
   /** The index file (absolute). */
   indexFile: string;
   /** The nixpkgs to evaluate (absolute), else $COMFYKIT_NIXPKGS / <nixpkgs>. */
@@ -45,7 +48,13 @@ export interface IndexResult {
 /** Builds the index from a nixpkgs and writes it (unless a dry run). */
 export async function updateIndex(o: IndexOptions): Promise<IndexResult> {
   const indexFile = o.indexFile;
-  if (!o.dryRun) await checkWritable(indexFile);
+  if (!o.dryRun) {
+    await checkWriteAccess(
+      o.root,
+      [indexFile],
+      "the task may write only inside the repository; choose an --index there, or add --dry-run --json and redirect stdout",
+    );
+  }
 
   if (!onPath("nix-instantiate")) {
     throw new KitError(
@@ -161,19 +170,6 @@ async function findFile(name: string): Promise<string> {
     throw new KitError(`<${name}> not found: ${r.stderr.trim()}`);
   }
   return r.stdout.trim();
-}
-
-/**
- * Refuses, in one line and before Nix runs, an index file this process may not write (deno.json
- * scopes the task's --allow-write to the repository); on a terminal Deno asks first.
- */
-async function checkWritable(path: string): Promise<void> {
-  const { state } = await Deno.permissions.request({ name: "write", path });
-  if (state !== "granted") {
-    throw new KitError(
-      `no write access to "${path}": the task may write only inside the repository; choose an --index there, or add --dry-run --json and redirect stdout`,
-    );
-  }
 }
 
 /** The nixpkgs commit: `.git-revision` (channels, tarballs) or `git rev-parse HEAD` (checkouts). */

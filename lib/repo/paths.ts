@@ -118,3 +118,38 @@ export async function resolveRoot(
   }
   return root;
 }
+
+/** Whether `a` and `b` name the same folder (symlinks followed when they exist). */
+function sameDir(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return Deno.realPathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  return real(a) === real(b);
+}
+
+/**
+ * Refuses, in one line and before any question or download, a run that could not write every
+ * one of `targets` (absolute paths under `root`): `no write access to "<target>": <hint>`.
+ * Under `deno task` each task may write only its own repository's files (and scratch space
+ * such as /tmp, never another repository there): with write access so scoped, a root other
+ * than the folder the task runs in is refused as well. Deno is asked without prompting.
+ */
+export async function checkWriteAccess(
+  root: string,
+  targets: string[],
+  hint: string,
+): Promise<void> {
+  const scoped =
+    (await Deno.permissions.query({ name: "write" })).state !== "granted";
+  const foreign = scoped && !sameDir(root, Deno.cwd());
+  for (const path of targets) {
+    const { state } = await Deno.permissions.query({ name: "write", path });
+    if (foreign || state !== "granted") {
+      throw new KitError(`no write access to "${path}": ${hint}`);
+    }
+  }
+}
