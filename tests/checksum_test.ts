@@ -5,6 +5,7 @@ import {
   captureOutput,
   haveTool,
   REAL_SOURCES,
+  realSourcesTest,
   ROOT,
   run,
   runTaskProcess,
@@ -313,15 +314,18 @@ Deno.test("parseSums() handles CRLF, escaped names, BSD tags and comments", () =
   ], [4, "bsd.txt"]]);
 });
 
-Deno.test("checksum --verify of the real vendored files against their SHA256SUMS.txt", async () => {
-  const r = await checksum("--verify", `${REAL_SOURCES}/SHA256SUMS.txt`);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.equal(
-    r.stdout.split("\n").filter((l) => l.endsWith(": OK")).length,
-    5,
-  );
-  assert.equal(r.stderr, "5 of 5 OK\n");
-});
+realSourcesTest(
+  "checksum --verify of the real vendored files against their SHA256SUMS.txt",
+  async () => {
+    const r = await checksum("--verify", `${REAL_SOURCES}/SHA256SUMS.txt`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(
+      r.stdout.split("\n").filter((l) => l.endsWith(": OK")).length,
+      5,
+    );
+    assert.equal(r.stderr, "5 of 5 OK\n");
+  },
+);
 
 Deno.test("checksum --verify hashes large files on two workers and still reports in order", async () => {
   await using dir = await tmp();
@@ -390,17 +394,20 @@ Deno.test("checksum subprocess: --help exits 0, results on stdout, errors on std
   assert.ok(!usage.stderr.includes("    at "), "no stack trace");
 });
 
-Deno.test("checksum subprocess with deno.json's task permissions verifies the real sources", async () => {
-  const r = await run("deno", [
-    "task",
-    "-q",
-    "checksum",
-    "--verify",
-    `${REAL_SOURCES}/SHA256SUMS.txt`,
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.trimEnd().split("\n").length, 5);
-});
+realSourcesTest(
+  "checksum subprocess with deno.json's task permissions verifies the real sources",
+  async () => {
+    const r = await run("deno", [
+      "task",
+      "-q",
+      "checksum",
+      "--verify",
+      `${REAL_SOURCES}/SHA256SUMS.txt`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trimEnd().split("\n").length, 5);
+  },
+);
 
 Deno.test("deno task checksum resolves paths against the folder it was typed in (INIT_CWD)", async () => {
   const want = toHex(await sha256File(`${ROOT}/README.md`));
