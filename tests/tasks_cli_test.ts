@@ -155,3 +155,26 @@ Deno.test("new-package and bump-comfyui with deno.json's permissions refuse a --
     );
   }
 });
+
+Deno.test("README's environment table lists every variable the code reads", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}/README.md`);
+  const table = readme.slice(readme.indexOf("## Environment variables"));
+  const read = new Set<string>(["GITHUB_TOKEN", "XDG_CACHE_HOME"]);
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(dir)) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory) walk(p);
+      else if (p.endsWith(".ts")) {
+        for (
+          const m of Deno.readTextFileSync(p).matchAll(/"(COMFYKIT_[A-Z_]+)"/g)
+        ) {
+          read.add(m[1]!);
+        }
+      }
+    }
+  };
+  walk(`${ROOT}/lib`);
+  walk(`${ROOT}/tasks`);
+  assert.ok(read.has("COMFYKIT_ROOT") && read.has("COMFYKIT_NIXPKGS"));
+  for (const v of read) assert.ok(table.includes(`| \`${v}\``), v);
+});
