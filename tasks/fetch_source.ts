@@ -108,13 +108,13 @@ export async function main(args: string[]): Promise<number> {
     const retries = positiveInt("retries", v.retries, 100);
     const timeout = positiveInt("timeout", v.timeout, 3600);
     if (v.wheel && v.sdist) {
-      throw new UsageError("choose one of --wheel and --sdist");
+      throw new UsageError("Choose one of --wheel and --sdist");
     }
     if (v.all && positionals.length) {
       throw new UsageError("--all takes no sources");
     }
     if (!v.all && !positionals.length) {
-      throw new UsageError("give a source (pypi:, github: or a URL) or --all");
+      throw new UsageError("Give a source (pypi:, github: or a URL) or --all");
     }
     if (!v.all && (v.check || v.jobs)) {
       throw new UsageError("--check and --jobs go with --all");

@@ -56,7 +56,7 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     if (positionals.length > 0) {
-      throw new UsageError(`unexpected argument "${positionals[0]}"`);
+      throw new UsageError(`Unexpected argument "${positionals[0]}"`);
     }
     if (values.rev !== undefined && !/^[0-9a-f]{40}$/.test(values.rev)) {
       throw new UsageError(`--rev "${values.rev}" is not a 40-hex commit`);

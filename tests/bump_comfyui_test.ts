@@ -518,7 +518,13 @@ Deno.test("bump-comfyui rejects bad input with a one-line error and writes nothi
       1,
       /^error: comfyanonymous\/ComfyUI has no release "v0\.3\.7x": nearest are v0\.3\.7\d/,
     ],
-    [["--root", `${s.root}/nowhere`, "0.3.76"], 1, /^error: .*not found/],
+    // resolveRoot(), as in every task; a root without the main package says so.
+    [
+      ["--root", `${s.root}/nowhere`, "0.3.76"],
+      1,
+      /^error: --root ".*nowhere" does not exist/,
+    ],
+    [["--root", `${s.root}/.flox`, "0.3.76"], 1, /^error: .*not found/],
   ];
   for (const [args, code, message] of cases) {
     const r = await s.bump(args);

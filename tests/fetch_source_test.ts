@@ -1028,7 +1028,7 @@ Deno.test("fetch-source with deno.json's write grant and another --root is one e
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: no write access to "[^"]+": [^\n]*--allow-write=[^\n]+\n$/,
+    /^error: No write access to "[^"]+": [^\n]*--allow-write=[^\n]+\n$/,
   );
   assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   assert.deepEqual(await listDir(f.sources), []);

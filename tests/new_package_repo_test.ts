@@ -143,7 +143,7 @@ realSourcesTest(
     assert.equal(refused.code, 1, refused.stderr);
     assert.equal(
       refused.stderr,
-      `error: no write access to "${root}/.flox": the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task new-package …), or add --dry-run\n`,
+      `error: No write access to "${root}/.flox": the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task new-package …), or add --dry-run\n`,
     );
     assert.deepEqual(
       [...Deno.readDirSync(`${root}/.flox`)].map((e) => e.name),

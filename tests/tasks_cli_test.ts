@@ -141,7 +141,7 @@ Deno.test("new-package and bump-comfyui with deno.json's permissions refuse a --
     assert.match(
       r.stderr,
       new RegExp(
-        `^error: no write access to "${other}/\\.flox": the task may write only the current repository's [^\\n]+\\n$`,
+        `^error: No write access to "${other}/\\.flox": the task may write only the current repository's [^\\n]+\\n$`,
       ),
       name,
     );

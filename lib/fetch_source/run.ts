@@ -78,7 +78,7 @@ async function withGrantHint<T>(
   } catch (e) {
     if (e instanceof Deno.errors.NotCapable) {
       throw new KitError(
-        `no permission to write into "${root}": ${
+        `No permission to write into "${root}": ${
           e.message.split(",")[0]
         } (deno task fetch-source may write only to this repository's ${SOURCES_DIR} and ${SOURCES_MANIFEST}; for another root run "deno run --allow-net --allow-read --allow-env --allow-sys=hostname --allow-write=${root}/${SOURCES_DIR},${root}/${SOURCES_MANIFEST} tasks/fetch_source.ts …")`,
       );
@@ -172,10 +172,10 @@ async function plan(
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
     if (count > 1) {
-      throw new UsageError("a URL source is vendored on its own (one per run)");
+      throw new UsageError("A URL source is vendored on its own (one per run)");
     }
     if (o.url.name === undefined || o.url.version === undefined) {
-      throw new UsageError("a URL source needs --name and --version");
+      throw new UsageError("A URL source needs --name and --version");
     }
     return planUrl({
       url: spec,

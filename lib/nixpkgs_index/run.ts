@@ -64,7 +64,7 @@ export async function updateIndex(o: IndexOptions): Promise<IndexResult> {
   const nixpkgs = o.nixpkgs ?? findNixpkgs();
   if (nixpkgs === undefined) {
     throw new KitError(
-      "no nixpkgs to evaluate: pass --nixpkgs PATH or set COMFYKIT_NIXPKGS to a nixpkgs checkout (NIX_PATH has no nixpkgs and there is no channel)",
+      "No nixpkgs to evaluate: pass --nixpkgs PATH or set COMFYKIT_NIXPKGS to a nixpkgs checkout (NIX_PATH has no nixpkgs and there is no channel)",
     );
   }
   const nixpkgsDir = nixpkgs === "<nixpkgs>"
@@ -117,7 +117,7 @@ async function refreshed(
   ].sort();
   if (wanted.length === 0) {
     throw new UsageError(
-      `no attributes to index: "${indexFile}" is empty or missing; pass --add ATTR or --all`,
+      `No attributes to index: "${indexFile}" is empty or missing; pass --add ATTR or --all`,
     );
   }
   info(`evaluating ${wanted.length} python3Packages attributes …`);
@@ -180,7 +180,7 @@ async function nixpkgsRevision(dir: string): Promise<string> {
   const rev = r.stdout.trim();
   if (r.ok && /^[0-9a-f]{40}$/.test(rev)) return rev;
   throw new KitError(
-    `cannot tell which nixpkgs revision "${dir}" is (no .git-revision, not a git checkout): pass --rev COMMIT`,
+    `Cannot tell which nixpkgs revision "${dir}" is (no .git-revision, not a git checkout): pass --rev COMMIT`,
   );
 }
 

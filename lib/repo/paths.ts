@@ -149,7 +149,7 @@ export async function checkWriteAccess(
   for (const path of targets) {
     const { state } = await Deno.permissions.query({ name: "write", path });
     if (foreign || state !== "granted") {
-      throw new KitError(`no write access to "${path}": ${hint}`);
+      throw new KitError(`No write access to "${path}": ${hint}`);
     }
   }
 }
