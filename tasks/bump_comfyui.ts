@@ -11,8 +11,10 @@
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import {
   checkWriteAccess,
+  PKGS_DIR,
   resolveRoot,
   ROOT_HELP,
+  SOURCES_DIR,
   SOURCES_MANIFEST,
 } from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
@@ -304,7 +306,7 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
         d.status === "done" && d.action.kind !== "add-input" &&
         d.action.kind !== "remove-input"
       )
-      ? [...files, ".flox/pkgs", ".flox/sources", "sources-manifest.json"]
+      ? [...files, PKGS_DIR, SOURCES_DIR, SOURCES_MANIFEST]
       : files;
   if (json) {
     out(JSON.stringify(result(), null, 2));

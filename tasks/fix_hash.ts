@@ -8,10 +8,15 @@
 //
 // Permissions: --allow-read, --allow-write=.flox/pkgs (the edited files), --allow-run=sh (--run),
 // --allow-env (the terminal prompt's libraries read many variables; @lezer/lr reads LOG).
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { stream } from "../lib/kit/command.ts";
-import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
+import {
+  checkWriteAccess,
+  PKGS_DIR,
+  resolveRoot,
+  ROOT_HELP,
+} from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { error, info, out, warn, writeErr } from "../lib/kit/log.ts";
 import {
@@ -218,6 +223,14 @@ export async function main(args: string[]): Promise<number> {
         ? askFile
         : undefined,
     };
+    if (!o.dryRun) {
+      // One line before any question when this run may not write the root's packages.
+      await checkWriteAccess(
+        root,
+        [join(root, PKGS_DIR)],
+        `deno task fix-hash may write only this repository's ${PKGS_DIR} (for another --root run "deno run --allow-read --allow-env --allow-run=sh --allow-write=${root}/${PKGS_DIR} tasks/fix_hash.ts …")`,
+      );
+    }
     if (values.run === undefined) {
       if (fromStdin && Deno.stdin.isTerminal()) {
         throw new UsageError(

@@ -536,7 +536,8 @@ Deno.test("fix-hash without write permission for --root's .flox/pkgs is one erro
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: no permission to write "\.flox\/pkgs\/spandrel\.nix": [^\n]+--allow-write=[^\n]+\n$/,
+    // Refused up front (checkWriteAccess), before any question.
+    /^error: No write access to "[^"]+\/\.flox\/pkgs": [^\n]+--allow-write=[^\n]+\n$/,
   );
   assert.equal(
     await Deno.readTextFile(`${root}/.flox/pkgs/spandrel.nix`),

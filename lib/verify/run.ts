@@ -269,7 +269,7 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
       "Nix files parse",
       "error",
       "no package files in .flox/pkgs/",
-      ".flox/pkgs",
+      PKGS_DIR,
       "restore .flox/pkgs/comfyui.nix from git",
     );
   }
@@ -286,7 +286,7 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
     manifest = { version: 1, sources: [] };
   } else {
     try {
-      manifest = parseManifest(manifestText, "sources-manifest.json");
+      manifest = parseManifest(manifestText, SOURCES_MANIFEST);
     } catch (e) {
       if (!(e instanceof KitError)) throw e;
       add(
@@ -370,7 +370,7 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
           "No network at build or run time",
           "error",
           "runs pip install in the environment",
-          `.flox/env/manifest.toml:${i + 1}`,
+          `${FLOX_MANIFEST}:${i + 1}`,
           "package the dependency under .flox/pkgs instead",
         );
       }
@@ -710,7 +710,7 @@ async function checkVendored(
           S,
           "error",
           "unknown file: not in sources-manifest.json",
-          `.flox/sources/${ent.name}`,
+          sourceFile(ent.name),
           "delete it, or vendor it properly with deno task fetch-source",
         );
       }
@@ -1006,7 +1006,7 @@ async function checkRelease(
   const status = run
     ? await run(
       "git",
-      ["status", "--porcelain", "--", ".flox", "sources-manifest.json"],
+      ["status", "--porcelain", "--", ".flox", SOURCES_MANIFEST],
       root,
     )
     : undefined;
