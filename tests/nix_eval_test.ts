@@ -375,7 +375,9 @@ print(json.dumps({"base": a.base_directory, "db": a.database_url,
       db: `sqlite:///${local}/user/comfyui.db`,
       env: [],
     });
-    assert.ok(Deno.statSync(join(local, "user")).isDirectory);
+    for (const sub of ["user", "custom_nodes"]) {
+      assert.ok(Deno.statSync(join(local, sub)).isDirectory, sub);
+    }
     const xdg = join(dir.path, "xdg");
     assert.equal(
       (await launch([], { XDG_DATA_HOME: xdg })).base,

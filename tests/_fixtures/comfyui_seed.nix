@@ -127,7 +127,8 @@ python3.pkgs.buildPythonApplication rec {
         /*) ;;
         *) base=$PWD/$base ;;
       esac
-      mkdir -p "$base/user"
+      # ComfyUI lists custom_nodes/ without checking that it exists; user/ holds the database.
+      mkdir -p "$base/user" "$base/custom_nodes"
       unset PYTHONPATH NIX_PYTHONPATH
       exec ${passthru.pythonEnv}/bin/python3 -s "$main" \
         --base-directory "$base" \
