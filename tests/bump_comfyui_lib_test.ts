@@ -22,11 +22,13 @@ import {
 import { splitLines, unifiedDiff } from "../lib/kit/diff.ts";
 import { KitError } from "../lib/kit/errors.ts";
 import {
+  mainInputsAttr,
   readMainPackage,
   rewriteMainPackage,
 } from "../lib/repo/main_package.ts";
 import {
   addInputEdit,
+  mainInputs,
   planFromSources,
   removeInputEdit,
   rewriteCustomPackage,
@@ -448,6 +450,13 @@ Deno.test("addInputEdit() adds a marker-conditional input in a platform block", 
   ]);
   const removed = removeInputEdit("kornia", false)(text);
   assert.equal(removed, text.replace("    kornia\n", ""));
+  // A main package whose list has today's name, `dependencies`, gets the edit there.
+  const modern = text.replaceAll("propagatedBuildInputs", "dependencies");
+  const added = addInputEdit("blake3", false, undefined)(modern);
+  assert.equal(added.replace("    blake3\n", ""), modern);
+  assert.ok(mainInputs(added).has("blake3"));
+  assert.equal(mainInputsAttr(added), "dependencies");
+  assert.equal(mainInputsAttr(text), "propagatedBuildInputs");
 });
 
 Deno.test("rewriteCustomPackage() moves a wheel package to a new release", () => {

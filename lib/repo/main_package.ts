@@ -73,6 +73,19 @@ export function readMainPackage(
   };
 }
 
+/**
+ * The dependency list of the main package that bump-comfyui's actions edit: `dependencies`
+ * (today's nixpkgs name) when the file has one, else `propagatedBuildInputs`.
+ */
+export function mainInputsAttr(
+  text: string,
+  path = MAIN_PACKAGE,
+): "dependencies" | "propagatedBuildInputs" {
+  return readPackage(parseNix(text, path)).lists.has("dependencies")
+    ? "dependencies"
+    : "propagatedBuildInputs";
+}
+
 /** The new pins: version, the release tag and the NAR hash (SRI) of its archive. */
 export interface BumpTarget {
   version: string;

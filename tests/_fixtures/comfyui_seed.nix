@@ -97,7 +97,8 @@ python3.pkgs.buildPythonApplication rec {
   pythonImportsCheck = [ ];
 
   passthru = {
-    # ComfyUI's dependencies and nothing else: the interpreter the launcher runs.
+    # ComfyUI's dependencies and nothing else: the interpreter the launcher runs (it names the
+    # dependency list above; a rename of that list renames it here too).
     pythonEnv = python3.withPackages (_: propagatedBuildInputs);
     # Run as `launcher MAIN.PY [ComfyUI flags]` (the wrapper in $out/bin adds main.py).
     launcher = writeShellScript "comfyui-launcher" ''
