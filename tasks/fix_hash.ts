@@ -31,7 +31,7 @@ import {
   readText,
   short,
 } from "../lib/fix_hash/fixes.ts";
-import { writeNixFile } from "../lib/nix/edit.ts";
+import { writeNixFile } from "../lib/nix/write.ts";
 
 /** Asks which file a mismatch is about (terminal only; the prompt library loads on demand). */
 const askFile: Chooser = async (m, candidates) => {

@@ -14,15 +14,17 @@ import { capture } from "../lib/kit/command.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { atomicWrite, readTextIfExists } from "../lib/kit/fsutil.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
+import { DEFAULT_INDEX_FILE } from "../lib/nix/nixpkgs.ts";
 import {
-  DEFAULT_INDEX_FILE,
   findNixpkgs,
   nixEvalVersions,
-  type NixpkgsIndex,
   onPath,
+} from "../lib/nix/nixpkgs_eval.ts";
+import {
+  type NixpkgsIndex,
   parseNixpkgsIndex,
   serializeNixpkgsIndex,
-} from "../lib/nix/nixpkgs.ts";
+} from "../lib/nix/nixpkgs_index.ts";
 
 const USAGE = `Usage: deno task update-nixpkgs-index [options]
 

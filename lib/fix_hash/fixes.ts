@@ -8,13 +8,10 @@ import { basename, join, relative } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { parseHash, sameDigest, toSri, tryParseHash } from "../hash/sha256.ts";
 import { replaceSpans, type TextEdit } from "../nix/edit.ts";
-import { parseNix, quoteNixString } from "../nix/parse.ts";
-import {
-  type Fetcher,
-  findHashSites,
-  type HashSite,
-  readPackage,
-} from "../nix/query.ts";
+import { parseNix } from "../nix/parse.ts";
+import { quoteNixString } from "../nix/syntax.ts";
+import { type Fetcher, type HashSite, readPackage } from "../nix/query.ts";
+import { findHashSites } from "../nix/fetchers.ts";
 
 /** One hash mismatch reported by Nix. */
 export interface Mismatch {

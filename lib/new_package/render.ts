@@ -8,7 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { KitError } from "../kit/errors.ts";
 import { licenseNix } from "../python/license.ts";
-import { quoteNixString } from "../nix/parse.ts";
+import { quoteNixString } from "../nix/syntax.ts";
 
 /** The shipped template. */
 export const DEFAULT_TEMPLATE = fileURLToPath(

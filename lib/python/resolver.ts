@@ -20,7 +20,7 @@ import {
   parseRequirement,
   type Requirement,
 } from "./pep508.ts";
-import { onPath } from "../nix/nixpkgs.ts";
+import { onPath } from "../nix/nixpkgs_eval.ts";
 import { readRequirementsFile } from "./requirements.ts";
 
 /** Who asks for a package, and how. */
