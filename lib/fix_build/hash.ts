@@ -5,6 +5,7 @@
 //   const mismatches = parseMismatches(log);
 //   const plan = await planFixes(mismatches, { root, files });
 import { basename, join, relative } from "node:path";
+import { derivationName, stripAnsi } from "./log.ts";
 import { KitError } from "../kit/errors.ts";
 import { parseHash, sameDigest, toSri, tryParseHash } from "../hash/sha256.ts";
 import { replaceSpans, type TextEdit } from "../nix/edit.ts";
@@ -29,29 +30,12 @@ export interface Mismatch {
   line: number;
 }
 
-const ANSI =
-  // deno-lint-ignore no-control-regex -- terminal escape sequences in build logs
-  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
-
-/** Removes ANSI colour/cursor codes and carriage-return overdraws. */
-export function stripAnsi(text: string): string {
-  return text.replace(ANSI, "").split("\n").map((l) => {
-    const parts = l.split("\r").filter((p) => p !== "");
-    return parts[parts.length - 1] ?? "";
-  }).join("\n");
-}
-
-/** `/nix/store/<32 chars>-name.drv` → `name`. */
-export function derivationName(path: string): string {
-  return basename(path).replace(/^[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
-}
-
 const REPORT =
   /hash mismatch in fixed-output derivation\s+['‘`"]?([^'’`"\s]+?)['’`"]?:?\s*$/;
 const SPECIFIED = /^\s*(?:[\w-]+>\s*)?(specified|wanted):\s*(\S+)/;
 const GOT = /^\s*(?:[\w-]+>\s*)?got:\s*(\S+)/;
 const DEPENDENT =
-  /(?:dependencies of derivation|dependency of derivation|cannot build derivation|builder for)\s+['‘`"]?([^'’`"\s]+?\.drv)['’`"]?/;
+  /(?:dependencies of derivation|dependency of derivation|cannot build derivation|[Cc]annot build|builder for)\s+['‘`"]?([^'’`"\s]+?\.drv)['’`"]?/;
 
 /**
  * Every hash mismatch in a build log, in order: the Nix 2.4+ form (`specified:` / `got:`, SRI)

@@ -1,0 +1,98 @@
+// Applying planned edits in memory (file by file, each edit re-parsed) and writing the result all
+// or nothing: every target is checked writable first, and a failed write restores what was
+// already written.
+import { KitError } from "../kit/errors.ts";
+import { unifiedDiff } from "../kit/diff.ts";
+import { atomicWrite } from "../kit/fsutil.ts";
+import { writeNixFile } from "../nix/write.ts";
+import type { Action } from "./plan.ts";
+
+/** A file whose text the actions change. */
+export interface Changed {
+  abs: string;
+  file: string;
+  before: string;
+  after: string;
+  diff: string;
+}
+
+export interface Applied {
+  changed: Changed[];
+  /** Actions whose edit failed (turned into advice on the action). */
+  failed: Action[];
+}
+
+/** Runs every action's edit on its file's text; an edit that throws becomes that action's advice. */
+export function applyActions(actions: Action[]): Applied {
+  const texts = new Map<
+    string,
+    { file: string; before: string; now: string }
+  >();
+  const failed: Action[] = [];
+  for (const a of actions) {
+    if (!a.edit) continue;
+    const t = a.edit.target;
+    const cur = texts.get(t.abs) ??
+      { file: t.file, before: t.text, now: t.text };
+    try {
+      cur.now = a.edit.apply(cur.now);
+      texts.set(t.abs, cur);
+    } catch (e) {
+      if (!(e instanceof KitError)) throw e;
+      a.advice = `the edit (${a.edit.describe}) failed: ${e.message}`;
+      a.edit = undefined;
+      failed.push(a);
+    }
+  }
+  const changed: Changed[] = [];
+  for (const [abs, t] of texts) {
+    if (t.now === t.before) continue;
+    changed.push({
+      abs,
+      file: t.file,
+      before: t.before,
+      after: t.now,
+      diff: unifiedDiff(t.before, t.now, `a/${t.file}`, `b/${t.file}`),
+    });
+  }
+  return { changed, failed };
+}
+
+/** Writes every changed file, or none: a failure restores the files already written. */
+export async function writeAll(changed: Changed[]): Promise<void> {
+  for (const c of changed) {
+    try {
+      const f = await Deno.open(c.abs, { write: true });
+      f.close();
+    } catch (e) {
+      throw writeError(c.file, e);
+    }
+  }
+  const done: Changed[] = [];
+  try {
+    for (const c of changed) {
+      await writeNixFile(c.abs, c.before, c.after, { displayPath: c.file });
+      done.push(c);
+    }
+  } catch (e) {
+    for (const c of done.reverse()) await atomicWrite(c.abs, c.before);
+    throw e instanceof KitError ? e : writeError(
+      done.length ? changed[done.length]!.file : changed[0]!.file,
+      e,
+    );
+  }
+}
+
+function writeError(file: string, e: unknown): unknown {
+  if (e instanceof Deno.errors.NotCapable) {
+    return new KitError(
+      `no permission to write "${file}": deno task fix-build may write only to this repository's .flox/pkgs; nothing written`,
+    );
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return new KitError(
+      `Cannot write "${file}": permission denied; nothing written`,
+    );
+  }
+  return e;
+}
