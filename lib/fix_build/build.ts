@@ -50,3 +50,10 @@ export async function runBuild(
 export function runShell(cmd: string, cwd: string): Promise<BuildOutput> {
   return runBuild(["sh", "-c", cmd], cwd);
 }
+
+/** A word for a suggested shell command: quoted when it holds anything but safe characters. */
+export function shellQuote(word: string): string {
+  return /^[\w./@%+=:,-]+$/.test(word)
+    ? word
+    : `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -6,7 +6,7 @@ import type { Frontend } from "../kit/prompt.ts";
 import { openNixpkgs, openNixpkgsForFlag } from "../nix/nixpkgs.ts";
 import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
 import { onPath } from "../nix/nixpkgs_eval.ts";
-import { runBuild } from "./build.ts";
+import { runBuild, shellQuote } from "./build.ts";
 import { findFailures, type Finding } from "./findings.ts";
 import { hashActions } from "./hash_actions.ts";
 import { attrOfFile, loadPackages } from "./locate.ts";
@@ -127,7 +127,13 @@ async function fixRound(o: FixBuildOptions, log: string): Promise<Round> {
       written = true;
     } else info("Nothing written");
   }
-  return { findings, actions, applied, written };
+  return {
+    findings,
+    actions,
+    applied,
+    written,
+    excerpt: firstErrorExcerpt(lines),
+  };
 }
 
 /** Ends a round that fixed nothing: the excerpt or the reasons, one `error:` line. */
@@ -146,10 +152,11 @@ function reportUnfixed(r: Round, code?: number): number {
     info("The build output's failures are already fixed: nothing to do");
     return 0;
   }
+  if (r.excerpt) info(`The build's first error:\n${r.excerpt}`);
   error(
-    `${open} failure${
+    `Nothing in the build output is something fix-build can fix: ${open} failure${
       open === 1 ? "" : "s"
-    } fix-build cannot fix (see "cannot fix" above)`,
+    } it cannot fix (see "cannot fix" above)`,
   );
   return 1;
 }
@@ -224,7 +231,7 @@ async function runLoop(o: FixBuildOptions, pkg: string): Promise<number> {
       if (o.json) out(JSON.stringify(roundJson(r, round), null, 2));
       error(
         `The build reports the same failure again after a fix was written (${again.summary}): the build does not see the edited file (Flox builds only what git tracks: run "git add ${
-          again.file ?? ".flox/pkgs"
+          shellQuote(again.file ?? ".flox/pkgs")
         }", then build again)`,
       );
       return 1;

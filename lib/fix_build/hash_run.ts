@@ -18,7 +18,7 @@ import {
   parseMismatches,
   short,
 } from "./hash.ts";
-import { runShell } from "./build.ts";
+import { runShell, shellQuote } from "./build.ts";
 
 /** Options of fixHash (what tasks/fix_hash.ts parsed). */
 export interface FixHashOptions {
@@ -259,7 +259,9 @@ function stopReason(r: RoundResult, all: RoundResult, code: number): string {
     );
     return `The build reports the same hash mismatch for "${m.drvName}" again although ${again.file} ${
       ours ? "now holds" : "already holds"
-    } the hash Nix got (${m.gotSri}): the build does not see the edited file (Flox builds only what git tracks: run "git add ${again.file}", then build again)`;
+    } the hash Nix got (${m.gotSri}): the build does not see the edited file (Flox builds only what git tracks: run "git add ${
+      shellQuote(again.file)
+    }", then build again)`;
   }
   return `The build failed without a hash mismatch (exit ${code}); its output is above`;
 }

@@ -90,7 +90,17 @@ export function firstErrorExcerpt(
   max = 12,
 ): string | undefined {
   const i = lines.findIndex((l) => /^\s*error:/.test(l.text));
-  if (i < 0) return undefined;
+  if (i < 0) {
+    // No Nix error (a `nix log` or a -L build cut short): the first Python traceback, else
+    // the last lines.
+    const tb = lines.findIndex((l) =>
+      /^Traceback \(most recent call last\)/.test(l.text.trim())
+    );
+    const from = tb >= 0 ? tb : Math.max(0, lines.length - max);
+    const picked = lines.slice(from, from + max).map((l) => l.text.trimEnd())
+      .filter((t) => t.trim() !== "");
+    return picked.length ? picked.join("\n") : undefined;
+  }
   let at = i;
   if (/^\s*error:\s*$/.test(lines[i]!.text)) {
     // A trace: the real message is the next `error:` line indented under it.

@@ -13,6 +13,7 @@ import {
   type PackageFile,
 } from "./locate.ts";
 import { distributionOf } from "./modules.ts";
+import { shellQuote } from "./build.ts";
 import {
   addDependency,
   dropArgument,
@@ -67,6 +68,12 @@ async function addProvider(
   custom: PackageFile | undefined,
 ): Promise<Pick<Action, "edit" | "advice">> {
   const binding = dependencyBinding(target);
+  if (custom && !custom.attr) {
+    return {
+      advice:
+        `${custom.file} provides it, but its file name is not a Nix attribute name, so nothing can refer to it: rename the file (letters, digits, - and _ only) and run fix-build again`,
+    };
+  }
   if (custom?.attr) {
     const attr = custom.attr;
     return {
@@ -252,7 +259,9 @@ async function planName(
     );
   }
   const advice = custom
-    ? `${custom.file} exists but the build does not see it: Flox builds only what git tracks ("git add ${custom.file}")`
+    ? `${custom.file} exists but the build does not see it: Flox builds only what git tracks ("git add ${
+      shellQuote(custom.file)
+    }")`
     : hit
     ? `python3.pkgs has "${hit.attr}": use it inside "with python3.pkgs;" or as python3.pkgs.${hit.attr}`
     : `no package "${f.name}" under .flox/pkgs/ or in nixpkgs (${ctx.nixpkgs.describe}): package it with "deno task new-package ${f.name}"`;
