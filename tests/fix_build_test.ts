@@ -578,3 +578,158 @@ Deno.test("main() never suggests an attribute from a file name that cannot be on
   );
   assert.doesNotMatch(r.stderr + r.stdout, /wire my pkg|\+\s+my pkg/);
 });
+
+/**
+ * A stand-in `flox` on PATH: records its arguments in flox-args, then "builds" by printing
+ * flox-log.N (N = the call number; the last one is reused) and exiting 1, or exits 0 once the
+ * package file holds `passWhen`.
+ */
+async function standInFlox(root: string, logs: string[], passWhen: string) {
+  const bin = `${root}/bin`;
+  await mkdir(bin);
+  for (const [i, l] of logs.entries()) {
+    await Deno.writeTextFile(`${root}/flox-log.${i + 1}`, l);
+  }
+  await Deno.writeTextFile(
+    `${bin}/flox`,
+    `#!/bin/sh
+echo "$@" >> "${root}/flox-args"
+n=$(wc -l < "${root}/flox-args")
+if grep -rqF -- '${passWhen}' "${root}/.flox/pkgs"; then echo "Built successfully"; exit 0; fi
+f="${root}/flox-log.$n"; [ -f "$f" ] || f="${root}/flox-log.${logs.length}"
+cat "$f" >&2
+exit 1
+`,
+  );
+  await Deno.chmod(`${bin}/flox`, 0o755);
+  return { PATH: `${bin}:${Deno.env.get("PATH")}` };
+}
+
+Deno.test("main() --run builds with flox, fixes, and rebuilds until the build passes", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, {
+    "kde-material-you-colors.nix": pkg("kde-material-you-colors", "2.0.2"),
+  });
+  const env = await standInFlox(
+    root,
+    [fixture("runtime_deps_kde.log")],
+    "python-magic",
+  );
+  const r = await runTaskProcess("fix_build.ts", [
+    "--run",
+    "comfyui",
+    "--yes",
+    "--root",
+    root,
+    "--nixpkgs-index",
+    `${root}/index.json`,
+  ], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    await Deno.readTextFile(`${root}/flox-args`),
+    "build comfyui\nbuild comfyui\n",
+  );
+  assert.match(r.stderr, /^\$ flox build comfyui$/m);
+  assert.match(
+    r.stderr,
+    /round 2\/5\n[^]*The build passes after 1 fix round\n$/,
+  );
+  assert.match(await read(root, "kde-material-you-colors.nix"), /python-magic/);
+});
+
+Deno.test("main() --run stops when the same failure comes back after its fix, and without flox", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, {
+    "vulnix.nix": pkg("vulnix", "1.12.1"),
+  });
+  // The build never sees the edit (an untracked file, say): the same failure twice.
+  const env = await standInFlox(
+    root,
+    [fixture("runtime_module_vulnix.log")],
+    "never-there",
+  );
+  const r = await runTaskProcess("fix_build.ts", [
+    "--run",
+    "vulnix",
+    "--yes",
+    "--root",
+    root,
+    "--nixpkgs-index",
+    `${root}/index.json`,
+  ], { env });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /\nerror: The build reports the same failure again after a fix was written \(No module named "zope\.interface" in "vulnix-1\.12\.1": provided by "zope-interface"\): the build does not see the edited file \(Flox builds only what git tracks: run "git add \.flox\/pkgs\/vulnix\.nix", then build again\)\n$/,
+  );
+  // A build that fails with nothing fixable: its first error, exit 1.
+  const other = await makeRepo(`${dir.path}/other`);
+  const env2 = await standInFlox(
+    other,
+    [fixture("imports_check_mopidy.log")],
+    "never-there",
+  );
+  const r2 = await runTaskProcess("fix_build.ts", [
+    "--run",
+    "comfyui",
+    "--yes",
+    "--root",
+    other,
+  ], { env: env2 });
+  assert.equal(r2.code, 1);
+  assert.match(
+    r2.stderr,
+    /\nerror: Nothing in the build output is a failure fix-build knows how to fix \(exit 1\); its first error is above\n$/,
+  );
+  const none = await runTaskProcess("fix_build.ts", [
+    "--run",
+    "comfyui",
+    "--root",
+    root,
+  ], {
+    env: { PATH: "/nonexistent" },
+  });
+  assert.equal(none.code, 1);
+  assert.match(
+    none.stderr,
+    /^error: flox is not installed \(not on PATH\): build where it is and pipe the output in \("flox build comfyui 2>&1 \| deno task fix-build -"\)\n$/,
+  );
+});
+
+Deno.test("fix-hash ends with one error line after only a warning, and names a repeated mismatch (#25)", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  // A mismatch whose specified hash no file holds: a warning, then the error line.
+  await Deno.writeTextFile(
+    `${root}/b.log`,
+    fixture("hash_mismatch_build123d.log"),
+  );
+  const r = await captureOutput(() =>
+    fixHashMain([`${root}/b.log`, "--root", root])
+  );
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^warning: No \.nix file holds the hash specified for "source"/,
+  );
+  assert.match(
+    r.stderr,
+    /\nerror: 1 hash mismatch is about no hash under \.flox\/pkgs\/ \("source", see the warning above\): nothing written for it; fix the source by hand or give --file FILE\n$/,
+  );
+  // --run: round 2 shows the mismatch round 1 fixed (the build does not see the edit).
+  const build123d = pkg("build123d", "0.9.1").replace(
+    /hash = "sha256-[^"]+";/,
+    'hash = "sha256-A4XgB10QVU/zv6TXILIQ73FyZ/msb7vDss3vXAEaJiA=";',
+  );
+  await Deno.writeTextFile(`${root}/.flox/pkgs/my build.nix`, build123d);
+  const loop = await captureOutput(() =>
+    fixHashMain(["--run", `cat ${root}/b.log >&2; exit 1`, "--root", root])
+  );
+  assert.equal(loop.code, 1, loop.stderr);
+  assert.match(loop.stderr, /fixed \.flox\/pkgs\/my build\.nix:\d+ hash/);
+  assert.match(
+    loop.stderr,
+    /\nerror: The build reports the same hash mismatch for "source" again although \.flox\/pkgs\/my build\.nix now holds the hash Nix got \(sha256-XHBli47MvaX8BNxQeBoVw3Vxp80eNi9WFSKDenw5dJE=\): the build does not see the edited file \(Flox builds only what git tracks: run "git add '\.flox\/pkgs\/my build\.nix'", then build again\)\n$/,
+  );
+  assert.doesNotMatch(loop.stderr, /without a hash mismatch/);
+});
