@@ -265,6 +265,15 @@ Deno.test("main() maps cv2 to opencv-python → nixpkgs' opencv4 in comfyui.nix 
   const main = await read(root, "comfyui.nix");
   assert.match(main, /pydantic-settings\n {4}opencv4\n {2}\];/);
   await assertParses(`${root}/.flox/pkgs/comfyui.nix`);
+  // The same output as plain nix-build prints it (no prefixes, the builder line after it).
+  const plain = await makeRepo(`${dir.path}/plain`);
+  const p = await fixLog(plain, log.replace(/^comfyui> /gm, ""));
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(
+    p.stderr,
+    /No module named "cv2" in "python3\.12-comfyui-0\.3\.75"/,
+  );
+  assert.equal(await read(plain, "comfyui.nix"), main);
 });
 
 Deno.test("main() replaces a wrong pythonImportsCheck name with the modules the build added", async () => {
@@ -732,4 +741,38 @@ Deno.test("fix-hash ends with one error line after only a warning, and names a r
     /\nerror: The build reports the same hash mismatch for "source" again although \.flox\/pkgs\/my build\.nix now holds the hash Nix got \(sha256-XHBli47MvaX8BNxQeBoVw3Vxp80eNi9WFSKDenw5dJE=\): the build does not see the edited file \(Flox builds only what git tracks: run "git add '\.flox\/pkgs\/my build\.nix'", then build again\)\n$/,
   );
   assert.doesNotMatch(loop.stderr, /without a hash mismatch/);
+});
+
+Deno.test("fix-build with deno.json's permissions and a --root elsewhere is one error line, nothing written", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, {
+    "vulnix.nix": pkg("vulnix", "1.12.1"),
+  });
+  await Deno.writeTextFile(
+    `${root}/b.log`,
+    fixture("runtime_module_vulnix.log"),
+  );
+  const task = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`))
+    .tasks["fix-build"].command as string;
+  const flags = task.split(" ").filter((w) => w.startsWith("--allow-"))
+    .map((w) =>
+      w.replace("--allow-write=.flox/pkgs", `--allow-write=${ROOT}/.flox/pkgs`)
+    );
+  const r = await run(Deno.execPath(), [
+    "run",
+    ...flags,
+    `${ROOT}/tasks/fix_build.ts`,
+    `${root}/b.log`,
+    "--root",
+    root,
+    "--nixpkgs-index",
+    `${root}/index.json`,
+    "--yes",
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /\nerror: no permission to write "\.flox\/pkgs\/vulnix\.nix": [^\n]+--allow-write=[^\n]+\n$/,
+  );
+  assert.equal(await read(root, "vulnix.nix"), pkg("vulnix", "1.12.1"));
 });

@@ -1,6 +1,7 @@
 // Applying planned edits in memory (file by file, each edit re-parsed) and writing the result all
 // or nothing: every target is checked writable first, and a failed write restores what was
 // already written.
+import { dirname } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { unifiedDiff } from "../kit/diff.ts";
 import { atomicWrite } from "../kit/fsutil.ts";
@@ -65,7 +66,7 @@ export async function writeAll(changed: Changed[]): Promise<void> {
       const f = await Deno.open(c.abs, { write: true });
       f.close();
     } catch (e) {
-      throw writeError(c.file, e);
+      throw writeError(c.file, c.abs, e);
     }
   }
   const done: Changed[] = [];
@@ -75,18 +76,18 @@ export async function writeAll(changed: Changed[]): Promise<void> {
       done.push(c);
     }
   } catch (e) {
+    const at = changed[done.length] ?? changed[0]!;
     for (const c of done.reverse()) await atomicWrite(c.abs, c.before);
-    throw e instanceof KitError ? e : writeError(
-      done.length ? changed[done.length]!.file : changed[0]!.file,
-      e,
-    );
+    throw e instanceof KitError ? e : writeError(at.file, at.abs, e);
   }
 }
 
-function writeError(file: string, e: unknown): unknown {
+function writeError(file: string, abs: string, e: unknown): unknown {
   if (e instanceof Deno.errors.NotCapable) {
     return new KitError(
-      `no permission to write "${file}": deno task fix-build may write only to this repository's .flox/pkgs; nothing written`,
+      `no permission to write "${file}": deno task fix-build may write only to this repository's .flox/pkgs; nothing written (for another --root run "deno run --allow-read --allow-env --allow-run=flox,nix-instantiate --allow-write=${
+        dirname(abs)
+      } tasks/fix_build.ts …")`,
     );
   }
   if (e instanceof Deno.errors.PermissionDenied) {

@@ -207,8 +207,37 @@ export function findFailures(lines: LogLine[], rawLog: string): Finding[] {
       });
     }
   });
-  return dedupe(out);
+  return dedupe(withBuilders(out, lines));
 }
+
+const SOURCE_HINT =
+  /^(?:Successfully built ([A-Za-z0-9_.]+-\d[^-\s]*)-|unpacking source archive \/nix\/store\/[0-9a-z]{32}-([^/\s]+?)(?:\.tar\.\w+|\.zip|\.tgz)?$)/;
+
+/**
+ * A failure printed without its derivation (plain `nix-build` output, `nix log`) belongs to the
+ * first builder reported failing after it, else to the package the log was building (the wheel
+ * it built, the source archive it unpacked).
+ */
+function withBuilders(findings: Finding[], lines: LogLine[]): Finding[] {
+  const builders = lines.filter((l) => BUILDER_LINE.test(l.text));
+  const hints = lines.flatMap((l) => {
+    const m = l.text.trim().match(SOURCE_HINT);
+    const name = m?.[1] ?? m?.[2];
+    return name ? [{ line: l.line, name: name.replace(/_/g, "-") }] : [];
+  });
+  for (const f of findings) {
+    if (
+      (f.kind === "missing-module" || f.kind === "runtime-dep-missing" ||
+        f.kind === "runtime-dep-version") && f.drv === undefined
+    ) {
+      f.drv = builders.find((b) => b.line > f.line)?.drv ??
+        hints.filter((h) => h.line < f.line).pop()?.name;
+    }
+  }
+  return findings;
+}
+
+const BUILDER_LINE = /builder for ['‘`"]?\/nix\/store\/[^'’`"\s]+\.drv/;
 
 function dedupe(findings: Finding[]): Finding[] {
   const seen = new Set<string>();
