@@ -195,6 +195,13 @@ Deno.test("findFailures() recognises each kind in the real logs", () => {
   const [undef] = f("undefined_variable_nix_update.log");
   assert.equal(undef!.kind === "undefined-variable" && undef!.name, "nix_2_4");
   assert.deepEqual(f("imports_check_mopidy.log"), []);
+  // Python 2's form, unquoted (https://github.com/namphuon/ViFi/issues/6).
+  const py2 =
+    'Traceback (most recent call last):\n  File "run_vifi.py", line 4, in <module>\n    import hg19util as hg19\nImportError: No module named hg19util\n';
+  assert.deepEqual(
+    findFailures(readLog(py2), py2).map((x) => "module" in x && x.module),
+    ["hg19util"],
+  );
 });
 
 Deno.test("main() adds what pythonRuntimeDepsCheckHook misses and reports the version conflicts", async () => {
@@ -234,7 +241,15 @@ Deno.test("main() adds a runtime dependency named only in Nix's last log lines (
   const root = await makeRepo(dir.path, {
     "kde-material-you-colors.nix": pkg("kde-material-you-colors", "2.0.2"),
   });
-  const r = await fixLog(root, fixture("runtime_deps_kde.log"));
+  // As a terminal shows it: colours and a progress line overdrawn with \r.
+  const coloured = fixture("runtime_deps_kde.log")
+    .replace(
+      "python-magic not installed",
+      "\x1b[31mpython-magic\x1b[0m not installed",
+    )
+    .replace("error:", "\x1b[31;1merror:\x1b[0m")
+    .replace("For full logs", "[1/0/3 built]\r\x1b[KFor full logs");
+  const r = await fixLog(root, coloured);
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     await read(root, "kde-material-you-colors.nix"),

@@ -61,7 +61,7 @@ export type Finding =
   };
 
 const MODULE =
-  /(?:ModuleNotFoundError|ImportError): No module named '([\w.]+)'/;
+  /(?:ModuleNotFoundError|ImportError): No module named (?:'([\w.]+)'|([\w.]+))/;
 const WHEEL_CHECK =
   /Checking runtime dependencies for (\S+?)-(\S+?)-[^-\s]+-[^-\s]+-[^-\s]+\.whl/;
 const NOT_INSTALLED = /^\s*- (\S+) not installed\s*$/;
@@ -158,7 +158,7 @@ export function findFailures(lines: LogLine[], rawLog: string): Finding[] {
       out.push({
         kind: "missing-module",
         line: l.line,
-        module: m[1]!,
+        module: (m[1] ?? m[2])!,
         drv: drv ?? tracebackOwner(lines, i),
         holds: [...new Set(holds)],
       });

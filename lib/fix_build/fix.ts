@@ -3,7 +3,7 @@
 import { KitError } from "../kit/errors.ts";
 import { error, info, out, warn } from "../kit/log.ts";
 import type { Frontend } from "../kit/prompt.ts";
-import { openNixpkgs, openNixpkgsForFlag } from "../nix/nixpkgs.ts";
+import { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
 import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
 import { onPath } from "../nix/nixpkgs_eval.ts";
 import { runBuild, shellQuote } from "./build.ts";
@@ -89,9 +89,7 @@ async function fixRound(o: FixBuildOptions, log: string): Promise<Round> {
   const pkgs = await loadPackages(o.root);
   const actions = await hashActions(o, findings, pkgs);
   if (findings.some((f) => f.kind !== "hash-mismatch")) {
-    lookup ??= o.nixpkgsIndex !== undefined
-      ? openNixpkgsForFlag(o.nixpkgsIndex)
-      : openNixpkgs({ useFlox: !o.run });
+    lookup ??= openNixpkgsForFlag(o.nixpkgsIndex);
     const nixpkgs = await lookup;
     actions.push(
       ...await planActions({ root: o.root, pkgs, nixpkgs }, findings),

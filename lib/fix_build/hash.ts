@@ -1,9 +1,11 @@
 // The fakeHash dance, automated: find Nix's "hash mismatch in fixed-output derivation" reports
 // in build output, find the .nix hash each one is about, and plan the edit that writes the hash
-// Nix got. Pure stages (parse the log, match, plan edits) plus planFixes, which reads the files.
+// Nix got. Pure stages (parse the log, match, plan edits) plus collectCandidates, which reads
+// the files.
 //
 //   const mismatches = parseMismatches(log);
-//   const plan = await planFixes(mismatches, { root, files });
+//   const cands = await collectCandidates(root, await packageFiles(root));
+//   const { fixes, unmatched } = await matchMismatches(mismatches, cands);
 import { basename, join, relative } from "node:path";
 import { derivationName, stripAnsi } from "./log.ts";
 import { KitError } from "../kit/errors.ts";
