@@ -1,11 +1,11 @@
 // Applying planned edits in memory (file by file, each edit re-parsed) and writing the result all
 // or nothing: every target is checked writable first, and a failed write restores what was
-// already written.
+// already written (lib/kit/changeset.ts).
 import { dirname } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { unifiedDiff } from "../kit/diff.ts";
-import { atomicWrite } from "../kit/fsutil.ts";
-import { writeNixFile } from "../nix/write.ts";
+import { Changeset } from "../kit/changeset.ts";
+import { parseNix } from "../nix/parse.ts";
 import type { Action } from "./plan.ts";
 
 /** A file whose text the actions change. */
@@ -59,27 +59,31 @@ export function applyActions(actions: Action[]): Applied {
   return { changed, failed };
 }
 
-/** Writes every changed file, or none: a failure restores the files already written. */
-export async function writeAll(changed: Changed[]): Promise<void> {
+/**
+ * Writes every changed file, or none (lib/kit/changeset.ts: checked writable first, a failed
+ * write or an interrupt restores what was written). A file changed on disk since it was read,
+ * or one this task may not write, is refused before anything is written.
+ */
+export async function writeAll(
+  root: string,
+  changed: Changed[],
+): Promise<void> {
+  const cs = new Changeset(root);
   for (const c of changed) {
     try {
-      const f = await Deno.open(c.abs, { write: true });
-      f.close();
+      (await Deno.open(c.abs, { write: true })).close();
     } catch (e) {
       throw writeError(c.file, c.abs, e);
     }
-  }
-  const done: Changed[] = [];
-  try {
-    for (const c of changed) {
-      await writeNixFile(c.abs, c.before, c.after, { displayPath: c.file });
-      done.push(c);
+    if (await Deno.readTextFile(c.abs) !== c.before) {
+      throw new KitError(
+        `${c.file} changed on disk while fix-build was reading the log; nothing written, run again`,
+      );
     }
-  } catch (e) {
-    const at = changed[done.length] ?? changed[0]!;
-    for (const c of done.reverse()) await atomicWrite(c.abs, c.before);
-    throw e instanceof KitError ? e : writeError(at.file, at.abs, e);
+    parseNix(c.after, c.file);
+    cs.write(c.abs, c.after);
   }
+  await cs.apply();
 }
 
 function writeError(file: string, abs: string, e: unknown): unknown {

@@ -121,7 +121,7 @@ async function fixRound(o: FixBuildOptions, log: string): Promise<Round> {
       default: true,
     });
     if (ok) {
-      await writeAll(applied.changed);
+      await writeAll(o.root, applied.changed);
       written = true;
     } else info("Nothing written");
   }
