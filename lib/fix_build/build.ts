@@ -57,3 +57,10 @@ export function shellQuote(word: string): string {
     ? word
     : `'${word.replace(/'/g, `'\\''`)}'`;
 }
+
+/** What a build loop says when round `round` builds. */
+export function passedMessage(round: number): string {
+  return round === 1
+    ? "The build passes: nothing to fix"
+    : `The build passes after ${round - 1} fix round${round > 2 ? "s" : ""}`;
+}

@@ -6,7 +6,7 @@ import type { Frontend } from "../kit/prompt.ts";
 import { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
 import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
 import { onPath } from "../nix/nixpkgs_eval.ts";
-import { runBuild, shellQuote } from "./build.ts";
+import { passedMessage, runBuild, shellQuote } from "./build.ts";
 import { findFailures, type Finding } from "./findings.ts";
 import { hashActions } from "./hash_actions.ts";
 import { attrOfFile, loadPackages } from "./locate.ts";
@@ -213,13 +213,7 @@ async function runLoop(o: FixBuildOptions, pkg: string): Promise<number> {
           ),
         );
       }
-      info(
-        round === 1
-          ? "The build passes: nothing to fix"
-          : `The build passes after ${round - 1} fix round${
-            round > 2 ? "s" : ""
-          }`,
-      );
+      info(passedMessage(round));
       return 0;
     }
     const r = await fixRound(o, b.output);

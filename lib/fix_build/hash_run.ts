@@ -18,7 +18,7 @@ import {
   parseMismatches,
   short,
 } from "./hash.ts";
-import { runShell, shellQuote } from "./build.ts";
+import { passedMessage, runShell, shellQuote } from "./build.ts";
 
 /** Options of fixHash (what tasks/fix_hash.ts parsed). */
 export interface FixHashOptions {
@@ -217,13 +217,7 @@ export async function fixHash(o: FixHashOptions): Promise<number> {
       o.json && out(JSON.stringify(toJson(all, o.dryRun, round), null, 2));
     if (b.code === 0) {
       json();
-      info(
-        round === 1
-          ? "The build passes: nothing to fix"
-          : `The build passes after ${round - 1} fix round${
-            round > 2 ? "s" : ""
-          }`,
-      );
+      info(passedMessage(round));
       return 0;
     }
     const r = await fixLog(b.output, o, files);
