@@ -39,7 +39,8 @@ Options:
   --dry-run       show the diffs, write nothing
   --yes           write without asking
   --json          print findings and fixes as JSON
-  --root DIR      the repository (default: the current directory)
+  --root DIR      the repository (default: the current directory; the project root under
+                  deno task)
   -h, --help      show this help
 
 Exit codes: 0 every failure fixed (or shown, with --dry-run), or the build passes;

@@ -269,6 +269,13 @@ Deno.test("main() maps a run-time ModuleNotFoundError to the distribution and ad
     /No module named "zope\.interface" in "vulnix-1\.12\.1": provided by "zope-interface" → add zope-interface/,
   );
   assert.match(await read(root, "vulnix.nix"), /numpy\n {4}zope-interface\n/);
+  // The same log again: the dependency is there, yet the build failed on it. Said, not re-added.
+  const again = await fixLog(root, fixture("runtime_module_vulnix.log"));
+  assert.equal(again.code, 1);
+  assert.match(
+    again.stderr,
+    /cannot fix: .*add zope-interface \(nixpkgs 7\.1\.1\) to dependencies: it is already there, yet the build still fails on it/,
+  );
 });
 
 Deno.test("main() maps cv2 to opencv-python → nixpkgs' opencv4 in comfyui.nix (synthetic -L log)", async () => {

@@ -23,7 +23,10 @@ export interface Applied {
   failed: Action[];
 }
 
-/** Runs every action's edit on its file's text; an edit that throws becomes that action's advice. */
+/**
+ * Runs every action's edit on its file's text; an edit that throws, or changes nothing (the fix
+ * is already there), becomes that action's advice.
+ */
 export function applyActions(actions: Action[]): Applied {
   const texts = new Map<
     string,
@@ -31,16 +34,26 @@ export function applyActions(actions: Action[]): Applied {
   >();
   const failed: Action[] = [];
   for (const a of actions) {
-    if (!a.edit) continue;
-    const t = a.edit.target;
+    const edit = a.edit;
+    if (!edit) continue;
+    const t = edit.target;
     const cur = texts.get(t.abs) ??
       { file: t.file, before: t.text, now: t.text };
     try {
-      cur.now = a.edit.apply(cur.now);
+      const next = edit.apply(cur.now);
+      if (next === cur.now) {
+        // Already there, yet the build failed on it: the name does not give what it needs.
+        a.advice =
+          `${edit.describe}: it is already there, yet the build still fails on it: the package under that name does not provide what the build looks for (check its nixpkgs name; pythonRemoveDeps or "deno task new-package" for one of its own)`;
+        a.edit = undefined;
+        failed.push(a);
+        continue;
+      }
+      cur.now = next;
       texts.set(t.abs, cur);
     } catch (e) {
       if (!(e instanceof KitError)) throw e;
-      a.advice = `the edit (${a.edit.describe}) failed: ${e.message}`;
+      a.advice = `the edit (${edit.describe}) failed: ${e.message}`;
       a.edit = undefined;
       failed.push(a);
     }

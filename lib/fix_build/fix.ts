@@ -235,7 +235,13 @@ async function runLoop(o: FixBuildOptions, pkg: string): Promise<number> {
         info("--dry-run: nothing written, not rebuilding");
         return exitOf(r);
       }
-      return r.applied.changed.length ? 1 : reportUnfixed(r, b.code);
+      if (r.applied.changed.length) {
+        error(
+          "Stopped: the fixes were not written, so there is nothing to rebuild",
+        );
+        return 1;
+      }
+      return reportUnfixed(r, b.code);
     }
   }
   if (o.json) {

@@ -4,7 +4,8 @@
 // two gaps of the grammar filled before parsing: a trailing comma in formals (`{ lib, }:`) and
 // interpolation in paths (`./foo-${version}.whl`), which the grammar's single Path token cannot
 // lex: such `${…}` is blanked to path characters of the same length (every offset stays), and
-// the expression inside is parsed on its own (NixFile.pathInterpolations, pathParts()).
+// the expression inside is parsed on its own (NixFile.pathInterpolations; pathParts() in
+// syntax.ts, the scanner in parse_paths.ts).
 //
 //   const file = parseNix(text, ".flox/pkgs/foo.nix");   // KitError "foo.nix:3:7: syntax error: …"
 //   file.where(node.from)                                 // ".flox/pkgs/foo.nix:12:3"
