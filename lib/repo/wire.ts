@@ -8,7 +8,9 @@ import { packageFile } from "./paths.ts";
 import { join, relative } from "node:path";
 import { exists } from "../kit/fsutil.ts";
 import { info, out, warn } from "../kit/log.ts";
-import { addFormal, addListItem, editNixFile } from "../nix/edit.ts";
+import { addFormal } from "../nix/edit_formals.ts";
+import { addListItem } from "../nix/edit_list.ts";
+import { editNixFile } from "../nix/write.ts";
 import type { NixSystem } from "../python/pep508.ts";
 import type { Frontend } from "../kit/prompt.ts";
 
