@@ -1,0 +1,99 @@
+// Checklist section "No network at build or run time": no `pip install` in a package file or in
+// the Flox manifest, and no URL that names something that moves.
+import { join } from "node:path";
+import { readTextIfExists } from "../kit/fsutil.ts";
+import { findStrings } from "../nix/query.ts";
+import type { Add, PkgFile } from "./types.ts";
+
+const S = "No network at build or run time";
+
+/** A URL that names something that moves (latest release, branch archive, branch file). */
+export function dynamicUrlReason(url: string): string | undefined {
+  const u = url.toLowerCase();
+  const br = "(main|master|head|develop|dev|trunk)";
+  if (/\/releases\/latest\b/.test(u)) return "a 'latest release' URL";
+  if (/\/archive\/refs\/heads\//.test(u)) return "a branch archive";
+  if (new RegExp(`/(archive|tarball|zipball)/${br}(\\.|/|$)`).test(u)) {
+    return "a branch archive";
+  }
+  if (new RegExp(`/-/archive/${br}/`).test(u)) return "a branch archive";
+  if (
+    new RegExp(`raw\\.githubusercontent\\.com/[^/]+/[^/]+/${br}/`).test(u) ||
+    new RegExp(`/(raw|blob)/${br}/`).test(u)
+  ) return "a file on a branch";
+  if (/[/=]latest([/.?&#-]|$)/.test(u)) return "a 'latest' URL";
+  return undefined;
+}
+
+/** `pip install` in any of its spellings. */
+export const PIP_INSTALL = /\bpip3?\s+install\b|-m\s+pip\s+install\b/;
+
+/** Runs the section's checks; one ok line when nothing is found. */
+export async function checkNetwork(
+  root: string,
+  pkgs: PkgFile[],
+  add: Add,
+): Promise<void> {
+  let problems = 0;
+  const count: Add = (...a) => {
+    if (a[1] !== "ok") problems++;
+    add(...a);
+  };
+  for (const p of pkgs) checkNixStrings(p, count);
+  await checkFloxManifest(root, count);
+  if (problems === 0) add(S, "ok", "no pip install, no dynamic URLs");
+}
+
+/** pip install and dynamic URLs in the strings of one package file. */
+export function checkNixStrings(p: PkgFile, add: Add): void {
+  if (!p.file) return;
+  for (const s of findStrings(p.file)) {
+    const where = `${p.rel}:${s.line}`;
+    if (PIP_INSTALL.test(s.text)) {
+      add(
+        S,
+        "error",
+        "runs pip install",
+        where,
+        "declare the dependency in a dependency list (deno task new-package NAME)",
+      );
+    }
+    const url = s.value ?? s.text;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+      const why = dynamicUrlReason(url);
+      const isMeta = /homepage|changelog|downloadPage/.test(
+        p.file.text.slice(
+          p.file.text.lastIndexOf("\n", s.span.from) + 1,
+          s.span.from,
+        ),
+      );
+      if (why && !isMeta) {
+        add(
+          S,
+          "error",
+          `dynamic URL (${why}): ${url}`,
+          where,
+          "pin a release URL or commit, with its hash",
+        );
+      }
+    }
+  }
+}
+
+/** pip install in the Flox manifest (comments aside). */
+async function checkFloxManifest(root: string, add: Add): Promise<void> {
+  const text = await readTextIfExists(join(root, ".flox/env/manifest.toml"));
+  if (text === undefined) return;
+  text.split("\n").forEach((line, i) => {
+    if (line.trimStart().startsWith("#")) return;
+    if (PIP_INSTALL.test(line)) {
+      add(
+        S,
+        "error",
+        "runs pip install in the environment",
+        `.flox/env/manifest.toml:${i + 1}`,
+        "package the dependency under .flox/pkgs instead",
+      );
+    }
+  });
+}

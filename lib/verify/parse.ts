@@ -1,0 +1,111 @@
+// Checklist section "Nix files parse": every package file under .flox/pkgs parses with the kit's
+// Nix grammar, and with `nix-instantiate --parse` when Nix is installed.
+import { join } from "node:path";
+import { KitError } from "../kit/errors.ts";
+import { tryParseNix } from "../nix/parse.ts";
+import { readPackage } from "../nix/query.ts";
+import type { Add, Finding, PkgFile, RunCommand } from "./types.ts";
+
+const S = "Nix files parse";
+
+/** The `.nix` files directly under `.flox/pkgs`, sorted by path (not parsed yet). */
+export async function listPackageFiles(root: string): Promise<PkgFile[]> {
+  const pkgDir = join(root, ".flox/pkgs");
+  const pkgs: PkgFile[] = [];
+  try {
+    for await (const e of Deno.readDir(pkgDir)) {
+      if (e.isFile && e.name.endsWith(".nix")) {
+        pkgs.push({
+          rel: `.flox/pkgs/${e.name}`,
+          abs: join(pkgDir, e.name),
+          name: e.name.slice(0, -4),
+        });
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return pkgs.sort((a, b) => a.rel < b.rel ? -1 : 1);
+}
+
+/** Parses each package file (filling `file` and `info`); a syntax error is a finding. */
+export async function checkParse(pkgs: PkgFile[], add: Add): Promise<void> {
+  const texts = await Promise.all(pkgs.map((p) => Deno.readTextFile(p.abs)));
+  pkgs.forEach((p, i) => {
+    const r = tryParseNix(texts[i]!, p.rel);
+    if (r instanceof KitError) {
+      // "file:line:col: syntax error: …" → where "file:line:col", message the rest.
+      const m = r.message.match(/^.*?:(\d+:\d+): (.*)$/s);
+      add(
+        S,
+        "error",
+        m ? m[2]! : r.message,
+        m ? `${p.rel}:${m[1]}` : p.rel,
+        "fix the syntax error",
+      );
+    } else {
+      p.file = r;
+      p.info = readPackage(r);
+      add(S, "ok", "parses", p.rel);
+    }
+  });
+  if (pkgs.length === 0) {
+    add(
+      S,
+      "error",
+      "no package files in .flox/pkgs/",
+      ".flox/pkgs",
+      "restore .flox/pkgs/comfyui.nix from git",
+    );
+  }
+}
+
+/** `nix-instantiate --parse` over all files at once; one by one only when that fails. */
+export async function nixInstantiateParse(
+  run: RunCommand,
+  root: string,
+  pkgs: PkgFile[],
+): Promise<Finding[]> {
+  if (pkgs.length === 0) return [];
+  const all = await run(
+    "nix-instantiate",
+    ["--parse", ...pkgs.map((p) => p.rel)],
+    root,
+  );
+  if (!all) return [];
+  if (all.code === 0) {
+    return [{
+      section: S,
+      level: "ok",
+      message: `nix-instantiate --parse accepts ${pkgs.length} file${
+        pkgs.length === 1 ? "" : "s"
+      }`,
+    }];
+  }
+  const each = await Promise.all(
+    pkgs.map((p) => run("nix-instantiate", ["--parse", p.rel], root)),
+  );
+  const out: Finding[] = [];
+  each.forEach((r, i) => {
+    if (!r || r.code === 0) return;
+    out.push(nixParseError(r.stderr, root, pkgs[i]!));
+  });
+  return out;
+}
+
+/** The finding for one file `nix-instantiate --parse` rejected. */
+function nixParseError(stderr: string, root: string, p: PkgFile): Finding {
+  // deno-lint-ignore no-control-regex -- ANSI colour codes in Nix's output
+  const msg = stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n")
+    .find((l) => l.startsWith("error:"))?.replace(/^error:\s*/, "") ??
+    "rejected";
+  const rel = msg.replaceAll(`${root}/`, "");
+  const at = stderr.match(/at .*?:(\d+):(\d+)/);
+  return {
+    section: S,
+    level: "error",
+    message: `nix-instantiate --parse: ${rel}`,
+    where: at ? `${p.rel}:${at[1]}` : p.rel,
+    fix: "fix the syntax error",
+  };
+}
