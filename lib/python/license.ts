@@ -426,3 +426,88 @@ export function licenseNix(attrs: readonly string[]): string {
   if (attrs.length === 1) return `licenses.${attrs[0]}`;
   return `with licenses; [ ${attrs.join(" ")} ]`;
 }
+
+// Licence texts as distributions ship them (LICENSE, COPYING, *.dist-info/licenses/*): phrases
+// each text carries, checked in order. A title (`^`-marked, e.g. the GNU licences: the GPL's own
+// text names the LGPL and the AGPL further down) must be in the first 400 characters. The result
+// is an SPDX identifier without "-only"/"-or-later": the text alone does not say which.
+const TEXTS: readonly [string, RegExp[]][] = [
+  ["AGPL-3.0", [
+    /^.{0,400}gnu affero general public license/,
+    /version 3, 19 november 2007/,
+  ]],
+  ["LGPL-3.0", [
+    /^.{0,400}gnu lesser general public license/,
+    /version 3, 29 june 2007/,
+  ]],
+  ["LGPL-2.1", [
+    /^.{0,400}gnu lesser general public license/,
+    /version 2\.1, february 1999/,
+  ]],
+  ["LGPL-2.0", [
+    /^.{0,400}gnu library general public license/,
+    /version 2, june 1991/,
+  ]],
+  ["GPL-3.0", [
+    /^.{0,400}gnu general public license/,
+    /version 3, 29 june 2007/,
+  ]],
+  ["GPL-2.0", [/^.{0,400}gnu general public license/, /version 2, june 1991/]],
+  ["Apache-2.0", [/^.{0,400}apache license/, /version 2\.0, january 2004/]],
+  ["MPL-2.0", [/mozilla public license,? version 2\.0/]],
+  ["MIT-0", [
+    /permission is hereby granted, free of charge, to any person obtaining a copy/,
+    /^(?!.*above copyright notice and this permission notice shall be included)/,
+  ]],
+  ["MIT", [
+    /permission is hereby granted, free of charge, to any person obtaining a copy/,
+  ]],
+  ["ISC", [
+    /permission to use, copy, modify, and(\/or)? distribute this software for any purpose with or without fee is hereby granted/,
+  ]],
+  ["BSD-4-Clause", [
+    /redistribution and use in source and binary forms/,
+    /all advertising materials mentioning features/,
+  ]],
+  ["BSD-3-Clause", [
+    /redistribution and use in source and binary forms/,
+    /neither the name of/,
+  ]],
+  ["BSD-2-Clause", [/redistribution and use in source and binary forms/]],
+  ["Unlicense", [
+    /this is free and unencumbered software released into the public domain/,
+  ]],
+];
+
+/**
+ * The licence a shipped licence text is (SPDX identifier, without "-only"/"-or-later" for the
+ * GNU licences), or undefined when it is not one of the common texts.
+ */
+export function licenseFromText(text: string): string | undefined {
+  const t = text.toLowerCase().replace(/\s+/g, " ");
+  for (const [id, phrases] of TEXTS) {
+    if (phrases.every((p) => p.test(t))) return id;
+  }
+  return undefined;
+}
+
+/**
+ * The licence family of a `lib.licenses` attribute, comparable with `licenseFromText`
+ * (`gpl3Only` and `gpl3Plus` → "GPL-3.0", `mit` → "MIT"); undefined when unknown.
+ */
+export function licenseFamily(attr: string): string | undefined {
+  const deprecated: Record<string, string> = {
+    gpl2: "gpl2Only",
+    gpl3: "gpl3Only",
+    lgpl2: "lgpl2Only",
+    lgpl21: "lgpl21Only",
+    lgpl3: "lgpl3Only",
+    agpl3: "agpl3Only",
+  };
+  const a = deprecated[attr] ?? attr;
+  const spdx = Object.keys(SPDX).find((k) => SPDX[k] === a);
+  if (!spdx) return undefined;
+  const base = spdx.replace(/(-only|-or-later|\+)$/, "");
+  return TEXTS.find(([id]) => id.toLowerCase() === base)?.[0] ??
+    base.toUpperCase();
+}

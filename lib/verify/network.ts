@@ -39,7 +39,10 @@ export async function checkNetwork(
     if (a[1] !== "ok") problems++;
     add(...a);
   };
-  for (const p of pkgs) checkNixStrings(p, count);
+  for (const p of pkgs) {
+    checkNixStrings(p, count);
+    checkBuildPhases(p, count);
+  }
   await checkFloxManifest(root, count);
   if (problems === 0) add(S, "ok", "no pip install, no dynamic URLs");
 }
@@ -96,4 +99,33 @@ async function checkFloxManifest(root: string, add: Add): Promise<void> {
       );
     }
   });
+}
+
+// Build phases and hooks: shell that Nix runs in the sandbox, where a download fails (or, in an
+// impure build, fetches something unpinned).
+const PHASE =
+  /^(\w+Phase|(pre|post)[A-Z]\w*|buildCommand|installCheckPhase|shellHook)$/;
+const NET_TOOL =
+  /\b(curl|wget|aria2c|fetchurl|fetchTarball|fetchGit|nix-prefetch-\w+)\b|\bgit\s+(clone|fetch|pull)\b/;
+
+/** curl, wget, fetchurl, git clone … inside a build phase or hook. */
+export function checkBuildPhases(p: PkgFile, add: Add): void {
+  if (!p.file || !p.info) return;
+  for (const b of p.info.attrs.values()) {
+    if (!PHASE.test(b.name.split(".").pop()!)) continue;
+    let offset = b.valueSpan.from;
+    for (const line of b.text.split("\n")) {
+      const m = line.match(NET_TOOL);
+      if (m && !line.trimStart().startsWith("#")) {
+        add(
+          S,
+          "error",
+          `${b.name} uses ${m[0]}: the build has no network`,
+          `${p.rel}:${p.file.line(offset)}`,
+          "vendor what it downloads (deno task fetch-source) and use the file from .flox/sources",
+        );
+      }
+      offset += line.length + 1;
+    }
+  }
 }

@@ -8,24 +8,82 @@ import type { Add, Finding, PkgFile, RunCommand } from "./types.ts";
 
 const S = "Nix files parse";
 
-/** The `.nix` files directly under `.flox/pkgs`, sorted by path (not parsed yet). */
-export async function listPackageFiles(root: string): Promise<PkgFile[]> {
+/**
+ * The package files Flox builds, sorted by path (not parsed yet): `.flox/pkgs/<name>.nix` and
+ * `.flox/pkgs/<name>/default.nix`, symlinks followed. A dangling symlink is a finding.
+ */
+export async function listPackageFiles(
+  root: string,
+  add?: Add,
+): Promise<PkgFile[]> {
   const pkgDir = join(root, ".flox/pkgs");
   const pkgs: PkgFile[] = [];
   try {
     for await (const e of Deno.readDir(pkgDir)) {
-      if (e.isFile && e.name.endsWith(".nix")) {
-        pkgs.push({
-          rel: `.flox/pkgs/${e.name}`,
-          abs: join(pkgDir, e.name),
-          name: e.name.slice(0, -4),
-        });
-      }
+      const p = await packageFileOf(pkgDir, e, add);
+      if (p) pkgs.push(p);
     }
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  return pkgs.sort((a, b) => a.rel < b.rel ? -1 : 1);
+  pkgs.sort((a, b) => a.rel < b.rel ? -1 : 1);
+  if (add) reportDuplicates(pkgs, add);
+  return pkgs;
+}
+
+async function packageFileOf(
+  pkgDir: string,
+  e: Deno.DirEntry,
+  add: Add | undefined,
+): Promise<PkgFile | undefined> {
+  const abs = join(pkgDir, e.name);
+  const stat = e.isSymlink
+    ? await Deno.stat(abs).catch(() => undefined)
+    : { isFile: e.isFile, isDirectory: e.isDirectory };
+  if (!stat) {
+    if (e.name.endsWith(".nix") && add) {
+      add(
+        S,
+        "error",
+        "dangling symlink",
+        `.flox/pkgs/${e.name}`,
+        "point it at a package file in the repository, or remove it",
+      );
+    }
+    return undefined;
+  }
+  if (stat.isFile && e.name.endsWith(".nix")) {
+    // Nix follows a symlinked file and resolves its relative paths from the target's folder.
+    const real = e.isSymlink ? await Deno.realPath(abs) : abs;
+    return {
+      rel: `.flox/pkgs/${e.name}`,
+      abs: real,
+      name: e.name.slice(0, -4),
+    };
+  }
+  if (!stat.isDirectory) return undefined;
+  const inner = join(abs, "default.nix");
+  const st = await Deno.stat(inner).catch(() => undefined);
+  if (!st?.isFile) return undefined;
+  return { rel: `.flox/pkgs/${e.name}/default.nix`, abs: inner, name: e.name };
+}
+
+/** `foo.nix` and `foo/default.nix` both define `foo`: Flox cannot tell which to build. */
+function reportDuplicates(pkgs: PkgFile[], add: Add): void {
+  const seen = new Map<string, PkgFile>();
+  for (const p of pkgs) {
+    const other = seen.get(p.name);
+    if (other) {
+      add(
+        S,
+        "error",
+        `defines ${p.name} a second time (also ${other.rel})`,
+        p.rel,
+        "keep one of the two files",
+      );
+    }
+    seen.set(p.name, p);
+  }
 }
 
 /** Parses each package file (filling `file` and `info`); a syntax error is a finding. */

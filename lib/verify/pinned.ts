@@ -88,7 +88,7 @@ export function checkPathSrc(
     );
     return;
   }
-  const target = resolve(dirname(join(root, p.rel)), f.resolvedPath);
+  const target = resolve(dirname(p.abs), f.resolvedPath);
   const rel = relative(join(root, ".flox/sources"), target);
   const name = basename(target);
   const src = f.path === f.resolvedPath

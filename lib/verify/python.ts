@@ -1,7 +1,11 @@
 // Checklist section "Python packages": every buildPythonPackage/Application has a
 // pythonImportsCheck (ComfyUI's script-only application aside) and a licence, and every platform
 // list names real Nix systems.
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readTextIfExists } from "../kit/fsutil.ts";
 import { findSystemLists } from "../nix/query.ts";
+import { licenseAttrs, licenseWhere } from "./python_meta.ts";
 import type { Add, PkgFile } from "./types.ts";
 
 const S = "Python packages";
@@ -32,12 +36,83 @@ export const NIX_SYSTEMS = new Set([
   "wasm64-wasi",
 ]);
 
+/** nixpkgs' licence attribute names, and the deprecated aliases among them. */
+export interface LicenseList {
+  names: Set<string>;
+  deprecated: Set<string>;
+}
+
 /** Runs the section's checks over every parsed package file. */
-export function checkPython(pkgs: PkgFile[], add: Add): void {
+export function checkPython(
+  pkgs: PkgFile[],
+  add: Add,
+  licenses?: LicenseList,
+): void {
   for (const p of pkgs) {
     if (!p.info || !p.file) continue;
     checkImportsAndLicense(p, add);
+    if (licenses) checkLicenseNames(p, licenses, add);
     checkSystems(p, add);
+  }
+}
+
+/** Reads nixpkgs-licenses.json (the repository's, else the kit's own); undefined if unreadable. */
+export async function readLicenseList(
+  root: string,
+): Promise<LicenseList | undefined> {
+  const kitCopy = fileURLToPath(
+    new URL("../../nixpkgs-licenses.json", import.meta.url),
+  );
+  const text = await readTextIfExists(join(root, "nixpkgs-licenses.json")) ??
+    await readTextIfExists(kitCopy);
+  if (text === undefined) return undefined;
+  try {
+    const d = JSON.parse(text) as { licenses?: unknown; deprecated?: unknown };
+    const strings = (v: unknown) =>
+      Array.isArray(v)
+        ? v.filter((x): x is string => typeof x === "string")
+        : [];
+    const names = strings(d.licenses);
+    return names.length
+      ? { names: new Set(names), deprecated: new Set(strings(d.deprecated)) }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every `licenses.X` in meta.license is an attribute of nixpkgs' lib.licenses. */
+export function checkLicenseNames(
+  p: PkgFile,
+  list: LicenseList,
+  add: Add,
+): void {
+  const expr = p.info?.license;
+  if (!expr) return;
+  const where = licenseWhere(p);
+  for (const a of licenseAttrs(expr)) {
+    if (!list.names.has(a)) {
+      const near = [...list.names].find((n) =>
+        n.toLowerCase() === a.toLowerCase()
+      );
+      add(
+        S,
+        "error",
+        `licenses.${a} is not a nixpkgs licence`,
+        where,
+        near
+          ? `use licenses.${near}`
+          : "use an attribute of nixpkgs' lib/licenses.nix (see nixpkgs-licenses.json)",
+      );
+    } else if (list.deprecated.has(a)) {
+      add(
+        S,
+        "warning",
+        `licenses.${a} is a deprecated alias`,
+        where,
+        `use licenses.${a}Only or licenses.${a}Plus, as the licence notice says`,
+      );
+    }
   }
 }
 

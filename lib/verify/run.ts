@@ -20,6 +20,10 @@ import {
 } from "./types.ts";
 import { checkVendored, readManifestChecked } from "./vendored.ts";
 import { checkWiring, nixpkgsNames } from "./wiring.ts";
+import { checkFlox } from "./flox.ts";
+import { checkVendoredMeta } from "./python_meta.ts";
+import { readLicenseList } from "./python.ts";
+import { checkRequirements } from "./requirements.ts";
 
 export {
   type Finding,
@@ -37,8 +41,12 @@ export { closestSystem, NIX_SYSTEMS } from "./python.ts";
 export interface VerifyOptions {
   root: string;
   release?: boolean;
+  /** Download ComfyUI's pinned archive when the cache lacks it (to compare requirements.txt). */
+  online?: boolean;
   /** Used for nix-instantiate and git; omit to skip both (release checks then fail). */
   runCommand?: RunCommand | undefined;
+  /** Environment variables (default: Deno.env; unreadable ones count as unset). */
+  env?: (name: string) => string | undefined;
 }
 
 /** Runs every check; findings come back in section order. */
@@ -50,11 +58,13 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
       `Not a directory: "${opts.root}"; run verify in the repository or give --root DIR`,
     );
   }
+  const env = opts.env ?? denoEnv;
+  const run = opts.runCommand;
   const { add, sorted, out } = collector();
-  const pkgs = await listPackageFiles(root);
+  const pkgs = await listPackageFiles(root, add);
   await checkParse(pkgs, add);
-  const nixParse = opts.runCommand
-    ? nixInstantiateParse(opts.runCommand, root, pkgs.filter((p) => p.file))
+  const nixParse = run
+    ? nixInstantiateParse(run, root, pkgs.filter((p) => p.file))
     : Promise.resolve([]);
 
   const manifest = await readManifestChecked(root, add);
@@ -65,14 +75,37 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
   const used = new Set<string>();
   checkPinned(root, pkgs, byFile, used, add);
   await checkNetwork(root, pkgs, add);
-  if (manifest) await checkVendored(root, manifest, used, add);
+  const verified = manifest
+    ? await checkVendored(root, manifest, used, add)
+    : [];
   checkWiring(pkgs, add, await nixpkgsNames(root));
-  checkPython(pkgs, add);
+  await checkRequirements(root, pkgs, {
+    online: opts.online === true,
+    env: { get: env },
+  }, add);
+  checkPython(pkgs, add, await readLicenseList(root));
+  await checkVendoredMeta(root, pkgs, verified, { run, env }, add);
   out.push(...await nixParse);
+  await checkFlox(
+    root,
+    pkgs,
+    verified,
+    { release: opts.release === true, run },
+    add,
+  );
 
   if (opts.release) {
     const main = pkgs.find((p) => p.rel === MAIN_FILE);
-    await checkRelease(root, opts.runCommand, main?.info?.version, add);
+    await checkRelease(root, run, main?.info?.version, add);
   }
   return sorted();
+}
+
+/** Deno.env, where a variable the task may not read counts as unset. */
+function denoEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
 }

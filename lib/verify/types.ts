@@ -15,6 +15,7 @@ export const SECTIONS = [
   "Vendored sources",
   "Packages are wired into the main package",
   "Python packages",
+  "Flox environment",
   "Release",
 ] as const;
 export type Section = typeof SECTIONS[number];

@@ -10,6 +10,8 @@ import {
   parseManifest,
   renderSha256Sums,
 } from "../repo/manifest.ts";
+import { eq, valid } from "@renovatebot/pep440";
+import { normalizeName } from "../python/names.ts";
 import { type Add, RESTORE } from "./types.ts";
 
 const S = "Vendored sources";
@@ -37,18 +39,20 @@ export async function readManifestChecked(
   }
 }
 
-/** Runs the section's checks, in print order. */
+/** Runs the section's checks, in print order; returns the files whose bytes match. */
 export async function checkVendored(
   root: string,
   m: Manifest,
   used: Set<string>,
   add: Add,
-): Promise<void> {
+): Promise<string[]> {
   const dir = join(root, ".flox/sources");
   checkSums(m, await readTextIfExists(join(dir, "SHA256SUMS.txt")), add);
-  await checkFiles(dir, m, add);
+  checkFileNames(m, add);
+  const good = await checkFiles(dir, m, add);
   await checkUnknownFiles(dir, m, add);
   checkUnused(m, used, add);
+  return good;
 }
 
 /** SHA256SUMS.txt is exactly what the manifest renders; else which lines disagree. */
@@ -102,21 +106,29 @@ export function checkSums(
   }
 }
 
-/** Each listed file: present (else a warning) and with the manifest's sha256 (else an error). */
+/**
+ * Each listed file: present (else a warning), with the manifest's size and sha256 (else an
+ * error). Returns the names of the files whose bytes match: the ones safe to read further.
+ */
 export async function checkFiles(
   dir: string,
   m: Manifest,
   add: Add,
-): Promise<void> {
+): Promise<string[]> {
   const results = await Promise.all(m.sources.map(async (e) => {
     try {
-      return { e, hex: toHex(await sha256File(join(dir, e.file))) };
+      const path = join(dir, e.file);
+      const size = (await Deno.stat(path)).size;
+      return { e, size, hex: toHex(await sha256File(path)) };
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return { e, hex: undefined };
+      if (err instanceof Deno.errors.NotFound) {
+        return { e, size: 0, hex: undefined };
+      }
       throw err;
     }
   }));
-  for (const { e, hex } of results) {
+  const good: string[] = [];
+  for (const { e, size, hex } of results) {
     const rel = `.flox/sources/${e.file}`;
     if (hex === undefined) {
       add(S, "warning", "missing (listed in the manifest)", rel, RESTORE);
@@ -130,8 +142,59 @@ export async function checkFiles(
         rel,
         `delete it and run ${RESTORE}`,
       );
-    } else add(S, "ok", "present, sha256 matches", rel);
+    } else if (e.size !== undefined && e.size !== size) {
+      add(
+        S,
+        "error",
+        `the manifest says size ${e.size}, the file has ${size} bytes (its sha256 matches)`,
+        "sources-manifest.json",
+        `set "size": ${size} for ${e.file} in sources-manifest.json`,
+      );
+    } else {
+      good.push(e.file);
+      add(S, "ok", "present, sha256 matches", rel);
+    }
   }
+  return good;
+}
+
+/**
+ * A PyPI entry's file is the distribution of the entry's project and version (a wheel or sdist
+ * name repeats both): another project's file vendored under this name is an error.
+ */
+export function checkFileNames(m: Manifest, add: Add): void {
+  for (const e of m.sources) {
+    if (e.kind !== "pypi-wheel" && e.kind !== "pypi-sdist") continue;
+    const named = distFileName(e.file);
+    if (!named) continue;
+    if (
+      normalizeName(named.name) === normalizeName(e.name) &&
+      sameVersion(named.version, e.version)
+    ) continue;
+    add(
+      S,
+      "error",
+      `entry ${e.name} ${e.version} names ${e.file}, the file of ${named.name} ${named.version}`,
+      "sources-manifest.json",
+      `remove the entry and vendor it again: deno task fetch-source pypi:${e.name}==${e.version}`,
+    );
+  }
+}
+
+/** Project and version from a wheel or sdist file name. */
+export function distFileName(
+  file: string,
+): { name: string; version: string } | undefined {
+  const wheel = file.match(
+    /^([^-]+)-([^-]+)(-[^-]+)?-[^-]+-[^-]+-[^-]+\.whl$/i,
+  );
+  if (wheel) return { name: wheel[1]!, version: wheel[2]! };
+  const sdist = file.match(/^(.+)-([^-]+)\.(tar\.gz|tgz|zip|tar\.bz2|tar)$/i);
+  return sdist ? { name: sdist[1]!, version: sdist[2]! } : undefined;
+}
+
+function sameVersion(a: string, b: string): boolean {
+  return a === b || (valid(a) !== null && valid(b) !== null && eq(a, b));
 }
 
 /** Files in .flox/sources the manifest does not list (temp files of a running fetch aside). */

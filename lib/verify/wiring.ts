@@ -155,6 +155,39 @@ export function checkWiring(
     );
   }
   for (const p of pkgs) checkArguments(p, custom, pyNames, add);
+  if (pyNames.size > 0) {
+    for (const p of pkgs) checkDependencyNames(p, custom, pyNames, add);
+  }
+}
+
+/**
+ * Each name in a `with python3.pkgs; [ … ]` dependency list is a package file or an attribute
+ * the nixpkgs index knows (a warning otherwise: the index lists only the names the kit uses).
+ */
+export function checkDependencyNames(
+  p: PkgFile,
+  custom: Map<string, PkgFile>,
+  pyNames: Set<string>,
+  add: Add,
+): void {
+  if (!p.info) return;
+  for (const k of DEP_LISTS) {
+    const l = p.info.lists.get(k);
+    if (!l || !/^python3\d*(\.pkgs|Packages)$/.test(l.with ?? "")) continue;
+    for (const b of [l.main, ...l.blocks]) {
+      for (const i of b?.items ?? []) {
+        if (i.isString || custom.has(i.name) || pyNames.has(i.name)) continue;
+        if (p.name === i.name) continue;
+        add(
+          S,
+          "warning",
+          `dependency ${i.name} is not in the nixpkgs index (nixpkgs-index.json)`,
+          `${p.rel}:${i.line}`,
+          `check the spelling; if nixpkgs has it: deno task update-nixpkgs-index --add ${i.name}`,
+        );
+      }
+    }
+  }
 }
 
 /** Each argument of a package file is a package file, a nixpkgs name, or has a default. */
