@@ -10,21 +10,9 @@ import {
   serializeManifest,
   type SourceEntry,
 } from "../lib/repo/manifest.ts";
-import {
-  type Finding,
-  type RunCommand,
-  verifyRepo,
-} from "../lib/verify/run.ts";
-import {
-  captureOutput,
-  haveTool,
-  ROOT,
-  run,
-  runTaskProcess,
-  SEED_MAIN,
-  tmp,
-} from "./_helpers.ts";
-import { GITHUB_PACKAGE, PACKAGE } from "./_fixtures/nix_files.ts";
+import { type Finding, type RunCommand } from "../lib/verify/run.ts";
+import { run, SEED_MAIN } from "./_helpers.ts";
+import { PACKAGE } from "./_fixtures/nix_files.ts";
 
 export const COMFYUI = await Deno.readTextFile(SEED_MAIN);
 /** A minimal real wheel of foo 1.2.3 (verify reads the metadata of vendored files). */
@@ -81,6 +69,8 @@ export interface Repo {
   lock?: boolean;
   /** git init and commit everything (default true). */
   git?: boolean;
+  /** nixpkgs-index.json's content (default: none). */
+  index?: unknown;
 }
 
 /** A good Flox manifest: maintainer tools in the toplevel group. */
@@ -129,6 +119,12 @@ export async function makeRepo(dir: string, r: Repo = {}): Promise<string> {
   if (r.lock !== false) {
     await Deno.writeTextFile(`${dir}/.flox/env/manifest.lock`, "{}\n");
   }
+  if (r.index !== undefined) {
+    await Deno.writeTextFile(
+      `${dir}/nixpkgs-index.json`,
+      JSON.stringify(r.index, null, 2),
+    );
+  }
   if (r.git !== false) await gitCommitAll(dir);
   return dir;
 }
@@ -145,9 +141,19 @@ export async function gitCommitAll(dir: string): Promise<void> {
 }
 
 /** A wheel with just its METADATA (and more core metadata fields when given). */
-export function wheel(name: string, version: string, extra = ""): Uint8Array {
+export function wheel(
+  name: string,
+  version: string,
+  extra = "",
+  files: Record<string, string> = {},
+): Uint8Array {
   const di = `${name}-${version}.dist-info`;
   return zipSync({
+    ...Object.fromEntries(
+      Object.entries(files).map((
+        [k, v],
+      ) => [k.replace("{di}", di), strToU8(v)]),
+    ),
     [`${di}/METADATA`]: strToU8(
       `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n${extra}`,
     ),

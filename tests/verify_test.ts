@@ -13,7 +13,6 @@ import {
 import { GITHUB_PACKAGE, PACKAGE } from "./_fixtures/nix_files.ts";
 import { info } from "../lib/kit/log.ts";
 import {
-  CORE,
   entry,
   errors,
   MAIN_WITH_FOO,

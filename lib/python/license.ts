@@ -428,32 +428,21 @@ export function licenseNix(attrs: readonly string[]): string {
 }
 
 // Licence texts as distributions ship them (LICENSE, COPYING, *.dist-info/licenses/*): phrases
-// each text carries, checked in order. A title (`^`-marked, e.g. the GNU licences: the GPL's own
-// text names the LGPL and the AGPL further down) must be in the first 400 characters. The result
-// is an SPDX identifier without "-only"/"-or-later": the text alone does not say which.
+// each text carries, checked in order. The GNU and Apache texts are known by their title line
+// followed by their version line (the GPL's own text names the LGPL and the AGPL further down).
+// The result is an SPDX identifier without "-only"/"-or-later": the text alone does not say which.
 const TEXTS: readonly [string, RegExp[]][] = [
   ["AGPL-3.0", [
-    /^.{0,400}gnu affero general public license/,
-    /version 3, 19 november 2007/,
+    /gnu affero general public license version 3, 19 november 2007/,
   ]],
-  ["LGPL-3.0", [
-    /^.{0,400}gnu lesser general public license/,
-    /version 3, 29 june 2007/,
-  ]],
+  ["LGPL-3.0", [/gnu lesser general public license version 3, 29 june 2007/]],
   ["LGPL-2.1", [
-    /^.{0,400}gnu lesser general public license/,
-    /version 2\.1, february 1999/,
+    /gnu lesser general public license version 2\.1, february 1999/,
   ]],
-  ["LGPL-2.0", [
-    /^.{0,400}gnu library general public license/,
-    /version 2, june 1991/,
-  ]],
-  ["GPL-3.0", [
-    /^.{0,400}gnu general public license/,
-    /version 3, 29 june 2007/,
-  ]],
-  ["GPL-2.0", [/^.{0,400}gnu general public license/, /version 2, june 1991/]],
-  ["Apache-2.0", [/^.{0,400}apache license/, /version 2\.0, january 2004/]],
+  ["LGPL-2.0", [/gnu library general public license version 2, june 1991/]],
+  ["GPL-3.0", [/gnu general public license version 3, 29 june 2007/]],
+  ["GPL-2.0", [/gnu general public license version 2, june 1991/]],
+  ["Apache-2.0", [/apache license,? version 2\.0, january 2004/]],
   ["MPL-2.0", [/mozilla public license,? version 2\.0/]],
   ["MIT-0", [
     /permission is hereby granted, free of charge, to any person obtaining a copy/,

@@ -123,7 +123,9 @@ export function checkRequiresPython(
 
 /** One warning for the Requires-Python checks that could not run. */
 export function reportUnknownPython(dists: VendoredDist[], add: Add): void {
-  const files = dists.filter((d) => d.meta?.requiresPython).map((d) => d.file);
+  const files = [
+    ...new Set(dists.filter((d) => d.meta?.requiresPython).map((d) => d.file)),
+  ];
   if (files.length === 0) return;
   add(
     S,
