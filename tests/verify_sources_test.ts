@@ -8,7 +8,8 @@ import { narHashArchive } from "../lib/archive/read.ts";
 import { sha256Bytes, toHex, toSri } from "../lib/hash/sha256.ts";
 import { archiveUrl, githubUrl } from "../lib/net/github.ts";
 import { verifyRepo } from "../lib/verify/run.ts";
-import { run, tmp } from "./_helpers.ts";
+import { ROOT, run, tmp } from "./_helpers.ts";
+import { startServer } from "./_fixtures/server.ts";
 import { PACKAGE } from "./_fixtures/nix_files.ts";
 import {
   COMFYUI,
@@ -244,4 +245,61 @@ Deno.test("verifyRepo() reports a cached archive whose NAR hash is not the pinne
     pick(fs, "error", /cannot read requirements\.txt/)[0]!.message,
     /does not have the NAR hash \.flox\/pkgs\/comfyui\.nix pins/,
   );
+});
+
+Deno.test("verify --online downloads the pinned archive (with the task's own permissions) and compares (#20)", async () => {
+  await using dir = await tmp();
+  const reqs = [
+    ...SEED_REQS,
+    "kornia",
+    "pydantic",
+    "pydantic-settings",
+    "foo",
+    "newdep",
+  ];
+  const { main } = await cachedRelease(dir.path, reqs);
+  const archive = await Deno.readFile(`${dir.path}/v0.3.75.tar.gz`);
+  await using server = await startServer();
+  server.route(
+    "GET",
+    /^\/comfyanonymous\/ComfyUI\/archive\/v0\.3\.75\.tar\.gz$/,
+    () => new Response(archive),
+  );
+  const root = `${dir.path}/repo`;
+  await mkdir(root);
+  await makeRepo(root, { pkgs: { comfyui: main, foo: PACKAGE } });
+  const home = `${dir.path}/home`;
+  await mkdir(home);
+  // The verify task's permissions, exactly as deno.json grants them.
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  const flags = (config.tasks.verify.command as string).split(" ")
+    .slice(2, -1).map((f) => f.replaceAll("$HOME", home));
+  const args = [
+    "run",
+    ...flags,
+    `${ROOT}/tasks/verify.ts`,
+    "--root",
+    root,
+    "--json",
+  ];
+  const env = { HOME: home, COMFYKIT_GITHUB_URL: server.url };
+  const offline = await run(Deno.execPath(), args, { env });
+  assert.equal(server.log.length, 0);
+  assert.match(
+    offline.stdout,
+    /not compared: its archive is not in the download cache/,
+  );
+  const online = await run(Deno.execPath(), [...args, "--online"], { env });
+  assert.equal(online.code, 1, online.stderr);
+  const json = JSON.parse(online.stdout);
+  assert.deepEqual(
+    json.findings.filter((f: { level: string }) => f.level === "error")
+      .map((f: { message: string }) => f.message),
+    [
+      "requirements.txt of v0.3.75 requires newdep; .flox/pkgs/comfyui.nix does not list it",
+    ],
+  );
+  assert.deepEqual(server.log, [
+    "GET /comfyanonymous/ComfyUI/archive/v0.3.75.tar.gz",
+  ]);
 });

@@ -41,6 +41,7 @@ Deno.test("verifyRepo() passes a good stub repository with no warnings", async (
  */
 const PENDING_REPO_FIXES = [
   ".flox/env.json: missing: Flox refuses a .flox directory without it",
+  ".flox/env/manifest.toml:4: the toplevel package group is empty: flox build then uses whatever nixpkgs the catalog calls stable on the day",
   '.flox/env/manifest.toml:6: [install] comfyui asks the catalog for "comfyui", which .flox/pkgs builds',
 ];
 

@@ -116,8 +116,13 @@ export function checkManifestToml(
     return;
   }
   const entries = installEntries(text, doc);
+  const built = new Set(pkgs.map((p) => p.name));
+  const buildsHere = (e: InstallEntry) =>
+    e.pkgPath !== undefined && built.has(e.pkgPath.split("/").pop()!);
+  // An entry for a package built here cannot lock: it pins no nixpkgs revision.
   const toplevel = entries.filter((e) =>
-    e.pkgPath !== undefined && (e.group ?? "toplevel") === "toplevel"
+    e.pkgPath !== undefined && (e.group ?? "toplevel") === "toplevel" &&
+    !buildsHere(e)
   );
   const installLine = lineOfTable(text, "install");
   if (toplevel.length === 0) {
@@ -136,10 +141,9 @@ export function checkManifestToml(
       `${MANIFEST}:${toplevel[0]!.line}`,
     );
   }
-  const built = new Set(pkgs.map((p) => p.name));
   for (const e of entries) {
-    const name = e.pkgPath?.split("/").pop();
-    if (name === undefined || !built.has(name)) continue;
+    if (!buildsHere(e)) continue;
+    const name = e.pkgPath!.split("/").pop()!;
     add(
       S,
       "error",

@@ -79,20 +79,24 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
     ? await checkVendored(root, manifest, used, add)
     : [];
   checkWiring(pkgs, add, await nixpkgsNames(root));
-  await checkRequirements(root, pkgs, {
-    online: opts.online === true,
-    env: { get: env },
-  }, add);
   checkPython(pkgs, add, await readLicenseList(root));
-  await checkVendoredMeta(root, pkgs, verified, { run, env }, add);
-  out.push(...await nixParse);
-  await checkFlox(
-    root,
-    pkgs,
-    verified,
-    { release: opts.release === true, run },
-    add,
-  );
+  // The rest reads archives and runs commands: concurrently, each into its own section.
+  const [parsed] = await Promise.all([
+    nixParse,
+    checkRequirements(root, pkgs, {
+      online: opts.online === true,
+      env: { get: env },
+    }, add),
+    checkVendoredMeta(root, pkgs, verified, { run, env }, add),
+    checkFlox(
+      root,
+      pkgs,
+      verified,
+      { release: opts.release === true, run },
+      add,
+    ),
+  ]);
+  out.push(...parsed);
 
   if (opts.release) {
     const main = pkgs.find((p) => p.rel === MAIN_FILE);
