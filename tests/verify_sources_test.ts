@@ -291,6 +291,7 @@ Deno.test("verify --online downloads the pinned archive (with the task's own per
   );
   const online = await run(Deno.execPath(), [...args, "--online"], { env });
   assert.equal(online.code, 1, online.stderr);
+  assert.ok(online.stdout.startsWith("{"), online.stderr);
   const json = JSON.parse(online.stdout);
   assert.deepEqual(
     json.findings.filter((f: { level: string }) => f.level === "error")

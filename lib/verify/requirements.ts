@@ -19,7 +19,7 @@ import {
   type MainPackage,
   readMainPackage,
 } from "../repo/main_package.ts";
-import { listNames } from "./wiring.ts";
+import { depItems, listNames, PYTHON_SCOPE } from "./wiring.ts";
 import { type Add, MAIN_FILE, type PkgFile } from "./types.ts";
 
 const S = "Packages are wired into the main package";
@@ -152,16 +152,14 @@ export function compareRequirements(
   }
   for (const n of listed) {
     const k = normalizeName(n);
-    if (
-      covered.has(k) || needed.has(k) ||
-      !custom.has(n) && !isPythonItem(main, n)
-    ) continue;
+    const at = itemLine(main, n);
+    if (covered.has(k) || needed.has(k) || !custom.has(n) && !at) continue;
     problems++;
     add(
       S,
       "warning",
       `${n} is listed, but requirements.txt of ${rev} does not name it`,
-      itemLine(main, n) ?? line,
+      at ?? line,
       `remove it from ${MAIN_FILE} unless ComfyUI needs it for another reason (say why in a comment)`,
     );
   }
@@ -183,27 +181,14 @@ function depListLine(p: PkgFile): string {
   return p.rel;
 }
 
-function pythonLists(p: PkgFile) {
-  return ["dependencies", "propagatedBuildInputs"].map((k) =>
-    p.info?.lists.get(k)
-  )
-    .filter((l) =>
-      l !== undefined && /^python3\d*(\.pkgs|Packages)$/.test(l.with ?? "")
-    );
-}
-
-function isPythonItem(p: PkgFile, name: string): boolean {
-  return pythonLists(p).some((l) =>
-    [l!.main, ...l!.blocks].some((b) => b?.items.some((i) => i.name === name))
-  );
-}
-
+/** `file:line` of a name in the main package's Python runtime dependency lists, if there. */
 function itemLine(p: PkgFile, name: string): string | undefined {
-  for (const l of pythonLists(p)) {
-    for (const b of [l!.main, ...l!.blocks]) {
-      const i = b?.items.find((x) => x.name === name);
-      if (i) return `${p.rel}:${i.line}`;
-    }
+  if (!p.info) return undefined;
+  for (const { list, item } of depItems(p.info)) {
+    if (
+      item.name === name && PYTHON_SCOPE.test(list.with ?? "") &&
+      ["dependencies", "propagatedBuildInputs"].includes(list.binding)
+    ) return `${p.rel}:${item.line}`;
   }
   return undefined;
 }

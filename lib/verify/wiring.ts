@@ -3,7 +3,12 @@
 // through another wired package), and every argument names a package file or a nixpkgs name.
 import { join } from "node:path";
 import { readTextIfExists } from "../kit/fsutil.ts";
-import { DEP_LISTS, type PackageInfo } from "../nix/query.ts";
+import {
+  DEP_LISTS,
+  type DepList,
+  type ListItem,
+  type PackageInfo,
+} from "../nix/query.ts";
 import { type Add, MAIN_FILE, type PkgFile } from "./types.ts";
 
 const S = "Packages are wired into the main package";
@@ -74,17 +79,25 @@ export async function nixpkgsNames(root: string): Promise<Set<string>> {
   }
 }
 
-/** Every name in the package's dependency lists. */
-export function listNames(info: PackageInfo): Set<string> {
-  const names = new Set<string>();
+/** Python scopes of a dependency list (`with python3.pkgs; [ … ]`). */
+export const PYTHON_SCOPE = /^python3\d*(\.pkgs|Packages)$/;
+
+/** Every item of the package's dependency lists, with its list. */
+export function* depItems(
+  info: PackageInfo,
+): Generator<{ list: DepList; item: ListItem }> {
   for (const k of DEP_LISTS) {
-    const l = info.lists.get(k);
-    if (!l) continue;
-    for (const b of [l.main, ...l.blocks]) {
-      for (const i of b?.items ?? []) names.add(i.name);
+    const list = info.lists.get(k);
+    if (!list) continue;
+    for (const b of [list.main, ...list.blocks]) {
+      for (const item of b?.items ?? []) yield { list, item };
     }
   }
-  return names;
+}
+
+/** Every name in the package's dependency lists. */
+export function listNames(info: PackageInfo): Set<string> {
+  return new Set([...depItems(info)].map((x) => x.item.name));
 }
 
 /** The custom packages reachable from `main` (argument + dependency-list entry, transitively). */
@@ -171,22 +184,17 @@ export function checkDependencyNames(
   add: Add,
 ): void {
   if (!p.info) return;
-  for (const k of DEP_LISTS) {
-    const l = p.info.lists.get(k);
-    if (!l || !/^python3\d*(\.pkgs|Packages)$/.test(l.with ?? "")) continue;
-    for (const b of [l.main, ...l.blocks]) {
-      for (const i of b?.items ?? []) {
-        if (i.isString || custom.has(i.name) || pyNames.has(i.name)) continue;
-        if (p.name === i.name) continue;
-        add(
-          S,
-          "warning",
-          `dependency ${i.name} is not in the nixpkgs index (nixpkgs-index.json)`,
-          `${p.rel}:${i.line}`,
-          `check the spelling; if nixpkgs has it: deno task update-nixpkgs-index --add ${i.name}`,
-        );
-      }
-    }
+  for (const { list, item: i } of depItems(p.info)) {
+    if (!PYTHON_SCOPE.test(list.with ?? "")) continue;
+    if (i.isString || custom.has(i.name) || pyNames.has(i.name)) continue;
+    if (p.name === i.name) continue;
+    add(
+      S,
+      "warning",
+      `dependency ${i.name} is not in the nixpkgs index (nixpkgs-index.json)`,
+      `${p.rel}:${i.line}`,
+      `check the spelling; if nixpkgs has it: deno task update-nixpkgs-index --add ${i.name}`,
+    );
   }
 }
 
