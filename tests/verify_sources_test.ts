@@ -207,6 +207,7 @@ Deno.test("verifyRepo() compares comfyui.nix with requirements.txt of the cached
   const reqs = [
     ...SEED_REQS.filter((r) => r !== "av"),
     "newdep>=1.0",
+    'pywin32; sys_platform == "win32"',
     "kornia>=0.7.1",
     "pydantic~=2.0",
     "pydantic-settings~=2.0",

@@ -12,7 +12,11 @@ import { defaultCacheDir, DownloadCache } from "../net/cache.ts";
 import { archiveUrl, githubUrl } from "../net/github.ts";
 import { nixAttrCandidates } from "../nix/nixpkgs.ts";
 import { normalizeName } from "../python/names.ts";
-import { parseRequirement } from "../python/pep508.ts";
+import {
+  applicability,
+  parseRequirement,
+  type Requirement,
+} from "../python/pep508.ts";
 import { mainPackageRequirements } from "../repo/main_archive.ts";
 import {
   archiveRequirements,
@@ -47,6 +51,13 @@ async function pinnedRequirements(
   pkg: MainPackage,
   opts: { online: boolean; env: EnvLike },
 ): Promise<{ names: string[] } | { error: string } | undefined> {
+  // Requirements whose marker holds nowhere Nix builds (Windows only, …) are not needed.
+  const needed = (reqs: Requirement[]) =>
+    reqs.filter((r) =>
+      ["3.10", "3.11", "3.12", "3.13", "3.14"].some((python) =>
+        applicability(r, { python }).kind !== "never"
+      )
+    ).map((r) => r.name);
   const label = `${pkg.owner}/${pkg.repo}@${pkg.rev}`;
   const url = archiveUrl(githubUrl(opts.env), pkg.owner, pkg.repo, pkg.rev);
   try {
@@ -54,7 +65,7 @@ async function pinnedRequirements(
     if (!archive) {
       if (!opts.online) return undefined;
       const r = await mainPackageRequirements(root);
-      return { names: r.requirements.map((t) => parseRequirement(t).name) };
+      return { names: needed(r.requirements.map(parseRequirement)) };
     }
     const nar = await narHashArchive(archive);
     if (!sameDigest(nar, parseHash(pkg.hash))) {
@@ -64,7 +75,7 @@ async function pinnedRequirements(
       };
     }
     const reqs = await archiveRequirements(archive, label);
-    return { names: reqs.map((r) => r.name) };
+    return { names: needed(reqs) };
   } catch (e) {
     if (!(e instanceof KitError)) throw e;
     return { error: e.message };
