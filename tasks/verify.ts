@@ -8,7 +8,8 @@
 //
 // Permissions: --allow-read (the repository), --allow-run=nix-instantiate,git; for --online only,
 // --allow-net and --allow-write to the download cache.
-import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { parseCli, runTask } from "../lib/kit/cli.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { capture } from "../lib/kit/command.ts";
 import { out } from "../lib/kit/log.ts";
 import {
@@ -33,7 +34,7 @@ Options:
   --online        download ComfyUI's pinned archive when the cache lacks it, to compare
                   comfyui.nix's dependencies with its requirements.txt
   --json          print the findings as JSON
-  --root DIR      the repository (default: the current directory)
+  --root DIR      ${ROOT_HELP}
   --no-nix        skip the nix-instantiate --parse pass
   -h, --help      show this help
 
@@ -57,7 +58,7 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
-    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
+    const root = await resolveRoot(values.root);
     const started = performance.now();
     const noNix = values["no-nix"] === true;
     const findings = await verifyRepo({

@@ -3,6 +3,12 @@
 // non-empty `toplevel` package group (the nixpkgs revision the builds use) and no `[install]`
 // entry asking the catalog for a package .flox/pkgs builds, the lock that pins that revision,
 // and every package file and vendored source tracked by git (Flox builds see tracked files only).
+import {
+  FLOX_ENV_JSON,
+  FLOX_LOCK,
+  FLOX_MANIFEST,
+  sourceFile,
+} from "../repo/paths.ts";
 import { join } from "node:path";
 import { parse as parseTomlDoc } from "smol-toml";
 import { readTextIfExists } from "../kit/fsutil.ts";
@@ -10,9 +16,9 @@ import { scanTomlValues } from "../nix/toml_edit.ts";
 import type { Add, PkgFile, RunCommand } from "./types.ts";
 
 const S = "Flox environment";
-const ENV_JSON = ".flox/env.json";
-const MANIFEST = ".flox/env/manifest.toml";
-const LOCK = ".flox/env/manifest.lock";
+const ENV_JSON = FLOX_ENV_JSON;
+const MANIFEST = FLOX_MANIFEST;
+const LOCK = FLOX_LOCK;
 
 /** `.flox/env.json` exists and is a Flox path-environment pointer (or a managed one). */
 export function checkEnvJson(text: string | undefined, add: Add): void {
@@ -255,7 +261,7 @@ export async function checkFlox(
   await checkTracked(
     root,
     opts.run,
-    [...pkgs.map((p) => p.rel), ...vendored.map((f) => `.flox/sources/${f}`)],
+    [...pkgs.map((p) => p.rel), ...vendored.map(sourceFile)],
     add,
   );
 }

@@ -1,5 +1,6 @@
 // Checklist section "No network at build or run time": no `pip install` in a package file or in
 // the Flox manifest, and no URL that names something that moves.
+import { FLOX_MANIFEST } from "../repo/paths.ts";
 import { join } from "node:path";
 import { readTextIfExists } from "../kit/fsutil.ts";
 import { findStrings } from "../nix/query.ts";
@@ -85,7 +86,7 @@ export function checkNixStrings(p: PkgFile, add: Add): void {
 
 /** pip install in the Flox manifest (comments aside). */
 async function checkFloxManifest(root: string, add: Add): Promise<void> {
-  const text = await readTextIfExists(join(root, ".flox/env/manifest.toml"));
+  const text = await readTextIfExists(join(root, FLOX_MANIFEST));
   if (text === undefined) return;
   text.split("\n").forEach((line, i) => {
     if (line.trimStart().startsWith("#")) return;
@@ -94,7 +95,7 @@ async function checkFloxManifest(root: string, add: Add): Promise<void> {
         S,
         "error",
         "runs pip install in the environment",
-        `.flox/env/manifest.toml:${i + 1}`,
+        `${FLOX_MANIFEST}:${i + 1}`,
         "package the dependency under .flox/pkgs instead",
       );
     }

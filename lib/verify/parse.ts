@@ -1,5 +1,6 @@
 // Checklist section "Nix files parse": every package file under .flox/pkgs parses with the kit's
 // Nix grammar, and with `nix-instantiate --parse` when Nix is installed.
+import { PKGS_DIR } from "../repo/paths.ts";
 import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { tryParseNix } from "../nix/parse.ts";
@@ -16,7 +17,7 @@ export async function listPackageFiles(
   root: string,
   add?: Add,
 ): Promise<PkgFile[]> {
-  const pkgDir = join(root, ".flox/pkgs");
+  const pkgDir = join(root, PKGS_DIR);
   const pkgs: PkgFile[] = [];
   try {
     for await (const e of Deno.readDir(pkgDir)) {
@@ -46,7 +47,7 @@ async function packageFileOf(
         S,
         "error",
         "dangling symlink",
-        `.flox/pkgs/${e.name}`,
+        `${PKGS_DIR}/${e.name}`,
         "point it at a package file in the repository, or remove it",
       );
     }
@@ -56,7 +57,7 @@ async function packageFileOf(
     // Nix follows a symlinked file and resolves its relative paths from the target's folder.
     const real = e.isSymlink ? await Deno.realPath(abs) : abs;
     return {
-      rel: `.flox/pkgs/${e.name}`,
+      rel: `${PKGS_DIR}/${e.name}`,
       abs: real,
       name: e.name.slice(0, -4),
     };
@@ -65,7 +66,7 @@ async function packageFileOf(
   const inner = join(abs, "default.nix");
   const st = await Deno.stat(inner).catch(() => undefined);
   if (!st?.isFile) return undefined;
-  return { rel: `.flox/pkgs/${e.name}/default.nix`, abs: inner, name: e.name };
+  return { rel: `${PKGS_DIR}/${e.name}/default.nix`, abs: inner, name: e.name };
 }
 
 /** `foo.nix` and `foo/default.nix` both define `foo`: Flox cannot tell which to build. */
@@ -112,7 +113,7 @@ export async function checkParse(pkgs: PkgFile[], add: Add): Promise<void> {
       S,
       "error",
       "no package files in .flox/pkgs/",
-      ".flox/pkgs",
+      PKGS_DIR,
       "restore .flox/pkgs/comfyui.nix from git",
     );
   }

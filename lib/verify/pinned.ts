@@ -1,6 +1,7 @@
 // Checklist section "Sources are pinned": every `src` is a vendored file listed in the manifest,
 // or a fetcher call with a commit or release tag and a real hash. Also marks which manifest
 // entries a package file uses (for the "used by no .nix file" warning).
+import { SOURCES_DIR } from "../repo/paths.ts";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { isPlaceholderHash, toSri, tryParseHash } from "../hash/sha256.ts";
 import { type Fetcher, findFetchers } from "../nix/query.ts";
@@ -89,7 +90,7 @@ export function checkPathSrc(
     return;
   }
   const target = resolve(dirname(p.abs), f.resolvedPath);
-  const rel = relative(join(root, ".flox/sources"), target);
+  const rel = relative(join(root, SOURCES_DIR), target);
   const name = basename(target);
   const src = f.path === f.resolvedPath
     ? f.path

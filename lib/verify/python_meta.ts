@@ -1,6 +1,7 @@
 // Checklist section "Python packages", the part that reads the vendored distributions: a wired
 // package whose `Requires-Python` excludes the target interpreter, and a `meta.license` that
 // the licence text the distribution ships contradicts.
+import { NIXPKGS_INDEX, SOURCES_DIR } from "../repo/paths.ts";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { unzipSync } from "fflate";
 import { unpackTar } from "modern-tar";
@@ -35,7 +36,7 @@ export function vendoredFileOf(root: string, p: PkgFile): string | undefined {
     return undefined;
   }
   const target = resolve(dirname(p.abs), src.resolvedPath);
-  const rel = relative(join(root, ".flox/sources"), target);
+  const rel = relative(join(root, SOURCES_DIR), target);
   return rel.startsWith("..") || rel.includes("/")
     ? undefined
     : basename(target);
@@ -53,7 +54,7 @@ export async function readVendored(
 ): Promise<VendoredDist> {
   const out: VendoredDist = { pkg, file, licenseTexts: new Map() };
   try {
-    const bytes = await Deno.readFile(join(root, ".flox/sources", file));
+    const bytes = await Deno.readFile(join(root, SOURCES_DIR, file));
     out.meta = await distMetadataFromBytes(bytes, file);
     out.licenseTexts = await licenseFiles(bytes, file);
   } catch (e) {
@@ -135,7 +136,7 @@ export function reportUnknownPython(dists: VendoredDist[], add: Add): void {
     } not checked: the target interpreter's version is unknown (${
       files.join(", ")
     })`,
-    "nixpkgs-index.json",
+    NIXPKGS_INDEX,
     'record python3\'s version in nixpkgs-index.json ("python": "3.13"), or run verify where Nix has a nixpkgs',
   );
 }
@@ -226,7 +227,7 @@ export async function targetPython(
       return { version: v, source: `nixpkgs' python3, by nix-instantiate` };
     }
   }
-  const text = await readTextIfExists(join(root, "nixpkgs-index.json"));
+  const text = await readTextIfExists(join(root, NIXPKGS_INDEX));
   if (!text) return undefined;
   try {
     const d = JSON.parse(text) as Record<string, unknown>;

@@ -1,5 +1,6 @@
 // Checklist section "Release" (only with --release): the git work tree is clean for .flox/ and
 // the manifest, and HEAD carries the tag v<main package version>.
+import { SOURCES_MANIFEST } from "../repo/paths.ts";
 import { type Add, MAIN_FILE, type RunCommand } from "./types.ts";
 
 const S = "Release";
@@ -14,7 +15,7 @@ export async function checkRelease(
   const status = run
     ? await run(
       "git",
-      ["status", "--porcelain", "--", ".flox", "sources-manifest.json"],
+      ["status", "--porcelain", "--", ".flox", SOURCES_MANIFEST],
       root,
     )
     : undefined;

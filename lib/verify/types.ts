@@ -2,7 +2,7 @@
 // package files as read, and the command runner passed in (nix-instantiate, git).
 import type { NixFile } from "../nix/parse.ts";
 import type { PackageInfo } from "../nix/query.ts";
-import { MAIN_PACKAGE } from "../repo/main_package.ts";
+import { MAIN_PACKAGE } from "../repo/paths.ts";
 
 /** The severity of a finding. */
 export type Level = "ok" | "warning" | "error";

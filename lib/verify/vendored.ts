@@ -1,6 +1,12 @@
 // Checklist section "Vendored sources": the manifest is valid, SHA256SUMS.txt agrees with it,
 // every listed file is present with the right bytes, nothing unknown lies in .flox/sources, and
 // every entry is used by a package file.
+import {
+  sourceFile,
+  SOURCES_DIR,
+  SOURCES_MANIFEST,
+  SUMS_FILE,
+} from "../repo/paths.ts";
 import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";
@@ -15,17 +21,17 @@ import { normalizeName } from "../python/names.ts";
 import { type Add, RESTORE } from "./types.ts";
 
 const S = "Vendored sources";
-const SUMS = ".flox/sources/SHA256SUMS.txt";
+const SUMS = SUMS_FILE;
 
 /** The manifest (empty when absent); undefined, with an error finding, when it is invalid. */
 export async function readManifestChecked(
   root: string,
   add: Add,
 ): Promise<Manifest | undefined> {
-  const text = await readTextIfExists(join(root, "sources-manifest.json"));
+  const text = await readTextIfExists(join(root, SOURCES_MANIFEST));
   if (text === undefined) return { version: 1, sources: [] };
   try {
-    return parseManifest(text, "sources-manifest.json");
+    return parseManifest(text, SOURCES_MANIFEST);
   } catch (e) {
     if (!(e instanceof KitError)) throw e;
     add(
@@ -46,8 +52,8 @@ export async function checkVendored(
   used: Set<string>,
   add: Add,
 ): Promise<string[]> {
-  const dir = join(root, ".flox/sources");
-  checkSums(m, await readTextIfExists(join(dir, "SHA256SUMS.txt")), add);
+  const dir = join(root, SOURCES_DIR);
+  checkSums(m, await readTextIfExists(join(root, SUMS_FILE)), add);
   checkFileNames(m, add);
   const good = await checkFiles(dir, m, add);
   await checkUnknownFiles(dir, m, add);
@@ -129,7 +135,7 @@ export async function checkFiles(
   }));
   const good: string[] = [];
   for (const { e, size, hex } of results) {
-    const rel = `.flox/sources/${e.file}`;
+    const rel = sourceFile(e.file);
     if (hex === undefined) {
       add(S, "warning", "missing (listed in the manifest)", rel, RESTORE);
     } else if (hex !== e.sha256) {
@@ -212,7 +218,7 @@ export async function checkUnknownFiles(
           S,
           "error",
           "unknown file: not in sources-manifest.json",
-          `.flox/sources/${ent.name}`,
+          sourceFile(ent.name),
           "delete it, or vendor it properly with deno task fetch-source",
         );
       }

@@ -1,6 +1,7 @@
 // Checklist section "Packages are wired into the main package": every custom package under
 // .flox/pkgs is reached from the main package (argument and dependency-list entry, directly or
 // through another wired package), and every argument names a package file or a nixpkgs name.
+import { NIXPKGS_INDEX } from "../repo/paths.ts";
 import { join } from "node:path";
 import { readTextIfExists } from "../kit/fsutil.ts";
 import {
@@ -67,7 +68,7 @@ const NIXPKGS_TOP = new Set([
 
 /** The python3Packages attribute names of the repository's nixpkgs-index.json (empty if none). */
 export async function nixpkgsNames(root: string): Promise<Set<string>> {
-  const text = await readTextIfExists(join(root, "nixpkgs-index.json"));
+  const text = await readTextIfExists(join(root, NIXPKGS_INDEX));
   if (!text) return new Set();
   try {
     const data = JSON.parse(text) as {
