@@ -430,73 +430,57 @@ export function licenseNix(attrs: readonly string[]): string {
 // Licence texts as distributions ship them (LICENSE, COPYING, *.dist-info/licenses/*): phrases
 // each text carries, checked in order. The GNU and Apache texts are known by their title line
 // followed by their version line (the GPL's own text names the LGPL and the AGPL further down).
-// The result is an SPDX identifier without "-only"/"-or-later": the text alone does not say which.
+// A GNU text alone does not say "only" or "or later" (the notice does): it is given as "…Only".
 const TEXTS: readonly [string, RegExp[]][] = [
-  ["AGPL-3.0", [
+  ["agpl3Only", [
     /gnu affero general public license version 3, 19 november 2007/,
   ]],
-  ["LGPL-3.0", [/gnu lesser general public license version 3, 29 june 2007/]],
-  ["LGPL-2.1", [
+  ["lgpl3Only", [/gnu lesser general public license version 3, 29 june 2007/]],
+  ["lgpl21Only", [
     /gnu lesser general public license version 2\.1, february 1999/,
   ]],
-  ["LGPL-2.0", [/gnu library general public license version 2, june 1991/]],
-  ["GPL-3.0", [/gnu general public license version 3, 29 june 2007/]],
-  ["GPL-2.0", [/gnu general public license version 2, june 1991/]],
-  ["Apache-2.0", [/apache license,? version 2\.0, january 2004/]],
-  ["MPL-2.0", [/mozilla public license,? version 2\.0/]],
-  ["MIT-0", [
+  ["lgpl2Only", [/gnu library general public license version 2, june 1991/]],
+  ["gpl3Only", [/gnu general public license version 3, 29 june 2007/]],
+  ["gpl2Only", [/gnu general public license version 2, june 1991/]],
+  ["asl20", [/apache license,? version 2\.0, january 2004/]],
+  ["mpl20", [/mozilla public license,? version 2\.0/]],
+  ["mit0", [
     /permission is hereby granted, free of charge, to any person obtaining a copy/,
     /^(?!.*above copyright notice and this permission notice shall be included)/,
   ]],
-  ["MIT", [
+  ["mit", [
     /permission is hereby granted, free of charge, to any person obtaining a copy/,
   ]],
-  ["ISC", [
+  ["isc", [
     /permission to use, copy, modify, and(\/or)? distribute this software for any purpose with or without fee is hereby granted/,
   ]],
-  ["BSD-4-Clause", [
+  ["bsdOriginal", [
     /redistribution and use in source and binary forms/,
     /all advertising materials mentioning features/,
   ]],
-  ["BSD-3-Clause", [
+  ["bsd3", [
     /redistribution and use in source and binary forms/,
     /neither the name of/,
   ]],
-  ["BSD-2-Clause", [/redistribution and use in source and binary forms/]],
-  ["Unlicense", [
+  ["bsd2", [/redistribution and use in source and binary forms/]],
+  ["unlicense", [
     /this is free and unencumbered software released into the public domain/,
   ]],
 ];
 
 /**
- * The licence a shipped licence text is (SPDX identifier, without "-only"/"-or-later" for the
- * GNU licences), or undefined when it is not one of the common texts.
+ * The `lib.licenses` attribute of a shipped licence text, by the phrases of the common
+ * licences; undefined when it is not one of them.
  */
 export function licenseFromText(text: string): string | undefined {
   const t = text.toLowerCase().replace(/\s+/g, " ");
-  for (const [id, phrases] of TEXTS) {
-    if (phrases.every((p) => p.test(t))) return id;
+  for (const [attr, phrases] of TEXTS) {
+    if (phrases.every((p) => p.test(t))) return attr;
   }
   return undefined;
 }
 
-/**
- * The licence family of a `lib.licenses` attribute, comparable with `licenseFromText`
- * (`gpl3Only` and `gpl3Plus` → "GPL-3.0", `mit` → "MIT"); undefined when unknown.
- */
-export function licenseFamily(attr: string): string | undefined {
-  const deprecated: Record<string, string> = {
-    gpl2: "gpl2Only",
-    gpl3: "gpl3Only",
-    lgpl2: "lgpl2Only",
-    lgpl21: "lgpl21Only",
-    lgpl3: "lgpl3Only",
-    agpl3: "agpl3Only",
-  };
-  const a = deprecated[attr] ?? attr;
-  const spdx = Object.keys(SPDX).find((k) => SPDX[k] === a);
-  if (!spdx) return undefined;
-  const base = spdx.replace(/(-only|-or-later|\+)$/, "");
-  return TEXTS.find(([id]) => id.toLowerCase() === base)?.[0] ??
-    base.toUpperCase();
+/** The family of an attribute ("gpl3Only", "gpl3Plus" and the old "gpl3" are all "gpl3"). */
+export function licenseFamily(attr: string): string {
+  return attr.replace(/(Only|Plus)$/, "");
 }

@@ -146,16 +146,14 @@ export function checkLicenseText(d: VendoredDist, add: Add): void {
   const license = d.pkg.info?.license;
   if (!license || d.licenseTexts.size === 0) return;
   const attrs = licenseAttrs(license);
-  const families = new Set(
-    attrs.map(licenseFamily).filter((f): f is string => f !== undefined),
-  );
+  const families = new Set(attrs.map(licenseFamily));
   const shipped = [...d.licenseTexts].map(([path, text]) => ({
     path,
-    id: licenseFromText(text),
-  })).filter((s): s is { path: string; id: string } => s.id !== undefined);
+    attr: licenseFromText(text),
+  })).filter((s): s is { path: string; attr: string } => s.attr !== undefined);
   if (shipped.length === 0 || families.size === 0) return;
   const where = licenseWhere(d.pkg);
-  if (shipped.some((s) => families.has(s.id))) {
+  if (shipped.some((s) => families.has(licenseFamily(s.attr)))) {
     add(
       S,
       "ok",
@@ -170,7 +168,7 @@ export function checkLicenseText(d: VendoredDist, add: Add): void {
     "warning",
     `meta.license is ${
       attrs.map((a) => `licenses.${a}`).join(", ")
-    } but ${d.file} ships ${s.path}, the ${s.id} text`,
+    } but ${d.file} ships ${s.path}, a ${licenseFamily(s.attr)} licence text`,
     where,
     `choose the licence from the evidence (deno task new-package ${d.pkg.name} --license ATTR) and say why in a comment`,
   );
