@@ -5,9 +5,13 @@ import { parseNix } from "../lib/nix/parse.ts";
 import { findFetchers, readPackage } from "../lib/nix/query.ts";
 import type { Manifest } from "../lib/repo/manifest.ts";
 import { renderSha256Sums } from "../lib/repo/manifest.ts";
-import { dynamicUrlReason } from "../lib/verify/network.ts";
+import {
+  checkNixStrings,
+  dynamicUrlReason,
+  pipInstallsOnline,
+} from "../lib/verify/network.ts";
 import { gitPin, hashPin, isCommit, isTagLike } from "../lib/verify/pinned.ts";
-import { closestSystem } from "../lib/verify/python.ts";
+import { checkImportsAndLicense, closestSystem } from "../lib/verify/python.ts";
 import { collector, type PkgFile } from "../lib/verify/types.ts";
 import { checkSums, checkUnused } from "../lib/verify/vendored.ts";
 import { checkArguments, wiredFrom } from "../lib/verify/wiring.ts";
@@ -173,4 +177,66 @@ Deno.test("closestSystem() maps common misspellings to Nix systems", () => {
   assert.equal(closestSystem("arm64-linux"), "aarch64-linux");
   assert.equal(closestSystem("amd64-linux"), "x86_64-linux");
   assert.equal(closestSystem("zzz"), undefined);
+});
+
+Deno.test("pipInstallsOnline() lets an offline pip install --no-index through (nixpkgs' install check)", () => {
+  assert.equal(pipInstallsOnline("pip install torch"), true);
+  assert.equal(pipInstallsOnline("python -m pip install --user x"), true);
+  assert.equal(
+    pipInstallsOnline(
+      "${pip}/bin/pip install --dry-run --no-index \\\n  -r requirements.txt",
+    ),
+    false,
+  );
+  // Each command is judged on its own line; --no-index-url is another option.
+  assert.equal(
+    pipInstallsOnline("pip install --no-index -r a.txt\npip install evil"),
+    true,
+  );
+  assert.equal(pipInstallsOnline("pip install x --no-index-url y"), true);
+});
+
+Deno.test("checkNixStrings() flags pip install but not the offline install check", () => {
+  const withCheck = (cmd: string) =>
+    pkg(
+      "foo",
+      PACKAGE.replace(
+        "doCheck = false;",
+        `doCheck = true;\n  checkPhase = ''\n    ${cmd}\n  '';`,
+      ),
+    );
+  const c = collector();
+  checkNixStrings(
+    withCheck("pip install --dry-run --no-index -r requirements.txt"),
+    c.add,
+  );
+  assert.deepEqual(c.out, []);
+  const d = collector();
+  checkNixStrings(withCheck("pip install -r requirements.txt"), d.add);
+  assert.deepEqual(d.out.map((f) => `${f.where}: ${f.message}`), [
+    ".flox/pkgs/foo.nix:19: runs pip install",
+  ]);
+});
+
+Deno.test('checkImportsAndLicense() exempts an application with pyproject = false, as with format = "other"', () => {
+  const app = (fmt: string) =>
+    pkg(
+      "app",
+      PACKAGE.replace("buildPythonPackage", "buildPythonApplication")
+        .replace('format = "wheel";', fmt)
+        .replace(
+          'pythonImportsCheck = [ "foo" ];',
+          "pythonImportsCheck = [ ];",
+        ),
+    );
+  for (const fmt of ["pyproject = false;", 'format = "other";']) {
+    const c = collector();
+    checkImportsAndLicense(app(fmt), c.add);
+    assert.equal(c.out.length, 1, fmt);
+    assert.equal(c.out[0]!.level, "ok");
+    assert.match(c.out[0]!.message, /^pythonImportsCheck not required/);
+  }
+  const c = collector();
+  checkImportsAndLicense(app("pyproject = true;"), c.add);
+  assert.equal(c.out[0]!.level, "error");
 });

@@ -29,6 +29,20 @@ export function dynamicUrlReason(url: string): string | undefined {
 /** `pip install` in any of its spellings. */
 export const PIP_INSTALL = /\bpip3?\s+install\b|-m\s+pip\s+install\b/;
 
+/**
+ * A `pip install` that would download: every one except `--no-index` (pip then reads only
+ * local files, as nixpkgs' install checks do with `pip install --dry-run --no-index -r …`).
+ * The command runs to the end of its line, backslash continuations included.
+ */
+export function pipInstallsOnline(text: string): boolean {
+  const re = new RegExp(PIP_INSTALL.source, "g");
+  for (const m of text.matchAll(re)) {
+    const rest = text.slice(m.index!).match(/^(?:[^\n]*\\\n)*[^\n]*/)![0];
+    if (!/(^|\s)--no-index(\s|$)/.test(rest)) return true;
+  }
+  return false;
+}
+
 /** Runs the section's checks; one ok line when nothing is found. */
 export async function checkNetwork(
   root: string,
@@ -53,7 +67,7 @@ export function checkNixStrings(p: PkgFile, add: Add): void {
   if (!p.file) return;
   for (const s of findStrings(p.file)) {
     const where = `${p.rel}:${s.line}`;
-    if (PIP_INSTALL.test(s.text)) {
+    if (pipInstallsOnline(s.text)) {
       add(
         S,
         "error",

@@ -125,17 +125,19 @@ export function checkImportsAndLicense(p: PkgFile, add: Add): void {
   const line = info.attrs.get("pythonImportsCheck")?.line;
   const where = line ? `${p.rel}:${line}` : p.rel;
   const checks = info.pythonImportsCheck ?? [];
-  // An application with format = "other" installs scripts, not an importable module:
-  // ComfyUI's main.py is run, never imported, so it is exempt.
+  // An application with format = "other" (today's spelling: pyproject = false) installs
+  // scripts, not an importable module: ComfyUI's main.py is run, never imported, so it is exempt.
   const exempt = /buildPythonApplication$/.test(builder) &&
-    info.format === "other";
+    (info.format === "other" || info.pyproject === false);
   if (checks.length > 0) {
     add(S, "ok", `pythonImportsCheck: ${checks.join(", ")}`, where);
   } else if (exempt) {
     add(
       S,
       "ok",
-      'pythonImportsCheck not required (application with format = "other")',
+      `pythonImportsCheck not required (application with ${
+        info.pyproject === false ? "pyproject = false" : 'format = "other"'
+      })`,
       where,
     );
   } else {
