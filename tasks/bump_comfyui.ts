@@ -21,13 +21,15 @@ import {
 } from "../lib/net/github.ts";
 import {
   bumpKind,
-  latestTag,
   nextCommands,
   pickTag,
-  sortVersionTags,
   toChanges,
-  type VersionTag,
 } from "../lib/bump/plan.ts";
+import {
+  latestTag,
+  sortVersionTags,
+  type VersionTag,
+} from "../lib/python/versions.ts";
 import {
   archiveRequirements,
   FLOX_MANIFEST,

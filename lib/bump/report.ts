@@ -6,8 +6,8 @@ import {
   describeSource,
   type ReqChange,
   type Source,
-  type VersionTag,
 } from "./plan.ts";
+import type { VersionTag } from "../python/versions.ts";
 import type { PlannedAction } from "./actions.ts";
 import type { ActionOutcome } from "./apply.ts";
 import type { MainPackage } from "../repo/main_package.ts";
