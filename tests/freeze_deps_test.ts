@@ -11,7 +11,7 @@ import {
 } from "../lib/python/resolver.ts";
 import { parseRequirementsTxt } from "../lib/python/requirements.ts";
 import { parseRequirement } from "../lib/python/pep508.ts";
-import { combinedSpecifier } from "../lib/freeze/report.ts";
+import { combinedSpecifier, jsonPackage } from "../lib/freeze/report.ts";
 import {
   buildIndexFiles,
   HERMETIC_PIP_ENV,
@@ -138,6 +138,9 @@ Deno.test("freeze-deps resolves a diamond, markers and an extra with real pip fr
   assert.equal(by.app.fix, "deno task new-package app==1.0");
   assert.equal(by.typing_ext.status, "nixpkgs");
   assert.equal(by.typing_ext.satisfies, false); // nixpkgs 4.1.0 < 4.2
+  // `version` is the resolved pin; nixpkgs' own version is a field of its own.
+  assert.notEqual(by.typing_ext.version, "4.1.0");
+  assert.equal(by.typing_ext.nixpkgsVersion, "4.1.0");
   assert.equal(j.summary.packages, 8);
   // The lock file: every file of each release hashed (base 2.0 has a wheel and an sdist).
   assert.deepEqual(
@@ -301,7 +304,65 @@ Deno.test("freeze-deps rejects bad arguments with exit 2", async () => {
   assert.match(help.stdout, /^Usage: deno task freeze-deps/);
 });
 
+Deno.test("freeze-deps -o into a missing folder fails in one line before resolving", async () => {
+  await using dir = await tmp();
+  await using server = await startServer();
+  const indexUrl = mountSimpleIndex(server, FILES);
+  for (
+    const [output, message] of [
+      [
+        `${dir.path}/missing/dir/lock.txt`,
+        /folder ".*missing\/dir" does not exist: create it or pass another -o FILE$/,
+      ],
+      [`${dir.path}`, /it is a folder: pass a file name with -o FILE$/],
+    ] as const
+  ) {
+    const r = await runTaskProcess("freeze_deps.ts", [
+      "app",
+      "--root",
+      dir.path,
+      "-o",
+      output,
+    ], { env: { ...HERMETIC_PIP_ENV, PIP_INDEX_URL: indexUrl } });
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^error: cannot write the lock file /);
+    assert.match(lines[0]!, message);
+  }
+  // Nothing was resolved: the index was never asked.
+  assert.deepEqual(server.log, []);
+});
+
 // ------------------------------------------------------------------ pure parts
+
+Deno.test("jsonPackage() reports the resolved version, and nixpkgs' version in its own field", () => {
+  const p: ResolvedPackage = {
+    name: "numpy",
+    version: "2.0.0",
+    requested: false,
+    requiredBy: [{ by: "comfyui", specifier: ">=1.25" }],
+    hashes: ["sha256:" + "a".repeat(64)],
+  };
+  const j = jsonPackage(p, {
+    status: "nixpkgs",
+    name: "numpy",
+    attr: "numpy",
+    version: "2.3.3",
+    satisfies: true,
+  });
+  assert.equal(j.version, "2.0.0");
+  assert.equal((j as Record<string, unknown>).nixpkgsVersion, "2.3.3");
+  const c = jsonPackage(p, {
+    status: "custom",
+    name: "numpy",
+    attr: "numpy",
+    file: ".flox/pkgs/numpy.nix",
+    version: "1.9",
+  });
+  assert.equal(c.version, "2.0.0");
+  assert.equal((c as Record<string, unknown>).customVersion, "1.9");
+});
 
 const REPORT = {
   version: "1",

@@ -1,16 +1,11 @@
 // The repository's main package, .flox/pkgs/comfyui.nix: what it pins (version, GitHub owner,
 // repo, rev/tag, hash), read from the file itself so nothing is hard-coded twice, and the
 // surgical rewrites bump-comfyui makes to it and to the Flox manifest's pin (text in, text out).
-// Also the requirements.txt of one of its source archives (the only function here that reads).
-import { readArchive } from "../archive/read.ts";
+// Its source archives are lib/repo/main_archive.ts.
 import { KitError } from "../kit/errors.ts";
 import { parseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
 import { setStringAttr } from "../nix/edit.ts";
-import {
-  parseRequirementsTxt,
-  type RequirementLine,
-} from "../python/requirements.ts";
 import { findFloxPins, repin, setTomlString } from "../nix/toml_edit.ts";
 
 /** The main package file, relative to the repository root. */
@@ -123,22 +118,4 @@ export function repinFloxManifest(
     next = setTomlString(next, pin.path, repin(pin.version, version), path);
   }
   return next;
-}
-
-/**
- * The requirements.txt at the top folder of a ComfyUI source archive, parsed. `label` names the
- * release in errors (`the archive of v0.3.76 has no requirements.txt`); `where` names the file
- * in parse errors.
- */
-export async function archiveRequirements(
-  archive: string,
-  label: string,
-  where = `${label}/requirements.txt`,
-): Promise<RequirementLine[]> {
-  const entries = await readArchive(archive);
-  const file = entries.find((e) => /^[^/]+\/requirements\.txt$/.test(e.path));
-  if (!file || file.data === undefined) {
-    throw new KitError(`the archive of ${label} has no requirements.txt`);
-  }
-  return parseRequirementsTxt(new TextDecoder().decode(file.data), where);
 }
