@@ -32,9 +32,9 @@ import {
   addInputEdit,
   planFromSources,
   removeInputEdit,
-  rewriteCustomPackage,
   systemsOf,
 } from "../lib/bump/actions.ts";
+import { rewriteCustomPackage } from "../lib/bump/custom.ts";
 import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
 import { tagNames } from "./_fixtures/comfyui.ts";
 

@@ -34,6 +34,7 @@ async function setup(opts: { pageSize?: number } = {}) {
     text.replace(readMainPackage(text).hash, fixtureNarHash("0.3.75")),
   );
   await Deno.writeTextFile(`${root}/nixpkgs-index.json`, NIXPKGS_INDEX);
+  mountReleases(server);
   const env = {
     COMFYKIT_GITHUB_URL: gh.url,
     COMFYKIT_GITHUB_API_URL: gh.apiUrl,
@@ -55,6 +56,43 @@ async function setup(opts: { pageSize?: number } = {}) {
       await dir[Symbol.asyncDispose]();
     },
   };
+}
+
+/** PyPI releases of the packages the 0.3.76 actions fetch or create. */
+function mountReleases(server: Awaited<ReturnType<typeof startServer>>) {
+  const spec = (name: string, version: string, pkg: string) => ({
+    name,
+    version,
+    packages: [pkg],
+    license: "MIT",
+    classifiers: ["License :: OSI Approved :: MIT License"],
+    summary: `${name} test wheel`,
+  });
+  mountPypi(server, [
+    {
+      name: "comfyui-frontend-package",
+      version: "1.32.1",
+      files: [
+        wheelFile(
+          spec(
+            "comfyui-frontend-package",
+            "1.32.1",
+            "comfyui_frontend_package",
+          ),
+        ),
+      ],
+    },
+    {
+      name: "comfy-kitchen",
+      version: "0.1.0",
+      files: [wheelFile(spec("comfy-kitchen", "0.1.0", "comfy_kitchen"))],
+    },
+    {
+      name: "av",
+      version: "99.0.0",
+      files: [wheelFile(spec("av", "99.0.0", "av"))],
+    },
+  ]);
 }
 
 /**
@@ -382,39 +420,6 @@ python3.pkgs.buildPythonPackage rec {
 
 Deno.test("bump-comfyui --yes carries out the actions: new wheel for a custom package, new packages, inputs", async () => {
   await using s = await setup();
-  const spec = (name: string, version: string, pkg: string) => ({
-    name,
-    version,
-    packages: [pkg],
-    license: "MIT",
-    classifiers: ["License :: OSI Approved :: MIT License"],
-    summary: `${name} test wheel`,
-  });
-  mountPypi(s.server, [
-    {
-      name: "comfyui-frontend-package",
-      version: "1.32.1",
-      files: [
-        wheelFile(
-          spec(
-            "comfyui-frontend-package",
-            "1.32.1",
-            "comfyui_frontend_package",
-          ),
-        ),
-      ],
-    },
-    {
-      name: "comfy-kitchen",
-      version: "0.1.0",
-      files: [wheelFile(spec("comfy-kitchen", "0.1.0", "comfy_kitchen"))],
-    },
-    {
-      name: "av",
-      version: "99.0.0",
-      files: [wheelFile(spec("av", "99.0.0", "av"))],
-    },
-  ]);
   await Deno.writeTextFile(
     `${s.root}/.flox/pkgs/comfyui-frontend-package.nix`,
     FRONTEND_PKG,

@@ -313,7 +313,12 @@ export function describeAction(a: Action): string {
       return `${a.name}: add ${a.attr} to comfyui.nix's dependencies` +
         (a.marker ? ` (only where ${a.marker})` : "");
     case "remove-input":
-      return `${a.name}: remove ${a.attr} from comfyui.nix's dependencies`;
+      return `${a.name}: remove ${a.attr} from comfyui.nix's dependencies` +
+        (a.custom
+          ? ` (its package file stays: ${
+            removePackageCommand(a.attr)
+          } drops it)`
+          : "");
     case "none":
       return `${a.name}: nothing to do (${a.reason})`;
   }
@@ -351,12 +356,22 @@ export function describeChange(c: ReqChange): string {
   }
 }
 
-/** The commands to run after a successful bump. */
+/** The command that drops a package of our own nothing needs any more (issue 14's task). */
+export function removePackageCommand(attr: string): string {
+  return `deno task remove-package ${attr}`;
+}
+
+/**
+ * The commands to run after a successful bump; `removed` are the packages of our own that
+ * comfyui.nix no longer takes (their files go before the build).
+ */
 export function nextCommands(
   version: string,
   files: readonly string[],
+  removed: readonly string[] = [],
 ): string[] {
   return [
+    ...removed.map(removePackageCommand),
     "flox build comfyui",
     `git add ${files.join(" ")}`,
     `git commit -m "comfyui: ${version}"`,

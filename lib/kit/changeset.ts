@@ -82,32 +82,18 @@ export class Changeset {
 
   /** Unified diffs of every staged text change; binary files and copies get a one-line note. */
   async diff(): Promise<string> {
-    const parts: string[] = [];
+    return (await this.diffs()).map((d) => d.diff).join("");
+  }
+
+  /** The diff of each staged path that changes, in staging order (see `diff()`). */
+  async diffs(): Promise<{ path: string; diff: string }[]> {
+    const parts: { path: string; diff: string }[] = [];
     for (const [abs, op] of this.#ops) {
       const rel = relative(this.root, abs);
-      const before = await readTextIfExists(abs).catch(() => undefined);
-      if (op.kind === "copy") {
-        parts.push(
-          `${before === undefined ? "new" : "replaced"} file ${rel}\n`,
-        );
-      } else if (op.kind === "remove") {
-        if (before !== undefined) {
-          parts.push(unifiedDiff(before, "", `a/${rel}`, "/dev/null"));
-        }
-      } else if (typeof op.data !== "string") {
-        parts.push(`${before === undefined ? "new" : "changed"} file ${rel}\n`);
-      } else if (before !== op.data) {
-        parts.push(
-          unifiedDiff(
-            before ?? "",
-            op.data,
-            before === undefined ? "/dev/null" : `a/${rel}`,
-            `b/${rel}`,
-          ),
-        );
-      }
+      const d = await diffOne(abs, rel, op);
+      if (d) parts.push({ path: rel, diff: d });
     }
-    return parts.join("");
+    return parts;
   }
 
   /** Fails with one line naming the first target that cannot be written, before any write. */
@@ -177,6 +163,34 @@ export class Changeset {
       for (const s of listening) Deno.removeSignalListener(s, onSignal);
     }
   }
+}
+
+async function diffOne(
+  abs: string,
+  rel: string,
+  op: Op,
+): Promise<string | undefined> {
+  const before = await readTextIfExists(abs).catch(() => undefined);
+  if (op.kind === "copy") {
+    return `${before === undefined ? "new" : "replaced"} file ${rel}\n`;
+  }
+  if (op.kind === "remove") {
+    if (before === undefined) return undefined;
+    // A wheel or tarball is no text to show line by line.
+    return /[\0\uFFFD]/.test(before)
+      ? `deleted file ${rel}\n`
+      : unifiedDiff(before, "", `a/${rel}`, "/dev/null");
+  }
+  if (typeof op.data !== "string") {
+    return `${before === undefined ? "new" : "changed"} file ${rel}\n`;
+  }
+  if (before === op.data) return undefined;
+  return unifiedDiff(
+    before ?? "",
+    op.data,
+    before === undefined ? "/dev/null" : `a/${rel}`,
+    `b/${rel}`,
+  );
 }
 
 async function applyOne(abs: string, op: Op): Promise<void> {
