@@ -13,11 +13,8 @@ import {
 import type { Changeset } from "../kit/changeset.ts";
 import { parseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
-import {
-  NIX_SYSTEMS,
-  parseMarker,
-  platformCondition,
-} from "../python/pep508.ts";
+import { NIX_SYSTEMS, platformCondition } from "../python/markers.ts";
+import { parseMarker } from "../python/pep508.ts";
 import { pypiToNixAttr } from "../nix/nixpkgs.ts";
 
 /** The Python markers are evaluated for by default (nixpkgs' python3); `--python` changes it. */
