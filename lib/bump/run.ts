@@ -18,6 +18,7 @@ import {
 import { diffRequirements } from "../python/requirements.ts";
 import { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
 import {
+  type BumpTarget,
   FLOX_MANIFEST,
   MAIN_PACKAGE,
   type MainPackage,
@@ -115,20 +116,12 @@ export async function bumpComfyui(opts: BumpOptions): Promise<BumpOutcome> {
     for (const line of changeLines(changes, planned)) out(line);
   }
 
-  // comfyui.nix and the Flox pin first (so their diffs come first), then the actions' files.
   const cs = new Changeset(root);
-  const bumped = rewriteMainPackage(
-    pkgText,
-    main,
-    { version: target.version, tag: target.tag, hash: next.hash },
-    MAIN_PACKAGE,
-  );
-  cs.write(MAIN_PACKAGE, bumped);
-  const manifestText = await readTextIfExists(`${root}/${FLOX_MANIFEST}`);
-  if (manifestText !== undefined) {
-    const after = repinFloxManifest(manifestText, main.pname, target.version);
-    if (after !== manifestText) cs.write(FLOX_MANIFEST, after);
-  }
+  const bumped = await stagePins(cs, pkgText, main, {
+    version: target.version,
+    tag: target.tag,
+    hash: next.hash,
+  });
   const { text: finalPkg, outcomes } = await carryOutActions(planned, bumped, {
     frontend: opts.frontend,
     dryRun: opts.dryRun,
@@ -142,11 +135,6 @@ export async function bumpComfyui(opts: BumpOptions): Promise<BumpOutcome> {
   const wrote = opts.dryRun ? [] : await applyStaged(cs);
   const failed = outcomes.filter((d) => d.status === "failed")
     .map((d) => d.action.name);
-  const removed = outcomes.flatMap((d) =>
-    d.status === "done" && d.action.kind === "remove-input" && d.action.custom
-      ? [d.action.attr]
-      : []
-  );
   return {
     status: opts.dryRun ? "dry-run" : "bumped",
     pname: main.pname,
@@ -164,11 +152,42 @@ export async function bumpComfyui(opts: BumpOptions): Promise<BumpOutcome> {
     }),
     diff: diffs.map((d) => d.diff).join(""),
     wrote,
-    next: failed.length || opts.dryRun
-      ? []
-      : nextCommands(target.version, gitPaths(wrote, outcomes), removed),
+    next: failed.length || opts.dryRun ? [] : nextCommands(
+      target.version,
+      gitPaths(wrote, outcomes),
+      removedCustom(outcomes),
+    ),
     failed,
   };
+}
+
+/**
+ * Stages comfyui.nix's new pins and the Flox manifest's version pin, first (so their diffs
+ * come first); returns comfyui.nix's new text, for the actions to edit further.
+ */
+async function stagePins(
+  cs: Changeset,
+  pkgText: string,
+  main: MainPackage,
+  target: BumpTarget,
+): Promise<string> {
+  const bumped = rewriteMainPackage(pkgText, main, target, MAIN_PACKAGE);
+  cs.write(MAIN_PACKAGE, bumped);
+  const manifest = await readTextIfExists(`${cs.root}/${FLOX_MANIFEST}`);
+  if (manifest !== undefined) {
+    const after = repinFloxManifest(manifest, main.pname, target.version);
+    if (after !== manifest) cs.write(FLOX_MANIFEST, after);
+  }
+  return bumped;
+}
+
+/** The packages of our own comfyui.nix stopped taking (remove-package's candidates). */
+function removedCustom(outcomes: readonly ActionOutcome[]): string[] {
+  return outcomes.flatMap((d) =>
+    d.status === "done" && d.action.kind === "remove-input" && d.action.custom
+      ? [d.action.attr]
+      : []
+  );
 }
 
 /** The release to move to: VERSION, the newest with --latest, else the user's choice. */

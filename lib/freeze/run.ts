@@ -77,19 +77,14 @@ export interface FreezeResult {
 export async function freezeDeps(opts: FreezeOptions): Promise<FreezeResult> {
   const t0 = performance.now();
   const timings: Timings = {
-    requirements: 0,
-    setup: 0,
-    resolver: 0,
-    hashes: 0,
-    classify: 0,
-    write: 0,
-    total: 0,
+    ...{ requirements: 0, setup: 0, resolver: 0, hashes: 0 },
+    ...{ classify: 0, write: 0, total: 0 },
   };
   const lockPath = opts.output ?? join(opts.root, "requirements.lock.txt");
-  const writeLock = !opts.dryRun && !opts.noLock &&
+  const writeLockFile = !opts.dryRun && !opts.noLock &&
     (!opts.check || opts.output !== undefined);
   // Minutes of resolving must not end in "cannot write": check the folder first.
-  if (writeLock) await checkOutputDir(lockPath);
+  if (writeLockFile) await checkOutputDir(lockPath);
 
   // 1. What to resolve (options inside -r files — -i, -f, --no-index — matter for hashing too).
   const req = await gatherRequirements(opts);
@@ -132,27 +127,18 @@ export async function freezeDeps(opts: FreezeOptions): Promise<FreezeResult> {
 
   // 5. The lock file.
   t = performance.now();
-  const lock = renderLockFile(pkgs, lockHeader(req.source, resolution));
+  await writeLock(opts, {
+    path: lockPath,
+    text: renderLockFile(pkgs, lockHeader(req.source, resolution)),
+    packages: pkgs.length,
+    write: writeLockFile,
+  });
   const noHash = pkgs.filter((p) => p.hashes.length === 0);
   if (noHash.length > 0) {
     warn(
       `no sha256 known for ${
         noHash.map((p) => p.name).join(", ")
       }: pip --require-hashes will refuse them`,
-    );
-  }
-  const before = await readTextIfExists(lockPath);
-  if (writeLock) {
-    if (before === lock) info(`${relOrAbs(lockPath)}: unchanged`);
-    else {
-      await atomicWrite(lockPath, lock);
-      info(`wrote ${relOrAbs(lockPath)} (${pkgs.length} packages)`);
-    }
-  } else if (opts.check && before !== undefined && before !== lock) {
-    warn(
-      `${
-        relOrAbs(lockPath)
-      } differs from this resolution: run "deno task freeze-deps" to refresh it`,
     );
   }
   timings.write = (performance.now() - t) / 1000;
@@ -163,9 +149,30 @@ export async function freezeDeps(opts: FreezeOptions): Promise<FreezeResult> {
     classes,
     nixpkgs,
     lockPath,
-    wroteLock: writeLock,
+    wroteLock: writeLockFile,
     timings,
   };
+}
+
+/** Writes the lock file when it changes; with --check alone, warns when it is stale. */
+async function writeLock(
+  opts: FreezeOptions,
+  lock: { path: string; text: string; packages: number; write: boolean },
+): Promise<void> {
+  const before = await readTextIfExists(lock.path);
+  if (lock.write) {
+    if (before === lock.text) info(`${relOrAbs(lock.path)}: unchanged`);
+    else {
+      await atomicWrite(lock.path, lock.text);
+      info(`wrote ${relOrAbs(lock.path)} (${lock.packages} packages)`);
+    }
+  } else if (opts.check && before !== undefined && before !== lock.text) {
+    warn(
+      `${
+        relOrAbs(lock.path)
+      } differs from this resolution: run "deno task freeze-deps" to refresh it`,
+    );
+  }
 }
 
 /** The result as the object `--json` prints. */
