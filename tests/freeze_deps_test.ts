@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
 import {
-  completeHashes,
   fromPipReport,
-  parseDistFileName,
-  parseSimplePage,
   parseUvOutput,
-  renderLockFile,
   type ResolvedPackage,
   resolverErrorText,
-} from "../lib/python/resolver.ts";
+} from "../lib/python/resolved.ts";
+import {
+  completeHashes,
+  parseDistFileName,
+  parseSimplePage,
+  renderLockFile,
+} from "../lib/python/lock_file.ts";
 import { parseRequirementsTxt } from "../lib/python/requirements.ts";
 import { parseRequirement } from "../lib/python/pep508.ts";
 import { combinedSpecifier, jsonPackage } from "../lib/freeze/report.ts";

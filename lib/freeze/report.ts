@@ -6,7 +6,7 @@ import type {
   Requirer,
   Resolution,
   ResolvedPackage,
-} from "../python/resolver.ts";
+} from "../python/resolved.ts";
 
 /** The specifiers of all requirers, joined (`>=1.25,<3`); empty ones dropped. */
 export function combinedSpecifier(reqs: readonly Requirer[]): string {

@@ -8,12 +8,9 @@ import { KitError } from "../kit/errors.ts";
 import { atomicWrite, readTextIfExists } from "../kit/fsutil.ts";
 import { info, warn } from "../kit/log.ts";
 import { type NixpkgsLookup, openNixpkgsForFlag } from "../nix/nixpkgs.ts";
-import {
-  completeHashes,
-  renderLockFile,
-  type Resolution,
-  resolve,
-} from "../python/resolver.ts";
+import { resolve } from "../python/resolver.ts";
+import type { Resolution } from "../python/resolved.ts";
+import { completeHashes, renderLockFile } from "../python/lock_file.ts";
 import { readRequirementsFile } from "../python/requirements.ts";
 import { parseRequirement } from "../python/pep508.ts";
 import { mainPackageRequirements } from "../repo/main_archive.ts";
