@@ -76,6 +76,21 @@ export function resolverErrorText(stderr: string, stdout = ""): string {
   return relevant.join("\n").trim() || "(no output)";
 }
 
+/** One package of pip's report, with the hash of the file pip picked. */
+function reportedPackage(item: PipReport["install"][number]): ResolvedPackage {
+  const ai = item.download_info?.archive_info;
+  const sha = ai?.hashes?.sha256 ??
+    (ai?.hash?.startsWith("sha256=") ? ai.hash.slice(7) : undefined);
+  return {
+    name: item.metadata.name,
+    version: item.metadata.version,
+    requested: item.requested === true,
+    requiredBy: [],
+    hashes: sha ? [`sha256:${sha}`] : [],
+    url: item.download_info?.url,
+  };
+}
+
 /** Builds the tree from pip's report: requiredBy from each package's `requires_dist`. */
 export function fromPipReport(
   report: PipReport,
@@ -85,21 +100,7 @@ export function fromPipReport(
   const env = report.environment ?? {};
   const byName = new Map<string, ResolvedPackage>();
   for (const item of report.install) {
-    const m = item.metadata;
-    const hashes = new Set<string>();
-    const ai = item.download_info?.archive_info;
-    if (ai?.hashes?.sha256) hashes.add(`sha256:${ai.hashes.sha256}`);
-    else if (ai?.hash?.startsWith("sha256=")) {
-      hashes.add(`sha256:${ai.hash.slice(7)}`);
-    }
-    byName.set(normalizeName(m.name), {
-      name: m.name,
-      version: m.version,
-      requested: item.requested === true,
-      requiredBy: [],
-      hashes: [...hashes],
-      url: item.download_info?.url,
-    });
+    byName.set(normalizeName(item.metadata.name), reportedPackage(item));
   }
   const add = (req: Requirement, by: string) => {
     const target = byName.get(normalizeName(req.name));
