@@ -11,16 +11,18 @@ import {
 } from "../lib/kit/prompt.ts";
 import { CancelledError } from "../lib/kit/errors.ts";
 import { addInputEdit } from "../lib/bump/actions.ts";
-import { ROOT } from "./_helpers.ts";
-import { setup, snapshot } from "./_fixtures/bump.ts";
+import {
+  FE_NIX,
+  NEW_WHEEL,
+  OLD_WHEEL,
+  setup,
+  snapshot,
+  withFrontendPackage,
+} from "./_fixtures/bump.ts";
 import { json } from "./_fixtures/server.ts";
 import { mountComfyGithub } from "./_fixtures/comfyui.ts";
 
 type Scratch = Awaited<ReturnType<typeof setup>>;
-
-const OLD_WHEEL = "comfyui_frontend_package-1.30.6-py3-none-any.whl";
-const NEW_WHEEL = "comfyui_frontend_package-1.32.1-py3-none-any.whl";
-const FE_NIX = ".flox/pkgs/comfyui-frontend-package.nix";
 
 /** A scripted user who answers from `answers` and presses Ctrl-C at the question `key`. */
 class CancelAt extends ScriptedFrontend {
@@ -31,25 +33,6 @@ class CancelAt extends ScriptedFrontend {
     if (q.key === this.key) return Promise.reject(new CancelledError());
     return super.confirm(q);
   }
-}
-
-/**
- * The repository's own comfyui-frontend-package.nix (new-package's header included), wired
- * into comfyui.nix, with its 1.30.6 wheel vendored.
- */
-async function withFrontendPackage(s: Scratch): Promise<void> {
-  await Deno.copyFile(`${ROOT}/${FE_NIX}`, `${s.root}/${FE_NIX}`);
-  await Deno.writeFile(
-    `${s.root}/.flox/sources/${OLD_WHEEL}`,
-    new Uint8Array([0x50, 0x4b, 0, 0, 1, 2]),
-  );
-  const main = `${s.root}/.flox/pkgs/comfyui.nix`;
-  await Deno.writeTextFile(
-    main,
-    addInputEdit("comfyui-frontend-package", true, undefined)(
-      await Deno.readTextFile(main),
-    ),
-  );
 }
 
 /** Runs the workflow with the scratch's endpoints in the environment, capturing its output. */

@@ -11,6 +11,7 @@ import {
   NIXPKGS_INDEX,
   setup,
   snapshot,
+  withFrontendPackage,
 } from "./_fixtures/bump.ts";
 
 const GOLDEN = `${ROOT}/tests/golden/bump_comfyui`;
@@ -221,9 +222,8 @@ Deno.test("bump-comfyui --json reports the bump", async () => {
   );
 });
 
-Deno.test("bump-comfyui without VERSION asks in a terminal (tmux)", async () => {
-  if (!haveTool("tmux")) return;
-  await using s = await setup();
+/** Starts bump-comfyui ARGS in a detached tmux terminal; stdout and the exit code go to files. */
+async function inTmux(s: Awaited<ReturnType<typeof setup>>, args: string[]) {
   const session = `comfykit-bump-${crypto.randomUUID().slice(0, 8)}`;
   const outFile = `${s.root}/../tmux-out.txt`;
   const envArgs = Object.entries(s.env).flatMap((
@@ -236,8 +236,7 @@ Deno.test("bump-comfyui without VERSION asks in a terminal (tmux)", async () => 
     `${ROOT}/tasks/bump_comfyui.ts`,
     "--root",
     s.root,
-    "--dry-run",
-    "--no-actions",
+    ...args,
   ].map((a) => `'${a}'`).join(" ");
   const started = await run("tmux", [
     "new-session",
@@ -252,25 +251,52 @@ Deno.test("bump-comfyui without VERSION asks in a terminal (tmux)", async () => 
     `${cmd} > '${outFile}'; echo "EXIT=$?" >> '${outFile}.code'; sleep 60`,
   ]);
   assert.equal(started.code, 0, started.stderr);
-  try {
-    const screen = await waitFor(session, /ComfyUI release/);
-    // Newest first by version; the default (highlighted) is the newest stable release.
-    const lines = screen.split("\n");
-    const i = lines.findIndex((l) => l.includes("v0.4.0rc1"));
-    assert.ok(i >= 0, screen);
-    assert.match(lines[i + 1]!, /v0\.3\.100/);
-    assert.match(lines[i + 2]!, /v0\.3\.76/);
-    assert.match(lines[i + 3]!, /v0\.3\.75 \(current\)/);
-    // Down once from v0.3.100 → v0.3.76.
-    await run("tmux", ["send-keys", "-t", session, "Down"]);
-    await run("tmux", ["send-keys", "-t", session, "Enter"]);
-    const code = await waitForFile(`${outFile}.code`);
-    assert.equal(code.trim(), "EXIT=0");
-    const stdout = await Deno.readTextFile(outFile);
-    assert.match(stdout, /^\+ {2}version = "0\.3\.76";$/m);
-  } finally {
-    await run("tmux", ["kill-session", "-t", session]);
-  }
+  return {
+    session,
+    outFile,
+    keys: (...k: string[]) => run("tmux", ["send-keys", "-t", session, ...k]),
+    exit: async () => (await waitForFile(`${outFile}.code`)).trim(),
+    async [Symbol.asyncDispose]() {
+      await run("tmux", ["kill-session", "-t", session]);
+    },
+  };
+}
+
+Deno.test("bump-comfyui without VERSION asks in a terminal (tmux)", async () => {
+  if (!haveTool("tmux")) return;
+  await using s = await setup();
+  await using t = await inTmux(s, ["--dry-run", "--no-actions"]);
+  const screen = await waitFor(t.session, /ComfyUI release/);
+  // Newest first by version; the default (highlighted) is the newest stable release.
+  const lines = screen.split("\n");
+  const i = lines.findIndex((l) => l.includes("v0.4.0rc1"));
+  assert.ok(i >= 0, screen);
+  assert.match(lines[i + 1]!, /v0\.3\.100/);
+  assert.match(lines[i + 2]!, /v0\.3\.76/);
+  assert.match(lines[i + 3]!, /v0\.3\.75 \(current\)/);
+  // Down once from v0.3.100 → v0.3.76.
+  await t.keys("Down");
+  await t.keys("Enter");
+  assert.equal(await t.exit(), "EXIT=0");
+  const stdout = await Deno.readTextFile(t.outFile);
+  assert.match(stdout, /^\+ {2}version = "0\.3\.76";$/m);
+});
+
+Deno.test("bump-comfyui Ctrl-C at the second action in a terminal writes nothing (tmux)", async () => {
+  if (!haveTool("tmux")) return;
+  await using s = await setup();
+  await withFrontendPackage(s);
+  const before = await snapshot(s.root);
+  await using t = await inTmux(s, ["0.3.76"]);
+  await waitFor(
+    t.session,
+    /\? comfyui-frontend-package 1\.30\.6 → 1\.32\.1:[\s\S]*\(Y\/n\)/,
+  );
+  await t.keys("Enter"); // yes (the default) to the first action
+  await waitFor(t.session, /\? av >=99\.0\.0:[\s\S]*\(Y\/n\)/);
+  await t.keys("C-c");
+  assert.equal(await t.exit(), "EXIT=130");
+  assert.deepEqual(await snapshot(s.root), before);
 });
 
 async function waitFor(session: string, re: RegExp): Promise<string> {

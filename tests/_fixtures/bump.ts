@@ -10,7 +10,8 @@ import {
   REQUIREMENTS,
 } from "./comfyui.ts";
 import { pypiToNixAttr } from "../../lib/nix/nixpkgs.ts";
-import { runTaskProcess, tmp } from "../_helpers.ts";
+import { ROOT, runTaskProcess, tmp } from "../_helpers.ts";
+import { addInputEdit } from "../../lib/bump/actions.ts";
 import { readMainPackage } from "../../lib/repo/main_package.ts";
 import { mountPypi, wheelFile } from "./pypi.ts";
 
@@ -138,4 +139,29 @@ export async function snapshot(dir: string): Promise<Map<string, string>> {
   };
   await walk(dir);
   return files;
+}
+
+export const OLD_WHEEL = "comfyui_frontend_package-1.30.6-py3-none-any.whl";
+export const NEW_WHEEL = "comfyui_frontend_package-1.32.1-py3-none-any.whl";
+export const FE_NIX = ".flox/pkgs/comfyui-frontend-package.nix";
+
+/**
+ * The repository's own comfyui-frontend-package.nix (new-package's header included), wired
+ * into comfyui.nix, with its 1.30.6 wheel vendored.
+ */
+export async function withFrontendPackage(
+  s: { root: string },
+): Promise<void> {
+  await Deno.copyFile(`${ROOT}/${FE_NIX}`, `${s.root}/${FE_NIX}`);
+  await Deno.writeFile(
+    `${s.root}/.flox/sources/${OLD_WHEEL}`,
+    new Uint8Array([0x50, 0x4b, 0, 0, 1, 2]),
+  );
+  const main = `${s.root}/.flox/pkgs/comfyui.nix`;
+  await Deno.writeTextFile(
+    main,
+    addInputEdit("comfyui-frontend-package", true, undefined)(
+      await Deno.readTextFile(main),
+    ),
+  );
 }
