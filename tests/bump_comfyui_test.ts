@@ -7,8 +7,11 @@ import { haveTool, IN_CI, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
 import { readMainPackage } from "../lib/repo/main_package.ts";
 import { addInputEdit } from "../lib/bump/actions.ts";
 import {
+  FE_NIX,
   FRONTEND_PKG,
+  NEW_WHEEL,
   NIXPKGS_INDEX,
+  OLD_WHEEL,
   setup,
   snapshot,
   withFrontendPackage,
@@ -435,4 +438,36 @@ Deno.test("bump-comfyui rejects bad input with a one-line error and writes nothi
     assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
   }
   assert.deepEqual(await snapshot(s.root), before);
+});
+
+Deno.test("bump-comfyui under deno.json's own permissions updates a custom package outside /tmp", async () => {
+  await using s = await setup();
+  await withFrontendPackage(s);
+  // Outside /tmp (which the task may write for its cache): only .flox/ and the manifest.
+  const root = await Deno.makeTempDir({ dir: ROOT, prefix: ".scratch-" });
+  try {
+    const cp = await run("cp", ["-a", `${s.root}/.`, root]);
+    assert.equal(cp.code, 0, cp.stderr);
+    const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+    const words = String(config.tasks["bump-comfyui"].command).split(/\s+/);
+    const home = Deno.env.get("HOME") ?? "/nonexistent";
+    const r = await run(Deno.execPath(), [
+      "run",
+      "--config",
+      `${ROOT}/deno.json`,
+      ...words.slice(2, -1).map((w) => w.replaceAll("$HOME", home)),
+      `${ROOT}/${words.at(-1)}`,
+      "0.3.76",
+      "--yes",
+    ], { cwd: root, env: s.env });
+    assert.equal(r.code, 0, r.stderr);
+    const manifest = await Deno.readTextFile(`${root}/sources-manifest.json`);
+    assert.ok(manifest.includes(NEW_WHEEL) && !manifest.includes(OLD_WHEEL));
+    assert.match(
+      await Deno.readTextFile(`${root}/${FE_NIX}`),
+      /version = "1\.32\.1"/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

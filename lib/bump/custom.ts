@@ -113,7 +113,8 @@ async function stageCustomUpdate(
     cs.remove(`.flox/sources/${old}`);
     info(`dropping ${old}: nothing else uses it`);
   }
-  cs.write(MANIFEST, manifestText);
+  // The task may write the manifest itself but not the root: its temp files go beside the sources.
+  cs.write(MANIFEST, manifestText, { tempDir: ".flox/sources" });
   cs.write(SUMS, sums);
   info(`${a.pkgFile}: ${a.from ?? "?"} → ${entry.version} (${entry.file})`);
 }
