@@ -2,13 +2,20 @@
 // step. Lists the release tags (GitHub tags API, newest first by version), downloads the new and
 // the current archives once each through the cache, computes the new NAR hash itself (no fakeHash
 // round trip), diffs and classifies requirements.txt, offers the follow-up actions, then rewrites
-// comfyui.nix (version, rev/tag, hash) and the Flox manifest's version pin, text-preserving.
+// comfyui.nix (version, rev/tag, hash) text-preserving; nothing else in it changes. The workflow
+// is lib/bump/run.ts.
 //
 //   deno task bump-comfyui --latest --dry-run
 //
 // Needs: network to $COMFYKIT_GITHUB_API_URL / $COMFYKIT_GITHUB_URL (and PyPI for actions that
 // fetch wheels), read/write of the repository and $COMFYKIT_CACHE_DIR, env for the endpoints.
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import {
+  checkWriteAccess,
+  resolveRoot,
+  ROOT_HELP,
+  SOURCES_MANIFEST,
+} from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { info, out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
@@ -17,7 +24,7 @@ import { bumpComfyui, DEFAULT_PYTHON } from "../lib/bump/run.ts";
 export const USAGE = `Usage: deno task bump-comfyui [VERSION] [options]
 
 Bumps .flox/pkgs/comfyui.nix to another ComfyUI release: version, rev/tag and the NAR hash
-(computed here), plus the version pin in .flox/env/manifest.toml; shows how requirements.txt
+(computed here), nothing else in the file; shows how requirements.txt
 changed and offers the follow-up actions (new wheels, new packages, dependency list edits).
 
 VERSION is a release tag or its version (v0.3.76 or 0.3.76); without it the tags are listed,
@@ -27,13 +34,13 @@ Options:
   --latest              take the newest release without asking
   --dry-run             print the diff of every file and the requirements diff; write nothing
   -y, --yes             carry out every follow-up action without asking
-  --no-actions          only rewrite comfyui.nix and the manifest pin
+  --no-actions          only rewrite the pins of comfyui.nix
   --allow-downgrade     allow moving to an older release
   --python X.Y          target Python for requirement markers (default ${DEFAULT_PYTHON})
   --nixpkgs-index FILE  look names up in this offline nixpkgs index only (default: Nix or
                         flox when present, else the repository's nixpkgs-index.json)
   --json                print the result as JSON on stdout
-  --root DIR            repository root (default: this repository)
+  --root DIR            ${ROOT_HELP}
   -h, --help            show this help
 
 Environment: COMFYKIT_GITHUB_API_URL, COMFYKIT_GITHUB_URL, COMFYKIT_PYPI_URL, COMFYKIT_CACHE_DIR,
@@ -42,7 +49,9 @@ COMFYKIT_MIRRORS, GITHUB_TOKEN.
 Examples:
   deno task bump-comfyui                     # pick a release from the list
   deno task bump-comfyui --latest --dry-run  # what would change
-  deno task bump-comfyui 0.3.76 --yes        # bump and carry out every action`;
+  deno task bump-comfyui 0.3.76 --yes        # bump and carry out every action
+
+Exit status: 0 done (or nothing to do), 1 bad input or failure, 2 usage error, 130 cancelled.`;
 
 const OPTIONS = {
   latest: { type: "boolean" },
@@ -70,12 +79,12 @@ async function bump(args: string[]): Promise<number> {
   }
   if (positionals.length > 1) {
     throw new UsageError(
-      `expected at most one VERSION, got ${positionals.length}`,
+      `Expected at most one VERSION, got ${positionals.length}`,
     );
   }
   const wanted = positionals[0];
   if (wanted !== undefined && opts.latest) {
-    throw new UsageError("give either VERSION or --latest, not both");
+    throw new UsageError("Give either VERSION or --latest, not both");
   }
   // Something like v0.3.7x is a mistyped release (the error lists the nearest ones); a word is not.
   if (wanted !== undefined && !/^[vV]?\d/.test(wanted)) {
@@ -90,11 +99,21 @@ async function bump(args: string[]): Promise<number> {
     );
   }
   const json = opts.json ?? false;
+  const root = await resolveRoot(opts.root);
+  const dryRun = opts["dry-run"] ?? false;
+  if (!dryRun) {
+    // One line before any question or download when this run may not write the root.
+    await checkWriteAccess(
+      root,
+      [`${root}/.flox`, `${root}/${SOURCES_MANIFEST}`],
+      "the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task bump-comfyui …), or add --dry-run",
+    );
+  }
   const r = await bumpComfyui({
-    root: opts.root !== undefined ? argPath(opts.root) : Deno.cwd(),
+    root,
     wanted,
     latest: opts.latest ?? false,
-    dryRun: opts["dry-run"] ?? false,
+    dryRun,
     noActions: opts["no-actions"] ?? false,
     allowDowngrade: opts["allow-downgrade"] ?? false,
     python,

@@ -14,6 +14,7 @@
 // Permissions: --allow-read, --allow-write (lock file, cache, temp venv), --allow-run (python3,
 // uv, nix-instantiate, flox), --allow-env, --allow-net (index pages for hashes, the archive).
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { info, out } from "../lib/kit/log.ts";
 import {
@@ -48,9 +49,11 @@ Options:
                            unless -o is given)
   --nixpkgs-index FILE     look names up in this offline nixpkgs index only (default: Nix
                            or flox when present, else the kit's nixpkgs-index.json)
-  --root DIR               the repository (default: this repository)
+  --root DIR               ${ROOT_HELP}
   --json                   machine-readable output on stdout
   -h, --help               show this help
+
+Exit status: 0 done, 1 resolution failed, --check found a problem, or bad input, 2 usage error.
 `;
 
 const OPTIONS = {
@@ -99,7 +102,7 @@ export function main(args: string[]): Promise<number> {
       }
     }
     const r = await freezeDeps({
-      root: values.root !== undefined ? argPath(values.root) : Deno.cwd(),
+      root: await resolveRoot(values.root),
       requirements: positionals,
       requirementFiles: (values.requirement ?? []).map(argPath),
       constraintFiles: (values.constraint ?? []).map(argPath),

@@ -154,7 +154,6 @@ Deno.test("bumpComfyui() dry run shows the diff of every file the actions would 
   for (
     const header of [
       "+++ b/.flox/pkgs/comfyui.nix",
-      "+++ b/.flox/env/manifest.toml",
       `+++ b/${FE_NIX}`,
       "+++ b/sources-manifest.json",
       "+++ b/.flox/sources/SHA256SUMS.txt",
@@ -163,6 +162,8 @@ Deno.test("bumpComfyui() dry run shows the diff of every file the actions would 
     ]
   ) assert.ok(diff.includes(header), `${header} in:\n${diff}`);
   assert.match(diff, /^\+ {2}version = "1\.32\.1";$/m);
+  // The Flox manifest does not install comfyui: no pin to follow.
+  assert.ok(!diff.includes("manifest.toml"), diff);
   // The packages new-package would create are shown whole.
   assert.match(r.stdout, /^# \.flox\/pkgs\/av\.nix \(would be written\)$/m);
   assert.match(r.stdout, /^# \.flox\/pkgs\/comfy-kitchen\.nix \(would be/m);

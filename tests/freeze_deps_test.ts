@@ -280,7 +280,7 @@ Deno.test("freeze-deps shows pip's own error text on a version conflict (exit 1)
     nixIndex,
   ], { env: HERMETIC_PIP_ENV });
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^error: resolution failed \(pip exited with 1\):$/m);
+  assert.match(r.stderr, /^error: Resolution failed \(pip exited with 1\):$/m);
   assert.match(r.stderr, /ResolutionImpossible|conflicting dependencies/);
   assert.match(r.stderr, /base/);
   assert.equal(r.stderr.includes("    at "), false);
@@ -329,7 +329,7 @@ Deno.test("freeze-deps -o into a missing folder fails in one line before resolvi
     assert.equal(r.code, 1, r.stderr);
     const lines = r.stderr.trim().split("\n");
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0]!, /^error: cannot write the lock file /);
+    assert.match(lines[0]!, /^error: Cannot write the lock file /);
     assert.match(lines[0]!, message);
   }
   // Nothing was resolved: the index was never asked.
@@ -634,7 +634,7 @@ Deno.test("freeze-deps without arguments resolves ComfyUI's requirements.txt fro
   assert.equal(bad.code, 1);
   assert.match(
     bad.stderr,
-    /^error: the archive of comfyanonymous\/ComfyUI@v0\.3\.75 has NAR hash sha256-\S+, not the sha256-\S+ pinned in \.flox\/pkgs\/comfyui\.nix/m,
+    /^error: The archive of comfyanonymous\/ComfyUI@v0\.3\.75 has NAR hash sha256-\S+, not the sha256-\S+ pinned in \.flox\/pkgs\/comfyui\.nix/m,
   );
 }); // deno-fmt-ignore
 

@@ -23,15 +23,18 @@ import {
   upsertEntry,
 } from "../repo/manifest.ts";
 import {
+  PKGS_DIR,
+  sourceFile,
+  SOURCES_DIR,
+  SOURCES_MANIFEST,
+  SUMS_FILE,
+} from "../repo/paths.ts";
+import {
   executePlan,
   fetchToCache,
   planPypi,
   repoPaths,
 } from "../repo/vendor.ts";
-
-const MANIFEST = "sources-manifest.json";
-const SUMS = ".flox/sources/SHA256SUMS.txt";
-const PKGS = ".flox/pkgs";
 
 /** The new release of a custom package, as vendored. */
 export interface CustomRelease {
@@ -91,7 +94,7 @@ async function stageCustomUpdate(
     sha256: entry.sha256,
     url: entry.url,
   });
-  const dest = `.flox/sources/${entry.file}`;
+  const dest = sourceFile(entry.file);
   const onDisk = await Deno.stat(`${cs.root}/${dest}`).catch(() => undefined);
   let m = upsertEntry(await stagedManifest(cs), entry);
   const drop: string[] = [];
@@ -110,18 +113,18 @@ async function stageCustomUpdate(
   cs.write(a.pkgFile, next);
   if (!onDisk) cs.copy(dest, from);
   for (const old of drop) {
-    cs.remove(`.flox/sources/${old}`);
+    cs.remove(sourceFile(old));
     info(`dropping ${old}: nothing else uses it`);
   }
   // The task may write the manifest itself but not the root: its temp files go beside the sources.
-  cs.write(MANIFEST, manifestText, { tempDir: ".flox/sources" });
-  cs.write(SUMS, sums);
+  cs.write(SOURCES_MANIFEST, manifestText, { tempDir: SOURCES_DIR });
+  cs.write(SUMS_FILE, sums);
   info(`${a.pkgFile}: ${a.from ?? "?"} → ${entry.version} (${entry.file})`);
 }
 
 /** The manifest as it will be after the staged changes. */
 async function stagedManifest(cs: Changeset): Promise<Manifest> {
-  const text = await cs.readText(MANIFEST);
+  const text = await cs.readText(SOURCES_MANIFEST);
   return text === undefined
     ? emptyManifest()
     : parseManifest(text, repoPaths(cs.root).manifest);
@@ -137,8 +140,10 @@ export async function userOf(
   pending: Readonly<Record<string, string>> = {},
 ): Promise<string | undefined> {
   const files: string[] = [];
-  for await (const e of Deno.readDir(`${cs.root}/${PKGS}`)) {
-    if (e.isFile && e.name.endsWith(".nix")) files.push(`${PKGS}/${e.name}`);
+  for await (const e of Deno.readDir(`${cs.root}/${PKGS_DIR}`)) {
+    if (e.isFile && e.name.endsWith(".nix")) {
+      files.push(`${PKGS_DIR}/${e.name}`);
+    }
   }
   for (const f of files.sort()) {
     const text = pending[f] ?? await cs.readText(f);

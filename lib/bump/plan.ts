@@ -362,8 +362,8 @@ export function removePackageCommand(attr: string): string {
 }
 
 /**
- * The commands to run after a successful bump; `removed` are the packages of our own that
- * comfyui.nix no longer takes (their files go before the build).
+ * The commands to run after a successful bump, in the order of README's release steps;
+ * `removed` are the packages of our own comfyui.nix no longer takes (their files go first).
  */
 export function nextCommands(
   version: string,
@@ -376,6 +376,9 @@ export function nextCommands(
     `git add ${files.join(" ")}`,
     `git commit -m "comfyui: ${version}"`,
     `git tag v${version}`,
-    "flox publish comfyui",
+    // --release wants the clean, tagged tree, so it comes after the tag and before the push.
+    "deno task verify --release",
+    `git push && git push origin v${version}`,
+    "flox publish -o <org> comfyui",
   ];
 }

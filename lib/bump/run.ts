@@ -1,8 +1,8 @@
 // bump-comfyui's workflow: what comfyui.nix pins, the release to move to (GitHub tags, newest
 // first by version), both releases' archives read once each through the cache (NAR hash and
 // requirements.txt), the requirements diff classified into actions, the actions confirmed and
-// run, and every file change — comfyui.nix, the Flox manifest's pin, the actions' package
-// files, vendored sources, manifest and SHA256SUMS.txt — staged in one Changeset, applied all
+// run, and every file change — comfyui.nix's pins, the actions' package files, vendored
+// sources, manifest and SHA256SUMS.txt — staged in one Changeset, applied all
 // together at the end (or shown as a diff in a dry run). tasks/bump_comfyui.ts prints the result.
 import { Changeset } from "../kit/changeset.ts";
 import { KitError } from "../kit/errors.ts";
@@ -19,13 +19,12 @@ import { diffRequirements } from "../python/requirements.ts";
 import { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
 import {
   type BumpTarget,
-  FLOX_MANIFEST,
   MAIN_PACKAGE,
   type MainPackage,
   readMainPackage,
-  repinFloxManifest,
   rewriteMainPackage,
 } from "../repo/main_package.ts";
+import { PKGS_DIR, SOURCES_DIR, SOURCES_MANIFEST } from "../repo/paths.ts";
 import { readMainRelease, sameHash } from "../repo/main_archive.ts";
 import { acquireLock } from "../repo/lock.ts";
 import { repoPaths } from "../repo/vendor.ts";
@@ -117,7 +116,7 @@ export async function bumpComfyui(opts: BumpOptions): Promise<BumpOutcome> {
   }
 
   const cs = new Changeset(root);
-  const bumped = await stagePins(cs, pkgText, main, {
+  const bumped = stagePins(cs, pkgText, main, {
     version: target.version,
     tag: target.tag,
     hash: next.hash,
@@ -162,22 +161,17 @@ export async function bumpComfyui(opts: BumpOptions): Promise<BumpOutcome> {
 }
 
 /**
- * Stages comfyui.nix's new pins and the Flox manifest's version pin, first (so their diffs
- * come first); returns comfyui.nix's new text, for the actions to edit further.
+ * Stages comfyui.nix's new pins first (so its diff comes first; the Flox manifest does not
+ * install comfyui, so it has no pin to follow); returns the new text, for the actions to edit.
  */
-async function stagePins(
+function stagePins(
   cs: Changeset,
   pkgText: string,
   main: MainPackage,
   target: BumpTarget,
-): Promise<string> {
+): string {
   const bumped = rewriteMainPackage(pkgText, main, target, MAIN_PACKAGE);
   cs.write(MAIN_PACKAGE, bumped);
-  const manifest = await readTextIfExists(`${cs.root}/${FLOX_MANIFEST}`);
-  if (manifest !== undefined) {
-    const after = repinFloxManifest(manifest, main.pname, target.version);
-    if (after !== manifest) cs.write(FLOX_MANIFEST, after);
-  }
   return bumped;
 }
 
@@ -316,9 +310,7 @@ function gitPaths(
   return [
     ...new Set([
       ...wrote,
-      ...(created
-        ? [".flox/pkgs", ".flox/sources", "sources-manifest.json"]
-        : []),
+      ...(created ? [PKGS_DIR, SOURCES_DIR, SOURCES_MANIFEST] : []),
     ]),
   ];
 }

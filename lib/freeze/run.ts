@@ -14,6 +14,7 @@ import { completeHashes, renderLockFile } from "../python/lock_file.ts";
 import { readRequirementsFile } from "../python/requirements.ts";
 import { parseRequirement } from "../python/pep508.ts";
 import { mainPackageRequirements } from "../repo/main_archive.ts";
+import { REQUIREMENTS_LOCK } from "../repo/paths.ts";
 import {
   combinedSpecifier,
   fixLines,
@@ -77,7 +78,7 @@ export async function freezeDeps(opts: FreezeOptions): Promise<FreezeResult> {
     ...{ requirements: 0, setup: 0, resolver: 0, hashes: 0 },
     ...{ classify: 0, write: 0, total: 0 },
   };
-  const lockPath = opts.output ?? join(opts.root, "requirements.lock.txt");
+  const lockPath = opts.output ?? join(opts.root, REQUIREMENTS_LOCK);
   const writeLockFile = !opts.dryRun && !opts.noLock &&
     (!opts.check || opts.output !== undefined);
   // Minutes of resolving must not end in "cannot write": check the folder first.
@@ -283,14 +284,14 @@ async function checkOutputDir(lockPath: string): Promise<void> {
   const st = await Deno.stat(dir).catch(() => undefined);
   if (st === undefined) {
     throw new KitError(
-      `cannot write the lock file "${
+      `Cannot write the lock file "${
         relOrAbs(lockPath)
       }": folder "${dir}" does not exist: create it or pass another -o FILE`,
     );
   }
   if (!st.isDirectory) {
     throw new KitError(
-      `cannot write the lock file "${
+      `Cannot write the lock file "${
         relOrAbs(lockPath)
       }": "${dir}" is not a folder: pass another -o FILE`,
     );
@@ -298,7 +299,7 @@ async function checkOutputDir(lockPath: string): Promise<void> {
   const existing = await Deno.stat(lockPath).catch(() => undefined);
   if (existing?.isDirectory) {
     throw new KitError(
-      `cannot write the lock file "${
+      `Cannot write the lock file "${
         relOrAbs(lockPath)
       }": it is a folder: pass a file name with -o FILE`,
     );

@@ -256,7 +256,7 @@ export async function readRequirementsFile(path: string): Promise<{
     const abs = resolve(p);
     if (stack.includes(abs)) {
       throw new KitError(
-        `requirements files include each other: ${
+        `Requirements files include each other: ${
           [...stack, abs].join(" -> ")
         }`,
       );
@@ -268,7 +268,7 @@ export async function readRequirementsFile(path: string): Promise<{
       if (e instanceof Deno.errors.NotFound) {
         const from = stack.at(-1);
         throw new KitError(
-          `requirements file "${p}" not found${
+          `Requirements file "${p}" not found${
             from ? ` (included from "${from}")` : ""
           }`,
         );

@@ -52,7 +52,7 @@ export async function readMainRelease(
   const entries = await readArchive(archive);
   const file = entries.find((e) => /^[^/]+\/requirements\.txt$/.test(e.path));
   if (!file || file.data === undefined) {
-    throw new KitError(`the archive of ${label} has no requirements.txt`);
+    throw new KitError(`The archive of ${label} has no requirements.txt`);
   }
   const requirements = parseRequirementsTxt(
     new TextDecoder().decode(file.data),
@@ -79,12 +79,12 @@ export async function mainPackageRequirements(
   const release = await readMainRelease(pkg, pkg.rev, {
     onFetchError: (e) =>
       new KitError(
-        `cannot get the source of ${MAIN} to read its requirements: ${e.message}: pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)`,
+        `Cannot get the source of ${MAIN} to read its requirements: ${e.message}: pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)`,
       ),
   });
   if (!sameHash(release.hash, pkg.hash)) {
     throw new KitError(
-      `the archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has NAR hash ${release.hash}, not the ${pkg.hash} pinned in ${MAIN}: run "deno task verify"`,
+      `The archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has NAR hash ${release.hash}, not the ${pkg.hash} pinned in ${MAIN}: run "deno task verify"`,
     );
   }
   const where = `${pkg.repo}@${pkg.rev}/requirements.txt`;
