@@ -24,27 +24,6 @@ const MECHANISMS = new Set([
  * Nothing else may break a rule.
  */
 const EXCEPTIONS = new Set<string>([
-  // bump-comfyui: the task keeps its workflow until lib/bump/run.ts lands (bump owner)
-  "tasks/bump_comfyui.ts -> lib/archive/read.ts",
-  "tasks/bump_comfyui.ts -> lib/bump/actions.ts",
-  "tasks/bump_comfyui.ts -> lib/bump/apply.ts",
-  "tasks/bump_comfyui.ts -> lib/bump/plan.ts",
-  "tasks/bump_comfyui.ts -> lib/bump/report.ts",
-  "tasks/bump_comfyui.ts -> lib/hash/sha256.ts",
-  "tasks/bump_comfyui.ts -> lib/net/github.ts",
-  "tasks/bump_comfyui.ts -> lib/nix/nixpkgs.ts",
-  "tasks/bump_comfyui.ts -> lib/python/requirements.ts",
-  "tasks/bump_comfyui.ts -> lib/repo/main_package.ts",
-  "tasks/bump_comfyui.ts -> lib/repo/vendor.ts",
-  // freeze-deps: the task keeps its workflow until lib/freeze/run.ts lands (freeze owner)
-  "tasks/freeze_deps.ts -> lib/freeze/progress.ts",
-  "tasks/freeze_deps.ts -> lib/freeze/report.ts",
-  "tasks/freeze_deps.ts -> lib/nix/nixpkgs.ts",
-  "tasks/freeze_deps.ts -> lib/python/pep508.ts",
-  "tasks/freeze_deps.ts -> lib/python/requirements.ts",
-  "tasks/freeze_deps.ts -> lib/python/resolver.ts",
-  "tasks/freeze_deps.ts -> lib/repo/classify.ts",
-  "tasks/freeze_deps.ts -> lib/repo/main_archive.ts",
   // new-package: flag parsing still reaches past lib/new_package/run.ts (new_package owner)
   "tasks/new_package.ts -> lib/new_package/from_github.ts",
   "tasks/new_package.ts -> lib/new_package/meta_answers.ts",

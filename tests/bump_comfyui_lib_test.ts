@@ -5,14 +5,17 @@ import {
   bumpKind,
   describeAction,
   findTag,
-  latestTag,
   nearestTags,
   pinnedVersion,
   type ReqChange,
-  sortVersionTags,
   type Source,
-  tagVersion,
 } from "../lib/bump/plan.ts";
+import {
+  isPrerelease,
+  latestTag,
+  sortVersionTags,
+  tagVersion,
+} from "../lib/python/versions.ts";
 import {
   findFloxPins,
   repin,
@@ -31,9 +34,9 @@ import {
   mainInputs,
   planFromSources,
   removeInputEdit,
-  rewriteCustomPackage,
   systemsOf,
 } from "../lib/bump/actions.ts";
+import { rewriteCustomPackage } from "../lib/bump/custom.ts";
 import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
 import { tagNames } from "./_fixtures/comfyui.ts";
 
@@ -77,6 +80,13 @@ Deno.test("sortVersionTags() orders by version, not by string, newest first", ()
   ]);
   assert.equal(sorted[0]!.prerelease, true);
   assert.equal(latestTag(sorted)!.tag, "v0.3.100");
+});
+
+Deno.test("isPrerelease() is true for rc and dev versions only", () => {
+  assert.equal(isPrerelease("0.4.0rc1"), true);
+  assert.equal(isPrerelease("1.0.dev3"), true);
+  assert.equal(isPrerelease("1.0.post1"), false);
+  assert.equal(isPrerelease("0.3.75"), false);
 });
 
 Deno.test("bumpKind() detects upgrades, downgrades and the same version", () => {

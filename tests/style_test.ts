@@ -92,26 +92,11 @@ const EXCEPTIONS = new Set<string>([
   "lib/new_package/run.ts: no GitHub repository is known for ${meta",
   // lib/python/dist_metadata.ts: lib/python (to fix after the merge)
   "lib/python/dist_metadata.ts: an sdist must hold one top directory, fo",
-  // lib/python/requirements.ts: lib/python (to fix after the merge)
-  "lib/python/requirements.ts: requirements files include each other: $",
-  'lib/python/requirements.ts: requirements file "${p}" not found${ fro',
-  // lib/python/resolver.ts: lib/python (to fix after the merge)
-  "lib/python/resolver.ts: could not create a temporary venv with $",
-  "lib/python/resolver.ts: resolution failed (pip exited with ${r.c",
-  "lib/python/resolver.ts: resolution failed (uv exited with ${r.co",
-  // lib/repo/main_archive.ts: lib/repo main package (to fix after the merge)
-  "lib/repo/main_archive.ts: cannot get the source of ${MAIN} to read",
-  "lib/repo/main_archive.ts: the archive of ${pkg.owner}/${pkg.repo}@",
-  // lib/repo/main_package.ts: lib/repo main package (to fix after the merge)
-  "lib/repo/main_package.ts: the archive of ${label} has no requireme",
   // lib/repo/vendor.ts: lib/repo/vendor.ts (vendor owner)
   'lib/repo/vendor.ts: refusing plain http "${spec.url}": use h',
   "lib/repo/vendor.ts: a URL source needs --name and --version",
   "lib/repo/vendor.ts: file name ${ JSON.stringify(file) } from",
   "lib/repo/vendor.ts: file name ${JSON.stringify(plan.file)} i",
-  // tasks/bump_comfyui.ts: bump-comfyui (bump owner)
-  "tasks/bump_comfyui.ts: expected at most one VERSION, got ${posi",
-  "tasks/bump_comfyui.ts: give either VERSION or --latest, not bot",
   // tasks/new_package.ts: new-package (new_package owner)
   "tasks/new_package.ts: choose one of --wheel and --sdist",
 ]);

@@ -3,17 +3,12 @@
 // surgical rewrite bump-comfyui makes to it (text in, text out): the pins only, so the wrapper,
 // the install phase and the install check stay byte-for-byte. The Flox manifest has nothing to
 // repin: it does not install comfyui (the package is built from this file and published).
-// Also the requirements.txt of one of its source archives (the only function here that reads).
+// Its source archives are lib/repo/main_archive.ts.
 import { MAIN_PACKAGE } from "./paths.ts";
-import { readArchive } from "../archive/read.ts";
 import { KitError } from "../kit/errors.ts";
 import { parseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
 import { setStringAttr } from "../nix/edit.ts";
-import {
-  parseRequirementsTxt,
-  type RequirementLine,
-} from "../python/requirements.ts";
 
 // The main package file (relative to the root), re-exported for callers.
 export { MAIN_PACKAGE };
@@ -119,22 +114,4 @@ export function rewriteMainPackage(
     throw new Error(`${path}: the rewrite did not produce the new pins`);
   }
   return next;
-}
-
-/**
- * The requirements.txt at the top folder of a ComfyUI source archive, parsed. `label` names the
- * release in errors (`the archive of v0.3.76 has no requirements.txt`); `where` names the file
- * in parse errors.
- */
-export async function archiveRequirements(
-  archive: string,
-  label: string,
-  where = `${label}/requirements.txt`,
-): Promise<RequirementLine[]> {
-  const entries = await readArchive(archive);
-  const file = entries.find((e) => /^[^/]+\/requirements\.txt$/.test(e.path));
-  if (!file || file.data === undefined) {
-    throw new KitError(`the archive of ${label} has no requirements.txt`);
-  }
-  return parseRequirementsTxt(new TextDecoder().decode(file.data), where);
 }

@@ -17,12 +17,11 @@ import {
   parseRequirement,
   type Requirement,
 } from "../python/pep508.ts";
-import { mainPackageRequirements } from "../repo/main_archive.ts";
 import {
   archiveRequirements,
-  type MainPackage,
-  readMainPackage,
-} from "../repo/main_package.ts";
+  mainPackageRequirements,
+} from "../repo/main_archive.ts";
+import { type MainPackage, readMainPackage } from "../repo/main_package.ts";
 import { depItems, listNames, PYTHON_SCOPE } from "./wiring.ts";
 import { type Add, MAIN_FILE, type PkgFile } from "./types.ts";
 
