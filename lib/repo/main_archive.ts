@@ -19,10 +19,12 @@ import { fetchUrlCached } from "./vendor.ts";
 /**
  * The requirements of the repository's main package (ComfyUI's requirements.txt at the pinned
  * revision): normalised PEP 508 strings, a short label for "required by", and a description of
- * where they came from.
+ * where they came from. With `offline`, only an archive already in the download cache
+ * is read; `hint` replaces the fix named when the archive cannot be had.
  */
 export async function mainPackageRequirements(
   root: string,
+  opts: { offline?: boolean; hint?: string } = {},
 ): Promise<{ requirements: string[]; label: string; source: string }> {
   const text = await readTextIfExists(join(root, MAIN));
   if (text === undefined) {
@@ -34,11 +36,14 @@ export async function mainPackageRequirements(
   const url = archiveUrl(githubUrl(), pkg.owner, pkg.repo, pkg.rev);
   let archive: string;
   try {
-    archive = await fetchUrlCached(url);
+    archive = await fetchUrlCached(url, { offline: opts.offline ?? false });
   } catch (e) {
     if (!(e instanceof KitError)) throw e;
     throw new KitError(
-      `cannot get the source of ${MAIN} to read its requirements: ${e.message}: pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)`,
+      `cannot get the source of ${MAIN} to read its requirements: ${e.message}: ${
+        opts.hint ??
+          "pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)"
+      }`,
     );
   }
   const nar = await narHashArchive(archive);

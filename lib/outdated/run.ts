@@ -1,0 +1,260 @@
+// deno task outdated, the workflow: read the package set and its requirements, ask upstream
+// (GitHub tags for ComfyUI and fetchFromGitHub sources, PyPI for the rest) concurrently, and
+// check every requirement taken from nixpkgs against nixpkgs' version. A source that cannot be
+// reached is reported on its row; nothing here throws for a network failure.
+//
+//   const report = await outdated({ root, pre: false, offline: false, python: "3.12", jobs: 8,
+//     nixpkgs: await openNixpkgs(), env: Deno.env });
+import { KitError } from "../kit/errors.ts";
+import type { EnvLike } from "../kit/env.ts";
+import { normalizeName } from "../python/names.ts";
+import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
+import type { RequestOptions } from "../net/download.ts";
+import { githubApiUrl, githubHeaders, listTags } from "../net/github.ts";
+import { fetchReleaseVersions, pypiUrl } from "../net/pypi.ts";
+import { readMainPackage } from "../repo/main_package.ts";
+import { readPackageSet, type SetPackage } from "../repo/package_set.ts";
+import {
+  customRequirements,
+  mainRequirements,
+  mapLimit,
+  pypiName,
+  type Requirements,
+} from "./inputs.ts";
+import { nixpkgsRows, type Requirer } from "./nixpkgs_rows.ts";
+import type { Report, Row } from "./report.ts";
+import {
+  type Candidate,
+  constraintsOn,
+  standing,
+  tagCandidates,
+} from "./versions.ts";
+
+export type { FailOn, Report, Row, Status } from "./report.ts";
+export { fails, renderTable, statusText, summary } from "./report.ts";
+
+/** Options of {@link outdated}. */
+export interface OutdatedOptions {
+  root: string;
+  /** Consider pre-releases. */
+  pre: boolean;
+  /** Only what needs no network: the nixpkgs checks. */
+  offline: boolean;
+  /** The Python the markers are evaluated for (e.g. "3.12"). */
+  python: string;
+  /** Lookups at once. */
+  jobs: number;
+  nixpkgs: NixpkgsLookup;
+  env: EnvLike;
+  /** Retries and timeouts of every request (tests shrink them). */
+  request?: RequestOptions;
+  /** Called as each upstream lookup ends: (done, total, name). */
+  onProgress?: (done: number, total: number, name: string) => void;
+}
+
+/** Builds the report. Bad repository input (a file that does not parse) is a KitError. */
+export async function outdated(opts: OutdatedOptions): Promise<Report> {
+  const set = await readPackageSet(opts.root);
+  const mainPkg = set.packages.find((p) => p.isMain);
+  if (!mainPkg) {
+    throw new KitError(
+      `${opts.root}/.flox/pkgs/comfyui.nix not found: pass --root`,
+    );
+  }
+  const main = readMainPackage(mainPkg.text, mainPkg.file);
+  const customs = set.packages.filter((p) => !p.isMain);
+  const warnings: string[] = [];
+  const request: RequestOptions = {
+    ...opts.request,
+    onRetry: opts.request?.onRetry ?? (() => {}),
+  };
+  const online = opts.offline
+    ? undefined
+    : { pypi: pypiUrl(opts.env), request };
+
+  const mainReqs = await mainRequirements(opts.root, opts.offline);
+  if (!mainReqs.ok) {
+    warnings.push(
+      `requirements of ${main.pname} ${main.version}: ${mainReqs.reason}`,
+    );
+  }
+  const customReqs = await mapLimit(
+    customs,
+    opts.jobs,
+    (p) => customRequirements(opts.root, p, online),
+  );
+  customReqs.forEach((r, i) => {
+    if (!r.ok) {
+      warnings.push(`requirements of ${label(customs[i]!)}: ${r.reason}`);
+    }
+  });
+  const requirers: Requirer[] = [
+    ...(mainReqs.ok
+      ? [{
+        by: `${main.pname} ${main.version}`,
+        requirements: mainReqs.requirements,
+      }]
+      : []),
+    ...customs.flatMap((p, i) => {
+      const r: Requirements = customReqs[i]!;
+      return r.ok ? [{ by: label(p), requirements: r.requirements }] : [];
+    }),
+  ];
+
+  const rows: Row[] = [];
+  if (!opts.offline) {
+    const total = customs.length + 1;
+    let done = 0;
+    const tick = (name: string) => opts.onProgress?.(++done, total, name);
+    const api = githubApiUrl(opts.env);
+    const ghOpts = { ...request, headers: githubHeaders(opts.env) };
+    const lookups = [
+      async (): Promise<Row> => {
+        const row = await mainRow(
+          main.pname,
+          main.version,
+          opts.pre,
+          () =>
+            listTags(api, main.owner, main.repo, ghOpts).then(tagCandidates),
+        );
+        tick(main.pname);
+        return row;
+      },
+      ...customs.map((p) => async (): Promise<Row> => {
+        const row = await customRow(
+          p,
+          requirers,
+          opts,
+          () => candidatesOf(p, online!, api, ghOpts),
+        );
+        tick(p.attr);
+        return row;
+      }),
+    ];
+    rows.push(...await mapLimit(lookups, opts.jobs, (f) => f()));
+  }
+  const skip = new Set([
+    normalizeName(main.pname),
+    ...customs.flatMap((p) =>
+      [p.attr, p.pname ?? p.attr, pypiName(p) ?? p.attr].map(normalizeName)
+    ),
+  ]);
+  rows.push(...await nixpkgsRows(requirers, skip, opts.nixpkgs, opts.python));
+  return { rows, nixpkgs: opts.nixpkgs.describe, warnings };
+}
+
+function label(p: SetPackage): string {
+  return `${p.pname ?? p.attr} ${p.version ?? "(no version)"}`;
+}
+
+/** The candidates of a custom package: GitHub tags, or PyPI's releases (yanked marked). */
+async function candidatesOf(
+  p: SetPackage,
+  online: { pypi: string; request: RequestOptions },
+  api: string,
+  ghOpts: RequestOptions,
+): Promise<Candidate[]> {
+  const src = p.source;
+  const gh = src?.kind === "github"
+    ? src
+    : src?.kind === "vendored" && src.entry?.kind === "github"
+    ? src.entry
+    : undefined;
+  if (gh) return tagCandidates(await listTags(api, gh.owner, gh.repo, ghOpts));
+  const name = pypiName(p);
+  if (!name) {
+    throw new KitError(
+      `its source (${src?.kind ?? "none"}) has no upstream the kit can ask`,
+    );
+  }
+  return await fetchReleaseVersions(online.pypi, name, online.request);
+}
+
+async function mainRow(
+  name: string,
+  version: string,
+  pre: boolean,
+  candidates: () => Promise<Candidate[]>,
+): Promise<Row> {
+  const row: Row = {
+    kind: "main",
+    name,
+    ours: version,
+    status: "unknown",
+    details: [],
+  };
+  try {
+    const s = standing(version, await candidates(), [], pre);
+    row.newest = s.newest;
+    row.status = s.status;
+    if (s.status === "newer") {
+      row.command = `deno task bump-comfyui ${s.newest}`;
+      row.details.push(`run "${row.command}"`);
+    }
+  } catch (e) {
+    unreachable(row, e);
+  }
+  return row;
+}
+
+async function customRow(
+  p: SetPackage,
+  requirers: readonly Requirer[],
+  opts: OutdatedOptions,
+  candidates: () => Promise<Candidate[]>,
+): Promise<Row> {
+  const name = p.pname ?? p.attr;
+  const row: Row = {
+    kind: "custom",
+    name,
+    ours: p.version,
+    status: "unknown",
+    details: [],
+  };
+  if (p.version === undefined) {
+    row.details.push(`${p.file}: no version string to compare`);
+    return row;
+  }
+  try {
+    const others = requirers.filter((r) => r.by !== label(p));
+    const constraints = constraintsOn(pypiName(p) ?? name, others, opts.python);
+    const s = standing(p.version, await candidates(), constraints, opts.pre);
+    row.newest = s.newest;
+    row.status = s.status;
+    row.allowed = s.allowed;
+    if (s.status === "held") {
+      row.heldBy = s.heldBy;
+      for (const c of s.heldBy) row.details.push(`${c.requirement} (${c.by})`);
+      if (s.allowed && s.allowed !== p.version) {
+        row.details.push(`newest allowed: ${s.allowed}`);
+      }
+    }
+    const target = s.status === "newer" ? s.newest : s.allowed;
+    if (target && target !== p.version && s.status !== "current") {
+      row.command = moveCommand(p, name, target);
+      row.details.push(`run "${row.command}"`);
+    }
+  } catch (e) {
+    unreachable(row, e);
+  }
+  return row;
+}
+
+/** The new-package line that moves a custom package to `version`, from the same kind of source. */
+function moveCommand(p: SetPackage, name: string, version: string): string {
+  const src = p.source;
+  const gh = src?.kind === "github"
+    ? src
+    : src?.kind === "vendored" && src.entry?.kind === "github"
+    ? src.entry
+    : undefined;
+  return gh
+    ? `deno task new-package ${name}==${version} --source github --github ${gh.owner}/${gh.repo} --force`
+    : `deno task new-package ${pypiName(p) ?? name}==${version} --force`;
+}
+
+function unreachable(row: Row, e: unknown): void {
+  if (!(e instanceof KitError)) throw e;
+  row.status = "unreachable";
+  row.details.push(e.message);
+}
