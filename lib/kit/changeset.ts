@@ -91,7 +91,9 @@ export class Changeset {
           `${before === undefined ? "new" : "replaced"} file ${rel}\n`,
         );
       } else if (op.kind === "remove") {
-        if (before !== undefined) {
+        if (before !== undefined && await isBinary(abs)) {
+          parts.push(`deleted file ${rel}\n`);
+        } else if (before !== undefined) {
           parts.push(unifiedDiff(before, "", `a/${rel}`, "/dev/null"));
         }
       } else if (typeof op.data !== "string") {
@@ -176,6 +178,18 @@ export class Changeset {
     } finally {
       for (const s of listening) Deno.removeSignalListener(s, onSignal);
     }
+  }
+}
+
+/** True for a file that is not UTF-8 text (a wheel, an archive): no line diff for it. */
+async function isBinary(abs: string): Promise<boolean> {
+  const bytes = await Deno.readFile(abs).catch(() => new Uint8Array());
+  if (bytes.includes(0)) return true;
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return false;
+  } catch {
+    return true;
   }
 }
 

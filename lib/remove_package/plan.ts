@@ -1,0 +1,176 @@
+// What removing a custom package changes, staged in a Changeset and nothing written: its
+// argument and list entries gone from comfyui.nix and from any custom package that takes it, its
+// .flox/pkgs file deleted, its vendored source, manifest entry and checksum line dropped when
+// nothing else uses them. Refuses the main package and a package another one still needs.
+import { join } from "node:path";
+import { Changeset } from "../kit/changeset.ts";
+import { KitError } from "../kit/errors.ts";
+import { normalizeName } from "../python/names.ts";
+import { readPackageSet, type SetPackage } from "../repo/package_set.ts";
+import {
+  parseManifest,
+  renderSha256Sums,
+  serializeManifest,
+  type SourceEntry,
+} from "../repo/manifest.ts";
+import { unwireText, variableUses } from "../repo/wire.ts";
+import { exists, readTextIfExists } from "../kit/fsutil.ts";
+
+/** What to keep. */
+export interface RemoveOptions {
+  root: string;
+  name: string;
+  /** Keep the .flox/pkgs file (unwired); its source is kept too, since the file names it. */
+  keepFile: boolean;
+  /** Keep the vendored source and its manifest entry. */
+  keepSource: boolean;
+  /** Also unwire NAME from custom packages that still list it as a dependency. */
+  force: boolean;
+}
+
+/** The staged removal and what it amounts to. */
+export interface RemovalPlan {
+  attr: string;
+  file: string;
+  changes: Changeset;
+  /** Files NAME was unwired from (relative). */
+  unwiredFrom: string[];
+  /** Vendored files removed (relative). */
+  sources: string[];
+  /** Manifest entries dropped ("name version (file)"). */
+  entries: string[];
+  /** Why a source was kept ("… is also used by …"). */
+  kept: string[];
+}
+
+/** Finds the package NAME names: its attribute (file name), or its pname. */
+export function findPackage(packages: SetPackage[], name: string): SetPackage {
+  const n = normalizeName(name);
+  const hit = packages.find((p) => p.attr === name) ??
+    packages.find((p) => normalizeName(p.attr) === n) ??
+    packages.find((p) => p.pname !== undefined && normalizeName(p.pname) === n);
+  if (hit) return hit;
+  const names = packages.filter((p) => !p.isMain).map((p) => p.attr);
+  throw new KitError(
+    `no package "${name}" in .flox/pkgs/: ${
+      names.length
+        ? `one of: ${names.join(", ")}`
+        : "there are no custom packages"
+    }`,
+  );
+}
+
+/** The custom packages that take `attr` as an argument and list it among their dependencies. */
+export function dependents(packages: SetPackage[], attr: string): SetPackage[] {
+  return packages.filter((p) =>
+    !p.isMain && p.attr !== attr && p.takes.includes(attr) &&
+    [...p.info.lists.entries()].some(([name, l]) =>
+      name !== "pythonImportsCheck" &&
+      [l.main, ...l.blocks].some((b) => b?.items.some((i) => i.name === attr))
+    )
+  );
+}
+
+/** Stages the removal; a KitError (nothing staged on disk) when it must be refused. */
+export async function planRemoval(opts: RemoveOptions): Promise<RemovalPlan> {
+  const set = await readPackageSet(opts.root);
+  const pkg = findPackage(set.packages, opts.name);
+  if (pkg.isMain) {
+    throw new KitError(
+      `${pkg.attr} is the main package (${pkg.file}): it cannot be removed`,
+    );
+  }
+  const needing = dependents(set.packages, pkg.attr);
+  if (needing.length && !opts.force) {
+    throw new KitError(
+      `${pkg.attr} is still needed by ${
+        needing.map((p) => `${p.attr} (${p.file})`).join(", ")
+      }: remove ${
+        needing.length === 1 ? "it" : "them"
+      } first, or pass --force to unwire ${pkg.attr} from ${
+        needing.length === 1 ? "it" : "them"
+      } too`,
+    );
+  }
+  const cs = new Changeset(opts.root);
+  const plan: RemovalPlan = {
+    attr: pkg.attr,
+    file: pkg.file,
+    changes: cs,
+    unwiredFrom: [],
+    sources: [],
+    entries: [],
+    kept: [],
+  };
+  // Only files that take it as an argument refer to our package; a bare name in another file's
+  // `with python3.pkgs; [ … ]` is nixpkgs' package of that name and stays.
+  for (const p of set.packages) {
+    if (
+      p.attr === pkg.attr || !p.info.formals.some((f) => f.name === pkg.attr)
+    ) continue;
+    const after = unwireText(p.text, pkg.attr, p.file);
+    const left = variableUses(after, pkg.attr, p.file);
+    if (left.length) {
+      throw new KitError(
+        `${p.file}:${
+          left[0]
+        }: still uses "${pkg.attr}" after unwiring: edit that line by hand, then run again`,
+      );
+    }
+    cs.write(p.file, after);
+    plan.unwiredFrom.push(p.file);
+  }
+  if (!opts.keepFile) cs.remove(pkg.file);
+  if (!opts.keepFile && !opts.keepSource) {
+    await dropSource(opts.root, pkg, set.packages, plan);
+  }
+  return plan;
+}
+
+/** Stages the removal of the package's vendored file and manifest entry, when no one else uses them. */
+async function dropSource(
+  root: string,
+  pkg: SetPackage,
+  packages: SetPackage[],
+  plan: RemovalPlan,
+): Promise<void> {
+  if (pkg.source?.kind !== "vendored") return;
+  const file = pkg.source.file;
+  const users = packages.filter((p) =>
+    p.attr !== pkg.attr && p.text.includes(file)
+  );
+  if (users.length) {
+    plan.kept.push(
+      `.flox/sources/${file} is also used by ${
+        users.map((u) => u.file).join(", ")
+      }`,
+    );
+    return;
+  }
+  const manifestText = await readTextIfExists(
+    join(root, "sources-manifest.json"),
+  );
+  if (manifestText !== undefined) {
+    const m = parseManifest(manifestText);
+    const gone: SourceEntry[] = m.sources.filter((e) => e.file === file);
+    if (gone.length) {
+      const next = {
+        version: 1 as const,
+        sources: m.sources.filter((e) => e.file !== file),
+      };
+      plan.changes.write("sources-manifest.json", serializeManifest(next));
+      plan.changes.write(
+        ".flox/sources/SHA256SUMS.txt",
+        renderSha256Sums(next),
+      );
+      plan.entries.push(
+        ...gone.map((e) => `${e.name} ${e.version} (${e.file})`),
+      );
+    }
+  }
+  const rel = `.flox/sources/${file}`;
+  if (await exists(join(root, rel))) {
+    plan.changes.remove(rel);
+    plan.sources.push(rel);
+  }
+}
