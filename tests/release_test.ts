@@ -126,7 +126,7 @@ Deno.test("release --yes builds, verifies, commits the lock, tags, pushes and pu
   assert.equal(await s.remoteRef("refs/tags/v0.3.75^{commit}"), headNow);
   assert.match(
     r.stdout,
-    /^released v0\.3\.75: done; .*; committed [0-9a-f]{12}; tagged v0\.3\.75; pushed main and tags to origin; published comfyui to acme$/m,
+    /^released v0\.3\.75: built comfyui; .*; staged \.flox and sources-manifest\.json; committed [0-9a-f]{12}; tagged v0\.3\.75; pushed main and tags to origin; published comfyui to acme$/m,
   );
   assert.match(r.stderr, /^\$ git tag -a v0\.3\.75 -m 'comfyui 0\.3\.75'$/m);
 
@@ -153,7 +153,7 @@ Deno.test("release stops at a failing step naming it and what is done; a rerun c
   const err = r.stderr.trim().split("\n").at(-1)!;
   assert.match(
     err,
-    /^error: release stopped at step \d+ \(flox publish -o acme nunchaku\): flox publish -o acme nunchaku exited with 3: stand-in told to fail: publish -o acme nunchaku; done: build \(done\), verify \(.*\), add \(done\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and tags to origin\), publish:comfyui \(published comfyui to acme\), .*publish:controlnet-aux \(published controlnet-aux to acme\); run the release again to continue$/,
+    /^error: release stopped at step \d+ \(flox publish -o acme nunchaku\): flox publish -o acme nunchaku exited with 3: stand-in told to fail: publish -o acme nunchaku; done: build \(built comfyui\), verify \(.*\), add \(staged .*\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and tags to origin\), publish:comfyui \(published comfyui to acme\), .*publish:controlnet-aux \(published controlnet-aux to acme\); run the release again to continue$/,
   );
   const tagged = await s.git("rev-parse", "v0.3.75^{commit}");
   const before = (await s.floxCalls()).length;
@@ -228,7 +228,7 @@ Deno.test("release: verify refuses a dirty tree; --include-changes commits it", 
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /error: release stopped at step 2 \(.*verify.*\): uncommitted changes: \.flox\/pkgs\/spandrel\.nix: commit them first, or pass --include-changes .*; done: build \(done\); run the release again to continue/,
+    /error: release stopped at step 2 \(.*verify.*\): uncommitted changes: \.flox\/pkgs\/spandrel\.nix: commit them first, or pass --include-changes .*; done: build \(built comfyui\); run the release again to continue/,
   );
   assert.equal(
     await s.git("rev-list", "--count", "HEAD"),

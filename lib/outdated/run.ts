@@ -72,34 +72,13 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
     ? undefined
     : { pypi: pypiUrl(opts.env), request };
 
-  const mainReqs = await mainRequirements(opts.root, opts.offline);
-  if (!mainReqs.ok) {
-    warnings.push(
-      `requirements of ${main.pname} ${main.version}: ${mainReqs.reason}`,
-    );
-  }
-  const customReqs = await mapLimit(
+  const requirers = await gatherRequirers(
+    opts,
+    main,
     customs,
-    opts.jobs,
-    (p) => customRequirements(opts.root, p, online),
+    online,
+    warnings,
   );
-  customReqs.forEach((r, i) => {
-    if (!r.ok) {
-      warnings.push(`requirements of ${label(customs[i]!)}: ${r.reason}`);
-    }
-  });
-  const requirers: Requirer[] = [
-    ...(mainReqs.ok
-      ? [{
-        by: `${main.pname} ${main.version}`,
-        requirements: mainReqs.requirements,
-      }]
-      : []),
-    ...customs.flatMap((p, i) => {
-      const r: Requirements = customReqs[i]!;
-      return r.ok ? [{ by: label(p), requirements: r.requirements }] : [];
-    }),
-  ];
 
   const rows: Row[] = [];
   if (!opts.offline) {
@@ -141,6 +120,33 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
   ]);
   rows.push(...await nixpkgsRows(requirers, skip, opts.nixpkgs, opts.python));
   return { rows, nixpkgs: opts.nixpkgs.describe, warnings };
+}
+
+/** Who requires what: ComfyUI and each custom package whose requirements could be read. */
+async function gatherRequirers(
+  opts: OutdatedOptions,
+  main: { pname: string; version: string },
+  customs: SetPackage[],
+  online: { pypi: string; request: RequestOptions } | undefined,
+  warnings: string[],
+): Promise<Requirer[]> {
+  const mainReqs = await mainRequirements(opts.root, opts.offline);
+  const requirers: Requirer[] = [];
+  const by = `${main.pname} ${main.version}`;
+  if (mainReqs.ok) {
+    requirers.push({ by, requirements: mainReqs.requirements });
+  } else warnings.push(`requirements of ${by}: ${mainReqs.reason}`);
+  const customReqs: Requirements[] = await mapLimit(
+    customs,
+    opts.jobs,
+    (p) => customRequirements(opts.root, p, online),
+  );
+  customReqs.forEach((r, i) => {
+    const p = customs[i]!;
+    if (r.ok) requirers.push({ by: label(p), requirements: r.requirements });
+    else warnings.push(`requirements of ${label(p)}: ${r.reason}`);
+  });
+  return requirers;
 }
 
 function label(p: SetPackage): string {

@@ -52,7 +52,16 @@ export function planSteps(ctx: ReleaseContext): Step[] {
   const steps: Step[] = [];
   const { root, tag } = ctx;
   if (!ctx.gitOnly) {
-    steps.push(tool("build", ["flox", "build", ctx.main], root));
+    const argv = ["flox", "build", ctx.main];
+    steps.push({
+      id: "build",
+      title: argv.join(" "),
+      needs: "flox",
+      run: async () => {
+        await runTool(argv, root);
+        return `built ${ctx.main}`;
+      },
+    });
   }
   steps.push({
     id: "verify",
@@ -63,7 +72,10 @@ export function planSteps(ctx: ReleaseContext): Step[] {
   steps.push({
     id: "add",
     title: `git add -- ${RELEASE_PATHS.join(" ")}`,
-    run: () => git(root, ["add", "--", ...RELEASE_PATHS]),
+    run: async () => {
+      await git(root, ["add", "--", ...RELEASE_PATHS]);
+      return `staged ${RELEASE_PATHS.join(" and ")}`;
+    },
   });
   const message = `${ctx.main}: ${ctx.version}`;
   steps.push({
@@ -132,18 +144,6 @@ export function tagElsewhere(tag: string, at: string, now: string): KitError {
   );
 }
 
-function tool(id: string, argv: string[], root: string): Step {
-  return {
-    id,
-    title: argv.join(" "),
-    needs: "flox",
-    run: async () => {
-      await runTool(argv, root);
-      return "done";
-    },
-  };
-}
-
 async function runTool(argv: string[], root: string): Promise<void> {
   const r = await perform(argv, root);
   if (!r) throw new KitError(`${argv[0]} is not installed`);
@@ -154,9 +154,8 @@ async function runTool(argv: string[], root: string): Promise<void> {
   }
 }
 
-async function git(root: string, args: string[]): Promise<string> {
+async function git(root: string, args: string[]): Promise<void> {
   await runTool(["git", ...args], root);
-  return "done";
 }
 
 /**
