@@ -3,7 +3,9 @@
 // its arguments (and flox publish's preconditions: clean tracked files, HEAD pushed) and can be
 // told to fail. The real flox steps are not run here.
 import assert from "node:assert/strict";
-import { ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import { captureOutput, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import { ScriptedFrontend } from "../lib/kit/prompt.ts";
+import { release } from "../lib/release/run.ts";
 
 const STAND_IN = `#!/bin/sh
 # A recording stand-in for flox: logs its arguments, checks them, fails when told to.
@@ -288,4 +290,61 @@ Deno.test("release usage: --org is required to publish, --help lists exit codes"
   const help = await runTaskProcess("release.ts", ["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Exit status: 0/);
+});
+
+Deno.test("release() with --step asks before each step and stops at a no", async () => {
+  await using s = await setup();
+  const fe = new ScriptedFrontend({
+    "step:verify": true,
+    "step:add": true,
+    "step:commit": true,
+    "step:tag": false,
+  });
+  await Deno.writeTextFile(`${s.repo}/.flox/env/manifest.lock`, "{}\n");
+  const r = await captureOutput(async () => {
+    const res = await release({
+      root: s.repo,
+      remote: "origin",
+      push: true,
+      gitOnly: true,
+      withDeps: false,
+      includeChanges: false,
+      dryRun: false,
+      step: true,
+      json: false,
+      fe,
+    });
+    assert.equal(res.status, "cancelled");
+    assert.deepEqual(res.steps.map((x) => x.id), ["verify", "add", "commit"]);
+    return 0;
+  });
+  assert.match(
+    r.stderr,
+    /release stopped at step 4 \(git tag .*\): stopped at your answer; done: verify .*, add .*, commit \(committed [0-9a-f]{12}\)/,
+  );
+  assert.deepEqual(fe.asked.map((a) => a.key), [
+    "step:verify",
+    "step:add",
+    "step:commit",
+    "step:tag",
+  ]);
+  assert.equal(await s.git("log", "-1", "--format=%s"), "comfyui: 0.3.75");
+  assert.equal((await run("git", ["tag"], { cwd: s.repo })).stdout, "");
+});
+
+Deno.test("release refuses modified tracked files outside the release before publishing anything", async () => {
+  await using s = await setup();
+  await Deno.writeTextFile(`${s.repo}/NOTES`, "one\n");
+  await s.git("add", "NOTES");
+  await s.git("commit", "-q", "-m", "notes");
+  await Deno.writeTextFile(`${s.repo}/NOTES`, "two\n");
+  const r = await s.task(["--org", "acme", "--yes"]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^error: modified tracked files outside the release: NOTES: flox publish needs a clean tree; commit or stash them \(nothing was done\)$/m,
+  );
+  assert.deepEqual(await s.floxCalls(), []);
+  const git = await s.task(["--git-only", "--yes"]);
+  assert.equal(git.code, 0, git.stderr);
 });

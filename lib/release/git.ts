@@ -55,6 +55,17 @@ export async function dirty(root: string, paths: string[]): Promise<string[]> {
   return r.stdout.split("\n").filter(Boolean).map((l) => l.slice(3));
 }
 
+/** Modified tracked files anywhere in the work tree (untracked ones left out). */
+export async function modifiedTracked(root: string): Promise<string[]> {
+  const r = await query(
+    "git",
+    ["status", "--porcelain", "--untracked-files=no"],
+    root,
+  );
+  if (r.code !== 0) throw new KitError(`git status failed: ${r.stderr.trim()}`);
+  return r.stdout.split("\n").filter(Boolean).map((l) => l.slice(3));
+}
+
 /** True when `remote` is configured. */
 export async function hasRemote(
   root: string,

@@ -11,7 +11,14 @@ import { info, out } from "../kit/log.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import { onPath } from "../nix/nixpkgs.ts";
 import { MAIN_PACKAGE, readMainPackage } from "../repo/main_package.ts";
-import { branch, hasRemote, head, tagCommit } from "./git.ts";
+import {
+  branch,
+  hasRemote,
+  head,
+  modifiedTracked,
+  RELEASE_PATHS,
+  tagCommit,
+} from "./git.ts";
 import {
   planSteps,
   type ReleaseContext,
@@ -177,4 +184,19 @@ async function preflight(ctx: ReleaseContext, steps: Step[]): Promise<void> {
   }
   const at = await tagCommit(ctx.root, ctx.tag);
   if (at !== undefined && at !== now) throw tagElsewhere(ctx.tag, at, now);
+  if (steps.some((s) => s.id.startsWith("publish:"))) {
+    // flox publish wants every tracked file clean; the release commits only its own paths.
+    const inRelease = (p: string) =>
+      RELEASE_PATHS.some((r) => p === r || p.startsWith(`${r}/`));
+    const other = (await modifiedTracked(ctx.root)).filter((p) =>
+      !inRelease(p)
+    );
+    if (other.length) {
+      throw new KitError(
+        `modified tracked files outside the release: ${
+          other.join(", ")
+        }: flox publish needs a clean tree; commit or stash them (nothing was done)`,
+      );
+    }
+  }
 }

@@ -11,7 +11,13 @@ import { withLock } from "../repo/lock.ts";
 import { repoPaths } from "../repo/vendor.ts";
 import { planRemoval, type RemoveOptions } from "./plan.ts";
 
-export { dependents, findPackage } from "./plan.ts";
+export {
+  dependents,
+  findPackage,
+  planRemoval,
+  type RemovalPlan,
+  type RemoveOptions,
+} from "./plan.ts";
 
 /** What a run did (or would do). */
 export interface RemoveResult {
