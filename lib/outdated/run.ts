@@ -19,7 +19,6 @@ import {
   mainRequirements,
   mapLimit,
   pypiName,
-  type Requirements,
 } from "./inputs.ts";
 import { nixpkgsRows, type Requirer } from "./nixpkgs_rows.ts";
 import type { Report, Row } from "./report.ts";
@@ -72,6 +71,11 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
     ? undefined
     : { pypi: pypiUrl(opts.env), request };
 
+  // Upstream lookups start at once; the requirements are read meanwhile.
+  const lookups = opts.offline ? undefined : startLookups(opts, main, customs, {
+    pypi: pypiUrl(opts.env),
+    request,
+  });
   const requirers = await gatherRequirers(
     opts,
     main,
@@ -79,38 +83,13 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
     online,
     warnings,
   );
-
   const rows: Row[] = [];
-  if (!opts.offline) {
-    const total = customs.length + 1;
-    let done = 0;
-    const tick = (name: string) => opts.onProgress?.(++done, total, name);
-    const api = githubApiUrl(opts.env);
-    const ghOpts = { ...request, headers: githubHeaders(opts.env) };
-    const lookups = [
-      async (): Promise<Row> => {
-        const row = await mainRow(
-          main.pname,
-          main.version,
-          opts.pre,
-          () =>
-            listTags(api, main.owner, main.repo, ghOpts).then(tagCandidates),
-        );
-        tick(main.pname);
-        return row;
-      },
-      ...customs.map((p) => async (): Promise<Row> => {
-        const row = await customRow(
-          p,
-          requirers,
-          opts,
-          () => candidatesOf(p, online!, api, ghOpts),
-        );
-        tick(p.attr);
-        return row;
-      }),
-    ];
-    rows.push(...await mapLimit(lookups, opts.jobs, (f) => f()));
+  if (lookups) {
+    const [first, ...rest] = await lookups;
+    rows.push(mainRow(main.pname, main.version, opts.pre, first!));
+    customs.forEach((p, i) =>
+      rows.push(customRow(p, requirers, opts, rest[i]!))
+    );
   }
   const skip = new Set([
     normalizeName(main.pname),
@@ -122,6 +101,38 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
   return { rows, nixpkgs: opts.nixpkgs.describe, warnings };
 }
 
+/** An upstream lookup's result, or why it failed. */
+type Fetched =
+  | { ok: true; candidates: Candidate[] }
+  | { ok: false; error: unknown };
+
+/** Asks upstream for ComfyUI's tags and each custom package's releases, `jobs` at a time. */
+function startLookups(
+  opts: OutdatedOptions,
+  main: { pname: string; owner: string; repo: string },
+  customs: SetPackage[],
+  online: { pypi: string; request: RequestOptions },
+): Promise<Fetched[]> {
+  const api = githubApiUrl(opts.env);
+  const ghOpts = { ...online.request, headers: githubHeaders(opts.env) };
+  const jobs: [string, () => Promise<Candidate[]>][] = [
+    [
+      main.pname,
+      () => listTags(api, main.owner, main.repo, ghOpts).then(tagCandidates),
+    ],
+    ...customs.map((p): [string, () => Promise<Candidate[]>] => [
+      p.attr,
+      () => candidatesOf(p, online, api, ghOpts),
+    ]),
+  ];
+  let done = 0;
+  return mapLimit(jobs, opts.jobs, ([name, f]) =>
+    f().then(
+      (candidates): Fetched => ({ ok: true, candidates }),
+      (error): Fetched => ({ ok: false, error }),
+    ).finally(() => opts.onProgress?.(++done, jobs.length, name)));
+}
+
 /** Who requires what: ComfyUI and each custom package whose requirements could be read. */
 async function gatherRequirers(
   opts: OutdatedOptions,
@@ -130,17 +141,19 @@ async function gatherRequirers(
   online: { pypi: string; request: RequestOptions } | undefined,
   warnings: string[],
 ): Promise<Requirer[]> {
-  const mainReqs = await mainRequirements(opts.root, opts.offline);
+  const [mainReqs, customReqs] = await Promise.all([
+    mainRequirements(opts.root, opts.offline),
+    mapLimit(
+      customs,
+      opts.jobs,
+      (p) => customRequirements(opts.root, p, online),
+    ),
+  ]);
   const requirers: Requirer[] = [];
   const by = `${main.pname} ${main.version}`;
   if (mainReqs.ok) {
     requirers.push({ by, requirements: mainReqs.requirements });
   } else warnings.push(`requirements of ${by}: ${mainReqs.reason}`);
-  const customReqs: Requirements[] = await mapLimit(
-    customs,
-    opts.jobs,
-    (p) => customRequirements(opts.root, p, online),
-  );
   customReqs.forEach((r, i) => {
     const p = customs[i]!;
     if (r.ok) requirers.push({ by: label(p), requirements: r.requirements });
@@ -176,12 +189,12 @@ async function candidatesOf(
   return await fetchReleaseVersions(online.pypi, name, online.request);
 }
 
-async function mainRow(
+function mainRow(
   name: string,
   version: string,
   pre: boolean,
-  candidates: () => Promise<Candidate[]>,
-): Promise<Row> {
+  fetched: Fetched,
+): Row {
   const row: Row = {
     kind: "main",
     name,
@@ -189,26 +202,23 @@ async function mainRow(
     status: "unknown",
     details: [],
   };
-  try {
-    const s = standing(version, await candidates(), [], pre);
-    row.newest = s.newest;
-    row.status = s.status;
-    if (s.status === "newer") {
-      row.command = `deno task bump-comfyui ${s.newest}`;
-      row.details.push(`run "${row.command}"`);
-    }
-  } catch (e) {
-    unreachable(row, e);
+  if (!fetched.ok) return unreachable(row, fetched.error);
+  const s = standing(version, fetched.candidates, [], pre);
+  row.newest = s.newest;
+  row.status = s.status;
+  if (s.status === "newer") {
+    row.command = `deno task bump-comfyui ${s.newest}`;
+    row.details.push(`run "${row.command}"`);
   }
   return row;
 }
 
-async function customRow(
+function customRow(
   p: SetPackage,
   requirers: readonly Requirer[],
   opts: OutdatedOptions,
-  candidates: () => Promise<Candidate[]>,
-): Promise<Row> {
+  fetched: Fetched,
+): Row {
   const name = p.pname ?? p.attr;
   const row: Row = {
     kind: "custom",
@@ -221,27 +231,24 @@ async function customRow(
     row.details.push(`${p.file}: no version string to compare`);
     return row;
   }
-  try {
-    const others = requirers.filter((r) => r.by !== label(p));
-    const constraints = constraintsOn(pypiName(p) ?? name, others, opts.python);
-    const s = standing(p.version, await candidates(), constraints, opts.pre);
-    row.newest = s.newest;
-    row.status = s.status;
-    row.allowed = s.allowed;
-    if (s.status === "held") {
-      row.heldBy = s.heldBy;
-      for (const c of s.heldBy) row.details.push(`${c.requirement} (${c.by})`);
-      if (s.allowed && s.allowed !== p.version) {
-        row.details.push(`newest allowed: ${s.allowed}`);
-      }
+  if (!fetched.ok) return unreachable(row, fetched.error);
+  const others = requirers.filter((r) => r.by !== label(p));
+  const constraints = constraintsOn(pypiName(p) ?? name, others, opts.python);
+  const s = standing(p.version, fetched.candidates, constraints, opts.pre);
+  row.newest = s.newest;
+  row.status = s.status;
+  row.allowed = s.allowed;
+  if (s.status === "held") {
+    row.heldBy = s.heldBy;
+    for (const c of s.heldBy) row.details.push(`${c.requirement} (${c.by})`);
+    if (s.allowed && s.allowed !== p.version) {
+      row.details.push(`newest allowed: ${s.allowed}`);
     }
-    const target = s.status === "newer" ? s.newest : s.allowed;
-    if (target && target !== p.version && s.status !== "current") {
-      row.command = moveCommand(p, name, target);
-      row.details.push(`run "${row.command}"`);
-    }
-  } catch (e) {
-    unreachable(row, e);
+  }
+  const target = s.status === "newer" ? s.newest : s.allowed;
+  if (target && target !== p.version && s.status !== "current") {
+    row.command = moveCommand(p, name, target);
+    row.details.push(`run "${row.command}"`);
   }
   return row;
 }
@@ -259,8 +266,9 @@ function moveCommand(p: SetPackage, name: string, version: string): string {
     : `deno task new-package ${pypiName(p) ?? name}==${version} --force`;
 }
 
-function unreachable(row: Row, e: unknown): void {
+function unreachable(row: Row, e: unknown): Row {
   if (!(e instanceof KitError)) throw e;
   row.status = "unreachable";
   row.details.push(e.message);
+  return row;
 }
