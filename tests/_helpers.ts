@@ -121,3 +121,14 @@ export async function captureOutput(
     [c.log, c.error] = saved as [typeof c.log, typeof c.error];
   }
 }
+
+/** Copies the files and folders under `from` into `to` (created), symlinks left out. */
+export async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`);
+    else if (e.isFile) {
+      await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+    }
+  }
+}

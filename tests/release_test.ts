@@ -3,7 +3,14 @@
 // its arguments (and flox publish's preconditions: clean tracked files, HEAD pushed) and can be
 // told to fail. The real flox steps are not run here.
 import assert from "node:assert/strict";
-import { captureOutput, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import {
+  captureOutput,
+  copyTree,
+  ROOT,
+  run,
+  runTaskProcess,
+  tmp,
+} from "./_helpers.ts";
 import { ScriptedFrontend } from "../lib/kit/prompt.ts";
 import { release } from "../lib/release/run.ts";
 
@@ -29,16 +36,6 @@ case "$1" in
   *) echo "flox stand-in: unexpected command: $*" >&2; exit 64 ;;
 esac
 `;
-
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const e of Deno.readDir(from)) {
-    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`);
-    else if (e.isFile) {
-      await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
-    }
-  }
-}
 
 async function setup() {
   const dir = await tmp();

@@ -1,22 +1,19 @@
 // remove-package as a subprocess on a temporary copy of the repository's package set; every
 // .nix file left behind is re-parsed with the real nix-instantiate --parse.
 import assert from "node:assert/strict";
-import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import {
+  copyTree,
+  haveTool,
+  ROOT,
+  run,
+  runTaskProcess,
+  tmp,
+} from "./_helpers.ts";
 import { parseNix } from "../lib/nix/parse.ts";
 import { readPackage } from "../lib/nix/query.ts";
 import { readManifest, renderSha256Sums } from "../lib/repo/manifest.ts";
 
 const HAVE_NIX = haveTool("nix-instantiate");
-
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const e of Deno.readDir(from)) {
-    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`);
-    else if (e.isFile) {
-      await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
-    }
-  }
-}
 
 /** A scratch copy of .flox/ and the manifest. */
 async function scratch() {

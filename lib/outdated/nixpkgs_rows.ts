@@ -5,7 +5,7 @@ import { normalizeName } from "../python/names.ts";
 import { applicability, type Requirement } from "../python/pep508.ts";
 import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
 import type { Row } from "./report.ts";
-import { meets } from "./versions.ts";
+import { specifierHolds } from "../repo/classify.ts";
 
 /** Who requires what. */
 export interface Requirer {
@@ -56,7 +56,7 @@ export async function nixpkgsRows(
       };
     }
     const bad = w.uses.filter((u) =>
-      u.req.specifier !== "" && !meets(pkg.version, u.req.specifier)
+      u.req.specifier !== "" && !specifierHolds(pkg.version, u.req.specifier)
     );
     return {
       kind: "nixpkgs",

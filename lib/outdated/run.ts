@@ -173,17 +173,14 @@ async function candidatesOf(
   api: string,
   ghOpts: RequestOptions,
 ): Promise<Candidate[]> {
-  const src = p.source;
-  const gh = src?.kind === "github"
-    ? src
-    : src?.kind === "vendored" && src.entry?.kind === "github"
-    ? src.entry
-    : undefined;
+  const gh = githubOf(p);
   if (gh) return tagCandidates(await listTags(api, gh.owner, gh.repo, ghOpts));
   const name = pypiName(p);
   if (!name) {
     throw new KitError(
-      `its source (${src?.kind ?? "none"}) has no upstream the kit can ask`,
+      `its source (${
+        p.source?.kind ?? "none"
+      }) has no upstream the kit can ask`,
     );
   }
   return await fetchReleaseVersions(online.pypi, name, online.request);
@@ -253,14 +250,19 @@ function customRow(
   return row;
 }
 
+/** The GitHub repository a custom package comes from: fetchFromGitHub, or a vendored archive. */
+function githubOf(p: SetPackage): { owner: string; repo: string } | undefined {
+  const src = p.source;
+  if (src?.kind === "github") return src;
+  if (src?.kind === "vendored" && src.entry?.kind === "github") {
+    return src.entry;
+  }
+  return undefined;
+}
+
 /** The new-package line that moves a custom package to `version`, from the same kind of source. */
 function moveCommand(p: SetPackage, name: string, version: string): string {
-  const src = p.source;
-  const gh = src?.kind === "github"
-    ? src
-    : src?.kind === "vendored" && src.entry?.kind === "github"
-    ? src.entry
-    : undefined;
+  const gh = githubOf(p);
   return gh
     ? `deno task new-package ${name}==${version} --source github --github ${gh.owner}/${gh.repo} --force`
     : `deno task new-package ${pypiName(p) ?? name}==${version} --force`;

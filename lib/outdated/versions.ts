@@ -1,7 +1,8 @@
 // The pure stages of outdated: the newest release among versions or tags (pre-releases only
 // when asked), and what holds a package back (the requirements of the packages that need it).
 // Strings in, plain data out; lib/outdated/run.ts does the I/O.
-import { compare, explain, satisfies, valid } from "@renovatebot/pep440";
+import { compare, explain, valid } from "@renovatebot/pep440";
+import { specifierHolds } from "../repo/classify.ts";
 import { normalizeName } from "../python/names.ts";
 import { applicability, type Requirement } from "../python/pep508.ts";
 
@@ -77,16 +78,6 @@ export function constraintsOn(
   return out;
 }
 
-/** True when `version` meets `specifier` (an unreadable one never does). */
-export function meets(version: string, specifier: string): boolean {
-  if (!valid(version)) return false;
-  try {
-    return satisfies(version, specifier);
-  } catch {
-    return false;
-  }
-}
-
 /** Where a package stands against upstream. */
 export interface Standing {
   status: "current" | "newer" | "held";
@@ -112,10 +103,12 @@ export function standing(
   if (newest === undefined || !valid(ours) || compare(newest, ours) <= 0) {
     return { status: "current", newest, heldBy: [] };
   }
-  const heldBy = constraints.filter((c) => !meets(newest, c.specifier));
+  const heldBy = constraints.filter((c) =>
+    !specifierHolds(newest, c.specifier)
+  );
   if (heldBy.length === 0) return { status: "newer", newest, heldBy };
   const allowed = pool.find((c) =>
-    constraints.every((k) => meets(c.version, k.specifier))
+    constraints.every((k) => specifierHolds(c.version, k.specifier))
   )?.version;
   return { status: "held", newest, allowed, heldBy };
 }

@@ -77,25 +77,22 @@ export async function hasRemote(
 
 const key = (tag: string, what: string) => `comfykit-release.${tag}.${what}`;
 
+/** `git config --local ARGS…`: the values it printed, none when the key is unset. */
+async function config(root: string, ...args: string[]): Promise<string[]> {
+  const r = await query("git", ["config", "--local", ...args], root);
+  if (r.code !== 0) return [];
+  return r.stdout.split("\n").filter(Boolean);
+}
+
 /** What an earlier run published for `tag` at `commit` (nothing when it was another commit). */
 export async function published(
   root: string,
   tag: string,
   commit: string,
 ): Promise<string[]> {
-  const at = await query("git", [
-    "config",
-    "--local",
-    "--get",
-    key(tag, "commit"),
-  ], root);
-  if (at.code !== 0 || at.stdout.trim() !== commit) return [];
-  const r = await query(
-    "git",
-    ["config", "--local", "--get-all", key(tag, "published")],
-    root,
-  );
-  return r.code === 0 ? r.stdout.split("\n").filter(Boolean) : [];
+  const [at] = await config(root, "--get", key(tag, "commit"));
+  if (at !== commit) return [];
+  return await config(root, "--get-all", key(tag, "published"));
 }
 
 /** Records that `name` was published for `tag` at `commit`. */
@@ -105,20 +102,10 @@ export async function recordPublished(
   commit: string,
   name: string,
 ): Promise<void> {
-  const at = await query("git", [
-    "config",
-    "--local",
-    "--get",
-    key(tag, "commit"),
-  ], root);
-  if (at.stdout.trim() !== commit) {
-    await query("git", [
-      "config",
-      "--local",
-      "--unset-all",
-      key(tag, "published"),
-    ], root);
-    await query("git", ["config", "--local", key(tag, "commit"), commit], root);
+  const [at] = await config(root, "--get", key(tag, "commit"));
+  if (at !== commit) {
+    await config(root, "--unset-all", key(tag, "published"));
+    await config(root, key(tag, "commit"), commit);
   }
   const r = await query(
     "git",
