@@ -11,6 +11,7 @@ import {
 } from "./_helpers.ts";
 import { parseNix } from "../lib/nix/parse.ts";
 import { readPackage } from "../lib/nix/query.ts";
+import { addListItem, removeListItem } from "../lib/nix/edit.ts";
 import { readManifest, renderSha256Sums } from "../lib/repo/manifest.ts";
 
 const HAVE_NIX = haveTool("nix-instantiate");
@@ -251,4 +252,31 @@ Deno.test("remove-package without --yes off a terminal asks for it (exit 2) and 
     /error: Remove spandrel .*: stdin is not a terminal; pass --yes/,
   );
   assert.deepEqual(await snapshot(s.root), before);
+});
+
+Deno.test("remove-package takes a package out of a platform block, and the emptied block with it", async () => {
+  await using s = await scratch();
+  const path = `${s.root}/.flox/pkgs/comfyui.nix`;
+  const seed = await Deno.readTextFile(path);
+  const opts = { path: ".flox/pkgs/comfyui.nix" };
+  const linuxOnly = addListItem(
+    removeListItem(seed, "propagatedBuildInputs", "nunchaku", opts),
+    "propagatedBuildInputs",
+    "nunchaku",
+    { ...opts, systems: ["x86_64-linux", "aarch64-linux"] },
+  );
+  assert.match(
+    linuxOnly,
+    /lib\.optionals \(lib\.elem .*\) \[\n\s+nunchaku\n\s+\]/,
+  );
+  await Deno.writeTextFile(path, linuxOnly);
+  const r = await s.task(["nunchaku", "--yes"]);
+  assert.equal(r.code, 0, r.stderr);
+  const after = await s.read(".flox/pkgs/comfyui.nix");
+  assert.doesNotMatch(after, /lib\.optionals|nunchaku/);
+  assert.equal(
+    after,
+    seed.replace(", nunchaku\n", "").replace("    nunchaku\n", ""),
+  );
+  await nixParsesAll(s.root);
 });

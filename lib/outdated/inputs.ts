@@ -34,9 +34,22 @@ export async function mainRequirements(
       from: r.source,
     };
   } catch (e) {
+    if (denied(e)) {
+      return {
+        ok: false,
+        reason: `the download cache is not writable for this task (${
+          (e as Error).message
+        }): set COMFYKIT_CACHE_DIR to ~/.cache/comfykit`,
+      };
+    }
     if (!(e instanceof KitError)) throw e;
     return { ok: false, reason: e.message };
   }
+}
+
+function denied(e: unknown): boolean {
+  return e instanceof Deno.errors.NotCapable ||
+    e instanceof Deno.errors.PermissionDenied;
 }
 
 /**
