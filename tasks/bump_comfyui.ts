@@ -9,6 +9,14 @@
 // Needs: network to $COMFYKIT_GITHUB_API_URL / $COMFYKIT_GITHUB_URL (and PyPI for actions that
 // fetch wheels), read/write of the repository and $COMFYKIT_CACHE_DIR, env for the endpoints.
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import {
+  checkWriteAccess,
+  PKGS_DIR,
+  resolveRoot,
+  ROOT_HELP,
+  SOURCES_DIR,
+  SOURCES_MANIFEST,
+} from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { atomicWrite, exists, readTextIfExists } from "../lib/kit/fsutil.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
@@ -75,7 +83,7 @@ Options:
   --nixpkgs-index FILE  look names up in this offline nixpkgs index only (default: Nix or
                         flox when present, else the repository's nixpkgs-index.json)
   --json                print the result as JSON on stdout
-  --root DIR            repository root (default: this repository)
+  --root DIR            ${ROOT_HELP}
   -h, --help            show this help
 
 Environment: COMFYKIT_GITHUB_API_URL, COMFYKIT_GITHUB_URL, COMFYKIT_PYPI_URL, COMFYKIT_CACHE_DIR,
@@ -84,7 +92,9 @@ COMFYKIT_MIRRORS, GITHUB_TOKEN.
 Examples:
   deno task bump-comfyui                     # pick a release from the list
   deno task bump-comfyui --latest --dry-run  # what would change
-  deno task bump-comfyui 0.3.76 --yes        # bump and carry out every action`;
+  deno task bump-comfyui 0.3.76 --yes        # bump and carry out every action
+
+Exit status: 0 done (or nothing to do), 1 bad input or failure, 2 usage error, 130 cancelled.`;
 
 const OPTIONS = {
   latest: { type: "boolean" },
@@ -135,11 +145,19 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
       `--python "${python}" is not a Python version like 3.12`,
     );
   }
-  const root = opts.root !== undefined ? argPath(opts.root) : Deno.cwd();
+  const root = await resolveRoot(opts.root);
   const indexFlag = opts["nixpkgs-index"] !== undefined
     ? argPath(opts["nixpkgs-index"])
     : undefined;
   const dryRun = opts["dry-run"] ?? false;
+  if (!dryRun) {
+    // One line before any question or download when this run may not write the root.
+    await checkWriteAccess(
+      root,
+      [`${root}/.flox`, `${root}/${SOURCES_MANIFEST}`],
+      "the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task bump-comfyui …), or add --dry-run",
+    );
+  }
   const json = opts.json ?? false;
   const frontend = deps.frontend ?? chooseFrontend({ yes: opts.yes ?? false });
 
@@ -288,7 +306,7 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
         d.status === "done" && d.action.kind !== "add-input" &&
         d.action.kind !== "remove-input"
       )
-      ? [...files, ".flox/pkgs", ".flox/sources", "sources-manifest.json"]
+      ? [...files, PKGS_DIR, SOURCES_DIR, SOURCES_MANIFEST]
       : files;
   if (json) {
     out(JSON.stringify(result(), null, 2));

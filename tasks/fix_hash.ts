@@ -8,17 +8,17 @@
 //
 // Permissions: --allow-read, --allow-write=.flox/pkgs (the edited files), --allow-run=sh (--run),
 // --allow-env (the terminal prompt's libraries read many variables; @lezer/lr reads LOG).
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
-import { KitError, UsageError } from "../lib/kit/errors.ts";
+import { stream } from "../lib/kit/command.ts";
 import {
-  echoCommand,
-  error,
-  info,
-  out,
-  warn,
-  writeErr,
-} from "../lib/kit/log.ts";
+  checkWriteAccess,
+  PKGS_DIR,
+  resolveRoot,
+  ROOT_HELP,
+} from "../lib/repo/paths.ts";
+import { KitError, UsageError } from "../lib/kit/errors.ts";
+import { error, info, out, warn, writeErr } from "../lib/kit/log.ts";
 import {
   applyFixes,
   type Chooser,
@@ -68,12 +68,15 @@ Options:
                   e.g. .flox/pkgs/spandrel.nix); settles an ambiguous match
   --dry-run       show the diff, write nothing
   --json          print the fixes as JSON
-  --root DIR      the repository (default: the current directory)
+  --root DIR      ${ROOT_HELP}
   -h, --help      show this help
 
 When one placeholder hash sits in several files, the derivation name in the report and the
 packages that depend on it pick the file; if that is not enough, fix-hash asks (in a terminal)
-or refuses and names the candidates.`;
+or refuses and names the candidates.
+
+Exit status: 0 fixed (or nothing to do), 1 a mismatch no file holds, a failed build or bad
+input, 2 usage error, 130 cancelled.`;
 
 interface Options {
   root: string;
@@ -176,29 +179,8 @@ async function runBuild(
   cmd: string,
   cwd: string,
 ): Promise<{ code: number; output: string }> {
-  echoCommand(["sh", "-c", cmd]);
-  const child = new Deno.Command("sh", {
-    args: ["-c", cmd],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let output = "";
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    for await (const chunk of stream) {
-      const t = dec.decode(chunk, { stream: true });
-      output += t;
-      writeErr(t);
-    }
-  };
-  const [status] = await Promise.all([
-    child.status,
-    pump(child.stdout),
-    pump(child.stderr),
-  ]);
-  return { code: status.code, output };
+  const r = await stream("sh", ["-c", cmd], { cwd, onText: writeErr });
+  return { code: r.code, output: r.output };
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -226,7 +208,7 @@ export async function main(args: string[]): Promise<number> {
         `--rounds must be a whole number from 1 to 50, got "${values.rounds}"`,
       );
     }
-    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
+    const root = await resolveRoot(values.root);
     const fromStdin = values.run === undefined &&
       (positionals.length === 0 || positionals[0] === "-");
     const o: Options = {
@@ -241,6 +223,14 @@ export async function main(args: string[]): Promise<number> {
         ? askFile
         : undefined,
     };
+    if (!o.dryRun) {
+      // One line before any question when this run may not write the root's packages.
+      await checkWriteAccess(
+        root,
+        [join(root, PKGS_DIR)],
+        `deno task fix-hash may write only this repository's ${PKGS_DIR} (for another --root run "deno run --allow-read --allow-env --allow-run=sh --allow-write=${root}/${PKGS_DIR} tasks/fix_hash.ts …")`,
+      );
+    }
     if (values.run === undefined) {
       if (fromStdin && Deno.stdin.isTerminal()) {
         throw new UsageError(

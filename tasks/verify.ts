@@ -6,7 +6,8 @@
 //   deno task verify --strict --release --json
 //
 // Permissions: --allow-read (the repository), --allow-run=nix-instantiate,git.
-import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { parseCli, runTask } from "../lib/kit/cli.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { capture } from "../lib/kit/command.ts";
 import { out } from "../lib/kit/log.ts";
 import {
@@ -27,7 +28,7 @@ Options:
   --release       also require a clean git work tree for .flox/ and the manifest, and HEAD
                   tagged v<main package version>
   --json          print the findings as JSON
-  --root DIR      the repository (default: the current directory)
+  --root DIR      ${ROOT_HELP}
   --no-nix        skip the nix-instantiate --parse pass
   -h, --help      show this help
 
@@ -50,7 +51,7 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
-    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
+    const root = await resolveRoot(values.root);
     const started = performance.now();
     const noNix = values["no-nix"] === true;
     const findings = await verifyRepo({

@@ -1,7 +1,6 @@
 // bump-comfyui end to end, as subprocesses against a fake GitHub (and PyPI) on loopback, in a
 // scratch copy of the repository's package files.
 import assert from "node:assert/strict";
-import { dirname } from "node:path";
 import { startServer } from "./_fixtures/server.ts";
 import {
   buildComfyArchive,
@@ -12,13 +11,18 @@ import {
   REQUIREMENTS,
 } from "./_fixtures/comfyui.ts";
 import { pypiToNixAttr } from "../lib/nix/nixpkgs.ts";
-import { haveTool, IN_CI, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import {
+  assertGolden,
+  haveTool,
+  IN_CI,
+  ROOT,
+  run,
+  runTaskProcess,
+  tmp,
+} from "./_helpers.ts";
 import { readMainPackage } from "../lib/repo/main_package.ts";
 import { addInputEdit } from "../lib/bump/actions.ts";
 import { mountPypi, wheelFile } from "./_fixtures/pypi.ts";
-
-const GOLDEN = `${ROOT}/tests/golden/bump_comfyui`;
-const UPDATE = Deno.env.get("UPDATE_GOLDEN") === "1";
 
 /** A scratch repository at 0.3.75 (hash = the fixture archive's), a fake GitHub, a cache. */
 async function setup(opts: { pageSize?: number } = {}) {
@@ -75,18 +79,9 @@ const NIXPKGS_INDEX = JSON.stringify(
   2,
 );
 
-async function golden(name: string, actual: string) {
-  const path = `${GOLDEN}/${name}`;
-  if (UPDATE) {
-    await Deno.mkdir(dirname(path), { recursive: true });
-    await Deno.writeTextFile(path, actual);
-    return;
-  }
-  assert.equal(
-    actual,
-    await Deno.readTextFile(path),
-    `golden ${name} (UPDATE_GOLDEN=1 to refresh)`,
-  );
+/** tests/golden/bump_comfyui/<name>, through the shared golden-file helper. */
+function golden(name: string, actual: string): Promise<void> {
+  return assertGolden(`bump_comfyui/${name}`, actual);
 }
 
 Deno.test("bump-comfyui --help prints usage and exits 0", async () => {
@@ -523,7 +518,13 @@ Deno.test("bump-comfyui rejects bad input with a one-line error and writes nothi
       1,
       /^error: comfyanonymous\/ComfyUI has no release "v0\.3\.7x": nearest are v0\.3\.7\d/,
     ],
-    [["--root", `${s.root}/nowhere`, "0.3.76"], 1, /^error: .*not found/],
+    // resolveRoot(), as in every task; a root without the main package says so.
+    [
+      ["--root", `${s.root}/nowhere`, "0.3.76"],
+      1,
+      /^error: --root ".*nowhere" does not exist/,
+    ],
+    [["--root", `${s.root}/.flox`, "0.3.76"], 1, /^error: .*not found/],
   ];
   for (const [args, code, message] of cases) {
     const r = await s.bump(args);

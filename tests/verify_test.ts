@@ -536,7 +536,8 @@ Deno.test("main() reports bad input: unparseable .nix, malformed manifest, no re
   );
   assert.equal(gone.code, 1);
   assert.equal(gone.stdout, "");
-  assert.match(gone.stderr, /^error: Not a directory: ".*nowhere"; [^\n]+\n$/);
+  // The one --root check every task shares (lib/repo/paths.ts resolveRoot).
+  assert.match(gone.stderr, /^error: --root ".*nowhere" does not exist\n$/);
 });
 
 Deno.test("verifyRepo() with an invalid manifest reports it once, not every vendored src as unlisted", async () => {

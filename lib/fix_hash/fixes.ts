@@ -4,6 +4,7 @@
 //
 //   const mismatches = parseMismatches(log);
 //   const plan = await planFixes(mismatches, { root, files });
+import { PKGS_DIR } from "../repo/paths.ts";
 import { basename, join, relative } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { parseHash, sameDigest, toSri, tryParseHash } from "../hash/sha256.ts";
@@ -227,7 +228,7 @@ export async function readText(path: string, shown = path): Promise<string> {
 
 /** The .nix files under `.flox/pkgs/` of a repository (KitError when there is no such folder). */
 export async function packageFiles(root: string): Promise<string[]> {
-  const dir = join(root, ".flox/pkgs");
+  const dir = join(root, PKGS_DIR);
   const out: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {

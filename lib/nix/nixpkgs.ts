@@ -9,17 +9,19 @@
 //   readNixpkgsIndex(path) / parseNixpkgsIndex(text, where) / indexLookup(index, where)
 //   nixLookup(nixpkgsPath | "<nixpkgs>") / findNixpkgs(env)   floxLookup() / parseFloxSearch(json, attr)
 //   DEFAULT_INDEX_FILE                    the repository's nixpkgs-index.json
+import { KIT_ROOT, NIXPKGS_INDEX } from "../repo/paths.ts";
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { z } from "zod";
-import { capture } from "../kit/command.ts";
+import { capture, onPath } from "../kit/command.ts";
 import { KitError } from "../kit/errors.ts";
 import { echoCommand } from "../kit/log.ts";
 import { normalizeName } from "../python/names.ts";
 
 /** The repository's offline index (nixpkgs-index.json at the root). */
-export const DEFAULT_INDEX_FILE = fileURLToPath(
-  new URL("../../nixpkgs-index.json", import.meta.url),
+export const DEFAULT_INDEX_FILE = join(
+  KIT_ROOT,
+  NIXPKGS_INDEX,
 );
 
 /**
@@ -258,19 +260,8 @@ export function findNixpkgs(
   return defaults.some((p) => p && existsSync(p)) ? "<nixpkgs>" : undefined;
 }
 
-/** True when `name` is an executable file on PATH. */
-export function onPath(
-  name: string,
-  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
-): boolean {
-  return (env("PATH") ?? "").split(":").some((d) => {
-    try {
-      return d !== "" && Deno.statSync(`${d}/${name}`).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
+// Whether a tool is installed: the process runner's check (re-exported for callers).
+export { onPath };
 
 // Evaluates the version of each wanted attribute in one run; broken or throwing attributes
 // (aliases that `throw` a rename message) count as absent.

@@ -2,6 +2,7 @@
 // repo, rev/tag, hash), read from the file itself so nothing is hard-coded twice, and the
 // surgical rewrites bump-comfyui makes to it and to the Flox manifest's pin (text in, text out).
 // Also the requirements.txt of one of its source archives (the only function here that reads).
+import { FLOX_MANIFEST, MAIN_PACKAGE } from "./paths.ts";
 import { readArchive } from "../archive/read.ts";
 import { KitError } from "../kit/errors.ts";
 import { parseNix } from "../nix/parse.ts";
@@ -13,10 +14,8 @@ import {
 } from "../python/requirements.ts";
 import { findFloxPins, repin, setTomlString } from "../nix/toml_edit.ts";
 
-/** The main package file, relative to the repository root. */
-export const MAIN_PACKAGE = ".flox/pkgs/comfyui.nix";
-/** The Flox environment manifest, relative to the repository root. */
-export const FLOX_MANIFEST = ".flox/env/manifest.toml";
+// The main package file and the Flox manifest (relative to the root), re-exported for callers.
+export { FLOX_MANIFEST, MAIN_PACKAGE };
 
 /** What the main package pins. */
 export interface MainPackage {

@@ -4,6 +4,16 @@
 // and the two commands passed in (nix-instantiate --parse, git).
 //
 //   const findings = await verifyRepo({ root, release: false, runCommand });
+import {
+  FLOX_MANIFEST,
+  MAIN_PACKAGE as MAIN_FILE,
+  NIXPKGS_INDEX,
+  PKGS_DIR,
+  sourceFile,
+  SOURCES_DIR,
+  SOURCES_MANIFEST,
+  SUMS_FILE,
+} from "../repo/paths.ts";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";
@@ -71,7 +81,6 @@ export interface VerifyOptions {
 }
 
 /** The file the main package lives in. */
-export const MAIN_FILE = ".flox/pkgs/comfyui.nix";
 const RESTORE = "deno task fetch-source --all";
 
 /** Nix systems nixpkgs knows (lib.systems.doubles, the common part). */
@@ -220,13 +229,13 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
     out.push({ section, level, message, where, fix });
 
   // --- Nix files parse ----------------------------------------------------------------------
-  const pkgDir = join(root, ".flox/pkgs");
+  const pkgDir = join(root, PKGS_DIR);
   const pkgs: PkgFile[] = [];
   try {
     for await (const e of Deno.readDir(pkgDir)) {
       if (e.isFile && e.name.endsWith(".nix")) {
         pkgs.push({
-          rel: `.flox/pkgs/${e.name}`,
+          rel: `${PKGS_DIR}/${e.name}`,
           abs: join(pkgDir, e.name),
           name: e.name.slice(0, -4),
         });
@@ -260,7 +269,7 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
       "Nix files parse",
       "error",
       "no package files in .flox/pkgs/",
-      ".flox/pkgs",
+      PKGS_DIR,
       "restore .flox/pkgs/comfyui.nix from git",
     );
   }
@@ -270,14 +279,14 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
 
   // --- Manifest -----------------------------------------------------------------------------
   const manifestText = await readTextIfExists(
-    join(root, "sources-manifest.json"),
+    join(root, SOURCES_MANIFEST),
   );
   let manifest: Manifest | undefined;
   if (manifestText === undefined) {
     manifest = { version: 1, sources: [] };
   } else {
     try {
-      manifest = parseManifest(manifestText, "sources-manifest.json");
+      manifest = parseManifest(manifestText, SOURCES_MANIFEST);
     } catch (e) {
       if (!(e instanceof KitError)) throw e;
       add(
@@ -350,7 +359,7 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
     }
   }
   const floxManifest = await readTextIfExists(
-    join(root, ".flox/env/manifest.toml"),
+    join(root, FLOX_MANIFEST),
   );
   if (floxManifest !== undefined) {
     floxManifest.split("\n").forEach((line, i) => {
@@ -361,7 +370,7 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
           "No network at build or run time",
           "error",
           "runs pip install in the environment",
-          `.flox/env/manifest.toml:${i + 1}`,
+          `${FLOX_MANIFEST}:${i + 1}`,
           "package the dependency under .flox/pkgs instead",
         );
       }
@@ -425,7 +434,7 @@ function checkFetcher(
       return;
     }
     const target = resolve(dirname(join(root, p.rel)), f.resolvedPath);
-    const rel = relative(join(root, ".flox/sources"), target);
+    const rel = relative(join(root, SOURCES_DIR), target);
     const name = basename(target);
     const src = f.path === f.resolvedPath
       ? f.path
@@ -601,9 +610,9 @@ async function checkVendored(
   add: Add,
 ): Promise<void> {
   const S = "Vendored sources";
-  const dir = join(root, ".flox/sources");
-  const sumsRel = ".flox/sources/SHA256SUMS.txt";
-  const sums = await readTextIfExists(join(dir, "SHA256SUMS.txt"));
+  const dir = join(root, SOURCES_DIR);
+  const sumsRel = SUMS_FILE;
+  const sums = await readTextIfExists(join(root, SUMS_FILE));
   const expected = renderSha256Sums(m);
   if (sums === undefined) {
     if (m.sources.length > 0) {
@@ -674,7 +683,7 @@ async function checkVendored(
   }));
   let missing = 0;
   for (const { e, hex } of results) {
-    const rel = `.flox/sources/${e.file}`;
+    const rel = sourceFile(e.file);
     if (hex === undefined) {
       missing++;
       add(S, "warning", "missing (listed in the manifest)", rel, RESTORE);
@@ -701,7 +710,7 @@ async function checkVendored(
           S,
           "error",
           "unknown file: not in sources-manifest.json",
-          `.flox/sources/${ent.name}`,
+          sourceFile(ent.name),
           "delete it, or vendor it properly with deno task fetch-source",
         );
       }
@@ -723,7 +732,7 @@ async function checkVendored(
 }
 
 async function nixpkgsNames(root: string): Promise<Set<string>> {
-  const text = await readTextIfExists(join(root, "nixpkgs-index.json"));
+  const text = await readTextIfExists(join(root, NIXPKGS_INDEX));
   if (!text) return new Set();
   try {
     const data = JSON.parse(text) as {
@@ -997,7 +1006,7 @@ async function checkRelease(
   const status = run
     ? await run(
       "git",
-      ["status", "--porcelain", "--", ".flox", "sources-manifest.json"],
+      ["status", "--porcelain", "--", ".flox", SOURCES_MANIFEST],
       root,
     )
     : undefined;
