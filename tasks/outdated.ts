@@ -9,12 +9,13 @@
 // Permissions: --allow-read, --allow-net (PyPI, GitHub), --allow-env (endpoints, cache),
 // --allow-write=$HOME/.cache/comfykit (the download cache), --allow-run=nix-instantiate,flox.
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn, writeErr } from "../lib/kit/log.ts";
-import { openNixpkgsForFlag } from "../lib/nix/nixpkgs.ts";
 import {
   type FailOn,
   fails,
+  openNixpkgsForFlag,
   outdated,
   renderTable,
   summary,
@@ -42,7 +43,7 @@ Options:
   --python X.Y           Python the requirement markers are read for (default 3.12)
   --nixpkgs-index FILE   use this offline index only (default: Nix when present, else
                          nixpkgs-index.json)
-  --root DIR             the repository (default: the current directory)
+  --root DIR             ${ROOT_HELP}
   -h, --help             show this help
 
 Environment: COMFYKIT_PYPI_URL, COMFYKIT_GITHUB_URL, COMFYKIT_GITHUB_API_URL, GITHUB_TOKEN,
@@ -79,7 +80,7 @@ export async function main(args: string[]): Promise<number> {
     if (!/^3\.\d{1,2}$/.test(python)) {
       throw new UsageError(`--python "${python}" is not X.Y (e.g. 3.12)`);
     }
-    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
+    const root = await resolveRoot(values.root);
     const index = values["nixpkgs-index"];
     const nixpkgs = await openNixpkgsForFlag(
       index === undefined ? undefined : argPath(index),

@@ -8,7 +8,8 @@
 //
 // Permissions: --allow-read, --allow-run=git,flox,nix-instantiate (verify's parse pass),
 // --allow-env (PATH to find flox, prompts).
-import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { parseCli, runTask } from "../lib/kit/cli.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
@@ -41,7 +42,7 @@ Options:
   -y, --yes           do not ask
   --dry-run           print the plan, run nothing
   --json              print the outcome of each step as JSON
-  --root DIR          the repository (default: the current directory)
+  --root DIR          ${ROOT_HELP}
   -h, --help          show this help
 
 Exit status: 0 released (or planned, or answered no), 1 a step failed or bad input (the error
@@ -73,7 +74,7 @@ export async function main(args: string[]): Promise<number> {
         throw new UsageError(`--${k} "${v}" is not a plain name`);
       }
     }
-    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
+    const root = await resolveRoot(values.root);
     const r = await release({
       root,
       org: values.org,

@@ -8,7 +8,13 @@
 //
 // Permissions: --allow-read, --allow-write=.flox,sources-manifest.json, --allow-env (LOG, …),
 // --allow-sys=hostname (the sources lock records it).
-import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { parseCli, runTask } from "../lib/kit/cli.ts";
+import {
+  checkWriteAccess,
+  repoPaths,
+  resolveRoot,
+  ROOT_HELP,
+} from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
@@ -31,7 +37,7 @@ Options:
   --dry-run       print the diff, write nothing
   -y, --yes       do not ask
   --json          print what was done as JSON (no diff)
-  --root DIR      the repository (default: the current directory)
+  --root DIR      ${ROOT_HELP}
   -h, --help      show this help
 
 Exit status: 0 removed (or dry run, or answered no), 1 refused or bad input (nothing changed),
@@ -56,14 +62,23 @@ export async function main(args: string[]): Promise<number> {
     if (positionals.length !== 1) {
       throw new UsageError(
         positionals.length === 0
-          ? "give the package to remove: NAME"
-          : `give one package, not ${positionals.length}: ${
+          ? "Give the package to remove: NAME"
+          : `Give one package, not ${positionals.length}: ${
             positionals.join(" ")
           }`,
       );
     }
-    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
+    const root = await resolveRoot(values.root);
     const dryRun = values["dry-run"] === true;
+    if (!dryRun) {
+      // One line before any question when this run may not write the root.
+      const p = repoPaths(root);
+      await checkWriteAccess(
+        root,
+        [p.pkgsDir, p.sourcesDir, p.manifest],
+        "the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task remove-package …), or add --dry-run",
+      );
+    }
     const r = await removePackage({
       root,
       name: positionals[0]!,

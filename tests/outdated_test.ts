@@ -11,7 +11,7 @@ import {
 import { mountPypi, wheelFile } from "./_fixtures/pypi.ts";
 import { fakeCommit } from "./_fixtures/github.ts";
 import { buildWheel, hexOf, wheelFileName } from "./_fixtures/build.ts";
-import { runTaskProcess, SEED_MAIN, tmp } from "./_helpers.ts";
+import { run, runTaskProcess, SEED_MAIN, taskArgs, tmp } from "./_helpers.ts";
 import { readMainPackage } from "../lib/repo/main_package.ts";
 import { indexLookup, pypiToNixAttr } from "../lib/nix/nixpkgs.ts";
 import { parseRequirementsTxt } from "../lib/python/requirements.ts";
@@ -396,4 +396,18 @@ Deno.test("outdated --help lists exit codes", async () => {
   assert.match(r.stdout, /Exit status: 0/);
   const bad = await runTaskProcess("outdated.ts", ["--jobs", "0"]);
   assert.equal(bad.code, 2);
+});
+
+Deno.test("outdated --offline with deno.json's permissions", async () => {
+  await using s = await setup();
+  const r = await run(Deno.execPath(), [
+    ...await taskArgs("outdated", s.root),
+    "--offline",
+    "--nixpkgs-index",
+    s.index,
+    "--root",
+    s.root,
+  ], { env: s.env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^av\s+14\.4\.0\s+-\s+unsatisfied$/m);
 });

@@ -9,6 +9,7 @@ import {
   ROOT,
   run,
   runTaskProcess,
+  taskArgs,
   tmp,
 } from "./_helpers.ts";
 import { ScriptedFrontend } from "../lib/kit/prompt.ts";
@@ -152,7 +153,7 @@ Deno.test("release stops at a failing step naming it and what is done; a rerun c
   const err = r.stderr.trim().split("\n").at(-1)!;
   assert.match(
     err,
-    /^error: release stopped at step \d+ \(flox publish -o acme nunchaku\): flox publish -o acme nunchaku exited with 3: stand-in told to fail: publish -o acme nunchaku; done: build \(built comfyui\), verify \(.*\), add \(staged .*\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and tags to origin\), publish:comfyui \(published comfyui to acme\), .*publish:controlnet-aux \(published controlnet-aux to acme\); run the release again to continue$/,
+    /^error: Release stopped at step \d+ \(flox publish -o acme nunchaku\): flox publish -o acme nunchaku exited with 3: stand-in told to fail: publish -o acme nunchaku; done: build \(built comfyui\), verify \(.*\), add \(staged .*\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and tags to origin\), publish:comfyui \(published comfyui to acme\), .*publish:controlnet-aux \(published controlnet-aux to acme\); run the release again to continue$/,
   );
   const tagged = await s.git("rev-parse", "v0.3.75^{commit}");
   const before = (await s.floxCalls()).length;
@@ -188,7 +189,7 @@ Deno.test("release refuses a tag that points elsewhere before any step, and neve
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: tag v0\.3\.75 already points at [0-9a-f]{12}, not HEAD [0-9a-f]{12}: a release never moves a tag/m,
+    /^error: Tag v0\.3\.75 already points at [0-9a-f]{12}, not HEAD [0-9a-f]{12}: a release never moves a tag/m,
   );
   assert.deepEqual(await s.floxCalls(), []);
   assert.equal(await s.git("rev-parse", "v0.3.75^{commit}"), old);
@@ -227,7 +228,7 @@ Deno.test("release: verify refuses a dirty tree; --include-changes commits it", 
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /error: release stopped at step 2 \(.*verify.*\): uncommitted changes: \.flox\/pkgs\/spandrel\.nix: commit them first, or pass --include-changes .*; done: build \(built comfyui\); run the release again to continue/,
+    /error: Release stopped at step 2 \(.*verify.*\): Uncommitted changes: \.flox\/pkgs\/spandrel\.nix: commit them first, or pass --include-changes .*; done: build \(built comfyui\); run the release again to continue/,
   );
   assert.equal(
     await s.git("rev-list", "--count", "HEAD"),
@@ -317,7 +318,7 @@ Deno.test("release() with --step asks before each step and stops at a no", async
   });
   assert.match(
     r.stderr,
-    /release stopped at step 4 \(git tag .*\): stopped at your answer; done: verify .*, add .*, commit \(committed [0-9a-f]{12}\)/,
+    /Release stopped at step 4 \(git tag .*\): stopped at your answer; done: verify .*, add .*, commit \(committed [0-9a-f]{12}\)/,
   );
   assert.deepEqual(fe.asked.map((a) => a.key), [
     "step:verify",
@@ -339,9 +340,23 @@ Deno.test("release refuses modified tracked files outside the release before pub
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: modified tracked files outside the release: NOTES: flox publish needs a clean tree; commit or stash them \(nothing was done\)$/m,
+    /^error: Modified tracked files outside the release: NOTES: flox publish needs a clean tree; commit or stash them \(nothing was done\)$/m,
   );
   assert.deepEqual(await s.floxCalls(), []);
   const git = await s.task(["--git-only", "--yes"]);
   assert.equal(git.code, 0, git.stderr);
+});
+
+Deno.test("release --dry-run with deno.json's permissions prints the plan", async () => {
+  await using s = await setup();
+  const r = await run(Deno.execPath(), [
+    ...await taskArgs("release", s.repo),
+    "--org",
+    "acme",
+    "--dry-run",
+    "--root",
+    s.repo,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Release comfyui 0\.3\.75 \(v0\.3\.75\):$/m);
 });

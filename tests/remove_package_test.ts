@@ -7,6 +7,7 @@ import {
   ROOT,
   run,
   runTaskProcess,
+  taskArgs,
   tmp,
 } from "./_helpers.ts";
 import { parseNix } from "../lib/nix/parse.ts";
@@ -170,7 +171,7 @@ Deno.test("remove-package refuses the main package and an unknown name", async (
   assert.equal(unknown.code, 1);
   assert.match(
     unknown.stderr,
-    /^error: no package "nope" in \.flox\/pkgs\/: one of: .*spandrel/m,
+    /^error: No package "nope" in \.flox\/pkgs\/: one of: .*spandrel/m,
   );
   const none = await s.task([]);
   assert.equal(none.code, 2);
@@ -279,4 +280,32 @@ Deno.test("remove-package takes a package out of a platform block, and the empti
     seed.replace(", nunchaku\n", "").replace("    nunchaku\n", ""),
   );
   await nixParsesAll(s.root);
+});
+
+Deno.test("remove-package with deno.json's permissions: --dry-run reads another root, a write there is refused first", async () => {
+  await using s = await scratch();
+  const before = await snapshot(s.root);
+  const args = await taskArgs("remove-package", s.root);
+  const dry = await run(Deno.execPath(), [
+    ...args,
+    "spandrel",
+    "--dry-run",
+    "--root",
+    s.root,
+  ]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /^spandrel: would be deleted/m);
+  const r = await run(Deno.execPath(), [
+    ...args,
+    "spandrel",
+    "--yes",
+    "--root",
+    s.root,
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^error: No write access to ".*\/\.flox\/pkgs": the task may write only the current repository's/m,
+  );
+  assert.deepEqual(await snapshot(s.root), before);
 });

@@ -10,6 +10,7 @@ import { fetchRelease } from "../net/pypi.ts";
 import type { RequestOptions } from "../net/download.ts";
 import { mainPackageRequirements } from "../repo/main_archive.ts";
 import type { SetPackage } from "../repo/package_set.ts";
+import { sourceFile } from "../repo/paths.ts";
 
 /** Requirements of one package, or why they could not be read. */
 export type Requirements =
@@ -64,10 +65,10 @@ export async function customRequirements(
   const src = pkg.source;
   try {
     if (src?.kind === "vendored") {
-      const path = join(root, ".flox", "sources", src.file);
+      const path = join(root, sourceFile(src.file));
       if (await exists(path)) {
         const meta = await readDistMetadata(path);
-        return parsed(meta.requiresDist, `.flox/sources/${src.file}`);
+        return parsed(meta.requiresDist, sourceFile(src.file));
       }
     }
     const name = pypiName(pkg);

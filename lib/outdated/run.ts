@@ -13,6 +13,7 @@ import type { RequestOptions } from "../net/download.ts";
 import { githubApiUrl, githubHeaders, listTags } from "../net/github.ts";
 import { fetchReleaseVersions, pypiUrl } from "../net/pypi.ts";
 import { readMainPackage } from "../repo/main_package.ts";
+import { MAIN_PACKAGE } from "../repo/paths.ts";
 import { readPackageSet, type SetPackage } from "../repo/package_set.ts";
 import {
   customRequirements,
@@ -31,6 +32,7 @@ import {
 
 export type { FailOn, Report, Row, Status } from "./report.ts";
 export { fails, renderTable, statusText, summary } from "./report.ts";
+export { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
 
 /** Options of {@link outdated}. */
 export interface OutdatedOptions {
@@ -57,7 +59,7 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
   const mainPkg = set.packages.find((p) => p.isMain);
   if (!mainPkg) {
     throw new KitError(
-      `${opts.root}/.flox/pkgs/comfyui.nix not found: pass --root`,
+      `${MAIN_PACKAGE} not found under "${opts.root}": pass --root DIR`,
     );
   }
   const main = readMainPackage(mainPkg.text, mainPkg.file);
@@ -178,7 +180,7 @@ async function candidatesOf(
   const name = pypiName(p);
   if (!name) {
     throw new KitError(
-      `its source (${
+      `Its source (${
         p.source?.kind ?? "none"
       }) has no upstream the kit can ask`,
     );

@@ -1,9 +1,9 @@
-// Running the release's commands: git quietly (its output is data), flox and the git commands
-// that change something echoed first (`$ git tag …`) with their output streamed to stderr, so
-// stdout stays for the plan and the result.
-import { capture, type Captured } from "../kit/command.ts";
+// Running the release's commands: git quietly when its output is data (`query`), and the
+// commands that change something through the kit's `stream` (echoed first, output passed to
+// stderr as it comes, so stdout stays for the plan and the result).
+import { capture, type Captured, stream } from "../kit/command.ts";
 import { KitError } from "../kit/errors.ts";
-import { echoCommand, writeErr } from "../kit/log.ts";
+import { writeErr } from "../kit/log.ts";
 
 /** Runs a command and returns its output; a KitError when the tool is not installed. */
 export async function query(
@@ -12,43 +12,25 @@ export async function query(
   cwd: string,
 ): Promise<Captured> {
   const r = await capture(cmd, args, { cwd });
-  if (!r) throw new KitError(`${cmd} is not installed`);
+  if (!r) throw new KitError(`"${cmd}" not found on PATH`);
   return r;
 }
 
 /**
- * Runs a command that changes something: echoed, its output streamed to stderr. Resolves to the
- * exit code and the last lines it printed (for the error), or undefined when it is not installed.
+ * Runs a command that changes something, echoed, its output shown on stderr; a non-zero exit
+ * is a KitError with the command and the last line it printed.
  */
 export async function perform(
   argv: readonly string[],
   cwd: string,
-): Promise<{ code: number; tail: string } | undefined> {
-  echoCommand(argv);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(argv[0]!, {
-      args: argv.slice(1),
-      cwd,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
+): Promise<void> {
+  const r = await stream(argv[0]!, argv.slice(1), { cwd, onText: writeErr });
+  if (r.code !== 0) {
+    const tail = lastLine(r.output);
+    throw new KitError(
+      `${argv.join(" ")} exited with ${r.code}${tail ? `: ${tail}` : ""}`,
+    );
   }
-  let tail = "";
-  const dec = new TextDecoder();
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s) {
-      writeErr(dec.decode(chunk, { stream: true }));
-      tail = (tail + dec.decode(chunk)).slice(-2000);
-    }
-  };
-  await Promise.all([pump(child.stdout), pump(child.stderr)]);
-  const { code } = await child.status;
-  return { code, tail: lastLine(tail) };
 }
 
 /** The last non-empty line of a command's output, for a one-line error. */

@@ -2,10 +2,11 @@
 // the record of what earlier runs published (kept in the repository's own git config, so a rerun
 // knows without a file in the work tree).
 import { KitError } from "../kit/errors.ts";
+import { SOURCES_MANIFEST } from "../repo/paths.ts";
 import { query } from "./exec.ts";
 
 /** The paths the release commits. */
-export const RELEASE_PATHS = [".flox", "sources-manifest.json"];
+export const RELEASE_PATHS = [".flox", SOURCES_MANIFEST];
 
 /** HEAD's commit; a KitError outside a git repository or before the first commit. */
 export async function head(root: string): Promise<string> {
@@ -114,7 +115,7 @@ export async function recordPublished(
   );
   if (r.code !== 0) {
     throw new KitError(
-      `cannot record the publication in git config: ${r.stderr.trim()}`,
+      `Cannot record the publication in git config: ${r.stderr.trim()}`,
     );
   }
 }

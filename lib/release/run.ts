@@ -5,12 +5,12 @@
 //
 //   const r = await release({ root, org: "acme", remote: "origin", push: true, gitOnly: false,
 //     withDeps: false, includeChanges: false, dryRun: false, step: false, fe });
-import { join } from "node:path";
 import { KitError, UsageError } from "../kit/errors.ts";
 import { info, out } from "../kit/log.ts";
 import type { Frontend } from "../kit/prompt.ts";
-import { onPath } from "../nix/nixpkgs.ts";
-import { MAIN_PACKAGE, readMainPackage } from "../repo/main_package.ts";
+import { onPath } from "../kit/command.ts";
+import { readMainPackage } from "../repo/main_package.ts";
+import { MAIN_PACKAGE, repoPaths } from "../repo/paths.ts";
 import {
   branch,
   hasRemote,
@@ -106,7 +106,7 @@ export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
 }
 
 function stopped(i: number, s: Step, done: string[], why: string): string {
-  return `release stopped at step ${i + 1} (${s.title}): ${why}; done: ${
+  return `Release stopped at step ${i + 1} (${s.title}): ${why}; done: ${
     done.length ? done.join(", ") : "nothing"
   }; run the release again to continue`;
 }
@@ -125,11 +125,11 @@ async function context(opts: ReleaseOptions): Promise<ReleaseContext> {
   }
   let text: string;
   try {
-    text = await Deno.readTextFile(join(opts.root, MAIN_PACKAGE));
+    text = await Deno.readTextFile(repoPaths(opts.root).mainPackage);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new KitError(
-        `${MAIN_PACKAGE} not found in "${opts.root}": pass --root`,
+        `${MAIN_PACKAGE} not found under "${opts.root}": pass --root DIR`,
       );
     }
     throw e;
@@ -137,7 +137,7 @@ async function context(opts: ReleaseOptions): Promise<ReleaseContext> {
   const main = readMainPackage(text);
   const deps: string[] = [];
   if (opts.withDeps) {
-    for await (const e of Deno.readDir(join(opts.root, ".flox", "pkgs"))) {
+    for await (const e of Deno.readDir(repoPaths(opts.root).pkgsDir)) {
       const attr = e.name.replace(/\.nix$/, "");
       if (e.isFile && e.name.endsWith(".nix") && attr !== main.pname) {
         deps.push(attr);
@@ -193,7 +193,7 @@ async function preflight(ctx: ReleaseContext, steps: Step[]): Promise<void> {
     );
     if (other.length) {
       throw new KitError(
-        `modified tracked files outside the release: ${
+        `Modified tracked files outside the release: ${
           other.join(", ")
         }: flox publish needs a clean tree; commit or stash them (nothing was done)`,
       );

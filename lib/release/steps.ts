@@ -4,6 +4,7 @@
 import { capture } from "../kit/command.ts";
 import { KitError } from "../kit/errors.ts";
 import { verifyRepo } from "../verify/run.ts";
+import { FLOX_LOCK } from "../repo/paths.ts";
 import { perform } from "./exec.ts";
 import {
   branch,
@@ -44,9 +45,6 @@ export interface Step {
   run(): Promise<string>;
 }
 
-/** The file `flox build` writes as it locks the environment; it joins the release commit. */
-const FLOX_LOCK = ".flox/env/manifest.lock";
-
 /** The steps for `ctx`, in order. */
 export function planSteps(ctx: ReleaseContext): Step[] {
   const steps: Step[] = [];
@@ -58,7 +56,7 @@ export function planSteps(ctx: ReleaseContext): Step[] {
       title: argv.join(" "),
       needs: "flox",
       run: async () => {
-        await runTool(argv, root);
+        await perform(argv, root);
         return `built ${ctx.main}`;
       },
     });
@@ -126,7 +124,7 @@ export function planSteps(ctx: ReleaseContext): Step[] {
         if ((await published(root, tag, commit)).includes(name)) {
           return `${name} was published by an earlier run`;
         }
-        await runTool(argv, root);
+        await perform(argv, root);
         await recordPublished(root, tag, commit, name);
         return `published ${name} to ${ctx.org}`;
       },
@@ -138,24 +136,14 @@ export function planSteps(ctx: ReleaseContext): Step[] {
 /** The refusal to move an existing tag. */
 export function tagElsewhere(tag: string, at: string, now: string): KitError {
   return new KitError(
-    `tag ${tag} already points at ${at.slice(0, 12)}, not HEAD ${
+    `Tag ${tag} already points at ${at.slice(0, 12)}, not HEAD ${
       now.slice(0, 12)
     }: a release never moves a tag; bump the version, or move the tag yourself`,
   );
 }
 
-async function runTool(argv: string[], root: string): Promise<void> {
-  const r = await perform(argv, root);
-  if (!r) throw new KitError(`${argv[0]} is not installed`);
-  if (r.code !== 0) {
-    throw new KitError(
-      `${argv.join(" ")} exited with ${r.code}${r.tail ? `: ${r.tail}` : ""}`,
-    );
-  }
-}
-
 async function git(root: string, args: string[]): Promise<void> {
-  await runTool(["git", ...args], root);
+  await perform(["git", ...args], root);
 }
 
 /**
@@ -173,7 +161,7 @@ async function verifyStep(ctx: ReleaseContext): Promise<string> {
   if (errors.length) {
     const first = errors[0]!;
     throw new KitError(
-      `verify found ${errors.length} error${
+      `Verify found ${errors.length} error${
         errors.length === 1 ? "" : "s"
       }, first ${
         first.where ? `${first.where}: ` : ""
@@ -185,7 +173,7 @@ async function verifyStep(ctx: ReleaseContext): Promise<string> {
   );
   if (left.length) {
     throw new KitError(
-      `uncommitted changes: ${
+      `Uncommitted changes: ${
         left.join(", ")
       }: commit them first, or pass --include-changes to make them part of the release commit`,
     );

@@ -15,6 +15,13 @@ import {
 } from "../repo/manifest.ts";
 import { unwireText, variableUses } from "../repo/wire.ts";
 import { exists, readTextIfExists } from "../kit/fsutil.ts";
+import {
+  PKGS_DIR,
+  repoPaths,
+  sourceFile,
+  SOURCES_MANIFEST,
+  SUMS_FILE,
+} from "../repo/paths.ts";
 
 /** What to keep. */
 export interface RemoveOptions {
@@ -52,7 +59,7 @@ export function findPackage(packages: SetPackage[], name: string): SetPackage {
   if (hit) return hit;
   const names = packages.filter((p) => !p.isMain).map((p) => p.attr);
   throw new KitError(
-    `no package "${name}" in .flox/pkgs/: ${
+    `No package "${name}" in ${PKGS_DIR}/: ${
       names.length
         ? `one of: ${names.join(", ")}`
         : "there are no custom packages"
@@ -141,14 +148,14 @@ async function dropSource(
   );
   if (users.length) {
     plan.kept.push(
-      `.flox/sources/${file} is also used by ${
+      `${sourceFile(file)} is also used by ${
         users.map((u) => u.file).join(", ")
       }`,
     );
     return;
   }
   const manifestText = await readTextIfExists(
-    join(root, "sources-manifest.json"),
+    repoPaths(root).manifest,
   );
   if (manifestText !== undefined) {
     const m = parseManifest(manifestText);
@@ -158,9 +165,9 @@ async function dropSource(
         version: 1 as const,
         sources: m.sources.filter((e) => e.file !== file),
       };
-      plan.changes.write("sources-manifest.json", serializeManifest(next));
+      plan.changes.write(SOURCES_MANIFEST, serializeManifest(next));
       plan.changes.write(
-        ".flox/sources/SHA256SUMS.txt",
+        SUMS_FILE,
         renderSha256Sums(next),
       );
       plan.entries.push(
@@ -168,7 +175,7 @@ async function dropSource(
       );
     }
   }
-  const rel = `.flox/sources/${file}`;
+  const rel = sourceFile(file);
   if (await exists(join(root, rel))) {
     plan.changes.remove(rel);
     plan.sources.push(rel);

@@ -75,7 +75,7 @@ export async function removePackage(
     }
     if (!same) {
       throw new KitError(
-        `the repository changed while ${plan.attr} was being removed: run again (nothing was changed)`,
+        `The repository changed while ${plan.attr} was being removed: run again (nothing was changed)`,
       );
     }
     await cs.apply();

@@ -6,7 +6,7 @@ import { basename, join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { parseNix } from "../nix/parse.ts";
 import { type PackageInfo, readPackage } from "../nix/query.ts";
-import { MAIN_PACKAGE } from "./main_package.ts";
+import { MAIN_PACKAGE, packageFile, PKGS_DIR, repoPaths } from "./paths.ts";
 import { readManifest, type SourceEntry } from "./manifest.ts";
 
 /** Where a custom package's source comes from. */
@@ -40,9 +40,9 @@ export interface PackageSet {
 
 /** Reads every `.flox/pkgs/*.nix` under `root`; a file that does not parse is a KitError. */
 export async function readPackageSet(root: string): Promise<PackageSet> {
-  const manifest = (await readManifest(join(root, "sources-manifest.json")))
-    .sources;
-  const dir = join(root, ".flox", "pkgs");
+  const paths = repoPaths(root);
+  const manifest = (await readManifest(paths.manifest)).sources;
+  const dir = paths.pkgsDir;
   const names: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {
@@ -50,7 +50,9 @@ export async function readPackageSet(root: string): Promise<PackageSet> {
     }
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new KitError(`${dir} does not exist: pass --root`);
+      throw new KitError(
+        `${PKGS_DIR} not found under "${root}": pass --root DIR`,
+      );
     }
     throw e;
   }
@@ -58,7 +60,7 @@ export async function readPackageSet(root: string): Promise<PackageSet> {
   const attrs = new Set(names.map((n) => n.slice(0, -4)));
   const packages: SetPackage[] = [];
   for (const name of names) {
-    const file = `.flox/pkgs/${name}`;
+    const file = packageFile(name.slice(0, -4));
     const text = await Deno.readTextFile(join(dir, name));
     const info = readPackage(parseNix(text, file));
     packages.push({
