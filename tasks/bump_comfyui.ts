@@ -2,7 +2,7 @@
 // step. Lists the release tags (GitHub tags API, newest first by version), downloads the new and
 // the current archives once each through the cache, computes the new NAR hash itself (no fakeHash
 // round trip), diffs and classifies requirements.txt, offers the follow-up actions, then rewrites
-// comfyui.nix (version, rev/tag, hash) and the Flox manifest's version pin, text-preserving.
+// comfyui.nix (version, rev/tag, hash) text-preserving; nothing else in it changes.
 //
 //   deno task bump-comfyui --latest --dry-run
 //
@@ -38,11 +38,9 @@ import {
 } from "../lib/bump/plan.ts";
 import {
   archiveRequirements,
-  FLOX_MANIFEST,
   MAIN_PACKAGE,
   type MainPackage,
   readMainPackage,
-  repinFloxManifest,
   rewriteMainPackage,
 } from "../lib/repo/main_package.ts";
 import { narHashArchive } from "../lib/archive/read.ts";
@@ -67,7 +65,7 @@ import { newPackage } from "../lib/new_package/run.ts";
 export const USAGE = `Usage: deno task bump-comfyui [VERSION] [options]
 
 Bumps .flox/pkgs/comfyui.nix to another ComfyUI release: version, rev/tag and the NAR hash
-(computed here), plus the version pin in .flox/env/manifest.toml; shows how requirements.txt
+(computed here), nothing else in the file; shows how requirements.txt
 changed and offers the follow-up actions (new wheels, new packages, dependency list edits).
 
 VERSION is a release tag or its version (v0.3.76 or 0.3.76); without it the tags are listed,
@@ -77,7 +75,7 @@ Options:
   --latest              take the newest release without asking
   --dry-run             print the diff of every file and the requirements diff; write nothing
   -y, --yes             carry out every follow-up action without asking
-  --no-actions          only rewrite comfyui.nix and the manifest pin
+  --no-actions          only rewrite the pins of comfyui.nix
   --allow-downgrade     allow moving to an older release
   --python X.Y          target Python for requirement markers (default ${DEFAULT_PYTHON})
   --nixpkgs-index FILE  look names up in this offline nixpkgs index only (default: Nix or
@@ -252,8 +250,7 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
     });
   }
 
-  // 5. The edits: comfyui.nix, the manifest pin, and the comfyui.nix parts of the actions.
-  const manifestText = await readTextIfExists(`${root}/${FLOX_MANIFEST}`);
+  // 5. The edits: comfyui.nix's pins and the comfyui.nix parts of the actions.
   if (!json) {
     info(
       `${main.pname} ${main.version} → ${target.version} (${target.tag}, ${hash})`,
@@ -273,12 +270,6 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
   const edits: FileEdit[] = [
     { file: MAIN_PACKAGE, before: pkgText, after: nextPkg },
   ];
-  if (manifestText !== undefined) {
-    const after = repinFloxManifest(manifestText, main.pname, target.version);
-    if (after !== manifestText) {
-      edits.push({ file: FLOX_MANIFEST, before: manifestText, after });
-    }
-  }
   const result = () =>
     bumpJson({
       main,

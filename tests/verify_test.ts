@@ -264,6 +264,36 @@ Deno.test("verifyRepo() flags dynamic URLs and pip install", async () => {
   assert.equal(errs.filter((e) => /manifest\.toml/.test(e)).length, 1);
 });
 
+Deno.test("verifyRepo() accepts an offline pip dry run (the install check) but not a real install", async () => {
+  await using dir = await tmp();
+  const check = (cmd: string) =>
+    PACKAGE.replace(
+      "doCheck = false;",
+      `doCheck = true;\n  checkPhase = ''\n    ${cmd}\n  '';`,
+    );
+  const offline = await verifyRepo({
+    root: await makeRepo(dir.path, {
+      pkgs: {
+        comfyui: MAIN_WITH_FOO,
+        foo: check(
+          "PYTHONPATH=$env pip install --break-system-packages --dry-run \\\n      --no-index -r requirements.txt",
+        ),
+      },
+    }),
+  });
+  assert.deepEqual(pick(offline, "error", /pip install/), []);
+  await using dir2 = await tmp();
+  const online = await verifyRepo({
+    root: await makeRepo(dir2.path, {
+      pkgs: {
+        comfyui: MAIN_WITH_FOO,
+        foo: check("pip install --dry-run -r requirements.txt"),
+      },
+    }),
+  });
+  assert.equal(pick(online, "error", /runs pip install/).length, 1);
+});
+
 Deno.test("verifyRepo() checks vendored files: bytes, unknown files, sums, unused entries", async () => {
   await using dir = await tmp();
   const other = new TextEncoder().encode("other");
@@ -400,7 +430,7 @@ Deno.test("verifyRepo() checks wiring both ways, transitively", async () => {
   );
   assert.ok(
     errs.some((e) =>
-      /comfyui\.nix:9: argument ghost has no package file \.flox\/pkgs\/ghost\.nix/
+      /comfyui\.nix:17: argument ghost has no package file \.flox\/pkgs\/ghost\.nix/
         .test(e)
     ),
   );

@@ -207,6 +207,17 @@ export function dynamicUrlReason(url: string): string | undefined {
 
 const PIP_INSTALL = /\bpip3?\s+install\b|-m\s+pip\s+install\b/;
 
+/**
+ * True when every `pip install` in a Nix string is an offline dry run (`--dry-run --no-index`):
+ * how nixpkgs checks requirements.txt against the environment; it installs and fetches nothing.
+ */
+function onlyOfflinePipChecks(text: string): boolean {
+  const commands = text.replace(/\\\n/g, " ").split("\n")
+    .filter((l) => PIP_INSTALL.test(l));
+  return commands.length > 0 &&
+    commands.every((l) => /\s--dry-run\b/.test(l) && /\s--no-index\b/.test(l));
+}
+
 interface PkgFile {
   rel: string;
   abs: string;
@@ -326,7 +337,7 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
     if (!p.file) continue;
     for (const s of findStrings(p.file)) {
       const where = `${p.rel}:${s.line}`;
-      if (PIP_INSTALL.test(s.text)) {
+      if (PIP_INSTALL.test(s.text) && !onlyOfflinePipChecks(s.text)) {
         netProblems++;
         add(
           "No network at build or run time",
@@ -857,17 +868,17 @@ function checkPython(pkgs: PkgFile[], add: Add): void {
       const line = info.attrs.get("pythonImportsCheck")?.line;
       const where = line ? `${p.rel}:${line}` : p.rel;
       const checks = info.pythonImportsCheck ?? [];
-      // An application with format = "other" installs scripts, not an importable module:
-      // ComfyUI's main.py is run, never imported, so it is exempt.
+      // An application with pyproject = false (formerly format = "other") installs scripts,
+      // not an importable module: ComfyUI's main.py is run, never imported, so it is exempt.
       const exempt = /buildPythonApplication$/.test(builder) &&
-        info.format === "other";
+        (info.pyproject === false || info.format === "other");
       if (checks.length > 0) {
         add(S, "ok", `pythonImportsCheck: ${checks.join(", ")}`, where);
       } else if (exempt) {
         add(
           S,
           "ok",
-          'pythonImportsCheck not required (application with format = "other")',
+          "pythonImportsCheck not required (application with pyproject = false)",
           where,
         );
       } else {
