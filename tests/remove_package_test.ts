@@ -13,6 +13,8 @@ import {
 import { parseNix } from "../lib/nix/parse.ts";
 import { readPackage } from "../lib/nix/query.ts";
 import { addListItem, removeListItem } from "../lib/nix/edit.ts";
+import { Changeset } from "../lib/kit/changeset.ts";
+import { stageSourceDrop } from "../lib/remove_package/run.ts";
 import { readManifest, renderSha256Sums } from "../lib/repo/manifest.ts";
 
 const HAVE_NIX = haveTool("nix-instantiate");
@@ -308,4 +310,29 @@ Deno.test("remove-package with deno.json's permissions: --dry-run reads another 
     /^error: No write access to ".*\/\.flox\/pkgs": the task may write only the current repository's/m,
   );
   assert.deepEqual(await snapshot(s.root), before);
+});
+
+Deno.test("stageSourceDrop() drops a source no staged package names, and keeps one still named", async () => {
+  await using s = await scratch();
+  const kept = new Changeset(s.root);
+  const still = await stageSourceDrop(kept, "spandrel-0.4.0.tar.gz");
+  assert.deepEqual(still.usedBy, [".flox/pkgs/spandrel.nix"]);
+  assert.equal(kept.size, 0);
+
+  // As new-package --force at another version would stage it: the file names a new source.
+  const cs = new Changeset(s.root);
+  const text = await s.read(".flox/pkgs/spandrel.nix");
+  cs.write(".flox/pkgs/spandrel.nix", text.replaceAll("0.4.0", "0.5.0"));
+  const drop = await stageSourceDrop(cs, "spandrel-0.4.0.tar.gz");
+  assert.deepEqual(drop.usedBy, []);
+  assert.equal(drop.removed, ".flox/sources/spandrel-0.4.0.tar.gz");
+  assert.deepEqual(drop.entries, ["spandrel 0.4.0 (spandrel-0.4.0.tar.gz)"]);
+  await cs.apply();
+  assert.equal(await s.has(".flox/sources/spandrel-0.4.0.tar.gz"), false);
+  const m = await readManifest(`${s.root}/sources-manifest.json`);
+  assert.ok(!m.sources.some((e) => e.file === "spandrel-0.4.0.tar.gz"));
+  assert.equal(
+    await s.read(".flox/sources/SHA256SUMS.txt"),
+    renderSha256Sums(m),
+  );
 });

@@ -14,7 +14,7 @@ import {
   type SourceEntry,
 } from "../repo/manifest.ts";
 import { unwireText, variableUses } from "../repo/wire.ts";
-import { exists, readTextIfExists } from "../kit/fsutil.ts";
+import { exists } from "../kit/fsutil.ts";
 import {
   PKGS_DIR,
   repoPaths,
@@ -128,56 +128,74 @@ export async function planRemoval(opts: RemoveOptions): Promise<RemovalPlan> {
     plan.unwiredFrom.push(p.file);
   }
   if (!opts.keepFile) cs.remove(pkg.file);
-  if (!opts.keepFile && !opts.keepSource) {
-    await dropSource(opts.root, pkg, set.packages, plan);
+  if (!opts.keepFile && !opts.keepSource && pkg.source?.kind === "vendored") {
+    const file = pkg.source.file;
+    const drop = await stageSourceDrop(cs, file);
+    if (drop.usedBy.length) {
+      plan.kept.push(
+        `${sourceFile(file)} is also used by ${drop.usedBy.join(", ")}`,
+      );
+    }
+    if (drop.removed) plan.sources.push(drop.removed);
+    plan.entries.push(...drop.entries);
   }
   return plan;
 }
 
-/** Stages the removal of the package's vendored file and manifest entry, when no one else uses them. */
-async function dropSource(
-  root: string,
-  pkg: SetPackage,
-  packages: SetPackage[],
-  plan: RemovalPlan,
-): Promise<void> {
-  if (pkg.source?.kind !== "vendored") return;
-  const file = pkg.source.file;
-  const users = packages.filter((p) =>
-    p.attr !== pkg.attr && p.text.includes(file)
+/** What {@link stageSourceDrop} staged, or why it left the source. */
+export interface SourceDrop {
+  /** Package files (relative) that still name the file: then nothing was staged. */
+  usedBy: string[];
+  /** The vendored file staged for removal (relative), when it exists. */
+  removed?: string | undefined;
+  /** Manifest entries dropped ("name version (file)"). */
+  entries: string[];
+}
+
+/**
+ * Stages in `cs` the removal of the vendored file `file`, its sources-manifest.json entry and
+ * its SHA256SUMS.txt line, unless a package file still names it. Package files and the manifest
+ * are read through `cs`, so what is already staged counts: a package file staged for removal
+ * no longer uses the file, a rewritten one (new-package --force at another version) is read
+ * as rewritten, and several drops in one changeset compose.
+ */
+export async function stageSourceDrop(
+  cs: Changeset,
+  file: string,
+): Promise<SourceDrop> {
+  const paths = repoPaths(cs.root);
+  const pkgs = new Set(
+    cs.paths().filter((p) =>
+      p.startsWith(`${PKGS_DIR}/`) && p.endsWith(".nix")
+    ),
   );
-  if (users.length) {
-    plan.kept.push(
-      `${sourceFile(file)} is also used by ${
-        users.map((u) => u.file).join(", ")
-      }`,
-    );
-    return;
+  for await (const e of Deno.readDir(paths.pkgsDir)) {
+    if (e.isFile && e.name.endsWith(".nix")) pkgs.add(`${PKGS_DIR}/${e.name}`);
   }
-  const manifestText = await readTextIfExists(
-    repoPaths(root).manifest,
-  );
+  const usedBy: string[] = [];
+  for (const rel of [...pkgs].sort()) {
+    if ((await cs.readText(rel))?.includes(file)) usedBy.push(rel);
+  }
+  const drop: SourceDrop = { usedBy, entries: [] };
+  if (usedBy.length) return drop;
+  const manifestText = await cs.readText(SOURCES_MANIFEST);
   if (manifestText !== undefined) {
-    const m = parseManifest(manifestText);
+    const m = parseManifest(manifestText, SOURCES_MANIFEST);
     const gone: SourceEntry[] = m.sources.filter((e) => e.file === file);
     if (gone.length) {
       const next = {
         version: 1 as const,
         sources: m.sources.filter((e) => e.file !== file),
       };
-      plan.changes.write(SOURCES_MANIFEST, serializeManifest(next));
-      plan.changes.write(
-        SUMS_FILE,
-        renderSha256Sums(next),
-      );
-      plan.entries.push(
-        ...gone.map((e) => `${e.name} ${e.version} (${e.file})`),
-      );
+      cs.write(SOURCES_MANIFEST, serializeManifest(next));
+      cs.write(SUMS_FILE, renderSha256Sums(next));
+      drop.entries = gone.map((e) => `${e.name} ${e.version} (${e.file})`);
     }
   }
   const rel = sourceFile(file);
-  if (await exists(join(root, rel))) {
-    plan.changes.remove(rel);
-    plan.sources.push(rel);
+  if (await exists(join(cs.root, rel))) {
+    cs.remove(rel);
+    drop.removed = rel;
   }
+  return drop;
 }

@@ -17,6 +17,8 @@ export {
   planRemoval,
   type RemovalPlan,
   type RemoveOptions,
+  type SourceDrop,
+  stageSourceDrop,
 } from "./plan.ts";
 
 /** What a run did (or would do). */
