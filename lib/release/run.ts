@@ -153,6 +153,7 @@ async function context(opts: ReleaseOptions): Promise<ReleaseContext> {
     deps,
     org: opts.org,
     remote: opts.remote,
+    branch: await branch(opts.root).catch(() => undefined),
     push: opts.push,
     gitOnly: opts.gitOnly,
     includeChanges: opts.includeChanges,

@@ -29,6 +29,8 @@ export interface ReleaseContext {
   deps: string[];
   org?: string | undefined;
   remote: string;
+  /** The checked-out branch, when known at plan time (for the plan's text). */
+  branch?: string | undefined;
   push: boolean;
   gitOnly: boolean;
   /** Uncommitted changes to .flox/ and the manifest go into the release commit. */
@@ -102,7 +104,7 @@ export function planSteps(ctx: ReleaseContext): Step[] {
   if (!ctx.push) return steps;
   steps.push({
     id: "push",
-    title: `git push ${ctx.remote} <branch> --tags`,
+    title: `git push ${ctx.remote} ${ctx.branch ?? "<branch>"} --tags`,
     run: async () => {
       const b = await branch(root);
       if (!b) {
