@@ -257,6 +257,7 @@ Deno.test("outdated() reports newer, held, unsatisfied and unreachable rows with
   for (const [k, v] of Object.entries(s.env)) Deno.env.set(k, v);
   try {
     const index = JSON.parse(await Deno.readTextFile(s.index));
+    const ticks: string[] = [];
     const report = await outdated({
       root: s.root,
       pre: false,
@@ -266,7 +267,30 @@ Deno.test("outdated() reports newer, held, unsatisfied and unreachable rows with
       nixpkgs: indexLookup(index, s.index),
       env: s.env,
       request: { retry: { attempts: 2, baseDelayMs: 1, timeoutMs: 300 } },
+      onProgress: (done, total, name) => ticks.push(`${done}/${total} ${name}`),
     });
+    // One tick per lookup (ComfyUI and six custom packages), counting up to the total.
+    assert.deepEqual(ticks.map((t) => t.split(" ")[0]), [
+      "1/7",
+      "2/7",
+      "3/7",
+      "4/7",
+      "5/7",
+      "6/7",
+      "7/7",
+    ]);
+    assert.deepEqual(
+      ticks.map((t) => t.split(" ")[1]).sort(),
+      [
+        "broken",
+        "comfyui",
+        "comfyui-frontend-package",
+        "fancy-core",
+        "fancy-kit",
+        "ghpkg",
+        "slow",
+      ],
+    );
     const comfy = row(report, "comfyui");
     assert.equal(comfy.newest, "0.3.100");
     assert.equal(comfy.status, "newer");
