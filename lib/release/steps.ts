@@ -66,7 +66,7 @@ export function planSteps(ctx: ReleaseContext): Step[] {
   steps.push({
     id: "verify",
     title:
-      "deno task verify --release (all but the tag, which the release makes)",
+      "verify (deno task verify --release, less the tag this release makes)",
     run: () => verifyStep(ctx),
   });
   steps.push({
