@@ -92,6 +92,11 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
     customs.forEach((p, i) =>
       rows.push(customRow(p, requirers, opts, rest[i]!))
     );
+    if (rows.every((r) => r.status === "unreachable")) {
+      warnings.push(
+        "no upstream source could be reached: check the network (or COMFYKIT_MIRRORS), or pass --offline for the nixpkgs checks alone",
+      );
+    }
   }
   const skip = new Set([
     normalizeName(main.pname),
