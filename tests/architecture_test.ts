@@ -36,9 +36,6 @@ const EXCEPTIONS = new Set<string>([
   "tasks/bump_comfyui.ts -> lib/python/requirements.ts",
   "tasks/bump_comfyui.ts -> lib/repo/main_package.ts",
   "tasks/bump_comfyui.ts -> lib/repo/vendor.ts",
-  // fix-hash: being rewritten over lib/fix_hash/run.ts (fix_hash owner)
-  "tasks/fix_hash.ts -> lib/fix_hash/fixes.ts",
-  "tasks/fix_hash.ts -> lib/nix/edit.ts",
   // freeze-deps: the task keeps its workflow until lib/freeze/run.ts lands (freeze owner)
   "tasks/freeze_deps.ts -> lib/freeze/progress.ts",
   "tasks/freeze_deps.ts -> lib/freeze/report.ts",

@@ -6,8 +6,8 @@ import {
   matchMismatches,
   packageFiles,
   parseMismatches,
-  stripAnsi,
-} from "../lib/fix_hash/fixes.ts";
+} from "../lib/fix_build/hash.ts";
+import { stripAnsi } from "../lib/fix_build/log.ts";
 import { readPackage } from "../lib/nix/query.ts";
 import { parseNix } from "../lib/nix/parse.ts";
 import { main } from "../tasks/fix_hash.ts";
@@ -434,9 +434,9 @@ Deno.test("main() turns bad input into one error line and writes nothing", async
       /^error: \.flox\/pkgs\/broken\.nix:1:9: syntax error: unexpected "}"\n$/,
     ],
     [
-      [log, "--root", root, "--file", "gone.nix"],
+      [log, "--root", root, "--file", ".flox/pkgs/gone.nix"],
       1,
-      /^error: Cannot read "gone\.nix": no such file\n$/,
+      /^error: Cannot read "\.flox\/pkgs\/gone\.nix": no such file\n$/,
     ],
     [
       [log, "--root", `${root}/nowhere`],

@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
 import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
-import { DEFAULT_INDEX_FILE, readNixpkgsIndex } from "../lib/nix/nixpkgs.ts";
+import { DEFAULT_INDEX_FILE } from "../lib/nix/nixpkgs.ts";
+import { readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
 
 /**
  * TODO(lead): flip to true once every package file uses `pyproject = true` (source builds) or

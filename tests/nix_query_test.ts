@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { parseNix } from "../lib/nix/parse.ts";
+import { readPackage } from "../lib/nix/query.ts";
 import {
   findFetchers,
   findHashSites,
   findStrings,
-  findSystemLists,
-  readPackage,
-} from "../lib/nix/query.ts";
+} from "../lib/nix/fetchers.ts";
+import { findSystemLists } from "../lib/nix/lists.ts";
 import { SEED_MAIN } from "./_helpers.ts";
 import {
   GITHUB_PACKAGE,

@@ -2,16 +2,17 @@ import assert from "node:assert/strict";
 import { KitError } from "../lib/kit/errors.ts";
 import {
   DEFAULT_INDEX_FILE,
-  findNixpkgs,
-  indexLookup,
   nixAttrCandidates,
   openNixpkgs,
-  parseFloxSearch,
-  parseNixpkgsIndex,
   pypiToNixAttr,
+} from "../lib/nix/nixpkgs.ts";
+import { findNixpkgs, parseFloxSearch } from "../lib/nix/nixpkgs_eval.ts";
+import {
+  indexLookup,
+  parseNixpkgsIndex,
   readNixpkgsIndex,
   serializeNixpkgsIndex,
-} from "../lib/nix/nixpkgs.ts";
+} from "../lib/nix/nixpkgs_index.ts";
 import { diffLines, parseNixEnvJson } from "../lib/nixpkgs_index/run.ts";
 import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
 import { nixpkgsNames, REQUIREMENTS_0_3_75 } from "./_fixtures/comfyui.ts";

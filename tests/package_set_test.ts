@@ -11,7 +11,8 @@ import { readDistMetadata } from "../lib/python/dist_metadata.ts";
 import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
 import { readManifest } from "../lib/repo/manifest.ts";
 import { normalizeName } from "../lib/python/names.ts";
-import { DEFAULT_INDEX_FILE, readNixpkgsIndex } from "../lib/nix/nixpkgs.ts";
+import { DEFAULT_INDEX_FILE } from "../lib/nix/nixpkgs.ts";
+import { readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
 import {
   evaluateMarker,
   markerEnvironment,

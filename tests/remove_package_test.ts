@@ -12,7 +12,7 @@ import {
 } from "./_helpers.ts";
 import { parseNix } from "../lib/nix/parse.ts";
 import { readPackage } from "../lib/nix/query.ts";
-import { addListItem, removeListItem } from "../lib/nix/edit.ts";
+import { addListItem, removeListItem } from "../lib/nix/edit_list.ts";
 import { Changeset } from "../lib/kit/changeset.ts";
 import { stageSourceDrop } from "../lib/remove_package/run.ts";
 import { readManifest, renderSha256Sums } from "../lib/repo/manifest.ts";

@@ -112,8 +112,6 @@ const EXCEPTIONS = new Set<string>([
   // tasks/bump_comfyui.ts: bump-comfyui (bump owner)
   "tasks/bump_comfyui.ts: expected at most one VERSION, got ${posi",
   "tasks/bump_comfyui.ts: give either VERSION or --latest, not bot",
-  // tasks/fix_hash.ts: fix-hash (fix_hash owner)
-  'tasks/fix_hash.ts: no permission to write "${shown}": deno ',
   // tasks/new_package.ts: new-package (new_package owner)
   "tasks/new_package.ts: choose one of --wheel and --sdist",
 ]);

@@ -5,14 +5,9 @@
 import { relative } from "node:path";
 import { type Action, actionFor, type ReqChange, type Source } from "./plan.ts";
 import { MAIN_PACKAGE, mainInputsAttr } from "../repo/main_package.ts";
-import {
-  addFormal,
-  addListItem,
-  removeFormal,
-  removeListItem,
-  setAttrExpr,
-  setStringAttr,
-} from "../nix/edit.ts";
+import { setAttrExpr, setStringAttr } from "../nix/edit.ts";
+import { addFormal, removeFormal } from "../nix/edit_formals.ts";
+import { addListItem, removeListItem } from "../nix/edit_list.ts";
 import { KitError } from "../kit/errors.ts";
 import { parseHash, toSri } from "../hash/sha256.ts";
 import { parseNix } from "../nix/parse.ts";

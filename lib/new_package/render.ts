@@ -9,7 +9,7 @@ import { PACKAGE_TEMPLATE } from "../repo/paths.ts";
 import { fileURLToPath } from "node:url";
 import { KitError } from "../kit/errors.ts";
 import { licenseNix } from "../python/license.ts";
-import { quoteNixString } from "../nix/parse.ts";
+import { quoteNixString } from "../nix/syntax.ts";
 
 /** The shipped template. */
 export const DEFAULT_TEMPLATE = fileURLToPath(

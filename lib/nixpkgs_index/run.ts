@@ -8,13 +8,12 @@ import { checkWriteAccess } from "../repo/paths.ts";
 import { KitError, UsageError } from "../kit/errors.ts";
 import { atomicWrite, readTextIfExists } from "../kit/fsutil.ts";
 import { info, warn } from "../kit/log.ts";
+import { findNixpkgs, nixEvalVersions } from "../nix/nixpkgs_eval.ts";
 import {
-  findNixpkgs,
-  nixEvalVersions,
   type NixpkgsIndex,
   parseNixpkgsIndex,
   serializeNixpkgsIndex,
-} from "../nix/nixpkgs.ts";
+} from "../nix/nixpkgs_index.ts";
 
 /** What to index and where to write it. */
 export interface IndexOptions {

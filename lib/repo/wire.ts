@@ -8,13 +8,9 @@ import { packageFile } from "./paths.ts";
 import { join, relative } from "node:path";
 import { exists } from "../kit/fsutil.ts";
 import { info, out, warn } from "../kit/log.ts";
-import {
-  addFormal,
-  addListItem,
-  editNixFile,
-  removeFormal,
-  removeListItem,
-} from "../nix/edit.ts";
+import { addFormal, removeFormal } from "../nix/edit_formals.ts";
+import { addListItem, removeListItem } from "../nix/edit_list.ts";
+import { editNixFile } from "../nix/write.ts";
 import { parseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
 import type { NixSystem } from "../python/pep508.ts";

@@ -33,12 +33,11 @@ import { type NixFile, tryParseNix } from "../nix/parse.ts";
 import {
   DEP_LISTS,
   type Fetcher,
-  findFetchers,
-  findStrings,
-  findSystemLists,
   type PackageInfo,
   readPackage,
 } from "../nix/query.ts";
+import { findFetchers, findStrings } from "../nix/fetchers.ts";
+import { findSystemLists } from "../nix/lists.ts";
 
 /** The severity of a finding. */
 export type Level = "ok" | "warning" | "error";
