@@ -8,9 +8,11 @@ import { packageFile } from "./paths.ts";
 import { join, relative } from "node:path";
 import { exists } from "../kit/fsutil.ts";
 import { info, out, warn } from "../kit/log.ts";
-import { addFormal } from "../nix/edit_formals.ts";
-import { addListItem } from "../nix/edit_list.ts";
+import { addFormal, removeFormal } from "../nix/edit_formals.ts";
+import { addListItem, removeListItem } from "../nix/edit_list.ts";
 import { editNixFile } from "../nix/write.ts";
+import { parseNix } from "../nix/parse.ts";
+import { readPackage } from "../nix/query.ts";
 import type { NixSystem } from "../python/pep508.ts";
 import type { Frontend } from "../kit/prompt.ts";
 
@@ -67,4 +69,42 @@ export async function wireInto(opts: {
       : `${mainRel} already has ${attr}`,
   );
   return { file: mainRel, changed: r.changed };
+}
+
+/**
+ * The reverse of wiring: `attr` removed from the file's arguments and from every list binding
+ * holding it (all platform blocks), surgically (text in, text out, re-parsed).
+ */
+export function unwireText(text: string, attr: string, path: string): string {
+  let next = removeFormal(text, attr, { path });
+  const lists = readPackage(parseNix(next, path)).lists;
+  for (const name of lists.keys()) {
+    if (name === "pythonImportsCheck") continue;
+    next = removeListItem(next, name, attr, { path });
+  }
+  return next;
+}
+
+/**
+ * The lines where `name` is used as a variable (not as an attribute name or an argument's own
+ * declaration): what unwiring left behind and Nix would reject as undefined.
+ */
+export function variableUses(
+  text: string,
+  name: string,
+  path: string,
+): number[] {
+  const file = parseNix(text, path);
+  const lines: number[] = [];
+  file.tree.iterate({
+    enter(ref) {
+      if (ref.name !== "Identifier") return;
+      const parent = ref.node.parent?.name;
+      if (parent === "AttrPath" || parent === "Formal") return;
+      if (file.text.slice(ref.from, ref.to) === name) {
+        lines.push(file.line(ref.from));
+      }
+    },
+  });
+  return lines;
 }
