@@ -137,10 +137,15 @@ class NarWriter {
     this.pad(bytes.length);
   }
 
-  /** Hands a chunk straight to the sink, after what is buffered. */
+  /**
+   * Hands a chunk straight to the sink, after what is buffered; in slices of at most CHUNK, so a
+   * sink that copies what it is given (node:crypto) never copies a whole large file.
+   */
   direct(chunk: Uint8Array): void {
     this.flush();
-    this.#sink.update(chunk);
+    for (let at = 0; at < chunk.length; at += CHUNK) {
+      this.#sink.update(chunk.subarray(at, at + CHUNK));
+    }
     this.#flushed += chunk.length;
   }
 }
