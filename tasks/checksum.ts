@@ -15,6 +15,7 @@ import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import type { Digest, HashFormat } from "../lib/hash/sha256.ts";
 import { error, info, out } from "../lib/kit/log.ts";
+import { createProgress } from "../lib/kit/progress.ts";
 
 // Loaded after the arguments are parsed: --help and usage errors need none of them.
 let lib: {
@@ -35,8 +36,9 @@ export const USAGE = `Usage:
   deno task checksum --convert HASH [--format F] [--json]
 
 Prints "<hash>  <path>" per PATH. A file gets its flat sha256 (like sha256sum), a directory
-its NAR hash (like nix-hash --type sha256); symlinks given on the command line are followed
-unless --type nar is forced.
+its NAR hash (like nix-hash --type sha256). A symlink given on the command line: to a file, the
+file is hashed (like sha256sum); to a directory, the symlink itself, as nix-hash does (write
+"link/" to hash the directory); --type nar hashes any symlink itself.
 
 Options:
   --type flat|nar   force flat hashing (files only) or NAR hashing (symlinks not followed)
@@ -91,6 +93,11 @@ async function kindOf(
     if (e instanceof Deno.errors.NotFound) {
       throw new KitError(`No such file or directory: "${path}"`);
     }
+    if (e instanceof Deno.errors.FilesystemLoop) {
+      throw new KitError(
+        `"${path}" is a symlink loop: it never reaches a file`,
+      );
+    }
     throw e;
   }
   if (unpack) {
@@ -138,10 +145,15 @@ async function hashPaths(
       digest = r.digest;
     } else if (kind === "nar") {
       const { narHashPath } = await import("../lib/hash/nar.ts");
-      digest = await narHashPath(argPath(path));
+      // argPath drops a trailing '/', which (as for nix-hash) means "follow the symlink".
+      digest = await narHashPath(
+        argPath(path) + (/.\/$/.test(path) ? "/" : ""),
+      );
     } else {
       const { narHashArchive } = await import("../lib/archive/read.ts");
-      digest = await narHashArchive(argPath(path));
+      digest = await narHashArchive(argPath(path), {
+        ...(Deno.stderr.isTerminal() ? { progress: createProgress(true) } : {}),
+      });
     }
     emit({ path, type: kind, digest });
   }

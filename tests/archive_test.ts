@@ -749,3 +749,40 @@ Deno.test("readArchiveBytes() names the hard-link entry, not its target, when th
     /entry "top\/link": hard link target "\.\.\/\.\.\/etc\/passwd": '\.\.' path component/,
   );
 });
+
+Deno.test("narHashArchive() reports unpacking and hashing progress to a progress sink (checksum's terminal bar)", async () => {
+  await using dir = await tmp();
+  const archive = `${dir.path}/z.zip`;
+  await zerosZip(archive, 64);
+  const seen: {
+    label: string;
+    total?: number;
+    last: number;
+    ended: boolean;
+  }[] = [];
+  const digest = await narHashArchive(archive, {
+    memoryLimit: 0,
+    progress: {
+      start(label, total) {
+        const bar = {
+          label,
+          ...(total ? { total } : {}),
+          last: 0,
+          ended: false,
+        };
+        seen.push(bar);
+        return {
+          update: (n) => void (bar.last = n),
+          done: () => void (bar.ended = true),
+          fail: () => void (bar.ended = true),
+        };
+      },
+      note() {},
+    },
+  });
+  assert.equal(digest.length, 32);
+  assert.ok(seen.length >= 1, "a bar was shown");
+  assert.match(seen[0]!.label, /^unpacking z\.zip$/);
+  assert.equal(seen[0]!.total, 64 * 1024 * 1024);
+  assert.ok(seen.every((b) => b.ended), "every bar is cleared at the end");
+});

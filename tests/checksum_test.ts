@@ -464,3 +464,36 @@ Deno.test("checksum --verify shows a malformed line's control characters escaped
   assert.ok(r.stderr.includes('"abc\\x1b]0;pwned\\x07 x"'), r.stderr);
   assert.ok(!r.stderr.includes("\x1b"));
 });
+
+Deno.test("checksum of a symlink to a directory matches real nix-hash: 'link' hashes the symlink, 'link/' the directory", async () => {
+  if (!haveTool("nix-hash")) return;
+  await using dir = await tmp();
+  await Deno.mkdir(`${dir.path}/d`);
+  await writeTree(`${dir.path}/d`, [
+    { path: "sub/f", kind: "file", content: "x" },
+    { path: "a.txt", kind: "file", content: "hello" },
+  ]);
+  await Deno.symlink("d", `${dir.path}/link`);
+  await Deno.symlink("link", `${dir.path}/link2`);
+  for (const p of ["link", "link/", "link2", "link2/", "d/"]) {
+    const r = await checksum("--format", "nix32", `${dir.path}/${p}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout.split(" ")[0],
+      await nixHash(`${dir.path}/${p}`, true),
+      `checksum ${p} = nix-hash ${p}`,
+    );
+  }
+});
+
+Deno.test("checksum of a symlink loop is one error line, exit 1", async () => {
+  await using dir = await tmp();
+  await Deno.symlink("b", `${dir.path}/a`);
+  await Deno.symlink("a", `${dir.path}/b`);
+  const r = await runTaskProcess("checksum.ts", [`${dir.path}/a`]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    `error: "${dir.path}/a" is a symlink loop: it never reaches a file\n`,
+  );
+});

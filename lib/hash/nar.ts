@@ -434,7 +434,11 @@ export async function narDumpPath(
   sink: NarSink,
   options: NarOptions = {},
 ): Promise<void> {
-  const root = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  let root = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  // Like nix-hash: "link/" names what the symlink points to, "link" the symlink itself.
+  if (root !== path && Deno.lstatSync(root).isSymlink) {
+    root = Deno.realPathSync(root);
+  }
   let current = root;
   try {
     const workers = options.workers ?? 2;
