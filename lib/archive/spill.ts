@@ -2,7 +2,7 @@
 // private temp directory (mode 0700), created only when first needed and removed, with
 // everything in it, on dispose. The tree's structure stays in memory (lib/archive/tree.ts).
 import { KitError } from "../kit/errors.ts";
-import type { NarContents } from "../hash/nar.ts";
+import type { NarContents } from "../hash/nar_format.ts";
 import type { Spilled } from "./tree.ts";
 
 /** Spilled contents are read back through this buffer size while hashing. */

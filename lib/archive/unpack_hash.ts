@@ -6,7 +6,7 @@
 import { createTarDecoder } from "modern-tar";
 import { KitError } from "../kit/errors.ts";
 import type { Digest } from "../hash/sha256.ts";
-import { narHashTree } from "../hash/nar.ts";
+import { narHashTree } from "../hash/nar_format.ts";
 import { fileSource, listZip, streamZipEntry } from "./zip.ts";
 import { bunzip2, bunzip2File } from "./bzip2.ts";
 import { bad, type Spilled, toNarTree, TreeBuilder } from "./tree.ts";
