@@ -149,7 +149,9 @@ export async function main(args: string[]): Promise<number> {
       ], env); // deno-fmt-ignore
       if (b.code !== 0) throw new Error(`bare pip failed:\n${b.stderr}`);
       bare.push(b.seconds);
-      const k = await timed(Deno.execPath(), [
+      // "deno" by name: --allow-run=deno covers the PATH entry, not the real path behind it
+      // (Deno.execPath() is node_modules/deno/deno when deno came from npm).
+      const k = await timed("deno", [
         "run",
         "-q",
         "-A",
