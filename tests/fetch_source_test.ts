@@ -456,7 +456,7 @@ Deno.test("main() vendors a URL only over https unless --insecure-http", async (
     "--insecure-http",
   );
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /not a plain file name/);
+  assert.match(r.stderr, /it contains a path separator: choose another name/);
   // --name and --version become manifest fields: validated before anything is fetched.
   const served = f.server.log.length;
   for (
@@ -1025,4 +1025,99 @@ Deno.test("fetch-source with deno.json's write grant and another --root is one e
   assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   assert.deepEqual(await listDir(f.sources), []);
   assert.equal(await exists(f.manifestPath), false);
+});
+
+// ------------------------------------------------------------------ issue 16
+
+Deno.test("main() refuses reserved names (SHA256SUMS.txt, the lock file, any '.' name) even with --force, never suggesting --force", async () => {
+  await using f = await fixture();
+  const body = new TextEncoder().encode("not a checksum file");
+  f.server.route("GET", /^\/dl\/x$/, () => new Response(body as BodyInit));
+  await Deno.writeTextFile(join(f.sources, "SHA256SUMS.txt"), "keep me\n");
+  for (const name of ["SHA256SUMS.txt", ".lock", ".gitignore"]) {
+    const r = await fetchSourceOut(
+      f,
+      `${f.server.url}/dl/x`,
+      "--name",
+      "x",
+      "--version",
+      "1",
+      "--insecure-http",
+      "--file",
+      name,
+      "--force",
+    );
+    assert.equal(r.code, 1, name);
+    assert.match(
+      r.stderr,
+      name === "SHA256SUMS.txt"
+        ? /^error: cannot vendor as "SHA256SUMS\.txt": "SHA256SUMS\.txt" is reserved: the kit generates it/
+        : /^error: cannot vendor as "\.[a-z]+": it starts with '\.', reserved/,
+    );
+    assert.doesNotMatch(r.stderr, /--force/);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+  }
+  assert.equal(
+    await Deno.readTextFile(join(f.sources, "SHA256SUMS.txt")),
+    "keep me\n",
+  );
+  assert.equal(await exists(f.manifestPath), false);
+  assert.equal(f.server.log.length, 0, "nothing downloaded");
+});
+
+Deno.test("main() rejects a 270-character file name saying it is too long", async () => {
+  await using f = await fixture();
+  const long = `${"a".repeat(263)}.tar.gz`;
+  const r = await fetchSourceOut(
+    f,
+    `${f.server.url}/dl/${long}`,
+    "--name",
+    "x",
+    "--version",
+    "1",
+    "--insecure-http",
+  );
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /it is 270 characters long, at most 200 allowed/);
+});
+
+Deno.test("main() refuses a PyPI file whose name states another project or version", async () => {
+  await using f = await fixture();
+  // PyPI's JSON for wrong==1.0 lists demo-pkg's wheel, and right==2.0 lists a 1.0 file.
+  f.pypi.add({ name: "wrong", version: "1.0", files: [wheelFile(DEMO)] });
+  f.pypi.add({
+    name: "right",
+    version: "2.0",
+    files: [wheelFile({ name: "right", version: "1.0", packages: ["right"] })],
+  });
+  let r = await fetchSourceOut(f, "pypi:wrong==1.0");
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^error: PyPI lists "demo_pkg-1\.0\.0-py3-none-any\.whl" for wrong==1\.0, but its name says demo_pkg 1\.0\.0: refusing to vendor it as wrong 1\.0\n$/,
+  );
+  r = await fetchSourceOut(f, "pypi:right==2.0");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /its name says right 1\.0: refusing/);
+  assert.equal(await exists(f.manifestPath), false);
+  assert.deepEqual([...Deno.readDirSync(f.sources)], []);
+  // Equal versions spelt differently (PEP 440) are the same release.
+  f.pypi.add({
+    name: "spelt",
+    version: "1.0",
+    files: [
+      wheelFile({ name: "spelt", version: "1.0.0", packages: ["spelt"] }),
+    ],
+  });
+  r = await fetchSourceOut(f, "pypi:spelt==1.0");
+  assert.equal(r.code, 0, r.stderr);
+});
+
+Deno.test("main() accepts a manifest that starts with a byte-order mark", async () => {
+  await using f = await fixture();
+  assert.equal(await fetchSource(f, `pypi:${DEMO.name}==${DEMO.version}`), 0);
+  const text = await Deno.readTextFile(f.manifestPath);
+  await Deno.writeTextFile(f.manifestPath, "\uFEFF" + text);
+  const r = await fetchSourceOut(f, "--all", "--check");
+  assert.equal(r.code, 0, r.stderr);
 });

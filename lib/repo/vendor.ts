@@ -12,7 +12,7 @@ import { KitError } from "../kit/errors.ts";
 import { atomicWrite, readTextIfExists, tempSibling } from "../kit/fsutil.ts";
 import { sha256Bytes, sha256File, toHex, toSri } from "../hash/sha256.ts";
 import {
-  isSafeFileName,
+  fileNameProblem,
   type Manifest,
   readManifest,
   renderSha256Sums,
@@ -35,7 +35,13 @@ import {
   type ProgressSink,
   type RequestOptions,
 } from "../net/download.ts";
-import { fetchRelease, kindOf, pickFile, pypiUrl } from "../net/pypi.ts";
+import {
+  checkFileIsRelease,
+  fetchRelease,
+  kindOf,
+  pickFile,
+  pypiUrl,
+} from "../net/pypi.ts";
 import {
   archiveFileName,
   archiveUrl,
@@ -153,6 +159,11 @@ export async function planPypi(
     wheel: spec.prefer === "wheel",
     sdist: spec.prefer === "sdist",
   });
+  checkFileIsRelease(
+    file.filename,
+    spec.name,
+    spec.version ?? release.info.version,
+  );
   return {
     kind: kindOf(file),
     name: normalizeName(release.info.name),
@@ -245,11 +256,13 @@ export function planUrl(spec: {
       file = last;
     }
   }
-  if (!isSafeFileName(file)) {
+  const why = fileNameProblem(file);
+  if (why) {
+    const from = spec.file === undefined ? ` (from "${spec.url}")` : "";
     throw new KitError(
-      `file name ${
+      `cannot vendor as ${
         JSON.stringify(file)
-      } from "${spec.url}" is not a plain file name: refusing to write it (choose one with --file)`,
+      }${from}: ${why}: choose another name with --file`,
     );
   }
   const sha = spec.sha256?.toLowerCase();
@@ -346,10 +359,9 @@ export async function executePlan(
 ): Promise<VendorResult> {
   let plan = planned;
   const paths = repoPaths(ctx.root);
-  if (!isSafeFileName(plan.file)) {
-    throw new KitError(
-      `file name ${JSON.stringify(plan.file)} is not a plain file name`,
-    );
+  const why = fileNameProblem(plan.file);
+  if (why) {
+    throw new KitError(`cannot vendor as ${JSON.stringify(plan.file)}: ${why}`);
   }
   const dest = join(paths.sourcesDir, plan.file);
   const shown = rel(plan.file);
@@ -615,8 +627,9 @@ export async function vendorLocalFile(
   },
 ): Promise<SourceEntry> {
   const file = basename(opts.path);
-  if (!isSafeFileName(file)) {
-    throw new KitError(`"${file}" is not a plain file name`);
+  const why = fileNameProblem(file);
+  if (why) {
+    throw new KitError(`cannot vendor as ${JSON.stringify(file)}: ${why}`);
   }
   const kind = file.endsWith(".whl") ? "pypi-wheel" : "pypi-sdist";
   const url = opts.url ?? pypiStableUrl(file);
