@@ -360,7 +360,9 @@ function summary(
       } verified (dry run: nothing written)`
       : `${n} sources verified`;
   }
-  const hint = check
+  const hint = failures.every((r) => r.error?.includes("sources-manifest.json"))
+    ? "correct the entries in sources-manifest.json named above"
+    : check
     ? `run "deno task fetch-source --all" to restore`
     : count("corrupt") > 0
     ? "rerun with --force to replace corrupt files"

@@ -491,3 +491,32 @@ Deno.test("describeError() adds fetch's cause without repeating the URL", () => 
   );
   assert.equal(describeError(new TypeError("body stalled")), "body stalled");
 });
+
+Deno.test("download() names the URL once in a retry and a final HTTP 5xx error", async () => {
+  await using server = await startServer();
+  await using dir = await tmp();
+  server.route("GET", /^\/f$/, () => new Response("boom", { status: 500 }));
+  const { retry } = fastRetry(2);
+  const messages: string[] = [];
+  const url = `${server.url}/f`;
+  await assert.rejects(
+    download(url, {
+      dest: join(dir.path, "f"),
+      sha256: SHA,
+      retry,
+      onRetry: (m) => messages.push(m),
+    }),
+    (e: Error) => {
+      assert.equal(
+        e.message,
+        `download of ${url} failed after 2 attempts: HTTP 500`,
+      );
+      return true;
+    },
+  );
+  assert.match(
+    messages[0]!,
+    new RegExp(`^download of ${url}: HTTP 500; retrying`),
+  );
+  assert.equal(messages[0]!.split(url).length, 2, "URL named once");
+});

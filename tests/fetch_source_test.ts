@@ -1121,3 +1121,39 @@ Deno.test("main() accepts a manifest that starts with a byte-order mark", async 
   const r = await fetchSourceOut(f, "--all", "--check");
   assert.equal(r.code, 0, r.stderr);
 });
+
+Deno.test("main() --all --check compares sizes, and a wrong size or hash in the manifest gets a hint naming the manifest", async () => {
+  await using f = await fixture();
+  assert.equal(await fetchSource(f, `pypi:${DEMO.name}==${DEMO.version}`), 0);
+  const m = await manifestOf(f);
+  const entry = m.sources[0]!;
+  const wrong = { ...m, sources: [{ ...entry, size: entry.size! + 1 }] };
+  await Deno.writeTextFile(f.manifestPath, serializeManifest(wrong));
+  let r = await fetchSourceOut(f, "--all", "--check");
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^failed ${
+        entry.file.replaceAll(".", "\\.")
+      }: sources-manifest\\.json records ${
+        entry.size! + 1
+      } bytes, but the file with the recorded sha256 has ${entry.size}: correct its "size" in sources-manifest\\.json$`,
+      "m",
+    ),
+  );
+  assert.match(r.stderr, /correct the entries in sources-manifest\.json/);
+  assert.doesNotMatch(r.stderr, /network|restore/);
+  // The file missing: the restore downloads it and the size disagrees: the hint names the
+  // manifest, not the network, and the file name is not repeated.
+  await Deno.remove(join(f.sources, entry.file));
+  r = await fetchSourceOut(f, "--all");
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stdout,
+    /size mismatch .*sha256\/size in sources-manifest\.json are wrong/,
+  );
+  assert.equal(r.stdout.split(entry.file).length, 2, r.stdout);
+  assert.match(r.stderr, /correct the entries in sources-manifest\.json/);
+  assert.doesNotMatch(r.stderr, /network/);
+});

@@ -63,6 +63,12 @@ class RetryableError extends Error {
   }
 }
 
+/**
+ * Downloaded bytes that differ from the expected sha256 or size: the source changed, or the
+ * expectation (a manifest entry) is wrong. Never retried.
+ */
+export class MismatchError extends KitError {}
+
 /** A final HTTP status (404 and other 4xx): never retried. */
 export class HttpStatusError extends KitError {
   constructor(readonly url: string, readonly status: number) {
@@ -261,10 +267,9 @@ async function open(
     if (res.status === 200) return { res, url: current.href };
     await res.body?.cancel();
     if (res.status === 429 || res.status >= 500) {
-      throw new RetryableError(
-        `${current}: HTTP ${res.status}`,
-        retryAfter(res),
-      );
+      // The caller's message names the URL asked for; name only a redirect's target.
+      const where = current.href === new URL(url).href ? "" : `${current}: `;
+      throw new RetryableError(`${where}HTTP ${res.status}`, retryAfter(res));
     }
     throw new HttpStatusError(current.href, res.status);
   }
@@ -363,7 +368,9 @@ export async function download(
         }, async (tmp, sha256, size) => {
           if (Number.isFinite(length) && size !== length) {
             throw new RetryableError(
-              `${finalUrl}: truncated body (${size} of ${length} bytes)`,
+              `${
+                finalUrl === target ? "" : `${finalUrl}: `
+              }truncated body (${size} of ${length} bytes)`,
             );
           }
           verify(label, finalUrl, expected, opts.size, sha256, size);
@@ -428,12 +435,12 @@ function verify(
   size: number,
 ): void {
   if (expected !== undefined && sha256 !== expected) {
-    throw new KitError(
+    throw new MismatchError(
       `${label}: sha256 mismatch for ${from}: expected ${expected}, got ${sha256} (${size} bytes); nothing was written`,
     );
   }
   if (expectedSize !== undefined && size !== expectedSize) {
-    throw new KitError(
+    throw new MismatchError(
       `${label}: size mismatch for ${from}: expected ${expectedSize} bytes, got ${size}; nothing was written`,
     );
   }

@@ -32,6 +32,7 @@ import {
   type DownloadResult,
   type Mirror,
   mirrorsFromEnv,
+  MismatchError,
   type ProgressSink,
   type RequestOptions,
 } from "../net/download.ts";
@@ -793,7 +794,20 @@ export async function restoreAll(
   const one = async (entry: SourceEntry): Promise<RestoreResult> => {
     const path = join(paths.sourcesDir, entry.file);
     const have = await fileSha(path);
-    if (have === entry.sha256) return { entry, status: "ok", path };
+    if (have === entry.sha256) {
+      const size = (await Deno.stat(path)).size;
+      if (entry.size === undefined || size === entry.size) {
+        return { entry, status: "ok", path };
+      }
+      // The bytes are the recorded ones: the manifest's size is what is wrong.
+      return {
+        entry,
+        status: "failed",
+        path,
+        error:
+          `sources-manifest.json records ${entry.size} bytes, but the file with the recorded sha256 has ${size}: correct its "size" in sources-manifest.json`,
+      };
+    }
     const corrupt = have !== undefined;
     const base = corrupt ? { actual: have } : {};
     if (opts.check) {
@@ -839,7 +853,15 @@ export async function restoreAll(
       };
     } catch (e) {
       if (!(e instanceof KitError)) throw e;
-      return { entry, status: "failed", path, ...base, error: e.message };
+      // The line names the file already.
+      let error = e.message.startsWith(`${entry.file}: `)
+        ? e.message.slice(entry.file.length + 2)
+        : e.message;
+      if (e instanceof MismatchError) {
+        error +=
+          `: if the upstream file is right, its sha256/size in sources-manifest.json are wrong`;
+      }
+      return { entry, status: "failed", path, ...base, error };
     }
   };
 
