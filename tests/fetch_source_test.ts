@@ -1157,3 +1157,13 @@ Deno.test("main() --all --check compares sizes, and a wrong size or hash in the 
   assert.match(r.stderr, /correct the entries in sources-manifest\.json/);
   assert.doesNotMatch(r.stderr, /network/);
 });
+
+Deno.test("main() --timeout -5 says what a timeout must be (not 'argument is ambiguous')", async () => {
+  await using f = await fixture();
+  const r = await fetchSourceOut(f, "--all", "--timeout", "-5");
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /^error: --timeout must be a whole number from 1 to 3600\n/,
+  );
+});
