@@ -1167,3 +1167,31 @@ Deno.test("main() --timeout -5 says what a timeout must be (not 'argument is amb
     /^error: --timeout must be a whole number from 1 to 3600\n/,
   );
 });
+
+Deno.test("fetch-source waiting on a stale .flox/sources/.lock says what it waits for, then takes it over", async () => {
+  await using f = await fixture();
+  const lock = join(f.sources, ".lock");
+  await Deno.writeTextFile(
+    lock,
+    JSON.stringify({
+      pid: 4242,
+      host: "elsewhere",
+      created: "2026-11-30T10:00:00.000Z",
+      token: "t",
+    }) + "\n",
+  );
+  // Touched a moment ago: fresh for 15 s, so the run waits (about 2 s here).
+  const t = new Date(Date.now() - 13_000);
+  await Deno.utime(lock, t, t);
+  const r = await runTaskProcess(
+    "fetch_source.ts",
+    ["--root", f.root, `pypi:${DEMO.name}==${DEMO.version}`],
+    { env: f.env },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /waiting for ".*\/\.flox\/sources\/\.lock", held by pid 4242 on elsewhere since 2026-11-30T10:00:00\.000Z \(a lock left untouched for 15 s is taken over; giving up after 60 s\)/,
+  );
+  assert.equal(await exists(lock), false);
+});
