@@ -54,9 +54,13 @@ function le(n: number, bytes: number): number[] {
   );
 }
 
-/** A zip with one deflated entry `top/zeros` of `mib` MiB. */
-export async function zerosZip(path: string, mib: number): Promise<void> {
-  const name = new TextEncoder().encode("top/zeros");
+/** A zip with one deflated entry (`top/zeros` unless named) of `mib` MiB. */
+export async function zerosZip(
+  path: string,
+  mib: number,
+  entry = "top/zeros",
+): Promise<void> {
+  const name = new TextEncoder().encode(entry);
   const d = deflateZeros(new Uint8Array(), mib, new Uint8Array());
   const data = concat(d.parts);
   const common = [
