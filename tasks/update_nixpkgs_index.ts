@@ -20,9 +20,11 @@ import {
   nixEvalVersions,
   type NixpkgsIndex,
   onPath,
+  parseNixEnvJson,
   parseNixpkgsIndex,
   serializeNixpkgsIndex,
 } from "../lib/nix/nixpkgs.ts";
+import { shrinkProblem } from "../lib/nix/nixpkgs_index.ts";
 
 const USAGE = `Usage: deno task update-nixpkgs-index [options]
 
@@ -36,7 +38,8 @@ Options:
   --all              index every python3Packages attribute (nix-env -qaP --json; slow, large)
   --rev REV          nixpkgs commit to record (default: .git-revision or git rev-parse HEAD)
   --channel NAME     channel name to record (e.g. nixos-25.05)
-  --dry-run          show what would change, write nothing
+  --force            write an index that drops most of the old attributes
+  --dry-run          print what would change on stdout, write nothing
   --json             print the new index on stdout
   -h, --help         show this help
 `;
@@ -52,6 +55,7 @@ export async function main(args: string[]): Promise<number> {
       rev: { type: "string" },
       channel: { type: "string" },
       "dry-run": { type: "boolean" },
+      force: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     });
@@ -147,14 +151,24 @@ export async function main(args: string[]): Promise<number> {
     };
     const text = serializeNixpkgsIndex(index);
 
+    const dryRun = values["dry-run"] ?? false;
+    // A dry run's result is the diff: on stdout (with --json, stdout is the index).
+    const show = dryRun && !values.json ? out : info;
     for (const line of diffLines(old?.python3Packages ?? {}, versions)) {
-      info(line);
+      show(line);
     }
     if (values.json) out(text.trimEnd());
-    if (values["dry-run"]) {
-      info(`dry run: ${indexFile} not written`);
+    const shrink = shrinkProblem(old?.python3Packages ?? {}, versions);
+    if (dryRun) {
+      if (shrink) warn(shrink.replace(/: was the right.*/, ""));
+      show(
+        `dry run: would write ${indexFile} with ${
+          Object.keys(versions).length
+        } attributes from nixpkgs ${rev.slice(0, 12)} (nothing written)`,
+      );
       return 0;
     }
+    if (shrink && !values.force) throw new KitError(`${indexFile}: ${shrink}`);
     await atomicWrite(indexFile, text);
     info(
       `wrote ${indexFile}: ${
@@ -219,6 +233,13 @@ async function checkWritable(path: string): Promise<void> {
 async function nixpkgsRevision(dir: string): Promise<string> {
   const file = (await readTextIfExists(`${dir}/.git-revision`))?.trim();
   if (file && /^[0-9a-f]{40}$/.test(file)) return file;
+  if (file !== undefined) {
+    throw new KitError(
+      `"${dir}/.git-revision" holds ${
+        JSON.stringify(file.slice(0, 60))
+      }, not a 40-hex commit: fix it, or pass --rev COMMIT`,
+    );
+  }
   const r = await run("git", ["-C", dir, "rev-parse", "HEAD"]);
   const rev = r.stdout.trim();
   if (r.ok && /^[0-9a-f]{40}$/.test(rev)) return rev;
@@ -261,20 +282,6 @@ async function allPython3Packages(
     );
   }
   return parseNixEnvJson(r.stdout);
-}
-
-/** Parses `nix-env -qaP --json -A python3Packages` output into attribute → version. */
-export function parseNixEnvJson(text: string): Record<string, string> {
-  const data = JSON.parse(text) as Record<string, { version?: unknown }>;
-  const result: Record<string, string> = {};
-  for (const [path, meta] of Object.entries(data)) {
-    const attr = path.replace(/^python3\d*Packages\./, "");
-    if (attr.includes(".")) continue;
-    if (typeof meta?.version === "string" && meta.version !== "") {
-      result[attr] = meta.version;
-    }
-  }
-  return result;
 }
 
 function today(): string {
