@@ -3,7 +3,11 @@
 // inside files refused, hard links resolved to copies; then its NAR tree as fetchzip hashes it.
 import { KitError } from "../kit/errors.ts";
 import { type Digest } from "../hash/sha256.ts";
-import { type NarContents, narHashTree, type NarTree } from "../hash/nar_format.ts";
+import {
+  type NarContents,
+  narHashTree,
+  type NarTree,
+} from "../hash/nar_format.ts";
 
 /** One validated archive entry. `path` is normalised: '/'-separated, no leading './' or '/'. */
 export type ArchiveEntry = {
