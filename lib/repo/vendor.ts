@@ -114,6 +114,38 @@ function sameEntry(a: SourceEntry | undefined, b: SourceEntry): boolean {
       serializeManifest({ version: 1, sources: [b] });
 }
 
+/** Refuses (unless forced) a plan that would change a recorded entry's hash or origin. */
+function refuseChange(prior: SourceEntry, plan: Plan): void {
+  if (plan.sha256 && prior.sha256 !== plan.sha256) {
+    throw new KitError(
+      `sources-manifest.json records ${plan.file} with sha256 ${prior.sha256}, but ${plan.url} now has ${plan.sha256}: refusing to change the entry (rerun with --force to replace it)`,
+    );
+  }
+  if (!sameOrigin(prior, plan)) {
+    const was = prior.kind === "github"
+      ? `${prior.url} (commit ${prior.commit ?? "?"})`
+      : prior.url;
+    const now = plan.github?.commit
+      ? `${plan.url} (commit ${plan.github.commit})`
+      : plan.url;
+    throw new KitError(
+      `sources-manifest.json records ${plan.file} from ${was}, not ${now}: refusing to change the entry (rerun with --force)`,
+    );
+  }
+}
+
+/** What one executePlan call knows once the target and the manifest are read. */
+interface Target {
+  plan: Plan;
+  /** The URL as planned (a recorded entry may keep another in `plan.url`). */
+  url: string;
+  dest: string;
+  prior: SourceEntry | undefined;
+  expected: string | undefined;
+  /** The sha256 of the file already at `dest`. */
+  have: string | undefined;
+}
+
 /**
  * Downloads (or finds) the planned file, verifies it and records it in the manifest. Refuses,
  * unless `ctx.force`: different bytes already at the target path, and a manifest entry for the
@@ -130,82 +162,30 @@ export async function executePlan(
     throw new KitError(`cannot vendor as ${JSON.stringify(plan.file)}: ${why}`);
   }
   const dest = join(paths.sourcesDir, plan.file);
-  const shown = rel(plan.file);
   // A malformed manifest stops everything before any download.
   const manifest = await readManifest(paths.manifest);
   const prior = manifest.sources.find((e) => e.file === plan.file);
   const force = ctx.force ?? false;
-
   if (prior && !force) {
-    if (plan.sha256 && prior.sha256 !== plan.sha256) {
-      throw new KitError(
-        `sources-manifest.json records ${plan.file} with sha256 ${prior.sha256}, but ${plan.url} now has ${plan.sha256}: refusing to change the entry (rerun with --force to replace it)`,
-      );
-    }
-    if (!sameOrigin(prior, plan)) {
-      const was = prior.kind === "github"
-        ? `${prior.url} (commit ${prior.commit ?? "?"})`
-        : prior.url;
-      const now = plan.github?.commit
-        ? `${plan.url} (commit ${plan.github.commit})`
-        : plan.url;
-      throw new KitError(
-        `sources-manifest.json records ${plan.file} from ${was}, not ${now}: refusing to change the entry (rerun with --force)`,
-      );
-    }
+    refuseChange(prior, plan);
+    // Never silently change a recorded entry: the same source keeps its recorded URL.
+    plan = { ...plan, url: prior.url };
   }
-  // Never silently change a recorded entry: the same source keeps its recorded URL.
-  if (prior && !force) plan = { ...plan, url: prior.url };
   // The hash to insist on: published by the origin, else the one already recorded.
   const expected = plan.sha256 ?? (prior && !force ? prior.sha256 : undefined);
   const have = await fileSha(dest);
-
-  if (have !== undefined && expected !== undefined && have !== expected) {
-    if (!force) {
-      throw new KitError(
-        `${shown} exists with different bytes (sha256 ${have}, expected ${expected}): not overwriting it (rerun with --force to replace it)`,
-      );
-    }
+  if (
+    have !== undefined && expected !== undefined && have !== expected && !force
+  ) {
+    throw new KitError(
+      `${
+        rel(plan.file)
+      } exists with different bytes (sha256 ${have}, expected ${expected}): not overwriting it (rerun with --force to replace it)`,
+    );
   }
-
+  const t: Target = { plan, url: planned.url, dest, prior, expected, have };
   // Already right on disk: no transfer, at most a manifest update.
-  if (have !== undefined && have === expected) {
-    const size = (await Deno.stat(dest)).size;
-    const nar = plan.kind === "github"
-      ? (prior?.kind === "github" && prior.sha256 === have
-        ? prior.nar
-        : toSri(await narHashArchive(dest)))
-      : undefined;
-    const entry = entryFor(plan, have, size, nar);
-    if (sameEntry(prior, entry)) {
-      if (!ctx.dryRun) await recordEntries(ctx, [entry]);
-      return {
-        action: "unchanged",
-        entry,
-        path: dest,
-        fromCache: false,
-        source: "disk",
-      };
-    }
-    if (ctx.dryRun) {
-      return {
-        action: "would-record",
-        entry,
-        path: dest,
-        fromCache: false,
-        source: "disk",
-      };
-    }
-    await recordEntries(ctx, [entry]);
-    return {
-      action: "recorded",
-      entry,
-      path: dest,
-      fromCache: false,
-      source: "disk",
-    };
-  }
-
+  if (have !== undefined && have === expected) return await fromDisk(ctx, t);
   if (ctx.dryRun) {
     const entry = entryFor(
       plan,
@@ -221,11 +201,40 @@ export async function executePlan(
       source: planned.url,
     };
   }
+  return await fetchAndRecord(ctx, t);
+}
 
-  await Deno.mkdir(paths.sourcesDir, { recursive: true });
+/** The file is already right on disk: record (or confirm) its entry. */
+async function fromDisk(ctx: VendorContext, t: Target): Promise<VendorResult> {
+  const { plan, prior, dest, have } = t;
+  const size = (await Deno.stat(dest)).size;
+  const nar = plan.kind === "github"
+    ? (prior?.kind === "github" && prior.sha256 === have
+      ? prior.nar
+      : toSri(await narHashArchive(dest)))
+    : undefined;
+  const entry = entryFor(plan, have!, size, nar);
+  const same = sameEntry(prior, entry);
+  if (!ctx.dryRun) await recordEntries(ctx, [entry]);
+  return {
+    action: same ? "unchanged" : ctx.dryRun ? "would-record" : "recorded",
+    entry,
+    path: dest,
+    fromCache: false,
+    source: "disk",
+  };
+}
+
+/** Downloads the planned file (verified, through the cache) and records its entry. */
+async function fetchAndRecord(
+  ctx: VendorContext,
+  t: Target,
+): Promise<VendorResult> {
+  const { plan, dest, expected, have } = t;
+  await Deno.mkdir(repoPaths(ctx.root).sourcesDir, { recursive: true });
   const cacheDir = cacheOf(ctx);
   let nar: string | undefined;
-  const got: DownloadResult = await download(planned.url, {
+  const got: DownloadResult = await download(t.url, {
     ...ctx.request,
     dest,
     ...(expected ? { sha256: expected } : {}),
@@ -238,9 +247,11 @@ export async function executePlan(
     check: async ({ sha256, path }) => {
       // Re-read: another run may have written the file while this one downloaded.
       const now = await fileSha(dest);
-      if (now !== undefined && now !== sha256 && !force) {
+      if (now !== undefined && now !== sha256 && !ctx.force) {
         throw new KitError(
-          `${shown} exists with different bytes (sha256 ${now}, downloaded ${sha256}): not overwriting it (rerun with --force to replace it)`,
+          `${
+            rel(plan.file)
+          } exists with different bytes (sha256 ${now}, downloaded ${sha256}): not overwriting it (rerun with --force to replace it)`,
         );
       }
       // Hash the archive's contents before it lands: an archive that cannot be unpacked
@@ -251,7 +262,7 @@ export async function executePlan(
         } catch (e) {
           if (!(e instanceof KitError)) throw e;
           throw new KitError(
-            `${plan.file} from ${planned.url}: ${e.message}; nothing was written`,
+            `${plan.file} from ${t.url}: ${e.message}; nothing was written`,
           );
         }
       }
