@@ -12,6 +12,7 @@ import {
 import { sha256File, toHex } from "../lib/hash/sha256.ts";
 import { buildTarGz, buildZip } from "./_fixtures/build.ts";
 import { nixHash, writeTree } from "./_fixtures/trees.ts";
+import { zerosZip } from "./_fixtures/zeros.ts";
 
 // sha256("hello") in the three encodings.
 const HELLO = {
@@ -496,4 +497,24 @@ Deno.test("checksum of a symlink loop is one error line, exit 1", async () => {
     r.stderr,
     `error: "${dir.path}/a" is a symlink loop: it never reaches a file\n`,
   );
+});
+
+Deno.test("checksum --unpack shows unpacking and hashing progress on a terminal (pty via script), and none in a pipe", async () => {
+  if (!haveTool("script")) return;
+  await using dir = await tmp();
+  const archive = `${dir.path}/z.zip`;
+  await zerosZip(archive, 256);
+  const cmd =
+    `${Deno.execPath()} run -A ${ROOT}/tasks/checksum.ts --unpack ${archive}`;
+  const env = { COMFYKIT_UNPACK_MEMORY_MIB: "0", TMPDIR: dir.path };
+  const tty = await run("script", ["-qec", cmd, "/dev/null"], { env });
+  assert.equal(tty.code, 0, tty.stdout);
+  assert.match(tty.stdout, /unpacking z\.zip .*\d/);
+  assert.match(tty.stdout, /hashing z\.zip .*\d/);
+  assert.match(tty.stdout, /sha256-[A-Za-z0-9+/]{43}= {2}/);
+  const piped = await runTaskProcess("checksum.ts", ["--unpack", archive], {
+    env,
+  });
+  assert.equal(piped.code, 0);
+  assert.equal(piped.stderr, "", "no progress when stderr is not a terminal");
 });
