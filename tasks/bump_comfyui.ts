@@ -2,13 +2,21 @@
 // step. Lists the release tags (GitHub tags API, newest first by version), downloads the new and
 // the current archives once each through the cache, computes the new NAR hash itself (no fakeHash
 // round trip), diffs and classifies requirements.txt, offers the follow-up actions, then rewrites
-// comfyui.nix (version, rev/tag, hash) and the Flox manifest's version pin, text-preserving.
+// comfyui.nix (version, rev/tag, hash) text-preserving; nothing else in it changes.
 //
 //   deno task bump-comfyui --latest --dry-run
 //
 // Needs: network to $COMFYKIT_GITHUB_API_URL / $COMFYKIT_GITHUB_URL (and PyPI for actions that
 // fetch wheels), read/write of the repository and $COMFYKIT_CACHE_DIR, env for the endpoints.
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import {
+  checkWriteAccess,
+  PKGS_DIR,
+  resolveRoot,
+  ROOT_HELP,
+  SOURCES_DIR,
+  SOURCES_MANIFEST,
+} from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { atomicWrite, exists, readTextIfExists } from "../lib/kit/fsutil.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
@@ -30,11 +38,9 @@ import {
 } from "../lib/bump/plan.ts";
 import {
   archiveRequirements,
-  FLOX_MANIFEST,
   MAIN_PACKAGE,
   type MainPackage,
   readMainPackage,
-  repinFloxManifest,
   rewriteMainPackage,
 } from "../lib/repo/main_package.ts";
 import { narHashArchive } from "../lib/archive/read.ts";
@@ -59,7 +65,7 @@ import { newPackage } from "../lib/new_package/run.ts";
 export const USAGE = `Usage: deno task bump-comfyui [VERSION] [options]
 
 Bumps .flox/pkgs/comfyui.nix to another ComfyUI release: version, rev/tag and the NAR hash
-(computed here), plus the version pin in .flox/env/manifest.toml; shows how requirements.txt
+(computed here), nothing else in the file; shows how requirements.txt
 changed and offers the follow-up actions (new wheels, new packages, dependency list edits).
 
 VERSION is a release tag or its version (v0.3.76 or 0.3.76); without it the tags are listed,
@@ -69,13 +75,13 @@ Options:
   --latest              take the newest release without asking
   --dry-run             print the diff of every file and the requirements diff; write nothing
   -y, --yes             carry out every follow-up action without asking
-  --no-actions          only rewrite comfyui.nix and the manifest pin
+  --no-actions          only rewrite the pins of comfyui.nix
   --allow-downgrade     allow moving to an older release
   --python X.Y          target Python for requirement markers (default ${DEFAULT_PYTHON})
   --nixpkgs-index FILE  look names up in this offline nixpkgs index only (default: Nix or
                         flox when present, else the repository's nixpkgs-index.json)
   --json                print the result as JSON on stdout
-  --root DIR            repository root (default: this repository)
+  --root DIR            ${ROOT_HELP}
   -h, --help            show this help
 
 Environment: COMFYKIT_GITHUB_API_URL, COMFYKIT_GITHUB_URL, COMFYKIT_PYPI_URL, COMFYKIT_CACHE_DIR,
@@ -84,7 +90,9 @@ COMFYKIT_MIRRORS, GITHUB_TOKEN.
 Examples:
   deno task bump-comfyui                     # pick a release from the list
   deno task bump-comfyui --latest --dry-run  # what would change
-  deno task bump-comfyui 0.3.76 --yes        # bump and carry out every action`;
+  deno task bump-comfyui 0.3.76 --yes        # bump and carry out every action
+
+Exit status: 0 done (or nothing to do), 1 bad input or failure, 2 usage error, 130 cancelled.`;
 
 const OPTIONS = {
   latest: { type: "boolean" },
@@ -135,11 +143,19 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
       `--python "${python}" is not a Python version like 3.12`,
     );
   }
-  const root = opts.root !== undefined ? argPath(opts.root) : Deno.cwd();
+  const root = await resolveRoot(opts.root);
   const indexFlag = opts["nixpkgs-index"] !== undefined
     ? argPath(opts["nixpkgs-index"])
     : undefined;
   const dryRun = opts["dry-run"] ?? false;
+  if (!dryRun) {
+    // One line before any question or download when this run may not write the root.
+    await checkWriteAccess(
+      root,
+      [`${root}/.flox`, `${root}/${SOURCES_MANIFEST}`],
+      "the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task bump-comfyui …), or add --dry-run",
+    );
+  }
   const json = opts.json ?? false;
   const frontend = deps.frontend ?? chooseFrontend({ yes: opts.yes ?? false });
 
@@ -234,8 +250,7 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
     });
   }
 
-  // 5. The edits: comfyui.nix, the manifest pin, and the comfyui.nix parts of the actions.
-  const manifestText = await readTextIfExists(`${root}/${FLOX_MANIFEST}`);
+  // 5. The edits: comfyui.nix's pins and the comfyui.nix parts of the actions.
   if (!json) {
     info(
       `${main.pname} ${main.version} → ${target.version} (${target.tag}, ${hash})`,
@@ -255,12 +270,6 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
   const edits: FileEdit[] = [
     { file: MAIN_PACKAGE, before: pkgText, after: nextPkg },
   ];
-  if (manifestText !== undefined) {
-    const after = repinFloxManifest(manifestText, main.pname, target.version);
-    if (after !== manifestText) {
-      edits.push({ file: FLOX_MANIFEST, before: manifestText, after });
-    }
-  }
   const result = () =>
     bumpJson({
       main,
@@ -288,7 +297,7 @@ async function bump(args: string[], deps: BumpDeps): Promise<number> {
         d.status === "done" && d.action.kind !== "add-input" &&
         d.action.kind !== "remove-input"
       )
-      ? [...files, ".flox/pkgs", ".flox/sources", "sources-manifest.json"]
+      ? [...files, PKGS_DIR, SOURCES_DIR, SOURCES_MANIFEST]
       : files;
   if (json) {
     out(JSON.stringify(result(), null, 2));

@@ -13,9 +13,11 @@
 // download cache (COMFYKIT_GITHUB_URL, COMFYKIT_CACHE_DIR, COMFYKIT_MIRRORS).
 // Permissions: --allow-read, --allow-write (lock file, cache, temp venv), --allow-run (python3,
 // uv, nix-instantiate, flox), --allow-env, --allow-net (index pages for hashes, the archive).
+import { REQUIREMENTS_LOCK } from "../lib/repo/paths.ts";
 import { join, relative } from "node:path";
 import { classify, isProblem } from "../lib/repo/classify.ts";
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { atomicWrite, readTextIfExists } from "../lib/kit/fsutil.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
@@ -63,9 +65,11 @@ Options:
                            unless -o is given)
   --nixpkgs-index FILE     look names up in this offline nixpkgs index only (default: Nix
                            or flox when present, else the kit's nixpkgs-index.json)
-  --root DIR               the repository (default: this repository)
+  --root DIR               ${ROOT_HELP}
   --json                   machine-readable output on stdout
   -h, --help               show this help
+
+Exit status: 0 done, 1 resolution failed, --check found a problem, or bad input, 2 usage error.
 `;
 
 /** Phase timings, in seconds, for the benchmark and --json. */
@@ -123,7 +127,7 @@ export async function main(args: string[]): Promise<number> {
         throw e;
       }
     }
-    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
+    const root = await resolveRoot(values.root);
     const timings: Timings = {
       requirements: 0,
       setup: 0,
@@ -236,7 +240,7 @@ export async function main(args: string[]): Promise<number> {
     t = performance.now();
     const lockPath = values.output
       ? argPath(values.output)
-      : join(root, "requirements.lock.txt");
+      : join(root, REQUIREMENTS_LOCK);
     const header = lockHeader(source, resolution);
     const lock = renderLockFile(pkgs, header);
     const noHash = pkgs.filter((p) => p.hashes.length === 0);

@@ -13,10 +13,12 @@
 // (COMFYKIT_PYPI_URL, COMFYKIT_GITHUB_URL, COMFYKIT_GITHUB_API_URL, COMFYKIT_MIRRORS,
 // COMFYKIT_CACHE_DIR), and optionally `nix-instantiate` / `flox` for the nixpkgs lookup
 // (COMFYKIT_NIXPKGS); without them the offline nixpkgs-index.json is used.
+import { MAIN_PACKAGE } from "../lib/repo/paths.ts";
 import { join } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { exists } from "../lib/kit/fsutil.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { parseLicenseFlag } from "../lib/python/license.ts";
 import { info, out } from "../lib/kit/log.ts";
 import { parseGithubRepo } from "../lib/new_package/from_github.ts";
@@ -64,7 +66,7 @@ Options:
   --no-wire              do not add the package to the main package
   --main FILE            main package to wire into (default .flox/pkgs/comfyui.nix)
   --nixpkgs-index FILE   look names up in this offline index only
-  --root DIR             repository root (default: this repository)
+  --root DIR             ${ROOT_HELP}
   --yes                  take every default (a question without one exits 2 naming its flag)
   --force                replace an existing package file (its diff is shown first)
   --dry-run              show what would be written, write nothing
@@ -142,10 +144,7 @@ async function optionsFrom(
         : "missing NAME[==VERSION] or PATH",
     );
   }
-  const root = v.root !== undefined ? argPath(v.root) : Deno.cwd();
-  if (!(await exists(root))) {
-    throw new KitError(`--root "${root}" does not exist`);
-  }
+  const root = await resolveRoot(v.root);
   const oneOf = <T extends string>(
     flag: string,
     value: string | undefined,
@@ -215,7 +214,7 @@ async function optionsFrom(
   // Like every path on the command line, --main is relative to where it was typed.
   const main = v.main !== undefined
     ? argPath(v.main)
-    : join(root, ".flox", "pkgs", "comfyui.nix");
+    : join(root, MAIN_PACKAGE);
   if (v.main !== undefined && !(await exists(main))) {
     throw new KitError(`--main "${main}" does not exist`);
   }

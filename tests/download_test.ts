@@ -3,15 +3,9 @@ import { join } from "node:path";
 import { startServer } from "./_fixtures/server.ts";
 import { hexOf } from "./_fixtures/build.ts";
 import { ROOT, tmp } from "./_helpers.ts";
-import {
-  applyMirrors,
-  copyVerified,
-  describeError,
-  download,
-  type FetchFn,
-  fetchJson,
-  parseMirrors,
-} from "../lib/net/download.ts";
+import { applyMirrors, parseMirrors } from "../lib/net/mirrors.ts";
+import { copyVerified, download } from "../lib/net/download.ts";
+import { describeError, type FetchFn, fetchJson } from "../lib/net/http.ts";
 import { defaultCacheDir, DownloadCache } from "../lib/net/cache.ts";
 
 const BYTES = new TextEncoder().encode(

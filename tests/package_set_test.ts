@@ -11,7 +11,8 @@ import { readDistMetadata } from "../lib/python/dist_metadata.ts";
 import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
 import { readManifest } from "../lib/repo/manifest.ts";
 import { normalizeName } from "../lib/python/names.ts";
-import { DEFAULT_INDEX_FILE, readNixpkgsIndex } from "../lib/nix/nixpkgs.ts";
+import { DEFAULT_INDEX_FILE } from "../lib/nix/nixpkgs.ts";
+import { readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
 import {
   evaluateMarker,
   markerEnvironment,
@@ -207,16 +208,18 @@ let
     interpreter = "/stub/bin/python3";
     stdenv.hostPlatform.system = "x86_64-linux";
   };
-  given = { inherit lib python3; fetchFromGitHub = a: a; makeWrapper = "makeWrapper"; }
+  given = { inherit lib python3; fetchFromGitHub = a: a; makeWrapper = "makeWrapper"; writeShellScript = n: t: "/stub/" + n; }
     // strings "custom:" ${list(custom)};
   evalFile = file:
     let
       f = import file;
       r = f (builtins.intersectAttrs (builtins.functionArgs f) given);
     in {
-      inherit (r) pname version format propagatedBuildInputs nativeBuildInputs pythonImportsCheck;
+      inherit (r) pname version propagatedBuildInputs nativeBuildInputs pythonImportsCheck;
+      format = r.format or null;
       src = if builtins.isAttrs r.src then "fetched" else toString r.src;
-      inherit (r.meta) description homepage license platforms;
+      inherit (r.meta) description homepage license;
+      platforms = r.meta.platforms or null;
       args = builtins.attrNames (builtins.functionArgs f);
     };
 in builtins.mapAttrs (_: evalFile) {

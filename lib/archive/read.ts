@@ -28,8 +28,8 @@ import {
   TreeBuilder,
 } from "./tree.ts";
 
-export { type ArchiveEntry, narHashEntries } from "./tree.ts";
-export { type NarArchiveOptions, narHashArchive } from "./nar_archive.ts";
+// Kept for tasks/bump_comfyui.ts (bump owner's file); everything else imports nar_archive.ts.
+export { narHashArchive } from "./nar_archive.ts";
 
 /** Archive formats we read. */
 export type ArchiveFormat = "tar" | "tar.gz" | "tar.bz2" | "zip";

@@ -4,15 +4,10 @@
 // (fetch-source's and new-package's libraries).
 import { relative } from "node:path";
 import { type Action, actionFor, type ReqChange, type Source } from "./plan.ts";
-import { MAIN_PACKAGE } from "../repo/main_package.ts";
-import {
-  addFormal,
-  addListItem,
-  removeFormal,
-  removeListItem,
-  setAttrExpr,
-  setStringAttr,
-} from "../nix/edit.ts";
+import { MAIN_PACKAGE, mainInputsAttr } from "../repo/main_package.ts";
+import { setAttrExpr, setStringAttr } from "../nix/edit.ts";
+import { addFormal, removeFormal } from "../nix/edit_formals.ts";
+import { addListItem, removeListItem } from "../nix/edit_list.ts";
 import { KitError } from "../kit/errors.ts";
 import { parseHash, toSri } from "../hash/sha256.ts";
 import { parseNix } from "../nix/parse.ts";
@@ -26,9 +21,6 @@ import { pypiToNixAttr } from "../nix/nixpkgs.ts";
 
 /** The Python markers are evaluated for by default (nixpkgs' python3); `--python` changes it. */
 export const DEFAULT_PYTHON = "3.12";
-
-/** The dependency list of the main package the actions edit. */
-export const INPUTS = "propagatedBuildInputs";
 
 /** An action with what carrying it out means. */
 export interface PlannedAction {
@@ -62,7 +54,7 @@ export function addInputEdit(
 ): (text: string) => string {
   return (text) => {
     const systems = systemsOf(marker, python);
-    let next = addListItem(text, INPUTS, attr, {
+    let next = addListItem(text, mainInputsAttr(text), attr, {
       path: MAIN_PACKAGE,
       ...(systems ? { systems } : {}),
     });
@@ -77,7 +69,9 @@ export function removeInputEdit(
   custom: boolean,
 ): (text: string) => string {
   return (text) => {
-    let next = removeListItem(text, INPUTS, attr, { path: MAIN_PACKAGE });
+    let next = removeListItem(text, mainInputsAttr(text), attr, {
+      path: MAIN_PACKAGE,
+    });
     if (custom) next = removeFormal(next, attr, { path: MAIN_PACKAGE });
     return next;
   };

@@ -3,6 +3,7 @@
 // confirm and run them one by one, collecting the edits of comfyui.nix they imply. Also the file
 // work of a custom package's new release (fetch-source's library) and dropping the vendored file
 // of its old release once nothing uses it.
+import { PKGS_DIR, repoPaths } from "../repo/paths.ts";
 import {
   type Action,
   describeAction,
@@ -29,7 +30,8 @@ import { info, warn } from "../kit/log.ts";
 import { readManifest } from "../repo/manifest.ts";
 import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
 import type { Frontend } from "../kit/prompt.ts";
-import { repoPaths, vendorPypi, writeManifestFiles } from "../repo/vendor.ts";
+import { vendorPypi } from "../repo/vendor_forms.ts";
+import { writeManifestFiles } from "../repo/vendor.ts";
 
 /** Where a classified package comes from, flattened for the bump's report and actions. */
 export function toSource(c: Classification, specifier: string): Source {
@@ -215,7 +217,7 @@ export async function updateCustomPackage(
 
 /** Removes a vendored file and its manifest entry when no package file mentions it any more. */
 export async function dropIfUnused(root: string, file: string): Promise<void> {
-  const pkgs = `${root}/.flox/pkgs`;
+  const pkgs = `${root}/${PKGS_DIR}`;
   for await (const e of Deno.readDir(pkgs)) {
     if (!e.isFile || !e.name.endsWith(".nix")) continue;
     if ((await Deno.readTextFile(`${pkgs}/${e.name}`)).includes(file)) {

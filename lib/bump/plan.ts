@@ -405,7 +405,7 @@ export function describeChange(c: ReqChange): string {
   }
 }
 
-/** The commands to run after a successful bump. */
+/** The commands to run after a successful bump, in the order of README's release steps. */
 export function nextCommands(
   version: string,
   files: readonly string[],
@@ -415,6 +415,9 @@ export function nextCommands(
     `git add ${files.join(" ")}`,
     `git commit -m "comfyui: ${version}"`,
     `git tag v${version}`,
-    "flox publish comfyui",
+    // --release wants the clean, tagged tree, so it comes after the tag and before the push.
+    "deno task verify --release",
+    `git push && git push origin v${version}`,
+    "flox publish -o <org> comfyui",
   ];
 }

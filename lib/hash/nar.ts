@@ -41,17 +41,6 @@ import {
   readFileSmall,
 } from "./nar_reader.ts";
 
-export {
-  collectSink,
-  compareNames,
-  type NarContents,
-  narDumpTree,
-  narHashTree,
-  type NarSink,
-  type NarTree,
-} from "./nar_format.ts";
-export { SMALL_FILE } from "./nar_reader.ts";
-
 /** Tuning knobs of narHashPath/narDumpPath (tests and the benchmark use them). */
 export interface NarOptions {
   /** Reader workers for large trees (default 2; 0 reads everything on this thread). */

@@ -19,20 +19,6 @@ import { applyMirrors, type Mirror } from "./mirrors.ts";
 export type { EnvLike } from "../kit/env.ts";
 export type { ProgressSink } from "../kit/progress.ts";
 export { createProgress, formatBytes } from "../kit/progress.ts";
-export {
-  describeError,
-  type FetchFn,
-  fetchJson,
-  HttpStatusError,
-  type RequestOptions,
-  type RetryPolicy,
-} from "./http.ts";
-export {
-  applyMirrors,
-  type Mirror,
-  mirrorsFromEnv,
-  parseMirrors,
-} from "./mirrors.ts";
 
 /**
  * Downloaded bytes that differ from the expected sha256 or size: the source changed, or the

@@ -10,7 +10,7 @@ import {
   fetchJson,
   HttpStatusError,
   type RequestOptions,
-} from "./download.ts";
+} from "./http.ts";
 import { baseUrlFrom, type EnvLike } from "../kit/env.ts";
 import { parseWith } from "../kit/schema.ts";
 

@@ -7,6 +7,13 @@
 //   const results = await newPackage({ target: "spandrel==0.4.0", root, python: "3.12",
 //     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
 //     chooseFrontend({ yes: true }));
+import {
+  checkWriteAccess,
+  NIXPKGS_INDEX,
+  packageFile,
+  SOURCES_DIR,
+  SOURCES_MANIFEST,
+} from "../repo/paths.ts";
 import { eq } from "@renovatebot/pep440";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { githubRepo } from "../python/dist_metadata.ts";
@@ -55,7 +62,7 @@ import type { NixSystem } from "../python/pep508.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import type { PackageSpec, SrcSpec } from "./render.ts";
 import { unifiedDiff } from "../kit/diff.ts";
-import { vendorLocalFile } from "../repo/vendor.ts";
+import { vendorLocalFile } from "../repo/vendor_forms.ts";
 import { type Wired, wireInto } from "../repo/wire.ts";
 
 export type { DepReport } from "./deps.ts";
@@ -133,7 +140,7 @@ export async function newPackage(
   if (!opts.dryRun) await checkWritable(opts.root);
   // --nixpkgs-index alone, else Nix / flox / the repository's own offline index (the root's,
   // so --root DIR answers from DIR's nixpkgs-index.json), else the kit's.
-  const rootIndex = join(opts.root, "nixpkgs-index.json");
+  const rootIndex = join(opts.root, NIXPKGS_INDEX);
   const nixpkgs = await openNixpkgsForFlag(
     opts.nixpkgsIndex,
     await exists(rootIndex) ? rootIndex : undefined,
@@ -173,19 +180,14 @@ export async function newPackage(
 
 /**
  * Refuses, in one line and before any question, a root this process may not write (deno.json
- * scopes the task's --allow-write to the current repository); on a terminal Deno asks first.
+ * scopes the task's --allow-write to the current repository); Deno never asks.
  */
 async function checkWritable(root: string): Promise<void> {
-  for (
-    const path of [join(root, ".flox"), join(root, "sources-manifest.json")]
-  ) {
-    const { state } = await Deno.permissions.request({ name: "write", path });
-    if (state !== "granted") {
-      throw new KitError(
-        `no write access to "${path}": the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task new-package …), or add --dry-run`,
-      );
-    }
-  }
+  await checkWriteAccess(
+    root,
+    [join(root, ".flox"), join(root, SOURCES_MANIFEST)],
+    "the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task new-package …), or add --dry-run",
+  );
 }
 
 interface Session {
@@ -245,7 +247,7 @@ async function walk(
   }
   const key = normalizeName(meta.name);
   s.done.add(key);
-  const pkgRel = `.flox/pkgs/${attr}.nix`;
+  const pkgRel = packageFile(attr);
   info(`${meta.name} ${meta.version}: ${meta.summary ?? "(no summary)"}`);
 
   // Step 3: dependencies.
@@ -437,8 +439,8 @@ async function writePackage(
 ): Promise<void> {
   const { opts, fe } = s;
   const { text, loaded, result } = w;
-  const pkgRel = `.flox/pkgs/${w.attr}.nix`;
-  const pkgPath = join(opts.root, ".flox", "pkgs", `${w.attr}.nix`);
+  const pkgRel = packageFile(w.attr);
+  const pkgPath = join(opts.root, packageFile(w.attr));
   const vendors = w.source === "vendored" && loaded.path && !loaded.recorded;
   const existing = await readTextIfExists(pkgPath);
   if (existing === text) {
@@ -489,7 +491,7 @@ async function writePackage(
     }
   }
   if (vendors && opts.dryRun) {
-    const inside = relative(join(opts.root, ".flox", "sources"), loaded.path!);
+    const inside = relative(join(opts.root, SOURCES_DIR), loaded.path!);
     if (inside.startsWith("..") || isAbsolute(inside)) {
       info(
         `would vendor ${loaded.fileName} into .flox/sources/ (sha256 ${loaded.sha256})`,

@@ -1,9 +1,14 @@
-// The offline nixpkgs index (nixpkgs-index.json): its schema, reading and writing. Reading also
-// accepts what a user may have at hand instead of the kit's format: a plain JSON map of
-// attribute → version, or the output of `nix-env -qaP --json -A python3Packages`; the lookup then
-// says which format was read (lib/nix/nixpkgs.ts, indexLookup).
+// The offline nixpkgs index (nixpkgs-index.json): its schema, reading, writing and lookups.
+// Reading also accepts what a user may have at hand instead of the kit's format: a plain JSON map
+// of attribute → version, or the output of `nix-env -qaP --json -A python3Packages`; the lookup
+// then says which format was read (indexLookup).
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
+import {
+  nixAttrCandidates,
+  type NixpkgsLookup,
+  type NixpkgsPackage,
+} from "./nixpkgs.ts";
 
 /** What an index file was read as. */
 export type IndexFormat = "kit" | "plain-map" | "nix-env";
@@ -193,4 +198,32 @@ export function serializeNixpkgsIndex(index: NixpkgsIndex): string {
     python3Packages: sorted(index.python3Packages),
   };
   return JSON.stringify(out, null, 2) + "\n";
+}
+
+/** A lookup over a loaded index. */
+export function indexLookup(index: NixpkgsIndex, where: string): NixpkgsLookup {
+  const pkgs = index.python3Packages;
+  const attr = (a: string): NixpkgsPackage | undefined =>
+    Object.hasOwn(pkgs, a) ? { attr: a, version: pkgs[a]! } : undefined;
+  const one = (name: string) => {
+    for (const c of nixAttrCandidates(name)) {
+      const hit = attr(c);
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+  return {
+    source: "index",
+    describe: index.format && index.format !== "kit"
+      ? `offline index ${where} (read as ${
+        describeIndexFormat(index.format)
+      }: ${Object.keys(pkgs).length} attributes, no nixpkgs revision recorded)`
+      : `offline index ${where} (nixpkgs ${
+        index.nixpkgs.rev?.slice(0, 12) ?? "per-attribute commits"
+      }${index.nixpkgs.date ? `, ${index.nixpkgs.date}` : ""})`,
+    lookup: (name) => Promise.resolve(one(name)),
+    lookupMany: (names) =>
+      Promise.resolve(new Map(names.map((n) => [n, one(n)]))),
+    lookupAttr: (a) => Promise.resolve(attr(a)),
+  };
 }

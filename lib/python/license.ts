@@ -426,3 +426,61 @@ export function licenseNix(attrs: readonly string[]): string {
   if (attrs.length === 1) return `licenses.${attrs[0]}`;
   return `with licenses; [ ${attrs.join(" ")} ]`;
 }
+
+// Licence texts as distributions ship them (LICENSE, COPYING, *.dist-info/licenses/*): phrases
+// each text carries, checked in order. The GNU and Apache texts are known by their title line
+// followed by their version line (the GPL's own text names the LGPL and the AGPL further down).
+// A GNU text alone does not say "only" or "or later" (the notice does): it is given as "…Only".
+const TEXTS: readonly [string, RegExp[]][] = [
+  ["agpl3Only", [
+    /gnu affero general public license version 3, 19 november 2007/,
+  ]],
+  ["lgpl3Only", [/gnu lesser general public license version 3, 29 june 2007/]],
+  ["lgpl21Only", [
+    /gnu lesser general public license version 2\.1, february 1999/,
+  ]],
+  ["lgpl2Only", [/gnu library general public license version 2, june 1991/]],
+  ["gpl3Only", [/gnu general public license version 3, 29 june 2007/]],
+  ["gpl2Only", [/gnu general public license version 2, june 1991/]],
+  ["asl20", [/apache license,? version 2\.0, january 2004/]],
+  ["mpl20", [/mozilla public license,? version 2\.0/]],
+  ["mit0", [
+    /permission is hereby granted, free of charge, to any person obtaining a copy/,
+    /^(?!.*above copyright notice and this permission notice shall be included)/,
+  ]],
+  ["mit", [
+    /permission is hereby granted, free of charge, to any person obtaining a copy/,
+  ]],
+  ["isc", [
+    /permission to use, copy, modify, and(\/or)? distribute this software for any purpose with or without fee is hereby granted/,
+  ]],
+  ["bsdOriginal", [
+    /redistribution and use in source and binary forms/,
+    /all advertising materials mentioning features/,
+  ]],
+  ["bsd3", [
+    /redistribution and use in source and binary forms/,
+    /neither the name of/,
+  ]],
+  ["bsd2", [/redistribution and use in source and binary forms/]],
+  ["unlicense", [
+    /this is free and unencumbered software released into the public domain/,
+  ]],
+];
+
+/**
+ * The `lib.licenses` attribute of a shipped licence text, by the phrases of the common
+ * licences; undefined when it is not one of them.
+ */
+export function licenseFromText(text: string): string | undefined {
+  const t = text.toLowerCase().replace(/\s+/g, " ");
+  for (const [attr, phrases] of TEXTS) {
+    if (phrases.every((p) => p.test(t))) return attr;
+  }
+  return undefined;
+}
+
+/** The family of an attribute ("gpl3Only", "gpl3Plus" and the old "gpl3" are all "gpl3"). */
+export function licenseFamily(attr: string): string {
+  return attr.replace(/(Only|Plus)$/, "");
+}

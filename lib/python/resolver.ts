@@ -11,7 +11,6 @@ import { fileURLToPath } from "node:url";
 import { eq, valid } from "@renovatebot/pep440";
 import { KitError } from "../kit/errors.ts";
 import { sha256File, toHex } from "../hash/sha256.ts";
-import { echoCommand } from "../kit/log.ts";
 import { normalizeName } from "./names.ts";
 import {
   evaluateMarker,
@@ -20,7 +19,8 @@ import {
   parseRequirement,
   type Requirement,
 } from "./pep508.ts";
-import { onPath } from "../nix/nixpkgs.ts";
+import { onPath, stream } from "../kit/command.ts";
+import { removeOnInterrupt } from "../kit/cleanup.ts";
 import { readRequirementsFile } from "./requirements.ts";
 
 /** Who asks for a package, and how. */
@@ -94,87 +94,20 @@ export interface ResolveOptions {
 // ---------------------------------------------------------------------------------------------
 // Running processes with clean-up on interrupt
 
-const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-
 /**
  * A temp directory removed when disposed, and also when the process is interrupted (the
- * resolver child is killed first), so no venv survives Ctrl-C.
+ * resolver child, run by `stream`, is killed first), so no venv survives Ctrl-C.
  */
-async function privateTempDir(): Promise<
-  AsyncDisposable & { path: string; child?: Deno.ChildProcess }
-> {
+async function privateTempDir(): Promise<AsyncDisposable & { path: string }> {
   const path = await Deno.makeTempDir({ prefix: "comfykit-resolve-" });
-  const handle: AsyncDisposable & { path: string; child?: Deno.ChildProcess } =
-    {
-      path,
-      async [Symbol.asyncDispose]() {
-        for (const s of SIGNALS) Deno.removeSignalListener(s, onSignal);
-        await Deno.remove(path, { recursive: true }).catch(() => {});
-      },
-    };
-  function onSignal() {
-    try {
-      handle.child?.kill("SIGTERM");
-    } catch {
-      // already exited
-    }
-    try {
-      Deno.removeSync(path, { recursive: true });
-    } catch {
-      // already gone
-    }
-    Deno.exit(130);
-  }
-  for (const s of SIGNALS) Deno.addSignalListener(s, onSignal);
-  return handle;
-}
-
-/** Runs a command, streaming its output lines to `onLine`; returns exit code and all text. */
-async function runStreaming(
-  cmd: string,
-  args: string[],
-  opts: {
-    env?: Record<string, string> | undefined;
-    onLine?: ((line: string) => void) | undefined;
-    holder?: { child?: Deno.ChildProcess };
-  },
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  echoCommand([cmd, ...args]);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(cmd, {
-      args,
-      env: opts.env ?? {},
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new KitError(`"${cmd}" not found on PATH`);
-    }
-    throw e;
-  }
-  if (opts.holder) opts.holder.child = child;
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    let all = "";
-    let pending = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      all += chunk;
-      pending += chunk;
-      const lines = pending.split(/\r?\n|\r/);
-      pending = lines.pop()!;
-      for (const l of lines) if (l.trim()) opts.onLine?.(l);
-    }
-    if (pending.trim()) opts.onLine?.(pending);
-    return all;
+  const unregister = removeOnInterrupt(path);
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      unregister();
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
   };
-  const [stdout, stderr, status] = await Promise.all([
-    collect(child.stdout),
-    collect(child.stderr),
-    child.status,
-  ]);
-  return { code: status.code, stdout, stderr };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,9 +167,8 @@ async function pipResolve(opts: ResolveOptions): Promise<Resolution> {
   const env = { ...opts.env };
 
   const t0 = performance.now();
-  const mk = await runStreaming(python, ["-m", "venv", "--without-pip", venv], {
+  const mk = await stream(python, ["-m", "venv", "--without-pip", venv], {
     env,
-    holder: tmp,
   });
   if (mk.code !== 0) {
     throw new KitError(
@@ -282,10 +214,9 @@ async function pipResolve(opts: ResolveOptions): Promise<Resolution> {
   args.push("-r", inFile);
 
   const t1 = performance.now();
-  const r = await runStreaming(python, args, {
+  const r = await stream(python, args, {
     env,
     onLine: opts.onLine,
-    holder: tmp,
   });
   const resolverSeconds = (performance.now() - t1) / 1000;
   if (r.code !== 0) {
@@ -474,12 +405,11 @@ async function uvResolve(opts: ResolveOptions): Promise<Resolution> {
     ...indexArgs(opts),
   ];
   if (opts.pythonVersion) args.push("--python-version", opts.pythonVersion);
-  const version = await runStreaming("uv", ["--version"], { env: opts.env });
+  const version = await stream("uv", ["--version"], { env: opts.env });
   const t1 = performance.now();
-  const r = await runStreaming("uv", args, {
+  const r = await stream("uv", args, {
     env: { ...opts.env },
     onLine: opts.onLine,
-    holder: tmp,
   });
   const resolverSeconds = (performance.now() - t1) / 1000;
   if (r.code !== 0) {

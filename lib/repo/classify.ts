@@ -6,6 +6,7 @@
 //             does not satisfy the requirement's specifier)
 //   missing   none of these (with the command that fixes it: deno task new-package NAME==VERSION)
 // The repository's own files win over nixpkgs because they are what comfyui.nix is built with.
+import { packageFile, SOURCES_MANIFEST } from "./paths.ts";
 import { join } from "node:path";
 import { eq, satisfies, valid } from "@renovatebot/pep440";
 import { KitError } from "../kit/errors.ts";
@@ -115,7 +116,7 @@ export async function classify(
   opts: ClassifyOptions,
 ): Promise<Classification[]> {
   const manifest = opts.manifest ??
-    await readManifest(join(opts.root, "sources-manifest.json"));
+    await readManifest(join(opts.root, SOURCES_MANIFEST));
   const bySource = new Map<string, SourceEntry[]>();
   for (const e of manifest.sources) {
     const k = normalizeName(e.name);
@@ -139,7 +140,7 @@ export async function classify(
     // custom: .flox/pkgs/<attr>.nix
     let custom: Custom | undefined;
     for (const attr of nixAttrCandidates(p.name)) {
-      const rel = `.flox/pkgs/${attr}.nix`;
+      const rel = packageFile(attr);
       const abs = join(opts.root, rel);
       if ((await readTextIfExists(abs)) === undefined) continue;
       const { version, error } = await customVersion(abs);

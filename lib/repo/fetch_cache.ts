@@ -8,11 +8,10 @@ import { defaultCacheDir, DownloadCache } from "../net/cache.ts";
 import {
   createProgress,
   download,
-  type Mirror,
-  mirrorsFromEnv,
   type ProgressSink,
-  type RequestOptions,
 } from "../net/download.ts";
+import { type Mirror, mirrorsFromEnv } from "../net/mirrors.ts";
+import { type RequestOptions } from "../net/http.ts";
 import { removeOnInterrupt } from "../kit/cleanup.ts";
 import type { EnvLike } from "../kit/env.ts";
 import { fileSha } from "./vendor_context.ts";

@@ -2,7 +2,7 @@
 // source archive .flox/pkgs/comfyui.nix pins (owner, repo, rev), fetched through the download
 // cache and checked against the NAR hash written in that file before it is trusted.
 import { join } from "node:path";
-import { narHashArchive } from "../archive/read.ts";
+import { narHashArchive } from "../archive/nar_archive.ts";
 import {
   archiveRequirements,
   MAIN_PACKAGE as MAIN,
@@ -14,7 +14,7 @@ import { archiveUrl, githubUrl } from "../net/github.ts";
 import { parseHash, sameDigest, toSri } from "../hash/sha256.ts";
 import { info } from "../kit/log.ts";
 import { requirementToString } from "../python/pep508.ts";
-import { fetchUrlCached } from "./vendor.ts";
+import { fetchUrlCached } from "./fetch_cache.ts";
 
 /**
  * The requirements of the repository's main package (ComfyUI's requirements.txt at the pinned

@@ -1,5 +1,6 @@
 // `fetch-source --all`: restore every manifest entry missing on disk, re-verify the others
 // (sizes too), regenerate a stale SHA256SUMS.txt.
+import { repoPaths } from "./paths.ts";
 import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";
@@ -8,13 +9,13 @@ import {
   renderSha256Sums,
   type SourceEntry,
 } from "./manifest.ts";
-import { download, mirrorsFromEnv, MismatchError } from "../net/download.ts";
+import { download, MismatchError } from "../net/download.ts";
+import { mirrorsFromEnv } from "../net/mirrors.ts";
 import { acquireLock } from "./lock.ts";
 import {
   cacheOf,
   ctxEnv,
   fileSha,
-  repoPaths,
   type VendorContext,
 } from "./vendor_context.ts";
 import { writeManifestFiles } from "./vendor.ts";

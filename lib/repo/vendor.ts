@@ -9,6 +9,7 @@
 // `force`, and merges the entry into a freshly re-read manifest while holding the lock.
 // This file executes plans and records entries; the plans are in vendor_plan.ts, the one-call
 // forms in vendor_forms.ts, `--all` in restore.ts, cache-only fetches in fetch_cache.ts.
+import { type RepoPaths, repoPaths } from "./paths.ts";
 import { basename, join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { atomicWrite, readTextIfExists, tempSibling } from "../kit/fsutil.ts";
@@ -23,12 +24,9 @@ import {
   upsertEntry,
   validateManifest,
 } from "./manifest.ts";
-import { narHashArchive } from "../archive/read.ts";
-import {
-  download,
-  type DownloadResult,
-  mirrorsFromEnv,
-} from "../net/download.ts";
+import { narHashArchive } from "../archive/nar_archive.ts";
+import { download, type DownloadResult } from "../net/download.ts";
+import { mirrorsFromEnv } from "../net/mirrors.ts";
 import { acquireLock } from "./lock.ts";
 import { removeOnInterrupt } from "../kit/cleanup.ts";
 import {
@@ -37,28 +35,12 @@ import {
   fileSha,
   type Plan,
   rel,
-  type RepoPaths,
-  repoPaths,
   type VendorContext,
   type VendorResult,
 } from "./vendor_context.ts";
 
-// The parts, re-exported: importers keep one entry point.
-export * from "./vendor_context.ts";
-export { planGithub, planPypi, planUrl } from "./vendor_plan.ts";
-export {
-  pypiStableUrl,
-  vendorGithub,
-  vendorLocalFile,
-  vendorPypi,
-} from "./vendor_forms.ts";
-export { fetchToCache, fetchUrlCached } from "./fetch_cache.ts";
-export {
-  restoreAll,
-  type RestoreReport,
-  type RestoreResult,
-  type RestoreStatus,
-} from "./restore.ts";
+// Kept for tasks/bump_comfyui.ts (bump owner's file); everything else imports fetch_cache.ts.
+export { fetchUrlCached } from "./fetch_cache.ts";
 
 // ---------------------------------------------------------------- execute
 
@@ -159,7 +141,7 @@ export async function executePlan(
   const paths = repoPaths(ctx.root);
   const why = fileNameProblem(plan.file);
   if (why) {
-    throw new KitError(`cannot vendor as ${JSON.stringify(plan.file)}: ${why}`);
+    throw new KitError(`Cannot vendor as ${JSON.stringify(plan.file)}: ${why}`);
   }
   const dest = join(paths.sourcesDir, plan.file);
   // A malformed manifest stops everything before any download.

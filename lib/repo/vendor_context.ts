@@ -1,33 +1,14 @@
-// What every vendoring call shares (lib/repo/vendor.ts and its parts): the repository's paths,
-// the context options, what a plan and a result are, and small helpers.
-import { join } from "node:path";
+// What every vendoring call shares (lib/repo/vendor.ts and its parts): the context options, what
+// a plan and a result are, and small helpers. The repository's paths are in lib/repo/paths.ts.
 import { sha256File, toHex } from "../hash/sha256.ts";
 import type { SourceEntry, SourceKind } from "./manifest.ts";
 import { defaultCacheDir } from "../net/cache.ts";
-import type { Mirror, ProgressSink, RequestOptions } from "../net/download.ts";
+import type { Mirror } from "../net/mirrors.ts";
+import type { ProgressSink } from "../net/download.ts";
+import type { RequestOptions } from "../net/http.ts";
 import type { LockOptions } from "./lock.ts";
 import type { EnvLike } from "../kit/env.ts";
-
-/** Where a repository keeps its vendored sources. */
-export interface RepoPaths {
-  root: string;
-  sourcesDir: string;
-  manifest: string;
-  sums: string;
-  lock: string;
-}
-
-/** The paths of the repository at `root`. */
-export function repoPaths(root: string): RepoPaths {
-  const sourcesDir = join(root, ".flox", "sources");
-  return {
-    root,
-    sourcesDir,
-    manifest: join(root, "sources-manifest.json"),
-    sums: join(sourcesDir, "SHA256SUMS.txt"),
-    lock: join(sourcesDir, ".lock"),
-  };
-}
+import { sourceFile } from "./paths.ts";
 
 /** Options every vendoring call takes; only `root` is required. */
 export interface VendorContext {
@@ -106,5 +87,5 @@ export async function fileSha(path: string): Promise<string | undefined> {
 
 /** How a vendored file is named in messages. */
 export function rel(file: string): string {
-  return `.flox/sources/${file}`;
+  return sourceFile(file);
 }

@@ -1,5 +1,6 @@
 // The one-call forms of vendoring (new-package, bump-comfyui): a PyPI release, a GitHub archive,
 // a local wheel or sdist; and fetchPypi's stable URL of a distribution file.
+import { repoPaths } from "./paths.ts";
 import { basename, join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { fileNameProblem, readManifest, type SourceEntry } from "./manifest.ts";
@@ -9,7 +10,6 @@ import {
   fileSha,
   type Plan,
   rel,
-  repoPaths,
   type VendorContext,
 } from "./vendor_context.ts";
 import { executePlan } from "./vendor.ts";
@@ -82,7 +82,7 @@ export async function vendorLocalFile(
   const file = basename(opts.path);
   const why = fileNameProblem(file);
   if (why) {
-    throw new KitError(`cannot vendor as ${JSON.stringify(file)}: ${why}`);
+    throw new KitError(`Cannot vendor as ${JSON.stringify(file)}: ${why}`);
   }
   const kind = file.endsWith(".whl") ? "pypi-wheel" : "pypi-sdist";
   const url = opts.url ?? pypiStableUrl(file);

@@ -106,14 +106,14 @@ export function planUrl(spec: {
   }
   if (u.protocol === "http:" && !spec.insecureHttp) {
     throw new KitError(
-      `refusing plain http "${spec.url}": use https, or pass --insecure-http`,
+      `Refusing plain http "${spec.url}": use https, or pass --insecure-http`,
     );
   }
   if (u.protocol !== "https:" && u.protocol !== "http:") {
     throw new KitError(`"${spec.url}" is not an http(s) URL`);
   }
   if (!spec.name.trim() || !spec.version.trim()) {
-    throw new KitError("a URL source needs --name and --version");
+    throw new KitError("A URL source needs --name and --version");
   }
   if (!isValidProjectName(spec.name)) {
     throw new KitError(
@@ -138,7 +138,7 @@ export function planUrl(spec: {
   if (why) {
     const from = spec.file === undefined ? ` (from "${spec.url}")` : "";
     throw new KitError(
-      `cannot vendor as ${
+      `Cannot vendor as ${
         JSON.stringify(file)
       }${from}: ${why}: choose another name with --file`,
     );

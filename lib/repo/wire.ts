@@ -4,10 +4,13 @@
 // it has some. Surgical edits through lib/nix/edit.ts (re-parsed, written atomically).
 //
 //   await wireInto({ root, main, attr: "spandrel", custom: true, dryRun: false, json: false, fe });
+import { packageFile } from "./paths.ts";
 import { join, relative } from "node:path";
 import { exists } from "../kit/fsutil.ts";
 import { info, out, warn } from "../kit/log.ts";
-import { addFormal, addListItem, editNixFile } from "../nix/edit.ts";
+import { addFormal } from "../nix/edit_formals.ts";
+import { addListItem } from "../nix/edit_list.ts";
+import { editNixFile } from "../nix/write.ts";
 import type { NixSystem } from "../python/pep508.ts";
 import type { Frontend } from "../kit/prompt.ts";
 
@@ -36,7 +39,7 @@ export async function wireInto(opts: {
 }): Promise<Wired | undefined> {
   const { attr, systems } = opts;
   const mainRel = relative(opts.root, opts.main);
-  if (opts.main === join(opts.root, ".flox", "pkgs", `${attr}.nix`)) {
+  if (opts.main === join(opts.root, packageFile(attr))) {
     return undefined;
   }
   if (!(await exists(opts.main))) {

@@ -1,0 +1,264 @@
+// Staged writes for flows that change several files: new-package with its missing
+// dependencies, bump-comfyui with its actions, remove-package. Nothing touches the tree
+// until `apply()`, which first checks that every target can be written, then writes each
+// file atomically and, if any write fails or the user interrupts, restores what it wrote.
+// Cancelling a flow before `apply()` therefore leaves the tree as it found it.
+//
+//   const cs = new Changeset(root);
+//   cs.write(".flox/pkgs/x.nix", text);
+//   cs.copy(".flox/sources/x.whl", "/tmp/download/x.whl");
+//   console.log(await cs.diff());
+//   await cs.apply();
+import { dirname, isAbsolute, join, relative } from "node:path";
+import { KitError } from "./errors.ts";
+import { unifiedDiff } from "./diff.ts";
+import { readTextIfExists, tempSibling } from "./fsutil.ts";
+
+type Op =
+  | { kind: "write"; data: string | Uint8Array }
+  | { kind: "copy"; from: string }
+  | { kind: "remove" };
+
+/** What `apply()` did to one path, in order. */
+export interface Applied {
+  path: string;
+  kind: Op["kind"];
+}
+
+const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/** A set of file writes, copies and removals under `root`, applied all together or not at all. */
+export class Changeset {
+  readonly root: string;
+  #ops = new Map<string, Op>();
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  #abs(path: string): string {
+    return isAbsolute(path) ? path : join(this.root, path);
+  }
+
+  /** Stages `data` as the new content of `path` (relative to the root, or absolute). */
+  write(path: string, data: string | Uint8Array): void {
+    this.#ops.set(this.#abs(path), { kind: "write", data });
+  }
+
+  /** Stages a copy of the file `from` to `path` (for large files: not held in memory). */
+  copy(path: string, from: string): void {
+    this.#ops.set(this.#abs(path), { kind: "copy", from });
+  }
+
+  /** Stages the removal of `path`; removing a file that does not exist is not an error. */
+  remove(path: string): void {
+    this.#ops.set(this.#abs(path), { kind: "remove" });
+  }
+
+  /** The text `path` will have after `apply()`: the staged text, else what is on disk. */
+  async readText(path: string): Promise<string | undefined> {
+    const op = this.#ops.get(this.#abs(path));
+    if (op === undefined) return await readTextIfExists(this.#abs(path));
+    if (op.kind === "remove") return undefined;
+    if (op.kind === "copy") return await Deno.readTextFile(op.from);
+    return typeof op.data === "string"
+      ? op.data
+      : new TextDecoder().decode(op.data);
+  }
+
+  /** True when `path` has a staged change. */
+  has(path: string): boolean {
+    return this.#ops.has(this.#abs(path));
+  }
+
+  /** The staged paths, relative to the root, in staging order. */
+  paths(): string[] {
+    return [...this.#ops.keys()].map((p) => relative(this.root, p));
+  }
+
+  get size(): number {
+    return this.#ops.size;
+  }
+
+  /** Unified diffs of every staged text change; binary files and copies get a one-line note. */
+  async diff(): Promise<string> {
+    const parts: string[] = [];
+    for (const [abs, op] of this.#ops) {
+      const rel = relative(this.root, abs);
+      const before = await readTextIfExists(abs).catch(() => undefined);
+      if (op.kind === "copy") {
+        parts.push(
+          `${before === undefined ? "new" : "replaced"} file ${rel}\n`,
+        );
+      } else if (op.kind === "remove") {
+        if (before !== undefined) {
+          parts.push(unifiedDiff(before, "", `a/${rel}`, "/dev/null"));
+        }
+      } else if (typeof op.data !== "string") {
+        parts.push(`${before === undefined ? "new" : "changed"} file ${rel}\n`);
+      } else if (before !== op.data) {
+        parts.push(
+          unifiedDiff(
+            before ?? "",
+            op.data,
+            before === undefined ? "/dev/null" : `a/${rel}`,
+            `b/${rel}`,
+          ),
+        );
+      }
+    }
+    return parts.join("");
+  }
+
+  /** Fails with one line naming the first target that cannot be written, before any write. */
+  async checkWritable(): Promise<void> {
+    for (const [abs, op] of this.#ops) {
+      const rel = relative(this.root, abs);
+      const existing = await Deno.lstat(abs).catch(() => undefined);
+      if (existing !== undefined && op.kind !== "remove") {
+        try {
+          (await Deno.open(abs, { write: true })).close();
+        } catch (e) {
+          throw notWritable(rel, e);
+        }
+      }
+      const dir = await nearestDir(dirname(abs));
+      try {
+        const probe = await Deno.makeTempFile({
+          dir,
+          prefix: ".comfykit-probe-",
+        });
+        await Deno.remove(probe);
+      } catch (e) {
+        throw notWritable(relative(this.root, dir) || ".", e);
+      }
+      if (op.kind === "copy") {
+        await Deno.stat(op.from).catch((e) => {
+          throw new KitError(`Cannot read ${op.from}: ${messageOf(e)}`);
+        });
+      }
+    }
+  }
+
+  /**
+   * Applies every staged change, or none: on a failure or an interrupt (SIGINT, SIGTERM,
+   * SIGHUP) the files already written are restored and the new ones removed. An interrupt
+   * during apply exits 130 after the rollback.
+   */
+  async apply(): Promise<Applied[]> {
+    await this.checkWritable();
+    const saved: Saved[] = [];
+    const done: Applied[] = [];
+    let interrupted = false;
+    const onSignal = () => interrupted = true;
+    const listening = Deno.build.os === "windows" ? [] : SIGNALS;
+    for (const s of listening) Deno.addSignalListener(s, onSignal);
+    try {
+      for (const [abs, op] of this.#ops) {
+        if (interrupted) break;
+        saved.push(await save(abs));
+        await applyOne(abs, op);
+        done.push({ path: relative(this.root, abs), kind: op.kind });
+      }
+      if (interrupted) throw new Error("interrupted");
+      for (const s of saved) await s.discard().catch(() => {});
+      return done;
+    } catch (e) {
+      for (const s of saved.reverse()) await s.restore().catch(() => {});
+      if (interrupted) Deno.exit(130);
+      if (e instanceof KitError) throw e;
+      const at = done.length < this.#ops.size
+        ? relative(this.root, [...this.#ops.keys()][done.length]!)
+        : this.root;
+      throw new KitError(
+        `Cannot write ${at}: ${messageOf(e)} (nothing was changed)`,
+      );
+    } finally {
+      for (const s of listening) Deno.removeSignalListener(s, onSignal);
+    }
+  }
+}
+
+async function applyOne(abs: string, op: Op): Promise<void> {
+  if (op.kind === "remove") {
+    await Deno.remove(abs).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+    return;
+  }
+  await Deno.mkdir(dirname(abs), { recursive: true });
+  const tmp = tempSibling(abs);
+  try {
+    if (op.kind === "copy") await Deno.copyFile(op.from, tmp);
+    else if (typeof op.data === "string") {
+      await Deno.writeTextFile(tmp, op.data);
+    } else await Deno.writeFile(tmp, op.data);
+    await Deno.rename(tmp, abs);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+interface Saved {
+  restore(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/** Keeps the old bytes of `abs` aside (a hard link when possible) until the apply ends. */
+async function save(abs: string): Promise<Saved> {
+  const info = await Deno.lstat(abs).catch(() => undefined);
+  if (info === undefined) {
+    const missing = await missingDirs(dirname(abs));
+    return {
+      restore: async () => {
+        await Deno.remove(abs).catch(() => {});
+        // Deepest first; Deno.remove refuses a folder that is not empty.
+        for (const d of missing) await Deno.remove(d).catch(() => {});
+      },
+      discard: () => Promise.resolve(),
+    };
+  }
+  const aside = tempSibling(abs);
+  try {
+    await Deno.link(abs, aside);
+  } catch {
+    await Deno.copyFile(abs, aside);
+  }
+  return {
+    restore: () => Deno.rename(aside, abs),
+    discard: () => Deno.remove(aside),
+  };
+}
+
+/** The folders above a new file that do not exist yet, deepest first. */
+async function missingDirs(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let d = dir; dirname(d) !== d; d = dirname(d)) {
+    if (await Deno.lstat(d).then(() => true, () => false)) break;
+    out.push(d);
+  }
+  return out;
+}
+
+async function nearestDir(dir: string): Promise<string> {
+  for (let d = dir;; d = dirname(d)) {
+    const info = await Deno.stat(d).catch(() => undefined);
+    if (info?.isDirectory) return d;
+    if (dirname(d) === d) return d;
+  }
+}
+
+function notWritable(path: string, e: unknown): KitError {
+  return new KitError(
+    `Cannot write ${JSON.stringify(path)}: ${
+      messageOf(e)
+    } (nothing was changed)`,
+  );
+}
+
+function messageOf(e: unknown): string {
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (e instanceof Deno.errors.NotCapable) return "not allowed for this task";
+  return e instanceof Error ? e.message.split("\n")[0]! : String(e);
+}
