@@ -6,25 +6,36 @@
 // from the same run.
 //
 //   deno task bench            # ROUNDS=7 by default; BENCH_ROUNDS=n to change
+//   BENCH_QUICK=1 deno task bench   # a short run on small data (tests/bench_test.ts)
 //
 // Permissions: --allow-read, --allow-write=bench/data, --allow-run=deno,sha256sum,openssl,
-// nix-hash, --allow-env=BENCH_ROUNDS,PATH, --allow-sys=loadavg.
+// nix-hash, --allow-env=BENCH_ROUNDS,BENCH_QUICK,PATH, --allow-sys=loadavg.
 import { fileURLToPath } from "node:url";
 import { out } from "../lib/kit/log.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
-const DATA = `${ROOT}/bench/data`;
-const BIG = `${DATA}/big-1GiB.bin`;
+/** BENCH_QUICK=1: a short run on small data (bench/data/quick/), to check the bench starts. */
+const QUICK = Deno.env.get("BENCH_QUICK") === "1";
+const DATA = `${ROOT}/bench/data${QUICK ? "/quick" : ""}`;
+const MIB = 1 << 20;
+const SIZES = QUICK
+  ? { big: 16 * MIB, dirs: 10, files: 10, large: MIB }
+  : { big: 1024 * MIB, dirs: 200, files: 100, large: 32 * MIB };
+const BIG = `${DATA}/big-${SIZES.big / MIB}MiB.bin`;
 const TREE = `${DATA}/tree`;
-const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 7);
-const CHECKSUM = [
-  "deno",
-  "run",
-  "--allow-read",
-  "--allow-write=/tmp",
-  "--allow-env=NO_COLOR",
-  `${ROOT}/tasks/checksum.ts`,
-];
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? (QUICK ? 1 : 7));
+
+/**
+ * How `deno task checksum` runs: `deno` by name (as --allow-run=deno allows it, whatever the
+ * install) with the permissions deno.json gives the task, so the bench measures the real thing.
+ */
+function checksumCommand(): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`));
+  const line: string = config.tasks.checksum.command;
+  const flags = line.split(/\s+/).filter((w) => w.startsWith("--allow-"));
+  return ["deno", "run", ...flags, `${ROOT}/tasks/checksum.ts`];
+}
+const CHECKSUM = checksumCommand();
 
 /** Deterministic pseudo-random bytes (xorshift), fast enough for a GiB. */
 function fill(buf: Uint8Array, seed: number): void {
@@ -41,15 +52,15 @@ function fill(buf: Uint8Array, seed: number): void {
 async function generate(): Promise<void> {
   await Deno.mkdir(DATA, { recursive: true });
   const size = await Deno.stat(BIG).then((s) => s.size, () => 0);
-  if (size !== 1 << 30) {
-    out("generating bench/data/big-1GiB.bin …");
+  if (size !== SIZES.big) {
+    out(`generating ${BIG} …`);
     using f = await Deno.open(BIG, {
       write: true,
       create: true,
       truncate: true,
     });
     const chunk = new Uint8Array(8 << 20);
-    for (let i = 0; i < 128; i++) {
+    for (let i = 0; i < SIZES.big / chunk.length; i++) {
       fill(chunk, i + 1);
       let done = 0;
       while (done < chunk.length) done += await f.write(chunk.subarray(done));
@@ -57,16 +68,16 @@ async function generate(): Promise<void> {
   }
   const marker = `${DATA}/.tree-complete`;
   if (await Deno.stat(marker).then(() => false, () => true)) {
-    out("generating bench/data/tree (20,000 small files + 3 large) …");
+    out(`generating ${TREE} …`);
     await Deno.remove(TREE, { recursive: true }).catch(() => {});
     const buf = new Uint8Array(64 << 20);
     fill(buf, 99);
     let seed = 7;
     const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
-    for (let d = 0; d < 200; d++) {
+    for (let d = 0; d < SIZES.dirs; d++) {
       const dir = `${TREE}/pkg${d}/sub${d % 7}`;
       await Deno.mkdir(dir, { recursive: true });
-      for (let f = 0; f < 100; f++) {
+      for (let f = 0; f < SIZES.files; f++) {
         const p = `${dir}/file${f}.py`;
         const start = rand() % 1000;
         await Deno.writeFile(p, buf.subarray(start, start + (rand() % 4096)));
@@ -77,7 +88,7 @@ async function generate(): Promise<void> {
     for (let i = 0; i < 3; i++) {
       await Deno.writeFile(
         `${TREE}/large/blob${i}.bin`,
-        buf.subarray(i, i + (32 << 20) + i),
+        buf.subarray(i, i + SIZES.large + i),
       );
     }
     await Deno.writeTextFile(marker, "");
@@ -172,7 +183,10 @@ const flatCmds: Record<string, string[]> = {
 if (have("openssl")) {
   flatCmds["openssl dgst -sha256"] = ["openssl", "dgst", "-sha256", "-r", BIG];
 }
-const flat = await compare("Flat SHA-256 of a 1 GiB file", flatCmds);
+const flat = await compare(
+  `Flat SHA-256 of a ${SIZES.big / MIB} MiB file`,
+  flatCmds,
+);
 out("");
 ratio(
   "checksum / sha256sum",
@@ -191,7 +205,9 @@ if (flat["openssl dgst -sha256"]) {
 
 if (have("nix-hash")) {
   const nar = await compare(
-    "NAR hash of a tree of 20,000 small files + 3 × 32 MiB",
+    `NAR hash of a tree of ${SIZES.dirs * SIZES.files} small files + 3 × ${
+      SIZES.large / MIB
+    } MiB`,
     {
       "checksum --format hex": [...CHECKSUM, "--format", "hex", TREE],
       "nix-hash --type sha256": ["nix-hash", "--type", "sha256", TREE],

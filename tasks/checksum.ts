@@ -24,8 +24,9 @@ export const USAGE = `Usage:
   deno task checksum --convert HASH [--format F] [--json]
 
 Prints "<hash>  <path>" per PATH. A file gets its flat sha256 (like sha256sum), a directory
-its NAR hash (like nix-hash --type sha256); symlinks given on the command line are followed
-unless --type nar is forced.
+its NAR hash (like nix-hash --type sha256). A symlink given on the command line: to a file, the
+file is hashed (like sha256sum); to a directory, the symlink itself, as nix-hash does (write
+"link/" to hash the directory); --type nar hashes any symlink itself.
 
 Options:
   --type flat|nar   force flat hashing (files only) or NAR hashing (symlinks not followed)
@@ -138,7 +139,12 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     const hashed: Hashed[] = [];
-    await lib.hashPaths(positionals, { type, unpack: values.unpack }, (h) => {
+    const opts = {
+      type,
+      unpack: values.unpack,
+      progress: Deno.stderr.isTerminal(),
+    };
+    await lib.hashPaths(positionals, opts, (h) => {
       if (values.json) hashed.push(h);
       else {
         const e = lib.escapeName(h.path);

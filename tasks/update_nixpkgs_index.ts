@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { UsageError } from "../lib/kit/errors.ts";
-import { info, out } from "../lib/kit/log.ts";
+import { info, out, warn } from "../lib/kit/log.ts";
 import { NIXPKGS_INDEX, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { updateIndex } from "../lib/nixpkgs_index/run.ts";
 
@@ -29,7 +29,8 @@ Options:
   --all              index every python3Packages attribute (nix-env -qaP --json; slow, large)
   --rev REV          nixpkgs commit to record (default: .git-revision or git rev-parse HEAD)
   --channel NAME     channel name to record (e.g. nixos-25.05)
-  --dry-run          show what would change, write nothing
+  --force            write an index that drops most of the old attributes
+  --dry-run          print what would change on stdout, write nothing
   --json             print the new index on stdout
   -h, --help         show this help
 
@@ -48,6 +49,7 @@ export async function main(args: string[]): Promise<number> {
       rev: { type: "string" },
       channel: { type: "string" },
       "dry-run": { type: "boolean" },
+      force: { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     });
@@ -82,11 +84,19 @@ export async function main(args: string[]): Promise<number> {
       rev: values.rev,
       channel: values.channel,
       dryRun: values["dry-run"] ?? false,
+      force: values.force ?? false,
     });
-    for (const line of r.changes) info(line);
+    // A dry run's result is the diff: on stdout (with --json, stdout is the index).
+    const show = !r.written && !values.json ? out : info;
+    for (const line of r.changes) show(line);
     if (values.json) out(r.text.trimEnd());
     if (!r.written) {
-      info(`dry run: ${indexFile} not written`);
+      if (r.shrink) warn(r.shrink);
+      show(
+        `dry run: would write ${indexFile} with ${r.count} attributes from nixpkgs ${
+          r.rev.slice(0, 12)
+        } (nothing written)`,
+      );
       return 0;
     }
     info(

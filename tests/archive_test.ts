@@ -3,11 +3,11 @@ import { packTar, type TarEntry } from "modern-tar";
 import { zipSync } from "fflate";
 import {
   detectFormat,
-  narHashArchive,
-  narHashEntries,
   readArchive,
   readArchiveBytes,
 } from "../lib/archive/read.ts";
+import { narHashArchive } from "../lib/archive/nar_archive.ts";
+import { narHashEntries } from "../lib/archive/tree.ts";
 import { KitError } from "../lib/kit/errors.ts";
 import { toHex } from "../lib/hash/sha256.ts";
 import {
@@ -25,6 +25,12 @@ import {
   gzip,
 } from "./_fixtures/build.ts";
 import { nixHash, pyPack, TREE, writeTree } from "./_fixtures/trees.ts";
+import {
+  zerosTar,
+  zerosTarBz2,
+  zerosTarGz,
+  zerosZip,
+} from "./_fixtures/zeros.ts";
 
 const enc = new TextEncoder();
 
@@ -587,4 +593,214 @@ try {
   );
   assert.equal(r.stdout.trim().split("\n").length, 1);
   assert.deepEqual([...Deno.readDirSync(`${dir.path}/tmp`)], []);
+});
+
+// ---------------------------------------------------------------- issue 16: bounds, Ctrl-C, names
+
+/** The permissions deno.json gives `deno task checksum`. */
+async function checksumTaskFlags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  const line: string = config.tasks.checksum.command;
+  return line.split(" ").filter((w) => w.startsWith("--allow-"));
+}
+
+Deno.test("checksum --unpack of a 512 MiB entry (zip, tar.gz) stays within the memory bound: peak RSS from /usr/bin/time", async () => {
+  if (!haveTool("time") && !(await Deno.stat("/usr/bin/time").catch(() => 0))) {
+    return;
+  }
+  await using dir = await tmp();
+  const flags = await checksumTaskFlags();
+  const zip = `${dir.path}/z.zip`;
+  const tgz = `${dir.path}/z.tar.gz`;
+  await zerosZip(zip, 512);
+  await zerosTarGz(tgz, 512);
+  const hashes = new Set<string>();
+  for (const archive of [zip, tgz]) {
+    // A lowered budget (16 MiB) so the bound shows on a small machine: the entry is spilled and
+    // streamed, never held (before: the whole entry was inflated at once, RSS > 600 MB).
+    const r = await run("/usr/bin/time", [
+      "-v",
+      Deno.execPath(),
+      "run",
+      `--config=${ROOT}/deno.json`,
+      ...flags,
+      `${ROOT}/tasks/checksum.ts`,
+      "--unpack",
+      archive,
+    ], { env: { COMFYKIT_UNPACK_MEMORY_MIB: "16", TMPDIR: dir.path } });
+    assert.equal(r.code, 0, r.stderr);
+    const rss =
+      Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)![1]) /
+      1024;
+    assert.ok(
+      rss < 400,
+      `${archive}: peak RSS ${rss.toFixed(0)} MiB, bound 400 MiB`,
+    );
+    hashes.add(r.stdout.split(" ")[0]!);
+  }
+  assert.equal(hashes.size, 1, "zip and tar.gz of the same tree hash the same");
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).sort(), [
+    "z.tar.gz",
+    "z.zip",
+  ], "no spill directory left");
+});
+
+Deno.test("checksum --unpack exits 130 within a second of Ctrl-C, spill directory removed (zip, tar.gz, tar, tar.bz2)", async (t) => {
+  const builders = {
+    "zip": zerosZip,
+    "tar.gz": zerosTarGz,
+    "tar": zerosTar,
+    "tar.bz2": zerosTarBz2,
+  };
+  const flags = await checksumTaskFlags();
+  for (const [ext, build] of Object.entries(builders)) {
+    if (ext === "tar.bz2" && !haveTool("bzip2")) continue;
+    await t.step(ext, async () => {
+      await using dir = await tmp();
+      const spillRoot = `${dir.path}/tmp`;
+      await Deno.mkdir(spillRoot);
+      const archive = `${dir.path}/big.${ext}`;
+      await build(archive, 1024);
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          `--config=${ROOT}/deno.json`,
+          ...flags,
+          `${ROOT}/tasks/checksum.ts`,
+          "--unpack",
+          archive,
+        ],
+        env: {
+          TMPDIR: spillRoot,
+          COMFYKIT_UNPACK_MEMORY_MIB: "0",
+          NO_COLOR: "1",
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      // Wait until the entry is being spilled, then interrupt.
+      const deadline = Date.now() + 30_000;
+      while ([...Deno.readDirSync(spillRoot)].length === 0) {
+        assert.ok(Date.now() < deadline, "the spill directory never appeared");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const sent = performance.now();
+      child.kill("SIGINT");
+      const out = await child.output();
+      const took = performance.now() - sent;
+      assert.equal(out.code, 130, new TextDecoder().decode(out.stdout));
+      assert.ok(took < 1000, `exited ${took.toFixed(0)} ms after SIGINT`);
+      assert.equal(new TextDecoder().decode(out.stdout), "", "no hash printed");
+      assert.deepEqual(
+        [...Deno.readDirSync(spillRoot)],
+        [],
+        "spill dir removed",
+      );
+    });
+  }
+});
+
+Deno.test("narHashArchive() reads '\\' in zip entry names as a separator and refuses 'top\\..\\..\\x', as Nix does (tar keeps '\\')", async () => {
+  if (!haveTool("nix-hash")) return;
+  await using dir = await tmp();
+  // Nix (libarchive) unpacks zip "top\sub\f" as top/sub/f: the same hash as that tree.
+  const zip = `${dir.path}/win.zip`;
+  await Deno.writeFile(
+    zip,
+    zipSync({ "top/a.txt": enc.encode("hi"), "top\\sub\\f": enc.encode("x") }),
+  );
+  await Deno.mkdir(`${dir.path}/tree/sub`, { recursive: true });
+  await Deno.writeTextFile(`${dir.path}/tree/a.txt`, "hi");
+  await Deno.writeTextFile(`${dir.path}/tree/sub/f`, "x");
+  assert.equal(
+    toHex(await narHashArchive(zip)),
+    await nixHash(`${dir.path}/tree`),
+  );
+  const evil = `${dir.path}/evil.zip`;
+  await Deno.writeFile(
+    evil,
+    zipSync({
+      "top/a.txt": enc.encode("hi"),
+      "top\\..\\..\\x": enc.encode("x"),
+    }),
+  );
+  await rejectsWith(
+    narHashArchive(evil),
+    /entry "top\\\.\.\\\.\.\\x": '\.\.' path component/,
+  );
+  await rejectsWith(
+    readArchiveBytes(await Deno.readFile(evil), "evil.zip"),
+    /'\.\.' path component/,
+  );
+  // In a tar, '\' is an ordinary character (Nix accepts it): a file named "a\..\..\x".
+  const tar = `${dir.path}/bs.tar`;
+  await Deno.writeFile(
+    tar,
+    await tarOf([{
+      header: { name: "top/a\\..\\..\\x", size: 4, type: "file" },
+      body: enc.encode("evil"),
+    }]),
+  );
+  await Deno.mkdir(`${dir.path}/tartree`);
+  await Deno.writeTextFile(`${dir.path}/tartree/a\\..\\..\\x`, "evil");
+  assert.equal(
+    toHex(await narHashArchive(tar)),
+    await nixHash(`${dir.path}/tartree`),
+  );
+});
+
+Deno.test("readArchiveBytes() names the hard-link entry, not its target, when the target is unsafe", async () => {
+  const tar = await tarOf([
+    { header: { name: "top/a", size: 1, type: "file" }, body: enc.encode("a") },
+    {
+      header: {
+        name: "top/link",
+        type: "link",
+        linkname: "../../etc/passwd",
+        size: 0,
+      },
+    },
+  ]);
+  await rejectsWith(
+    readArchiveBytes(tar, "h.tar"),
+    /entry "top\/link": hard link target "\.\.\/\.\.\/etc\/passwd": '\.\.' path component/,
+  );
+});
+
+Deno.test("narHashArchive() reports unpacking and hashing progress to a progress sink (checksum's terminal bar)", async () => {
+  await using dir = await tmp();
+  const archive = `${dir.path}/z.zip`;
+  await zerosZip(archive, 64);
+  const seen: {
+    label: string;
+    total?: number;
+    last: number;
+    ended: boolean;
+  }[] = [];
+  const digest = await narHashArchive(archive, {
+    memoryLimit: 0,
+    progress: {
+      start(label, total) {
+        const bar = {
+          label,
+          ...(total ? { total } : {}),
+          last: 0,
+          ended: false,
+        };
+        seen.push(bar);
+        return {
+          update: (n) => void (bar.last = n),
+          done: () => void (bar.ended = true),
+          fail: () => void (bar.ended = true),
+        };
+      },
+      note() {},
+    },
+  });
+  assert.equal(digest.length, 32);
+  assert.ok(seen.length >= 1, "a bar was shown");
+  assert.match(seen[0]!.label, /^unpacking z\.zip$/);
+  assert.equal(seen[0]!.total, 64 * 1024 * 1024);
+  assert.ok(seen.every((b) => b.ended), "every bar is cleared at the end");
 });

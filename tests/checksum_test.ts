@@ -14,6 +14,7 @@ import {
 import { sha256File, toHex } from "../lib/hash/sha256.ts";
 import { buildTarGz, buildZip } from "./_fixtures/build.ts";
 import { nixHash, writeTree } from "./_fixtures/trees.ts";
+import { zerosZip } from "./_fixtures/zeros.ts";
 
 // sha256("hello") in the three encodings.
 const HELLO = {
@@ -476,4 +477,57 @@ Deno.test("checksum --verify shows a malformed line's control characters escaped
   assert.equal(r.code, 1);
   assert.ok(r.stderr.includes('"abc\\x1b]0;pwned\\x07 x"'), r.stderr);
   assert.ok(!r.stderr.includes("\x1b"));
+});
+
+Deno.test("checksum of a symlink to a directory matches real nix-hash: 'link' hashes the symlink, 'link/' the directory", async () => {
+  if (!haveTool("nix-hash")) return;
+  await using dir = await tmp();
+  await Deno.mkdir(`${dir.path}/d`);
+  await writeTree(`${dir.path}/d`, [
+    { path: "sub/f", kind: "file", content: "x" },
+    { path: "a.txt", kind: "file", content: "hello" },
+  ]);
+  await Deno.symlink("d", `${dir.path}/link`);
+  await Deno.symlink("link", `${dir.path}/link2`);
+  for (const p of ["link", "link/", "link2", "link2/", "d/"]) {
+    const r = await checksum("--format", "nix32", `${dir.path}/${p}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout.split(" ")[0],
+      await nixHash(`${dir.path}/${p}`, true),
+      `checksum ${p} = nix-hash ${p}`,
+    );
+  }
+});
+
+Deno.test("checksum of a symlink loop is one error line, exit 1", async () => {
+  await using dir = await tmp();
+  await Deno.symlink("b", `${dir.path}/a`);
+  await Deno.symlink("a", `${dir.path}/b`);
+  const r = await runTaskProcess("checksum.ts", [`${dir.path}/a`]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    `error: "${dir.path}/a" is a symlink loop: it never reaches a file\n`,
+  );
+});
+
+Deno.test("checksum --unpack shows unpacking and hashing progress on a terminal (pty via script), and none in a pipe", async () => {
+  if (!haveTool("script")) return;
+  await using dir = await tmp();
+  const archive = `${dir.path}/z.zip`;
+  await zerosZip(archive, 256);
+  const cmd =
+    `${Deno.execPath()} run -A ${ROOT}/tasks/checksum.ts --unpack ${archive}`;
+  const env = { COMFYKIT_UNPACK_MEMORY_MIB: "0", TMPDIR: dir.path };
+  const tty = await run("script", ["-qec", cmd, "/dev/null"], { env });
+  assert.equal(tty.code, 0, tty.stdout);
+  assert.match(tty.stdout, /unpacking z\.zip .*\d/);
+  assert.match(tty.stdout, /hashing z\.zip .*\d/);
+  assert.match(tty.stdout, /sha256-[A-Za-z0-9+/]{43}= {2}/);
+  const piped = await runTaskProcess("checksum.ts", ["--unpack", archive], {
+    env,
+  });
+  assert.equal(piped.code, 0);
+  assert.equal(piped.stderr, "", "no progress when stderr is not a terminal");
 });

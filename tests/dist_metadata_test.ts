@@ -12,6 +12,7 @@ import { KitError } from "../lib/kit/errors.ts";
 import { detectLicense } from "../lib/python/license.ts";
 import { parseRequirement } from "../lib/python/pep508.ts";
 import { REAL_SOURCES, realSourcesTest, tmp } from "./_helpers.ts";
+import { zerosZip } from "./_fixtures/zeros.ts";
 import {
   buildSdist,
   buildTarGz,
@@ -356,4 +357,20 @@ Deno.test("pickHomepage() and githubRepo() choose among project URLs", () => {
     undefined,
   );
   assert.equal(pickHomepage({}), undefined);
+});
+
+Deno.test("readDistMetadata() refuses a wheel whose METADATA inflates to 1 GiB, in one line and bounded memory", async () => {
+  await using dir = await tmp();
+  const whl = `${dir.path}/bomb-1.0-py3-none-any.whl`;
+  await zerosZip(whl, 1024, "bomb-1.0.dist-info/METADATA");
+  const before = Deno.memoryUsage().rss;
+  await assert.rejects(readDistMetadata(whl), (e: Error) => {
+    assert.ok(e instanceof KitError, String(e));
+    assert.equal(
+      e.message,
+      "Cannot read bomb-1.0-py3-none-any.whl: bomb-1.0.dist-info/METADATA is 1024 MiB, too large for metadata (at most 16 MiB)",
+    );
+    return true;
+  });
+  assert.ok(Deno.memoryUsage().rss - before < 256 * 2 ** 20, "not inflated");
 });

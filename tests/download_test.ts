@@ -3,15 +3,9 @@ import { join } from "node:path";
 import { startServer } from "./_fixtures/server.ts";
 import { hexOf } from "./_fixtures/build.ts";
 import { ROOT, tmp } from "./_helpers.ts";
-import {
-  applyMirrors,
-  copyVerified,
-  describeError,
-  download,
-  type FetchFn,
-  fetchJson,
-  parseMirrors,
-} from "../lib/net/download.ts";
+import { applyMirrors, parseMirrors } from "../lib/net/mirrors.ts";
+import { copyVerified, download } from "../lib/net/download.ts";
+import { describeError, type FetchFn, fetchJson } from "../lib/net/http.ts";
 import { defaultCacheDir, DownloadCache } from "../lib/net/cache.ts";
 
 const BYTES = new TextEncoder().encode(
@@ -490,4 +484,33 @@ Deno.test("describeError() adds fetch's cause without repeating the URL", () => 
     "fetch failed: client error (Connect): dns error",
   );
   assert.equal(describeError(new TypeError("body stalled")), "body stalled");
+});
+
+Deno.test("download() names the URL once in a retry and a final HTTP 5xx error", async () => {
+  await using server = await startServer();
+  await using dir = await tmp();
+  server.route("GET", /^\/f$/, () => new Response("boom", { status: 500 }));
+  const { retry } = fastRetry(2);
+  const messages: string[] = [];
+  const url = `${server.url}/f`;
+  await assert.rejects(
+    download(url, {
+      dest: join(dir.path, "f"),
+      sha256: SHA,
+      retry,
+      onRetry: (m) => messages.push(m),
+    }),
+    (e: Error) => {
+      assert.equal(
+        e.message,
+        `download of ${url} failed after 2 attempts: HTTP 500`,
+      );
+      return true;
+    },
+  );
+  assert.match(
+    messages[0]!,
+    new RegExp(`^download of ${url}: HTTP 500; retrying`),
+  );
+  assert.equal(messages[0]!.split(url).length, 2, "URL named once");
 });

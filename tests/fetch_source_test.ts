@@ -34,12 +34,12 @@ import {
   type SourceEntry,
 } from "../lib/repo/manifest.ts";
 import { acquireLock } from "../lib/repo/lock.ts";
+import { fetchToCache } from "../lib/repo/fetch_cache.ts";
 import {
-  fetchToCache,
   pypiStableUrl,
   vendorLocalFile,
   vendorPypi,
-} from "../lib/repo/vendor.ts";
+} from "../lib/repo/vendor_forms.ts";
 
 const DEMO = { name: "demo-pkg", version: "1.0.0", packages: ["demo_pkg"] };
 const OTHER = { name: "other", version: "2.1", packages: ["other"] };
@@ -101,16 +101,28 @@ async function fixture(): Promise<Fixture> {
   };
 }
 
-/** Runs main() in-process with the fixture's environment (restored afterwards). */
+/** In-process runs under way, and the environment from before the first of them. */
+let running = 0;
+let savedEnv: (readonly [string, string | undefined])[] = [];
+
+/**
+ * Runs main() in-process with the fixture's environment, restored when the last concurrent run
+ * ends (runs started together must not restore each other's values: later subprocesses would
+ * inherit them).
+ */
 async function fetchSource(f: Fixture, ...args: string[]): Promise<number> {
-  const saved = Object.keys(f.env).map((k) => [k, Deno.env.get(k)] as const);
+  if (running++ === 0) {
+    savedEnv = Object.keys(f.env).map((k) => [k, Deno.env.get(k)] as const);
+  }
   for (const [k, v] of Object.entries(f.env)) Deno.env.set(k, v);
   try {
     return await main(["--root", f.root, ...args]);
   } finally {
-    for (const [k, v] of saved) {
-      if (v === undefined) Deno.env.delete(k);
-      else Deno.env.set(k, v);
+    if (--running === 0) {
+      for (const [k, v] of savedEnv) {
+        if (v === undefined) Deno.env.delete(k);
+        else Deno.env.set(k, v);
+      }
     }
   }
 }
@@ -428,7 +440,7 @@ Deno.test("main() vendors a URL only over https unless --insecure-http", async (
     "1.0",
   );
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /refusing plain http .*--insecure-http/);
+  assert.match(r.stderr, /Refusing plain http .*--insecure-http/);
   assert.equal(f.server.log.length, 0);
   r = await fetchSourceOut(
     f,
@@ -458,7 +470,7 @@ Deno.test("main() vendors a URL only over https unless --insecure-http", async (
     "--insecure-http",
   );
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /not a plain file name/);
+  assert.match(r.stderr, /it contains a path separator: choose another name/);
   // --name and --version become manifest fields: validated before anything is fetched.
   const served = f.server.log.length;
   for (
@@ -1033,6 +1045,175 @@ Deno.test("fetch-source with deno.json's write grant and another --root is one e
   assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   assert.deepEqual(await listDir(f.sources), []);
   assert.equal(await exists(f.manifestPath), false);
+});
+
+// ------------------------------------------------------------------ issue 16
+
+Deno.test("main() refuses reserved names (SHA256SUMS.txt, the lock file, any '.' name) even with --force, never suggesting --force", async () => {
+  await using f = await fixture();
+  const body = new TextEncoder().encode("not a checksum file");
+  f.server.route("GET", /^\/dl\/x$/, () => new Response(body as BodyInit));
+  await Deno.writeTextFile(join(f.sources, "SHA256SUMS.txt"), "keep me\n");
+  for (const name of ["SHA256SUMS.txt", ".lock", ".gitignore"]) {
+    const r = await fetchSourceOut(
+      f,
+      `${f.server.url}/dl/x`,
+      "--name",
+      "x",
+      "--version",
+      "1",
+      "--insecure-http",
+      "--file",
+      name,
+      "--force",
+    );
+    assert.equal(r.code, 1, name);
+    assert.match(
+      r.stderr,
+      name === "SHA256SUMS.txt"
+        ? /^error: Cannot vendor as "SHA256SUMS\.txt": "SHA256SUMS\.txt" is reserved: the kit generates it/
+        : /^error: Cannot vendor as "\.[a-z]+": it starts with '\.', reserved/,
+    );
+    assert.doesNotMatch(r.stderr, /--force/);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+  }
+  assert.equal(
+    await Deno.readTextFile(join(f.sources, "SHA256SUMS.txt")),
+    "keep me\n",
+  );
+  assert.equal(await exists(f.manifestPath), false);
+  assert.equal(f.server.log.length, 0, "nothing downloaded");
+});
+
+Deno.test("main() rejects a 270-character file name saying it is too long", async () => {
+  await using f = await fixture();
+  const long = `${"a".repeat(263)}.tar.gz`;
+  const r = await fetchSourceOut(
+    f,
+    `${f.server.url}/dl/${long}`,
+    "--name",
+    "x",
+    "--version",
+    "1",
+    "--insecure-http",
+  );
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /it is 270 characters long, at most 200 allowed/);
+});
+
+Deno.test("main() refuses a PyPI file whose name states another project or version", async () => {
+  await using f = await fixture();
+  // PyPI's JSON for wrong==1.0 lists demo-pkg's wheel, and right==2.0 lists a 1.0 file.
+  f.pypi.add({ name: "wrong", version: "1.0", files: [wheelFile(DEMO)] });
+  f.pypi.add({
+    name: "right",
+    version: "2.0",
+    files: [wheelFile({ name: "right", version: "1.0", packages: ["right"] })],
+  });
+  let r = await fetchSourceOut(f, "pypi:wrong==1.0");
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^error: PyPI lists "demo_pkg-1\.0\.0-py3-none-any\.whl" for wrong==1\.0, but its name says demo_pkg 1\.0\.0: refusing to vendor it as wrong 1\.0\n$/,
+  );
+  r = await fetchSourceOut(f, "pypi:right==2.0");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /its name says right 1\.0: refusing/);
+  assert.equal(await exists(f.manifestPath), false);
+  assert.deepEqual([...Deno.readDirSync(f.sources)], []);
+  // Equal versions spelt differently (PEP 440) are the same release.
+  f.pypi.add({
+    name: "spelt",
+    version: "1.0",
+    files: [
+      wheelFile({ name: "spelt", version: "1.0.0", packages: ["spelt"] }),
+    ],
+  });
+  r = await fetchSourceOut(f, "pypi:spelt==1.0");
+  assert.equal(r.code, 0, r.stderr);
+});
+
+Deno.test("main() accepts a manifest that starts with a byte-order mark", async () => {
+  await using f = await fixture();
+  assert.equal(await fetchSource(f, `pypi:${DEMO.name}==${DEMO.version}`), 0);
+  const text = await Deno.readTextFile(f.manifestPath);
+  await Deno.writeTextFile(f.manifestPath, "\uFEFF" + text);
+  const r = await fetchSourceOut(f, "--all", "--check");
+  assert.equal(r.code, 0, r.stderr);
+});
+
+Deno.test("main() --all --check compares sizes, and a wrong size or hash in the manifest gets a hint naming the manifest", async () => {
+  await using f = await fixture();
+  assert.equal(await fetchSource(f, `pypi:${DEMO.name}==${DEMO.version}`), 0);
+  const m = await manifestOf(f);
+  const entry = m.sources[0]!;
+  const wrong = { ...m, sources: [{ ...entry, size: entry.size! + 1 }] };
+  await Deno.writeTextFile(f.manifestPath, serializeManifest(wrong));
+  let r = await fetchSourceOut(f, "--all", "--check");
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stdout,
+    new RegExp(
+      `^failed ${
+        entry.file.replaceAll(".", "\\.")
+      }: sources-manifest\\.json records ${
+        entry.size! + 1
+      } bytes, but the file with the recorded sha256 has ${entry.size}: correct its "size" in sources-manifest\\.json$`,
+      "m",
+    ),
+  );
+  assert.match(r.stderr, /correct the entries in sources-manifest\.json/);
+  assert.doesNotMatch(r.stderr, /network|restore/);
+  // The file missing: the restore downloads it and the size disagrees: the hint names the
+  // manifest, not the network, and the file name is not repeated.
+  await Deno.remove(join(f.sources, entry.file));
+  r = await fetchSourceOut(f, "--all");
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stdout,
+    /size mismatch .*sha256\/size in sources-manifest\.json are wrong/,
+  );
+  assert.equal(r.stdout.split(entry.file).length, 2, r.stdout);
+  assert.match(r.stderr, /correct the entries in sources-manifest\.json/);
+  assert.doesNotMatch(r.stderr, /network/);
+});
+
+Deno.test("main() --timeout -5 says what a timeout must be (not 'argument is ambiguous')", async () => {
+  await using f = await fixture();
+  const r = await fetchSourceOut(f, "--all", "--timeout", "-5");
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /^error: --timeout must be a whole number from 1 to 3600\n/,
+  );
+});
+
+Deno.test("fetch-source waiting on a stale .flox/sources/.lock says what it waits for, then takes it over", async () => {
+  await using f = await fixture();
+  const lock = join(f.sources, ".lock");
+  await Deno.writeTextFile(
+    lock,
+    JSON.stringify({
+      pid: 4242,
+      host: "elsewhere",
+      created: "2026-11-30T10:00:00.000Z",
+      token: "t",
+    }) + "\n",
+  );
+  // Touched a moment ago: fresh for 15 s, so the run waits (about 2 s here).
+  const t = new Date(Date.now() - 13_000);
+  await Deno.utime(lock, t, t);
+  const r = await runTaskProcess(
+    "fetch_source.ts",
+    ["--root", f.root, `pypi:${DEMO.name}==${DEMO.version}`],
+    { env: f.env },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /waiting for ".*\/\.flox\/sources\/\.lock", held by pid 4242 on elsewhere since 2026-11-30T10:00:00\.000Z \(a lock left untouched for 15 s is taken over; giving up after 60 s\)/,
+  );
+  assert.equal(await exists(lock), false);
 });
 
 Deno.test("fetch-source with deno.json's permissions fills a cache under /tmp (COMFYKIT_CACHE_DIR or XDG_CACHE_HOME)", async () => {

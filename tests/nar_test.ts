@@ -2,13 +2,12 @@ import assert from "node:assert/strict";
 import {
   collectSink,
   compareNames,
-  narDumpPath,
   narDumpTree,
-  narHashPath,
   narHashTree,
   type NarTree,
-  SMALL_FILE,
-} from "../lib/hash/nar.ts";
+} from "../lib/hash/nar_format.ts";
+import { narDumpPath, narHashPath } from "../lib/hash/nar.ts";
+import { SMALL_FILE } from "../lib/hash/nar_reader.ts";
 import { KitError } from "../lib/kit/errors.ts";
 import { toHex, toNix32 } from "../lib/hash/sha256.ts";
 import { haveTool, run, tmp } from "./_helpers.ts";

@@ -9,11 +9,12 @@ import {
 import { findNixpkgs, parseFloxSearch } from "../lib/nix/nixpkgs_eval.ts";
 import {
   indexLookup,
+  parseNixEnvJson,
   parseNixpkgsIndex,
   readNixpkgsIndex,
   serializeNixpkgsIndex,
 } from "../lib/nix/nixpkgs_index.ts";
-import { diffLines, parseNixEnvJson } from "../lib/nixpkgs_index/run.ts";
+import { diffLines } from "../lib/nixpkgs_index/run.ts";
 import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
 import { nixpkgsNames, REQUIREMENTS_0_3_75 } from "./_fixtures/comfyui.ts";
 
@@ -528,4 +529,129 @@ Deno.test("parseNixEnvJson() and diffLines() of update-nixpkgs-index", () => {
     "~ b 1 -> 2",
     "+ c 3",
   ]);
+});
+
+Deno.test("update-nixpkgs-index refuses a result that drops most attributes unless --force, saying how many", async () => {
+  if (!haveTool("nix-instantiate")) return;
+  await using dir = await tmp();
+  const nixpkgs = await fakeNixpkgs(dir.path);
+  const file = `${dir.path}/index.json`;
+  const old = JSON.stringify({
+    ...SMALL,
+    python3Packages: { torch: "1.0", a: "1", b: "1", c: "1", d: "1", e: "1" },
+  });
+  await Deno.writeTextFile(file, old);
+  const args = ["--nixpkgs", nixpkgs, "--index", file];
+  const r = await runTaskProcess("update_nixpkgs_index.ts", args);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /error: .*index\.json: the new index drops 5 of 6 attributes \(keeps 1\): was the right nixpkgs evaluated\? Rerun with --force/,
+  );
+  assert.equal(await Deno.readTextFile(file), old, "nothing written");
+  const forced = await runTaskProcess("update_nixpkgs_index.ts", [
+    ...args,
+    "--force",
+  ]);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.deepEqual(
+    parseNixpkgsIndex(await Deno.readTextFile(file), file).python3Packages,
+    { torch: "2.5.1" },
+  );
+});
+
+Deno.test("update-nixpkgs-index --dry-run prints the changes and its result on stdout", async () => {
+  if (!haveTool("nix-instantiate")) return;
+  await using dir = await tmp();
+  const nixpkgs = await fakeNixpkgs(dir.path);
+  const file = `${dir.path}/index.json`;
+  const old = JSON.stringify({ ...SMALL, python3Packages: { torch: "1.0" } });
+  await Deno.writeTextFile(file, old);
+  const r = await runTaskProcess("update_nixpkgs_index.ts", [
+    "--nixpkgs",
+    nixpkgs,
+    "--index",
+    file,
+    "--add",
+    "pyyaml",
+    "--dry-run",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\+ pyyaml 6\.0\.1$/m);
+  assert.match(r.stdout, /^~ torch 1\.0 -> 2\.5\.1$/m);
+  assert.match(
+    r.stdout,
+    /^dry run: would write .*index\.json with 2 attributes from nixpkgs fedcba987654 \(nothing written\)$/m,
+  );
+  assert.equal(await Deno.readTextFile(file), old);
+});
+
+Deno.test("update-nixpkgs-index reports a .git-revision with bad content as bad, not missing", async () => {
+  if (!haveTool("nix-instantiate")) return;
+  await using dir = await tmp();
+  const nixpkgs = await fakeNixpkgs(dir.path);
+  await Deno.writeTextFile(`${nixpkgs}/.git-revision`, "not-a-commit\n");
+  const r = await runTaskProcess("update_nixpkgs_index.ts", [
+    "--nixpkgs",
+    nixpkgs,
+    "--index",
+    `${dir.path}/index.json`,
+    "--add",
+    "torch",
+  ]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr.trim().split("\n").at(-1),
+    `error: "${nixpkgs}/.git-revision" holds "not-a-commit", not a 40-hex commit: fix it, or pass --rev COMMIT`,
+  );
+});
+
+Deno.test("readNixpkgsIndex() reads a plain attribute → version map and nix-env's JSON, and the lookup says which", async () => {
+  await using dir = await tmp();
+  const plain = `${dir.path}/plain.json`;
+  await Deno.writeTextFile(
+    plain,
+    JSON.stringify({ torch: "2.7.1", pyyaml: "6.0.2" }),
+  );
+  const p = await readNixpkgsIndex(plain);
+  assert.deepEqual(p.python3Packages, { torch: "2.7.1", pyyaml: "6.0.2" });
+  const pl = indexLookup(p, plain);
+  assert.deepEqual(await pl.lookup("PyYAML"), {
+    attr: "pyyaml",
+    version: "6.0.2",
+  });
+  assert.match(
+    pl.describe,
+    /read as a plain JSON map of attribute → version: 2 attributes, no nixpkgs revision recorded/,
+  );
+  const env = `${dir.path}/env.json`;
+  await Deno.writeTextFile(
+    env,
+    JSON.stringify({
+      "python3Packages.torch": {
+        name: "python3.12-torch-2.5.1",
+        pname: "torch",
+        version: "2.5.1",
+      },
+      "python3Packages.pkgs.x": { version: "1" },
+      "python3Packages.noversion": { pname: "noversion" },
+    }),
+  );
+  const e = await readNixpkgsIndex(env);
+  assert.deepEqual(e.python3Packages, { torch: "2.5.1" });
+  assert.match(
+    indexLookup(e, env).describe,
+    /read as nix-env -qaP --json output/,
+  );
+  // The kit's own format is still validated field by field; anything else is named.
+  await Deno.writeTextFile(plain, JSON.stringify({ torch: 1 }));
+  await assert.rejects(
+    readNixpkgsIndex(plain),
+    /plain\.json: not a nixpkgs index: expected the kit's format .*, a JSON map of attribute → version, or the output of "nix-env -qaP --json -A python3Packages"/,
+  );
+  await Deno.writeTextFile(plain, JSON.stringify({ "bad name": "1" }));
+  await assert.rejects(
+    readNixpkgsIndex(plain),
+    /"bad name": not a python3Packages attribute name/,
+  );
 });

@@ -92,11 +92,6 @@ const EXCEPTIONS = new Set<string>([
   "lib/new_package/run.ts: no GitHub repository is known for ${meta",
   // lib/python/dist_metadata.ts: lib/python (to fix after the merge)
   "lib/python/dist_metadata.ts: an sdist must hold one top directory, fo",
-  // lib/repo/vendor.ts: lib/repo/vendor.ts (vendor owner)
-  'lib/repo/vendor.ts: refusing plain http "${spec.url}": use h',
-  "lib/repo/vendor.ts: a URL source needs --name and --version",
-  "lib/repo/vendor.ts: file name ${ JSON.stringify(file) } from",
-  "lib/repo/vendor.ts: file name ${JSON.stringify(plan.file)} i",
   // tasks/new_package.ts: new-package (new_package owner)
   "tasks/new_package.ts: choose one of --wheel and --sdist",
 ]);

@@ -4,7 +4,7 @@
 // of the pinned ComfyUI against comfyui.nix (#20).
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
-import { narHashArchive } from "../lib/archive/read.ts";
+import { narHashArchive } from "../lib/archive/nar_archive.ts";
 import { sha256Bytes, toHex, toSri } from "../lib/hash/sha256.ts";
 import { archiveUrl, githubUrl } from "../lib/net/github.ts";
 import { verifyRepo } from "../lib/verify/run.ts";

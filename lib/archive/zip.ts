@@ -177,6 +177,9 @@ function checkSupported(e: ZipEntry): void {
   }
 }
 
+/** The output size streamZipEntry aims at per push into the inflater. */
+const INFLATE_OUT = 1024 * 1024;
+
 /** An entry's contents in memory, size- and CRC-checked. */
 export function readZipEntry(src: ByteSource, e: ZipEntry): Uint8Array {
   checkSupported(e);
@@ -214,6 +217,7 @@ export function streamZipEntry(
   let at = dataOffset(src, e);
   const end = at + e.compressedSize;
   let total = 0;
+  let pushed = 0;
   let crc = 0;
   const take = (chunk: Uint8Array) => {
     total += chunk.length;
@@ -228,14 +232,26 @@ export function streamZipEntry(
     const n = Math.min(1024 * 1024, end - at);
     const chunk = src.read(at, n);
     at += n;
-    if (inflater) {
+    if (!inflater) {
+      take(chunk);
+      continue;
+    }
+    // fflate inflates each push into one output buffer, and deflate expands up to 1032:1: pushes
+    // of at most 16 KiB, smaller when the ratio seen so far is high, keep each output near
+    // 1 MiB (never over ~17 MiB), even for a zip bomb.
+    for (let p = 0; p < chunk.length;) {
+      const ratio = pushed ? Math.max(1, total / pushed) : 1032;
+      const size = Math.max(1024, Math.min(16 * 1024, INFLATE_OUT / ratio));
+      const piece = chunk.subarray(p, p + size);
+      p += piece.length;
+      pushed += piece.length;
       try {
-        inflater.push(chunk, at >= end);
+        inflater.push(piece, at >= end && p >= chunk.length);
       } catch (err) {
         if (err instanceof ZipError) throw err;
         throw new ZipError(`cannot inflate "${e.name}": ${err}`);
       }
-    } else take(chunk);
+    }
   }
   if (inflater && e.compressedSize === 0) inflater.push(new Uint8Array(), true);
   if (total !== e.size) {

@@ -24,17 +24,15 @@ import {
 } from "../repo/manifest.ts";
 import {
   PKGS_DIR,
+  repoPaths,
   sourceFile,
   SOURCES_DIR,
   SOURCES_MANIFEST,
   SUMS_FILE,
 } from "../repo/paths.ts";
-import {
-  executePlan,
-  fetchToCache,
-  planPypi,
-  repoPaths,
-} from "../repo/vendor.ts";
+import { executePlan } from "../repo/vendor.ts";
+import { fetchToCache } from "../repo/fetch_cache.ts";
+import { planPypi } from "../repo/vendor_plan.ts";
 
 /** The new release of a custom package, as vendored. */
 export interface CustomRelease {

@@ -27,7 +27,7 @@ import {
 import { PKGS_DIR, SOURCES_DIR, SOURCES_MANIFEST } from "../repo/paths.ts";
 import { readMainRelease, sameHash } from "../repo/main_archive.ts";
 import { acquireLock } from "../repo/lock.ts";
-import { repoPaths } from "../repo/vendor.ts";
+import { repoPaths } from "../repo/paths.ts";
 import { newPackage } from "../new_package/run.ts";
 import {
   bumpKind,

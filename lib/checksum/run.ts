@@ -9,6 +9,7 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { argPath } from "../kit/cli.ts";
 import { KitError } from "../kit/errors.ts";
+import { createProgress } from "../kit/progress.ts";
 import {
   allFormats,
   type Digest,
@@ -72,6 +73,11 @@ async function kindOf(
     if (e instanceof Deno.errors.NotFound) {
       throw new KitError(`No such file or directory: "${path}"`);
     }
+    if (e instanceof Deno.errors.FilesystemLoop) {
+      throw new KitError(
+        `"${path}" is a symlink loop: it never reaches a file`,
+      );
+    }
     throw e;
   }
   if (unpack) {
@@ -99,11 +105,12 @@ async function kindOf(
 
 /**
  * Hashes each path (as typed; resolved against the folder it was typed in) and passes each
- * result to `emit` in order. Every path is checked before any is hashed.
+ * result to `emit` in order. Every path is checked before any is hashed. With `progress`, an
+ * archive being unpacked shows its progress on stderr.
  */
 export async function hashPaths(
   paths: string[],
-  opts: { type?: string | undefined; unpack: boolean },
+  opts: { type?: string | undefined; unpack: boolean; progress?: boolean },
   emit: (h: Hashed) => void,
 ): Promise<void> {
   const kinds: Kind[] = [];
@@ -122,10 +129,15 @@ export async function hashPaths(
       digest = r.digest;
     } else if (kind === "nar") {
       const { narHashPath } = await import("../hash/nar.ts");
-      digest = await narHashPath(argPath(path));
+      // argPath drops a trailing '/', which (as for nix-hash) means "follow the symlink".
+      digest = await narHashPath(
+        argPath(path) + (/.\/$/.test(path) ? "/" : ""),
+      );
     } else {
       const { narHashArchive } = await import("../archive/read.ts");
-      digest = await narHashArchive(argPath(path));
+      digest = await narHashArchive(argPath(path), {
+        ...(opts.progress ? { progress: createProgress(true) } : {}),
+      });
     }
     emit({ path, type: kind, digest });
   }

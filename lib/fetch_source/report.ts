@@ -1,6 +1,7 @@
 // The text fetch-source prints: one line per vendored or restored source, and --all's closing
 // line (what needs attention and the command that fixes it).
-import type { RestoreResult, VendorResult } from "../repo/vendor.ts";
+import type { RestoreResult } from "../repo/restore.ts";
+import type { VendorResult } from "../repo/vendor_context.ts";
 import { sourceFile } from "../repo/paths.ts";
 
 /** The line for one vendored (or, in a dry run, planned) source. */
@@ -45,7 +46,9 @@ export function restoreSummary(
       } verified (dry run: nothing written)`
       : `${n} sources verified`;
   }
-  const hint = check
+  const hint = failures.every((r) => r.error?.includes("sources-manifest.json"))
+    ? "correct the entries in sources-manifest.json named above"
+    : check
     ? `run "deno task fetch-source --all" to restore`
     : count("corrupt") > 0
     ? "rerun with --force to replace corrupt files"

@@ -6,7 +6,8 @@
 //   const results = await fetchSources(opts, ["pypi:spandrel==0.4.0"], (r) => out(describe(r)));
 //   const report = await restoreSources(opts, { check: true });
 import { KitError, UsageError } from "../kit/errors.ts";
-import { createProgress, type RetryPolicy } from "../net/download.ts";
+import { createProgress } from "../net/download.ts";
+import { type RetryPolicy } from "../net/http.ts";
 import { parseGithubSpec } from "../net/github.ts";
 import { isValidProjectName } from "../python/names.ts";
 import { join } from "node:path";
@@ -15,19 +16,18 @@ import {
   SOURCES_DIR,
   SOURCES_MANIFEST,
 } from "../repo/paths.ts";
+import { executePlan } from "../repo/vendor.ts";
 import {
-  executePlan,
   type Plan,
-  planGithub,
-  planPypi,
-  planUrl,
-  restoreAll,
   type VendorContext,
   type VendorResult,
-} from "../repo/vendor.ts";
+} from "../repo/vendor_context.ts";
+import { planGithub, planPypi, planUrl } from "../repo/vendor_plan.ts";
+import { restoreAll } from "../repo/restore.ts";
 
 export { describe, restoreLine, restoreSummary } from "./report.ts";
-export type { RestoreResult, VendorResult } from "../repo/vendor.ts";
+export type { RestoreResult } from "../repo/restore.ts";
+export type { VendorResult } from "../repo/vendor_context.ts";
 
 /** What a fetch-source run does, from its flags. */
 export interface FetchOptions {

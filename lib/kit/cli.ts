@@ -16,13 +16,39 @@ export function parseCli<T extends Options>(
   allowPositionals = true,
 ) {
   try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
+    return parseArgs({
+      args: joinNegativeValues(args, options),
+      options,
+      allowPositionals,
+      strict: true,
+    });
   } catch (e) {
     if (e instanceof TypeError) {
       throw new UsageError(e.message.split("\n")[0] ?? e.message);
     }
     throw e;
   }
+}
+
+/**
+ * `--timeout -5` as `--timeout=-5`: parseArgs calls a value that starts with '-' "ambiguous";
+ * joined, the value reaches the task's own check ("must be a whole number from 1 to 3600").
+ */
+function joinNegativeValues(args: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const name = a.startsWith("--") ? a.slice(2) : undefined;
+    const next = args[i + 1];
+    if (
+      name !== undefined && options[name]?.type === "string" &&
+      next !== undefined && /^-\d/.test(next)
+    ) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /**

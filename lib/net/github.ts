@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
 import { isSafeFileName } from "../repo/manifest.ts";
-import { fetchJson, HttpStatusError, type RequestOptions } from "./download.ts";
+import { fetchJson, HttpStatusError, type RequestOptions } from "./http.ts";
 import { baseUrlFrom, envGet, type EnvLike } from "../kit/env.ts";
 import { parseWith } from "../kit/schema.ts";
 

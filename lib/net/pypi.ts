@@ -1,6 +1,6 @@
 // PyPI's JSON API (`<base>/pypi/<name>[/<version>]/json`): fetch a release, validate it at the
 // boundary with zod (a malformed response names the field), and pick the file to vendor.
-import { compare, explain } from "@renovatebot/pep440";
+import { compare, eq, explain, valid } from "@renovatebot/pep440";
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
 import { isSafeFileName } from "../repo/manifest.ts";
@@ -10,7 +10,7 @@ import {
   fetchJson,
   HttpStatusError,
   type RequestOptions,
-} from "./download.ts";
+} from "./http.ts";
 import { baseUrlFrom, type EnvLike } from "../kit/env.ts";
 import { parseWith } from "../kit/schema.ts";
 
@@ -248,4 +248,44 @@ export async function fetchReleaseVersions(
       version,
       yanked: files.length === 0 || files.every((f) => f.yanked),
     }));
+}
+
+/**
+ * The project and version a wheel or sdist file name states (`spandrel-0.4.0-py3-none-any.whl`,
+ * `spandrel-0.4.0.tar.gz`), or undefined when it is neither.
+ */
+export function distFileParts(
+  file: string,
+): { name: string; version: string } | undefined {
+  const wheel = /^([^-]+)-([^-]+)(?:-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$/.exec(
+    file,
+  );
+  if (wheel) return { name: wheel[1]!, version: wheel[2]! };
+  const sdist = /^(.+)-([^-]+)\.(?:tar\.gz|tgz|zip|tar\.bz2|tar)$/.exec(file);
+  if (sdist) return { name: sdist[1]!, version: sdist[2]! };
+  return undefined;
+}
+
+/**
+ * Refuses a file PyPI lists for `name==version` whose name states another project or version
+ * (a mirror or index gone wrong): it would be vendored and recorded under the wrong name.
+ */
+export function checkFileIsRelease(
+  file: string,
+  name: string,
+  version: string,
+): void {
+  const parts = distFileParts(file);
+  const sameVersion = (a: string, b: string) =>
+    a === b || (valid(a) !== null && valid(b) !== null && eq(a, b));
+  if (
+    parts && normalizeName(parts.name) === normalizeName(name) &&
+    sameVersion(parts.version, version)
+  ) return;
+  const says = parts
+    ? `its name says ${parts.name} ${parts.version}`
+    : "its name is not a wheel or sdist name";
+  throw new KitError(
+    `PyPI lists "${file}" for ${name}==${version}, but ${says}: refusing to vendor it as ${name} ${version}`,
+  );
 }

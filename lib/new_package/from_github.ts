@@ -3,7 +3,7 @@
 //
 //   const { src, build } = await githubSource({ fe, name: "spandrel", version: "0.4.0",
 //     repo: { owner: "chaiNNer-org", repo: "spandrel" } });
-import { narHashArchive } from "../archive/read.ts";
+import { narHashArchive } from "../archive/nar_archive.ts";
 import {
   type BuildInfo,
   openArchive,
@@ -20,7 +20,7 @@ import { toSri } from "../hash/sha256.ts";
 import { info } from "../kit/log.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import type { SrcSpec } from "./render.ts";
-import { fetchToCache } from "../repo/vendor.ts";
+import { fetchToCache } from "../repo/fetch_cache.ts";
 
 /** OWNER/REPO or https://github.com/OWNER/REPO(.git), or undefined when it is neither. */
 export function parseGithubRepo(

@@ -62,7 +62,7 @@ import type { NixSystem } from "../python/pep508.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import type { PackageSpec, SrcSpec } from "./render.ts";
 import { unifiedDiff } from "../kit/diff.ts";
-import { vendorLocalFile } from "../repo/vendor.ts";
+import { vendorLocalFile } from "../repo/vendor_forms.ts";
 import { type Wired, wireInto } from "../repo/wire.ts";
 
 export type { DepReport } from "./deps.ts";

@@ -27,7 +27,7 @@ import {
   type PypiRelease,
   pypiUrl,
 } from "../net/pypi.ts";
-import { fetchToCache } from "../repo/vendor.ts";
+import { fetchToCache } from "../repo/fetch_cache.ts";
 
 /** File names of wheels and sdists. */
 export const DIST_FILE = /\.(whl|tar\.gz|tgz|zip)$/i;

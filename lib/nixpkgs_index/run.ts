@@ -11,8 +11,10 @@ import { info, warn } from "../kit/log.ts";
 import { findNixpkgs, nixEvalVersions } from "../nix/nixpkgs_eval.ts";
 import {
   type NixpkgsIndex,
+  parseNixEnvJson,
   parseNixpkgsIndex,
   serializeNixpkgsIndex,
+  shrinkProblem,
 } from "../nix/nixpkgs_index.ts";
 
 /** What to index and where to write it. */
@@ -30,6 +32,8 @@ export interface IndexOptions {
   rev?: string | undefined;
   channel?: string | undefined;
   dryRun: boolean;
+  /** Write even an index that drops most of the old attributes. */
+  force?: boolean;
 }
 
 /** The new index and how it differs from the old one. */
@@ -42,6 +46,8 @@ export interface IndexResult {
   count: number;
   rev: string;
   written: boolean;
+  /** On a dry run: why the write would be refused without --force (see shrinkProblem). */
+  shrink?: string;
 }
 
 /** Builds the index from a nixpkgs and writes it (unless a dry run). */
@@ -99,7 +105,18 @@ export async function updateIndex(o: IndexOptions): Promise<IndexResult> {
 
   const changes = diffLines(old?.python3Packages ?? {}, versions);
   const count = Object.keys(versions).length;
-  if (o.dryRun) return { text, changes, count, rev, written: false };
+  const shrink = shrinkProblem(old?.python3Packages ?? {}, versions);
+  if (o.dryRun) {
+    return {
+      text,
+      changes,
+      count,
+      rev,
+      written: false,
+      ...(shrink ? { shrink: shrink.replace(/: was the right.*/, "") } : {}),
+    };
+  }
+  if (shrink && !o.force) throw new KitError(`${indexFile}: ${shrink}`);
   await atomicWrite(indexFile, text);
   return { text, changes, count, rev, written: true };
 }
@@ -175,6 +192,13 @@ async function findFile(name: string): Promise<string> {
 async function nixpkgsRevision(dir: string): Promise<string> {
   const file = (await readTextIfExists(`${dir}/.git-revision`))?.trim();
   if (file && /^[0-9a-f]{40}$/.test(file)) return file;
+  if (file !== undefined) {
+    throw new KitError(
+      `"${dir}/.git-revision" holds ${
+        JSON.stringify(file.slice(0, 60))
+      }, not a 40-hex commit: fix it, or pass --rev COMMIT`,
+    );
+  }
   const r = await run("git", ["-C", dir, "rev-parse", "HEAD"]);
   const rev = r.stdout.trim();
   if (r.ok && /^[0-9a-f]{40}$/.test(rev)) return rev;
@@ -217,20 +241,6 @@ async function allPython3Packages(
     );
   }
   return parseNixEnvJson(r.stdout);
-}
-
-/** Parses `nix-env -qaP --json -A python3Packages` output into attribute → version. */
-export function parseNixEnvJson(text: string): Record<string, string> {
-  const data = JSON.parse(text) as Record<string, { version?: unknown }>;
-  const result: Record<string, string> = {};
-  for (const [path, meta] of Object.entries(data)) {
-    const attr = path.replace(/^python3\d*Packages\./, "");
-    if (attr.includes(".")) continue;
-    if (typeof meta?.version === "string" && meta.version !== "") {
-      result[attr] = meta.version;
-    }
-  }
-  return result;
 }
 
 function today(): string {

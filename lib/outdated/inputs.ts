@@ -7,7 +7,7 @@ import { exists } from "../kit/fsutil.ts";
 import { readDistMetadata } from "../python/dist_metadata.ts";
 import { parseRequirement, type Requirement } from "../python/pep508.ts";
 import { fetchRelease } from "../net/pypi.ts";
-import type { RequestOptions } from "../net/download.ts";
+import type { RequestOptions } from "../net/http.ts";
 import { mainPackageRequirements } from "../repo/main_archive.ts";
 import type { SetPackage } from "../repo/package_set.ts";
 import { sourceFile } from "../repo/paths.ts";

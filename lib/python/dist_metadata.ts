@@ -585,7 +585,9 @@ export async function openArchive(
       const raw = unzipSync(bytes, {
         filter: (f) => {
           all.push(f.name);
-          return wanted(stripTop(f.name, kind));
+          const want = wanted(stripTop(f.name, kind));
+          if (want) checkMemberSize(file, f.name, f.originalSize);
+          return want;
         },
       });
       return view(all, raw, kind);
@@ -603,7 +605,9 @@ export async function openArchive(
     const entries = await unpackTar(tar, {
       filter: (h) => {
         if (h.type === "file" || h.type === undefined) all.push(h.name);
-        return wanted(stripTop(h.name, kind));
+        const want = wanted(stripTop(h.name, kind));
+        if (want) checkMemberSize(file, h.name, h.size);
+        return want;
       },
     });
     const raw: Record<string, Uint8Array> = {};
@@ -615,6 +619,20 @@ export async function openArchive(
       `Cannot read ${file}: ${
         (e instanceof Error ? e.message : String(e)).split("\n")[0]
       }`,
+    );
+  }
+}
+
+/** Metadata members (METADATA, PKG-INFO, pyproject.toml …) larger than this are refused. */
+const MAX_MEMBER = 16 * 1024 * 1024;
+
+/** Refuses to inflate a metadata member too large to be real (a zip bomb). */
+function checkMemberSize(file: string, member: string, size: number): void {
+  if (size > MAX_MEMBER) {
+    throw new KitError(
+      `Cannot read ${file}: ${member} is ${
+        Math.round(size / 2 ** 20)
+      } MiB, too large for metadata (at most ${MAX_MEMBER / 2 ** 20} MiB)`,
     );
   }
 }

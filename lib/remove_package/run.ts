@@ -8,7 +8,7 @@ import type { Frontend } from "../kit/prompt.ts";
 import { KitError } from "../kit/errors.ts";
 import { info, out } from "../kit/log.ts";
 import { withLock } from "../repo/lock.ts";
-import { repoPaths } from "../repo/vendor.ts";
+import { repoPaths } from "../repo/paths.ts";
 import { planRemoval, type RemoveOptions } from "./plan.ts";
 
 export {

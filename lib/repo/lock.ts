@@ -5,6 +5,7 @@
 // which Deno opens only to --allow-all; the heartbeat needs nothing beyond the lock's own write.)
 import { KitError } from "../kit/errors.ts";
 import { removeOnInterrupt } from "../kit/cleanup.ts";
+import { info } from "../kit/log.ts";
 
 /** Tuning for {@link acquireLock}; the defaults suit a lock held for milliseconds. */
 export interface LockOptions {
@@ -14,6 +15,12 @@ export interface LockOptions {
   staleMs?: number;
   /** Poll interval while waiting (default 25 ms). */
   pollMs?: number;
+  /**
+   * Told once, after `announceAfterMs` (default 1 s) of waiting, what is waited for
+   * (default: printed on stderr), so a wait is never silent.
+   */
+  onWait?: (message: string) => void;
+  announceAfterMs?: number;
 }
 
 interface Owner {
@@ -90,6 +97,8 @@ export async function acquireLock(
     created: new Date().toISOString(),
     token: crypto.randomUUID(),
   };
+  const announceAfterMs = opts.announceAfterMs ?? 1000;
+  let announced = false;
   const started = Date.now();
   for (;;) {
     let file: Deno.FsFile | undefined;
@@ -129,10 +138,18 @@ export async function acquireLock(
       await breakStale(path, owner);
       continue;
     }
+    const who = owner
+      ? `pid ${owner.pid} on ${owner.host} since ${owner.created}`
+      : "another process";
+    if (!announced && Date.now() - started >= announceAfterMs) {
+      announced = true;
+      (opts.onWait ?? info)(
+        `waiting for "${path}", held by ${who} (a lock left untouched for ${
+          Math.round(staleMs / 1000)
+        } s is taken over; giving up after ${Math.round(timeoutMs / 1000)} s)`,
+      );
+    }
     if (Date.now() - started > timeoutMs) {
-      const who = owner
-        ? `pid ${owner.pid} on ${owner.host} since ${owner.created}`
-        : "another process";
       throw new KitError(
         `"${path}" is held by ${who}: wait for that fetch-source to finish, or remove the file if none is running`,
       );

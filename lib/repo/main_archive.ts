@@ -3,7 +3,8 @@
 // and its requirements.txt read. bump-comfyui reads the current and the next release this way;
 // freeze-deps the pinned one, trusted only when its NAR hash is the one pinned.
 import { join } from "node:path";
-import { narHashArchive, readArchive } from "../archive/read.ts";
+import { readArchive } from "../archive/read.ts";
+import { narHashArchive } from "../archive/nar_archive.ts";
 import {
   MAIN_PACKAGE as MAIN,
   type MainPackage,
@@ -19,7 +20,7 @@ import {
   parseRequirementsTxt,
   type RequirementLine,
 } from "../python/requirements.ts";
-import { fetchUrlCached } from "./vendor.ts";
+import { fetchUrlCached } from "./fetch_cache.ts";
 
 /** One release of the main package, read from its source archive. */
 export interface MainRelease {

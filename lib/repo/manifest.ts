@@ -7,10 +7,38 @@ import { atomicWrite, readTextIfExists } from "../kit/fsutil.ts";
 import { isValidProjectName, normalizeName } from "../python/names.ts";
 import { fieldOf } from "../kit/schema.ts";
 
-/** True for a file name safe to write under `.flox/sources/`: one plain component, no dot start. */
+/** Names in `.flox/sources/` the kit itself writes: never a vendored file. */
+export const RESERVED_NAMES: readonly string[] = ["SHA256SUMS.txt"];
+
+/** Longest vendored file name (file systems allow 255 bytes; room for temp suffixes). */
+export const MAX_FILE_NAME = 200;
+
+/**
+ * Why `name` cannot be a vendored file under `.flox/sources/`, or undefined when it can: one
+ * plain printable component, not hidden (the lock file, `.gitignore`), not a name the kit
+ * writes (SHA256SUMS.txt), at most MAX_FILE_NAME characters.
+ */
+export function fileNameProblem(name: string): string | undefined {
+  if (name.length === 0) return "it is empty";
+  if (/[/\\]/.test(name)) return "it contains a path separator";
+  if (RESERVED_NAMES.includes(name)) {
+    return `"${name}" is reserved: the kit generates it from sources-manifest.json`;
+  }
+  if (name.startsWith(".")) {
+    return "it starts with '.', reserved for the kit's own files (the lock file)";
+  }
+  if (!/^[\x21-\x7e]+$/.test(name)) {
+    return "it contains spaces, control or non-ASCII characters";
+  }
+  if (name.length > MAX_FILE_NAME) {
+    return `it is ${name.length} characters long, at most ${MAX_FILE_NAME} allowed`;
+  }
+  return undefined;
+}
+
+/** True for a file name safe to write under `.flox/sources/` (see fileNameProblem). */
 export function isSafeFileName(name: string): boolean {
-  return name.length > 0 && name.length <= 200 && !/[/\\\0]/.test(name) &&
-    !name.startsWith(".") && name !== ".." && /^[\x21-\x7e]+$/.test(name);
+  return fileNameProblem(name) === undefined;
 }
 
 const hex64 = z.string().regex(
@@ -21,10 +49,15 @@ const sri = z.string().regex(
   /^sha256-[A-Za-z0-9+/]{43}=$/,
   "expected an SRI hash sha256-<base64>",
 );
-const fileName = z.string().refine(
-  isSafeFileName,
-  "expected a plain file name (no '/', no leading '.')",
-);
+const fileName = z.string().superRefine((v, ctx) => {
+  const why = fileNameProblem(v);
+  if (why) {
+    ctx.addIssue({
+      code: "custom",
+      message: `not a vendored file name: ${why}`,
+    });
+  }
+});
 const url = z.string().regex(/^https?:\/\/\S+$/, "expected an http(s) URL");
 const nonEmpty = z.string().min(1, "must not be empty");
 const projectName = z.string().refine(
@@ -130,7 +163,8 @@ export function parseManifest(
 ): Manifest {
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    // A byte-order mark (some editors add one) is not JSON, but not an error in the manifest.
+    data = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (e) {
     throw new KitError(`${where}: not valid JSON: ${(e as Error).message}`);
   }

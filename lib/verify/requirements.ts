@@ -3,7 +3,7 @@
 // The archive is read from the download cache (verified against the NAR hash the main package
 // pins); with `online`, it is downloaded when the cache lacks it.
 import { join } from "node:path";
-import { narHashArchive } from "../archive/read.ts";
+import { narHashArchive } from "../archive/nar_archive.ts";
 import { type EnvLike } from "../kit/env.ts";
 import { KitError } from "../kit/errors.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";

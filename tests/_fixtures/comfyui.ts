@@ -4,7 +4,7 @@
 // (newer than 0.3.76 by version, older by string) adds one more. Plus filler tags so the tags API
 // needs several pages, and non-version tags that must be ignored.
 import { ROOT, SEED_MAIN } from "../_helpers.ts";
-import { narHashTree, type NarTree } from "../../lib/hash/nar.ts";
+import { narHashTree, type NarTree } from "../../lib/hash/nar_format.ts";
 import { toSri } from "../../lib/hash/sha256.ts";
 import { parseRequirementsTxt } from "../../lib/python/requirements.ts";
 import { buildTarGz, type FileSpec } from "./build.ts";

@@ -1,0 +1,98 @@
+// Files fetched into the download cache without being vendored (bump-comfyui's and
+// new-package's archives), addressed by sha256; a URL without a published hash remembers the
+// sha256 it gave last time.
+import { basename, join } from "node:path";
+import { atomicWrite, readTextIfExists } from "../kit/fsutil.ts";
+import { sha256Bytes, toHex } from "../hash/sha256.ts";
+import { defaultCacheDir, DownloadCache } from "../net/cache.ts";
+import { KitError } from "../kit/errors.ts";
+import {
+  createProgress,
+  download,
+  type ProgressSink,
+} from "../net/download.ts";
+import { type Mirror, mirrorsFromEnv } from "../net/mirrors.ts";
+import { type RequestOptions } from "../net/http.ts";
+import { removeOnInterrupt } from "../kit/cleanup.ts";
+import type { EnvLike } from "../kit/env.ts";
+import { fileSha } from "./vendor_context.ts";
+
+/**
+ * Gets a URL into the download cache without vendoring it (bump-comfyui's archives) and returns
+ * the cached file's path. With `sha256`, a cache hit needs no network; without, the file is
+ * downloaded and stored under its actual hash.
+ */
+export async function fetchToCache(
+  url: string,
+  opts: {
+    sha256?: string;
+    env?: EnvLike;
+    cacheDir?: string;
+    request?: RequestOptions;
+    mirrors?: Mirror[];
+    progress?: ProgressSink;
+    label?: string;
+  } = {},
+): Promise<string> {
+  const env = opts.env ?? Deno.env;
+  const cache = new DownloadCache(opts.cacheDir ?? defaultCacheDir(env));
+  const want = opts.sha256?.toLowerCase();
+  if (want) {
+    const hit = await cache.lookup(want);
+    if (hit && (await fileSha(hit)) === want) return hit;
+    if (hit) await Deno.remove(hit).catch(() => {});
+  }
+  const incoming = join(cache.dir, "incoming");
+  await Deno.mkdir(incoming, { recursive: true });
+  const dest = join(incoming, crypto.randomUUID());
+  const unregister = removeOnInterrupt(dest);
+  try {
+    const got = await download(url, {
+      ...opts.request,
+      dest,
+      ...(want ? { sha256: want } : {}),
+      mirrors: opts.mirrors ?? mirrorsFromEnv(env),
+      ...(opts.progress ? { progress: opts.progress } : {}),
+      label: opts.label ?? (url.split("/").pop() || url),
+    });
+    return await cache.store(got.path, got.sha256);
+  } finally {
+    await Deno.remove(dest).catch(() => {});
+    unregister();
+  }
+}
+
+/**
+ * A file with no published sha256 (a GitHub archive) through the download cache. The cache is
+ * addressed by sha256, so the sha256 each URL gave last time is remembered beside it
+ * (`urls/<sha256 of URL>`): a second run reads the cache instead of the network.
+ */
+export async function fetchUrlCached(
+  url: string,
+  opts: { env?: EnvLike; progress?: ProgressSink; offline?: boolean } = {},
+): Promise<string> {
+  const env = opts.env ?? Deno.env;
+  const dir = join(defaultCacheDir(env), "urls");
+  const memo = join(dir, toHex(sha256Bytes(url)));
+  const known = (await readTextIfExists(memo))?.trim();
+  if (opts.offline) {
+    // The caller still checks what it reads (the NAR hash of a pinned archive).
+    const hit = known && /^[0-9a-f]{64}$/.test(known)
+      ? await new DownloadCache(defaultCacheDir(env)).lookup(known)
+      : undefined;
+    if (!hit) throw new KitError(`${url} is not in the download cache`);
+    return hit;
+  }
+  const path = await fetchToCache(url, {
+    env,
+    label: url.split("/").slice(-4).join("/"),
+    progress: opts.progress ?? createProgress(),
+    ...(known && /^[0-9a-f]{64}$/.test(known) ? { sha256: known } : {}),
+  });
+  const sha = basename(path);
+  if (sha !== known) {
+    await Deno.mkdir(dir, { recursive: true });
+    await atomicWrite(memo, `${sha}\n`);
+  }
+  return path;
+}

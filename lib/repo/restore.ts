@@ -1,0 +1,182 @@
+// `fetch-source --all`: restore every manifest entry missing on disk, re-verify the others
+// (sizes too), regenerate a stale SHA256SUMS.txt.
+import { repoPaths } from "./paths.ts";
+import { join } from "node:path";
+import { KitError } from "../kit/errors.ts";
+import { readTextIfExists } from "../kit/fsutil.ts";
+import {
+  readManifest,
+  renderSha256Sums,
+  type SourceEntry,
+} from "./manifest.ts";
+import { download, MismatchError } from "../net/download.ts";
+import { mirrorsFromEnv } from "../net/mirrors.ts";
+import { acquireLock } from "./lock.ts";
+import {
+  cacheOf,
+  ctxEnv,
+  fileSha,
+  type VendorContext,
+} from "./vendor_context.ts";
+import { writeManifestFiles } from "./vendor.ts";
+
+/** The state of one manifest entry after `restoreAll`. */
+export type RestoreStatus =
+  | "ok" //            present, hash verified
+  | "restored" //      was missing, downloaded and verified
+  | "replaced" //      was corrupt, downloaded again (force)
+  | "missing" //       check mode: not on disk
+  | "corrupt" //       present with other bytes (not replaced without force)
+  | "would-restore" // dry run
+  | "would-replace"
+  | "failed"; //       the download failed
+
+/** One entry's outcome. */
+export interface RestoreResult {
+  entry: SourceEntry;
+  status: RestoreStatus;
+  path: string;
+  /** The sha256 found on disk, for corrupt files. */
+  actual?: string;
+  fromCache?: boolean;
+  source?: string;
+  error?: string;
+}
+
+/** The outcome of `restoreAll`. */
+export interface RestoreReport {
+  results: RestoreResult[];
+  /** SHA256SUMS.txt disagreed with the manifest (rewritten unless check/dry run). */
+  sumsStale: boolean;
+  /** Files in .flox/sources/ that no entry names. */
+  untracked: string[];
+  /** True when every entry is present and verified (or was restored). */
+  ok: boolean;
+}
+
+/**
+ * Restores every manifest entry missing on disk and re-verifies the present ones, `jobs`
+ * downloads at a time; `check` only reports. Corrupt files are replaced only with `force`.
+ */
+export async function restoreAll(
+  ctx: VendorContext,
+  opts: { jobs?: number; check?: boolean } = {},
+): Promise<RestoreReport> {
+  const paths = repoPaths(ctx.root);
+  const manifest = await readManifest(paths.manifest);
+  const jobs = Math.max(1, opts.jobs ?? 4);
+  const cacheDir = opts.check || ctx.dryRun ? undefined : cacheOf(ctx);
+  const mirrors = ctx.mirrors ?? mirrorsFromEnv(ctxEnv(ctx));
+
+  const one = async (entry: SourceEntry): Promise<RestoreResult> => {
+    const path = join(paths.sourcesDir, entry.file);
+    const have = await fileSha(path);
+    if (have === entry.sha256) {
+      const size = (await Deno.stat(path)).size;
+      if (entry.size === undefined || size === entry.size) {
+        return { entry, status: "ok", path };
+      }
+      // The bytes are the recorded ones: the manifest's size is what is wrong.
+      return {
+        entry,
+        status: "failed",
+        path,
+        error:
+          `sources-manifest.json records ${entry.size} bytes, but the file with the recorded sha256 has ${size}: correct its "size" in sources-manifest.json`,
+      };
+    }
+    const corrupt = have !== undefined;
+    const base = corrupt ? { actual: have } : {};
+    if (opts.check) {
+      return { entry, status: corrupt ? "corrupt" : "missing", path, ...base };
+    }
+    if (corrupt && !ctx.force) {
+      return { entry, status: "corrupt", path, ...base };
+    }
+    if (ctx.dryRun) {
+      return {
+        entry,
+        status: corrupt ? "would-replace" : "would-restore",
+        path,
+        ...base,
+      };
+    }
+    try {
+      const got = await download(entry.url, {
+        ...ctx.request,
+        dest: path,
+        sha256: entry.sha256,
+        ...(entry.size !== undefined ? { size: entry.size } : {}),
+        ...(cacheDir ? { cacheDir } : {}),
+        mirrors,
+        ...(ctx.progress ? { progress: ctx.progress } : {}),
+        label: entry.file,
+        check: async ({ sha256 }) => {
+          const now = await fileSha(path);
+          if (now !== undefined && now !== sha256 && !ctx.force) {
+            throw new KitError(
+              `${entry.file} appeared with different bytes while downloading: not overwriting it`,
+            );
+          }
+        },
+      });
+      return {
+        entry,
+        status: corrupt ? "replaced" : "restored",
+        path,
+        ...base,
+        fromCache: got.fromCache,
+        source: got.source,
+      };
+    } catch (e) {
+      if (!(e instanceof KitError)) throw e;
+      // The line names the file already.
+      let error = e.message.startsWith(`${entry.file}: `)
+        ? e.message.slice(entry.file.length + 2)
+        : e.message;
+      if (e instanceof MismatchError) {
+        error +=
+          `: if the upstream file is right, its sha256/size in sources-manifest.json are wrong`;
+      }
+      return { entry, status: "failed", path, ...base, error };
+    }
+  };
+
+  const results: RestoreResult[] = new Array(manifest.sources.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < manifest.sources.length) {
+      const i = next++;
+      results[i] = await one(manifest.sources[i]!);
+    }
+  };
+  if (!opts.check && !ctx.dryRun) {
+    await Deno.mkdir(paths.sourcesDir, { recursive: true });
+  }
+  await Promise.all(Array.from({ length: jobs }, worker));
+
+  const sumsStale =
+    (await readTextIfExists(paths.sums)) !== renderSha256Sums(manifest);
+  if (sumsStale && !opts.check && !ctx.dryRun) {
+    await using _lock = await acquireLock(paths.lock, ctx.lock);
+    // Re-read under the lock: regenerate from the manifest as it is now.
+    await writeManifestFiles(paths, await readManifest(paths.manifest));
+  }
+  const known = new Set(manifest.sources.map((e) => e.file));
+  const untracked: string[] = [];
+  try {
+    for await (const d of Deno.readDir(paths.sourcesDir)) {
+      if (
+        d.name !== "SHA256SUMS.txt" && !d.name.startsWith(".") &&
+        !known.has(d.name)
+      ) untracked.push(d.name);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  untracked.sort();
+  const good = new Set<RestoreStatus>(["ok", "restored", "replaced"]);
+  const ok = results.every((r) => good.has(r.status)) &&
+    !(opts.check && sumsStale);
+  return { results, sumsStale, untracked, ok };
+}
