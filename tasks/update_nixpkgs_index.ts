@@ -18,7 +18,8 @@ import { updateIndex } from "../lib/nixpkgs_index/run.ts";
 
 const USAGE = `Usage: deno task update-nixpkgs-index [options]
 
-Regenerates nixpkgs-index.json (python3Packages attribute -> version) from a real nixpkgs,
+Regenerates nixpkgs-index.json (python3Packages attribute -> version, and python3's version)
+and nixpkgs-licenses.json (lib.licenses, beside the index) from a real nixpkgs,
 evaluated with nix-instantiate. By default the attributes already in the index are refreshed.
 
 Options:
@@ -102,8 +103,11 @@ export async function main(args: string[]): Promise<number> {
     info(
       `wrote ${indexFile}: ${r.count} attributes from nixpkgs ${
         r.rev.slice(0, 12)
-      }`,
+      }${r.python ? `, python3 ${r.python}` : ""}`,
     );
+    if (r.licenses) {
+      info(`wrote ${r.licenses.file}: ${r.licenses.count} licence names`);
+    }
     return 0;
   });
 }

@@ -364,6 +364,8 @@ let
     drvPath = "/nix/store/00000000000000000000000000000000-\${pname}.drv";
   };
 in {
+  python3 = { version = "3.13.1"; };
+  lib.licenses = { mit = { spdxId = "MIT"; }; gpl3 = { deprecated = true; }; };
   python3Packages = {
     torch = mk "torch" "2.5.1";
     pyyaml = mk "pyyaml" "6.0.1";
@@ -442,6 +444,18 @@ Deno.test("update-nixpkgs-index regenerates the index from a nixpkgs with real N
   assert.deepEqual(index.python3Packages, { pyyaml: "6.0.1", torch: "2.5.1" });
   assert.equal(index.nixpkgs.rev, "fedcba9876543210fedcba9876543210fedcba98");
   assert.match(index.description, /update-nixpkgs-index/);
+  // python3's version and the licence list come from the same nixpkgs.
+  assert.equal(index.python, "3.13.1");
+  const licences = JSON.parse(
+    await Deno.readTextFile(`${dir.path}/nixpkgs-licenses.json`),
+  );
+  assert.deepEqual(licences.licenses, ["gpl3", "mit"]);
+  assert.deepEqual(licences.deprecated, ["gpl3"]);
+  assert.equal(
+    licences.source.commit,
+    "fedcba9876543210fedcba9876543210fedcba98",
+  );
+  assert.match(r.stderr, /python3 3\.13\.1/);
 
   // --all lists the whole set through nix-env; --dry-run writes nothing.
   const before = await Deno.readTextFile(file);

@@ -24,6 +24,8 @@ export const SOURCES_LOCK = `${SOURCES_DIR}/.lock`;
 export const SOURCES_MANIFEST = "sources-manifest.json";
 /** The offline nixpkgs index (python3Packages attribute -> version). */
 export const NIXPKGS_INDEX = "nixpkgs-index.json";
+/** The attribute names of nixpkgs' lib.licenses (verify's check of meta.license). */
+export const NIXPKGS_LICENSES = "nixpkgs-licenses.json";
 /** The main package. */
 export const MAIN_PACKAGE = `${PKGS_DIR}/comfyui.nix`;
 /** The Flox environment manifest and its lock. */

@@ -1,6 +1,7 @@
 // Checklist section "Python packages": every buildPythonPackage/Application has a
 // pythonImportsCheck (ComfyUI's script-only application aside) and a licence, and every platform
 // list names real Nix systems.
+import { NIXPKGS_LICENSES } from "../repo/paths.ts";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readTextIfExists } from "../kit/fsutil.ts";
@@ -63,7 +64,7 @@ export async function readLicenseList(
   const kitCopy = fileURLToPath(
     new URL("../../nixpkgs-licenses.json", import.meta.url),
   );
-  const text = await readTextIfExists(join(root, "nixpkgs-licenses.json")) ??
+  const text = await readTextIfExists(join(root, NIXPKGS_LICENSES)) ??
     await readTextIfExists(kitCopy);
   if (text === undefined) return undefined;
   try {
