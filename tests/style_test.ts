@@ -79,13 +79,6 @@ const TOOLS = new Set([
  * lead removes each line as it is fixed). "<file>:<first words>".
  */
 const EXCEPTIONS = new Set<string>([
-  // lib/net/cache.ts: lib/net (net owner)
-  "lib/net/cache.ts: no cache directory: set COMFYKIT_CACHE_D",
-  'lib/net/cache.ts: not a sha256 hex digest: "${sha256}"',
-  // lib/net/github.ts: lib/net (net owner)
-  'lib/net/github.ts: archive name "${name}" is not a plain fi',
-  // lib/net/pypi.ts: lib/net (net owner)
-  "lib/net/pypi.ts: choose one of --wheel and --sdist",
   // lib/new_package/meta_answers.ts: new-package (new_package owner)
   "lib/new_package/meta_answers.ts: choose one of --requires and --no-deps",
   // lib/new_package/run.ts: new-package (new_package owner)

@@ -17,7 +17,7 @@ export function defaultCacheDir(env: EnvLike = Deno.env): string {
   const home = envGet(env, "HOME") ?? envGet(env, "USERPROFILE");
   if (!home) {
     throw new KitError(
-      "no cache directory: set COMFYKIT_CACHE_DIR or HOME",
+      "No cache directory: set COMFYKIT_CACHE_DIR or HOME",
     );
   }
   return join(home, ".cache", "comfykit");
@@ -30,7 +30,7 @@ export class DownloadCache {
   /** Where the file with this sha256 lives (whether or not it is there). */
   pathFor(sha256: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha256)) {
-      throw new KitError(`not a sha256 hex digest: "${sha256}"`);
+      throw new KitError(`Not a sha256 hex digest: "${sha256}"`);
     }
     return join(this.dir, "sha256", sha256);
   }

@@ -97,7 +97,7 @@ export function archiveFileName(repo: string, rev: string): string {
   const name = `${repo}-${rev.replaceAll("/", "-")}.tar.gz`;
   if (!isSafeFileName(name)) {
     throw new KitError(
-      `archive name "${name}" is not a plain file name: refusing to write it`,
+      `Archive name "${name}" is not a plain file name: refusing to write it`,
     );
   }
   return name;

@@ -154,7 +154,7 @@ export function pickFile(
 ): PypiFile {
   const where = `${release.info.name}==${release.info.version}`;
   if (prefer.wheel && prefer.sdist) {
-    throw new KitError("choose one of --wheel and --sdist");
+    throw new KitError("Choose one of --wheel and --sdist");
   }
   const live = release.urls.filter((f) => !f.yanked);
   if (!live.length) {
