@@ -407,7 +407,7 @@ Deno.test("defaultCacheDir() prefers COMFYKIT_CACHE_DIR, then XDG_CACHE_HOME, th
     "/x/comfykit",
   );
   assert.equal(defaultCacheDir({ HOME: "/h" }), "/h/.cache/comfykit");
-  assert.throws(() => new DownloadCache("/c").pathFor("../x"), /not a sha256/);
+  assert.throws(() => new DownloadCache("/c").pathFor("../x"), /Not a sha256/);
 });
 
 Deno.test("fetchJson() parses JSON and rejects a non-JSON body", async () => {
