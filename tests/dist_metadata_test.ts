@@ -8,6 +8,10 @@ import {
   pickHomepage,
   readDistMetadata,
 } from "../lib/python/dist_metadata.ts";
+import {
+  linkedRepository,
+  pickChangelog,
+} from "../lib/python/core_metadata.ts";
 import { KitError } from "../lib/kit/errors.ts";
 import { detectLicense } from "../lib/python/license.ts";
 import { parseRequirement } from "../lib/python/pep508.ts";
@@ -99,6 +103,8 @@ Deno.test("readDistMetadata() reads the real wheels and sdist", async () => {
   assert.deepEqual(spandrel.buildRequires, ["setuptools>=46.4.0"]);
   assert.equal(spandrel.buildBackend, "setuptools.build_meta");
   assert.deepEqual(spandrel.importNames, ["spandrel"]);
+  // PKG-INFO names no URL; its description links the project's own repository.
+  assert.equal(spandrel.homepage, "https://github.com/chaiNNer-org/spandrel");
   assert.deepEqual(spandrel.requiresDist, [
     "torch",
     "torchvision",
@@ -177,7 +183,7 @@ Deno.test("readDistMetadata() reads sdist formats: pyproject, setup.py only, src
     sdistFileName(base),
   );
   assert.equal(setupPy.format, "setuptools");
-  assert.deepEqual(setupPy.buildRequires, ["setuptools", "wheel"]);
+  assert.deepEqual(setupPy.buildRequires, ["setuptools"]);
 
   const src = await distMetadataFromBytes(
     await buildTarGz([
@@ -353,4 +359,40 @@ Deno.test("pickHomepage() and githubRepo() choose among project URLs", () => {
     undefined,
   );
   assert.equal(pickHomepage({}), undefined);
+  // Homepage, then Source, then Repository, then the Home-page field; never the docs alone.
+  const cases: [Record<string, string>, string | undefined][] = [
+    [
+      { "Home-page": "https://a.org", Source: "https://b.org" },
+      "https://b.org",
+    ],
+    [{ Repository: "https://r.org", Source: "https://s.org" }, "https://s.org"],
+    [
+      { "Home-page": "https://a.org", Documentation: "https://d" },
+      "https://a.org",
+    ],
+    [{ Documentation: "https://d.org", "Bug Tracker": "https://t" }, undefined],
+    [
+      { homepage: "ftp://x.org", "Home-page": "https://a.org" },
+      "https://a.org",
+    ],
+  ];
+  for (const [u, want] of cases) {
+    assert.equal(pickHomepage(u), want, JSON.stringify(u));
+  }
+  assert.equal(
+    pickChangelog({ Homepage: "https://h", "Release Notes": "https://r" }),
+    "https://r",
+  );
+  assert.equal(pickChangelog({ Homepage: "https://h" }), undefined);
+  assert.equal(
+    linkedRepository(
+      "see [x](https://github.com/o/other) and https://github.com/Own/My_Pkg.git",
+      "my-pkg",
+    ),
+    "https://github.com/Own/My_Pkg",
+  );
+  assert.equal(
+    linkedRepository("https://github.com/o/other", "my-pkg"),
+    undefined,
+  );
 });

@@ -7,6 +7,7 @@ import {
   renderTemplate,
 } from "../lib/new_package/render.ts";
 import { KitError } from "../lib/kit/errors.ts";
+import { nixDescription } from "../lib/new_package/package_plan.ts";
 import { tmp } from "./_helpers.ts";
 import { assertGolden, evalPackage, haveNix } from "./new_package_helpers.ts";
 
@@ -328,4 +329,28 @@ Deno.test("renderDeps() groups conditionals by system list", () => {
     () => renderDeps([{ attr: "1bad" }]),
     /Not a Nix attribute name: "1bad"/,
   );
+});
+
+Deno.test("nixDescription() follows nixpkgs' meta rules", () => {
+  const cases: [string, string][] = [
+    [
+      "Optimally partitioning data into piece-wise linear segments.",
+      "Optimally partitioning data into piece-wise linear segments",
+    ],
+    [
+      "Give your project support for a variety of PyTorch model architectures, including auto-detecting model architecture from just .pth files. spandrel gives you arch support.",
+      "Give your project support for a variety of PyTorch model architectures, including auto-detecting model architecture from just .pth files",
+    ],
+    ["The most powerful diffusion GUI", "Most powerful diffusion GUI"],
+    ["an  easy\nlibrary", "Easy library"],
+    ["Tools, e.g. a parser. More.", "Tools, e.g. a parser"],
+    ["Annotated things", "Annotated things"],
+    [
+      "ComfyUI workflow templates package",
+      "ComfyUI workflow templates package",
+    ],
+  ];
+  for (const [summary, want] of cases) {
+    assert.equal(nixDescription(summary), want, summary);
+  }
 });

@@ -166,9 +166,9 @@ export function packageValues(
     version: quoteNixString(spec.version),
     buildFormat: wheel ? `format = "wheel";` : "pyproject = true;",
     src: renderSrc(spec),
-    buildSystem: wheel ? "" : `build-system = ${
-      renderDeps(spec.buildDependencies)
-    };\n`,
+    buildSystem: wheel
+      ? ""
+      : `build-system = ${renderDeps(spec.buildDependencies)};\n`,
     dependencies: renderDeps(spec.dependencies),
     pythonImportsCheck: spec.importNames.length
       ? `[ ${[...spec.importNames].sort().map(quoteNixString).join(" ")} ]`
