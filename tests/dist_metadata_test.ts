@@ -13,6 +13,7 @@ import {
   pickChangelog,
 } from "../lib/python/core_metadata.ts";
 import { KitError } from "../lib/kit/errors.ts";
+import { MAX_MEMBER_BYTES } from "../lib/python/dist_archive.ts";
 import { detectLicense } from "../lib/python/license.ts";
 import { parseRequirement } from "../lib/python/pep508.ts";
 import { REAL_SOURCES, tmp } from "./_helpers.ts";
@@ -394,5 +395,36 @@ Deno.test("pickHomepage() and githubRepo() choose among project URLs", () => {
   assert.equal(
     linkedRepository("https://github.com/o/other", "my-pkg"),
     undefined,
+  );
+});
+
+Deno.test("readDistMetadata() reads the licence files a distribution ships", async () => {
+  const templates = await readDistMetadata(
+    `${REAL_SOURCES}/comfyui_workflow_templates-0.7.20-py3-none-any.whl`,
+  );
+  assert.deepEqual(templates.licenseFiles.map((f) => f.path), [
+    "comfyui_workflow_templates-0.7.20.dist-info/licenses/LICENSE",
+  ]);
+  assert.match(templates.licenseFiles[0]!.text, /GNU GENERAL PUBLIC LICENSE/);
+  const spandrel = await readDistMetadata(
+    `${REAL_SOURCES}/spandrel-0.4.0.tar.gz`,
+  );
+  assert.deepEqual(spandrel.licenseFiles, []);
+  const nunchaku = await readDistMetadata(
+    `${REAL_SOURCES}/nunchaku-0.16.1-py3-none-any.whl`,
+  );
+  assert.deepEqual(nunchaku.licenseFiles, []);
+});
+
+Deno.test("openArchive() refuses a METADATA too large to read, in one line", async () => {
+  const { zipSync } = await import("fflate");
+  const huge = new Uint8Array(MAX_MEMBER_BYTES + 1).fill(65);
+  const bytes = zipSync({ "big-1.0.dist-info/METADATA": huge }, { level: 1 });
+  await assert.rejects(
+    () => distMetadataFromBytes(bytes, "big-1.0-py3-none-any.whl"),
+    (e: unknown) =>
+      e instanceof KitError &&
+      /^big-1\.0-py3-none-any\.whl: big-1\.0\.dist-info\/METADATA is too large to read \(16777217 bytes/
+        .test(e.message),
   );
 });

@@ -209,7 +209,7 @@ export async function metaFromAnswers(
         key: "build-requires",
         flag: "--build-requires",
         message: `[build-system] requires of ${entry.file} (comma separated):`,
-        ...(format === "setuptools" ? { default: "setuptools, wheel" } : {}),
+        ...(format === "setuptools" ? { default: "setuptools" } : {}),
         validate: (v) => requirementsProblem(splitRequirements(v)) ?? true,
       }),
     );
@@ -230,5 +230,6 @@ export async function metaFromAnswers(
     wheelTags: wheel
       ? [entry.file.replace(/\.whl$/, "").split("-").slice(-3).join("-")]
       : [],
+    licenseFiles: [],
   };
 }

@@ -66,6 +66,7 @@ export function packageSpec(a: {
   buildDeps: readonly { attr: string }[];
   imports: readonly string[];
   license: readonly string[];
+  licenseEvidence?: readonly string[];
   licenseNote?: string | undefined;
   platforms?: readonly NixSystem[] | undefined;
 }): PackageSpec {
@@ -86,6 +87,9 @@ export function packageSpec(a: {
       `https://pypi.org/project/${normalizeName(meta.name)}/`,
     ...(meta.changelog ? { changelog: meta.changelog } : {}),
     license: a.license,
+    ...(a.licenseEvidence?.length
+      ? { licenseEvidence: a.licenseEvidence }
+      : {}),
     ...(a.licenseNote ? { licenseNote: a.licenseNote } : {}),
     ...(a.platforms ? { platforms: a.platforms } : {}),
   };

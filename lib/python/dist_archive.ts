@@ -31,6 +31,21 @@ export function distKind(file: string): "wheel" | "sdist" | undefined {
 
 const SDIST_WANTED =
   /^(PKG-INFO|pyproject\.toml|setup\.cfg|(src\/)?[^/]+\.egg-info\/(PKG-INFO|top_level\.txt|requires\.txt))$/;
+const WHEEL_WANTED =
+  /^[^/]+\.dist-info\/(METADATA|WHEEL|top_level\.txt|RECORD)$/;
+
+/** Licence files: `*.dist-info/licenses/*` and `LICENSE*`/`COPYING*` (wheel: in the dist-info). */
+export const LICENSE_FILE =
+  /^(?:[^/]+\.dist-info\/(?:licenses\/.+|(?:LICEN[CS]E|COPYING)[^/]*)|(?:LICEN[CS]E|COPYING)[^/]*|LICENSES\/[^/]+)$/i;
+
+/** The most new-package reads of one member (METADATA, RECORD, a licence text). */
+export const MAX_MEMBER_BYTES = 16 * 1024 * 1024;
+
+function tooLarge(file: string, member: string, size: number): KitError {
+  return new KitError(
+    `${file}: ${member} is too large to read (${size} bytes, the limit is ${MAX_MEMBER_BYTES}): it is not a plausible distribution`,
+  );
+}
 
 /** Opens the members new-package reads, from the file's bytes. */
 export async function openArchive(
@@ -39,16 +54,19 @@ export async function openArchive(
 ): Promise<ArchiveView> {
   const kind = distKind(file);
   const wanted = (p: string) =>
-    kind === "wheel"
-      ? /^[^/]+\.dist-info\/(METADATA|WHEEL|top_level\.txt|RECORD)$/.test(p)
-      : SDIST_WANTED.test(p);
+    (kind === "wheel" ? WHEEL_WANTED : SDIST_WANTED).test(p) ||
+    (LICENSE_FILE.test(p) && (kind === "wheel") === p.includes(".dist-info/"));
   try {
     if (/\.(whl|zip)$/i.test(file)) {
       const all: string[] = [];
       const raw = unzipSync(bytes, {
         filter: (f) => {
           all.push(f.name);
-          return wanted(stripTop(f.name, kind));
+          const want = wanted(stripTop(f.name, kind));
+          if (want && f.originalSize > MAX_MEMBER_BYTES) {
+            throw tooLarge(file, f.name, f.originalSize);
+          }
+          return want;
         },
       });
       return view(all, raw, kind);
@@ -66,7 +84,11 @@ export async function openArchive(
     const entries = await unpackTar(tar, {
       filter: (h) => {
         if (h.type === "file" || h.type === undefined) all.push(h.name);
-        return wanted(stripTop(h.name, kind));
+        const want = wanted(stripTop(h.name, kind));
+        if (want && h.size > MAX_MEMBER_BYTES) {
+          throw tooLarge(file, h.name, h.size);
+        }
+        return want;
       },
     });
     const raw: Record<string, Uint8Array> = {};

@@ -31,9 +31,11 @@ import {
 import {
   type ArchiveView,
   distKind,
+  LICENSE_FILE,
   openArchive,
   readText as text,
 } from "./dist_archive.ts";
+import type { ShippedLicense } from "./license.ts";
 
 export {
   type CoreMetadata,
@@ -79,6 +81,18 @@ export interface DistMetadata {
   importNames: string[];
   /** WHEEL tags (e.g. ["py3-none-any"]); empty for an sdist. */
   wheelTags: string[];
+  /** The licence texts it ships (`*.dist-info/licenses/*`, LICENSE*, COPYING*), by path. */
+  licenseFiles: ShippedLicense[];
+}
+
+/** The licence files among the members (a wheel's in its .dist-info, an sdist's at the top). */
+function licenseFiles(view: ArchiveView, wheel: boolean): ShippedLicense[] {
+  return view.paths.filter((p) =>
+    LICENSE_FILE.test(p) && p.includes(".dist-info/") === wheel
+  ).sort().flatMap((path) => {
+    const t = text(view, path);
+    return t === undefined ? [] : [{ path, text: t }];
+  });
 }
 
 /** Metadata of a wheel from its members. */
@@ -130,6 +144,7 @@ export function wheelMetadata(view: ArchiveView, file: string): DistMetadata {
     buildRequires: [],
     importNames,
     wheelTags: wheelTags.map((t) => t.trim()),
+    licenseFiles: licenseFiles(view, true),
   };
 }
 
@@ -183,6 +198,7 @@ export function sdistMetadata(view: ArchiveView, file: string): DistMetadata {
     ...(buildBackend ? { buildBackend } : {}),
     importNames,
     wheelTags: [],
+    licenseFiles: licenseFiles(view, false),
   };
 }
 
