@@ -14,6 +14,7 @@ import {
 } from "../lib/python/core_metadata.ts";
 import { KitError } from "../lib/kit/errors.ts";
 import { MAX_MEMBER_BYTES } from "../lib/python/dist_archive.ts";
+import { checkImportNames } from "../lib/python/import_names.ts";
 import { detectLicense } from "../lib/python/license.ts";
 import { parseRequirement } from "../lib/python/pep508.ts";
 import { REAL_SOURCES, tmp } from "./_helpers.ts";
@@ -427,4 +428,50 @@ Deno.test("openArchive() refuses a METADATA too large to read, in one line", asy
       /^big-1\.0-py3-none-any\.whl: big-1\.0\.dist-info\/METADATA is too large to read \(16777217 bytes/
         .test(e.message),
   );
+});
+
+Deno.test("checkImportNames() keeps names the wheel holds and drops the rest", () => {
+  const paths = [
+    "pkg/__init__.py",
+    "ns/sub/mod.py",
+    "single.py",
+    "fast.cpython-312-x86_64-linux-gnu.so",
+    "ghostdir/README.md",
+    "x-1.0.dist-info/METADATA",
+  ];
+  assert.deepEqual(
+    checkImportNames(
+      ["pkg", "ns.sub", "single", "fast", "ghostdir", "missing", "pkg.nope"],
+      paths,
+    ),
+    {
+      kept: ["pkg", "ns.sub", "single", "fast"],
+      dropped: ["ghostdir", "missing", "pkg.nope"],
+    },
+  );
+});
+
+Deno.test("readDistMetadata() drops a top_level.txt name the wheel does not hold", async () => {
+  const spec = {
+    name: "leftover",
+    version: "1.0",
+    packages: ["leftover"],
+    topLevel: true,
+  };
+  const wheel = buildWheel({
+    ...spec,
+    extraFiles: [],
+  });
+  // top_level.txt naming a package that is not in the wheel, as real ones do.
+  const { unzipSync, zipSync } = await import("fflate");
+  const files = unzipSync(wheel);
+  files["leftover-1.0.dist-info/top_level.txt"] = new TextEncoder().encode(
+    "leftover\nbuild_helpers\n",
+  );
+  const meta = await distMetadataFromBytes(
+    zipSync(files),
+    wheelFileName(spec),
+  );
+  assert.deepEqual(meta.importNames, ["leftover"]);
+  assert.deepEqual(meta.droppedImports, ["build_helpers"]);
 });

@@ -246,6 +246,11 @@ async function walk(
   const key = normalizeName(meta.name);
   s.done.add(key);
   const pkgRel = `.flox/pkgs/${attr}.nix`;
+  for (const name of meta.droppedImports ?? []) {
+    warn(
+      `${loaded.fileName}: top_level.txt names "${name}", but the wheel holds no such package or module: not an import name`,
+    );
+  }
   info(`${meta.name} ${meta.version}: ${meta.summary ?? "(no summary)"}`);
 
   // Step 3: dependencies.

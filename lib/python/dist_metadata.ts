@@ -25,6 +25,7 @@ import {
   pickHomepage,
 } from "./core_metadata.ts";
 import {
+  checkImportNames,
   importNamesFromPaths,
   importNamesFromTopLevel,
 } from "./import_names.ts";
@@ -81,6 +82,8 @@ export interface DistMetadata {
   importNames: string[];
   /** WHEEL tags (e.g. ["py3-none-any"]); empty for an sdist. */
   wheelTags: string[];
+  /** top_level.txt names the wheel holds no package or module for (left out of importNames). */
+  droppedImports?: string[];
   /** The licence texts it ships (`*.dist-info/licenses/*`, LICENSE*, COPYING*), by path. */
   licenseFiles: ShippedLicense[];
 }
@@ -122,7 +125,11 @@ export function wheelMetadata(view: ArchiveView, file: string): DistMetadata {
     ? parseCoreMetadata(wheel, `${file}:${di}/WHEEL`).fields.get("tag") ?? []
     : [];
   const topLevel = text(view, `${di}/top_level.txt`);
-  let importNames = topLevel ? importNamesFromTopLevel(topLevel) : [];
+  const checked = checkImportNames(
+    topLevel ? importNamesFromTopLevel(topLevel) : [],
+    view.paths,
+  );
+  let importNames = checked.kept;
   if (!importNames.length) {
     // Poetry, Hatch and flit write no top_level.txt: RECORD lists every installed file.
     const record = text(view, `${di}/RECORD`);
@@ -145,6 +152,7 @@ export function wheelMetadata(view: ArchiveView, file: string): DistMetadata {
     importNames,
     wheelTags: wheelTags.map((t) => t.trim()),
     licenseFiles: licenseFiles(view, true),
+    ...(checked.dropped.length ? { droppedImports: checked.dropped } : {}),
   };
 }
 

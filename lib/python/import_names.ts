@@ -66,3 +66,29 @@ export function importNamesFromTopLevel(text: string): string[] {
     ),
   ].sort();
 }
+
+/**
+ * Splits top_level.txt names into those the wheel really installs (a package directory with
+ * Python files or extensions, or a module `name.py` / `name*.so` / `name*.pyd`) and those it
+ * does not (real top_level.txt files name leftovers, and pythonImportsCheck would fail on them).
+ */
+export function checkImportNames(
+  names: readonly string[],
+  paths: readonly string[],
+): { kept: string[]; dropped: string[] } {
+  const kept: string[] = [];
+  const dropped: string[] = [];
+  for (const name of names) {
+    const base = name.replace(/\./g, "/");
+    const leaf = base.split("/").at(-1)!;
+    const dir = base.slice(0, base.length - leaf.length);
+    const present = paths.some((p) =>
+      (p.startsWith(`${base}/`) && /\.(py|so|pyd)$/.test(p)) ||
+      p === `${base}.py` ||
+      (p.startsWith(`${dir}${leaf}.`) && !p.slice(dir.length).includes("/") &&
+        /\.(so|pyd)$/.test(p))
+    );
+    (present ? kept : dropped).push(name);
+  }
+  return { kept, dropped };
+}
