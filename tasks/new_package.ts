@@ -31,7 +31,7 @@ import {
   type NewPackageOptions,
   type PackageResult,
 } from "../lib/new_package/run.ts";
-import { isDistPath } from "../lib/new_package/source.ts";
+import { directReference, isDistPath } from "../lib/new_package/source.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
 
 const USAGE = `Usage: deno task new-package NAME[==VERSION] [options]
@@ -66,7 +66,9 @@ Options:
   --nixpkgs-index FILE   look names up in this offline index only
   --root DIR             repository root (default: this repository)
   --yes                  take every default (a question without one exits 2 naming its flag)
-  --force                replace an existing package file (its diff is shown first)
+  --force                replace an existing package file (its diff is shown first; its old
+                         vendored source is dropped when nothing else uses it). Never the
+                         main package: bump-comfyui changes that
   --dry-run              show what would be written, write nothing
   --json                 print the result as JSON on stdout
   -h, --help             show this help
@@ -124,7 +126,11 @@ export async function main(args: string[]): Promise<number> {
     }
     const opts = await optionsFrom(values, positionals);
     const fe = chooseFrontend({ yes: values.yes ?? false });
-    const results = await newPackage(opts, fe);
+    const results = await newPackage(opts, fe).catch((e) => {
+      // A question the flags left open: its one line names the flag; the help adds nothing.
+      if (e instanceof UsageError) throw new KitError(e.message, 2);
+      throw e;
+    });
     if (opts.json) out(JSON.stringify({ packages: results }, null, 2));
     else printSummary(results, opts);
     return 0;
@@ -142,6 +148,7 @@ async function optionsFrom(
         : "missing NAME[==VERSION] or PATH",
     );
   }
+  directReference(positionals[0]!);
   const root = v.root !== undefined ? argPath(v.root) : Deno.cwd();
   if (!(await exists(root))) {
     throw new KitError(`--root "${root}" does not exist`);
@@ -292,7 +299,9 @@ function printSummary(results: PackageResult[], opts: NewPackageOptions): void {
     for (const m of missing) info(`  deno task new-package ${m}`);
   }
   if (written.length && !opts.dryRun) {
+    // Flox builds only the files git tracks: a new package file is invisible until added.
     info(`\nNext:`);
+    info(`  git add .flox/pkgs .flox/sources sources-manifest.json`);
     for (const r of written) info(`  flox build ${r.attr}`);
     info(`  deno task verify`);
   }

@@ -594,11 +594,11 @@ Deno.test("`new-package --from-manifest` exits 1 when the manifest lacks the rel
   const cases: [string[], RegExp][] = [
     [
       ["other-pkg", "--from-manifest", "--yes"],
-      /records no wheel or sdist of "other-pkg": vendor it first: deno task fetch-source other-pkg$/m,
+      /records no wheel or sdist of "other-pkg": vendor it first: deno task fetch-source pypi:other-pkg$/m,
     ],
     [
       ["tiny-assets==9.9", "--from-manifest", "--yes"],
-      /records tiny-assets 1\.2\.0, not 9\.9: vendor it first: deno task fetch-source tiny-assets==9\.9$/m,
+      /records tiny-assets 1\.2\.0, not 9\.9: vendor it first: deno task fetch-source pypi:tiny-assets==9\.9$/m,
     ],
     [
       [...TINY_FLAGS, "--no-deps"],

@@ -1,5 +1,5 @@
 // The walkthrough's questions about one package whose answers are not in its dependencies:
-// the source (C vendored / B fetchPypi / A fetchFromGitHub), the import names for
+// the source (vendored / fetchPypi / fetchFromGitHub), the import names for
 // pythonImportsCheck and the licence. Each takes its flag's value when given, else asks
 // through the Frontend (a ScriptedFrontend exits 2 naming the flag when it has no answer).
 //
@@ -11,13 +11,13 @@ import { isImportName, splitList } from "./meta_answers.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import type { SrcSpec } from "./render.ts";
 
-/** The source options (default C, vendored: the seed requires vendoring PyPI sources). */
+/** The source options (default vendored: the seed requires vendoring PyPI sources). */
 export async function chooseSource(
   fe: Frontend,
   a: {
     given?: SrcSpec["kind"] | undefined;
     fileName: string;
-    /** The GitHub repository, when one is known and option A is possible. */
+    /** The GitHub repository, when one is known and fetchFromGitHub is possible. */
     repo?: { owner: string; repo: string } | undefined;
   },
 ): Promise<SrcSpec["kind"]> {
@@ -28,13 +28,13 @@ export async function chooseSource(
     choices: [
       {
         value: "vendored" as const,
-        name: `C: vendored into .flox/sources/${a.fileName} (recommended)`,
+        name: `vendored into .flox/sources/${a.fileName} (recommended)`,
       },
-      { value: "pypi" as const, name: `B: fetchPypi (${a.fileName})` },
+      { value: "pypi" as const, name: `fetchPypi (${a.fileName})` },
       ...(a.repo
         ? [{
           value: "github" as const,
-          name: `A: fetchFromGitHub (${a.repo.owner}/${a.repo.repo})`,
+          name: `fetchFromGitHub (${a.repo.owner}/${a.repo.repo})`,
         }]
         : []),
     ],

@@ -7,31 +7,20 @@
 //   const results = await newPackage({ target: "spandrel==0.4.0", root, python: "3.12",
 //     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
 //     chooseFrontend({ yes: true }));
-import { eq } from "@renovatebot/pep440";
-import { dirname, isAbsolute, join, relative } from "node:path";
+import { join } from "node:path";
 import { githubRepo } from "../python/dist_metadata.ts";
+import { Changeset } from "../kit/changeset.ts";
 import { KitError, UsageError } from "../kit/errors.ts";
-import {
-  atomicWrite,
-  exists,
-  readTextIfExists,
-  tempDir,
-} from "../kit/fsutil.ts";
+import { exists, tempDir } from "../kit/fsutil.ts";
 import { githubSource } from "./from_github.ts";
 import { parseHash, toSri } from "../hash/sha256.ts";
-import { info, out, warn } from "../kit/log.ts";
-import type { SourceEntry } from "../repo/manifest.ts";
+import { info, warn } from "../kit/log.ts";
 import { type MetaAnswers, withAnswers } from "./meta_answers.ts";
 import { type QueueItem, queueItems, queueTarget } from "./missing_queue.ts";
 import { normalizeName } from "../python/names.ts";
-import {
-  type NixpkgsLookup,
-  openNixpkgsForFlag,
-  pypiToNixAttr,
-} from "../nix/nixpkgs.ts";
+import { openNixpkgsForFlag, pypiToNixAttr } from "../nix/nixpkgs.ts";
 import {
   chooseExtras,
-  type DepReport,
   logDeps,
   resolveBuildDeps,
   resolveDeps,
@@ -51,18 +40,22 @@ import {
   renderPackageFile,
   wheelPlatforms,
 } from "./package_plan.ts";
-import type { NixSystem } from "../python/pep508.ts";
 import type { Frontend } from "../kit/prompt.ts";
-import type { PackageSpec, SrcSpec } from "./render.ts";
-import { unifiedDiff } from "../kit/diff.ts";
-import { vendorLocalFile } from "../repo/vendor.ts";
-import { type Wired, wireInto } from "../repo/wire.ts";
+import type { SrcSpec } from "./render.ts";
+import {
+  type PackageResult,
+  refuseMainPackage,
+  type Session,
+  type SourceKind,
+  usedFromNixpkgs,
+  wire,
+  writePackage,
+} from "./steps.ts";
+import { applyStaged } from "./stage.ts";
 
 export type { DepReport } from "./deps.ts";
 export type { MetaAnswers } from "./meta_answers.ts";
-
-/** Where the package's source comes from: C vendored, B fetchPypi, A fetchFromGitHub. */
-export type SourceKind = SrcSpec["kind"];
+export type { PackageResult, SourceKind, Wired } from "./steps.ts";
 
 /** Answers given up front (flags); `undefined` means "ask". */
 export interface NewPackageOptions {
@@ -94,30 +87,11 @@ export interface NewPackageOptions {
   dryRun: boolean;
   /** Quiet the file preview (JSON output). */
   json: boolean;
-}
-
-/** What happened to one package. */
-export interface PackageResult {
-  name: string;
-  version: string;
-  attr: string;
-  action:
-    | "written"
-    | "unchanged"
-    | "would-write"
-    | "declined"
-    | "use-nixpkgs";
-  file?: string;
-  source?: SourceKind;
-  format?: PackageSpec["format"];
-  license?: string[];
-  importNames?: string[];
-  dependencies: DepReport[];
-  buildDependencies: string[];
-  missing: string[];
-  vendored?: SourceEntry;
-  wired?: Wired;
-  diff?: string;
+  /**
+   * Stage the writes here and leave applying them to the caller (bump-comfyui's actions);
+   * without it newPackage applies its own Changeset at the end.
+   */
+  changeset?: Changeset;
 }
 
 const NIX_ATTR = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
@@ -139,7 +113,17 @@ export async function newPackage(
     await exists(rootIndex) ? rootIndex : undefined,
   );
   info(`nixpkgs: ${nixpkgs.describe}`);
-  const session: Session = { opts, fe, nixpkgs, results: [], done: new Set() };
+  const cs = opts.changeset ?? new Changeset(opts.root);
+  await using scratch = await tempDir("comfykit-new-package-");
+  const session: Run = {
+    opts,
+    fe,
+    nixpkgs,
+    cs,
+    scratch: scratch.path,
+    results: [],
+    done: new Set(),
+  };
   const queue = await walk(session, opts.target, [], true);
   let missingAction = opts.missing;
   if (queue.length && !missingAction) {
@@ -168,6 +152,8 @@ export async function newPackage(
       queue.push(...await walk(session, target, next.chain, false));
     }
   }
+  // Nothing is written before every question is answered: a cancelled run leaves no trace.
+  if (!opts.dryRun && !opts.changeset) await applyStaged(cs);
   return session.results;
 }
 
@@ -188,28 +174,22 @@ async function checkWritable(root: string): Promise<void> {
   }
 }
 
-interface Session {
-  opts: NewPackageOptions;
-  fe: Frontend;
-  nixpkgs: NixpkgsLookup;
-  results: PackageResult[];
-  /** Normalised names already handled (the queue visits each once). */
-  done: Set<string>;
-}
+/** A session with the whole of new-package's options. */
+type Run = Session & { opts: NewPackageOptions };
 
-/** The walkthrough for one package; returns the missing dependencies to queue. */
-async function walk(
-  s: Session,
+/**
+ * Steps 1 and 2: the distribution to package (a file on disk, the recorded one, or PyPI's);
+ * undefined when step 1 answered "use nixpkgs'".
+ */
+async function loadTarget(
+  s: Run,
   target: string,
-  chain: string[],
   isRoot: boolean,
-): Promise<QueueItem[]> {
+): Promise<Loaded | undefined> {
   const { opts, fe } = s;
-  await using scratch = await tempDir("comfykit-new-package-");
-  let loaded: Loaded;
   if (!isDistPath(target) && isRoot && opts.fromManifest) {
     // --from-manifest: the recorded file; its metadata, or the flags' answers when absent.
-    loaded = await loadRecorded({
+    return await loadRecorded({
       target,
       root: opts.root,
       ...(opts.version !== undefined ? { version: opts.version } : {}),
@@ -218,21 +198,35 @@ async function walk(
       nixpkgs: s.nixpkgs,
       fe,
     });
-  } else if (isDistPath(target)) {
-    // new-package PATH: everything from the file itself, no network.
-    loaded = await loadLocal(target, isRoot ? opts.version : undefined);
-  } else {
-    const t = parseTarget(target, isRoot ? opts.version : undefined);
-    // Step 1: is it in nixpkgs already?
-    if (isRoot && await usedFromNixpkgs(s, t.name, t.version)) return [];
-    // Step 2: the release and its file; the file's own metadata wins over the JSON API.
-    loaded = await loadPypi({
-      name: t.name,
-      ...(t.version !== undefined ? { version: t.version } : {}),
-      ...(opts.prefer && isRoot ? { prefer: opts.prefer } : {}),
-      dir: scratch.path,
-    });
   }
+  if (isDistPath(target)) {
+    // new-package PATH: everything from the file itself, no network.
+    return await loadLocal(target, isRoot ? opts.version : undefined);
+  }
+  const t = parseTarget(target, isRoot ? opts.version : undefined);
+  refuseMainPackage(s, pypiToNixAttr(t.name));
+  // Step 1: is it in nixpkgs already?
+  if (isRoot && await usedFromNixpkgs(s, t.name, t.version)) return undefined;
+  // Step 2: the release and its file; the file's own metadata wins over the JSON API. The
+  // file stays in the session's scratch folder until the staged copy is applied.
+  return await loadPypi({
+    name: t.name,
+    ...(t.version !== undefined ? { version: t.version } : {}),
+    ...(opts.prefer && isRoot ? { prefer: opts.prefer } : {}),
+    dir: s.scratch,
+  });
+}
+
+/** The walkthrough for one package; returns the missing dependencies to queue. */
+async function walk(
+  s: Run,
+  target: string,
+  chain: string[],
+  isRoot: boolean,
+): Promise<QueueItem[]> {
+  const { opts, fe } = s;
+  const loaded = await loadTarget(s, target, isRoot);
+  if (!loaded) return [];
 
   const meta = isRoot && opts.meta
     ? withAnswers(loaded.meta, opts.meta)
@@ -243,6 +237,7 @@ async function walk(
       `"${meta.name}" gives "${attr}", which is not a valid Nix attribute name`,
     );
   }
+  refuseMainPackage(s, attr);
   const key = normalizeName(meta.name);
   s.done.add(key);
   const pkgRel = `.flox/pkgs/${attr}.nix`;
@@ -378,148 +373,4 @@ async function walk(
   }
   s.results.push(result);
   return queue;
-}
-
-/**
- * Step 1 for a NAME: when nixpkgs has it and the answer is "use", wires nixpkgs' attribute. When
- * the user asked for a version nixpkgs does not have, the default answer is to write a package.
- */
-async function usedFromNixpkgs(
-  s: Session,
-  name: string,
-  wanted: string | undefined,
-): Promise<boolean> {
-  const found = await s.nixpkgs.lookup(name);
-  if (!found) return false;
-  const pinMet = wanted === undefined || eq(found.version, wanted);
-  info(
-    `nixpkgs has ${found.attr} ${found.version} (${s.nixpkgs.source})${
-      pinMet ? "" : `, not the ${wanted} asked for`
-    }`,
-  );
-  const choice = s.opts.inNixpkgs ?? await s.fe.select({
-    key: "in-nixpkgs",
-    flag: "--in-nixpkgs",
-    message: `nixpkgs has python3.pkgs.${found.attr} ${found.version}. Use it?`,
-    choices: [
-      {
-        value: "use",
-        name: `Use nixpkgs' ${found.attr} (add it to the main package)`,
-      },
-      { value: "package", name: "Write a package for it anyway" },
-    ],
-    default: pinMet ? "use" : "package",
-  });
-  if (choice !== "use") return false;
-  const result: PackageResult = {
-    name,
-    version: found.version,
-    attr: found.attr,
-    action: "use-nixpkgs",
-    dependencies: [],
-    buildDependencies: [],
-    missing: [],
-  };
-  const wired = await wire(s, found.attr, undefined, false);
-  if (wired) result.wired = wired;
-  s.results.push(result);
-  s.done.add(normalizeName(name));
-  return true;
-}
-
-/**
- * Step 7's file work: compares with the existing file (never replaced without --force, the diff
- * shown first), previews, confirms, vendors the source and writes; sets `result.action`.
- */
-async function writePackage(
-  s: Session,
-  w: {
-    attr: string;
-    text: string;
-    source: SourceKind;
-    loaded: Loaded;
-    result: PackageResult;
-  },
-): Promise<void> {
-  const { opts, fe } = s;
-  const { text, loaded, result } = w;
-  const pkgRel = `.flox/pkgs/${w.attr}.nix`;
-  const pkgPath = join(opts.root, ".flox", "pkgs", `${w.attr}.nix`);
-  const vendors = w.source === "vendored" && loaded.path && !loaded.recorded;
-  const existing = await readTextIfExists(pkgPath);
-  if (existing === text) {
-    info(`${pkgRel} is already up to date`);
-    result.action = "unchanged";
-  } else {
-    if (existing !== undefined) {
-      const diff = unifiedDiff(existing, text, `a/${pkgRel}`, `b/${pkgRel}`);
-      result.diff = diff;
-      if (!opts.force) {
-        throw new KitError(
-          `${pkgRel} exists and differs: not overwriting it; rerun with --force to see the diff and replace it`,
-        );
-      }
-      if (!opts.json) (opts.dryRun ? out : info)(diff.trimEnd());
-    } else if (opts.dryRun && !opts.json) {
-      out(`# ${pkgRel} (would be written)\n${text}`);
-    } else if (fe.interactive) {
-      info(`\n${text}`);
-    }
-    if (opts.dryRun) {
-      result.action = "would-write";
-    } else {
-      const ok = await fe.confirm({
-        key: "write",
-        flag: "--yes",
-        message: `${existing === undefined ? "Write" : "Replace"} ${pkgRel}?`,
-        default: true,
-      });
-      if (!ok) {
-        info(`${pkgRel}: nothing written`);
-        result.action = "declined";
-        return;
-      }
-      if (vendors) {
-        result.vendored = await vendorLocalFile({
-          root: opts.root,
-          path: loaded.path!,
-          name: result.name,
-          version: result.version,
-          ...(loaded.url ? { url: loaded.url } : {}),
-          force: opts.force,
-        });
-      }
-      await Deno.mkdir(dirname(pkgPath), { recursive: true });
-      await atomicWrite(pkgPath, text);
-      info(`wrote ${pkgRel}`);
-    }
-  }
-  if (vendors && opts.dryRun) {
-    const inside = relative(join(opts.root, ".flox", "sources"), loaded.path!);
-    if (inside.startsWith("..") || isAbsolute(inside)) {
-      info(
-        `would vendor ${loaded.fileName} into .flox/sources/ (sha256 ${loaded.sha256})`,
-      );
-    }
-  }
-}
-
-/** Step 8 with the session's answers (see lib/repo/wire.ts). */
-function wire(
-  s: Session,
-  attr: string,
-  systems: readonly NixSystem[] | undefined,
-  custom: boolean,
-): Promise<Wired | undefined> {
-  return wireInto({
-    root: s.opts.root,
-    main: s.opts.main,
-    attr,
-    systems,
-    custom,
-    wire: s.opts.wire,
-    dryRun: s.opts.dryRun,
-    json: s.opts.json,
-    fe: s.fe,
-  });
 }
