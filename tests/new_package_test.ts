@@ -294,7 +294,7 @@ Deno.test("new-package --yes writes, vendors and wires a package from the fixtur
     assert.equal(linux.pname, "fancy-kit");
     assert.equal(linux.version, "2.0.1");
     assert.equal(linux.format, "wheel");
-    assert.deepEqual(linux.propagatedBuildInputs, [
+    assert.deepEqual(linux.dependencies, [
       "fancy-core",
       "numpy",
       "pillow",
@@ -309,7 +309,7 @@ Deno.test("new-package --yes writes, vendors and wires a package from the fixtur
       names,
       "aarch64-darwin",
     );
-    assert.deepEqual(mac.propagatedBuildInputs, [
+    assert.deepEqual(mac.dependencies, [
       "fancy-core",
       "numpy",
       "pillow",
@@ -321,7 +321,7 @@ Deno.test("new-package --yes writes, vendors and wires a package from the fixtur
       names,
     );
     assert.equal(coreEval.format, "pyproject");
-    assert.deepEqual(coreEval.nativeBuildInputs, ["hatchling"]);
+    assert.deepEqual(coreEval.buildSystem, ["hatchling"]);
     assert.deepEqual(coreEval.license, "bsd3");
     const parse = await run("nix-instantiate", [
       "--parse",
@@ -640,9 +640,13 @@ Deno.test("new-package --source github pins a tag with the NAR hash of its archi
   const text = await Deno.readTextFile(`${w.root}/.flox/pkgs/fancy-kit.nix`);
   assert.match(
     text,
-    /src = fetchFromGitHub \{\n {4}owner = "acme";\n {4}repo = "fancy-kit";\n {4}rev = "v\$\{version\}";\n {4}hash = "sha256-[A-Za-z0-9+/]{43}=";/,
+    /src = fetchFromGitHub \{\n {4}owner = "acme";\n {4}repo = "fancy-kit";\n {4}tag = "v\$\{version\}";\n {4}hash = "sha256-[A-Za-z0-9+/]{43}=";/,
   );
-  assert.match(text, /format = "pyproject";/);
+  assert.match(text, /pyproject = true;\n/);
+  assert.match(
+    text,
+    /build-system = with python3\.pkgs; \[\n {4}setuptools\n {4}wheel\n {2}\];/,
+  );
   if (haveTool("nix-hash")) {
     await using x = await tmp();
     await Deno.mkdir(`${x.path}/src/fancy_kit`, { recursive: true });

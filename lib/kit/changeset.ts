@@ -9,10 +9,10 @@
 //   cs.copy(".flox/sources/x.whl", "/tmp/download/x.whl");
 //   console.log(await cs.diff());
 //   await cs.apply();
-import { dirname, isAbsolute, join, relative } from "node:path";
+import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { KitError } from "./errors.ts";
 import { unifiedDiff } from "./diff.ts";
-import { readTextIfExists, tempSibling } from "./fsutil.ts";
+import { readTextIfExists } from "./fsutil.ts";
 
 type Op =
   | { kind: "write"; data: string | Uint8Array }
@@ -31,9 +31,30 @@ const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 export class Changeset {
   readonly root: string;
   #ops = new Map<string, Op>();
+  #tempDirs: Map<string, string>;
 
-  constructor(root: string) {
+  /**
+   * `tempDirs` names, for some targets (relative to the root), the folder their temporary and
+   * saved copies go to instead of the target's own folder: a task allowed to write
+   * `sources-manifest.json` but not the repository root keeps them in `.flox/sources`.
+   */
+  constructor(root: string, opts: { tempDirs?: Record<string, string> } = {}) {
     this.root = root;
+    this.#tempDirs = new Map(
+      Object.entries(opts.tempDirs ?? {}).map((
+        [k, v],
+      ) => [this.#abs(k), this.#abs(v)]),
+    );
+  }
+
+  /** Where temporary files for `abs` go: beside it, or in its configured folder. */
+  #tmpDir(abs: string): string {
+    return this.#tempDirs.get(abs) ?? dirname(abs);
+  }
+
+  #tmp(abs: string): string {
+    const rand = crypto.randomUUID().slice(0, 8);
+    return join(this.#tmpDir(abs), `.${basename(abs)}.${rand}.tmp`);
   }
 
   #abs(path: string): string {
@@ -122,7 +143,7 @@ export class Changeset {
           throw notWritable(rel, e);
         }
       }
-      const dir = await nearestDir(dirname(abs));
+      const dir = await nearestDir(this.#tmpDir(abs));
       try {
         const probe = await Deno.makeTempFile({
           dir,
@@ -156,8 +177,8 @@ export class Changeset {
     try {
       for (const [abs, op] of this.#ops) {
         if (interrupted) break;
-        saved.push(await save(abs));
-        await applyOne(abs, op);
+        saved.push(await save(abs, this.#tmp(abs)));
+        await applyOne(abs, op, this.#tmp(abs));
         done.push({ path: relative(this.root, abs), kind: op.kind });
       }
       if (interrupted) throw new Error("interrupted");
@@ -179,15 +200,19 @@ export class Changeset {
   }
 }
 
-async function applyOne(abs: string, op: Op): Promise<void> {
+async function applyOne(abs: string, op: Op, tmp: string): Promise<void> {
   if (op.kind === "remove") {
     await Deno.remove(abs).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
     return;
   }
-  await Deno.mkdir(dirname(abs), { recursive: true });
-  const tmp = tempSibling(abs);
+  // Only folders that are missing: a task may write a file without being allowed its folder.
+  for (const dir of new Set([dirname(abs), dirname(tmp)])) {
+    if (!(await Deno.stat(dir).then((i) => i.isDirectory, () => false))) {
+      await Deno.mkdir(dir, { recursive: true });
+    }
+  }
   try {
     if (op.kind === "copy") await Deno.copyFile(op.from, tmp);
     else if (typeof op.data === "string") {
@@ -206,7 +231,7 @@ interface Saved {
 }
 
 /** Keeps the old bytes of `abs` aside (a hard link when possible) until the apply ends. */
-async function save(abs: string): Promise<Saved> {
+async function save(abs: string, aside: string): Promise<Saved> {
   const info = await Deno.lstat(abs).catch(() => undefined);
   if (info === undefined) {
     const missing = await missingDirs(dirname(abs));
@@ -219,7 +244,6 @@ async function save(abs: string): Promise<Saved> {
       discard: () => Promise.resolve(),
     };
   }
-  const aside = tempSibling(abs);
   try {
     await Deno.link(abs, aside);
   } catch {

@@ -113,7 +113,12 @@ export async function newPackage(
     await exists(rootIndex) ? rootIndex : undefined,
   );
   info(`nixpkgs: ${nixpkgs.describe}`);
-  const cs = opts.changeset ?? new Changeset(opts.root);
+  // deno.json lets the task write sources-manifest.json but not the root: its temporary and
+  // saved copies live in .flox/sources.
+  const cs = opts.changeset ??
+    new Changeset(opts.root, {
+      tempDirs: { "sources-manifest.json": ".flox/sources" },
+    });
   await using scratch = await tempDir("comfykit-new-package-");
   const session: Run = {
     opts,
