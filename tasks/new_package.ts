@@ -66,6 +66,8 @@ Options:
   --nixpkgs-index FILE   look names up in this offline index only
   --root DIR             repository root (default: this repository)
   --yes                  take every default (a question without one exits 2 naming its flag)
+  --ignore-requires-python  write a package whose Requires-Python excludes nixpkgs' python3
+                         (otherwise asked; --yes alone exits 2)
   --force                replace an existing package file (its diff is shown first; its old
                          vendored source is dropped when nothing else uses it). Never the
                          main package: bump-comfyui changes that
@@ -112,6 +114,7 @@ const OPTIONS = {
   root: { type: "string" },
   yes: { type: "boolean", short: "y" },
   force: { type: "boolean" },
+  "ignore-requires-python": { type: "boolean" },
   "dry-run": { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -242,6 +245,7 @@ async function optionsFrom(
     python,
     main,
     force: v.force ?? false,
+    ...(v["ignore-requires-python"] ? { ignoreRequiresPython: true } : {}),
     dryRun: v["dry-run"] ?? false,
     json: v.json ?? false,
     ...(v.version !== undefined ? { version: v.version } : {}),

@@ -8,6 +8,7 @@
 //     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
 //     chooseFrontend({ yes: true }));
 import { join } from "node:path";
+import { satisfies } from "@renovatebot/pep440";
 import { githubRepo } from "../python/dist_metadata.ts";
 import { Changeset } from "../kit/changeset.ts";
 import { KitError, UsageError } from "../kit/errors.ts";
@@ -87,6 +88,8 @@ export interface NewPackageOptions {
   dryRun: boolean;
   /** Quiet the file preview (JSON output). */
   json: boolean;
+  /** Write a package whose Requires-Python excludes nixpkgs' python3 without asking. */
+  ignoreRequiresPython?: boolean;
   /**
    * Stage the writes here and leave applying them to the caller (bump-comfyui's actions);
    * without it newPackage applies its own Changeset at the end.
@@ -222,6 +225,39 @@ async function loadTarget(
   });
 }
 
+/**
+ * Checks Requires-Python against the interpreter nixpkgs builds for (python3: from Nix, else
+ * the offline index). An excluded interpreter is warned about and asked about (no default:
+ * --yes alone exits 2 naming --ignore-requires-python). False: do not write it.
+ */
+async function pythonFits(
+  s: Run,
+  meta: { name: string; version: string; requiresPython?: string },
+  pkgRel: string,
+): Promise<boolean> {
+  const py = await s.nixpkgs.pythonVersion?.();
+  if (!meta.requiresPython || !py) return true;
+  let fits: boolean;
+  try {
+    fits = satisfies(py, meta.requiresPython);
+  } catch {
+    warn(
+      `${meta.name} ${meta.version}: Requires-Python "${meta.requiresPython}" is not a PEP 440 specifier: not checked`,
+    );
+    return true;
+  }
+  if (fits) return true;
+  warn(
+    `${meta.name} ${meta.version} requires Python ${meta.requiresPython}, but nixpkgs' python3 is ${py} (${s.nixpkgs.describe}): its build would fail`,
+  );
+  if (s.opts.ignoreRequiresPython) return true;
+  return await s.fe.confirm({
+    key: "requires-python",
+    flag: "--ignore-requires-python",
+    message: `Write ${pkgRel} for Python ${py} anyway?`,
+  });
+}
+
 /** The walkthrough for one package; returns the missing dependencies to queue. */
 async function walk(
   s: Run,
@@ -252,6 +288,10 @@ async function walk(
     );
   }
   info(`${meta.name} ${meta.version}: ${meta.summary ?? "(no summary)"}`);
+  if (!(await pythonFits(s, meta, pkgRel))) {
+    info(`${pkgRel}: nothing written`);
+    return [];
+  }
 
   // Step 3: dependencies.
   const extras = await chooseExtras(fe, meta, isRoot ? opts.extras : undefined);

@@ -97,6 +97,8 @@ export interface NixpkgsLookup {
   ): Promise<Map<string, NixpkgsPackage | undefined>>;
   /** The version of an exact attribute, or undefined. */
   lookupAttr(attr: string): Promise<NixpkgsPackage | undefined>;
+  /** The version of nixpkgs' `python3` (the interpreter packages build for), when known. */
+  pythonVersion?(): Promise<string | undefined>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,7 +131,11 @@ const indexSchema = z.strictObject({
       .nullable(),
     channel: z.string().nullable(),
   }),
-  python: z.string().optional(),
+  /** The version of nixpkgs' `python3` (major.minor at least). */
+  python: z.string().regex(
+    /^\d+\.\d+(\.\d+)?$/,
+    "expected a Python version like 3.13",
+  ).optional(),
   /** Where individual versions were read from, when not from one evaluation. */
   provenance: z.record(z.string(), provenanceSchema).optional(),
   python3Packages: z.record(
@@ -216,6 +222,7 @@ export function indexLookup(index: NixpkgsIndex, where: string): NixpkgsLookup {
     lookupMany: (names) =>
       Promise.resolve(new Map(names.map((n) => [n, one(n)]))),
     lookupAttr: (a) => Promise.resolve(attr(a)),
+    pythonVersion: () => Promise.resolve(index.python),
   };
 }
 
@@ -384,6 +391,11 @@ export function nixLookup(nixpkgs: string): NixpkgsLookup {
       await versions([attr]);
       const v = cache.get(attr);
       return v ? { attr, version: v } : undefined;
+    },
+    // python3Packages.python is the interpreter itself.
+    pythonVersion: async () => {
+      await versions(["python"]);
+      return cache.get("python") ?? undefined;
     },
   };
 }
