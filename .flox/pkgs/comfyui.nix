@@ -15,7 +15,6 @@
 , comfyui-embedded-docs
 , spandrel
 , controlnet-aux
-, nunchaku
 }:
 
 python3.pkgs.buildPythonApplication rec {
@@ -68,7 +67,6 @@ python3.pkgs.buildPythonApplication rec {
     comfyui-embedded-docs
     spandrel
     controlnet-aux
-    nunchaku
   ];
 
   dontBuild = true;

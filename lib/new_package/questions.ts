@@ -89,7 +89,7 @@ export async function chooseLicense(
   if (given) return chosen(given, "--license");
   if (d.kind === "found") {
     info(`licence: ${d.attrs.join(", ")} (from ${d.source})`);
-    return chosen(d.attrs, `from ${d.source}`);
+    return chosen(d.attrs, d.why ?? `from ${d.source}`);
   }
   if (d.kind === "ambiguous" || d.kind === "conflict") {
     warn(`licence: ${d.reason}`);

@@ -279,6 +279,8 @@ export type LicenseVerdict =
   & {
     /** One line per piece of evidence, for the package file's comment. */
     evidence: string[];
+    /** Why a "found" licence follows from the evidence, when texts were weighed. */
+    why?: string;
   };
 
 /**
@@ -320,7 +322,7 @@ export function weighLicense(
   if (m.kind === "found") {
     const mine = families(m.attrs);
     if (texts.every((t) => mine.has(licenseFamily(t)))) {
-      return { ...m, evidence };
+      return { ...m, evidence, why: "the metadata and the shipped text agree" };
     }
     return {
       kind: "conflict",
@@ -342,6 +344,7 @@ export function weighLicense(
         attrs: fit,
         source: `${m.source}, settled by ${textSource}`,
         evidence,
+        why: "the shipped text settles what the metadata leaves open",
       };
     }
     if (!fit.length) {
@@ -356,7 +359,13 @@ export function weighLicense(
     return { ...m, candidates: fit, evidence };
   }
   return texts.length === 1
-    ? { kind: "found", attrs: texts, source: textSource, evidence }
+    ? {
+      kind: "found",
+      attrs: texts,
+      source: textSource,
+      evidence,
+      why: "the shipped text; the metadata declares none it can be read as",
+    }
     : {
       kind: "ambiguous",
       candidates: texts,
