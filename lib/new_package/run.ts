@@ -8,13 +8,9 @@
 //     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
 //     chooseFrontend({ yes: true }));
 import { join } from "node:path";
-import { satisfies } from "@renovatebot/pep440";
-import { githubRepo } from "../python/dist_metadata.ts";
 import { Changeset } from "../kit/changeset.ts";
-import { KitError, UsageError } from "../kit/errors.ts";
+import { KitError } from "../kit/errors.ts";
 import { exists, tempDir } from "../kit/fsutil.ts";
-import { githubSource } from "./from_github.ts";
-import { parseHash, toSri } from "../hash/sha256.ts";
 import { info, warn } from "../kit/log.ts";
 import { type MetaAnswers, withAnswers } from "./meta_answers.ts";
 import { type QueueItem, queueItems, queueTarget } from "./missing_queue.ts";
@@ -26,7 +22,7 @@ import {
   resolveBuildDeps,
   resolveDeps,
 } from "./deps.ts";
-import { chooseImports, chooseLicense, chooseSource } from "./questions.ts";
+import { chooseImports, chooseLicense } from "./questions.ts";
 import {
   isDistPath,
   type Loaded,
@@ -35,6 +31,7 @@ import {
   loadRecorded,
   parseTarget,
 } from "./source.ts";
+import type { DistMetadata } from "../python/dist_metadata.ts";
 import {
   type Build,
   packageSpec,
@@ -42,9 +39,9 @@ import {
   wheelPlatforms,
 } from "./package_plan.ts";
 import type { Frontend } from "../kit/prompt.ts";
-import type { SrcSpec } from "./render.ts";
 import {
   type PackageResult,
+  pythonFits,
   refuseMainPackage,
   type Session,
   type SourceKind,
@@ -53,6 +50,7 @@ import {
   writePackage,
 } from "./steps.ts";
 import { applyStaged } from "./stage.ts";
+import { sourceStep } from "./source_step.ts";
 
 export type { DepReport } from "./deps.ts";
 export type { MetaAnswers } from "./meta_answers.ts";
@@ -226,36 +224,48 @@ async function loadTarget(
 }
 
 /**
- * Checks Requires-Python against the interpreter nixpkgs builds for (python3: from Nix, else
- * the offline index). An excluded interpreter is warned about and asked about (no default:
- * --yes alone exits 2 naming --ignore-requires-python). False: do not write it.
+ * Step 5, the format and build system (read from the archive, not guessed), and step 6, the
+ * import names and the licence.
  */
-async function pythonFits(
+async function buildAndLicense(
   s: Run,
-  meta: { name: string; version: string; requiresPython?: string },
-  pkgRel: string,
-): Promise<boolean> {
-  const py = await s.nixpkgs.pythonVersion?.();
-  if (!meta.requiresPython || !py) return true;
-  let fits: boolean;
-  try {
-    fits = satisfies(py, meta.requiresPython);
-  } catch {
-    warn(
-      `${meta.name} ${meta.version}: Requires-Python "${meta.requiresPython}" is not a PEP 440 specifier: not checked`,
-    );
-    return true;
-  }
-  if (fits) return true;
-  warn(
-    `${meta.name} ${meta.version} requires Python ${meta.requiresPython}, but nixpkgs' python3 is ${py} (${s.nixpkgs.describe}): its build would fail`,
+  a: {
+    meta: DistMetadata;
+    build: Build;
+    loaded: Loaded;
+    pkgRel: string;
+    isRoot: boolean;
+  },
+) {
+  const { opts, fe } = s;
+  const { meta, build, loaded } = a;
+  const buildDeps = await resolveBuildDeps(s.nixpkgs, build);
+  info(
+    `format: ${build.format}${
+      buildDeps.length
+        ? `, build: ${buildDeps.map((d) => d.attr).join(" ")}`
+        : ""
+    }`,
   );
-  if (s.opts.ignoreRequiresPython) return true;
-  return await s.fe.confirm({
-    key: "requires-python",
-    flag: "--ignore-requires-python",
-    message: `Write ${pkgRel} for Python ${py} anyway?`,
-  });
+  const imports = await chooseImports(
+    fe,
+    a.isRoot ? opts.imports : undefined,
+    // Without a file there is nothing to propose: the name would only be a guess.
+    loaded.fromFlags
+      ? undefined
+      : build.importNames.length
+      ? build.importNames
+      : meta.importNames,
+  );
+  if (!imports.length) {
+    warn(`${a.pkgRel}: no import names, so pythonImportsCheck is empty`);
+  }
+  const license = await chooseLicense(
+    fe,
+    meta,
+    a.isRoot ? opts.license : undefined,
+  );
+  return { buildDeps, imports, license };
 }
 
 /** The walkthrough for one package; returns the missing dependencies to queue. */
@@ -305,76 +315,25 @@ async function walk(
   const missing = deps.filter((d) => d.status === "missing");
 
   // Step 4: the source.
-  const repo = (isRoot ? opts.github : undefined) ??
-    githubRepo(meta.projectUrls);
-  const source = await chooseSource(fe, {
-    given: opts.source,
-    fileName: loaded.fileName,
-    repo: loaded.recorded ? undefined : repo,
-  });
-  let src: SrcSpec;
-  let build: Build = meta;
-  if (source === "vendored") {
-    src = { kind: "vendored", file: loaded.fileName };
-  } else if (source === "pypi") {
-    src = {
-      kind: "pypi",
-      file: loaded.fileName,
-      sri: toSri(parseHash(loaded.sha256)),
-    };
-  } else {
-    if (loaded.recorded) {
-      throw new UsageError(
-        "--from-manifest packages a recorded wheel or sdist: use --source vendored or --source pypi",
-      );
-    }
-    if (!repo) {
-      throw new UsageError(
-        `no GitHub repository is known for ${meta.name}: pass --github OWNER/REPO`,
-      );
-    }
-    const tag = isRoot ? opts.tag : undefined;
-    ({ src, build } = await githubSource({
-      fe,
-      name: meta.name,
-      version: meta.version,
-      repo,
-      ...(tag !== undefined ? { tag } : {}),
-    }));
-  }
-
-  // Step 5: format and build system (read from the archive, not guessed).
-  const buildDeps = await resolveBuildDeps(s.nixpkgs, build);
-  info(
-    `format: ${build.format}${
-      buildDeps.length
-        ? `, build: ${buildDeps.map((d) => d.attr).join(" ")}`
-        : ""
-    }`,
-  );
-
-  // Step 6: import names and licence.
-  const imports = await chooseImports(
-    fe,
-    isRoot ? opts.imports : undefined,
-    // Without a file there is nothing to propose: the name would only be a guess.
-    loaded.fromFlags
-      ? undefined
-      : build.importNames.length
-      ? build.importNames
-      : meta.importNames,
-  );
-  if (!imports.length) {
-    warn(`${pkgRel}: no import names, so pythonImportsCheck is empty`);
-  }
-  const license = await chooseLicense(
-    fe,
+  const { src, build } = await sourceStep(fe, {
     meta,
-    isRoot ? opts.license : undefined,
-  );
+    loaded,
+    given: opts.source,
+    github: isRoot ? opts.github : undefined,
+    tag: isRoot ? opts.tag : undefined,
+  });
+
+  // Steps 5 and 6: build system, import names, licence.
+  const { buildDeps, imports, license } = await buildAndLicense(s, {
+    meta,
+    build,
+    loaded,
+    pkgRel,
+    isRoot,
+  });
 
   // Step 7: render, show, confirm, write.
-  const platforms = wheelPlatforms(loaded.fileName, source);
+  const platforms = wheelPlatforms(loaded.fileName, src.kind);
   const text = await renderPackageFile(
     opts.root,
     packageSpec({
@@ -405,7 +364,7 @@ async function walk(
     missing: missing.map((d) => d.name),
   };
   const queue = queueItems(missing, [...chain, key]);
-  await writePackage(s, { attr, text, source, loaded, result });
+  await writePackage(s, { attr, text, source: src.kind, loaded, result });
   if (result.action === "declined") {
     s.results.push(result);
     return [];

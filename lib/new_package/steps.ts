@@ -1,7 +1,7 @@
 // new-package's steps that touch the repository, for one package: step 1's "use nixpkgs'",
 // step 7's package file (and vendored source), step 8's wiring into the main package. Every
 // write is staged in the session's Changeset; lib/new_package/run.ts applies it at the end.
-import { eq } from "@renovatebot/pep440";
+import { eq, satisfies } from "@renovatebot/pep440";
 import { isAbsolute, join, relative } from "node:path";
 import type { Changeset } from "../kit/changeset.ts";
 import { KitError } from "../kit/errors.ts";
@@ -67,6 +67,7 @@ export interface StepOptions {
   force: boolean;
   dryRun: boolean;
   json: boolean;
+  ignoreRequiresPython?: boolean;
 }
 
 /** One run of new-package: its answers, its frontend and what it has staged. */
@@ -265,4 +266,37 @@ export async function wire(
       : `${mainRel} already has ${attr}`,
   );
   return { file: mainRel, changed: r.changed };
+}
+
+/**
+ * Checks Requires-Python against the interpreter nixpkgs builds for (python3: from Nix, else
+ * the offline index). An excluded interpreter is warned about and asked about (no default:
+ * --yes alone exits 2 naming --ignore-requires-python). False: do not write it.
+ */
+export async function pythonFits(
+  s: Session,
+  meta: { name: string; version: string; requiresPython?: string },
+  pkgRel: string,
+): Promise<boolean> {
+  const py = await s.nixpkgs.pythonVersion?.();
+  if (!meta.requiresPython || !py) return true;
+  let fits: boolean;
+  try {
+    fits = satisfies(py, meta.requiresPython);
+  } catch {
+    warn(
+      `${meta.name} ${meta.version}: Requires-Python "${meta.requiresPython}" is not a PEP 440 specifier: not checked`,
+    );
+    return true;
+  }
+  if (fits) return true;
+  warn(
+    `${meta.name} ${meta.version} requires Python ${meta.requiresPython}, but nixpkgs' python3 is ${py} (${s.nixpkgs.describe}): its build would fail`,
+  );
+  if (s.opts.ignoreRequiresPython) return true;
+  return await s.fe.confirm({
+    key: "requires-python",
+    flag: "--ignore-requires-python",
+    message: `Write ${pkgRel} for Python ${py} anyway?`,
+  });
 }
