@@ -1,8 +1,9 @@
 // new-package as a library: the guided walkthrough for one package (nixpkgs check, metadata,
 // dependencies, source, format, import names, licence, render, write, wire) and the queue of
 // dependencies nixpkgs lacks (--missing create). tasks/new_package.ts and bump-comfyui call
-// newPackage(); the steps live in lib/new_package/source.ts, lib/new_package/deps.ts,
-// lib/new_package/questions.ts, lib/new_package/package_plan.ts, lib/repo/wire.ts and lib/new_package/missing_queue.ts.
+// newPackage(); the steps live beside it: source.ts (load), deps.ts, source_step.ts,
+// questions.ts, package_plan.ts (render), steps.ts (write, wire), missing_queue.ts. Every
+// write is staged (stage.ts) and applied once, after the last question.
 //
 //   const results = await newPackage({ target: "spandrel==0.4.0", root, python: "3.12",
 //     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
