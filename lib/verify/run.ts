@@ -800,12 +800,13 @@ function checkWiring(
       mainFormals.has(name) ? "" : "an argument",
       mainLists.has(name) ? "" : "a dependency-list entry",
     ].filter(Boolean).join(" and ");
+    // A warning: a package kept for history but deliberately not wired (nunchaku) builds fine.
     add(
       S,
-      "error",
+      "warning",
       `${name} is not used: ${MAIN_FILE} lacks ${missing || "a path to it"}`,
       p.rel,
-      `add "${name}" to the arguments and to propagatedBuildInputs of ${MAIN_FILE}`,
+      `add "${name}" to the arguments and to propagatedBuildInputs of ${MAIN_FILE}, or remove the file`,
     );
   }
   for (const p of pkgs) {
