@@ -212,11 +212,23 @@ Deno.test("newPackage() --force upgrading a package drops the old source nothing
     version: "1.0",
     license: "MIT",
     packages: ["upgraded"],
+    summary: "An upgraded thing. It has two sentences.",
+    homePage: "https://upgraded.example.org",
+    projectUrls: {
+      Source: "https://github.com/acme/upgraded",
+      Changelog: "https://github.com/acme/upgraded/releases",
+    },
   };
   const v1 = await wheel(dir.path, spec);
   await quiet(() => newPackage(options(root, v1), yes()));
   const old = ".flox/sources/upgraded-1.0-py3-none-any.whl";
-  assert.ok((await snapshot(root))[old]);
+  const first = await snapshot(root);
+  assert.ok(first[old]);
+  // meta as nixpkgs wants it: Source before Home-page, the changelog, one sentence, no article.
+  assert.match(
+    first[".flox/pkgs/upgraded.nix"]!,
+    / {4}description = "Upgraded thing";\n {4}homepage = "https:\/\/github\.com\/acme\/upgraded";\n {4}changelog = "https:\/\/github\.com\/acme\/upgraded\/releases";\n {4}license = licenses\.mit;\n {2}\};/,
+  );
   const v2 = await wheel(dir.path, { ...spec, version: "2.0" });
   await assert.rejects(
     () => quiet(() => newPackage(options(root, v2), yes())),
