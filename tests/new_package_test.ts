@@ -1,7 +1,10 @@
-// new-package end to end: subprocess runs against a fixture PyPI (and GitHub), in a scratch
-// repository; one run drives the real interactive prompts through tmux.
+// new-package end to end against a fixture PyPI (and GitHub), in a scratch repository: the
+// task's main() in-process with the scripted frontend (np()), a few subprocess runs where the
+// process itself matters (no --root, INIT_CWD), and one run of the real interactive prompts
+// through tmux.
 import assert from "node:assert/strict";
-import { ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import { captureOutput, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import { main } from "../tasks/new_package.ts";
 import { type FixtureServer, startServer } from "./_fixtures/server.ts";
 import {
   type FakeRelease,
@@ -209,14 +212,38 @@ async function world(): Promise<World> {
   };
 }
 
+/** One in-process run at a time: the environment and the console are process-wide. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * new-package in-process: tasks/new_package.ts's main() with the world's endpoints in the
+ * environment and its output captured (the scripted frontend answers, as without a terminal).
+ */
 function np(w: World, args: string[]) {
-  return runTaskProcess("new_package.ts", [
-    ...args,
-    "--root",
-    w.root,
-    "--nixpkgs-index",
-    `${w.root}/../index.json`,
-  ], { env: w.env, cwd: w.root });
+  const go = async () => {
+    const keys = Object.keys(w.env).filter((k) => k !== "PATH" && k !== "HOME");
+    const saved = keys.map((k) => [k, Deno.env.get(k)] as const);
+    for (const k of keys) Deno.env.set(k, w.env[k]!);
+    try {
+      return await captureOutput(() =>
+        main([
+          ...args,
+          "--root",
+          w.root,
+          "--nixpkgs-index",
+          `${w.root}/../index.json`,
+        ])
+      );
+    } finally {
+      for (const [k, v] of saved) {
+        if (v === undefined) Deno.env.delete(k);
+        else Deno.env.set(k, v);
+      }
+    }
+  };
+  const run = queue.then(go, go);
+  queue = run.catch(() => {});
+  return run;
 }
 
 async function tree(root: string): Promise<string[]> {
@@ -456,7 +483,11 @@ Deno.test("new-package reports bad input in one line and writes nothing", async 
     "--yes",
     "--root",
     `${w.root}/nowhere`,
-  ], { env: w.env, cwd: w.root });
+    // The real HOME: Deno's module cache is under it (a fresh one would download first).
+  ], {
+    env: { ...w.env, HOME: Deno.env.get("HOME") ?? w.env.HOME! },
+    cwd: w.root,
+  });
   assert.equal(noRoot.code, 1, noRoot.stderr);
   assert.match(noRoot.stderr, /^error: --root ".*\/nowhere" does not exist\n$/);
   assert.deepEqual(await tree(w.root), before);
