@@ -2,8 +2,9 @@
 // dependencies, source, format, import names, licence, render, write, wire) and the queue of
 // dependencies nixpkgs lacks (--missing create). tasks/new_package.ts and bump-comfyui call
 // newPackage(); the steps live beside it: source.ts (load), deps.ts, source_step.ts,
-// questions.ts, package_plan.ts (render), steps.ts (write, wire), missing_queue.ts. Every
-// write is staged (stage.ts) and applied once, after the last question.
+// package_steps.ts (build system, licence, render), questions.ts, package_plan.ts,
+// steps.ts (write, wire), missing_queue.ts. Every write is staged (stage.ts) and applied
+// once, after the last question.
 //
 //   const results = await newPackage({ target: "spandrel==0.4.0", root, python: "3.12",
 //     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
@@ -14,16 +15,10 @@ import { KitError } from "../kit/errors.ts";
 import { exists, tempDir } from "../kit/fsutil.ts";
 import { info, warn } from "../kit/log.ts";
 import { type MetaAnswers, withAnswers } from "./meta_answers.ts";
-import { type QueueItem, queueItems, queueTarget } from "./missing_queue.ts";
+import { type QueueItem, queueTarget } from "./missing_queue.ts";
 import { normalizeName } from "../python/names.ts";
 import { openNixpkgsForFlag, pypiToNixAttr } from "../nix/nixpkgs.ts";
-import {
-  chooseExtras,
-  logDeps,
-  resolveBuildDeps,
-  resolveDeps,
-} from "./deps.ts";
-import { chooseImports, chooseLicense } from "./questions.ts";
+import { chooseExtras, logDeps, resolveDeps } from "./deps.ts";
 import {
   isDistPath,
   type Loaded,
@@ -32,13 +27,6 @@ import {
   loadRecorded,
   parseTarget,
 } from "./source.ts";
-import type { DistMetadata } from "../python/dist_metadata.ts";
-import {
-  type Build,
-  packageSpec,
-  renderPackageFile,
-  wheelPlatforms,
-} from "./package_plan.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import {
   type PackageResult,
@@ -47,10 +35,9 @@ import {
   type Session,
   type SourceKind,
   usedFromNixpkgs,
-  wire,
-  writePackage,
 } from "./steps.ts";
 import { applyStaged } from "./stage.ts";
+import { buildAndLicense, renderAndWrite } from "./package_steps.ts";
 import { sourceStep } from "./source_step.ts";
 
 export type { DepReport } from "./deps.ts";
@@ -182,7 +169,7 @@ async function checkWritable(root: string): Promise<void> {
 }
 
 /** A session with the whole of new-package's options. */
-type Run = Session & { opts: NewPackageOptions };
+export type Run = Session & { opts: NewPackageOptions };
 
 /**
  * Steps 1 and 2: the distribution to package (a file on disk, the recorded one, or PyPI's);
@@ -222,51 +209,6 @@ async function loadTarget(
     ...(opts.prefer && isRoot ? { prefer: opts.prefer } : {}),
     dir: s.scratch,
   });
-}
-
-/**
- * Step 5, the format and build system (read from the archive, not guessed), and step 6, the
- * import names and the licence.
- */
-async function buildAndLicense(
-  s: Run,
-  a: {
-    meta: DistMetadata;
-    build: Build;
-    loaded: Loaded;
-    pkgRel: string;
-    isRoot: boolean;
-  },
-) {
-  const { opts, fe } = s;
-  const { meta, build, loaded } = a;
-  const buildDeps = await resolveBuildDeps(s.nixpkgs, build);
-  info(
-    `format: ${build.format}${
-      buildDeps.length
-        ? `, build: ${buildDeps.map((d) => d.attr).join(" ")}`
-        : ""
-    }`,
-  );
-  const imports = await chooseImports(
-    fe,
-    a.isRoot ? opts.imports : undefined,
-    // Without a file there is nothing to propose: the name would only be a guess.
-    loaded.fromFlags
-      ? undefined
-      : build.importNames.length
-      ? build.importNames
-      : meta.importNames,
-  );
-  if (!imports.length) {
-    warn(`${a.pkgRel}: no import names, so pythonImportsCheck is empty`);
-  }
-  const license = await chooseLicense(
-    fe,
-    meta,
-    a.isRoot ? opts.license : undefined,
-  );
-  return { buildDeps, imports, license };
 }
 
 /** The walkthrough for one package; returns the missing dependencies to queue. */
@@ -313,7 +255,6 @@ async function walk(
     chain: [...chain, key],
   });
   logDeps(deps);
-  const missing = deps.filter((d) => d.status === "missing");
 
   // Step 4: the source.
   const { src, build } = await sourceStep(fe, {
@@ -333,49 +274,18 @@ async function walk(
     isRoot,
   });
 
-  // Step 7: render, show, confirm, write.
-  const platforms = wheelPlatforms(loaded.fileName, src.kind);
-  const text = await renderPackageFile(
-    opts.root,
-    packageSpec({
-      meta,
-      build,
-      src,
-      deps,
-      buildDeps,
-      imports,
-      license: license.attrs,
-      licenseEvidence: license.evidence,
-      licenseNote: isRoot ? opts.licenseNote : undefined,
-      platforms,
-    }),
-  );
-  const result: PackageResult = {
-    name: meta.name,
-    version: meta.version,
+  return await renderAndWrite(s, {
+    meta,
     attr,
-    action: "written",
-    file: pkgRel,
-    source: src.kind,
-    format: build.format,
-    license: license.attrs,
-    importNames: imports,
-    dependencies: deps,
-    buildDependencies: buildDeps.map((d) => d.attr),
-    missing: missing.map((d) => d.name),
-  };
-  const queue = queueItems(missing, [...chain, key]);
-  await writePackage(s, { attr, text, source: src.kind, loaded, result });
-  if (result.action === "declined") {
-    s.results.push(result);
-    return [];
-  }
-
-  // Step 8: wire the root package into the main package.
-  if (isRoot) {
-    const wired = await wire(s, attr, platforms, true);
-    if (wired) result.wired = wired;
-  }
-  s.results.push(result);
-  return queue;
+    key,
+    loaded,
+    src,
+    build,
+    deps,
+    buildDeps,
+    imports,
+    license,
+    chain,
+    isRoot,
+  });
 }
