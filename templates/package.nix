@@ -5,6 +5,7 @@
 {{formals}}}:
 
 python3.pkgs.buildPythonPackage rec {
+  {{notes}}
   pname = {{pname}};
   version = {{version}};
   {{buildFormat}}

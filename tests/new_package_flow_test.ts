@@ -317,6 +317,10 @@ Deno.test("newPackage() asks before writing a package whose Requires-Python excl
     newPackage(options(root, path, { ignoreRequiresPython: true }), yes())
   );
   assert.equal(r!.action, "written");
+  assert.match(
+    await Deno.readTextFile(join(root, ".flox", "pkgs", "oldpy.nix")),
+    /rec \{\n {2}# Requires-Python >=3\.9,<3\.13 excludes nixpkgs' python3 3\.13: this package does not build against it\n {2}pname = "oldpy";/,
+  );
 });
 
 Deno.test("new-package prints one error line for a missing answer and for a direct reference", async () => {

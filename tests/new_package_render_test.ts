@@ -89,6 +89,7 @@ const SPECS: Record<string, PackageSpec> = {
     description: "",
     homepage: "https://pypi.org/project/some-ext/",
     license: ["bsd3"],
+    notes: ["Requires-Python >=3.12 excludes nixpkgs' python3 3.11"],
     platforms: ["x86_64-linux"],
   },
   // setup.py-only source from GitHub with a v-prefixed tag.

@@ -5,6 +5,7 @@
 }:
 
 python3.pkgs.buildPythonPackage rec {
+  # Requires-Python >=3.9,<3.13 excludes nixpkgs' python3 3.13: this package does not build against it
   pname = "nunchaku";
   version = "0.16.1";
   format = "wheel";

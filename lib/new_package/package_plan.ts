@@ -68,6 +68,7 @@ export function packageSpec(a: {
   license: readonly string[];
   licenseEvidence?: readonly string[];
   licenseNote?: string | undefined;
+  notes?: readonly string[] | undefined;
   platforms?: readonly NixSystem[] | undefined;
 }): PackageSpec {
   const { meta } = a;
@@ -90,6 +91,7 @@ export function packageSpec(a: {
     ...(a.licenseEvidence?.length
       ? { licenseEvidence: a.licenseEvidence }
       : {}),
+    ...(a.notes?.length ? { notes: a.notes } : {}),
     ...(a.licenseNote ? { licenseNote: a.licenseNote } : {}),
     ...(a.platforms ? { platforms: a.platforms } : {}),
   };

@@ -81,6 +81,8 @@ export async function renderAndWrite(
     license: LicenseChoice;
     chain: string[];
     isRoot: boolean;
+    /** Comment lines for the top of the derivation. */
+    notes?: string[];
   },
 ): Promise<QueueItem[]> {
   const { opts } = s;
@@ -101,6 +103,7 @@ export async function renderAndWrite(
       license: license.attrs,
       licenseEvidence: license.evidence,
       licenseNote: isRoot ? opts.licenseNote : undefined,
+      notes: a.notes,
       platforms,
     }),
   );

@@ -108,6 +108,8 @@ export interface PackageSpec {
   licenseNote?: string;
   /** Comment lines above the licence: the evidence and why this licence was chosen. */
   licenseEvidence?: readonly string[];
+  /** Comment lines at the top of the derivation (what a reader must know, e.g. Requires-Python). */
+  notes?: readonly string[];
   /** Nix systems the package is limited to (a platform wheel); absent = the interpreter's. */
   platforms?: readonly string[];
 }
@@ -117,6 +119,7 @@ export const PACKAGE_PLACEHOLDERS = [
   "header",
   "sourceNote",
   "formals",
+  "notes",
   "pname",
   "version",
   "buildFormat",
@@ -162,6 +165,7 @@ export function packageValues(
     ),
     sourceNote: sourceNote(spec.src),
     formals: formals.map((f) => `, ${f}\n`).join(""),
+    notes: (spec.notes ?? []).map((l) => `# ${oneLine(l)}`).join("\n"),
     pname: quoteNixString(spec.pname),
     version: quoteNixString(spec.version),
     buildFormat: wheel ? `format = "wheel";` : "pyproject = true;",

@@ -241,7 +241,8 @@ async function walk(
     );
   }
   info(`${meta.name} ${meta.version}: ${meta.summary ?? "(no summary)"}`);
-  if (!(await pythonFits(s, meta, pkgRel))) {
+  const python = await pythonFits(s, meta, pkgRel);
+  if (!python.ok) {
     info(`${pkgRel}: nothing written`);
     return [];
   }
@@ -287,5 +288,6 @@ async function walk(
     license,
     chain,
     isRoot,
+    ...(python.note ? { notes: [python.note] } : {}),
   });
 }

@@ -271,15 +271,16 @@ export async function wire(
 /**
  * Checks Requires-Python against the interpreter nixpkgs builds for (python3: from Nix, else
  * the offline index). An excluded interpreter is warned about and asked about (no default:
- * --yes alone exits 2 naming --ignore-requires-python). False: do not write it.
+ * --yes alone exits 2 naming --ignore-requires-python). `ok` false: do not write it; `note`
+ * says why in the file when it is written anyway.
  */
 export async function pythonFits(
   s: Session,
   meta: { name: string; version: string; requiresPython?: string },
   pkgRel: string,
-): Promise<boolean> {
+): Promise<{ ok: boolean; note?: string }> {
   const py = await s.nixpkgs.pythonVersion?.();
-  if (!meta.requiresPython || !py) return true;
+  if (!meta.requiresPython || !py) return { ok: true };
   let fits: boolean;
   try {
     fits = satisfies(py, meta.requiresPython);
@@ -287,16 +288,21 @@ export async function pythonFits(
     warn(
       `${meta.name} ${meta.version}: Requires-Python "${meta.requiresPython}" is not a PEP 440 specifier: not checked`,
     );
-    return true;
+    return { ok: true };
   }
-  if (fits) return true;
+  if (fits) return { ok: true };
   warn(
     `${meta.name} ${meta.version} requires Python ${meta.requiresPython}, but nixpkgs' python3 is ${py} (${s.nixpkgs.describe}): its build would fail`,
   );
-  if (s.opts.ignoreRequiresPython) return true;
-  return await s.fe.confirm({
+  const ok = s.opts.ignoreRequiresPython || await s.fe.confirm({
     key: "requires-python",
     flag: "--ignore-requires-python",
     message: `Write ${pkgRel} for Python ${py} anyway?`,
   });
+  // Said in the file too: whoever wires it in later must know it will not build as is.
+  return {
+    ok,
+    note:
+      `Requires-Python ${meta.requiresPython} excludes nixpkgs' python3 ${py}: this package does not build against it`,
+  };
 }

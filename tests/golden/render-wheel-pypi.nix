@@ -6,6 +6,7 @@
 }:
 
 python3.pkgs.buildPythonPackage rec {
+  # Requires-Python >=3.12 excludes nixpkgs' python3 3.11
   pname = "some-ext";
   version = "1.0";
   format = "wheel";
