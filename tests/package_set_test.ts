@@ -204,6 +204,7 @@ interface Evaluated {
 async function evalFiles(
   files: Record<string, string>,
   custom: readonly string[],
+  system = "x86_64-linux",
 ): Promise<Record<string, Evaluated>> {
   const index = await readNixpkgsIndex(DEFAULT_INDEX_FILE);
   const list = (xs: readonly string[]) =>
@@ -230,7 +231,7 @@ let
       };
     };
     interpreter = "/stub/bin/python3";
-    stdenv.hostPlatform.system = "x86_64-linux";
+    stdenv.hostPlatform.system = ${JSON.stringify(system)};
   };
   given = { inherit lib python3; fetchFromGitHub = a: a; makeWrapper = "makeWrapper"; }
     // strings "custom:" ${list(custom)};
@@ -375,6 +376,28 @@ Deno.test({
       frontend,
       /license = licenses\.gpl3Only; # .*Comfy-Org\/ComfyUI_frontend is GPL-3\.0\n/,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "every package file evaluates for x86_64-linux and aarch64-darwin (mk-python-derivation's rules)",
+  ignore: !haveTool("nix-instantiate"),
+  fn: async () => {
+    const custom = await customNames();
+    const files = Object.fromEntries(
+      [...custom, "comfyui"].map((n) => [n, join(PKGS, `${n}.nix`)]),
+    );
+    for (const system of ["x86_64-linux", "aarch64-darwin"]) {
+      const got = await evalFiles(files, custom, system);
+      assert.deepEqual(Object.keys(got).sort(), [...custom, "comfyui"].sort());
+      for (const n of custom) {
+        assert.ok(
+          ["wheel", "pyproject"].includes(got[n]!.format),
+          `${n} on ${system}: ${got[n]!.format}`,
+        );
+      }
+    }
   },
 });
 
