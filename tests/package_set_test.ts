@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
 import { BUILD_PYTHON_PACKAGE_STUB } from "./new_package_helpers.ts";
+import { captureOutput } from "./_helpers.ts";
+import { main as newPackageMain } from "../tasks/new_package.ts";
 import { readDistMetadata } from "../lib/python/dist_metadata.ts";
 import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
 import { readManifest } from "../lib/repo/manifest.ts";
@@ -473,17 +475,20 @@ Deno.test("`new-package` regenerates every package file byte for byte", async ()
       (await readDistMetadata(join(SOURCES, r.file))).name,
     );
   }
-  // One scratch copy per package, so the runs are independent and can go in parallel.
-  await Promise.all(runs.map(async (r) => {
+  // One scratch copy per package, so the runs are independent; in-process, one at a time
+  // (the console is captured process-wide).
+  for (const r of runs) {
     await using dir = await tmp();
     await copyRepo(dir.path);
     const target = `.flox/pkgs/${r.pname}.nix`;
     await Deno.remove(join(dir.path, target));
     const before = await snapshot(dir.path);
-    const res = await runTaskProcess(
-      "new_package.ts",
-      [...r.args, "--root", dir.path],
-      { cwd: dir.path },
+    // A file argument names the scratch copy's file (as a run from inside it would).
+    const args = r.args.map((a) =>
+      a.startsWith(".flox/sources/") ? join(dir.path, a) : a
+    );
+    const res = await captureOutput(() =>
+      newPackageMain([...args, "--root", dir.path])
     );
     assert.equal(res.code, 0, `${r.args.join(" ")}: ${res.stderr}`);
     const after = await snapshot(dir.path);
@@ -498,7 +503,7 @@ Deno.test("`new-package` regenerates every package file byte for byte", async ()
     if (!UNWIRED.includes(r.pname)) {
       assert.match(res.stderr, /\.flox\/pkgs\/comfyui\.nix already has /);
     }
-  }));
+  }
 });
 
 // --from-manifest in a scratch repository: the main package, a template and a manifest entry
