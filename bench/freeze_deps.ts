@@ -74,6 +74,17 @@ async function timed(
   };
 }
 
+/**
+ * The deno to run freeze-deps with: this very binary when the task may run it, else `deno` as
+ * found on PATH. Installed from npm, `deno` on PATH is a launcher and `Deno.execPath()` the
+ * binary behind it, which `--allow-run=deno` does not cover.
+ */
+export function denoCommand(): string {
+  const exec = Deno.execPath();
+  const state = Deno.permissions.querySync({ name: "run", command: exec });
+  return state.state === "granted" ? exec : "deno";
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -149,7 +160,7 @@ export async function main(args: string[]): Promise<number> {
       ], env); // deno-fmt-ignore
       if (b.code !== 0) throw new Error(`bare pip failed:\n${b.stderr}`);
       bare.push(b.seconds);
-      const k = await timed(Deno.execPath(), [
+      const k = await timed(denoCommand(), [
         "run",
         "-q",
         "-A",

@@ -10,24 +10,13 @@
 // Permissions: --allow-read (the paths given), --allow-write=/tmp (only --unpack of an archive
 // larger than 512 MiB spills contents into a private temp directory), --allow-env=NO_COLOR.
 // Heavy modules (archive readers) are imported only for --unpack, so --help answers fast.
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
-import { KitError, UsageError } from "../lib/kit/errors.ts";
-import type { Digest, HashFormat } from "../lib/hash/sha256.ts";
+import { UsageError } from "../lib/kit/errors.ts";
 import { error, info, out } from "../lib/kit/log.ts";
+import type { Format, Hashed } from "../lib/checksum/run.ts";
 
-// Loaded after the arguments are parsed: --help and usage errors need none of them.
-let lib: {
-  hash: typeof import("../lib/hash/sha256.ts");
-  flat: typeof import("../lib/hash/flat.ts");
-};
-async function loadLib(): Promise<void> {
-  const [hash, flat] = await Promise.all([
-    import("../lib/hash/sha256.ts"),
-    import("../lib/hash/flat.ts"),
-  ]);
-  lib = { hash, flat };
-}
+// Loaded after the arguments are parsed: --help and usage errors need none of it.
+let lib: typeof import("../lib/checksum/run.ts");
 
 export const USAGE = `Usage:
   deno task checksum [--type flat|nar] [--unpack] [--format F] [--json] PATH...
@@ -53,289 +42,34 @@ Options:
 Exit status: 0 success, 1 verification failure or bad input, 2 usage error.
 `;
 
-const FORMATS = ["sri", "nix32", "hex", "base64", "all"] as const;
-type Format = typeof FORMATS[number];
-
-/** What was hashed and how. */
-type Kind = "flat" | "nar" | "unpack";
-
-interface Hashed {
-  path: string;
-  type: Kind;
-  digest: Digest;
-}
-
-function render(d: Digest, format: Format): string {
-  const formats: HashFormat[] = format === "all"
-    ? ["sri", "nix32", "hex"]
-    : [format];
-  return formats.map((f) => lib.hash.formatHash(d, f)).join(" ");
-}
-
-function jsonOf(h: Hashed) {
-  return { path: h.path, type: h.type, ...lib.hash.allFormats(h.digest) };
-}
-
-/** Which kind of hash a PATH gets. */
-async function kindOf(
-  path: string,
-  type: string | undefined,
-  unpack: boolean,
-): Promise<Kind> {
-  let info: Deno.FileInfo;
-  try {
-    info = type === "nar"
-      ? await Deno.lstat(argPath(path))
-      : await Deno.stat(argPath(path));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new KitError(`No such file or directory: "${path}"`);
-    }
-    throw e;
-  }
-  if (unpack) {
-    if (!info.isFile) {
-      throw new KitError(
-        `"${path}" is not an archive file: --unpack needs a .tar/.tar.gz/.zip file`,
-      );
-    }
-    return "unpack";
-  }
-  if (type === "flat") {
-    if (!info.isFile) {
-      throw new KitError(
-        `"${path}" is not a regular file: flat hashing needs a file (use --type nar)`,
-      );
-    }
-    return "flat";
-  }
-  if (type === "nar" || info.isDirectory) return "nar";
-  if (!info.isFile) {
-    throw new KitError(`"${path}" is not a regular file or directory`);
-  }
-  return "flat";
-}
-
-async function hashPaths(
-  paths: string[],
-  type: string | undefined,
-  unpack: boolean,
-  emit: (h: Hashed) => void,
-): Promise<void> {
-  const kinds: Kind[] = [];
-  for (const p of paths) kinds.push(await kindOf(p, type, unpack));
-  // Flat files are hashed in parallel (two cores here), the others one after another.
-  const flatPaths = paths.filter((_, i) => kinds[i] === "flat");
-  const flat = lib.flat.hashFiles(flatPaths.map(argPath), 2);
-  let f = 0;
-  for (let i = 0; i < paths.length; i++) {
-    const path = paths[i]!;
-    const kind = kinds[i]!;
-    let digest: Digest;
-    if (kind === "flat") {
-      const r = await flat[f++]!;
-      if ("error" in r) throw lib.flat.flatError(path, r.error);
-      digest = r.digest;
-    } else if (kind === "nar") {
-      const { narHashPath } = await import("../lib/hash/nar.ts");
-      digest = await narHashPath(argPath(path));
-    } else {
-      const { narHashArchive } = await import("../lib/archive/read.ts");
-      digest = await narHashArchive(argPath(path));
-    }
-    emit({ path, type: kind, digest });
-  }
-}
-
-/** `s` with control characters (terminal escapes in a hostile file) shown as `\xNN`. */
-function printable(s: string): string {
-  return s.replace(
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f-\x9f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
-}
-
-/** One line of a checksum file. */
-interface SumLine {
-  line: number;
-  hex: string;
-  path: string;
-}
-
-/**
- * Parses a GNU coreutils checksum file: "<hex>  <path>" (text) or "<hex> *<path>" (binary),
- * a leading "\" marking escaped names (\\, \n and, since coreutils 9.1, \r), "#" comments; also BSD
- * "SHA256 (path) = hex".
- * Returns the lines, or the line-numbered errors for malformed ones.
- */
-export function parseSums(
-  text: string,
-  file: string,
-): { lines: SumLine[]; errors: string[] } {
-  const lines: SumLine[] = [];
-  const errors: string[] = [];
-  const raw = text.split("\n");
-  if (raw.at(-1) === "") raw.pop();
-  raw.forEach((l, i) => {
-    const n = i + 1;
-    let s = l.endsWith("\r") ? l.slice(0, -1) : l;
-    if (s.startsWith("#")) return;
-    let escaped = false;
-    if (s.startsWith("\\")) {
-      escaped = true;
-      s = s.slice(1);
-    }
-    let m = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(s);
-    if (!m) {
-      const bsd = /^SHA256 \((.+)\) = ([0-9a-fA-F]{64})$/.exec(s);
-      if (bsd) m = [bsd[0], bsd[2]!, bsd[1]!] as unknown as RegExpExecArray;
-    }
-    if (!m) {
-      errors.push(
-        `${file}:${n}: malformed line (expected "<64 hex digits>  <file>" or "<64 hex digits> *<file>"): "${
-          printable(s.length > 60 ? `${s.slice(0, 60)}…` : s)
-        }"`,
-      );
-      return;
-    }
-    let path = m[2]!;
-    if (escaped) {
-      path = path.replace(
-        /\\(.)/g,
-        (_, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : c),
-      );
-    }
-    lines.push({ line: n, hex: m[1]!.toLowerCase(), path });
-  });
-  return { lines, errors };
-}
-
-type Status = "OK" | "FAILED" | "MISSING";
-
-/**
- * A name as coreutils prints it: one containing a newline or carriage return (which would split
- * the output line) gets those and backslashes escaped, and the line a leading "\".
- */
-export function escapeName(name: string): { prefix: string; name: string } {
-  if (!/[\n\r]/.test(name)) return { prefix: "", name };
-  return {
-    prefix: "\\",
-    name: name.replace(
-      /[\\\n\r]/g,
-      (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\\\"),
-    ),
-  };
-}
+const FORMATS: readonly Format[] = ["sri", "nix32", "hex", "base64", "all"];
 
 /** Malformed lines reported before the rest are summed up in one line. */
 const MAX_ERRORS = 5;
 
-/** What to do about missing files: the vendored sources have a restore command. */
-function missingHint(sumsFile: string): string {
-  const dir = resolve(dirname(sumsFile));
-  return basename(dir) === "sources" && basename(dirname(dir)) === ".flox"
-    ? ` (missing vendored sources: restore them with "deno task fetch-source --all")`
-    : " (missing: not on disk)";
-}
-
-/** Verifies the checksum file at `sumsPath`, named `sumsFile` (as typed) in messages. */
-async function verify(
-  sumsFile: string,
-  sumsPath: string,
-  json: boolean,
-): Promise<number> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(sumsPath);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new KitError(`No such checksum file: "${sumsFile}"`);
-    }
-    // A folder, a file we may not read: the user's mistake, not a bug.
-    if (e instanceof Error && "code" in e) {
-      throw new KitError(
-        `Cannot read checksum file "${sumsFile}": ${e.message.split(":")[0]}`,
-      );
-    }
-    throw e;
-  }
-  const { lines, errors } = parseSums(text, sumsFile);
-  if (errors.length > 0) {
+/** Verifies a checksum file, printing one line per entry (or JSON) and the summary. */
+async function verify(sumsFile: string, json: boolean): Promise<number> {
+  const report = await lib.verifySums(sumsFile, argPath(sumsFile), (r) => {
+    if (json) return;
+    const e = lib.escapeName(r.path);
+    out(`${e.prefix}${e.name}: ${r.status}${r.error ? ` (${r.error})` : ""}`);
+  });
+  if (report.malformed) {
     // A file that is not a checksum file at all must not flood the terminal.
+    const errors = report.malformed;
     for (const e of errors.slice(0, MAX_ERRORS)) error(e);
     if (errors.length > MAX_ERRORS) {
       error(
         `${sumsFile}: ${errors.length - MAX_ERRORS} more malformed lines${
-          lines.length === 0 ? " (no line is a checksum line)" : ""
+          report.anyValid ? "" : " (no line is a checksum line)"
         }`,
       );
     }
     return 1;
   }
-  if (lines.length === 0) {
-    throw new KitError(`No checksum lines in "${sumsFile}"`);
-  }
-  const base = dirname(sumsPath);
-  const resolved = lines.map((
-    l,
-  ) => (isAbsolute(l.path) ? l.path : join(base, l.path)));
-  const results = lib.flat.hashFiles(resolved, 2);
-  const counts: Record<Status, number> = { OK: 0, FAILED: 0, MISSING: 0 };
-  const report: {
-    path: string;
-    line: number;
-    status: Status;
-    expected: string;
-    actual?: string;
-    error?: string;
-  }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
-    const r = await results[i]!;
-    let status: Status;
-    let detail = "";
-    let actual: string | undefined;
-    let err: string | undefined;
-    if ("error" in r) {
-      if (r.error.name === "NotFound") status = "MISSING";
-      else {
-        status = "FAILED";
-        err = lib.flat.flatError(l.path, r.error).message;
-        detail = ` (${err})`;
-      }
-    } else {
-      actual = lib.hash.toHex(r.digest);
-      status = actual === l.hex ? "OK" : "FAILED";
-    }
-    counts[status]++;
-    report.push({
-      path: l.path,
-      line: l.line,
-      status,
-      expected: l.hex,
-      ...(actual ? { actual } : {}),
-      ...(err ? { error: err } : {}),
-    });
-    if (!json) {
-      const e = escapeName(l.path);
-      out(`${e.prefix}${e.name}: ${status}${detail}`);
-    }
-  }
-  if (json) out(JSON.stringify(report, null, 2));
-  const total = lines.length;
-  const summary = `${counts.OK} of ${total} OK` +
-    (counts.FAILED ? `, ${counts.FAILED} FAILED` : "") +
-    (counts.MISSING ? `, ${counts.MISSING} MISSING` : "");
-  info(summary + (counts.MISSING ? missingHint(sumsPath) : ""));
-  return counts.OK === total ? 0 : 1;
-}
-
-function convert(hash: string, format: Format, json: boolean): number {
-  const d = lib.hash.parseHash(hash);
-  if (json) out(JSON.stringify(lib.hash.allFormats(d), null, 2));
-  else out(render(d, format));
-  return 0;
+  if (json) out(JSON.stringify(report.results, null, 2));
+  info(report.summary);
+  return report.counts.OK === report.results.length ? 0 : 1;
 }
 
 /** Runs the checksum task. */
@@ -385,30 +119,33 @@ export async function main(args: string[]): Promise<number> {
         "Give either PATHs, --verify FILE or --convert HASH, not several",
       );
     }
-    await loadLib();
+    lib = await import("../lib/checksum/run.ts");
     if (values.verify !== undefined) {
       if (type || values.unpack || values.format !== "sri") {
         throw new UsageError(
           "--verify checks flat sha256 sums: --type, --unpack and --format do not apply",
         );
       }
-      return await verify(values.verify, argPath(values.verify), values.json);
+      return await verify(values.verify, values.json);
     }
     if (values.convert !== undefined) {
       if (type || values.unpack) {
         throw new UsageError("--convert takes no --type or --unpack");
       }
-      return convert(values.convert, format, values.json);
+      const d = lib.convert(values.convert);
+      if (values.json) out(JSON.stringify(lib.allFormats(d), null, 2));
+      else out(lib.render(d, format));
+      return 0;
     }
     const hashed: Hashed[] = [];
-    await hashPaths(positionals, type, values.unpack, (h) => {
+    await lib.hashPaths(positionals, { type, unpack: values.unpack }, (h) => {
       if (values.json) hashed.push(h);
       else {
-        const e = escapeName(h.path);
-        out(`${e.prefix}${render(h.digest, format)}  ${e.name}`);
+        const e = lib.escapeName(h.path);
+        out(`${e.prefix}${lib.render(h.digest, format)}  ${e.name}`);
       }
     });
-    if (values.json) out(JSON.stringify(hashed.map(jsonOf), null, 2));
+    if (values.json) out(JSON.stringify(hashed.map(lib.jsonOf), null, 2));
     return 0;
   });
 }

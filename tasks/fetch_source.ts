@@ -9,24 +9,18 @@
 // --allow-write=.flox/sources,sources-manifest.json,<cache dir>, --allow-env, --allow-sys=hostname
 // (lock owner). Environment: COMFYKIT_PYPI_URL, COMFYKIT_GITHUB_URL, COMFYKIT_GITHUB_API_URL,
 // COMFYKIT_MIRRORS, COMFYKIT_CACHE_DIR, COMFYKIT_ROOT, GITHUB_TOKEN.
-import { resolve } from "node:path";
-import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
-import { KitError, UsageError } from "../lib/kit/errors.ts";
+import { parseCli, runTask } from "../lib/kit/cli.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
+import { UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
-import { createProgress, type RetryPolicy } from "../lib/net/download.ts";
-import { parseGithubSpec } from "../lib/net/github.ts";
-import { isValidProjectName } from "../lib/python/names.ts";
 import {
-  executePlan,
-  type Plan,
-  planGithub,
-  planPypi,
-  planUrl,
-  restoreAll,
-  type RestoreResult,
-  type VendorContext,
-  type VendorResult,
-} from "../lib/repo/vendor.ts";
+  describe,
+  type FetchOptions,
+  fetchSources,
+  restoreLine,
+  restoreSources,
+  restoreSummary,
+} from "../lib/fetch_source/run.ts";
 
 const USAGE = `Usage:
   deno task fetch-source pypi:NAME[==VERSION] [--wheel|--sdist]
@@ -57,14 +51,17 @@ Options:
   --force             replace a vendored file with different bytes / a changed manifest entry
   --dry-run           show what would be downloaded and written; write nothing
   --json              print the result as JSON on stdout
-  --root DIR          repository root (default: $COMFYKIT_ROOT, else the current directory)
+  --root DIR          ${ROOT_HELP}
   --no-cache          neither read nor fill the download cache
   --retries N         attempts per download (default 5)
   --timeout SECONDS   per-attempt timeout (default 30)
   -h, --help          show this help
 
 Environment: COMFYKIT_PYPI_URL, COMFYKIT_GITHUB_URL, COMFYKIT_GITHUB_API_URL,
-COMFYKIT_MIRRORS (FROM=TO,...), COMFYKIT_CACHE_DIR (default ~/.cache/comfykit), GITHUB_TOKEN.`;
+COMFYKIT_MIRRORS (FROM=TO,...), COMFYKIT_CACHE_DIR (default ~/.cache/comfykit), GITHUB_TOKEN.
+
+Exit status: 0 done, 1 bad input or a failed source (--all: missing or corrupt files),
+2 usage error, 130 interrupted.`;
 
 const OPTIONS = {
   all: { type: "boolean" },
@@ -111,184 +108,58 @@ export async function main(args: string[]): Promise<number> {
     const retries = positiveInt("retries", v.retries, 100);
     const timeout = positiveInt("timeout", v.timeout, 3600);
     if (v.wheel && v.sdist) {
-      throw new UsageError("choose one of --wheel and --sdist");
+      throw new UsageError("Choose one of --wheel and --sdist");
     }
     if (v.all && positionals.length) {
       throw new UsageError("--all takes no sources");
     }
     if (!v.all && !positionals.length) {
-      throw new UsageError("give a source (pypi:, github: or a URL) or --all");
+      throw new UsageError("Give a source (pypi:, github: or a URL) or --all");
     }
     if (!v.all && (v.check || v.jobs)) {
       throw new UsageError("--check and --jobs go with --all");
     }
-
-    const retry: RetryPolicy = {
-      ...(retries ? { attempts: retries } : {}),
-      ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
-    };
-    const root = await rootDir(v.root);
-    const ctx: VendorContext = {
-      root,
-      request: { retry, onRetry: (m) => warn(m) },
-      ...(v["no-cache"] ? { cacheDir: false as const } : {}),
-      progress: createProgress(),
+    const o: FetchOptions = {
+      root: await resolveRoot(v.root),
+      prefer: v.wheel ? "wheel" : v.sdist ? "sdist" : undefined,
+      allowBranch: v["allow-branch"] ?? false,
+      url: { name: v.name, version: v.version, file: v.file, sha256: v.sha256 },
+      insecureHttp: v["insecure-http"] ?? false,
       force: v.force ?? false,
       dryRun: v["dry-run"] ?? false,
+      noCache: v["no-cache"] ?? false,
+      retry: {
+        ...(retries ? { attempts: retries } : {}),
+        ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
+      },
+      onRetry: (m) => warn(m),
     };
-    try {
-      if (v.all) return await all(ctx, v, jobs);
-      return await sources(ctx, v, positionals);
-    } catch (e) {
-      // deno.json grants writes to this repository only: another --root needs its own grant.
-      if (e instanceof Deno.errors.NotCapable) {
-        throw new KitError(
-          `no permission to write into "${root}": ${
-            e.message.split(",")[0]
-          } (deno task fetch-source may write only to this repository's .flox/sources and sources-manifest.json; for another root run "deno run --allow-net --allow-read --allow-env --allow-sys=hostname --allow-write=${root}/.flox/sources,${root}/sources-manifest.json tasks/fetch_source.ts …")`,
-        );
-      }
-      throw e;
+    if (v.all) return await all(o, v, jobs);
+    const results = await fetchSources(o, positionals, (r) => {
+      if (!v.json) out(describe(r));
+    });
+    if (v.json) {
+      out(JSON.stringify(
+        {
+          dryRun: o.dryRun,
+          results: results.map((r) => ({
+            action: r.action,
+            file: r.entry.file,
+            fromCache: r.fromCache,
+            source: r.source,
+            entry: r.entry,
+          })),
+        },
+        null,
+        2,
+      ));
     }
+    return 0;
   });
 }
 
-/** The repository root: --root (typed path), else $COMFYKIT_ROOT, else the current directory. */
-async function rootDir(flag: string | undefined): Promise<string> {
-  const given = flag ?? Deno.env.get("COMFYKIT_ROOT");
-  const root = flag !== undefined
-    ? argPath(flag)
-    : resolve(given ?? Deno.cwd());
-  const name = flag !== undefined ? "--root" : "COMFYKIT_ROOT";
-  try {
-    const st = await Deno.stat(root);
-    if (!st.isDirectory) {
-      throw new KitError(`${name} "${given}" is not a directory`);
-    }
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new KitError(`${name} "${given}" does not exist`);
-    }
-    throw e;
-  }
-  return root;
-}
-
-async function plan(
-  ctx: VendorContext,
-  v: Values,
-  spec: string,
-  count: number,
-): Promise<Plan> {
-  if (spec.startsWith("pypi:")) {
-    const m = spec.slice(5).match(/^([^=<>!~ ]+)(?:==([^=\s]+))?$/);
-    if (!m || !isValidProjectName(m[1]!)) {
-      throw new UsageError(`"${spec}" is not pypi:NAME==VERSION`);
-    }
-    return await planPypi(ctx, {
-      name: m[1]!,
-      ...(m[2] ? { version: m[2] } : {}),
-      ...(v.wheel ? { prefer: "wheel" as const } : {}),
-      ...(v.sdist ? { prefer: "sdist" as const } : {}),
-    });
-  }
-  if (spec.startsWith("github:")) {
-    let parsed: ReturnType<typeof parseGithubSpec>;
-    try {
-      parsed = parseGithubSpec(spec.slice(7));
-    } catch (e) {
-      // A malformed spec is a usage error, as for pypi:.
-      throw e instanceof KitError ? new UsageError(e.message) : e;
-    }
-    return await planGithub(ctx, {
-      ...parsed,
-      allowBranch: v["allow-branch"] ?? false,
-    });
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
-    if (count > 1) {
-      throw new UsageError("a URL source is vendored on its own (one per run)");
-    }
-    if (v.name === undefined || v.version === undefined) {
-      throw new UsageError("a URL source needs --name and --version");
-    }
-    return planUrl({
-      url: spec,
-      name: v.name,
-      version: v.version,
-      ...(v.file !== undefined ? { file: v.file } : {}),
-      ...(v.sha256 !== undefined ? { sha256: v.sha256 } : {}),
-      insecureHttp: v["insecure-http"] ?? false,
-    });
-  }
-  throw new UsageError(
-    `"${spec}" is not a source: use pypi:NAME==VERSION, github:OWNER/REPO@REV or an https URL`,
-  );
-}
-
-async function sources(
-  ctx: VendorContext,
-  v: Values,
-  specs: string[],
-): Promise<number> {
-  const isUrl = specs.some((s) => !/^(pypi|github):/.test(s));
-  if (!isUrl && (v.name || v.version || v.file || v.sha256)) {
-    throw new UsageError(
-      "--name, --version, --file and --sha256 go with a URL",
-    );
-  }
-  if (ctx.request && v["insecure-http"]) ctx.request.insecureHttp = true;
-  const results: VendorResult[] = [];
-  for (const spec of specs) {
-    const p = await plan(ctx, v, spec, specs.length);
-    const r = await executePlan(ctx, p);
-    results.push(r);
-    if (!v.json) out(describe(r));
-  }
-  if (v.json) {
-    out(JSON.stringify(
-      {
-        dryRun: ctx.dryRun,
-        results: results.map((r) => ({
-          action: r.action,
-          file: r.entry.file,
-          fromCache: r.fromCache,
-          source: r.source,
-          entry: r.entry,
-        })),
-      },
-      null,
-      2,
-    ));
-  }
-  return 0;
-}
-
-function describe(r: VendorResult): string {
-  const e = r.entry;
-  const where = `.flox/sources/${e.file}`;
-  switch (r.action) {
-    case "would-add":
-    case "would-replace":
-      return `would download ${r.source} -> ${where}${
-        r.action === "would-replace" ? " (replacing different bytes)" : ""
-      } and record it in sources-manifest.json${
-        e.sha256 !== "0".repeat(64) ? ` (sha256 ${e.sha256})` : ""
-      }`;
-    case "would-record":
-      return `would record ${where} (already present, sha256 ${e.sha256}) in sources-manifest.json`;
-    default: {
-      const extra = e.kind === "github"
-        ? ` nar ${e.nar}${e.commit ? ` commit ${e.commit}` : ""}`
-        : "";
-      const how = r.fromCache ? " (from cache)" : "";
-      return `${r.action} ${where} sha256 ${e.sha256}${extra}${how}`;
-    }
-  }
-}
-
 async function all(
-  ctx: VendorContext,
+  o: FetchOptions,
   v: Values,
   jobs: number | undefined,
 ): Promise<number> {
@@ -297,10 +168,7 @@ async function all(
       "--all takes only --check, --jobs, --force, --dry-run, --json",
     );
   }
-  const report = await restoreAll(ctx, {
-    ...(jobs ? { jobs } : {}),
-    check: v.check ?? false,
-  });
+  const report = await restoreSources(o, { jobs, check: v.check ?? false });
   const bad = new Set(["missing", "corrupt", "failed"]);
   const failures = report.results.filter((r) => bad.has(r.status));
   const failed = failures.length > 0 || (!!v.check && report.sumsStale);
@@ -309,7 +177,7 @@ async function all(
       {
         ok: !failed,
         check: v.check ?? false,
-        dryRun: ctx.dryRun,
+        dryRun: o.dryRun,
         sumsStale: report.sumsStale,
         untracked: report.untracked,
         results: report.results.map((r) => ({
@@ -326,10 +194,10 @@ async function all(
       2,
     ));
   } else {
-    for (const r of report.results) out(line(r));
+    for (const r of report.results) out(restoreLine(r));
     if (report.sumsStale) {
       out(
-        v.check || ctx.dryRun
+        v.check || o.dryRun
           ? "stale .flox/sources/SHA256SUMS.txt (does not match sources-manifest.json)"
           : "rewrote .flox/sources/SHA256SUMS.txt from sources-manifest.json",
       );
@@ -337,57 +205,9 @@ async function all(
     for (const f of report.untracked) {
       warn(`.flox/sources/${f} is not in sources-manifest.json`);
     }
-    info(summary(report.results, failures, !!v.check, ctx.dryRun ?? false));
+    info(restoreSummary(report.results, failures, !!v.check, o.dryRun));
   }
   return failed ? 1 : 0;
-}
-
-/** The closing line of `--all`: what needs attention and the command that fixes it. */
-function summary(
-  results: RestoreResult[],
-  failures: RestoreResult[],
-  check: boolean,
-  dryRun: boolean,
-): string {
-  const n = results.length;
-  const count = (...s: string[]) =>
-    results.filter((r) => s.includes(r.status)).length;
-  if (failures.length === 0) {
-    const pending = count("would-restore", "would-replace");
-    return dryRun && pending > 0
-      ? `${pending} of ${n} sources would be downloaded, ${
-        count("ok")
-      } verified (dry run: nothing written)`
-      : `${n} sources verified`;
-  }
-  const hint = check
-    ? `run "deno task fetch-source --all" to restore`
-    : count("corrupt") > 0
-    ? "rerun with --force to replace corrupt files"
-    : count("failed") > 0
-    ? "check the network, or point COMFYKIT_MIRRORS at a mirror, and rerun"
-    : "";
-  return `${failures.length} of ${n} sources need attention${
-    hint ? ` (${hint})` : ""
-  }`;
-}
-
-function line(r: RestoreResult): string {
-  const f = r.entry.file;
-  switch (r.status) {
-    case "corrupt":
-      return `corrupt ${f}: expected sha256 ${r.entry.sha256}, found ${r.actual}`;
-    case "failed":
-      return `failed ${f}: ${r.error}`;
-    case "would-restore":
-    case "would-replace":
-      return `${r.status} ${f} from ${r.entry.url}`;
-    case "restored":
-    case "replaced":
-      return `${r.status} ${f}${r.fromCache ? " (from cache)" : ""}`;
-    default:
-      return `${r.status} ${f}`;
-  }
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

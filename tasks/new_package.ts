@@ -13,25 +13,26 @@
 // (COMFYKIT_PYPI_URL, COMFYKIT_GITHUB_URL, COMFYKIT_GITHUB_API_URL, COMFYKIT_MIRRORS,
 // COMFYKIT_CACHE_DIR), and optionally `nix-instantiate` / `flox` for the nixpkgs lookup
 // (COMFYKIT_NIXPKGS); without them the offline nixpkgs-index.json is used.
+import { MAIN_PACKAGE } from "../lib/repo/paths.ts";
 import { join } from "node:path";
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { exists } from "../lib/kit/fsutil.ts";
-import { parseLicenseFlag } from "../lib/python/license.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { info, out } from "../lib/kit/log.ts";
-import { parseGithubRepo } from "../lib/new_package/from_github.ts";
 import {
+  directReference,
+  isDistPath,
   isImportName,
-  parseMetaAnswers,
-  splitList,
-} from "../lib/new_package/meta_answers.ts";
-import { normalizeName } from "../lib/python/names.ts";
-import {
   newPackage,
   type NewPackageOptions,
+  normalizeName,
   type PackageResult,
+  parseGithubRepo,
+  parseLicenseFlag,
+  parseMetaAnswers,
+  splitList,
 } from "../lib/new_package/run.ts";
-import { directReference, isDistPath } from "../lib/new_package/source.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
 
 const USAGE = `Usage: deno task new-package NAME[==VERSION] [options]
@@ -64,7 +65,7 @@ Options:
   --no-wire              do not add the package to the main package
   --main FILE            main package to wire into (default .flox/pkgs/comfyui.nix)
   --nixpkgs-index FILE   look names up in this offline index only
-  --root DIR             repository root (default: this repository)
+  --root DIR             ${ROOT_HELP}
   --yes                  take every default (a question without one exits 2 naming its flag)
   --ignore-requires-python  write a package whose Requires-Python excludes nixpkgs' python3
                          (otherwise asked; --yes alone exits 2)
@@ -152,10 +153,7 @@ async function optionsFrom(
     );
   }
   directReference(positionals[0]!);
-  const root = v.root !== undefined ? argPath(v.root) : Deno.cwd();
-  if (!(await exists(root))) {
-    throw new KitError(`--root "${root}" does not exist`);
-  }
+  const root = await resolveRoot(v.root);
   const oneOf = <T extends string>(
     flag: string,
     value: string | undefined,
@@ -170,7 +168,7 @@ async function optionsFrom(
     return value as T;
   };
   if (v.wheel && v.sdist) {
-    throw new UsageError("choose one of --wheel and --sdist");
+    throw new UsageError("Choose one of --wheel and --sdist");
   }
   const python = v.python ?? "3.12";
   if (!/^\d+\.\d+(\.\d+)?$/.test(python)) {
@@ -225,7 +223,7 @@ async function optionsFrom(
   // Like every path on the command line, --main is relative to where it was typed.
   const main = v.main !== undefined
     ? argPath(v.main)
-    : join(root, ".flox", "pkgs", "comfyui.nix");
+    : join(root, MAIN_PACKAGE);
   if (v.main !== undefined && !(await exists(main))) {
     throw new KitError(`--main "${main}" does not exist`);
   }

@@ -1,12 +1,15 @@
 // deno task verify — the release checklist, automated: every source pinned, every vendored file
 // present and matching, every custom package wired in, every file parsing (with real Nix too when
-// nix-instantiate is on PATH). Prints a checklist with file:line, ✓/✗/! marks and the fix.
+// nix-instantiate is on PATH), the Flox environment as Flox needs it. Prints a checklist with
+// file:line, ✓/✗/! marks and the fix.
 //
 //   deno task verify                 # exit 0 when there are no errors (warnings allowed)
 //   deno task verify --strict --release --json
 //
-// Permissions: --allow-read (the repository), --allow-run=nix-instantiate,git.
-import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+// Permissions: --allow-read (the repository), --allow-run=nix-instantiate,git; for --online only,
+// --allow-net and --allow-write to the download cache.
+import { parseCli, runTask } from "../lib/kit/cli.ts";
+import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { capture } from "../lib/kit/command.ts";
 import { out } from "../lib/kit/log.ts";
 import {
@@ -18,16 +21,20 @@ import {
 
 const USAGE = `Usage: deno task verify [options]
 
-Checks the package set against the release checklist: .flox/pkgs/*.nix, sources-manifest.json,
-.flox/sources/ (pinned sources, vendored files and their hashes, wiring, pythonImportsCheck,
-platform names, syntax — also with nix-instantiate --parse when it is installed).
+Checks the package set against the release checklist: .flox/pkgs/*.nix (and <name>/default.nix),
+sources-manifest.json, .flox/sources/ (pinned sources, vendored files, their hashes and sizes,
+wiring, requirements.txt coverage, pythonImportsCheck, Requires-Python, licences, platform names,
+syntax — also with nix-instantiate --parse when it is installed), and the Flox environment
+(.flox/env.json, manifest.toml's toplevel group, manifest.lock, files tracked by git).
 
 Options:
   --strict        warnings count as errors (missing vendored files, unused manifest entries, …)
-  --release       also require a clean git work tree for .flox/ and the manifest, and HEAD
-                  tagged v<main package version>
+  --release       also require a clean git work tree for .flox/ and the manifest, HEAD
+                  tagged v<main package version>, and .flox/env/manifest.lock
+  --online        download ComfyUI's pinned archive when the cache lacks it, to compare
+                  comfyui.nix's dependencies with its requirements.txt
   --json          print the findings as JSON
-  --root DIR      the repository (default: the current directory)
+  --root DIR      ${ROOT_HELP}
   --no-nix        skip the nix-instantiate --parse pass
   -h, --help      show this help
 
@@ -41,6 +48,7 @@ export async function main(args: string[]): Promise<number> {
     const { values } = parseCli(args, {
       strict: { type: "boolean" },
       release: { type: "boolean" },
+      online: { type: "boolean" },
       json: { type: "boolean" },
       root: { type: "string" },
       "no-nix": { type: "boolean" },
@@ -50,12 +58,13 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
-    const root = values.root !== undefined ? argPath(values.root) : Deno.cwd();
+    const root = await resolveRoot(values.root);
     const started = performance.now();
     const noNix = values["no-nix"] === true;
     const findings = await verifyRepo({
       root,
       release: values.release === true,
+      online: values.online === true,
       runCommand: (cmd, a, cwd) =>
         noNix && cmd === "nix-instantiate"
           ? Promise.resolve(undefined)

@@ -1,4 +1,6 @@
 // Shared test helpers: real-Nix gating, temp dirs, running tasks as subprocesses.
+import assert from "node:assert/strict";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { info } from "../lib/kit/log.ts";
 
@@ -20,6 +22,44 @@ export const REAL_SOURCES = `${ROOT}/../shared/real-sources`;
 
 /** True when CI=true: differential tests must run, never skip. */
 export const IN_CI = Deno.env.get("CI") === "true";
+
+const noticed = new Set<string>();
+
+/**
+ * Whether the real distributions (../shared/real-sources beside the checkout) are there. In CI
+ * their absence is a failure; elsewhere the tests that need them are skipped with a notice.
+ */
+export function haveRealSources(
+  dir = REAL_SOURCES,
+  ci = Deno.env.get("CI") === "true",
+): boolean {
+  let found = false;
+  try {
+    found = Deno.statSync(dir).isDirectory;
+  } catch {
+    // absent
+  }
+  if (!found && ci) {
+    throw new Error(
+      `${dir} is required when CI=true (the five real distributions of the set)`,
+    );
+  }
+  if (!found && !noticed.has(dir)) {
+    noticed.add(dir);
+    info(
+      `notice: ${dir} not found, skipping the tests that use the real distributions`,
+    );
+  }
+  return found;
+}
+
+/** `Deno.test` for a test that reads ../shared/real-sources: skipped with a notice without it. */
+export function realSourcesTest(
+  name: string,
+  fn: () => void | Promise<void>,
+): void {
+  Deno.test({ name, ignore: !haveRealSources(), fn });
+}
 
 /**
  * Whether a real tool (nix-hash, nix-instantiate, …) can be used. In CI a missing tool is a
@@ -120,4 +160,57 @@ export async function captureOutput(
   } finally {
     [c.log, c.error] = saved as [typeof c.log, typeof c.error];
   }
+}
+
+/**
+ * The `deno run …` arguments of deno.json's task `name`, exactly as `deno task` runs it (its
+ * permissions, `--no-prompt`), with the script made absolute and `$HOME` replaced by `home`:
+ * run them with `run(Deno.execPath(), [...await taskArgs(name, home), ...args], { cwd })`.
+ */
+export async function taskArgs(name: string, home: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  const command = config.tasks[name]?.command as string | undefined;
+  if (!command) throw new Error(`deno.json has no task "${name}"`);
+  const words = command.split(/\s+/);
+  if (words[0] !== "deno" || words[1] !== "run") {
+    throw new Error(`task "${name}" is not a plain "deno run": ${command}`);
+  }
+  const script = words.at(-1)!;
+  return [
+    "run",
+    "--config",
+    `${ROOT}/deno.json`,
+    ...words.slice(2, -1).map((w) => w.replaceAll("$HOME", home)),
+    `${ROOT}/${script}`,
+  ];
+}
+
+/** Where golden files live. */
+export const GOLDEN_DIR = `${ROOT}/tests/golden`;
+
+/**
+ * The one golden-file check: compares `actual` with tests/golden/<name> (`name` may hold a
+ * folder); with UPDATE_GOLDEN=1 (`deno task update-golden`) writes the file instead.
+ */
+export async function assertGolden(
+  name: string,
+  actual: string,
+): Promise<void> {
+  const path = `${GOLDEN_DIR}/${name}`;
+  if (Deno.env.get("UPDATE_GOLDEN") === "1") {
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.writeTextFile(path, actual);
+    return;
+  }
+  let expected: string;
+  try {
+    expected = await Deno.readTextFile(path);
+  } catch {
+    assert.fail(`missing golden file ${path}: run "deno task update-golden"`);
+  }
+  assert.equal(
+    actual,
+    expected,
+    `differs from ${path} (review, then "deno task update-golden")`,
+  );
 }

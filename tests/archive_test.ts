@@ -10,7 +10,14 @@ import {
 } from "../lib/archive/read.ts";
 import { KitError } from "../lib/kit/errors.ts";
 import { toHex } from "../lib/hash/sha256.ts";
-import { haveTool, REAL_SOURCES, ROOT, run, tmp } from "./_helpers.ts";
+import {
+  haveTool,
+  REAL_SOURCES,
+  realSourcesTest,
+  ROOT,
+  run,
+  tmp,
+} from "./_helpers.ts";
 import {
   buildTarGz,
   buildZip,
@@ -490,31 +497,42 @@ Deno.test("narHashArchive() of an empty archive is the empty directory's hash", 
   );
 });
 
-Deno.test("narHashArchive() matches nix-hash for the real spandrel sdist and a real wheel", async () => {
-  if (!haveTool("nix-hash") || !haveTool("tar") || !haveTool("python3")) return;
-  await using dir = await tmp();
-  const sdist = `${REAL_SOURCES}/spandrel-0.4.0.tar.gz`;
-  await Deno.mkdir(`${dir.path}/s`);
-  assert.equal(
-    (await run("tar", ["-C", `${dir.path}/s`, "-xzf", sdist])).code,
-    0,
-  );
-  assert.equal(
-    toHex(await narHashArchive(sdist)),
-    await nixHash(`${dir.path}/s/spandrel-0.4.0`),
-  );
-  const whl = `${REAL_SOURCES}/nunchaku-0.16.1-py3-none-any.whl`;
-  await Deno.mkdir(`${dir.path}/w`);
-  const r = await run("python3", ["-m", "zipfile", "-e", whl, `${dir.path}/w`]);
-  assert.equal(r.code, 0, r.stderr);
-  // Python's extractor drops modes; wheels made on Unix record 0644 files, so nothing is executable.
-  const entries = await readArchive(whl);
-  assert.ok(entries.every((e) => !e.executable));
-  assert.equal(
-    toHex(await narHashArchive(whl)),
-    await nixHash(`${dir.path}/w`),
-  );
-});
+realSourcesTest(
+  "narHashArchive() matches nix-hash for the real spandrel sdist and a real wheel",
+  async () => {
+    if (!haveTool("nix-hash") || !haveTool("tar") || !haveTool("python3")) {
+      return;
+    }
+    await using dir = await tmp();
+    const sdist = `${REAL_SOURCES}/spandrel-0.4.0.tar.gz`;
+    await Deno.mkdir(`${dir.path}/s`);
+    assert.equal(
+      (await run("tar", ["-C", `${dir.path}/s`, "-xzf", sdist])).code,
+      0,
+    );
+    assert.equal(
+      toHex(await narHashArchive(sdist)),
+      await nixHash(`${dir.path}/s/spandrel-0.4.0`),
+    );
+    const whl = `${REAL_SOURCES}/nunchaku-0.16.1-py3-none-any.whl`;
+    await Deno.mkdir(`${dir.path}/w`);
+    const r = await run("python3", [
+      "-m",
+      "zipfile",
+      "-e",
+      whl,
+      `${dir.path}/w`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    // Python's extractor drops modes; wheels made on Unix record 0644 files, so nothing is executable.
+    const entries = await readArchive(whl);
+    assert.ok(entries.every((e) => !e.executable));
+    assert.equal(
+      toHex(await narHashArchive(whl)),
+      await nixHash(`${dir.path}/w`),
+    );
+  },
+);
 
 Deno.test("narHashArchive() of a missing file or a non-archive is a KitError", async () => {
   await rejectsWith(

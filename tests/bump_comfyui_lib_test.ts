@@ -5,14 +5,17 @@ import {
   bumpKind,
   describeAction,
   findTag,
-  latestTag,
   nearestTags,
   pinnedVersion,
   type ReqChange,
-  sortVersionTags,
   type Source,
-  tagVersion,
 } from "../lib/bump/plan.ts";
+import {
+  isPrerelease,
+  latestTag,
+  sortVersionTags,
+  tagVersion,
+} from "../lib/python/versions.ts";
 import {
   findFloxPins,
   repin,
@@ -22,16 +25,18 @@ import {
 import { splitLines, unifiedDiff } from "../lib/kit/diff.ts";
 import { KitError } from "../lib/kit/errors.ts";
 import {
+  mainInputsAttr,
   readMainPackage,
   rewriteMainPackage,
 } from "../lib/repo/main_package.ts";
 import {
   addInputEdit,
+  mainInputs,
   planFromSources,
   removeInputEdit,
-  rewriteCustomPackage,
   systemsOf,
 } from "../lib/bump/actions.ts";
+import { rewriteCustomPackage } from "../lib/bump/custom.ts";
 import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
 import { tagNames } from "./_fixtures/comfyui.ts";
 
@@ -75,6 +80,13 @@ Deno.test("sortVersionTags() orders by version, not by string, newest first", ()
   ]);
   assert.equal(sorted[0]!.prerelease, true);
   assert.equal(latestTag(sorted)!.tag, "v0.3.100");
+});
+
+Deno.test("isPrerelease() is true for rc and dev versions only", () => {
+  assert.equal(isPrerelease("0.4.0rc1"), true);
+  assert.equal(isPrerelease("1.0.dev3"), true);
+  assert.equal(isPrerelease("1.0.post1"), false);
+  assert.equal(isPrerelease("0.3.75"), false);
 });
 
 Deno.test("bumpKind() detects upgrades, downgrades and the same version", () => {
@@ -282,18 +294,9 @@ Deno.test("findFloxPins() finds version pins of a package by pkg-path", async ()
       ["other", "^0.3.75"],
     ],
   );
+  // The repository's environment does not install the package .flox/pkgs builds: no pin.
   const real = await Deno.readTextFile(`${ROOT}/.flox/env/manifest.toml`);
-  const pins = findFloxPins(real, "comfyui");
-  assert.equal(pins.length, 1);
-  const next = setTomlString(
-    real,
-    pins[0]!.path,
-    repin(pins[0]!.version, "0.3.76"),
-  );
-  assert.equal(
-    next,
-    real.replace('comfyui.version = "0.3.75"', 'comfyui.version = "0.3.76"'),
-  );
+  assert.deepEqual(findFloxPins(real, "comfyui"), []);
   assert.equal(repin("^0.3.75", "0.3.76"), "^0.3.76");
   assert.equal(repin(">= 0.3.75", "0.3.76"), ">=0.3.76");
 });
@@ -457,6 +460,13 @@ Deno.test("addInputEdit() adds a marker-conditional input in a platform block", 
   ]);
   const removed = removeInputEdit("kornia", false)(text);
   assert.equal(removed, text.replace("    kornia\n", ""));
+  // A main package whose list has today's name, `dependencies`, gets the edit there.
+  const modern = text.replaceAll("propagatedBuildInputs", "dependencies");
+  const added = addInputEdit("blake3", false, undefined)(modern);
+  assert.equal(added.replace("    blake3\n", ""), modern);
+  assert.ok(mainInputs(added).has("blake3"));
+  assert.equal(mainInputsAttr(added), "dependencies");
+  assert.equal(mainInputsAttr(text), "propagatedBuildInputs");
 });
 
 Deno.test("rewriteCustomPackage() moves a wheel package to a new release", () => {

@@ -1,92 +1,32 @@
 // bump-comfyui end to end, as subprocesses against a fake GitHub (and PyPI) on loopback, in a
 // scratch copy of the repository's package files.
 import assert from "node:assert/strict";
-import { dirname } from "node:path";
-import { startServer } from "./_fixtures/server.ts";
+import { buildComfyArchive, fixtureNarHash } from "./_fixtures/comfyui.ts";
 import {
-  buildComfyArchive,
-  fixtureNarHash,
-  makeScratchRoot,
-  mountComfyGithub,
-  nixpkgsNames,
-  REQUIREMENTS,
-} from "./_fixtures/comfyui.ts";
-import { pypiToNixAttr } from "../lib/nix/nixpkgs.ts";
-import { haveTool, IN_CI, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+  assertGolden,
+  haveTool,
+  IN_CI,
+  ROOT,
+  run,
+  runTaskProcess,
+  tmp,
+} from "./_helpers.ts";
 import { readMainPackage } from "../lib/repo/main_package.ts";
 import { addInputEdit } from "../lib/bump/actions.ts";
-import { mountPypi, wheelFile } from "./_fixtures/pypi.ts";
+import {
+  FE_NIX,
+  FRONTEND_PKG,
+  NEW_WHEEL,
+  NIXPKGS_INDEX,
+  OLD_WHEEL,
+  setup,
+  snapshot,
+  withFrontendPackage,
+} from "./_fixtures/bump.ts";
 
-const GOLDEN = `${ROOT}/tests/golden/bump_comfyui`;
-const UPDATE = Deno.env.get("UPDATE_GOLDEN") === "1";
-
-/** A scratch repository at 0.3.75 (hash = the fixture archive's), a fake GitHub, a cache. */
-async function setup(opts: { pageSize?: number } = {}) {
-  const dir = await tmp();
-  const server = await startServer();
-  const gh = await mountComfyGithub(server, opts);
-  const root = `${dir.path}/repo`;
-  await makeScratchRoot(root);
-  const nix = `${root}/.flox/pkgs/comfyui.nix`;
-  const text = await Deno.readTextFile(nix);
-  await Deno.writeTextFile(
-    nix,
-    text.replace(readMainPackage(text).hash, fixtureNarHash("0.3.75")),
-  );
-  await Deno.writeTextFile(`${root}/nixpkgs-index.json`, NIXPKGS_INDEX);
-  const env = {
-    COMFYKIT_GITHUB_URL: gh.url,
-    COMFYKIT_GITHUB_API_URL: gh.apiUrl,
-    COMFYKIT_PYPI_URL: server.url,
-    COMFYKIT_CACHE_DIR: `${dir.path}/cache`,
-    NO_COLOR: "1",
-  };
-  const bump = (args: string[]) =>
-    runTaskProcess("bump_comfyui.ts", ["--root", root, ...args], { env });
-  return {
-    root,
-    server,
-    gh,
-    env,
-    bump,
-    read: (f: string) => Deno.readTextFile(`${root}/${f}`),
-    async [Symbol.asyncDispose]() {
-      await server[Symbol.asyncDispose]();
-      await dir[Symbol.asyncDispose]();
-    },
-  };
-}
-
-/**
- * A small offline nixpkgs index: every non-ComfyUI requirement of the fixture releases at 1.0.0,
- * but av at 14.4.0 (too old for 0.3.76's `av>=99.0.0`) and numpy at 2.3.4.
- */
-const NIXPKGS_INDEX = JSON.stringify(
-  {
-    description: "bump-comfyui test index",
-    nixpkgs: { rev: "0".repeat(40), date: "2025-11-20", channel: null },
-    python3Packages: Object.fromEntries(
-      [...new Set(Object.values(REQUIREMENTS).flatMap(nixpkgsNames))]
-        .map((n): [string, string] => [pypiToNixAttr(n), "1.0.0"])
-        .concat([["av", "14.4.0"], ["numpy", "2.3.4"]]),
-    ),
-  },
-  null,
-  2,
-);
-
-async function golden(name: string, actual: string) {
-  const path = `${GOLDEN}/${name}`;
-  if (UPDATE) {
-    await Deno.mkdir(dirname(path), { recursive: true });
-    await Deno.writeTextFile(path, actual);
-    return;
-  }
-  assert.equal(
-    actual,
-    await Deno.readTextFile(path),
-    `golden ${name} (UPDATE_GOLDEN=1 to refresh)`,
-  );
+/** tests/golden/bump_comfyui/<name>, through the shared golden-file helper. */
+function golden(name: string, actual: string): Promise<void> {
+  return assertGolden(`bump_comfyui/${name}`, actual);
 }
 
 Deno.test("bump-comfyui --help prints usage and exits 0", async () => {
@@ -98,7 +38,7 @@ Deno.test("bump-comfyui --help prints usage and exits 0", async () => {
   assert.match(bad.stderr, /^error: .*frobnicate/);
   const both = await runTaskProcess("bump_comfyui.ts", ["0.3.76", "--latest"]);
   assert.equal(both.code, 2);
-  assert.match(both.stderr, /error: give either VERSION or --latest, not both/);
+  assert.match(both.stderr, /error: Give either VERSION or --latest, not both/);
   const banana = await runTaskProcess("bump_comfyui.ts", ["banana"]);
   assert.equal(banana.code, 2);
   assert.match(
@@ -122,7 +62,8 @@ Deno.test("bump-comfyui --latest --dry-run picks the newest by version across ta
   assert.equal(pages.length, Math.ceil(112 / 7));
   assert.match(r.stderr, /comfyui 0\.3\.75 → 0\.3\.100 \(v0\.3\.100, sha256-/);
   assert.match(r.stdout, /^\+ {2}version = "0\.3\.100";$/m);
-  assert.match(r.stdout, /^\+comfyui\.version = "0\.3\.100"$/m);
+  // The Flox manifest does not install comfyui: nothing in it to repin.
+  assert.doesNotMatch(r.stdout, /manifest\.toml/);
   assert.match(r.stderr, /dry run: nothing written/);
   assert.deepEqual(
     [
@@ -142,7 +83,7 @@ Deno.test("bump-comfyui VERSION --dry-run prints the golden diffs and requiremen
   assert.ok(r.stdout.includes(`+    hash = "${hash}";`));
 });
 
-Deno.test("bump-comfyui writes comfyui.nix and the manifest pin, with the NAR hash nix-hash computes", async () => {
+Deno.test("bump-comfyui writes comfyui.nix's pins only, with the NAR hash nix-hash computes", async () => {
   await using s = await setup();
   const manifestBefore = await s.read(".flox/env/manifest.toml");
   const pkgBefore = await s.read(".flox/pkgs/comfyui.nix");
@@ -159,16 +100,21 @@ Deno.test("bump-comfyui writes comfyui.nix and the manifest pin, with the NAR ha
     pkgBefore.replace('version = "0.3.75"', 'version = "0.3.76"')
       .replace(fixtureNarHash("0.3.75"), main.hash),
   );
-  assert.equal(
-    await s.read(".flox/env/manifest.toml"),
-    manifestBefore.replace(
-      'comfyui.version = "0.3.75"',
-      'comfyui.version = "0.3.76"',
-    ),
-  );
-  assert.match(r.stdout, /^ {2}flox build comfyui$/m);
-  assert.match(r.stdout, /^ {2}git tag v0\.3\.76$/m);
-  assert.match(r.stdout, /^ {2}flox publish comfyui$/m);
+  // The wrapper, the install phase and the install check are kept byte for byte (above);
+  // the manifest, which does not install comfyui, is untouched.
+  assert.equal(await s.read(".flox/env/manifest.toml"), manifestBefore);
+  assert.match(r.stdout, /wrote \.flox\/pkgs\/comfyui\.nix\n/);
+  const next = r.stdout.slice(r.stdout.indexOf("Next:\n") + 6).trimEnd()
+    .split("\n").map((l) => l.trim());
+  assert.deepEqual(next, [
+    "flox build comfyui",
+    "git add .flox/pkgs/comfyui.nix",
+    'git commit -m "comfyui: 0.3.76"',
+    "git tag v0.3.76",
+    "deno task verify --release",
+    "git push && git push origin v0.3.76",
+    "flox publish -o <org> comfyui",
+  ]);
 
   // The oracle: real Nix's NAR hash of the unpacked archive.
   if (!haveTool("nix-hash") || !haveTool("tar")) return;
@@ -271,7 +217,6 @@ Deno.test("bump-comfyui --json reports the bump", async () => {
   assert.equal(j.hash, fixtureNarHash("0.3.76"));
   assert.deepEqual(j.files.map((f: { file: string }) => f.file), [
     ".flox/pkgs/comfyui.nix",
-    ".flox/env/manifest.toml",
   ]);
   assert.ok(
     j.requirements.some((c: { change: string; name: string }) =>
@@ -280,9 +225,8 @@ Deno.test("bump-comfyui --json reports the bump", async () => {
   );
 });
 
-Deno.test("bump-comfyui without VERSION asks in a terminal (tmux)", async () => {
-  if (!haveTool("tmux")) return;
-  await using s = await setup();
+/** Starts bump-comfyui ARGS in a detached tmux terminal; stdout and the exit code go to files. */
+async function inTmux(s: Awaited<ReturnType<typeof setup>>, args: string[]) {
   const session = `comfykit-bump-${crypto.randomUUID().slice(0, 8)}`;
   const outFile = `${s.root}/../tmux-out.txt`;
   const envArgs = Object.entries(s.env).flatMap((
@@ -295,8 +239,7 @@ Deno.test("bump-comfyui without VERSION asks in a terminal (tmux)", async () => 
     `${ROOT}/tasks/bump_comfyui.ts`,
     "--root",
     s.root,
-    "--dry-run",
-    "--no-actions",
+    ...args,
   ].map((a) => `'${a}'`).join(" ");
   const started = await run("tmux", [
     "new-session",
@@ -311,25 +254,52 @@ Deno.test("bump-comfyui without VERSION asks in a terminal (tmux)", async () => 
     `${cmd} > '${outFile}'; echo "EXIT=$?" >> '${outFile}.code'; sleep 60`,
   ]);
   assert.equal(started.code, 0, started.stderr);
-  try {
-    const screen = await waitFor(session, /ComfyUI release/);
-    // Newest first by version; the default (highlighted) is the newest stable release.
-    const lines = screen.split("\n");
-    const i = lines.findIndex((l) => l.includes("v0.4.0rc1"));
-    assert.ok(i >= 0, screen);
-    assert.match(lines[i + 1]!, /v0\.3\.100/);
-    assert.match(lines[i + 2]!, /v0\.3\.76/);
-    assert.match(lines[i + 3]!, /v0\.3\.75 \(current\)/);
-    // Down once from v0.3.100 → v0.3.76.
-    await run("tmux", ["send-keys", "-t", session, "Down"]);
-    await run("tmux", ["send-keys", "-t", session, "Enter"]);
-    const code = await waitForFile(`${outFile}.code`);
-    assert.equal(code.trim(), "EXIT=0");
-    const stdout = await Deno.readTextFile(outFile);
-    assert.match(stdout, /^\+ {2}version = "0\.3\.76";$/m);
-  } finally {
-    await run("tmux", ["kill-session", "-t", session]);
-  }
+  return {
+    session,
+    outFile,
+    keys: (...k: string[]) => run("tmux", ["send-keys", "-t", session, ...k]),
+    exit: async () => (await waitForFile(`${outFile}.code`)).trim(),
+    async [Symbol.asyncDispose]() {
+      await run("tmux", ["kill-session", "-t", session]);
+    },
+  };
+}
+
+Deno.test("bump-comfyui without VERSION asks in a terminal (tmux)", async () => {
+  if (!haveTool("tmux")) return;
+  await using s = await setup();
+  await using t = await inTmux(s, ["--dry-run", "--no-actions"]);
+  const screen = await waitFor(t.session, /ComfyUI release/);
+  // Newest first by version; the default (highlighted) is the newest stable release.
+  const lines = screen.split("\n");
+  const i = lines.findIndex((l) => l.includes("v0.4.0rc1"));
+  assert.ok(i >= 0, screen);
+  assert.match(lines[i + 1]!, /v0\.3\.100/);
+  assert.match(lines[i + 2]!, /v0\.3\.76/);
+  assert.match(lines[i + 3]!, /v0\.3\.75 \(current\)/);
+  // Down once from v0.3.100 → v0.3.76.
+  await t.keys("Down");
+  await t.keys("Enter");
+  assert.equal(await t.exit(), "EXIT=0");
+  const stdout = await Deno.readTextFile(t.outFile);
+  assert.match(stdout, /^\+ {2}version = "0\.3\.76";$/m);
+});
+
+Deno.test("bump-comfyui Ctrl-C at the second action in a terminal writes nothing (tmux)", async () => {
+  if (!haveTool("tmux")) return;
+  await using s = await setup();
+  await withFrontendPackage(s);
+  const before = await snapshot(s.root);
+  await using t = await inTmux(s, ["0.3.76"]);
+  await waitFor(
+    t.session,
+    /\? comfyui-frontend-package 1\.30\.6 → 1\.32\.1:[\s\S]*\(Y\/n\)/,
+  );
+  await t.keys("Enter"); // yes (the default) to the first action
+  await waitFor(t.session, /\? av >=99\.0\.0:[\s\S]*\(Y\/n\)/);
+  await t.keys("C-c");
+  assert.equal(await t.exit(), "EXIT=130");
+  assert.deepEqual(await snapshot(s.root), before);
 });
 
 async function waitFor(session: string, re: RegExp): Promise<string> {
@@ -362,59 +332,8 @@ Deno.test("bump-comfyui outside a terminal without VERSION exits 2 naming the fl
 
 void IN_CI;
 
-const FRONTEND_PKG = `{ lib, python3 }:
-
-python3.pkgs.buildPythonPackage rec {
-  pname = "comfyui-frontend-package";
-  version = "1.30.6";
-  format = "wheel";
-
-  src = ../sources/comfyui_frontend_package-1.30.6-py3-none-any.whl;
-
-  doCheck = false;
-
-  meta = with lib; {
-    description = "ComfyUI frontend";
-    license = licenses.gpl3Only;
-  };
-}
-`;
-
 Deno.test("bump-comfyui --yes carries out the actions: new wheel for a custom package, new packages, inputs", async () => {
   await using s = await setup();
-  const spec = (name: string, version: string, pkg: string) => ({
-    name,
-    version,
-    packages: [pkg],
-    license: "MIT",
-    classifiers: ["License :: OSI Approved :: MIT License"],
-    summary: `${name} test wheel`,
-  });
-  mountPypi(s.server, [
-    {
-      name: "comfyui-frontend-package",
-      version: "1.32.1",
-      files: [
-        wheelFile(
-          spec(
-            "comfyui-frontend-package",
-            "1.32.1",
-            "comfyui_frontend_package",
-          ),
-        ),
-      ],
-    },
-    {
-      name: "comfy-kitchen",
-      version: "0.1.0",
-      files: [wheelFile(spec("comfy-kitchen", "0.1.0", "comfy_kitchen"))],
-    },
-    {
-      name: "av",
-      version: "99.0.0",
-      files: [wheelFile(spec("av", "99.0.0", "av"))],
-    },
-  ]);
   await Deno.writeTextFile(
     `${s.root}/.flox/pkgs/comfyui-frontend-package.nix`,
     FRONTEND_PKG,
@@ -466,21 +385,6 @@ Deno.test("bump-comfyui --yes carries out the actions: new wheel for a custom pa
   assert.equal(readMainPackage(pkg).version, "0.3.76");
 });
 
-/** Every file under `dir` with its contents (a snapshot to compare before and after). */
-async function snapshot(dir: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  const walk = async (d: string) => {
-    for await (const e of Deno.readDir(d)) {
-      const p = `${d}/${e.name}`;
-      if (e.isDirectory) await walk(p);
-      else if (e.isSymlink) files.set(p, `-> ${await Deno.readLink(p)}`);
-      else files.set(p, await Deno.readTextFile(p));
-    }
-  };
-  await walk(dir);
-  return files;
-}
-
 Deno.test("bump-comfyui --dry-run with actions planned leaves every file of the repository as it was", async () => {
   await using s = await setup();
   const before = await snapshot(s.root);
@@ -512,7 +416,7 @@ Deno.test("bump-comfyui rejects bad input with a one-line error and writes nothi
   const before = await snapshot(s.root);
   const cases: [string[], number, RegExp][] = [
     [["--python", "3"], 2, /^error: --python "3" is not a Python version/],
-    [["0.3.76", "a", "b"], 2, /^error: expected at most one VERSION, got 3/],
+    [["0.3.76", "a", "b"], 2, /^error: Expected at most one VERSION, got 3/],
     [
       ["0.3.76", "--nixpkgs-index", `${s.root}/nope.json`],
       1,
@@ -523,7 +427,13 @@ Deno.test("bump-comfyui rejects bad input with a one-line error and writes nothi
       1,
       /^error: comfyanonymous\/ComfyUI has no release "v0\.3\.7x": nearest are v0\.3\.7\d/,
     ],
-    [["--root", `${s.root}/nowhere`, "0.3.76"], 1, /^error: .*not found/],
+    // resolveRoot(), as in every task; a root without the main package says so.
+    [
+      ["--root", `${s.root}/nowhere`, "0.3.76"],
+      1,
+      /^error: --root ".*nowhere" does not exist/,
+    ],
+    [["--root", `${s.root}/.flox`, "0.3.76"], 1, /^error: .*not found/],
   ];
   for (const [args, code, message] of cases) {
     const r = await s.bump(args);
@@ -534,4 +444,36 @@ Deno.test("bump-comfyui rejects bad input with a one-line error and writes nothi
     assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
   }
   assert.deepEqual(await snapshot(s.root), before);
+});
+
+Deno.test("bump-comfyui under deno.json's own permissions updates a custom package outside /tmp", async () => {
+  await using s = await setup();
+  await withFrontendPackage(s);
+  // Outside /tmp (which the task may write for its cache): only .flox/ and the manifest.
+  const root = await Deno.makeTempDir({ dir: ROOT, prefix: ".scratch-" });
+  try {
+    const cp = await run("cp", ["-a", `${s.root}/.`, root]);
+    assert.equal(cp.code, 0, cp.stderr);
+    const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+    const words = String(config.tasks["bump-comfyui"].command).split(/\s+/);
+    const home = Deno.env.get("HOME") ?? "/nonexistent";
+    const r = await run(Deno.execPath(), [
+      "run",
+      "--config",
+      `${ROOT}/deno.json`,
+      ...words.slice(2, -1).map((w) => w.replaceAll("$HOME", home)),
+      `${ROOT}/${words.at(-1)}`,
+      "0.3.76",
+      "--yes",
+    ], { cwd: root, env: s.env });
+    assert.equal(r.code, 0, r.stderr);
+    const manifest = await Deno.readTextFile(`${root}/sources-manifest.json`);
+    assert.ok(manifest.includes(NEW_WHEEL) && !manifest.includes(OLD_WHEEL));
+    assert.match(
+      await Deno.readTextFile(`${root}/${FE_NIX}`),
+      /version = "1\.32\.1"/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

@@ -101,15 +101,15 @@ Deno.test("Changeset.checkWritable() refuses before the first write when a targe
   assert.deepEqual(await tree(allowed), {});
 });
 
-Deno.test("Changeset.apply() keeps a target's temporary copies in its tempDirs folder", async () => {
+Deno.test("Changeset.apply() keeps a target's temporary copies in its tempDir folder", async () => {
   await using dir = await tmp();
   await Deno.mkdir(join(dir.path, "stage"));
   await Deno.writeTextFile(join(dir.path, "m.json"), "old\n");
   // A process allowed to write m.json and stage/ but not the folder m.json is in.
   const script = `
 import { Changeset } from ${JSON.stringify(join(ROOT, "lib/kit/changeset.ts"))};
-const cs = new Changeset(Deno.args[0], { tempDirs: { "m.json": "stage" } });
-cs.write("m.json", "new\\n");
+const cs = new Changeset(Deno.args[0]);
+cs.write("m.json", "new\\n", { tempDir: "stage" });
 cs.write("stage/s.txt", "s\\n");
 await cs.apply();
 `;
@@ -128,4 +128,37 @@ await cs.apply();
     "m.json": "new\n",
     "stage/s.txt": "s\n",
   });
+});
+
+Deno.test("Changeset.apply() with tempDir writes a file the task may write but not its folder", async () => {
+  await using dir = await tmp();
+  const side = join(dir.path, "side");
+  await Deno.mkdir(side);
+  await Deno.writeTextFile(join(dir.path, "m.json"), "old\n");
+  const script = join(dir.path, "cs.ts");
+  await Deno.writeTextFile(
+    script,
+    `import { Changeset } from "${ROOT}/lib/kit/changeset.ts";\n` +
+      `const tempDir = Deno.args[0] === "side" ? "side" : undefined;\n` +
+      `const cs = new Changeset(${JSON.stringify(dir.path)});\n` +
+      `cs.write("m.json", "new\\n", tempDir ? { tempDir } : {});\n` +
+      `try { await cs.apply(); console.log("ok"); } catch (e) { console.log((e as Error).message); }\n`,
+  );
+  const go = (arg: string) =>
+    run(Deno.execPath(), [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      `--allow-write=${join(dir.path, "m.json")},${side}`,
+      script,
+      arg,
+    ]);
+  // Beside the file, the temp file is out of bounds; in tempDir it is not.
+  const beside = await go("beside");
+  assert.match(beside.stdout, /^Cannot write "\.": not allowed/, beside.stderr);
+  assert.equal(await Deno.readTextFile(join(dir.path, "m.json")), "old\n");
+  const r = await go("side");
+  assert.equal(r.stdout.trim(), "ok", r.stderr);
+  assert.equal(await Deno.readTextFile(join(dir.path, "m.json")), "new\n");
+  assert.deepEqual(await tree(side), {});
 });

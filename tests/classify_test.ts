@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { classify, isProblem, specifierHolds } from "../lib/repo/classify.ts";
-import { indexLookup, parseNixpkgsIndex } from "../lib/nix/nixpkgs.ts";
+import { indexLookup, parseNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
 import { tmp } from "./_helpers.ts";
 
 const INDEX = parseNixpkgsIndex(

@@ -17,7 +17,7 @@ import { MAX_MEMBER_BYTES } from "../lib/python/dist_archive.ts";
 import { checkImportNames } from "../lib/python/import_names.ts";
 import { detectLicense } from "../lib/python/license.ts";
 import { parseRequirement } from "../lib/python/pep508.ts";
-import { REAL_SOURCES, tmp } from "./_helpers.ts";
+import { REAL_SOURCES, realSourcesTest, tmp } from "./_helpers.ts";
 import {
   buildSdist,
   buildTarGz,
@@ -28,94 +28,100 @@ import {
   wheelFileName,
 } from "./_fixtures/build.ts";
 
-Deno.test("readDistMetadata() reads the real wheels and sdist", async () => {
-  const templates = await readDistMetadata(
-    `${REAL_SOURCES}/comfyui_workflow_templates-0.7.20-py3-none-any.whl`,
-  );
-  assert.equal(templates.name, "comfyui_workflow_templates");
-  assert.equal(templates.version, "0.7.20");
-  assert.equal(templates.format, "wheel");
-  assert.deepEqual(templates.importNames, ["comfyui_workflow_templates"]);
-  assert.deepEqual(templates.providesExtra, [
-    "api",
-    "video",
-    "image",
-    "other",
-    "all",
-  ]);
-  assert.equal(templates.requiresDist.length, 13);
-  assert.ok(
-    templates.requiresDist.includes(
-      'comfyui-workflow-templates-media-api==0.3.14; extra == "api"',
-    ),
-  );
-  for (const r of templates.requiresDist) parseRequirement(r);
-  assert.deepEqual(templates.wheelTags, ["py3-none-any"]);
-  assert.equal(templates.license, "MIT");
+realSourcesTest(
+  "readDistMetadata() reads the real wheels and sdist",
+  async () => {
+    const templates = await readDistMetadata(
+      `${REAL_SOURCES}/comfyui_workflow_templates-0.7.20-py3-none-any.whl`,
+    );
+    assert.equal(templates.name, "comfyui_workflow_templates");
+    assert.equal(templates.version, "0.7.20");
+    assert.equal(templates.format, "wheel");
+    assert.deepEqual(templates.importNames, ["comfyui_workflow_templates"]);
+    assert.deepEqual(templates.providesExtra, [
+      "api",
+      "video",
+      "image",
+      "other",
+      "all",
+    ]);
+    assert.equal(templates.requiresDist.length, 13);
+    assert.ok(
+      templates.requiresDist.includes(
+        'comfyui-workflow-templates-media-api==0.3.14; extra == "api"',
+      ),
+    );
+    for (const r of templates.requiresDist) parseRequirement(r);
+    assert.deepEqual(templates.wheelTags, ["py3-none-any"]);
+    assert.equal(templates.license, "MIT");
 
-  const core = await readDistMetadata(
-    `${REAL_SOURCES}/comfyui_workflow_templates_core-0.3.10-py3-none-any.whl`,
-  );
-  assert.equal(core.name, "comfyui-workflow-templates-core");
-  assert.equal(core.licenseExpression, "MIT");
-  assert.deepEqual(core.requiresDist, []);
+    const core = await readDistMetadata(
+      `${REAL_SOURCES}/comfyui_workflow_templates_core-0.3.10-py3-none-any.whl`,
+    );
+    assert.equal(core.name, "comfyui-workflow-templates-core");
+    assert.equal(core.licenseExpression, "MIT");
+    assert.deepEqual(core.requiresDist, []);
 
-  // Poetry wheel without top_level.txt: import names from RECORD; the real summary.
-  const nunchaku = await readDistMetadata(
-    `${REAL_SOURCES}/nunchaku-0.16.1-py3-none-any.whl`,
-  );
-  assert.deepEqual(nunchaku.importNames, ["nunchaku"]);
-  assert.equal(
-    nunchaku.summary,
-    "Optimally partitioning data into piece-wise linear segments.",
-  );
-  assert.deepEqual(
-    nunchaku.requiresDist.map((r) => parseRequirement(r).specifier),
-    [
-      ">=3.5.0,<4.0.0",
-      ">=2.0.0,<3.0.0",
-      ">=1.4",
-      ">=1.10.1,<2.0.0",
-      ">=4.65.0,<5.0.0",
-    ],
-  );
-  assert.equal(nunchaku.homepage, "https://nunchaku.readthedocs.io");
-  assert.equal(nunchaku.requiresPython, ">=3.9,<3.13");
+    // Poetry wheel without top_level.txt: import names from RECORD; the real summary.
+    const nunchaku = await readDistMetadata(
+      `${REAL_SOURCES}/nunchaku-0.16.1-py3-none-any.whl`,
+    );
+    assert.deepEqual(nunchaku.importNames, ["nunchaku"]);
+    assert.equal(
+      nunchaku.summary,
+      "Optimally partitioning data into piece-wise linear segments.",
+    );
+    assert.deepEqual(
+      nunchaku.requiresDist.map((r) => parseRequirement(r).specifier),
+      [
+        ">=3.5.0,<4.0.0",
+        ">=2.0.0,<3.0.0",
+        ">=1.4",
+        ">=1.10.1,<2.0.0",
+        ">=4.65.0,<5.0.0",
+      ],
+    );
+    assert.equal(nunchaku.homepage, "https://nunchaku.readthedocs.io");
+    assert.equal(nunchaku.requiresPython, ">=3.9,<3.13");
 
-  const controlnet = await readDistMetadata(
-    `${REAL_SOURCES}/controlnet_aux-0.0.10-py3-none-any.whl`,
-  );
-  assert.equal(controlnet.license, "Apache");
-  assert.deepEqual(detectLicense(controlnet), {
-    kind: "found",
-    attrs: ["asl20"],
-    source: 'classifier "License :: OSI Approved :: Apache Software License"',
-  });
-  assert.deepEqual(githubRepo(controlnet.projectUrls), {
-    owner: "patrickvonplaten",
-    repo: "controlnet_aux",
-  });
-  assert.ok(controlnet.requiresDist.includes("opencv-python-headless"));
+    const controlnet = await readDistMetadata(
+      `${REAL_SOURCES}/controlnet_aux-0.0.10-py3-none-any.whl`,
+    );
+    assert.equal(controlnet.license, "Apache");
+    assert.deepEqual(detectLicense(controlnet), {
+      kind: "found",
+      attrs: ["asl20"],
+      source: 'classifier "License :: OSI Approved :: Apache Software License"',
+    });
+    assert.deepEqual(githubRepo(controlnet.projectUrls), {
+      owner: "patrickvonplaten",
+      repo: "controlnet_aux",
+    });
+    assert.ok(controlnet.requiresDist.includes("opencv-python-headless"));
 
-  const spandrel = await readDistMetadata(
-    `${REAL_SOURCES}/spandrel-0.4.0.tar.gz`,
-  );
-  assert.equal(spandrel.kind, "sdist");
-  assert.equal(spandrel.format, "pyproject");
-  assert.deepEqual(spandrel.buildRequires, ["setuptools>=46.4.0"]);
-  assert.equal(spandrel.buildBackend, "setuptools.build_meta");
-  assert.deepEqual(spandrel.importNames, ["spandrel"]);
-  // PKG-INFO names no URL; its description links the project's own repository.
-  assert.equal(spandrel.homepage, "https://github.com/chaiNNer-org/spandrel");
-  assert.deepEqual(spandrel.requiresDist, [
-    "torch",
-    "torchvision",
-    "safetensors",
-    "numpy",
-    "einops",
-    "typing_extensions",
-  ]);
-});
+    const spandrel = await readDistMetadata(
+      `${REAL_SOURCES}/spandrel-0.4.0.tar.gz`,
+    );
+    assert.equal(spandrel.kind, "sdist");
+    assert.equal(spandrel.format, "pyproject");
+    assert.deepEqual(spandrel.buildRequires, ["setuptools>=46.4.0"]);
+    assert.equal(spandrel.buildBackend, "setuptools.build_meta");
+    assert.deepEqual(spandrel.importNames, ["spandrel"]);
+    // PKG-INFO names no URL; its description links the project's own repository.
+    assert.equal(
+      spandrel.homepage,
+      "https://github.com/chaiNNer-org/spandrel",
+    );
+    assert.deepEqual(spandrel.requiresDist, [
+      "torch",
+      "torchvision",
+      "safetensors",
+      "numpy",
+      "einops",
+      "typing_extensions",
+    ]);
+  },
+);
 
 Deno.test("parseCoreMetadata() handles multi-line fields and the description body", () => {
   const core = parseCoreMetadata(

@@ -18,9 +18,11 @@ import {
   captureOutput,
   haveTool,
   REAL_SOURCES,
+  realSourcesTest,
   ROOT,
   run,
   runTaskProcess,
+  taskArgs,
   tmp,
 } from "./_helpers.ts";
 import { main } from "../tasks/fetch_source.ts";
@@ -736,89 +738,95 @@ Deno.test("main() --all regenerates a stale SHA256SUMS.txt and --check flags it"
   await assertSumsAgree(f);
 });
 
-Deno.test("main() --all restores the real 0.3.75 files through a mirror and checks them against the real manifest", async () => {
-  await using f = await fixture();
-  await Deno.copyFile(join(ROOT, "sources-manifest.json"), f.manifestPath);
-  const real = new Map<string, Uint8Array>();
-  for await (const e of Deno.readDir(REAL_SOURCES)) {
-    if (/\.(whl|tar\.gz)$/.test(e.name)) {
-      real.set(e.name, await Deno.readFile(join(REAL_SOURCES, e.name)));
+realSourcesTest(
+  "main() --all restores the real 0.3.75 files through a mirror and checks them against the real manifest",
+  async () => {
+    await using f = await fixture();
+    await Deno.copyFile(join(ROOT, "sources-manifest.json"), f.manifestPath);
+    const real = new Map<string, Uint8Array>();
+    for await (const e of Deno.readDir(REAL_SOURCES)) {
+      if (/\.(whl|tar\.gz)$/.test(e.name)) {
+        real.set(e.name, await Deno.readFile(join(REAL_SOURCES, e.name)));
+      }
     }
-  }
-  f.server.route(
-    "GET",
-    /^\/mirror\/packages\/[^/]+\/.\/[^/]+\/([^/]+)$/,
-    (_r, m) => {
-      const bytes = real.get(m[1]!);
-      return bytes
-        ? new Response(bytes as BodyInit)
-        : new Response("gone", { status: 404 });
-    },
-  );
-  f.env.COMFYKIT_MIRRORS =
-    `https://files.pythonhosted.org=${f.server.url}/mirror`;
-  const r = await fetchSourceProcess(f, "--all", "--json", "--retries", "1");
-  assert.equal(r.code, 1, "six files cannot be restored here");
-  const results: { file: string; status: string; error?: string }[] =
-    JSON.parse(r.stdout).results;
-  const restored = results.filter((x) => x.status === "restored").map((x) =>
-    x.file
-  );
-  assert.deepEqual(restored.sort(), [...real.keys()].sort());
-  const failed = results.filter((x) => x.status === "failed");
-  assert.equal(failed.length, 6);
-  assert.match(failed[0]!.error!, /HTTP 404/);
-  // The restored files are the real ones: the real SHA256SUMS.txt agrees.
-  for (const name of real.keys()) {
-    assert.deepEqual(
-      await Deno.readFile(join(f.sources, name)),
-      real.get(name),
+    f.server.route(
+      "GET",
+      /^\/mirror\/packages\/[^/]+\/.\/[^/]+\/([^/]+)$/,
+      (_r, m) => {
+        const bytes = real.get(m[1]!);
+        return bytes
+          ? new Response(bytes as BodyInit)
+          : new Response("gone", { status: 404 });
+      },
     );
-  }
-  const check = await run("sha256sum", [
-    "-c",
-    "--ignore-missing",
-    "SHA256SUMS.txt",
-  ], {
-    cwd: f.sources,
-  });
-  assert.equal(check.code, 0, check.stdout);
-  assert.equal(
-    await Deno.readTextFile(f.manifestPath),
-    await Deno.readTextFile(join(ROOT, "sources-manifest.json")),
-  );
-});
+    f.env.COMFYKIT_MIRRORS =
+      `https://files.pythonhosted.org=${f.server.url}/mirror`;
+    const r = await fetchSourceProcess(f, "--all", "--json", "--retries", "1");
+    assert.equal(r.code, 1, "six files cannot be restored here");
+    const results: { file: string; status: string; error?: string }[] =
+      JSON.parse(r.stdout).results;
+    const restored = results.filter((x) => x.status === "restored").map((x) =>
+      x.file
+    );
+    assert.deepEqual(restored.sort(), [...real.keys()].sort());
+    const failed = results.filter((x) => x.status === "failed");
+    assert.equal(failed.length, 6);
+    assert.match(failed[0]!.error!, /HTTP 404/);
+    // The restored files are the real ones: the real SHA256SUMS.txt agrees.
+    for (const name of real.keys()) {
+      assert.deepEqual(
+        await Deno.readFile(join(f.sources, name)),
+        real.get(name),
+      );
+    }
+    const check = await run("sha256sum", [
+      "-c",
+      "--ignore-missing",
+      "SHA256SUMS.txt",
+    ], {
+      cwd: f.sources,
+    });
+    assert.equal(check.code, 0, check.stdout);
+    assert.equal(
+      await Deno.readTextFile(f.manifestPath),
+      await Deno.readTextFile(join(ROOT, "sources-manifest.json")),
+    );
+  },
+);
 
-Deno.test("main() vendors the real spandrel sdist from a fake PyPI and matches the real manifest", async () => {
-  await using f = await fixture();
-  await Deno.copyFile(join(ROOT, "sources-manifest.json"), f.manifestPath);
-  const before = await Deno.readTextFile(f.manifestPath);
-  const bytes = await Deno.readFile(
-    join(REAL_SOURCES, "spandrel-0.4.0.tar.gz"),
-  );
-  f.pypi.add({
-    name: "spandrel",
-    version: "0.4.0",
-    files: [
-      wheelFile({ name: "spandrel", version: "0.4.0" }),
-      { filename: "spandrel-0.4.0.tar.gz", bytes },
-    ],
-  });
-  assert.equal(await fetchSource(f, "pypi:spandrel==0.4.0", "--sdist"), 0);
-  const entry = (await manifestOf(f)).sources.find((e) =>
-    e.name === "spandrel"
-  )!;
-  assert.equal(
-    hexOf(await Deno.readFile(join(f.sources, "spandrel-0.4.0.tar.gz"))),
-    entry.sha256,
-  );
-  assert.equal(
-    entry.sha256,
-    "f45526893f923a12ef37542c44e444b1208976593bc7ccdfa54fd04c7c3e80ca",
-  );
-  // The recorded entry (and its fetchPypi URL) is unchanged: no diff.
-  assert.equal(await Deno.readTextFile(f.manifestPath), before);
-});
+realSourcesTest(
+  "main() vendors the real spandrel sdist from a fake PyPI and matches the real manifest",
+  async () => {
+    await using f = await fixture();
+    await Deno.copyFile(join(ROOT, "sources-manifest.json"), f.manifestPath);
+    const before = await Deno.readTextFile(f.manifestPath);
+    const bytes = await Deno.readFile(
+      join(REAL_SOURCES, "spandrel-0.4.0.tar.gz"),
+    );
+    f.pypi.add({
+      name: "spandrel",
+      version: "0.4.0",
+      files: [
+        wheelFile({ name: "spandrel", version: "0.4.0" }),
+        { filename: "spandrel-0.4.0.tar.gz", bytes },
+      ],
+    });
+    assert.equal(await fetchSource(f, "pypi:spandrel==0.4.0", "--sdist"), 0);
+    const entry = (await manifestOf(f)).sources.find((e) =>
+      e.name === "spandrel"
+    )!;
+    assert.equal(
+      hexOf(await Deno.readFile(join(f.sources, "spandrel-0.4.0.tar.gz"))),
+      entry.sha256,
+    );
+    assert.equal(
+      entry.sha256,
+      "f45526893f923a12ef37542c44e444b1208976593bc7ccdfa54fd04c7c3e80ca",
+    );
+    // The recorded entry (and its fetchPypi URL) is unchanged: no diff.
+    assert.equal(await Deno.readTextFile(f.manifestPath), before);
+  },
+);
 
 // ------------------------------------------------------------------ concurrency and the lock
 
@@ -1020,9 +1028,36 @@ Deno.test("fetch-source with deno.json's write grant and another --root is one e
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: no permission to write into "[^"]+": [^\n]*--allow-write=[^\n]+\n$/m,
+    /^error: No write access to "[^"]+": [^\n]*--allow-write=[^\n]+\n$/,
   );
   assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
   assert.deepEqual(await listDir(f.sources), []);
   assert.equal(await exists(f.manifestPath), false);
+});
+
+Deno.test("fetch-source with deno.json's permissions fills a cache under /tmp (COMFYKIT_CACHE_DIR or XDG_CACHE_HOME)", async () => {
+  await using f = await fixture();
+  const home = join(f.root, "..", "home");
+  await Deno.mkdir(home);
+  const line = await taskArgs("fetch-source", home);
+  // The repository is the folder the task runs in, as under deno task.
+  const cached = await run(Deno.execPath(), [
+    ...line,
+    `pypi:${DEMO.name}==${DEMO.version}`,
+  ], { cwd: f.root, env: { ...f.env, HOME: home } });
+  assert.equal(cached.code, 0, cached.stderr);
+  assert.doesNotMatch(cached.stderr, /not writable/);
+  assert.equal((await listDir(join(f.cache, "sha256"))).length, 1);
+
+  const xdg = join(f.root, "..", "xdg");
+  const env: Record<string, string> = { ...f.env, HOME: home };
+  delete env.COMFYKIT_CACHE_DIR;
+  env.XDG_CACHE_HOME = xdg;
+  const viaXdg = await run(Deno.execPath(), [
+    ...line,
+    `pypi:${OTHER.name}==${OTHER.version}`,
+  ], { cwd: f.root, env });
+  assert.equal(viaXdg.code, 0, viaXdg.stderr);
+  assert.doesNotMatch(viaXdg.stderr, /not writable/);
+  assert.equal((await listDir(join(xdg, "comfykit", "sha256"))).length, 1);
 });

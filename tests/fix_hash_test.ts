@@ -6,8 +6,8 @@ import {
   matchMismatches,
   packageFiles,
   parseMismatches,
-  stripAnsi,
-} from "../lib/fix_hash/fixes.ts";
+} from "../lib/fix_build/hash.ts";
+import { stripAnsi } from "../lib/fix_build/log.ts";
 import { readPackage } from "../lib/nix/query.ts";
 import { parseNix } from "../lib/nix/parse.ts";
 import { main } from "../tasks/fix_hash.ts";
@@ -434,14 +434,19 @@ Deno.test("main() turns bad input into one error line and writes nothing", async
       /^error: \.flox\/pkgs\/broken\.nix:1:9: syntax error: unexpected "}"\n$/,
     ],
     [
-      [log, "--root", root, "--file", "gone.nix"],
+      [log, "--root", root, "--file", ".flox/pkgs/gone.nix"],
       1,
-      /^error: Cannot read "gone\.nix": no such file\n$/,
+      /^error: Cannot read "\.flox\/pkgs\/gone\.nix": no such file\n$/,
     ],
     [
       [log, "--root", `${root}/nowhere`],
       1,
-      /^error: No \.flox\/pkgs\/ in ".*nowhere"; run fix-hash in the repository or give --root DIR\n$/,
+      /^error: --root ".*nowhere" does not exist\n$/, // resolveRoot(), as in every task
+    ],
+    [
+      [log, "--root", `${root}/.flox`],
+      1,
+      /^error: No \.flox\/pkgs\/ in ".*\.flox"; run fix-hash in the repository or give --root DIR\n$/,
     ],
     [["--frobnicate"], 2, /^error: Unknown option '--frobnicate'/],
   ];
@@ -476,7 +481,7 @@ Deno.test("main() turns a LOG that is a folder and a --root that is a file into 
   assert.equal(file.code, 1);
   assert.match(
     file.stderr,
-    /^error: No \.flox\/pkgs\/ in "[^"]+build\.log"; run fix-hash in the repository or give --root DIR\n$/,
+    /^error: --root "[^"]+build\.log" is not a directory\n$/, // resolveRoot(), as in every task
   );
 });
 
@@ -531,7 +536,8 @@ Deno.test("fix-hash without write permission for --root's .flox/pkgs is one erro
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: no permission to write "\.flox\/pkgs\/spandrel\.nix": [^\n]+--allow-write=[^\n]+\n$/,
+    // Refused up front (checkWriteAccess), before any question.
+    /^error: No write access to "[^"]+\/\.flox\/pkgs": [^\n]+--allow-write=[^\n]+\n$/,
   );
   assert.equal(
     await Deno.readTextFile(`${root}/.flox/pkgs/spandrel.nix`),

@@ -1,17 +1,19 @@
 import assert from "node:assert/strict";
 import {
-  completeHashes,
   fromPipReport,
-  parseDistFileName,
-  parseSimplePage,
   parseUvOutput,
-  renderLockFile,
   type ResolvedPackage,
   resolverErrorText,
-} from "../lib/python/resolver.ts";
+} from "../lib/python/resolved.ts";
+import {
+  completeHashes,
+  parseDistFileName,
+  parseSimplePage,
+  renderLockFile,
+} from "../lib/python/lock_file.ts";
 import { parseRequirementsTxt } from "../lib/python/requirements.ts";
 import { parseRequirement } from "../lib/python/pep508.ts";
-import { combinedSpecifier } from "../lib/freeze/report.ts";
+import { combinedSpecifier, jsonPackage } from "../lib/freeze/report.ts";
 import {
   buildIndexFiles,
   HERMETIC_PIP_ENV,
@@ -138,6 +140,9 @@ Deno.test("freeze-deps resolves a diamond, markers and an extra with real pip fr
   assert.equal(by.app.fix, "deno task new-package app==1.0");
   assert.equal(by.typing_ext.status, "nixpkgs");
   assert.equal(by.typing_ext.satisfies, false); // nixpkgs 4.1.0 < 4.2
+  // `version` is the resolved pin; nixpkgs' own version is a field of its own.
+  assert.notEqual(by.typing_ext.version, "4.1.0");
+  assert.equal(by.typing_ext.nixpkgsVersion, "4.1.0");
   assert.equal(j.summary.packages, 8);
   // The lock file: every file of each release hashed (base 2.0 has a wheel and an sdist).
   assert.deepEqual(
@@ -275,7 +280,7 @@ Deno.test("freeze-deps shows pip's own error text on a version conflict (exit 1)
     nixIndex,
   ], { env: HERMETIC_PIP_ENV });
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^error: resolution failed \(pip exited with 1\):$/m);
+  assert.match(r.stderr, /^error: Resolution failed \(pip exited with 1\):$/m);
   assert.match(r.stderr, /ResolutionImpossible|conflicting dependencies/);
   assert.match(r.stderr, /base/);
   assert.equal(r.stderr.includes("    at "), false);
@@ -301,7 +306,65 @@ Deno.test("freeze-deps rejects bad arguments with exit 2", async () => {
   assert.match(help.stdout, /^Usage: deno task freeze-deps/);
 });
 
+Deno.test("freeze-deps -o into a missing folder fails in one line before resolving", async () => {
+  await using dir = await tmp();
+  await using server = await startServer();
+  const indexUrl = mountSimpleIndex(server, FILES);
+  for (
+    const [output, message] of [
+      [
+        `${dir.path}/missing/dir/lock.txt`,
+        /folder ".*missing\/dir" does not exist: create it or pass another -o FILE$/,
+      ],
+      [`${dir.path}`, /it is a folder: pass a file name with -o FILE$/],
+    ] as const
+  ) {
+    const r = await runTaskProcess("freeze_deps.ts", [
+      "app",
+      "--root",
+      dir.path,
+      "-o",
+      output,
+    ], { env: { ...HERMETIC_PIP_ENV, PIP_INDEX_URL: indexUrl } });
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^error: Cannot write the lock file /);
+    assert.match(lines[0]!, message);
+  }
+  // Nothing was resolved: the index was never asked.
+  assert.deepEqual(server.log, []);
+});
+
 // ------------------------------------------------------------------ pure parts
+
+Deno.test("jsonPackage() reports the resolved version, and nixpkgs' version in its own field", () => {
+  const p: ResolvedPackage = {
+    name: "numpy",
+    version: "2.0.0",
+    requested: false,
+    requiredBy: [{ by: "comfyui", specifier: ">=1.25" }],
+    hashes: ["sha256:" + "a".repeat(64)],
+  };
+  const j = jsonPackage(p, {
+    status: "nixpkgs",
+    name: "numpy",
+    attr: "numpy",
+    version: "2.3.3",
+    satisfies: true,
+  });
+  assert.equal(j.version, "2.0.0");
+  assert.equal((j as Record<string, unknown>).nixpkgsVersion, "2.3.3");
+  const c = jsonPackage(p, {
+    status: "custom",
+    name: "numpy",
+    attr: "numpy",
+    file: ".flox/pkgs/numpy.nix",
+    version: "1.9",
+  });
+  assert.equal(c.version, "2.0.0");
+  assert.equal((c as Record<string, unknown>).customVersion, "1.9");
+});
 
 const REPORT = {
   version: "1",
@@ -571,7 +634,7 @@ Deno.test("freeze-deps without arguments resolves ComfyUI's requirements.txt fro
   assert.equal(bad.code, 1);
   assert.match(
     bad.stderr,
-    /^error: the archive of comfyanonymous\/ComfyUI@v0\.3\.75 has NAR hash sha256-\S+, not the sha256-\S+ pinned in \.flox\/pkgs\/comfyui\.nix/m,
+    /^error: The archive of comfyanonymous\/ComfyUI@v0\.3\.75 has NAR hash sha256-\S+, not the sha256-\S+ pinned in \.flox\/pkgs\/comfyui\.nix/m,
   );
 }); // deno-fmt-ignore
 

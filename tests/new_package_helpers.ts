@@ -2,36 +2,10 @@
 // a generated package file against stub arguments).
 import assert from "node:assert/strict";
 import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
-import { haveTool, ROOT, run } from "./_helpers.ts";
+import { haveTool, run } from "./_helpers.ts";
 
-/** Where golden files live. */
-export const GOLDEN_DIR = `${ROOT}/tests/golden`;
-
-/**
- * Compares `actual` with tests/golden/<name>; with UPDATE_GOLDEN=1 (`deno task update-golden`)
- * rewrites the file instead.
- */
-export async function assertGolden(
-  name: string,
-  actual: string,
-): Promise<void> {
-  const path = `${GOLDEN_DIR}/${name}`;
-  if (Deno.env.get("UPDATE_GOLDEN") === "1") {
-    await Deno.writeTextFile(path, actual);
-    return;
-  }
-  let expected: string;
-  try {
-    expected = await Deno.readTextFile(path);
-  } catch {
-    assert.fail(`missing golden file ${path}: run "deno task update-golden"`);
-  }
-  assert.equal(
-    actual,
-    expected,
-    `differs from ${path} (review, then "deno task update-golden")`,
-  );
-}
+// The golden-file helper is the shared one (tests/_helpers.ts), re-exported for these tests.
+export { assertGolden, GOLDEN_DIR } from "./_helpers.ts";
 
 /** What evaluating a package file against stubs shows. */
 export interface EvaluatedPackage {

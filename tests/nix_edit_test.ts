@@ -1,17 +1,14 @@
 import assert from "node:assert/strict";
 import { KitError } from "../lib/kit/errors.ts";
 import {
-  addFormal,
-  addListItem,
-  editNixFile,
-  removeFormal,
-  removeListItem,
   renameAttr,
   replaceSpans,
   setAttrExpr,
   setStringAttr,
-  writeNixFile,
 } from "../lib/nix/edit.ts";
+import { addFormal, removeFormal } from "../lib/nix/edit_formals.ts";
+import { addListItem, removeListItem } from "../lib/nix/edit_list.ts";
+import { editNixFile, writeNixFile } from "../lib/nix/write.ts";
 import { parseNix } from "../lib/nix/parse.ts";
 import { readPackage } from "../lib/nix/query.ts";
 import { unifiedDiff } from "../lib/kit/diff.ts";

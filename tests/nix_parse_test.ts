@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { KitError } from "../lib/kit/errors.ts";
 import type { SyntaxNode } from "@lezer/common";
+import { parseNix, tryParseNix } from "../lib/nix/parse.ts";
 import {
   detectIndent,
-  parseNix,
   pathParts,
   quoteNixString,
   stringValue,
-  tryParseNix,
-} from "../lib/nix/parse.ts";
+} from "../lib/nix/syntax.ts";
 import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
 
 const COMFYUI = await Deno.readTextFile(`${ROOT}/.flox/pkgs/comfyui.nix`);

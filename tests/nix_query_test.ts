@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { parseNix } from "../lib/nix/parse.ts";
+import { readPackage } from "../lib/nix/query.ts";
 import {
   findFetchers,
   findHashSites,
   findStrings,
-  findSystemLists,
-  readPackage,
-} from "../lib/nix/query.ts";
+} from "../lib/nix/fetchers.ts";
+import { findSystemLists } from "../lib/nix/lists.ts";
 import { SEED_MAIN } from "./_helpers.ts";
 import {
   GITHUB_PACKAGE,
@@ -23,13 +23,15 @@ Deno.test("readPackage() reads comfyui.nix: formals, builder, bindings, src", ()
     "python3",
     "fetchFromGitHub",
     "makeWrapper",
+    "writeShellScript",
   ]);
-  assert.equal(info.formals[1]!.line, 5);
+  assert.equal(info.formals[1]!.line, 13);
   assert.equal(info.builder, "python3.pkgs.buildPythonApplication");
   assert.equal(info.pname, "comfyui");
   assert.equal(info.version, "0.3.75");
-  assert.equal(info.format, "other");
-  assert.equal(info.doCheck, false);
+  assert.equal(info.format, undefined);
+  assert.equal(info.pyproject, false);
+  assert.equal(info.doCheck, true);
   assert.equal(info.license, "licenses.gpl3Only");
   assert.deepEqual(info.pythonImportsCheck, []);
   const src = info.src!;
@@ -160,7 +162,7 @@ Deno.test("findSystemLists() and findStrings() see platform lists and script tex
   ]]);
   const strings = findStrings(parseNix(COMFYUI));
   const install = strings.find((s) => s.text.includes("runHook preInstall"))!;
-  assert.match(install.text, /makeWrapper \$\{python3\.interpreter\}/);
+  assert.match(install.text, /makeWrapper \$\{passthru\.launcher\}/);
 });
 
 Deno.test("readPackage() reads formal defaults and ellipsis", () => {

@@ -2,17 +2,18 @@ import assert from "node:assert/strict";
 import { KitError } from "../lib/kit/errors.ts";
 import {
   DEFAULT_INDEX_FILE,
-  findNixpkgs,
-  indexLookup,
   nixAttrCandidates,
   openNixpkgs,
-  parseFloxSearch,
-  parseNixpkgsIndex,
   pypiToNixAttr,
+} from "../lib/nix/nixpkgs.ts";
+import { findNixpkgs, parseFloxSearch } from "../lib/nix/nixpkgs_eval.ts";
+import {
+  indexLookup,
+  parseNixpkgsIndex,
   readNixpkgsIndex,
   serializeNixpkgsIndex,
-} from "../lib/nix/nixpkgs.ts";
-import { diffLines, parseNixEnvJson } from "../tasks/update_nixpkgs_index.ts";
+} from "../lib/nix/nixpkgs_index.ts";
+import { diffLines, parseNixEnvJson } from "../lib/nixpkgs_index/run.ts";
 import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
 import { nixpkgsNames, REQUIREMENTS_0_3_75 } from "./_fixtures/comfyui.ts";
 
@@ -478,7 +479,7 @@ Deno.test("update-nixpkgs-index refuses clearly when there is no nixpkgs", async
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: (no nixpkgs to evaluate: pass --nixpkgs PATH or set COMFYKIT_NIXPKGS|nix-instantiate not found)/m,
+    /^error: (No nixpkgs to evaluate: pass --nixpkgs PATH or set COMFYKIT_NIXPKGS|nix-instantiate not found)/m,
   );
   assert.equal(r.stderr.includes("    at "), false);
   const u = await runTaskProcess("update_nixpkgs_index.ts", ["--rev", "main"]);
@@ -507,7 +508,7 @@ Deno.test("update-nixpkgs-index refuses an --index outside its --allow-write in 
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
-    /^error: no write access to ".*\/elsewhere\/i\.json": the task may write only inside the repository/m,
+    /^error: No write access to ".*\/elsewhere\/i\.json": the task may write only inside the repository/m,
   );
   assert.equal(r.stderr.includes("    at "), false, r.stderr);
   assert.deepEqual([...Deno.readDirSync(`${dir.path}/elsewhere`)], []);

@@ -15,7 +15,8 @@ import { readDistMetadata } from "../lib/python/dist_metadata.ts";
 import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
 import { readManifest } from "../lib/repo/manifest.ts";
 import { normalizeName } from "../lib/python/names.ts";
-import { DEFAULT_INDEX_FILE, readNixpkgsIndex } from "../lib/nix/nixpkgs.ts";
+import { DEFAULT_INDEX_FILE } from "../lib/nix/nixpkgs.ts";
+import { readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
 import {
   evaluateMarker,
   markerEnvironment,
@@ -235,14 +236,15 @@ let
     interpreter = "/stub/bin/python3";
     stdenv.hostPlatform.system = ${JSON.stringify(system)};
   };
-  given = { inherit lib python3; fetchFromGitHub = a: a; makeWrapper = "makeWrapper"; }
+  given = { inherit lib python3; fetchFromGitHub = a: a; makeWrapper = "makeWrapper"; writeShellScript = n: t: "/stub/" + n; }
     // strings "custom:" ${list(custom)};
   evalFile = file:
     let
       f = import file;
       r = f (builtins.intersectAttrs (builtins.functionArgs f) given);
     in {
-      inherit (r) pname version format dependencies buildSystem pythonImportsCheck;
+      inherit (r) pname version dependencies buildSystem pythonImportsCheck;
+      format = r.format or null;
       src = if builtins.isAttrs r.src then "fetched" else toString r.src;
       inherit (r.meta) description homepage license;
       platforms = r.meta.platforms or null;
@@ -634,7 +636,7 @@ Deno.test("`new-package --from-manifest` exits 2 naming the flag of a missing an
     [[...TINY_FLAGS, "--requires", "numpy>=>1"], /--requires "numpy>=>1": /],
     [
       [...TINY_FLAGS, "--requires", "numpy", "--no-deps"],
-      /choose one of --requires and --no-deps/,
+      /Choose one of --requires and --no-deps/,
     ],
     [
       [...TINY_FLAGS, "--no-deps", "--source", "github"],

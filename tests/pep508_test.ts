@@ -1,18 +1,20 @@
 import assert from "node:assert/strict";
 import {
+  markerToString,
+  parseMarker,
+  parseRequirement,
+  requirementToString,
+} from "../lib/python/pep508.ts";
+import {
   applicability,
   evaluateMarker,
   markerEnvironment,
   markerExtras,
-  markerToString,
   markerVariables,
   NIX_SYSTEMS,
-  parseMarker,
-  parseRequirement,
   platformCondition,
-  requirementToString,
   splitMarker,
-} from "../lib/python/pep508.ts";
+} from "../lib/python/markers.ts";
 import { KitError } from "../lib/kit/errors.ts";
 import { haveTool, run } from "./_helpers.ts";
 

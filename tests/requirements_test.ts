@@ -136,11 +136,11 @@ Deno.test("readRequirementsFile() follows -r and -c relative to the including fi
   await Deno.writeTextFile(`${dir.path}/sub/extra.txt`, "-r base.txt\n");
   await assert.rejects(
     readRequirementsFile(`${dir.path}/main.txt`),
-    /requirements files include each other: .*base\.txt -> .*extra\.txt -> .*base\.txt/,
+    /Requirements files include each other: .*base\.txt -> .*extra\.txt -> .*base\.txt/,
   );
   await assert.rejects(
     readRequirementsFile(`${dir.path}/none.txt`),
-    /requirements file ".*none\.txt" not found/,
+    /Requirements file ".*none\.txt" not found/,
   );
 });
 

@@ -1,17 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
 import { sha256Bytes, toHex } from "../lib/hash/sha256.ts";
-import {
-  type Manifest,
-  renderSha256Sums,
-  serializeManifest,
-  type SourceEntry,
-} from "../lib/repo/manifest.ts";
-import {
-  type Finding,
-  type RunCommand,
-  verifyRepo,
-} from "../lib/verify/run.ts";
+import { type Finding, verifyRepo } from "../lib/verify/run.ts";
 import { main } from "../tasks/verify.ts";
 import {
   captureOutput,
@@ -19,104 +8,18 @@ import {
   ROOT,
   run,
   runTaskProcess,
-  SEED_MAIN,
   tmp,
 } from "./_helpers.ts";
 import { GITHUB_PACKAGE, PACKAGE } from "./_fixtures/nix_files.ts";
-
-const COMFYUI = await Deno.readTextFile(SEED_MAIN);
-const WHEEL = new TextEncoder().encode("PK\x03\x04 pretend wheel bytes");
-
-/** The main package with `foo` wired in (argument + dependency). */
-const MAIN_WITH_FOO = COMFYUI.replace(
-  ", makeWrapper\n",
-  ", makeWrapper\n, foo\n",
-)
-  .replace("    pydantic-settings\n", "    pydantic-settings\n    foo\n");
-
-/** foo's own custom dependency, so that foo's arguments all have package files. */
-const CORE = PACKAGE.replace(
-  ", comfyui-workflow-templates-core   # custom packages from .flox/pkgs are function arguments\n",
-  "",
-).replace("    comfyui-workflow-templates-core\n", "")
-  .replace('pname = "foo"', 'pname = "comfyui-workflow-templates-core"')
-  .replace('[ "foo" ]', '[ "comfyui_workflow_templates_core" ]');
-
-const runCommand: RunCommand = async (cmd, args, cwd) => {
-  try {
-    return await run(cmd, args, { cwd });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
-    throw e;
-  }
-};
-
-function entry(file: string, bytes: Uint8Array, name = "foo"): SourceEntry {
-  return {
-    name,
-    version: "1.2.3",
-    kind: "pypi-wheel",
-    file,
-    url: `https://files.pythonhosted.org/packages/py3/f/${name}/${file}`,
-    sha256: toHex(sha256Bytes(bytes)),
-  };
-}
-
-interface Repo {
-  pkgs?: Record<string, string>;
-  sources?: Record<string, Uint8Array>;
-  entries?: SourceEntry[];
-  sums?: string;
-  floxManifest?: string;
-}
-
-/** A stub repository: a good one by default (main + foo, vendored and listed). */
-async function makeRepo(dir: string, r: Repo = {}): Promise<string> {
-  const pkgs = {
-    "comfyui-workflow-templates-core": CORE,
-    ...(r.pkgs ?? { comfyui: MAIN_WITH_FOO, foo: PACKAGE }),
-  };
-  const file = "foo-1.2.3-py3-none-any.whl";
-  const sources = r.sources ?? { [file]: WHEEL };
-  const m: Manifest = {
-    version: 1,
-    sources: r.entries ?? [entry(file, WHEEL)],
-  };
-  await mkdir(`${dir}/.flox/pkgs`, { recursive: true });
-  await mkdir(`${dir}/.flox/sources`, { recursive: true });
-  await mkdir(`${dir}/.flox/env`, { recursive: true });
-  for (const [n, t] of Object.entries(pkgs)) {
-    await Deno.writeTextFile(`${dir}/.flox/pkgs/${n}.nix`, t);
-  }
-  for (const [n, b] of Object.entries(sources)) {
-    await Deno.writeFile(`${dir}/.flox/sources/${n}`, b);
-  }
-  await Deno.writeTextFile(
-    `${dir}/sources-manifest.json`,
-    serializeManifest(m),
-  );
-  await Deno.writeTextFile(
-    `${dir}/.flox/sources/SHA256SUMS.txt`,
-    r.sums ?? renderSha256Sums(m),
-  );
-  await Deno.writeTextFile(
-    `${dir}/.flox/env/manifest.toml`,
-    r.floxManifest ?? 'version = 1\n\n[install]\ncomfyui.flake = "."\n',
-  );
-  return dir;
-}
-
-function pick(fs: Finding[], level: Finding["level"], re: RegExp): Finding[] {
-  return fs.filter((f) =>
-    f.level === level && re.test(`${f.where ?? ""} ${f.message}`)
-  );
-}
-
-function errors(fs: Finding[]): string[] {
-  return fs.filter((f) => f.level === "error").map((f) =>
-    `${f.where}: ${f.message}`
-  );
-}
+import {
+  entry,
+  errors,
+  MAIN_WITH_FOO,
+  makeRepo,
+  pick,
+  runCommand,
+  WHEEL,
+} from "./verify_helpers.ts";
 
 Deno.test("verifyRepo() passes a good stub repository with no warnings", async () => {
   await using dir = await tmp();
@@ -144,7 +47,9 @@ Deno.test("verify passes on the real repository, in well under a second", async 
   assert.match(r.stdout, /^✓ Sources are pinned$/m);
   assert.match(
     r.stdout,
-    /\n[✓✗] \d+ passed, \d+ warnings?, 0 errors \(\d+ ms\)\n$/,
+    new RegExp(
+      `\\n[✓✗] \\d+ passed, \\d+ warnings?, 0 errors \\(\\d+ ms\\)\\n$`,
+    ),
   );
 });
 
@@ -244,7 +149,7 @@ Deno.test("verifyRepo() flags dynamic URLs and pip install", async () => {
     root: await makeRepo(dir.path, {
       pkgs: { comfyui: MAIN_WITH_FOO, foo: dyn },
       floxManifest:
-        'version = 1\n[hook]\non-activate = """\n  python -m pip install torch\n"""\n# pip install in a comment is fine\n',
+        'version = 1\n[hook]\non-activate = """\n  python -m pip install torch\n"""\n# pip install in a comment is fine\n[install]\ndeno.pkg-path = "deno"\n',
     }),
   });
   const errs = errors(fs);
@@ -262,6 +167,36 @@ Deno.test("verifyRepo() flags dynamic URLs and pip install", async () => {
     ),
   );
   assert.equal(errs.filter((e) => /manifest\.toml/.test(e)).length, 1);
+});
+
+Deno.test("verifyRepo() accepts an offline pip dry run (the install check) but not a real install", async () => {
+  await using dir = await tmp();
+  const check = (cmd: string) =>
+    PACKAGE.replace(
+      "doCheck = false;",
+      `doCheck = true;\n  checkPhase = ''\n    ${cmd}\n  '';`,
+    );
+  const offline = await verifyRepo({
+    root: await makeRepo(dir.path, {
+      pkgs: {
+        comfyui: MAIN_WITH_FOO,
+        foo: check(
+          "PYTHONPATH=$env pip install --break-system-packages --dry-run \\\n      --no-index -r requirements.txt",
+        ),
+      },
+    }),
+  });
+  assert.deepEqual(pick(offline, "error", /pip install/), []);
+  await using dir2 = await tmp();
+  const online = await verifyRepo({
+    root: await makeRepo(dir2.path, {
+      pkgs: {
+        comfyui: MAIN_WITH_FOO,
+        foo: check("pip install --dry-run -r requirements.txt"),
+      },
+    }),
+  });
+  assert.equal(pick(online, "error", /runs pip install/).length, 1);
 });
 
 Deno.test("verifyRepo() checks vendored files: bytes, unknown files, sums, unused entries", async () => {
@@ -401,7 +336,7 @@ Deno.test("verifyRepo() checks wiring both ways, transitively", async () => {
   );
   assert.ok(
     errs.some((e) =>
-      /comfyui\.nix:9: argument ghost has no package file \.flox\/pkgs\/ghost\.nix/
+      /comfyui\.nix:17: argument ghost has no package file \.flox\/pkgs\/ghost\.nix/
         .test(e)
     ),
   );
@@ -537,7 +472,8 @@ Deno.test("main() reports bad input: unparseable .nix, malformed manifest, no re
   );
   assert.equal(gone.code, 1);
   assert.equal(gone.stdout, "");
-  assert.match(gone.stderr, /^error: Not a directory: ".*nowhere"; [^\n]+\n$/);
+  // The one --root check every task shares (lib/repo/paths.ts resolveRoot).
+  assert.match(gone.stderr, /^error: --root ".*nowhere" does not exist\n$/);
 });
 
 Deno.test("verifyRepo() with an invalid manifest reports it once, not every vendored src as unlisted", async () => {

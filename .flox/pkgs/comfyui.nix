@@ -1,10 +1,19 @@
 # ComfyUI, the node-based diffusion UI, built from its pinned GitHub release.
 # Custom Python packages from .flox/pkgs/ are passed in as arguments; everything else comes
 # from nixpkgs' python3.pkgs. Update with `deno task bump-comfyui`.
+#
+# The store is read-only, and ComfyUI keeps models/, custom_nodes/, input/, output/, temp/ and
+# user/ (with its database) next to main.py unless told otherwise: `comfyui` passes ComfyUI's
+# own --base-directory and --database-url, under $COMFYUI_BASE_DIR when set, else
+# $XDG_DATA_HOME/comfyui (~/.local/share/comfyui), created on first start. Flags given on the
+# command line come after these and win. The interpreter is a closed python3.withPackages
+# environment and PYTHONPATH/NIX_PYTHONPATH are cleared, so ComfyUI's subprocesses inherit
+# nothing of it.
 { lib
 , python3
 , fetchFromGitHub
 , makeWrapper
+, writeShellScript
 , comfyui-frontend-package
 , comfyui-workflow-templates-core
 , comfyui-workflow-templates-media-api
@@ -20,7 +29,7 @@
 python3.pkgs.buildPythonApplication rec {
   pname = "comfyui";
   version = "0.3.75";
-  format = "other";
+  pyproject = false;
 
   src = fetchFromGitHub {
     owner = "comfyanonymous";
@@ -70,25 +79,90 @@ python3.pkgs.buildPythonApplication rec {
   ];
 
   dontBuild = true;
-  doCheck = false;
+  # The launcher below sets the interpreter up itself; wrapPythonPrograms would wrap it again.
+  dontWrapPythonPrograms = true;
 
   installPhase = ''
     runHook preInstall
     mkdir -p $out/share/comfyui $out/bin
     cp -r . $out/share/comfyui
-    makeWrapper ${python3.interpreter} $out/bin/comfyui \
-      --add-flags "$out/share/comfyui/main.py" \
-      --prefix PYTHONPATH : "$PYTHONPATH"
+    makeWrapper ${passthru.launcher} $out/bin/comfyui \
+      --add-flags "$out/share/comfyui/main.py"
     runHook postInstall
+  '';
+
+  # The install check (mk-python-derivation runs checkPhase as installCheckPhase when doCheck):
+  # pip resolves requirements.txt offline against the closed environment, so the build fails
+  # when a nixpkgs version does not satisfy a specifier; then the installed `comfyui` runs
+  # ComfyUI's CPU-only start-up test with share/comfyui read-only, as it is in the store.
+  doCheck = true;
+  checkPhase = ''
+    runHook preCheck
+    PYTHONPATH=${passthru.pythonEnv}/${python3.sitePackages} \
+      ${python3.pkgs.pip}/bin/pip install --break-system-packages --dry-run --no-index \
+      -r requirements.txt
+    export HOME="$(mktemp -d)" XDG_DATA_HOME="$(mktemp -d)" PYTHONDONTWRITEBYTECODE=1
+    unset COMFYUI_BASE_DIR
+    chmod -R a-w $out/share/comfyui
+    $out/bin/comfyui --help > /dev/null
+    $out/bin/comfyui --cpu --quick-test-for-ci > quick-test.log 2>&1 \
+      || { cat quick-test.log; exit 1; }
+    cat quick-test.log
+    if grep -q "Failed to initialize database" quick-test.log; then exit 1; fi
+    test -d "$XDG_DATA_HOME/comfyui/user"
+    chmod -R u+w $out/share/comfyui
+    runHook postCheck
   '';
 
   pythonImportsCheck = [ ];
 
+  passthru = {
+    # ComfyUI's dependencies and nothing else: the interpreter the launcher runs (it names the
+    # dependency list above; a rename of that list renames it here too).
+    pythonEnv = python3.withPackages (_: propagatedBuildInputs);
+    # Run as `launcher MAIN.PY [ComfyUI flags]` (the wrapper in $out/bin adds main.py).
+    launcher = writeShellScript "comfyui-launcher" ''
+      set -eu
+      main=$1
+      shift
+      if [ -n "''${COMFYUI_BASE_DIR:-}" ]; then
+        base=$COMFYUI_BASE_DIR
+      else
+        base=''${XDG_DATA_HOME:-''${HOME:?set COMFYUI_BASE_DIR, XDG_DATA_HOME or HOME}/.local/share}/comfyui
+      fi
+      # A --base-directory on the command line wins (argparse keeps the last): follow it, so
+      # the database goes with it.
+      next=
+      for arg in "$@"; do
+        if [ -n "$next" ]; then
+          base=$arg
+          next=
+          continue
+        fi
+        case $arg in
+          --base-directory) next=1 ;;
+          --base-directory=*) base=''${arg#--base-directory=} ;;
+        esac
+      done
+      case $base in
+        /*) ;;
+        *) base=$PWD/$base ;;
+      esac
+      # ComfyUI lists custom_nodes/ without checking that it exists; user/ holds the database.
+      mkdir -p "$base/user" "$base/custom_nodes"
+      unset PYTHONPATH NIX_PYTHONPATH
+      exec ${passthru.pythonEnv}/bin/python3 -s "$main" \
+        --base-directory "$base" \
+        --database-url "sqlite:///$base/user/comfyui.db" \
+        "$@"
+    '';
+  };
+
   meta = with lib; {
-    description = "The most powerful and modular diffusion model GUI, API and backend";
+    description = "Modular diffusion model GUI, API and backend with a graph and nodes interface";
     homepage = "https://github.com/comfyanonymous/ComfyUI";
+    changelog = "https://github.com/comfyanonymous/ComfyUI/releases/tag/v${version}";
     license = licenses.gpl3Only;
-    platforms = platforms.linux ++ platforms.darwin;
     mainProgram = "comfyui";
   };
 }

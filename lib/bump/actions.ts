@@ -2,33 +2,19 @@
 // package comes from today (lib/repo/classify.ts), what to do about it (lib/bump/plan.ts actionFor), the
 // edit of comfyui.nix's inputs it implies (text in, text out) and the file work it needs
 // (fetch-source's and new-package's libraries).
-import { relative } from "node:path";
 import { type Action, actionFor, type ReqChange, type Source } from "./plan.ts";
-import { MAIN_PACKAGE } from "../repo/main_package.ts";
-import {
-  addFormal,
-  addListItem,
-  removeFormal,
-  removeListItem,
-  setAttrExpr,
-  setStringAttr,
-} from "../nix/edit.ts";
-import { KitError } from "../kit/errors.ts";
-import { parseHash, toSri } from "../hash/sha256.ts";
+import { MAIN_PACKAGE, mainInputsAttr } from "../repo/main_package.ts";
+import { addFormal, removeFormal } from "../nix/edit_formals.ts";
+import { addListItem, removeListItem } from "../nix/edit_list.ts";
+import type { Changeset } from "../kit/changeset.ts";
 import { parseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
-import {
-  NIX_SYSTEMS,
-  parseMarker,
-  platformCondition,
-} from "../python/pep508.ts";
+import { NIX_SYSTEMS, platformCondition } from "../python/markers.ts";
+import { parseMarker } from "../python/pep508.ts";
 import { pypiToNixAttr } from "../nix/nixpkgs.ts";
 
 /** The Python markers are evaluated for by default (nixpkgs' python3); `--python` changes it. */
 export const DEFAULT_PYTHON = "3.12";
-
-/** The dependency list of the main package the actions edit. */
-export const INPUTS = "propagatedBuildInputs";
 
 /** An action with what carrying it out means. */
 export interface PlannedAction {
@@ -39,9 +25,21 @@ export interface PlannedAction {
   manual?: string;
   /** The edit of comfyui.nix it implies (applied in dry runs too, so the diff shows it). */
   editMain?: (text: string) => string;
-  /** File work outside comfyui.nix (downloads, new package files); never run in dry runs. */
-  run?: () => Promise<void>;
+  /**
+   * File work outside comfyui.nix: downloads and new package files (a dry run previews them).
+   * What it returns is staged into the bump's Changeset once every action has run.
+   */
+  run?: (ctx: RunContext) => Promise<Stage | void>;
 }
+
+/** How an action's file work runs. */
+export interface RunContext {
+  /** Preview only: download nothing, write nothing. */
+  dryRun: boolean;
+}
+
+/** Staged file changes an action contributes to the bump's Changeset. */
+export type Stage = (cs: Changeset) => Promise<void>;
 
 /** The Nix systems a marker restricts a requirement to; undefined when it applies everywhere. */
 export function systemsOf(
@@ -62,7 +60,7 @@ export function addInputEdit(
 ): (text: string) => string {
   return (text) => {
     const systems = systemsOf(marker, python);
-    let next = addListItem(text, INPUTS, attr, {
+    let next = addListItem(text, mainInputsAttr(text), attr, {
       path: MAIN_PACKAGE,
       ...(systems ? { systems } : {}),
     });
@@ -77,7 +75,9 @@ export function removeInputEdit(
   custom: boolean,
 ): (text: string) => string {
   return (text) => {
-    let next = removeListItem(text, INPUTS, attr, { path: MAIN_PACKAGE });
+    let next = removeListItem(text, mainInputsAttr(text), attr, {
+      path: MAIN_PACKAGE,
+    });
     if (custom) next = removeFormal(next, attr, { path: MAIN_PACKAGE });
     return next;
   };
@@ -155,8 +155,12 @@ export function planFromSources(
 export interface ActionRunners {
   updateCustom?: (
     a: Extract<Action, { kind: "update-custom" }>,
+    ctx: RunContext,
+  ) => Promise<Stage>;
+  newPackage?: (
+    a: Extract<Action, { kind: "new-package" }>,
+    ctx: RunContext,
   ) => Promise<void>;
-  newPackage?: (a: Extract<Action, { kind: "new-package" }>) => Promise<void>;
 }
 
 function planned(
@@ -179,7 +183,7 @@ function planned(
       return { action, editMain: removeInputEdit(action.attr, action.custom) };
     case "update-custom": {
       const run = runners.updateCustom;
-      return run ? { action, run: () => run(action) } : {
+      return run ? { action, run: (ctx) => run(action, ctx) } : {
         action,
         manual: `deno task fetch-source ${action.name}==${action.to}`,
       };
@@ -193,7 +197,7 @@ function planned(
       if (!run) return { action, manual: command };
       return {
         action,
-        run: () => run(action),
+        run: (ctx) => run(action, ctx),
         ...(action.addInput
           ? {
             editMain: addInputEdit(
@@ -209,70 +213,4 @@ function planned(
     case "none":
       return { action };
   }
-}
-
-/** A path relative to the root, '/'-separated, for messages. */
-export function rel(root: string, path: string): string {
-  return relative(root, path).split("\\").join("/");
-}
-
-/** The new release of a custom package, as vendored. */
-export interface CustomRelease {
-  version: string;
-  /** The vendored file name (in .flox/sources/). */
-  file: string;
-  /** Its sha256, hex. */
-  sha256: string;
-  /** Where it came from (for a fetchurl src). */
-  url: string;
-}
-
-/**
- * Rewrites a custom package file for a new release: `version`, then its `src` — a path into
- * .flox/sources/ gets the new file name, a fetcher gets the new hash (and its url when that is
- * written literally). Proved by reading the file back.
- */
-export function rewriteCustomPackage(
-  text: string,
-  path: string,
-  release: CustomRelease,
-): string {
-  let next = setStringAttr(text, ["version"], release.version, { path });
-  const src = readPackage(parseNix(next, path)).src;
-  if (!src) throw new KitError(`${path}: no src to update`);
-  if (src.path !== undefined) {
-    if (src.path.includes("${")) {
-      // An interpolated path follows the version by itself; check it names the new file.
-      if (!src.path.includes(release.file) && !/\$\{version\}/.test(src.path)) {
-        throw new KitError(
-          `${path}: cannot tell which file src "${src.path}" names`,
-        );
-      }
-    } else {
-      const dir = src.path.slice(0, src.path.lastIndexOf("/") + 1);
-      next = setAttrExpr(next, ["src"], `${dir}${release.file}`, { path });
-    }
-  } else {
-    const hashAttr = src.attrs.has("hash")
-      ? "hash"
-      : src.attrs.has("sha256")
-      ? "sha256"
-      : undefined;
-    if (!hashAttr) throw new KitError(`${path}: src has no hash to update`);
-    next = setStringAttr(
-      next,
-      ["src", hashAttr],
-      toSri(parseHash(release.sha256)),
-      { path },
-    );
-    const url = readPackage(parseNix(next, path)).src?.attrs.get("url");
-    if (url && url.value !== release.url && !url.text.includes("${")) {
-      next = setStringAttr(next, ["src", "url"], release.url, { path });
-    }
-  }
-  const after = readPackage(parseNix(next, path));
-  if (after.version !== release.version) {
-    throw new Error(`${path}: rewriting the version did not take`);
-  }
-  return next;
 }

@@ -1,8 +1,7 @@
 // Carrying out bump-comfyui's follow-up actions: classify the changed requirements against the
-// repository and nixpkgs (lib/repo/classify.ts), plan an action for each (lib/bump/actions.ts), then
-// confirm and run them one by one, collecting the edits of comfyui.nix they imply. Also the file
-// work of a custom package's new release (fetch-source's library) and dropping the vendored file
-// of its old release once nothing uses it.
+// repository and nixpkgs (lib/repo/classify.ts), plan an action for each (lib/bump/actions.ts),
+// confirm them all, then run them, staging their file changes (lib/bump/custom.ts) and
+// collecting the edits of comfyui.nix they imply.
 import {
   type Action,
   describeAction,
@@ -15,7 +14,7 @@ import {
   DEFAULT_PYTHON,
   planFromSources,
   type PlannedAction,
-  rewriteCustomPackage,
+  type Stage,
 } from "./actions.ts";
 import {
   type Classification,
@@ -23,13 +22,10 @@ import {
   specifierHolds,
 } from "../repo/classify.ts";
 import { KitError } from "../kit/errors.ts";
-import { atomicWrite } from "../kit/fsutil.ts";
-import { acquireLock } from "../repo/lock.ts";
+import type { Changeset } from "../kit/changeset.ts";
 import { info, warn } from "../kit/log.ts";
-import { readManifest } from "../repo/manifest.ts";
 import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
 import type { Frontend } from "../kit/prompt.ts";
-import { repoPaths, vendorPypi, writeManifestFiles } from "../repo/vendor.ts";
 
 /** Where a classified package comes from, flattened for the bump's report and actions. */
 export function toSource(c: Classification, specifier: string): Source {
@@ -124,114 +120,79 @@ export interface ActionOutcome {
 /** How `carryOutActions` runs. */
 export interface CarryOutOptions {
   frontend: Frontend;
-  /** Plan only: apply the comfyui.nix edits (so the diff shows them), run nothing. */
+  /** Preview: every action planned without asking, its file work staged but never applied. */
   dryRun: boolean;
   /** Skip every action. */
   noActions: boolean;
   /** Machine output: no "to do by hand" lines on stderr. */
   quiet: boolean;
+  /** Where the actions stage their file changes (applied by the caller, with the bump). */
+  changes: Changeset;
 }
 
 /**
- * Confirms and runs each planned action (a failed one is reported and the rest go on) and
- * returns comfyui.nix with the edits of the actions that were done (or planned, in a dry run).
+ * Asks about every action first (so Ctrl-C at any question leaves the tree as it was), then
+ * runs the accepted ones (a failed one is reported and the rest go on), stages their file
+ * changes in `opts.changes`, and returns comfyui.nix with the edits of the actions that were
+ * done (or planned, in a dry run).
  */
 export async function carryOutActions(
   planned: readonly PlannedAction[],
   pkgText: string,
   opts: CarryOutOptions,
 ): Promise<{ text: string; outcomes: ActionOutcome[] }> {
-  let text = pkgText;
   const outcomes: ActionOutcome[] = [];
+  const accepted: { p: PlannedAction; outcome: ActionOutcome }[] = [];
   for (const p of planned) {
     if (p.action.kind === "none") continue;
-    if (opts.noActions) {
-      outcomes.push({ action: p.action, status: "skipped" });
-      continue;
-    }
+    const outcome: ActionOutcome = { action: p.action, status: "skipped" };
+    outcomes.push(outcome);
+    if (opts.noActions) continue;
     if (p.manual !== undefined) {
       if (!opts.quiet) info(`to do by hand: ${p.manual}`);
-      outcomes.push({ action: p.action, status: "manual" });
+      outcome.status = "manual";
       continue;
     }
-    if (opts.dryRun) {
-      if (p.editMain) text = p.editMain(text);
-      outcomes.push({ action: p.action, status: "planned" });
-      continue;
-    }
-    const yes = await opts.frontend.confirm({
+    const yes = opts.dryRun || await opts.frontend.confirm({
       key: `action:${p.action.name}`,
       message: `${describeAction(p.action)}?`,
       default: true,
       flag: "--yes",
     });
-    if (!yes) {
-      outcomes.push({ action: p.action, status: "skipped" });
-      continue;
-    }
+    if (yes) accepted.push({ p, outcome });
+  }
+  // The file work: downloads and new packages, then the staged changes in the same order.
+  const staged: { stage: Stage; outcome: ActionOutcome }[] = [];
+  for (const { p, outcome } of accepted) {
+    outcome.status = opts.dryRun ? "planned" : "done";
     try {
-      if (p.run) await p.run();
+      const stage = await p.run?.({ dryRun: opts.dryRun });
+      if (stage) staged.push({ stage, outcome });
     } catch (e) {
       if (!(e instanceof KitError)) throw e;
-      warn(`${describeAction(p.action)}: failed: ${e.message}`);
-      outcomes.push({ action: p.action, status: "failed" });
-      continue;
+      failed(outcome, e, opts.dryRun);
     }
-    if (p.editMain) text = p.editMain(text);
-    outcomes.push({ action: p.action, status: "done" });
+  }
+  for (const { stage, outcome } of staged) {
+    try {
+      await stage(opts.changes);
+    } catch (e) {
+      if (!(e instanceof KitError)) throw e;
+      failed(outcome, e, opts.dryRun);
+    }
+  }
+  let text = pkgText;
+  for (const { p, outcome } of accepted) {
+    if (outcome.status !== "failed" && p.editMain) text = p.editMain(text);
   }
   return { text, outcomes };
 }
 
-/**
- * The file work of an `update-custom` action: vendors the new release from PyPI, rewrites the
- * package file's version and src, and drops the old release's vendored file if unused.
- */
-export async function updateCustomPackage(
-  root: string,
-  a: Extract<Action, { kind: "update-custom" }>,
-): Promise<void> {
-  const pin = pinnedVersion(a.to) ??
-    (/^[0-9][^\s,<>=!~]*$/.test(a.to) ? a.to : undefined);
-  const entry = await vendorPypi({
-    root,
-    name: a.name,
-    ...(pin ? { version: pin } : {}),
-  });
-  const path = `${root}/${a.pkgFile}`;
-  const text = await Deno.readTextFile(path);
-  const next = rewriteCustomPackage(text, a.pkgFile, {
-    version: entry.version,
-    file: entry.file,
-    sha256: entry.sha256,
-    url: entry.url,
-  });
-  await atomicWrite(path, next);
-  info(`updated ${a.pkgFile} to ${entry.version} (${entry.file})`);
-  for (const f of a.oldFiles) {
-    if (f !== entry.file) await dropIfUnused(root, f);
-  }
-}
-
-/** Removes a vendored file and its manifest entry when no package file mentions it any more. */
-export async function dropIfUnused(root: string, file: string): Promise<void> {
-  const pkgs = `${root}/.flox/pkgs`;
-  for await (const e of Deno.readDir(pkgs)) {
-    if (!e.isFile || !e.name.endsWith(".nix")) continue;
-    if ((await Deno.readTextFile(`${pkgs}/${e.name}`)).includes(file)) {
-      info(`keeping ${file}: .flox/pkgs/${e.name} still uses it`);
-      return;
-    }
-  }
-  const paths = repoPaths(root);
-  await using _lock = await acquireLock(paths.lock);
-  const m = await readManifest(paths.manifest);
-  await writeManifestFiles(paths, {
-    ...m,
-    sources: m.sources.filter((s) => s.file !== file),
-  });
-  await Deno.remove(`${paths.sourcesDir}/${file}`).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  });
-  info(`dropped ${file} (nothing else uses it)`);
+function failed(outcome: ActionOutcome, e: KitError, dryRun: boolean): void {
+  warn(
+    `${describeAction(outcome.action)}: ${
+      dryRun ? "cannot preview" : "failed"
+    }: ${e.message}`,
+  );
+  outcome.status = "failed";
 }

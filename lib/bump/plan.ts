@@ -1,66 +1,12 @@
-// The pure stages of bump-comfyui: version tags ordered and chosen, downgrade detection, nearest
-// versions for an unknown tag, and the actions a requirements diff calls for. Strings in, plain
-// data out; the task (tasks/bump_comfyui.ts) does the I/O.
-import { compare, explain, satisfies } from "@renovatebot/pep440";
+// The pure stages of bump-comfyui: the release chosen (tag ordering is lib/python/versions.ts),
+// downgrade detection, nearest versions for an unknown tag, and the actions a requirements diff
+// calls for. Strings in, plain data out; lib/bump/run.ts does the I/O.
+import { compare, satisfies } from "@renovatebot/pep440";
 import { KitError } from "../kit/errors.ts";
+import { tagVersion, type VersionTag } from "../python/versions.ts";
 import { normalizeName } from "../python/names.ts";
 import { markerToString, type Requirement } from "../python/pep508.ts";
 import type { RequirementsDiff } from "../python/requirements.ts";
-
-/** A release tag whose name is a version (`v0.3.75`, `0.3.75`, `v0.4.0rc1`). */
-export interface VersionTag {
-  tag: string;
-  /** The version without the `v` prefix, as a PEP 440 version. */
-  version: string;
-  prerelease: boolean;
-  commit?: string;
-}
-
-/** The version a tag names (`v0.3.75` → `0.3.75`), or undefined for a non-version tag. */
-export function tagVersion(tag: string): string | undefined {
-  const v = tag.trim().replace(/^[vV](?=\d)/, "");
-  if (!/^\d[0-9A-Za-z.+_-]*$/.test(v)) return undefined;
-  return explain(v) ? v : undefined;
-}
-
-/**
- * Keeps the tags that name versions and orders them newest first by version order (not by
- * string: v0.3.100 > v0.3.99). When two tags name the same version (`v1.0` and `1.0`), the
- * first seen wins.
- */
-export function sortVersionTags(
-  tags: readonly { name: string; commit?: string }[],
-): VersionTag[] {
-  const seen = new Set<string>();
-  const result: VersionTag[] = [];
-  for (const t of tags) {
-    const version = tagVersion(t.name);
-    if (version === undefined) continue;
-    const key = explain(version)!.public;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    result.push({
-      tag: t.name,
-      version,
-      prerelease: isPrerelease(version),
-      ...(t.commit ? { commit: t.commit } : {}),
-    });
-  }
-  return result.sort((a, b) => compare(b.version, a.version));
-}
-
-/** True for a pre-release or development version. */
-export function isPrerelease(version: string): boolean {
-  const e = explain(version);
-  return e !== null && (e.is_prerelease || e.is_devrelease);
-}
-
-/** The newest stable tag (falling back to the newest of all), from a newest-first list. */
-export function latestTag(
-  sorted: readonly VersionTag[],
-): VersionTag | undefined {
-  return sorted.find((t) => !t.prerelease) ?? sorted[0];
-}
 
 /** Direction of a bump from `current` to `target`. */
 export type BumpKind = "same" | "upgrade" | "downgrade";
@@ -367,7 +313,12 @@ export function describeAction(a: Action): string {
       return `${a.name}: add ${a.attr} to comfyui.nix's dependencies` +
         (a.marker ? ` (only where ${a.marker})` : "");
     case "remove-input":
-      return `${a.name}: remove ${a.attr} from comfyui.nix's dependencies`;
+      return `${a.name}: remove ${a.attr} from comfyui.nix's dependencies` +
+        (a.custom
+          ? ` (its package file stays: ${
+            removePackageCommand(a.attr)
+          } drops it)`
+          : "");
     case "none":
       return `${a.name}: nothing to do (${a.reason})`;
   }
@@ -405,16 +356,29 @@ export function describeChange(c: ReqChange): string {
   }
 }
 
-/** The commands to run after a successful bump. */
+/** The command that drops a package of our own nothing needs any more (issue 14's task). */
+export function removePackageCommand(attr: string): string {
+  return `deno task remove-package ${attr}`;
+}
+
+/**
+ * The commands to run after a successful bump, in the order of README's release steps;
+ * `removed` are the packages of our own comfyui.nix no longer takes (their files go first).
+ */
 export function nextCommands(
   version: string,
   files: readonly string[],
+  removed: readonly string[] = [],
 ): string[] {
   return [
+    ...removed.map(removePackageCommand),
     "flox build comfyui",
     `git add ${files.join(" ")}`,
     `git commit -m "comfyui: ${version}"`,
     `git tag v${version}`,
-    "flox publish comfyui",
+    // --release wants the clean, tagged tree, so it comes after the tag and before the push.
+    "deno task verify --release",
+    `git push && git push origin v${version}`,
+    "flox publish -o <org> comfyui",
   ];
 }

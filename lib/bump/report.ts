@@ -6,25 +6,11 @@ import {
   describeSource,
   type ReqChange,
   type Source,
-  type VersionTag,
 } from "./plan.ts";
+import type { VersionTag } from "../python/versions.ts";
 import type { PlannedAction } from "./actions.ts";
 import type { ActionOutcome } from "./apply.ts";
 import type { MainPackage } from "../repo/main_package.ts";
-import { unifiedDiff } from "../kit/diff.ts";
-
-/** One file the bump changes. */
-export interface FileEdit {
-  /** Path relative to the repository root. */
-  file: string;
-  before: string;
-  after: string;
-}
-
-/** The unified diff of an edit, with `a/` and `b/` prefixes as git writes them. */
-export function editDiff(e: FileEdit): string {
-  return unifiedDiff(e.before, e.after, `a/${e.file}`, `b/${e.file}`);
-}
 
 /** The requirements diff, each change with where the package comes from, then the actions. */
 export function changeLines(
@@ -50,7 +36,8 @@ export interface BumpResult {
   changes: readonly ReqChange[];
   sources: readonly Source[];
   outcomes: readonly ActionOutcome[];
-  edits: readonly FileEdit[];
+  /** Each file the bump changes (path relative to the root) with its diff. */
+  files: readonly { file: string; diff: string }[];
   dryRun: boolean;
 }
 
@@ -68,9 +55,6 @@ export function bumpJson(r: BumpResult) {
       status: d.status,
       description: describeAction(d.action),
     })),
-    files: r.edits.filter((e) => e.before !== e.after).map((e) => ({
-      file: e.file,
-      diff: editDiff(e),
-    })),
+    files: r.files,
   };
 }

@@ -6,7 +6,7 @@ import type {
   Requirer,
   Resolution,
   ResolvedPackage,
-} from "../python/resolver.ts";
+} from "../python/resolved.ts";
 
 /** The specifiers of all requirers, joined (`>=1.25,<3`); empty ones dropped. */
 export function combinedSpecifier(reqs: readonly Requirer[]): string {
@@ -79,9 +79,20 @@ export function summaryLine(classes: readonly Classification[]): string {
   return `${s.packages} packages: ${s.nixpkgs} from nixpkgs, ${s.custom} custom, ${s.vendored} vendored only, ${s.missing} missing; ${s.problems} to fix`;
 }
 
-/** One package as `--json` prints it. */
+/**
+ * One package as `--json` prints it: `version` is the resolved pin (the one `hashes` belong
+ * to); what the repository provides has its own field (`nixpkgsVersion`, `customVersion`).
+ */
 export function jsonPackage(p: ResolvedPackage, c: Classification) {
   const { name: _n, pin: _p, specifier: _s, status, ...rest } = c;
+  const provided: Record<string, unknown> = { ...rest };
+  if ("version" in provided) {
+    delete provided.version;
+    if (c.status === "nixpkgs") provided.nixpkgsVersion = c.version;
+    if (c.status === "custom" && c.version !== undefined) {
+      provided.customVersion = c.version;
+    }
+  }
   return {
     name: p.name,
     version: p.version,
@@ -90,7 +101,7 @@ export function jsonPackage(p: ResolvedPackage, c: Classification) {
     hashes: p.hashes,
     status,
     specifier: combinedSpecifier(p.requiredBy),
-    ...rest,
+    ...provided,
   };
 }
 

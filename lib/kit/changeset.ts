@@ -12,12 +12,24 @@
 import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { KitError } from "./errors.ts";
 import { unifiedDiff } from "./diff.ts";
-import { readTextIfExists } from "./fsutil.ts";
+import { readTextIfExists, tempSibling } from "./fsutil.ts";
 
 type Op =
-  | { kind: "write"; data: string | Uint8Array }
-  | { kind: "copy"; from: string }
-  | { kind: "remove" };
+  & (
+    | { kind: "write"; data: string | Uint8Array }
+    | { kind: "copy"; from: string }
+    | { kind: "remove" }
+  )
+  & { tempDir?: string | undefined };
+
+/**
+ * Where a file's temp and saved copies go: beside it by default; `tempDir` (same file system)
+ * for a file whose folder the task may not write, only the file itself (the repository root's
+ * sources-manifest.json, under a task's --allow-write).
+ */
+export interface StageOptions {
+  tempDir?: string;
+}
 
 /** What `apply()` did to one path, in order. */
 export interface Applied {
@@ -31,30 +43,9 @@ const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 export class Changeset {
   readonly root: string;
   #ops = new Map<string, Op>();
-  #tempDirs: Map<string, string>;
 
-  /**
-   * `tempDirs` names, for some targets (relative to the root), the folder their temporary and
-   * saved copies go to instead of the target's own folder: a task allowed to write
-   * `sources-manifest.json` but not the repository root keeps them in `.flox/sources`.
-   */
-  constructor(root: string, opts: { tempDirs?: Record<string, string> } = {}) {
+  constructor(root: string) {
     this.root = root;
-    this.#tempDirs = new Map(
-      Object.entries(opts.tempDirs ?? {}).map((
-        [k, v],
-      ) => [this.#abs(k), this.#abs(v)]),
-    );
-  }
-
-  /** Where temporary files for `abs` go: beside it, or in its configured folder. */
-  #tmpDir(abs: string): string {
-    return this.#tempDirs.get(abs) ?? dirname(abs);
-  }
-
-  #tmp(abs: string): string {
-    const rand = crypto.randomUUID().slice(0, 8);
-    return join(this.#tmpDir(abs), `.${basename(abs)}.${rand}.tmp`);
   }
 
   #abs(path: string): string {
@@ -62,18 +53,37 @@ export class Changeset {
   }
 
   /** Stages `data` as the new content of `path` (relative to the root, or absolute). */
-  write(path: string, data: string | Uint8Array): void {
-    this.#ops.set(this.#abs(path), { kind: "write", data });
+  write(
+    path: string,
+    data: string | Uint8Array,
+    opts: StageOptions = {},
+  ): void {
+    this.#ops.set(this.#abs(path), {
+      kind: "write",
+      data,
+      tempDir: this.#tempDir(opts),
+    });
+  }
+
+  #tempDir(opts: StageOptions): string | undefined {
+    return opts.tempDir === undefined ? undefined : this.#abs(opts.tempDir);
   }
 
   /** Stages a copy of the file `from` to `path` (for large files: not held in memory). */
-  copy(path: string, from: string): void {
-    this.#ops.set(this.#abs(path), { kind: "copy", from });
+  copy(path: string, from: string, opts: StageOptions = {}): void {
+    this.#ops.set(this.#abs(path), {
+      kind: "copy",
+      from,
+      tempDir: this.#tempDir(opts),
+    });
   }
 
   /** Stages the removal of `path`; removing a file that does not exist is not an error. */
-  remove(path: string): void {
-    this.#ops.set(this.#abs(path), { kind: "remove" });
+  remove(path: string, opts: StageOptions = {}): void {
+    this.#ops.set(this.#abs(path), {
+      kind: "remove",
+      tempDir: this.#tempDir(opts),
+    });
   }
 
   /** The text `path` will have after `apply()`: the staged text, else what is on disk. */
@@ -103,32 +113,18 @@ export class Changeset {
 
   /** Unified diffs of every staged text change; binary files and copies get a one-line note. */
   async diff(): Promise<string> {
-    const parts: string[] = [];
+    return (await this.diffs()).map((d) => d.diff).join("");
+  }
+
+  /** The diff of each staged path that changes, in staging order (see `diff()`). */
+  async diffs(): Promise<{ path: string; diff: string }[]> {
+    const parts: { path: string; diff: string }[] = [];
     for (const [abs, op] of this.#ops) {
       const rel = relative(this.root, abs);
-      const before = await readTextIfExists(abs).catch(() => undefined);
-      if (op.kind === "copy") {
-        parts.push(
-          `${before === undefined ? "new" : "replaced"} file ${rel}\n`,
-        );
-      } else if (op.kind === "remove") {
-        if (before !== undefined) {
-          parts.push(unifiedDiff(before, "", `a/${rel}`, "/dev/null"));
-        }
-      } else if (typeof op.data !== "string") {
-        parts.push(`${before === undefined ? "new" : "changed"} file ${rel}\n`);
-      } else if (before !== op.data) {
-        parts.push(
-          unifiedDiff(
-            before ?? "",
-            op.data,
-            before === undefined ? "/dev/null" : `a/${rel}`,
-            `b/${rel}`,
-          ),
-        );
-      }
+      const d = await diffOne(abs, rel, op);
+      if (d) parts.push({ path: rel, diff: d });
     }
-    return parts.join("");
+    return parts;
   }
 
   /** Fails with one line naming the first target that cannot be written, before any write. */
@@ -143,7 +139,7 @@ export class Changeset {
           throw notWritable(rel, e);
         }
       }
-      const dir = await nearestDir(this.#tmpDir(abs));
+      const dir = await nearestDir(op.tempDir ?? dirname(abs));
       try {
         const probe = await Deno.makeTempFile({
           dir,
@@ -177,8 +173,8 @@ export class Changeset {
     try {
       for (const [abs, op] of this.#ops) {
         if (interrupted) break;
-        saved.push(await save(abs, this.#tmp(abs)));
-        await applyOne(abs, op, this.#tmp(abs));
+        saved.push(await save(abs, op.tempDir));
+        await applyOne(abs, op);
         done.push({ path: relative(this.root, abs), kind: op.kind });
       }
       if (interrupted) throw new Error("interrupted");
@@ -200,18 +196,46 @@ export class Changeset {
   }
 }
 
-async function applyOne(abs: string, op: Op, tmp: string): Promise<void> {
+async function diffOne(
+  abs: string,
+  rel: string,
+  op: Op,
+): Promise<string | undefined> {
+  const before = await readTextIfExists(abs).catch(() => undefined);
+  if (op.kind === "copy") {
+    return `${before === undefined ? "new" : "replaced"} file ${rel}\n`;
+  }
+  if (op.kind === "remove") {
+    if (before === undefined) return undefined;
+    // A wheel or tarball is no text to show line by line.
+    return /[\0\uFFFD]/.test(before)
+      ? `deleted file ${rel}\n`
+      : unifiedDiff(before, "", `a/${rel}`, "/dev/null");
+  }
+  if (typeof op.data !== "string") {
+    return `${before === undefined ? "new" : "changed"} file ${rel}\n`;
+  }
+  if (before === op.data) return undefined;
+  return unifiedDiff(
+    before ?? "",
+    op.data,
+    before === undefined ? "/dev/null" : `a/${rel}`,
+    `b/${rel}`,
+  );
+}
+
+async function applyOne(abs: string, op: Op): Promise<void> {
   if (op.kind === "remove") {
     await Deno.remove(abs).catch((e) => {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     });
     return;
   }
-  // Only folders that are missing: a task may write a file without being allowed its folder.
+  const tmp = tempFor(abs, op.tempDir);
+  // mkdir of an existing folder still needs write access to it: only make what is missing.
   for (const dir of new Set([dirname(abs), dirname(tmp)])) {
-    if (!(await Deno.stat(dir).then((i) => i.isDirectory, () => false))) {
-      await Deno.mkdir(dir, { recursive: true });
-    }
+    const info = await Deno.stat(dir).catch(() => undefined);
+    if (!info?.isDirectory) await Deno.mkdir(dir, { recursive: true });
   }
   try {
     if (op.kind === "copy") await Deno.copyFile(op.from, tmp);
@@ -230,8 +254,14 @@ interface Saved {
   discard(): Promise<void>;
 }
 
+/** A temp path for `abs`: beside it, or in `dir`. */
+function tempFor(abs: string, dir: string | undefined): string {
+  const t = tempSibling(abs);
+  return dir === undefined ? t : join(dir, basename(t));
+}
+
 /** Keeps the old bytes of `abs` aside (a hard link when possible) until the apply ends. */
-async function save(abs: string, aside: string): Promise<Saved> {
+async function save(abs: string, tempDir?: string): Promise<Saved> {
   const info = await Deno.lstat(abs).catch(() => undefined);
   if (info === undefined) {
     const missing = await missingDirs(dirname(abs));
@@ -244,6 +274,7 @@ async function save(abs: string, aside: string): Promise<Saved> {
       discard: () => Promise.resolve(),
     };
   }
+  const aside = tempFor(abs, tempDir);
   try {
     await Deno.link(abs, aside);
   } catch {

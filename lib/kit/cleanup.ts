@@ -1,38 +1,54 @@
-// Paths to remove if the process is interrupted: temp downloads, the manifest lock and the
-// private directory an archive too large for memory is unpacked into. While any
-// path is registered, SIGINT/SIGTERM/SIGHUP remove them and exit 130 (the signal's usual status),
-// so no temp file or stale lock survives Ctrl-C. Normal exits clean up in `finally` blocks.
+// The one cleanup-on-signal mechanism. Work that must not outlive an interrupt registers an
+// action here: temp downloads, the manifest lock and spill directories register their removal
+// (`removeOnInterrupt`), running child processes register their kill (lib/kit/command.ts).
+// While any action is registered, SIGINT/SIGTERM/SIGHUP run them, newest first (a child is
+// killed before the directory it works in is removed), and exit 130 (the signal's usual status),
+// so no temp file, stale lock or orphan process survives Ctrl-C. Normal exits clean up in
+// `finally` blocks and unregister.
 
-const paths = new Set<string>();
+const actions = new Set<() => void>();
 const signals: Deno.Signal[] = Deno.build.os === "windows"
   ? ["SIGINT"]
   : ["SIGINT", "SIGTERM", "SIGHUP"];
 let listening = false;
 
 function onSignal(): void {
-  for (const p of paths) {
+  for (const action of [...actions].reverse()) {
     try {
-      Deno.removeSync(p, { recursive: true });
+      action();
     } catch {
-      // already gone
+      // best effort: the rest still runs
     }
   }
-  paths.clear();
+  actions.clear();
   Deno.exit(130);
 }
 
-/** Registers `path` for removal on interrupt; the returned function unregisters it. */
-export function removeOnInterrupt(path: string): () => void {
-  paths.add(path);
+/** Runs `action` if the process is interrupted; the returned function unregisters it. */
+export function onInterrupt(action: () => void): () => void {
+  // A wrapper, so registering the same function twice gives two independent registrations.
+  const entry = () => action();
+  actions.add(entry);
   if (!listening) {
     for (const s of signals) Deno.addSignalListener(s, onSignal);
     listening = true;
   }
   return () => {
-    paths.delete(path);
-    if (paths.size === 0 && listening) {
+    actions.delete(entry);
+    if (actions.size === 0 && listening) {
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
       listening = false;
     }
   };
+}
+
+/** Registers `path` for removal on interrupt; the returned function unregisters it. */
+export function removeOnInterrupt(path: string): () => void {
+  return onInterrupt(() => {
+    try {
+      Deno.removeSync(path, { recursive: true });
+    } catch {
+      // already gone
+    }
+  });
 }

@@ -26,8 +26,10 @@ export function parseCli<T extends Options>(
 }
 
 /**
- * Runs a task body and turns `KitError`s into `error: <message>` plus their exit code; with
- * `usage`, usage errors also print the usage text. Other exceptions are bugs and keep their stack.
+ * Runs a task body and turns `KitError`s into `error: <message>` plus their exit code; a usage
+ * error is followed by one line pointing at `--help` (not the whole help). A permission Deno
+ * refuses (the task runs with `--no-prompt`, so Deno never asks) or the OS refuses is one
+ * `error:` line too, exit 1. Other exceptions are bugs and keep their stack.
  */
 export async function runTask(
   usage: string,
@@ -38,11 +40,42 @@ export async function runTask(
   } catch (e) {
     if (e instanceof KitError) {
       log.error(e.message);
-      if (e instanceof UsageError) log.info(`\n${usage.trimEnd()}`);
+      if (e instanceof UsageError) log.info(helpPointer(usage));
       return e.exitCode;
+    }
+    const denied = permissionMessage(e);
+    if (denied !== undefined) {
+      log.error(denied);
+      return 1;
     }
     throw e;
   }
+}
+
+/** The line after a usage error: where the options are described. */
+export function helpPointer(usage: string): string {
+  const task = /deno task ([a-z][a-z0-9-]*)/.exec(usage)?.[1];
+  return task
+    ? `Run "deno task ${task} --help" for the options`
+    : "Run with --help for the options";
+}
+
+/** The one-line message for a permission error, or undefined for anything else. */
+export function permissionMessage(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const first = (e.message.split("\n")[0] ?? "").trim();
+  if (e instanceof Deno.errors.NotCapable) {
+    // "Requires write access to "/x", run again with the --allow-write flag"
+    const what = first.split(", run again")[0]!.replace(
+      /^Requires/,
+      "requires",
+    );
+    return `Not permitted: ${what} (this task's permissions in deno.json do not cover it)`;
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return first.replace(/^permission denied/i, "Permission denied");
+  }
+  return undefined;
 }
 
 /** The project root: `deno task` runs every task here. */

@@ -4,6 +4,7 @@
 // [build-system] requirements of an sdist mapped to nixpkgs attributes.
 //
 //   const deps = await resolveDeps(meta, ["cli"], { python: "3.12", root, nixpkgs, chain });
+import { packageFile } from "../repo/paths.ts";
 import { join } from "node:path";
 import { satisfies, valid } from "@renovatebot/pep440";
 import type { DistMetadata } from "../python/dist_metadata.ts";
@@ -175,7 +176,7 @@ export async function resolveDeps(
       ...(systems ? { systems } : {}),
     };
     const custom = await exists(
-      join(ctx.root, ".flox", "pkgs", `${attr}.nix`),
+      join(ctx.root, packageFile(attr)),
     );
     const cycle = findCycle(ctx.chain, n);
     if (cycle) {

@@ -78,7 +78,7 @@ export function parseMetaAnswers(flags: {
     a.format = flags.format as PackageSpec["format"];
   }
   if (flags.noDeps && flags.requires?.length) {
-    throw new UsageError("choose one of --requires and --no-deps");
+    throw new UsageError("Choose one of --requires and --no-deps");
   }
   if (flags.noDeps) a.requires = [];
   else if (flags.requires) {

@@ -4,6 +4,7 @@
 //
 //   const spec = packageSpec({ meta, build, src, deps, buildDeps, imports, license });
 //   const text = await renderPackageFile(root, spec);
+import { PACKAGE_TEMPLATE } from "../repo/paths.ts";
 import { join, relative } from "node:path";
 import type { DistMetadata } from "../python/dist_metadata.ts";
 import { KitError } from "../kit/errors.ts";
@@ -123,7 +124,7 @@ export async function renderPackageFile(
   root: string,
   spec: PackageSpec,
 ): Promise<string> {
-  const local = join(root, "templates", "package.nix");
+  const local = join(root, PACKAGE_TEMPLATE);
   const templatePath = (await exists(local)) ? local : DEFAULT_TEMPLATE;
   return renderPackage(
     spec,

@@ -5,14 +5,15 @@
 //   const text = renderPackage(spec, await Deno.readTextFile("templates/package.nix"));
 //
 // Pure functions, no I/O (the caller reads the template: DEFAULT_TEMPLATE is its path).
+import { PACKAGE_TEMPLATE } from "../repo/paths.ts";
 import { fileURLToPath } from "node:url";
 import { KitError } from "../kit/errors.ts";
 import { licenseNix } from "../python/license.ts";
-import { quoteNixString } from "../nix/parse.ts";
+import { quoteNixString } from "../nix/syntax.ts";
 
 /** The shipped template. */
 export const DEFAULT_TEMPLATE = fileURLToPath(
-  new URL("../../templates/package.nix", import.meta.url),
+  new URL(`../../${PACKAGE_TEMPLATE}`, import.meta.url),
 );
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}/g;
@@ -140,7 +141,7 @@ export const PACKAGE_PLACEHOLDERS = [
 export function renderPackage(
   spec: PackageSpec,
   template: string,
-  templateName = "templates/package.nix",
+  templateName = PACKAGE_TEMPLATE,
 ): string {
   return renderTemplate(template, packageValues(spec), {
     templateName,

@@ -10,6 +10,12 @@
 //     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
 //     chooseFrontend({ yes: true }));
 import { join } from "node:path";
+import {
+  checkWriteAccess,
+  NIXPKGS_INDEX,
+  packageFile,
+  SOURCES_MANIFEST,
+} from "../repo/paths.ts";
 import { Changeset } from "../kit/changeset.ts";
 import { KitError } from "../kit/errors.ts";
 import { exists, tempDir } from "../kit/fsutil.ts";
@@ -41,6 +47,12 @@ import { buildAndLicense, renderAndWrite } from "./package_steps.ts";
 import { sourceStep } from "./source_step.ts";
 
 export type { DepReport } from "./deps.ts";
+// What tasks/new_package.ts needs to parse its flags (tasks import only run.ts files).
+export { parseGithubRepo } from "./from_github.ts";
+export { isImportName, parseMetaAnswers, splitList } from "./meta_answers.ts";
+export { directReference, isDistPath } from "./source.ts";
+export { parseLicenseFlag } from "../python/license.ts";
+export { normalizeName } from "../python/names.ts";
 export type { MetaAnswers } from "./meta_answers.ts";
 export type { PackageResult, SourceKind, Wired } from "./steps.ts";
 
@@ -96,18 +108,14 @@ export async function newPackage(
   if (!opts.dryRun) await checkWritable(opts.root);
   // --nixpkgs-index alone, else Nix / flox / the repository's own offline index (the root's,
   // so --root DIR answers from DIR's nixpkgs-index.json), else the kit's.
-  const rootIndex = join(opts.root, "nixpkgs-index.json");
+  const rootIndex = join(opts.root, NIXPKGS_INDEX);
   const nixpkgs = await openNixpkgsForFlag(
     opts.nixpkgsIndex,
     await exists(rootIndex) ? rootIndex : undefined,
   );
   info(`nixpkgs: ${nixpkgs.describe}`);
-  // deno.json lets the task write sources-manifest.json but not the root: its temporary and
-  // saved copies live in .flox/sources.
-  const cs = opts.changeset ??
-    new Changeset(opts.root, {
-      tempDirs: { "sources-manifest.json": ".flox/sources" },
-    });
+  // stage.ts keeps sources-manifest.json's temporary and saved copies in .flox/sources.
+  const cs = opts.changeset ?? new Changeset(opts.root);
   await using scratch = await tempDir("comfykit-new-package-");
   const session: Run = {
     opts,
@@ -153,19 +161,14 @@ export async function newPackage(
 
 /**
  * Refuses, in one line and before any question, a root this process may not write (deno.json
- * scopes the task's --allow-write to the current repository); on a terminal Deno asks first.
+ * scopes the task's --allow-write to the current repository); Deno never asks.
  */
 async function checkWritable(root: string): Promise<void> {
-  for (
-    const path of [join(root, ".flox"), join(root, "sources-manifest.json")]
-  ) {
-    const { state } = await Deno.permissions.request({ name: "write", path });
-    if (state !== "granted") {
-      throw new KitError(
-        `no write access to "${path}": the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task new-package …), or add --dry-run`,
-      );
-    }
-  }
+  await checkWriteAccess(
+    root,
+    [join(root, ".flox"), join(root, SOURCES_MANIFEST)],
+    "the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task new-package …), or add --dry-run",
+  );
 }
 
 /** A session with the whole of new-package's options. */
@@ -234,7 +237,7 @@ async function walk(
   refuseMainPackage(s, attr);
   const key = normalizeName(meta.name);
   s.done.add(key);
-  const pkgRel = `.flox/pkgs/${attr}.nix`;
+  const pkgRel = packageFile(attr);
   for (const name of meta.droppedImports ?? []) {
     warn(
       `${loaded.fileName}: top_level.txt names "${name}", but the wheel holds no such package or module: not an import name`,

@@ -4,6 +4,7 @@
 //
 //   const loaded = await loadLocal(".flox/sources/spandrel-0.4.0.tar.gz");
 //   const loaded = await loadPypi({ name: "spandrel", version: "0.4.0", dir: scratch });
+import { sourceFile, SOURCES_MANIFEST } from "../repo/paths.ts";
 import { basename, join, resolve } from "node:path";
 import { valid } from "@renovatebot/pep440";
 import {
@@ -178,7 +179,7 @@ export async function loadRecorded(opts: {
 }): Promise<Loaded> {
   const { name, version } = parseTarget(opts.target, opts.version);
   const key = normalizeName(name);
-  const manifest = await readManifest(join(opts.root, "sources-manifest.json"));
+  const manifest = await readManifest(join(opts.root, SOURCES_MANIFEST));
   const fix = `vendor it first: deno task fetch-source pypi:${name}${
     version ? `==${version}` : ""
   }`;
@@ -238,8 +239,8 @@ export async function loadRecorded(opts: {
       `nixpkgs has ${found.attr} ${found.version} too; packaging the recorded file, as --from-manifest asks`,
     );
   }
-  const rel = `.flox/sources/${entry.file}`;
-  const path = join(opts.root, ".flox", "sources", entry.file);
+  const rel = sourceFile(entry.file);
+  const path = join(opts.root, rel);
   const base = {
     fileName: entry.file,
     sha256: entry.sha256,

@@ -54,7 +54,7 @@ export async function sourceStep(
   }
   if (!repo) {
     throw new UsageError(
-      `no GitHub repository is known for ${meta.name}: pass --github OWNER/REPO`,
+      `No GitHub repository is known for ${meta.name}: pass --github OWNER/REPO`,
     );
   }
   return await githubSource({

@@ -24,12 +24,14 @@ import {
 import { acquireLock } from "../repo/lock.ts";
 import { pypiStableUrl, repoPaths } from "../repo/vendor.ts";
 import { normalizeName } from "../python/names.ts";
-import { addFormal, addListItem } from "../nix/edit.ts";
+import { addFormal } from "../nix/edit_formals.ts";
+import { addListItem } from "../nix/edit_list.ts";
 import { parseNix } from "../nix/parse.ts";
 import type { NixSystem } from "../python/pep508.ts";
+import { SOURCES_DIR, SOURCES_MANIFEST, SUMS_FILE } from "../repo/paths.ts";
 
-const MANIFEST = "sources-manifest.json";
-const SUMS = ".flox/sources/SHA256SUMS.txt";
+const MANIFEST = SOURCES_MANIFEST;
+const SUMS = SUMS_FILE;
 
 async function stagedManifest(cs: Changeset): Promise<Manifest> {
   const text = await cs.readText(MANIFEST);
@@ -37,7 +39,9 @@ async function stagedManifest(cs: Changeset): Promise<Manifest> {
 }
 
 function stageManifest(cs: Changeset, m: Manifest): void {
-  cs.write(MANIFEST, serializeManifest(m));
+  // deno.json lets the task write sources-manifest.json but not the root: its temporary and
+  // saved copies live in .flox/sources.
+  cs.write(MANIFEST, serializeManifest(m), { tempDir: SOURCES_DIR });
   cs.write(SUMS, renderSha256Sums(m));
 }
 

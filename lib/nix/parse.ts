@@ -4,7 +4,8 @@
 // two gaps of the grammar filled before parsing: a trailing comma in formals (`{ lib, }:`) and
 // interpolation in paths (`./foo-${version}.whl`), which the grammar's single Path token cannot
 // lex: such `${…}` is blanked to path characters of the same length (every offset stays), and
-// the expression inside is parsed on its own (NixFile.pathInterpolations, pathParts()).
+// the expression inside is parsed on its own (NixFile.pathInterpolations; pathParts() in
+// syntax.ts, the scanner in parse_paths.ts).
 //
 //   const file = parseNix(text, ".flox/pkgs/foo.nix");   // KitError "foo.nix:3:7: syntax error: …"
 //   file.where(node.from)                                 // ".flox/pkgs/foo.nix:12:3"
@@ -12,6 +13,8 @@ import { parser as nixParser } from "@replit/codemirror-lang-nix";
 import type { SyntaxNode, Tree } from "@lezer/common";
 import { ExternalTokenizer, type InputStream, type LRParser } from "@lezer/lr";
 import { KitError } from "../kit/errors.ts";
+import { pathInterpolations } from "./parse_paths.ts";
+import { exprChildren } from "./syntax.ts";
 
 /** A half-open range of character offsets into a file's text. */
 export type Span = { from: number; to: number };
@@ -284,6 +287,8 @@ function finish(file: NixFile, interps: Span[]): NixFile | KitError {
     : new NixFile(file.path, file.text, file.tree, parsed);
 }
 
+const SLASH = 47;
+
 /** The offset of the first path literal ending in `/`, which Nix rejects. */
 function trailingSlash(file: NixFile): number | undefined {
   let at: number | undefined;
@@ -307,112 +312,6 @@ function blank(text: string, spans: Span[]): string {
     pos = s.to;
   }
   return out + text.slice(pos);
-}
-
-// Nix's lexer: a path that goes on with `${` starts as `{PATH_CHAR}*/` or as a whole path
-// (`./a/b`, `../x-`, `~/`), and after the `}` goes on with path characters.
-const PATH_HEAD =
-  /(?:~(?=\/)|[a-zA-Z0-9._+-]*)(?:\/[a-zA-Z0-9._+-]+)*\/?(?=\$\{)/y;
-const PATH_TAIL = /[a-zA-Z0-9._+\-/]*/y;
-// A character before a position that puts it inside an identifier, number, path or URI.
-const IN_TOKEN = /[a-zA-Z0-9_'.+\-/~:]/;
-const SLASH = 47;
-
-/**
- * The `${…}` spans of path literals (outermost ones only), found by a small scanner that skips
- * comments and strings as Nix's lexer does.
- */
-export function pathInterpolations(text: string): Span[] {
-  const out: Span[] = [];
-  scanCode(text, 0, out, false, false);
-  return out;
-}
-
-/** Scans code from `i`; with `closing`, to past the `}` closing an interpolation (-1: none). */
-function scanCode(
-  text: string,
-  i: number,
-  out: Span[],
-  closing: boolean,
-  inPath: boolean,
-): number {
-  let depth = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    const prev = i > 0 ? text[i - 1]! : " ";
-    if (c === "#") {
-      const e = text.indexOf("\n", i);
-      i = e < 0 ? text.length : e;
-    } else if (c === "/" && text[i + 1] === "*") {
-      const e = text.indexOf("*/", i + 2);
-      i = e < 0 ? text.length : e + 2;
-    } else if (c === '"') {
-      i = scanStr(text, i + 1, out, false, inPath);
-    } else if (c === "'" && text[i + 1] === "'" && !/[\w']/.test(prev)) {
-      i = scanStr(text, i + 2, out, true, inPath);
-    } else if (c === "$" && text[i + 1] === "{") {
-      depth++;
-      i += 2;
-    } else if (c === "{") {
-      depth++;
-      i++;
-    } else if (c === "}") {
-      if (depth === 0 && closing) return i + 1;
-      depth--;
-      i++;
-    } else {
-      PATH_HEAD.lastIndex = i;
-      const m = IN_TOKEN.test(prev) ? null : PATH_HEAD.exec(text);
-      if (m && m[0].includes("/")) {
-        i = scanPathRest(text, i + m[0].length, out, inPath);
-      } else i++;
-    }
-    if (i < 0) return -1;
-  }
-  return closing ? -1 : i;
-}
-
-/** From a path's first `${`: its interpolations and the path characters between them. */
-function scanPathRest(
-  text: string,
-  i: number,
-  out: Span[],
-  inPath: boolean,
-): number {
-  while (text.startsWith("${", i)) {
-    const end = scanCode(text, i + 2, out, true, true);
-    if (end < 0) return -1;
-    if (!inPath) out.push({ from: i, to: end });
-    PATH_TAIL.lastIndex = end;
-    i = end + PATH_TAIL.exec(text)![0].length;
-  }
-  return i;
-}
-
-/** Scans a "…" or ''…'' string from after its opening quote to past its end (-1: none). */
-function scanStr(
-  text: string,
-  i: number,
-  out: Span[],
-  indented: boolean,
-  inPath: boolean,
-): number {
-  while (i < text.length) {
-    const c = text[i]!;
-    if (!indented && c === "\\") i += 2;
-    else if (!indented && c === '"') return i + 1;
-    else if (indented && c === "'" && text[i + 1] === "'") {
-      const c2 = text[i + 2];
-      if (c2 === "$" || c2 === "'") i += 3;
-      else if (c2 === "\\") i += 4;
-      else return i + 2;
-    } else if (c === "$" && text[i + 1] === "$") i += 2;
-    else if (c === "$" && text[i + 1] === "{") {
-      i = scanCode(text, i + 2, out, true, inPath);
-      if (i < 0) return -1;
-    } else i++;
-  }
-  return -1;
 }
 
 const BLANKS = /^(?:\s|#[^\n]*|\/\*[\s\S]*?\*\/)*$/;
@@ -475,188 +374,4 @@ function firstError(file: NixFile): KitError | undefined {
 function describe(token: string): string {
   const t = token.split("\n")[0]!.trim();
   return `"${t.length > 30 ? t.slice(0, 30) + "…" : t}"`;
-}
-
-/** A string literal's pieces: literal text and interpolated expressions. */
-export type StringPart =
-  | { kind: "text"; value: string }
-  | { kind: "interp"; node: SyntaxNode; text: string };
-
-/**
- * The value of a `"…"` or `''…''` literal: escapes decoded, `''` strings' common indentation
- * stripped. `value` is undefined when the string contains interpolations (see `parts`).
- */
-export function stringValue(
-  file: NixFile,
-  node: SyntaxNode,
-): { value: string | undefined; parts: StringPart[] } {
-  const indented = node.name === "IndentedString";
-  const open = indented ? 2 : 1;
-  const end = node.to - (indented ? 2 : 1);
-  const parts: StringPart[] = [];
-  let pos = node.from + open;
-  const pushText = (raw: string) => {
-    const v = indented ? decodeIndented(raw) : decodeDouble(raw);
-    const last = parts[parts.length - 1];
-    if (last?.kind === "text") last.value += v;
-    else if (v !== "") parts.push({ kind: "text", value: v });
-  };
-  for (let c = node.firstChild; c; c = c.nextSibling) {
-    if (c.name !== "Interpolation") continue;
-    pushText(file.text.slice(pos, c.from));
-    const inner = c.firstChild;
-    parts.push({
-      kind: "interp",
-      node: inner ?? c,
-      text: file.text.slice(c.from + 2, c.to - 1).trim(),
-    });
-    pos = c.to;
-  }
-  pushText(file.text.slice(pos, Math.max(pos, end)));
-  if (indented) stripIndent(parts);
-  const value = parts.every((p) => p.kind === "text")
-    ? parts.map((p) => (p as { value: string }).value).join("")
-    : undefined;
-  return { value, parts };
-}
-
-/** The pieces of a Path/HPath literal: its text and its `${…}` interpolations. */
-export function pathParts(file: NixFile, node: SyntaxNode): StringPart[] {
-  const parts: StringPart[] = [];
-  let pos = node.from;
-  for (const p of file.pathInterpolations) {
-    if (p.span.from < node.from || p.span.to > node.to) continue;
-    if (p.span.from > pos) {
-      parts.push({ kind: "text", value: file.text.slice(pos, p.span.from) });
-    }
-    parts.push({ kind: "interp", node: p.node, text: p.text });
-    pos = p.span.to;
-  }
-  if (pos < node.to) {
-    parts.push({ kind: "text", value: file.text.slice(pos, node.to) });
-  }
-  return parts;
-}
-
-function decodeDouble(raw: string): string {
-  return raw.replace(/\\(.)|\$\$/gs, (m, c: string | undefined) => {
-    if (m === "$$") return "$$";
-    return c === "n" ? "\n" : c === "t" ? "\t" : c === "r" ? "\r" : c!;
-  });
-}
-
-function decodeIndented(raw: string): string {
-  return raw.replace(/''(\$|'|\\(.))/gs, (_m, e: string, c?: string) => {
-    if (e === "$") return "$";
-    if (e === "'") return "''";
-    return c === "n" ? "\n" : c === "t" ? "\t" : c === "r" ? "\r" : c ?? "";
-  });
-}
-
-// Nix strips the smallest indentation of the non-empty lines of a ''…'' string and a first
-// line that holds only spaces.
-function stripIndent(parts: StringPart[]): void {
-  const texts = parts.filter((p) => p.kind === "text") as {
-    kind: "text";
-    value: string;
-  }[];
-  const whole = parts.map((p) => p.kind === "text" ? p.value : "x").join("");
-  const lines = whole.split("\n");
-  let min = Infinity;
-  lines.forEach((l, i) => {
-    if (i === 0 && lines.length > 1 && /^[ ]*$/.test(l)) return;
-    if (/^[ ]*$/.test(l)) return;
-    min = Math.min(min, l.match(/^ */)![0].length);
-  });
-  if (!Number.isFinite(min)) min = 0;
-  let atLineStart = true;
-  texts.forEach((t, idx) => {
-    let v = t.value;
-    if (idx === 0 && parts[0] === t) v = v.replace(/^[ ]*\n/, "");
-    const out = v.split("\n").map((l, i) =>
-      (i > 0 || atLineStart)
-        ? l.slice(Math.min(min, l.match(/^ */)![0].length))
-        : l
-    ).join("\n");
-    atLineStart = v.endsWith("\n");
-    t.value = out;
-  });
-}
-
-/** A `"…"` Nix literal for `s`, escaping `\`, `"` and `${`. */
-export function quoteNixString(s: string): string {
-  return `"${
-    s.replace(/[\\"]/g, (c) => "\\" + c).replace(/\$\{/g, "\\${")
-      .replace(/\n/g, "\\n").replace(/\t/g, "\\t").replace(/\r/g, "\\r")
-  }"`;
-}
-
-/**
- * The file's indentation unit: a tab when lines are indented with tabs, otherwise the most
- * common step between nested lines (2 spaces when nothing is indented).
- */
-export function detectIndent(text: string): string {
-  const counts = new Map<number, number>();
-  let prev = 0, tabs = 0, spaces = 0;
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    const ws = line.match(/^[ \t]*/)![0];
-    if (ws.startsWith("\t")) tabs++;
-    else if (ws.length > 0) spaces++;
-    const n = ws.length;
-    if (!ws.includes("\t") && n > prev) {
-      counts.set(n - prev, (counts.get(n - prev) ?? 0) + 1);
-    }
-    prev = n;
-  }
-  if (tabs > spaces) return "\t";
-  let best = 2, bestN = 0;
-  for (const [step, n] of counts) {
-    if (n > bestN || (n === bestN && step < best)) [best, bestN] = [step, n];
-  }
-  return " ".repeat(best);
-}
-
-/** The indentation (leading blanks) of the line holding `offset`. */
-export function lineIndent(text: string, offset: number): string {
-  const start = text.lastIndexOf("\n", offset - 1) + 1;
-  return text.slice(start).match(/^[ \t]*/)![0];
-}
-
-/** Children of a node, in order. */
-export function children(node: SyntaxNode): SyntaxNode[] {
-  const out: SyntaxNode[] = [];
-  for (let c = node.firstChild; c; c = c.nextSibling) out.push(c);
-  return out;
-}
-
-/** Children that are expressions or bindings (punctuation and comments left out). */
-export function exprChildren(node: SyntaxNode): SyntaxNode[] {
-  return children(node).filter((c) => !PUNCT.has(c.name));
-}
-
-const PUNCT = new Set([
-  "{",
-  "}",
-  "(",
-  ")",
-  "[",
-  "]",
-  "LineComment",
-  "BlockComment",
-  "with",
-  "let",
-  "in",
-  "rec",
-  "inherit",
-  "assert",
-  "if",
-  "then",
-  "else",
-  "or",
-]);
-
-/** True for comment nodes. */
-export function isComment(node: SyntaxNode): boolean {
-  return node.name === "LineComment" || node.name === "BlockComment";
 }

@@ -118,7 +118,7 @@ function view(
     const tops = new Set(all.map((p) => p.replace(/^\.\//, "").split("/")[0]));
     if (tops.size !== 1) {
       throw new KitError(
-        `an sdist must hold one top directory, found ${tops.size}`,
+        `An sdist must hold one top directory, found ${tops.size}`,
       );
     }
   }

@@ -46,6 +46,23 @@ const TEXTS: readonly {
       "this license, the library general public license, applies",
     ],
   },
+  // A GNU text's title line followed by its version line names it too (the GPL's text names
+  // the LGPL, but never with the LGPL's own version line after it).
+  {
+    attr: "lgpl3Only",
+    name: "GNU LGPL v3",
+    all: ["gnu lesser general public license version 3, 29 june 2007"],
+  },
+  {
+    attr: "lgpl21Only",
+    name: "GNU LGPL v2.1",
+    all: ["gnu lesser general public license version 2.1, february 1999"],
+  },
+  {
+    attr: "lgpl2Only",
+    name: "GNU LGPL v2",
+    all: ["gnu library general public license version 2, june 1991"],
+  },
   {
     attr: "gpl3Only",
     name: "GNU GPL v3",
@@ -102,11 +119,8 @@ const TEXTS: readonly {
   {
     attr: "bsd2",
     name: "BSD-2-Clause",
-    all: [
-      "redistribution and use in source and binary forms",
-      "redistributions of source code must retain the above copyright notice",
-      "redistributions in binary form must reproduce the above copyright notice",
-    ],
+    // After BSD-4 and BSD-3: the permission line without their extra clauses.
+    all: ["redistribution and use in source and binary forms"],
   },
   {
     attr: "mit0",
@@ -126,17 +140,18 @@ const TEXTS: readonly {
     ],
   },
   {
-    attr: "isc",
-    name: "ISC",
-    all: [
-      "permission to use, copy, modify, and/or distribute this software for any purpose with or without fee is hereby granted, provided that the above copyright notice",
-    ],
-  },
-  {
     attr: "bsd0",
     name: "0BSD",
     all: [
       "permission to use, copy, modify, and/or distribute this software for any purpose with or without fee is hereby granted.",
+    ],
+  },
+  {
+    attr: "isc",
+    name: "ISC",
+    // After 0BSD, whose grant ends with a period where ISC's goes on "provided that …".
+    all: [
+      "permission to use, copy, modify, and/or distribute this software for any purpose with or without fee is hereby granted",
     ],
   },
   {

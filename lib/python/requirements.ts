@@ -119,98 +119,112 @@ export function parseRequirementsFile(
   };
   for (const { line, text: l } of logicalLines(text)) {
     const where = `${file}:${line}`;
-    if (l.startsWith("-")) {
-      const toks = tokens(l);
-      let opt = toks[0]!;
-      let value: string | undefined;
-      const eq = opt.indexOf("=");
-      if (opt.startsWith("--") && eq > 0) {
-        value = opt.slice(eq + 1);
-        opt = opt.slice(0, eq);
-      } else if (!opt.startsWith("--") && opt.length > 2) {
-        value = opt.slice(2); // -rfile
-        opt = opt.slice(0, 2);
-      }
-      opt = SHORT[opt] ?? opt;
-      const spec = OPTIONS[opt];
-      if (!spec) {
-        throw new KitError(`${where}: unknown option "${toks[0]}"`);
-      }
-      if (spec.value) {
-        value ??= toks[1];
-        if (value === undefined || value === "") {
-          throw new KitError(`${where}: option "${opt}" needs a value`);
-        }
-      }
-      switch (opt) {
-        case "--requirement":
-          result.includes.push({ kind: "requirement", path: value!, line });
-          break;
-        case "--constraint":
-          result.includes.push({ kind: "constraint", path: value!, line });
-          break;
-        case "--index-url":
-          result.indexUrl = value!;
-          break;
-        case "--extra-index-url":
-          result.extraIndexUrls.push(value!);
-          break;
-        case "--find-links":
-          result.findLinks.push(value!);
-          break;
-        case "--no-index":
-          result.noIndex = true;
-          break;
-        case "--editable":
-          throw new KitError(
-            `${where}: editable requirement "${value}" cannot be pinned: list the project by name instead`,
-          );
-        default:
-          result.ignored.push({ option: opt, line });
-      }
-      continue;
+    if (l.startsWith("-")) fileOption(result, l, line, where);
+    else {
+      result.requirements.push({
+        ...requirementLine(l, where),
+        file,
+        line,
+      });
     }
-    // A requirement, possibly followed by per-requirement options (` --hash=sha256:…`).
-    const optAt = l.search(/\s--?[A-Za-z]/);
-    const reqText = optAt >= 0 ? l.slice(0, optAt) : l;
-    const hashes: string[] = [];
-    if (optAt >= 0) {
-      const toks = tokens(l.slice(optAt));
-      for (let i = 0; i < toks.length; i++) {
-        const t = toks[i]!;
-        const [name, inline] = t.includes("=")
-          ? [t.slice(0, t.indexOf("=")), t.slice(t.indexOf("=") + 1)]
-          : [t, undefined];
-        if (!PER_REQUIREMENT.has(name)) {
-          throw new KitError(
-            `${where}: option "${name}" is not allowed after a requirement`,
-          );
-        }
-        const v = inline ?? toks[++i];
-        if (!v) throw new KitError(`${where}: option "${name}" needs a value`);
-        if (name === "--hash") {
-          if (!/^sha(256|384|512):[0-9a-f]+$/.test(v)) {
-            throw new KitError(`${where}: bad hash "${v}"`);
-          }
-          hashes.push(v);
-        }
-      }
-    }
-    if (/^(\.{0,2}\/|[A-Za-z][A-Za-z0-9+.-]*:\/\/)/.test(reqText)) {
-      throw new KitError(
-        `${where}: "${reqText}" is a path or URL, not a named requirement: write "name @ URL"`,
-      );
-    }
-    let req: Requirement;
-    try {
-      req = parseRequirement(reqText);
-    } catch (e) {
-      if (e instanceof KitError) throw new KitError(`${where}: ${e.message}`);
-      throw e;
-    }
-    result.requirements.push({ ...req, file, line, hashes });
   }
   return result;
+}
+
+/** One option line of a requirements file (`-r other.txt`, `--index-url URL` …), into `result`. */
+function fileOption(
+  result: RequirementsFile,
+  l: string,
+  line: number,
+  where: string,
+): void {
+  const toks = tokens(l);
+  let opt = toks[0]!;
+  let value: string | undefined;
+  const eq = opt.indexOf("=");
+  if (opt.startsWith("--") && eq > 0) {
+    value = opt.slice(eq + 1);
+    opt = opt.slice(0, eq);
+  } else if (!opt.startsWith("--") && opt.length > 2) {
+    value = opt.slice(2); // -rfile
+    opt = opt.slice(0, 2);
+  }
+  opt = SHORT[opt] ?? opt;
+  const spec = OPTIONS[opt];
+  if (!spec) throw new KitError(`${where}: unknown option "${toks[0]}"`);
+  if (spec.value) {
+    value ??= toks[1];
+    if (value === undefined || value === "") {
+      throw new KitError(`${where}: option "${opt}" needs a value`);
+    }
+  }
+  switch (opt) {
+    case "--requirement":
+      result.includes.push({ kind: "requirement", path: value!, line });
+      break;
+    case "--constraint":
+      result.includes.push({ kind: "constraint", path: value!, line });
+      break;
+    case "--index-url":
+      result.indexUrl = value!;
+      break;
+    case "--extra-index-url":
+      result.extraIndexUrls.push(value!);
+      break;
+    case "--find-links":
+      result.findLinks.push(value!);
+      break;
+    case "--no-index":
+      result.noIndex = true;
+      break;
+    case "--editable":
+      throw new KitError(
+        `${where}: editable requirement "${value}" cannot be pinned: list the project by name instead`,
+      );
+    default:
+      result.ignored.push({ option: opt, line });
+  }
+}
+
+/** A requirement line, possibly followed by per-requirement options (` --hash=sha256:…`). */
+function requirementLine(
+  l: string,
+  where: string,
+): Requirement & { hashes: string[] } {
+  const optAt = l.search(/\s--?[A-Za-z]/);
+  const reqText = optAt >= 0 ? l.slice(0, optAt) : l;
+  const hashes: string[] = [];
+  const toks = optAt >= 0 ? tokens(l.slice(optAt)) : [];
+  for (let i = 0; i < toks.length; i++) {
+    const t = toks[i]!;
+    const [name, inline] = t.includes("=")
+      ? [t.slice(0, t.indexOf("=")), t.slice(t.indexOf("=") + 1)]
+      : [t, undefined];
+    if (!PER_REQUIREMENT.has(name)) {
+      throw new KitError(
+        `${where}: option "${name}" is not allowed after a requirement`,
+      );
+    }
+    const v = inline ?? toks[++i];
+    if (!v) throw new KitError(`${where}: option "${name}" needs a value`);
+    if (name === "--hash") {
+      if (!/^sha(256|384|512):[0-9a-f]+$/.test(v)) {
+        throw new KitError(`${where}: bad hash "${v}"`);
+      }
+      hashes.push(v);
+    }
+  }
+  if (/^(\.{0,2}\/|[A-Za-z][A-Za-z0-9+.-]*:\/\/)/.test(reqText)) {
+    throw new KitError(
+      `${where}: "${reqText}" is a path or URL, not a named requirement: write "name @ URL"`,
+    );
+  }
+  try {
+    return { ...parseRequirement(reqText), hashes };
+  } catch (e) {
+    if (e instanceof KitError) throw new KitError(`${where}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** The requirements of a requirements.txt text (options and includes are not followed). */
@@ -242,7 +256,7 @@ export async function readRequirementsFile(path: string): Promise<{
     const abs = resolve(p);
     if (stack.includes(abs)) {
       throw new KitError(
-        `requirements files include each other: ${
+        `Requirements files include each other: ${
           [...stack, abs].join(" -> ")
         }`,
       );
@@ -254,7 +268,7 @@ export async function readRequirementsFile(path: string): Promise<{
       if (e instanceof Deno.errors.NotFound) {
         const from = stack.at(-1);
         throw new KitError(
-          `requirements file "${p}" not found${
+          `Requirements file "${p}" not found${
             from ? ` (included from "${from}")` : ""
           }`,
         );

@@ -6,6 +6,7 @@
 //             does not satisfy the requirement's specifier)
 //   missing   none of these (with the command that fixes it: deno task new-package NAME==VERSION)
 // The repository's own files win over nixpkgs because they are what comfyui.nix is built with.
+import { packageFile, SOURCES_MANIFEST } from "./paths.ts";
 import { join } from "node:path";
 import { eq, satisfies, valid } from "@renovatebot/pep440";
 import { KitError } from "../kit/errors.ts";
@@ -115,7 +116,7 @@ export async function classify(
   opts: ClassifyOptions,
 ): Promise<Classification[]> {
   const manifest = opts.manifest ??
-    await readManifest(join(opts.root, "sources-manifest.json"));
+    await readManifest(join(opts.root, SOURCES_MANIFEST));
   const bySource = new Map<string, SourceEntry[]>();
   for (const e of manifest.sources) {
     const k = normalizeName(e.name);
@@ -126,90 +127,103 @@ export async function classify(
 
   const results: Classification[] = [];
   for (const p of pkgs) {
-    const norm = normalizeName(p.name);
     const common: Common = {
       name: p.name,
       ...(p.version !== undefined ? { pin: p.version } : {}),
       ...(p.specifier ? { specifier: p.specifier } : {}),
     };
-    const entries = bySource.get(norm) ?? [];
+    const entries = bySource.get(normalizeName(p.name)) ?? [];
     const entry = (p.version &&
       entries.find((e) => sameVersion(e.version, p.version!))) || entries[0];
-
-    // custom: .flox/pkgs/<attr>.nix
-    let custom: Custom | undefined;
-    for (const attr of nixAttrCandidates(p.name)) {
-      const rel = `.flox/pkgs/${attr}.nix`;
-      const abs = join(opts.root, rel);
-      if ((await readTextIfExists(abs)) === undefined) continue;
-      const { version, error } = await customVersion(abs);
-      const matches = version !== undefined && p.version !== undefined
-        ? sameVersion(version, p.version)
-        : undefined;
-      custom = {
-        ...common,
-        status: "custom",
-        attr,
-        file: rel,
-        version,
-        matches,
-        source: entry,
-      };
-      if (error) custom.problem = `cannot read the version of ${rel}: ${error}`;
-      else if (matches === false) {
-        custom.problem = `${rel} has ${version}, the tree pins ${p.version}`;
-        custom.fix = newPackageCommand(p.name, p.version) + " --force";
-      }
-      break;
-    }
-    if (custom) {
-      results.push(custom);
-      continue;
-    }
-
-    if (entry) {
-      const matches = p.version !== undefined
-        ? sameVersion(entry.version, p.version)
-        : undefined;
-      const v: Vendored = {
-        ...common,
-        status: "vendored",
-        entry,
-        matches,
-        problem: matches === false
-          ? `vendored ${entry.file} is ${entry.version}, the tree pins ${p.version}; and no package file uses it`
-          : `vendored ${entry.file} but no .flox/pkgs/ file uses it`,
-        fix: newPackageCommand(p.name, p.version ?? entry.version),
-      };
-      results.push(v);
-      continue;
-    }
-
     const hit = inNixpkgs.get(p.name);
-    if (hit) {
-      const ok = !p.specifier || specifierHolds(hit.version, p.specifier);
-      results.push({
-        ...common,
-        status: "nixpkgs",
-        attr: hit.attr,
-        version: hit.version,
-        satisfies: ok,
-        ...(ok ? {} : {
-          problem:
-            `nixpkgs has ${hit.attr} ${hit.version}, which does not satisfy "${p.specifier}"`,
+    results.push(
+      await asCustom(p, common, entry, opts.root) ??
+        (entry ? asVendored(p, common, entry) : undefined) ??
+        (hit ? asNixpkgs(p, common, hit) : undefined) ??
+        {
+          ...common,
+          status: "missing",
           fix: newPackageCommand(p.name, p.version),
-        }),
-      });
-      continue;
-    }
-
-    results.push({
-      ...common,
-      status: "missing",
-      fix: newPackageCommand(p.name, p.version),
-    });
+        },
+    );
   }
   return results;
+}
+
+/** The package's own file, .flox/pkgs/<attr>.nix, when there is one. */
+async function asCustom(
+  p: PackageRef,
+  common: Common,
+  entry: SourceEntry | undefined,
+  root: string,
+): Promise<Custom | undefined> {
+  for (const attr of nixAttrCandidates(p.name)) {
+    const rel = packageFile(attr);
+    const abs = join(root, rel);
+    if ((await readTextIfExists(abs)) === undefined) continue;
+    const { version, error } = await customVersion(abs);
+    const matches = version !== undefined && p.version !== undefined
+      ? sameVersion(version, p.version)
+      : undefined;
+    const custom: Custom = {
+      ...common,
+      status: "custom",
+      attr,
+      file: rel,
+      version,
+      matches,
+      source: entry,
+    };
+    if (error) custom.problem = `cannot read the version of ${rel}: ${error}`;
+    else if (matches === false) {
+      custom.problem = `${rel} has ${version}, the tree pins ${p.version}`;
+      custom.fix = newPackageCommand(p.name, p.version) + " --force";
+    }
+    return custom;
+  }
+  return undefined;
+}
+
+/** A vendored source no package file uses (always a problem). */
+function asVendored(
+  p: PackageRef,
+  common: Common,
+  entry: SourceEntry,
+): Vendored {
+  const matches = p.version !== undefined
+    ? sameVersion(entry.version, p.version)
+    : undefined;
+  return {
+    ...common,
+    status: "vendored",
+    entry,
+    matches,
+    problem: matches === false
+      ? `vendored ${entry.file} is ${entry.version}, the tree pins ${p.version}; and no package file uses it`
+      : `vendored ${entry.file} but no .flox/pkgs/ file uses it`,
+    fix: newPackageCommand(p.name, p.version ?? entry.version),
+  };
+}
+
+/** nixpkgs' package, flagged when its version does not satisfy the specifier. */
+function asNixpkgs(
+  p: PackageRef,
+  common: Common,
+  hit: { attr: string; version: string },
+): FromNixpkgs {
+  const ok = !p.specifier || specifierHolds(hit.version, p.specifier);
+  return {
+    ...common,
+    status: "nixpkgs",
+    attr: hit.attr,
+    version: hit.version,
+    satisfies: ok,
+    ...(ok ? {} : {
+      problem:
+        `nixpkgs has ${hit.attr} ${hit.version}, which does not satisfy "${p.specifier}"`,
+      fix: newPackageCommand(p.name, p.version),
+    }),
+  };
 }
 
 /** PEP 440 `version` in `specifier`; versions nixpkgs writes oddly (e.g. `unstable-…`) fail. */

@@ -1,11 +1,12 @@
-// The default requirements of freeze-deps: the main package's requirements.txt, read from the
-// source archive .flox/pkgs/comfyui.nix pins (owner, repo, rev), fetched through the download
-// cache and checked against the NAR hash written in that file before it is trusted.
+// The main package's source archives: one release of ComfyUI (owner/repo at a rev, as
+// .flox/pkgs/comfyui.nix names them) fetched through the download cache, its NAR hash computed
+// and its requirements.txt read. bump-comfyui reads the current and the next release this way;
+// freeze-deps the pinned one, trusted only when its NAR hash is the one pinned.
 import { join } from "node:path";
-import { narHashArchive } from "../archive/read.ts";
+import { narHashArchive, readArchive } from "../archive/read.ts";
 import {
-  archiveRequirements,
   MAIN_PACKAGE as MAIN,
+  type MainPackage,
   readMainPackage,
 } from "./main_package.ts";
 import { KitError } from "../kit/errors.ts";
@@ -14,12 +15,65 @@ import { archiveUrl, githubUrl } from "../net/github.ts";
 import { parseHash, sameDigest, toSri } from "../hash/sha256.ts";
 import { info } from "../kit/log.ts";
 import { requirementToString } from "../python/pep508.ts";
+import {
+  parseRequirementsTxt,
+  type RequirementLine,
+} from "../python/requirements.ts";
 import { fetchUrlCached } from "./vendor.ts";
+
+/** One release of the main package, read from its source archive. */
+export interface MainRelease {
+  /** The NAR hash (SRI) of the unpacked archive: what comfyui.nix pins as `hash`. */
+  hash: string;
+  requirements: RequirementLine[];
+}
+
+/**
+ * Fetches the archive of `pkg`'s repository at `rev` (through the download cache), computes
+ * its NAR hash and parses the requirements.txt at its top folder. The caller decides what a
+ * hash other than the pinned one means.
+ */
+export async function readMainRelease(
+  pkg: Pick<MainPackage, "owner" | "repo">,
+  rev: string,
+  opts: { onFetchError?: (e: KitError) => KitError } = {},
+): Promise<MainRelease> {
+  let archive: string;
+  try {
+    archive = await fetchUrlCached(
+      archiveUrl(githubUrl(), pkg.owner, pkg.repo, rev),
+    );
+  } catch (e) {
+    if (e instanceof KitError && opts.onFetchError) throw opts.onFetchError(e);
+    throw e;
+  }
+  const hash = toSri(await narHashArchive(archive));
+  const requirements = await archiveRequirements(
+    archive,
+    `${pkg.owner}/${pkg.repo}@${rev}`,
+    `${pkg.repo}@${rev}/requirements.txt`,
+  );
+  return { hash, requirements };
+}
+
+/** The requirements.txt at the top folder of a release archive already on disk. */
+export async function archiveRequirements(
+  archive: string,
+  label: string,
+  where = `${label}/requirements.txt`,
+): Promise<RequirementLine[]> {
+  const entries = await readArchive(archive);
+  const file = entries.find((e) => /^[^/]+\/requirements\.txt$/.test(e.path));
+  if (!file || file.data === undefined) {
+    throw new KitError(`The archive of ${label} has no requirements.txt`);
+  }
+  return parseRequirementsTxt(new TextDecoder().decode(file.data), where);
+}
 
 /**
  * The requirements of the repository's main package (ComfyUI's requirements.txt at the pinned
- * revision): normalised PEP 508 strings, a short label for "required by", and a description of
- * where they came from.
+ * revision, trusted only when the archive has the pinned NAR hash): normalised PEP 508 strings,
+ * a short label for "required by", and a description of where they came from.
  */
 export async function mainPackageRequirements(
   root: string,
@@ -31,34 +85,33 @@ export async function mainPackageRequirements(
     );
   }
   const pkg = readMainPackage(text, MAIN);
-  const url = archiveUrl(githubUrl(), pkg.owner, pkg.repo, pkg.rev);
-  let archive: string;
-  try {
-    archive = await fetchUrlCached(url);
-  } catch (e) {
-    if (!(e instanceof KitError)) throw e;
+  const release = await readMainRelease(pkg, pkg.rev, {
+    onFetchError: (e) =>
+      new KitError(
+        `Cannot get the source of ${MAIN} to read its requirements: ${e.message}: pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)`,
+      ),
+  });
+  if (!sameHash(release.hash, pkg.hash)) {
     throw new KitError(
-      `cannot get the source of ${MAIN} to read its requirements: ${e.message}: pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)`,
-    );
-  }
-  const nar = await narHashArchive(archive);
-  if (!sameDigest(nar, parseHash(pkg.hash))) {
-    throw new KitError(
-      `the archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has NAR hash ${
-        toSri(nar)
-      }, not the ${pkg.hash} pinned in ${MAIN}: run "deno task verify"`,
+      `The archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has NAR hash ${release.hash}, not the ${pkg.hash} pinned in ${MAIN}: run "deno task verify"`,
     );
   }
   const where = `${pkg.repo}@${pkg.rev}/requirements.txt`;
-  const reqs = await archiveRequirements(
-    archive,
-    `${pkg.owner}/${pkg.repo}@${pkg.rev}`,
-    where,
+  info(
+    `requirements: ${release.requirements.length} from ${where} (pinned in ${MAIN})`,
   );
-  info(`requirements: ${reqs.length} from ${where} (pinned in ${MAIN})`);
   return {
-    requirements: reqs.map(requirementToString),
+    requirements: release.requirements.map(requirementToString),
     label: `${pkg.pname}`,
     source: `requirements.txt of ${pkg.owner}/${pkg.repo} ${pkg.rev} (${MAIN})`,
   };
+}
+
+/** True when two hashes (SRI, or any form parseHash reads) name the same digest. */
+export function sameHash(a: string, b: string): boolean {
+  try {
+    return sameDigest(parseHash(a), parseHash(b));
+  } catch {
+    return false;
+  }
 }

@@ -1,22 +1,17 @@
 // The repository's main package, .flox/pkgs/comfyui.nix: what it pins (version, GitHub owner,
 // repo, rev/tag, hash), read from the file itself so nothing is hard-coded twice, and the
-// surgical rewrites bump-comfyui makes to it and to the Flox manifest's pin (text in, text out).
-// Also the requirements.txt of one of its source archives (the only function here that reads).
-import { readArchive } from "../archive/read.ts";
+// surgical rewrite bump-comfyui makes to it (text in, text out): the pins only, so the wrapper,
+// the install phase and the install check stay byte-for-byte. The Flox manifest has nothing to
+// repin: it does not install comfyui (the package is built from this file and published).
+// Its source archives are lib/repo/main_archive.ts.
+import { MAIN_PACKAGE } from "./paths.ts";
 import { KitError } from "../kit/errors.ts";
 import { parseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
 import { setStringAttr } from "../nix/edit.ts";
-import {
-  parseRequirementsTxt,
-  type RequirementLine,
-} from "../python/requirements.ts";
-import { findFloxPins, repin, setTomlString } from "../nix/toml_edit.ts";
 
-/** The main package file, relative to the repository root. */
-export const MAIN_PACKAGE = ".flox/pkgs/comfyui.nix";
-/** The Flox environment manifest, relative to the repository root. */
-export const FLOX_MANIFEST = ".flox/env/manifest.toml";
+// The main package file (relative to the root), re-exported for callers.
+export { MAIN_PACKAGE };
 
 /** What the main package pins. */
 export interface MainPackage {
@@ -74,6 +69,19 @@ export function readMainPackage(
   };
 }
 
+/**
+ * The dependency list of the main package that bump-comfyui's actions edit: `dependencies`
+ * (today's nixpkgs name) when the file has one, else `propagatedBuildInputs`.
+ */
+export function mainInputsAttr(
+  text: string,
+  path = MAIN_PACKAGE,
+): "dependencies" | "propagatedBuildInputs" {
+  return readPackage(parseNix(text, path)).lists.has("dependencies")
+    ? "dependencies"
+    : "propagatedBuildInputs";
+}
+
 /** The new pins: version, the release tag and the NAR hash (SRI) of its archive. */
 export interface BumpTarget {
   version: string;
@@ -106,39 +114,4 @@ export function rewriteMainPackage(
     throw new Error(`${path}: the rewrite did not produce the new pins`);
   }
   return next;
-}
-
-/**
- * Sets every version pin of `pname` in the Flox manifest to `version` (keeping the pin's form,
- * e.g. `^0.3.75` → `^0.3.76`); comments and layout stay. Unchanged text when there is no pin.
- */
-export function repinFloxManifest(
-  text: string,
-  pname: string,
-  version: string,
-  path = FLOX_MANIFEST,
-): string {
-  let next = text;
-  for (const pin of findFloxPins(text, pname, path)) {
-    next = setTomlString(next, pin.path, repin(pin.version, version), path);
-  }
-  return next;
-}
-
-/**
- * The requirements.txt at the top folder of a ComfyUI source archive, parsed. `label` names the
- * release in errors (`the archive of v0.3.76 has no requirements.txt`); `where` names the file
- * in parse errors.
- */
-export async function archiveRequirements(
-  archive: string,
-  label: string,
-  where = `${label}/requirements.txt`,
-): Promise<RequirementLine[]> {
-  const entries = await readArchive(archive);
-  const file = entries.find((e) => /^[^/]+\/requirements\.txt$/.test(e.path));
-  if (!file || file.data === undefined) {
-    throw new KitError(`the archive of ${label} has no requirements.txt`);
-  }
-  return parseRequirementsTxt(new TextDecoder().decode(file.data), where);
 }

@@ -1,5 +1,6 @@
 // sources-manifest.json: the single source of truth for vendored sources, and the
 // SHA256SUMS.txt generated from it.
+import { SOURCES_MANIFEST } from "./paths.ts";
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
 import { atomicWrite, readTextIfExists } from "../kit/fsutil.ts";
@@ -88,7 +89,7 @@ export function emptyManifest(): Manifest {
  */
 export function validateManifest(
   data: unknown,
-  where = "sources-manifest.json",
+  where = SOURCES_MANIFEST,
 ): Manifest {
   const result = manifestSchema.safeParse(data);
   if (!result.success) {
@@ -125,7 +126,7 @@ export function validateManifest(
 /** Parses manifest text; a JSON syntax error names the file. */
 export function parseManifest(
   text: string,
-  where = "sources-manifest.json",
+  where = SOURCES_MANIFEST,
 ): Manifest {
   let data: unknown;
   try {

@@ -7,6 +7,7 @@
 // if known) and costs only API calls, so `--dry-run` stops there; execute downloads through the
 // cache, verifies, refuses to clobber different bytes or change a recorded hash without
 // `force`, and merges the entry into a freshly re-read manifest while holding the lock.
+import { type RepoPaths, repoPaths, sourceFile } from "./paths.ts";
 import { basename, join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { atomicWrite, readTextIfExists, tempSibling } from "../kit/fsutil.ts";
@@ -50,26 +51,8 @@ import { acquireLock, type LockOptions } from "./lock.ts";
 import { removeOnInterrupt } from "../kit/cleanup.ts";
 import type { EnvLike } from "../kit/env.ts";
 
-/** Where a repository keeps its vendored sources. */
-export interface RepoPaths {
-  root: string;
-  sourcesDir: string;
-  manifest: string;
-  sums: string;
-  lock: string;
-}
-
-/** The paths of the repository at `root`. */
-export function repoPaths(root: string): RepoPaths {
-  const sourcesDir = join(root, ".flox", "sources");
-  return {
-    root,
-    sourcesDir,
-    manifest: join(root, "sources-manifest.json"),
-    sums: join(sourcesDir, "SHA256SUMS.txt"),
-    lock: join(sourcesDir, ".lock"),
-  };
-}
+// Where a repository keeps its vendored sources: lib/repo/paths.ts (re-exported for callers).
+export { type RepoPaths, repoPaths };
 
 /** Options every vendoring call takes; only `root` is required. */
 export interface VendorContext {
@@ -332,7 +315,7 @@ async function fileSha(path: string): Promise<string | undefined> {
 
 /** How a vendored file is named in messages. */
 function rel(file: string): string {
-  return `.flox/sources/${file}`;
+  return sourceFile(file);
 }
 
 /**

@@ -1,20 +1,21 @@
 // The fakeHash dance, automated: find Nix's "hash mismatch in fixed-output derivation" reports
 // in build output, find the .nix hash each one is about, and plan the edit that writes the hash
-// Nix got. Pure stages (parse the log, match, plan edits) plus planFixes, which reads the files.
+// Nix got. Pure stages (parse the log, match, plan edits) plus collectCandidates, which reads
+// the files.
 //
 //   const mismatches = parseMismatches(log);
-//   const plan = await planFixes(mismatches, { root, files });
+//   const cands = await collectCandidates(root, await packageFiles(root));
+//   const { fixes, unmatched } = await matchMismatches(mismatches, cands);
+import { PKGS_DIR } from "../repo/paths.ts";
 import { basename, join, relative } from "node:path";
+import { derivationName, stripAnsi } from "./log.ts";
 import { KitError } from "../kit/errors.ts";
 import { parseHash, sameDigest, toSri, tryParseHash } from "../hash/sha256.ts";
 import { replaceSpans, type TextEdit } from "../nix/edit.ts";
-import { parseNix, quoteNixString } from "../nix/parse.ts";
-import {
-  type Fetcher,
-  findHashSites,
-  type HashSite,
-  readPackage,
-} from "../nix/query.ts";
+import { parseNix } from "../nix/parse.ts";
+import { quoteNixString } from "../nix/syntax.ts";
+import { type Fetcher, type HashSite, readPackage } from "../nix/query.ts";
+import { findHashSites } from "../nix/fetchers.ts";
 
 /** One hash mismatch reported by Nix. */
 export interface Mismatch {
@@ -32,29 +33,12 @@ export interface Mismatch {
   line: number;
 }
 
-const ANSI =
-  // deno-lint-ignore no-control-regex -- terminal escape sequences in build logs
-  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
-
-/** Removes ANSI colour/cursor codes and carriage-return overdraws. */
-export function stripAnsi(text: string): string {
-  return text.replace(ANSI, "").split("\n").map((l) => {
-    const parts = l.split("\r").filter((p) => p !== "");
-    return parts[parts.length - 1] ?? "";
-  }).join("\n");
-}
-
-/** `/nix/store/<32 chars>-name.drv` → `name`. */
-export function derivationName(path: string): string {
-  return basename(path).replace(/^[0-9a-z]{32}-/, "").replace(/\.drv$/, "");
-}
-
 const REPORT =
   /hash mismatch in fixed-output derivation\s+['‘`"]?([^'’`"\s]+?)['’`"]?:?\s*$/;
 const SPECIFIED = /^\s*(?:[\w-]+>\s*)?(specified|wanted):\s*(\S+)/;
 const GOT = /^\s*(?:[\w-]+>\s*)?got:\s*(\S+)/;
 const DEPENDENT =
-  /(?:dependencies of derivation|dependency of derivation|cannot build derivation|builder for)\s+['‘`"]?([^'’`"\s]+?\.drv)['’`"]?/;
+  /(?:dependencies of derivation|dependency of derivation|cannot build derivation|[Cc]annot build|builder for)\s+['‘`"]?([^'’`"\s]+?\.drv)['’`"]?/;
 
 /**
  * Every hash mismatch in a build log, in order: the Nix 2.4+ form (`specified:` / `got:`, SRI)
@@ -227,7 +211,7 @@ export async function readText(path: string, shown = path): Promise<string> {
 
 /** The .nix files under `.flox/pkgs/` of a repository (KitError when there is no such folder). */
 export async function packageFiles(root: string): Promise<string[]> {
-  const dir = join(root, ".flox/pkgs");
+  const dir = join(root, PKGS_DIR);
   const out: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {

@@ -1,0 +1,170 @@
+// Checklist section "Nix files parse": every package file under .flox/pkgs parses with the kit's
+// Nix grammar, and with `nix-instantiate --parse` when Nix is installed.
+import { PKGS_DIR } from "../repo/paths.ts";
+import { join } from "node:path";
+import { KitError } from "../kit/errors.ts";
+import { tryParseNix } from "../nix/parse.ts";
+import { readPackage } from "../nix/query.ts";
+import type { Add, Finding, PkgFile, RunCommand } from "./types.ts";
+
+const S = "Nix files parse";
+
+/**
+ * The package files Flox builds, sorted by path (not parsed yet): `.flox/pkgs/<name>.nix` and
+ * `.flox/pkgs/<name>/default.nix`, symlinks followed. A dangling symlink is a finding.
+ */
+export async function listPackageFiles(
+  root: string,
+  add?: Add,
+): Promise<PkgFile[]> {
+  const pkgDir = join(root, PKGS_DIR);
+  const pkgs: PkgFile[] = [];
+  try {
+    for await (const e of Deno.readDir(pkgDir)) {
+      const p = await packageFileOf(pkgDir, e, add);
+      if (p) pkgs.push(p);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  pkgs.sort((a, b) => a.rel < b.rel ? -1 : 1);
+  if (add) reportDuplicates(pkgs, add);
+  return pkgs;
+}
+
+async function packageFileOf(
+  pkgDir: string,
+  e: Deno.DirEntry,
+  add: Add | undefined,
+): Promise<PkgFile | undefined> {
+  const abs = join(pkgDir, e.name);
+  const stat = e.isSymlink
+    ? await Deno.stat(abs).catch(() => undefined)
+    : { isFile: e.isFile, isDirectory: e.isDirectory };
+  if (!stat) {
+    if (e.name.endsWith(".nix") && add) {
+      add(
+        S,
+        "error",
+        "dangling symlink",
+        `${PKGS_DIR}/${e.name}`,
+        "point it at a package file in the repository, or remove it",
+      );
+    }
+    return undefined;
+  }
+  if (stat.isFile && e.name.endsWith(".nix")) {
+    // Nix follows a symlinked file and resolves its relative paths from the target's folder.
+    const real = e.isSymlink ? await Deno.realPath(abs) : abs;
+    return {
+      rel: `${PKGS_DIR}/${e.name}`,
+      abs: real,
+      name: e.name.slice(0, -4),
+    };
+  }
+  if (!stat.isDirectory) return undefined;
+  const inner = join(abs, "default.nix");
+  const st = await Deno.stat(inner).catch(() => undefined);
+  if (!st?.isFile) return undefined;
+  return { rel: `${PKGS_DIR}/${e.name}/default.nix`, abs: inner, name: e.name };
+}
+
+/** `foo.nix` and `foo/default.nix` both define `foo`: Flox cannot tell which to build. */
+function reportDuplicates(pkgs: PkgFile[], add: Add): void {
+  const seen = new Map<string, PkgFile>();
+  for (const p of pkgs) {
+    const other = seen.get(p.name);
+    if (other) {
+      add(
+        S,
+        "error",
+        `defines ${p.name} a second time (also ${other.rel})`,
+        p.rel,
+        "keep one of the two files",
+      );
+    }
+    seen.set(p.name, p);
+  }
+}
+
+/** Parses each package file (filling `file` and `info`); a syntax error is a finding. */
+export async function checkParse(pkgs: PkgFile[], add: Add): Promise<void> {
+  const texts = await Promise.all(pkgs.map((p) => Deno.readTextFile(p.abs)));
+  pkgs.forEach((p, i) => {
+    const r = tryParseNix(texts[i]!, p.rel);
+    if (r instanceof KitError) {
+      // "file:line:col: syntax error: …" → where "file:line:col", message the rest.
+      const m = r.message.match(/^.*?:(\d+:\d+): (.*)$/s);
+      add(
+        S,
+        "error",
+        m ? m[2]! : r.message,
+        m ? `${p.rel}:${m[1]}` : p.rel,
+        "fix the syntax error",
+      );
+    } else {
+      p.file = r;
+      p.info = readPackage(r);
+      add(S, "ok", "parses", p.rel);
+    }
+  });
+  if (pkgs.length === 0) {
+    add(
+      S,
+      "error",
+      "no package files in .flox/pkgs/",
+      PKGS_DIR,
+      "restore .flox/pkgs/comfyui.nix from git",
+    );
+  }
+}
+
+/** `nix-instantiate --parse` over all files at once; one by one only when that fails. */
+export async function nixInstantiateParse(
+  run: RunCommand,
+  root: string,
+  pkgs: PkgFile[],
+): Promise<Finding[]> {
+  if (pkgs.length === 0) return [];
+  const all = await run(
+    "nix-instantiate",
+    ["--parse", ...pkgs.map((p) => p.rel)],
+    root,
+  );
+  if (!all) return [];
+  if (all.code === 0) {
+    return [{
+      section: S,
+      level: "ok",
+      message: `nix-instantiate --parse accepts ${pkgs.length} file${
+        pkgs.length === 1 ? "" : "s"
+      }`,
+    }];
+  }
+  const each = await Promise.all(
+    pkgs.map((p) => run("nix-instantiate", ["--parse", p.rel], root)),
+  );
+  const out: Finding[] = [];
+  each.forEach((r, i) => {
+    if (!r || r.code === 0) return;
+    out.push(nixParseError(r.stderr, root, pkgs[i]!));
+  });
+  return out;
+}
+
+/** The finding for one file `nix-instantiate --parse` rejected. */
+function nixParseError(stderr: string, root: string, p: PkgFile): Finding {
+  // deno-lint-ignore no-control-regex -- ANSI colour codes in Nix's output
+  const msg = stderr.replace(/\x1b\[[0-9;]*m/g, "").split("\n")
+    .find((l) => l.startsWith("error:"))?.replace(/^error:\s*/, "") ??
+    "rejected";
+  const rel = msg.replaceAll(`${root}/`, "");
+  const at = stderr.match(/at .*?:(\d+):(\d+)/);
+  return {
+    section: S,
+    level: "error",
+    message: `nix-instantiate --parse: ${rel}`,
+    where: at ? `${p.rel}:${at[1]}` : p.rel,
+    fix: "fix the syntax error",
+  };
+}

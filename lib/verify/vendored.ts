@@ -1,0 +1,243 @@
+// Checklist section "Vendored sources": the manifest is valid, SHA256SUMS.txt agrees with it,
+// every listed file is present with the right bytes, nothing unknown lies in .flox/sources, and
+// every entry is used by a package file.
+import {
+  sourceFile,
+  SOURCES_DIR,
+  SOURCES_MANIFEST,
+  SUMS_FILE,
+} from "../repo/paths.ts";
+import { join } from "node:path";
+import { KitError } from "../kit/errors.ts";
+import { readTextIfExists } from "../kit/fsutil.ts";
+import { sha256File, toHex } from "../hash/sha256.ts";
+import {
+  type Manifest,
+  parseManifest,
+  renderSha256Sums,
+} from "../repo/manifest.ts";
+import { eq, valid } from "@renovatebot/pep440";
+import { normalizeName } from "../python/names.ts";
+import { type Add, RESTORE } from "./types.ts";
+
+const S = "Vendored sources";
+const SUMS = SUMS_FILE;
+
+/** The manifest (empty when absent); undefined, with an error finding, when it is invalid. */
+export async function readManifestChecked(
+  root: string,
+  add: Add,
+): Promise<Manifest | undefined> {
+  const text = await readTextIfExists(join(root, SOURCES_MANIFEST));
+  if (text === undefined) return { version: 1, sources: [] };
+  try {
+    return parseManifest(text, SOURCES_MANIFEST);
+  } catch (e) {
+    if (!(e instanceof KitError)) throw e;
+    add(
+      S,
+      "error",
+      e.message.replace(/^sources-manifest\.json: /, ""),
+      "sources-manifest.json",
+      "fix the entry by hand, or re-add it with deno task fetch-source",
+    );
+    return undefined;
+  }
+}
+
+/** Runs the section's checks, in print order; returns the files whose bytes match. */
+export async function checkVendored(
+  root: string,
+  m: Manifest,
+  used: Set<string>,
+  add: Add,
+): Promise<string[]> {
+  const dir = join(root, SOURCES_DIR);
+  checkSums(m, await readTextIfExists(join(root, SUMS_FILE)), add);
+  checkFileNames(m, add);
+  const good = await checkFiles(dir, m, add);
+  await checkUnknownFiles(dir, m, add);
+  checkUnused(m, used, add);
+  return good;
+}
+
+/** SHA256SUMS.txt is exactly what the manifest renders; else which lines disagree. */
+export function checkSums(
+  m: Manifest,
+  sums: string | undefined,
+  add: Add,
+): void {
+  if (sums === undefined) {
+    if (m.sources.length > 0) add(S, "error", "missing", SUMS, RESTORE);
+    return;
+  }
+  if (sums === renderSha256Sums(m)) {
+    add(S, "ok", `matches the manifest (${m.sources.length} files)`, SUMS);
+    return;
+  }
+  const listed = new Map<string, string>();
+  for (const l of sums.split("\n")) {
+    const mm = l.match(/^([0-9a-f]{64}) [ *](.+)$/);
+    if (mm) listed.set(mm[2]!, mm[1]!);
+  }
+  let specific = false;
+  const bad = (msg: string) => {
+    specific = true;
+    add(S, "error", msg, SUMS, RESTORE);
+  };
+  for (const e of m.sources) {
+    const h = listed.get(e.file);
+    if (h === undefined) bad(`${e.file} is not in SHA256SUMS.txt`);
+    else if (h !== e.sha256) {
+      bad(
+        `${e.file}: SHA256SUMS.txt says ${h.slice(0, 12)}…, the manifest ${
+          e.sha256.slice(0, 12)
+        }…`,
+      );
+    }
+  }
+  for (const f of listed.keys()) {
+    if (!m.sources.some((e) => e.file === f)) {
+      bad(`${f} is in SHA256SUMS.txt but not in the manifest`);
+    }
+  }
+  if (!specific) {
+    add(
+      S,
+      "warning",
+      "SHA256SUMS.txt is not in the canonical order/format",
+      SUMS,
+      RESTORE,
+    );
+  }
+}
+
+/**
+ * Each listed file: present (else a warning), with the manifest's size and sha256 (else an
+ * error). Returns the names of the files whose bytes match: the ones safe to read further.
+ */
+export async function checkFiles(
+  dir: string,
+  m: Manifest,
+  add: Add,
+): Promise<string[]> {
+  const results = await Promise.all(m.sources.map(async (e) => {
+    try {
+      const path = join(dir, e.file);
+      const size = (await Deno.stat(path)).size;
+      return { e, size, hex: toHex(await sha256File(path)) };
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) {
+        return { e, size: 0, hex: undefined };
+      }
+      throw err;
+    }
+  }));
+  const good: string[] = [];
+  for (const { e, size, hex } of results) {
+    const rel = sourceFile(e.file);
+    if (hex === undefined) {
+      add(S, "warning", "missing (listed in the manifest)", rel, RESTORE);
+    } else if (hex !== e.sha256) {
+      add(
+        S,
+        "error",
+        `${e.file}: bytes do not match the manifest (sha256 ${
+          hex.slice(0, 12)
+        }…, expected ${e.sha256.slice(0, 12)}…)`,
+        rel,
+        `delete it and run ${RESTORE}`,
+      );
+    } else if (e.size !== undefined && e.size !== size) {
+      add(
+        S,
+        "error",
+        `the manifest says size ${e.size}, the file has ${size} bytes (its sha256 matches)`,
+        "sources-manifest.json",
+        `set "size": ${size} for ${e.file} in sources-manifest.json`,
+      );
+    } else {
+      good.push(e.file);
+      add(S, "ok", "present, sha256 matches", rel);
+    }
+  }
+  return good;
+}
+
+/**
+ * A PyPI entry's file is the distribution of the entry's project and version (a wheel or sdist
+ * name repeats both): another project's file vendored under this name is an error.
+ */
+export function checkFileNames(m: Manifest, add: Add): void {
+  for (const e of m.sources) {
+    if (e.kind !== "pypi-wheel" && e.kind !== "pypi-sdist") continue;
+    const named = distFileName(e.file);
+    if (!named) continue;
+    if (
+      normalizeName(named.name) === normalizeName(e.name) &&
+      sameVersion(named.version, e.version)
+    ) continue;
+    add(
+      S,
+      "error",
+      `entry ${e.name} ${e.version} names ${e.file}, the file of ${named.name} ${named.version}`,
+      "sources-manifest.json",
+      `remove the entry and vendor it again: deno task fetch-source pypi:${e.name}==${e.version}`,
+    );
+  }
+}
+
+/** Project and version from a wheel or sdist file name. */
+export function distFileName(
+  file: string,
+): { name: string; version: string } | undefined {
+  const wheel = file.match(
+    /^([^-]+)-([^-]+)(-[^-]+)?-[^-]+-[^-]+-[^-]+\.whl$/i,
+  );
+  if (wheel) return { name: wheel[1]!, version: wheel[2]! };
+  const sdist = file.match(/^(.+)-([^-]+)\.(tar\.gz|tgz|zip|tar\.bz2|tar)$/i);
+  return sdist ? { name: sdist[1]!, version: sdist[2]! } : undefined;
+}
+
+function sameVersion(a: string, b: string): boolean {
+  return a === b || (valid(a) !== null && valid(b) !== null && eq(a, b));
+}
+
+/** Files in .flox/sources the manifest does not list (temp files of a running fetch aside). */
+export async function checkUnknownFiles(
+  dir: string,
+  m: Manifest,
+  add: Add,
+): Promise<void> {
+  try {
+    for await (const ent of Deno.readDir(dir)) {
+      if (ent.name === "SHA256SUMS.txt" || ent.name === ".gitkeep") continue;
+      if (ent.name.startsWith(".") && ent.name.endsWith(".tmp")) continue;
+      if (!m.sources.some((e) => e.file === ent.name)) {
+        add(
+          S,
+          "error",
+          "unknown file: not in sources-manifest.json",
+          sourceFile(ent.name),
+          "delete it, or vendor it properly with deno task fetch-source",
+        );
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/** Manifest entries no package file uses. */
+export function checkUnused(m: Manifest, used: Set<string>, add: Add): void {
+  for (const e of m.sources) {
+    if (used.has(e.file)) continue;
+    add(
+      S,
+      "warning",
+      `manifest entry ${e.name} ${e.version} (${e.file}) is used by no .nix file`,
+      "sources-manifest.json",
+      `package it (deno task new-package ${e.name}) or remove the entry`,
+    );
+  }
+}

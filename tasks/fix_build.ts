@@ -1,0 +1,125 @@
+// deno task fix-build — read a failed `flox build`/`nix build` log, name what went wrong, and fix
+// in .flox/pkgs/ what the kit knows how to fix (hashes, missing dependencies, import checks,
+// misnamed arguments, platform conditions), each fix shown as a diff first.
+//
+//   flox build comfyui 2>&1 | deno task fix-build -
+//   deno task fix-build build.log --dry-run
+//   deno task fix-build --run comfyui          # flox build, fix, rebuild (at most 5 rounds)
+//
+// Permissions: --allow-read, --allow-write=.flox/pkgs (the edited files), --allow-run=flox,
+// nix-instantiate (--run; nixpkgs lookups), --allow-env (prompt libraries, @lezer/lr's LOG).
+import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import { UsageError } from "../lib/kit/errors.ts";
+import { out } from "../lib/kit/log.ts";
+import { chooseFrontend } from "../lib/kit/prompt.ts";
+import { askFile, fixBuild, readLogFile } from "../lib/fix_build/run.ts";
+import { join } from "node:path";
+import {
+  checkWriteAccess,
+  PKGS_DIR,
+  resolveRoot,
+  ROOT_HELP,
+} from "../lib/repo/paths.ts";
+
+const USAGE = `Usage: deno task fix-build [LOG | -] [options]
+       deno task fix-build --run PKG [options]
+
+Reads the output of a failed build, names each failure it recognises, maps it to the package
+file under .flox/pkgs/ that caused it, and fixes what it can, showing each fix as a diff:
+  hash mismatch                      write the hash Nix got (as fix-hash does)
+  ModuleNotFoundError / ImportError  add the distribution that provides the module
+  pythonRuntimeDepsCheckHook         add "X not installed"; report "X>=2 not satisfied"
+  wrong pythonImportsCheck name      replace it with the modules the build added
+  undefined variable / missing arg   wire the .flox/pkgs package, or use the nixpkgs name
+  not available / marked as broken   propose a platform condition (never drops it)
+
+  LOG             build log to read; "-" reads standard input
+                  (flox build comfyui 2>&1 | deno task fix-build -)
+
+Options:
+  --run PKG       run "flox build PKG" (flox must be on PATH), fix, rebuild until it passes,
+                  nothing more is fixable, or --max-rounds rounds have passed
+  --max-rounds N  rounds for --run (default 5)
+  --file FILE     only consider this .nix file for hash mismatches (repeatable; must be under
+                  .flox/pkgs/)
+  --nixpkgs-index FILE  look packages up in this offline index only
+  --dry-run       show the diffs, write nothing
+  --yes           write without asking
+  --json          print findings and fixes as JSON
+  --root DIR      ${ROOT_HELP}
+  -h, --help      show this help
+
+Exit codes: 0 every failure fixed (or shown, with --dry-run), or the build passes;
+1 something is not fixable (the first error or the reasons are printed) or a bad input;
+2 usage error, 130 cancelled.`;
+
+export async function main(args: string[]): Promise<number> {
+  return await runTask(USAGE, async () => {
+    const { values, positionals } = parseCli(args, {
+      run: { type: "string" },
+      "max-rounds": { type: "string" },
+      file: { type: "string", multiple: true },
+      "nixpkgs-index": { type: "string" },
+      "dry-run": { type: "boolean" },
+      yes: { type: "boolean", short: "y" },
+      json: { type: "boolean" },
+      root: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    });
+    if (values.help) {
+      out(USAGE);
+      return 0;
+    }
+    if (positionals.length > 1) throw new UsageError("Give at most one LOG");
+    if (positionals.length && values.run !== undefined) {
+      throw new UsageError("Give either a LOG or --run PKG, not both");
+    }
+    const raw = values["max-rounds"];
+    const maxRounds = raw === undefined ? 5 : Number(raw);
+    if (!Number.isInteger(maxRounds) || maxRounds < 1 || maxRounds > 50) {
+      throw new UsageError(
+        `--max-rounds must be a whole number from 1 to 50, got "${raw}"`,
+      );
+    }
+    const root = await resolveRoot(values.root);
+    if (values["dry-run"] !== true) {
+      // One line before any question when this run may not write the root's packages.
+      await checkWriteAccess(
+        root,
+        [join(root, PKGS_DIR)],
+        `deno task fix-build may write only this repository's ${PKGS_DIR}`,
+      );
+    }
+    const fromStdin = values.run === undefined &&
+      (positionals.length === 0 || positionals[0] === "-");
+    let log: string | undefined;
+    if (values.run === undefined) {
+      if (fromStdin && Deno.stdin.isTerminal()) {
+        throw new UsageError(
+          "Give a LOG file, or pipe the build output in (flox build NAME 2>&1 | deno task fix-build -), or --run PKG",
+        );
+      }
+      log = fromStdin
+        ? await new Response(Deno.stdin.readable).text()
+        : await readLogFile(argPath(positionals[0]!), positionals[0]!);
+    }
+    const interactive = !fromStdin && Deno.stdin.isTerminal() &&
+      Deno.stderr.isTerminal();
+    return await fixBuild({
+      root,
+      files: values.file,
+      log,
+      run: values.run,
+      maxRounds,
+      dryRun: values["dry-run"] === true,
+      json: values.json === true,
+      nixpkgsIndex: values["nixpkgs-index"] !== undefined
+        ? argPath(values["nixpkgs-index"])
+        : undefined,
+      choose: interactive ? askFile : undefined,
+      fe: chooseFrontend({ yes: values.yes === true }),
+    });
+  });
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

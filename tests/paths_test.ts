@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  MAIN_PACKAGE,
+  packageFile,
+  repoPaths,
+  resolveRoot,
+  SOURCES_DIR,
+} from "../lib/repo/paths.ts";
+import { KitError } from "../lib/kit/errors.ts";
+import { ROOT, tmp } from "./_helpers.ts";
+
+Deno.test("repoPaths() joins every repository path to the root", () => {
+  const p = repoPaths("/r");
+  assert.equal(p.mainPackage, "/r/.flox/pkgs/comfyui.nix");
+  assert.equal(p.sums, "/r/.flox/sources/SHA256SUMS.txt");
+  assert.equal(p.lock, "/r/.flox/sources/.lock");
+  assert.equal(p.manifest, "/r/sources-manifest.json");
+  assert.equal(p.nixpkgsIndex, "/r/nixpkgs-index.json");
+  assert.equal(p.floxManifest, "/r/.flox/env/manifest.toml");
+  assert.equal(packageFile("comfyui"), MAIN_PACKAGE);
+  assert.equal(join("/r", SOURCES_DIR), p.sourcesDir);
+});
+
+Deno.test("resolveRoot() prefers --root, then COMFYKIT_ROOT, then the working directory", async () => {
+  await using dir = await tmp();
+  const env = { COMFYKIT_ROOT: dir.path };
+  assert.equal(await resolveRoot(undefined, {}), Deno.cwd());
+  assert.equal(await resolveRoot(undefined, env), dir.path);
+  assert.equal(await resolveRoot(ROOT, env), ROOT);
+});
+
+Deno.test("resolveRoot() names the source of a root that is missing or not a folder", async () => {
+  await using dir = await tmp();
+  await Deno.writeTextFile(join(dir.path, "f"), "");
+  await assert.rejects(
+    () => resolveRoot(undefined, { COMFYKIT_ROOT: join(dir.path, "gone") }),
+    (e: unknown) =>
+      e instanceof KitError &&
+      /^COMFYKIT_ROOT ".*gone" does not exist$/.test(e.message),
+  );
+  await assert.rejects(
+    () => resolveRoot(join(dir.path, "f"), {}),
+    (e: unknown) =>
+      e instanceof KitError &&
+      /^--root ".*\/f" is not a directory$/.test(e.message),
+  );
+});
