@@ -162,6 +162,17 @@ export async function captureOutput(
   }
 }
 
+/** Copies the files and folders under `from` into `to` (created), symlinks left out. */
+export async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`);
+    else if (e.isFile) {
+      await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+    }
+  }
+}
+
 /**
  * The `deno run …` arguments of deno.json's task `name`, exactly as `deno task` runs it (its
  * permissions, `--no-prompt`), with the script made absolute and `$HOME` replaced by `home`:

@@ -15,6 +15,9 @@ import { main as newPackage } from "../tasks/new_package.ts";
 import { main as updateIndex } from "../tasks/update_nixpkgs_index.ts";
 import { main as freezeDeps } from "../tasks/freeze_deps.ts";
 import { main as bumpComfyui } from "../tasks/bump_comfyui.ts";
+import { main as outdated } from "../tasks/outdated.ts";
+import { main as removePackage } from "../tasks/remove_package.ts";
+import { main as release } from "../tasks/release.ts";
 
 const TASKS: [string, (args: string[]) => Promise<number>, boolean][] = [
   // [deno task name, main, has --root]
@@ -26,6 +29,9 @@ const TASKS: [string, (args: string[]) => Promise<number>, boolean][] = [
   ["update-nixpkgs-index", updateIndex, true],
   ["freeze-deps", freezeDeps, true],
   ["bump-comfyui", (a) => bumpComfyui(a), true],
+  ["outdated", outdated, true],
+  ["remove-package", removePackage, true],
+  ["release", release, true],
 ];
 
 Deno.test("every task's --help lists its exit codes and --root's real default", async () => {

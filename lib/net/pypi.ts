@@ -207,3 +207,45 @@ export function pickFile(
   }
   return chosen;
 }
+
+/** One release of a project: its version and whether every file of it is yanked. */
+export interface ReleaseVersion {
+  version: string;
+  yanked: boolean;
+}
+
+/**
+ * Every release of a project with its yanked state (a release with no live file counts as
+ * yanked), from the project JSON's `releases`; versions PEP 440 cannot read are left out.
+ */
+export async function fetchReleaseVersions(
+  base: string,
+  name: string,
+  opts: RequestOptions = {},
+): Promise<ReleaseVersion[]> {
+  if (!isValidProjectName(name)) {
+    throw new KitError(`"${name}" is not a valid PyPI project name`);
+  }
+  const url = `${base}/pypi/${normalizeName(name)}/json`;
+  let data: unknown;
+  try {
+    data = (await fetchJson(url, opts)).data;
+  } catch (e) {
+    if (e instanceof HttpStatusError && e.status === 404) {
+      throw new KitError(`PyPI has no project "${name}" (404 from ${url})`);
+    }
+    throw e;
+  }
+  const p = parseWith(
+    projectSchema,
+    data,
+    `malformed PyPI response for ${name}`,
+  );
+  const releases = p.releases ?? { [p.info.version]: p.urls };
+  return Object.entries(releases)
+    .filter(([v]) => explain(v) !== null)
+    .map(([version, files]) => ({
+      version,
+      yanked: files.length === 0 || files.every((f) => f.yanked),
+    }));
+}

@@ -36,12 +36,13 @@ export interface MainRelease {
 export async function readMainRelease(
   pkg: Pick<MainPackage, "owner" | "repo">,
   rev: string,
-  opts: { onFetchError?: (e: KitError) => KitError } = {},
+  opts: { onFetchError?: (e: KitError) => KitError; offline?: boolean } = {},
 ): Promise<MainRelease> {
   let archive: string;
   try {
     archive = await fetchUrlCached(
       archiveUrl(githubUrl(), pkg.owner, pkg.repo, rev),
+      { offline: opts.offline ?? false },
     );
   } catch (e) {
     if (e instanceof KitError && opts.onFetchError) throw opts.onFetchError(e);
@@ -72,11 +73,13 @@ export async function archiveRequirements(
 
 /**
  * The requirements of the repository's main package (ComfyUI's requirements.txt at the pinned
- * revision, trusted only when the archive has the pinned NAR hash): normalised PEP 508 strings,
- * a short label for "required by", and a description of where they came from.
+ * revision): normalised PEP 508 strings, a short label for "required by", and a description of
+ * where they came from. With `offline`, only an archive already in the download cache
+ * is read; `hint` replaces the fix named when the archive cannot be had.
  */
 export async function mainPackageRequirements(
   root: string,
+  opts: { offline?: boolean; hint?: string } = {},
 ): Promise<{ requirements: string[]; label: string; source: string }> {
   const text = await readTextIfExists(join(root, MAIN));
   if (text === undefined) {
@@ -86,9 +89,13 @@ export async function mainPackageRequirements(
   }
   const pkg = readMainPackage(text, MAIN);
   const release = await readMainRelease(pkg, pkg.rev, {
+    offline: opts.offline ?? false,
     onFetchError: (e) =>
       new KitError(
-        `Cannot get the source of ${MAIN} to read its requirements: ${e.message}: pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)`,
+        `Cannot get the source of ${MAIN} to read its requirements: ${e.message}: ${
+          opts.hint ??
+            "pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)"
+        }`,
       ),
   });
   if (!sameHash(release.hash, pkg.hash)) {

@@ -1,0 +1,203 @@
+// deno task release, the workflow: work out the plan (lib/release/steps.ts), show it, check what
+// it needs before anything runs (git, the branch and remote, flox, a tag already elsewhere),
+// confirm, then run the steps in order. A failing step stops the release with the step named
+// and what is done listed; a rerun continues, since every step is idempotent.
+//
+//   const r = await release({ root, org: "acme", remote: "origin", push: true, gitOnly: false,
+//     withDeps: false, includeChanges: false, dryRun: false, step: false, fe });
+import { KitError, UsageError } from "../kit/errors.ts";
+import { info, out } from "../kit/log.ts";
+import type { Frontend } from "../kit/prompt.ts";
+import { onPath } from "../kit/command.ts";
+import { readMainPackage } from "../repo/main_package.ts";
+import { MAIN_PACKAGE, repoPaths } from "../repo/paths.ts";
+import {
+  branch,
+  hasRemote,
+  head,
+  modifiedTracked,
+  RELEASE_PATHS,
+  tagCommit,
+} from "./git.ts";
+import {
+  planSteps,
+  type ReleaseContext,
+  type Step,
+  tagElsewhere,
+} from "./steps.ts";
+
+/** Options of {@link release}. */
+export interface ReleaseOptions {
+  root: string;
+  org?: string | undefined;
+  remote: string;
+  push: boolean;
+  gitOnly: boolean;
+  withDeps: boolean;
+  includeChanges: boolean;
+  dryRun: boolean;
+  /** Confirm each step rather than the plan. */
+  step: boolean;
+  /** The caller prints JSON on stdout: the plan goes to stderr. */
+  json: boolean;
+  fe: Frontend;
+}
+
+/** What happened to each step. */
+export interface ReleaseResult {
+  version: string;
+  tag: string;
+  steps: { id: string; title: string; outcome: string }[];
+  /** "released", "planned" (dry run) or "cancelled". */
+  status: "released" | "planned" | "cancelled";
+}
+
+/** Plans and runs the release. */
+export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
+  const ctx = await context(opts);
+  const steps = planSteps(ctx);
+  const result: ReleaseResult = {
+    version: ctx.version,
+    tag: ctx.tag,
+    steps: [],
+    status: "planned",
+  };
+  const show = opts.json ? info : out;
+  show(`Release ${ctx.main} ${ctx.version} (${ctx.tag}):`);
+  steps.forEach((s, i) => show(`  ${i + 1}. ${s.title}`));
+  if (opts.dryRun) return result;
+  await preflight(ctx, steps);
+  if (!opts.step) {
+    const go = await opts.fe.confirm({
+      key: "release",
+      flag: "--yes",
+      message: `Run these ${steps.length} steps?`,
+      default: true,
+    });
+    if (!go) return { ...result, status: "cancelled" };
+  }
+  const done: string[] = [];
+  for (const [i, s] of steps.entries()) {
+    if (opts.step) {
+      const go = await opts.fe.confirm({
+        key: `step:${s.id}`,
+        flag: "--yes",
+        message: `Step ${i + 1}: ${s.title}?`,
+        default: true,
+      });
+      if (!go) {
+        info(stopped(i, s, done, "stopped at your answer"));
+        return { ...result, status: "cancelled" };
+      }
+    }
+    info(`\n[${i + 1}/${steps.length}] ${s.title}`);
+    let outcome: string;
+    try {
+      outcome = await s.run();
+    } catch (e) {
+      if (!(e instanceof KitError)) throw e;
+      throw new KitError(stopped(i, s, done, e.message));
+    }
+    info(`  ${outcome}`);
+    result.steps.push({ id: s.id, title: s.title, outcome });
+    done.push(`${s.id} (${outcome})`);
+  }
+  return { ...result, status: "released" };
+}
+
+function stopped(i: number, s: Step, done: string[], why: string): string {
+  return `Release stopped at step ${i + 1} (${s.title}): ${why}; done: ${
+    done.length ? done.join(", ") : "nothing"
+  }; run the release again to continue`;
+}
+
+async function context(opts: ReleaseOptions): Promise<ReleaseContext> {
+  const publishing = opts.push && !opts.gitOnly;
+  if (publishing && opts.org === undefined) {
+    throw new UsageError(
+      "--org is required to publish: pass --org ORG, or --git-only / --no-push to stop before publishing",
+    );
+  }
+  if (opts.withDeps && !publishing) {
+    throw new UsageError(
+      "--with-deps publishes: it cannot go with --git-only or --no-push",
+    );
+  }
+  let text: string;
+  try {
+    text = await Deno.readTextFile(repoPaths(opts.root).mainPackage);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new KitError(
+        `${MAIN_PACKAGE} not found under "${opts.root}": pass --root DIR`,
+      );
+    }
+    throw e;
+  }
+  const main = readMainPackage(text);
+  const deps: string[] = [];
+  if (opts.withDeps) {
+    for await (const e of Deno.readDir(repoPaths(opts.root).pkgsDir)) {
+      const attr = e.name.replace(/\.nix$/, "");
+      if (e.isFile && e.name.endsWith(".nix") && attr !== main.pname) {
+        deps.push(attr);
+      }
+    }
+    deps.sort();
+  }
+  return {
+    root: opts.root,
+    version: main.version,
+    tag: `v${main.version}`,
+    main: main.pname,
+    deps,
+    org: opts.org,
+    remote: opts.remote,
+    branch: await branch(opts.root).catch(() => undefined),
+    push: opts.push,
+    gitOnly: opts.gitOnly,
+    includeChanges: opts.includeChanges,
+  };
+}
+
+/** Everything the plan needs, checked before its first step, so nothing is half-done. */
+async function preflight(ctx: ReleaseContext, steps: Step[]): Promise<void> {
+  const now = await head(ctx.root);
+  const first = steps.findIndex((s) => s.needs === "flox");
+  if (first >= 0 && !onPath("flox")) {
+    throw new KitError(
+      `flox is not installed: step ${first + 1} (${
+        steps[first]!.title
+      }) needs it; install flox, or pass --git-only to run the git steps only (nothing was done)`,
+    );
+  }
+  if (ctx.push) {
+    if (!(await branch(ctx.root))) {
+      throw new KitError(
+        "HEAD is detached: check out the release branch (nothing was done)",
+      );
+    }
+    if (!(await hasRemote(ctx.root, ctx.remote))) {
+      throw new KitError(
+        `git has no remote "${ctx.remote}": pass --remote NAME, or --no-push (nothing was done)`,
+      );
+    }
+  }
+  const at = await tagCommit(ctx.root, ctx.tag);
+  if (at !== undefined && at !== now) throw tagElsewhere(ctx.tag, at, now);
+  if (steps.some((s) => s.id.startsWith("publish:"))) {
+    // flox publish wants every tracked file clean; the release commits only its own paths.
+    const inRelease = (p: string) =>
+      RELEASE_PATHS.some((r) => p === r || p.startsWith(`${r}/`));
+    const other = (await modifiedTracked(ctx.root)).filter((p) =>
+      !inRelease(p)
+    );
+    if (other.length) {
+      throw new KitError(
+        `Modified tracked files outside the release: ${
+          other.join(", ")
+        }: flox publish needs a clean tree; commit or stash them (nothing was done)`,
+      );
+    }
+  }
+}

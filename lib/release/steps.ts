@@ -1,0 +1,187 @@
+// The release plan: its steps in an order that never tags a build that fails, each one
+// idempotent so a rerun continues where a failure stopped. A step returns what it did ("done …"
+// or why it had nothing to do) and throws a KitError when it fails.
+import { capture } from "../kit/command.ts";
+import { KitError } from "../kit/errors.ts";
+import { verifyRepo } from "../verify/run.ts";
+import { FLOX_LOCK } from "../repo/paths.ts";
+import { perform } from "./exec.ts";
+import {
+  branch,
+  dirty,
+  head,
+  published,
+  recordPublished,
+  RELEASE_PATHS,
+  staged,
+  tagCommit,
+} from "./git.ts";
+
+/** What the plan is made from. */
+export interface ReleaseContext {
+  root: string;
+  version: string;
+  /** `v<version>`. */
+  tag: string;
+  /** The main package's attribute (comfyui). */
+  main: string;
+  /** Custom packages published after it (with --with-deps). */
+  deps: string[];
+  org?: string | undefined;
+  remote: string;
+  /** The checked-out branch, when known at plan time (for the plan's text). */
+  branch?: string | undefined;
+  push: boolean;
+  gitOnly: boolean;
+  /** Uncommitted changes to .flox/ and the manifest go into the release commit. */
+  includeChanges: boolean;
+}
+
+/** One step of the plan. */
+export interface Step {
+  id: string;
+  /** The command it runs, as a person would type it. */
+  title: string;
+  /** A tool it needs besides git. */
+  needs?: "flox";
+  run(): Promise<string>;
+}
+
+/** The steps for `ctx`, in order. */
+export function planSteps(ctx: ReleaseContext): Step[] {
+  const steps: Step[] = [];
+  const { root, tag } = ctx;
+  if (!ctx.gitOnly) {
+    const argv = ["flox", "build", ctx.main];
+    steps.push({
+      id: "build",
+      title: argv.join(" "),
+      needs: "flox",
+      run: async () => {
+        await perform(argv, root);
+        return `built ${ctx.main}`;
+      },
+    });
+  }
+  steps.push({
+    id: "verify",
+    title:
+      "verify (deno task verify --release, less the tag this release makes)",
+    run: () => verifyStep(ctx),
+  });
+  steps.push({
+    id: "add",
+    title: `git add -- ${RELEASE_PATHS.join(" ")}`,
+    run: async () => {
+      await git(root, ["add", "--", ...RELEASE_PATHS]);
+      return `staged ${RELEASE_PATHS.join(" and ")}`;
+    },
+  });
+  const message = `${ctx.main}: ${ctx.version}`;
+  steps.push({
+    id: "commit",
+    title: `git commit -m "${message}" (only if something is staged)`,
+    run: async () => {
+      if (!(await staged(root, RELEASE_PATHS))) return "nothing staged";
+      // With the paths, only the release's files are committed, whatever else is staged.
+      await git(root, ["commit", "-m", message, "--", ...RELEASE_PATHS]);
+      return `committed ${(await head(root)).slice(0, 12)}`;
+    },
+  });
+  steps.push({
+    id: "tag",
+    title:
+      `git tag -a ${tag} -m "${ctx.main} ${ctx.version}" (skipped when it points at HEAD)`,
+    run: async () => {
+      const at = await tagCommit(root, tag);
+      const now = await head(root);
+      if (at === now) return `${tag} already points at HEAD`;
+      if (at !== undefined) throw tagElsewhere(tag, at, now);
+      await git(root, ["tag", "-a", tag, "-m", `${ctx.main} ${ctx.version}`]);
+      return `tagged ${tag}`;
+    },
+  });
+  if (!ctx.push) return steps;
+  steps.push({
+    id: "push",
+    title: `git push ${ctx.remote} ${ctx.branch ?? "<branch>"} --tags`,
+    run: async () => {
+      const b = await branch(root);
+      if (!b) {
+        throw new KitError("HEAD is detached: check out the release branch");
+      }
+      await git(root, ["push", ctx.remote, b, "--tags"]);
+      return `pushed ${b} and tags to ${ctx.remote}`;
+    },
+  });
+  if (ctx.gitOnly || ctx.org === undefined) return steps;
+  for (const name of [ctx.main, ...ctx.deps]) {
+    const argv = ["flox", "publish", "-o", ctx.org, name];
+    steps.push({
+      id: `publish:${name}`,
+      title: argv.join(" "),
+      needs: "flox",
+      run: async () => {
+        const commit = await head(root);
+        if ((await published(root, tag, commit)).includes(name)) {
+          return `${name} was published by an earlier run`;
+        }
+        await perform(argv, root);
+        await recordPublished(root, tag, commit, name);
+        return `published ${name} to ${ctx.org}`;
+      },
+    });
+  }
+  return steps;
+}
+
+/** The refusal to move an existing tag. */
+export function tagElsewhere(tag: string, at: string, now: string): KitError {
+  return new KitError(
+    `Tag ${tag} already points at ${at.slice(0, 12)}, not HEAD ${
+      now.slice(0, 12)
+    }: a release never moves a tag; bump the version, or move the tag yourself`,
+  );
+}
+
+async function git(root: string, args: string[]): Promise<void> {
+  await perform(["git", ...args], root);
+}
+
+/**
+ * verify's checklist (errors stop the release) and its release check of a clean tree, less the
+ * tag (the release makes it) and less the lock file `flox build` has just written. With
+ * includeChanges the maintainer's uncommitted changes are allowed too: they go into the commit.
+ */
+async function verifyStep(ctx: ReleaseContext): Promise<string> {
+  const findings = await verifyRepo({
+    root: ctx.root,
+    release: false,
+    runCommand: (cmd, args, cwd) => capture(cmd, args, { cwd }),
+  });
+  const errors = findings.filter((f) => f.level === "error");
+  if (errors.length) {
+    const first = errors[0]!;
+    throw new KitError(
+      `Verify found ${errors.length} error${
+        errors.length === 1 ? "" : "s"
+      }, first ${
+        first.where ? `${first.where}: ` : ""
+      }${first.message}: run "deno task verify" and fix them`,
+    );
+  }
+  const left = (await dirty(ctx.root, RELEASE_PATHS)).filter((p) =>
+    !ctx.includeChanges && !p.endsWith(FLOX_LOCK)
+  );
+  if (left.length) {
+    throw new KitError(
+      `Uncommitted changes: ${
+        left.join(", ")
+      }: commit them first, or pass --include-changes to make them part of the release commit`,
+    );
+  }
+  const warnings = findings.filter((f) => f.level === "warning").length;
+  return `${findings.length - warnings} checks passed, ${warnings} warning${
+    warnings === 1 ? "" : "s"
+  }`;
+}

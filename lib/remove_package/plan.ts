@@ -1,0 +1,201 @@
+// What removing a custom package changes, staged in a Changeset and nothing written: its
+// argument and list entries gone from comfyui.nix and from any custom package that takes it, its
+// .flox/pkgs file deleted, its vendored source, manifest entry and checksum line dropped when
+// nothing else uses them. Refuses the main package and a package another one still needs.
+import { join } from "node:path";
+import { Changeset } from "../kit/changeset.ts";
+import { KitError } from "../kit/errors.ts";
+import { normalizeName } from "../python/names.ts";
+import { readPackageSet, type SetPackage } from "../repo/package_set.ts";
+import {
+  parseManifest,
+  renderSha256Sums,
+  serializeManifest,
+  type SourceEntry,
+} from "../repo/manifest.ts";
+import { unwireText, variableUses } from "../repo/wire.ts";
+import { exists } from "../kit/fsutil.ts";
+import {
+  PKGS_DIR,
+  repoPaths,
+  sourceFile,
+  SOURCES_MANIFEST,
+  SUMS_FILE,
+} from "../repo/paths.ts";
+
+/** What to keep. */
+export interface RemoveOptions {
+  root: string;
+  name: string;
+  /** Keep the .flox/pkgs file (unwired); its source is kept too, since the file names it. */
+  keepFile: boolean;
+  /** Keep the vendored source and its manifest entry. */
+  keepSource: boolean;
+  /** Also unwire NAME from custom packages that still list it as a dependency. */
+  force: boolean;
+}
+
+/** The staged removal and what it amounts to. */
+export interface RemovalPlan {
+  attr: string;
+  file: string;
+  changes: Changeset;
+  /** Files NAME was unwired from (relative). */
+  unwiredFrom: string[];
+  /** Vendored files removed (relative). */
+  sources: string[];
+  /** Manifest entries dropped ("name version (file)"). */
+  entries: string[];
+  /** Why a source was kept ("… is also used by …"). */
+  kept: string[];
+}
+
+/** Finds the package NAME names: its attribute (file name), or its pname. */
+export function findPackage(packages: SetPackage[], name: string): SetPackage {
+  const n = normalizeName(name);
+  const hit = packages.find((p) => p.attr === name) ??
+    packages.find((p) => normalizeName(p.attr) === n) ??
+    packages.find((p) => p.pname !== undefined && normalizeName(p.pname) === n);
+  if (hit) return hit;
+  const names = packages.filter((p) => !p.isMain).map((p) => p.attr);
+  throw new KitError(
+    `No package "${name}" in ${PKGS_DIR}/: ${
+      names.length
+        ? `one of: ${names.join(", ")}`
+        : "there are no custom packages"
+    }`,
+  );
+}
+
+/** The custom packages that take `attr` as an argument and list it among their dependencies. */
+export function dependents(packages: SetPackage[], attr: string): SetPackage[] {
+  return packages.filter((p) =>
+    !p.isMain && p.attr !== attr && p.takes.includes(attr) &&
+    [...p.info.lists.entries()].some(([name, l]) =>
+      name !== "pythonImportsCheck" &&
+      [l.main, ...l.blocks].some((b) => b?.items.some((i) => i.name === attr))
+    )
+  );
+}
+
+/** Stages the removal; a KitError (nothing staged on disk) when it must be refused. */
+export async function planRemoval(opts: RemoveOptions): Promise<RemovalPlan> {
+  const set = await readPackageSet(opts.root);
+  const pkg = findPackage(set.packages, opts.name);
+  if (pkg.isMain) {
+    throw new KitError(
+      `${pkg.attr} is the main package (${pkg.file}): it cannot be removed`,
+    );
+  }
+  const needing = dependents(set.packages, pkg.attr);
+  if (needing.length && !opts.force) {
+    throw new KitError(
+      `${pkg.attr} is still needed by ${
+        needing.map((p) => `${p.attr} (${p.file})`).join(", ")
+      }: remove ${
+        needing.length === 1 ? "it" : "them"
+      } first, or pass --force to unwire ${pkg.attr} from ${
+        needing.length === 1 ? "it" : "them"
+      } too`,
+    );
+  }
+  const cs = new Changeset(opts.root);
+  const plan: RemovalPlan = {
+    attr: pkg.attr,
+    file: pkg.file,
+    changes: cs,
+    unwiredFrom: [],
+    sources: [],
+    entries: [],
+    kept: [],
+  };
+  // Only files that take it as an argument refer to our package; a bare name in another file's
+  // `with python3.pkgs; [ … ]` is nixpkgs' package of that name and stays.
+  for (const p of set.packages) {
+    if (
+      p.attr === pkg.attr || !p.info.formals.some((f) => f.name === pkg.attr)
+    ) continue;
+    const after = unwireText(p.text, pkg.attr, p.file);
+    const left = variableUses(after, pkg.attr, p.file);
+    if (left.length) {
+      throw new KitError(
+        `${p.file}:${
+          left[0]
+        }: still uses "${pkg.attr}" after unwiring: edit that line by hand, then run again`,
+      );
+    }
+    cs.write(p.file, after);
+    plan.unwiredFrom.push(p.file);
+  }
+  if (!opts.keepFile) cs.remove(pkg.file);
+  if (!opts.keepFile && !opts.keepSource && pkg.source?.kind === "vendored") {
+    const file = pkg.source.file;
+    const drop = await stageSourceDrop(cs, file);
+    if (drop.usedBy.length) {
+      plan.kept.push(
+        `${sourceFile(file)} is also used by ${drop.usedBy.join(", ")}`,
+      );
+    }
+    if (drop.removed) plan.sources.push(drop.removed);
+    plan.entries.push(...drop.entries);
+  }
+  return plan;
+}
+
+/** What {@link stageSourceDrop} staged, or why it left the source. */
+export interface SourceDrop {
+  /** Package files (relative) that still name the file: then nothing was staged. */
+  usedBy: string[];
+  /** The vendored file staged for removal (relative), when it exists. */
+  removed?: string | undefined;
+  /** Manifest entries dropped ("name version (file)"). */
+  entries: string[];
+}
+
+/**
+ * Stages in `cs` the removal of the vendored file `file`, its sources-manifest.json entry and
+ * its SHA256SUMS.txt line, unless a package file still names it. Package files and the manifest
+ * are read through `cs`, so what is already staged counts: a package file staged for removal
+ * no longer uses the file, a rewritten one (new-package --force at another version) is read
+ * as rewritten, and several drops in one changeset compose.
+ */
+export async function stageSourceDrop(
+  cs: Changeset,
+  file: string,
+): Promise<SourceDrop> {
+  const paths = repoPaths(cs.root);
+  const pkgs = new Set(
+    cs.paths().filter((p) =>
+      p.startsWith(`${PKGS_DIR}/`) && p.endsWith(".nix")
+    ),
+  );
+  for await (const e of Deno.readDir(paths.pkgsDir)) {
+    if (e.isFile && e.name.endsWith(".nix")) pkgs.add(`${PKGS_DIR}/${e.name}`);
+  }
+  const usedBy: string[] = [];
+  for (const rel of [...pkgs].sort()) {
+    if ((await cs.readText(rel))?.includes(file)) usedBy.push(rel);
+  }
+  const drop: SourceDrop = { usedBy, entries: [] };
+  if (usedBy.length) return drop;
+  const manifestText = await cs.readText(SOURCES_MANIFEST);
+  if (manifestText !== undefined) {
+    const m = parseManifest(manifestText, SOURCES_MANIFEST);
+    const gone: SourceEntry[] = m.sources.filter((e) => e.file === file);
+    if (gone.length) {
+      const next = {
+        version: 1 as const,
+        sources: m.sources.filter((e) => e.file !== file),
+      };
+      cs.write(SOURCES_MANIFEST, serializeManifest(next));
+      cs.write(SUMS_FILE, renderSha256Sums(next));
+      drop.entries = gone.map((e) => `${e.name} ${e.version} (${e.file})`);
+    }
+  }
+  const rel = sourceFile(file);
+  if (await exists(join(cs.root, rel))) {
+    cs.remove(rel);
+    drop.removed = rel;
+  }
+  return drop;
+}
