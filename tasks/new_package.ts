@@ -19,21 +19,20 @@ import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { exists } from "../lib/kit/fsutil.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
-import { parseLicenseFlag } from "../lib/python/license.ts";
 import { info, out } from "../lib/kit/log.ts";
-import { parseGithubRepo } from "../lib/new_package/from_github.ts";
 import {
+  directReference,
+  isDistPath,
   isImportName,
-  parseMetaAnswers,
-  splitList,
-} from "../lib/new_package/meta_answers.ts";
-import { normalizeName } from "../lib/python/names.ts";
-import {
   newPackage,
   type NewPackageOptions,
+  normalizeName,
   type PackageResult,
+  parseGithubRepo,
+  parseLicenseFlag,
+  parseMetaAnswers,
+  splitList,
 } from "../lib/new_package/run.ts";
-import { isDistPath } from "../lib/new_package/source.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
 
 const USAGE = `Usage: deno task new-package NAME[==VERSION] [options]
@@ -68,7 +67,11 @@ Options:
   --nixpkgs-index FILE   look names up in this offline index only
   --root DIR             ${ROOT_HELP}
   --yes                  take every default (a question without one exits 2 naming its flag)
-  --force                replace an existing package file (its diff is shown first)
+  --ignore-requires-python  write a package whose Requires-Python excludes nixpkgs' python3
+                         (otherwise asked; --yes alone exits 2)
+  --force                replace an existing package file (its diff is shown first; its old
+                         vendored source is dropped when nothing else uses it). Never the
+                         main package: bump-comfyui changes that
   --dry-run              show what would be written, write nothing
   --json                 print the result as JSON on stdout
   -h, --help             show this help
@@ -112,6 +115,7 @@ const OPTIONS = {
   root: { type: "string" },
   yes: { type: "boolean", short: "y" },
   force: { type: "boolean" },
+  "ignore-requires-python": { type: "boolean" },
   "dry-run": { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -126,7 +130,11 @@ export async function main(args: string[]): Promise<number> {
     }
     const opts = await optionsFrom(values, positionals);
     const fe = chooseFrontend({ yes: values.yes ?? false });
-    const results = await newPackage(opts, fe);
+    const results = await newPackage(opts, fe).catch((e) => {
+      // A question the flags left open: its one line names the flag; the help adds nothing.
+      if (e instanceof UsageError) throw new KitError(e.message, 2);
+      throw e;
+    });
     if (opts.json) out(JSON.stringify({ packages: results }, null, 2));
     else printSummary(results, opts);
     return 0;
@@ -144,6 +152,7 @@ async function optionsFrom(
         : "missing NAME[==VERSION] or PATH",
     );
   }
+  directReference(positionals[0]!);
   const root = await resolveRoot(v.root);
   const oneOf = <T extends string>(
     flag: string,
@@ -159,7 +168,7 @@ async function optionsFrom(
     return value as T;
   };
   if (v.wheel && v.sdist) {
-    throw new UsageError("choose one of --wheel and --sdist");
+    throw new UsageError("Choose one of --wheel and --sdist");
   }
   const python = v.python ?? "3.12";
   if (!/^\d+\.\d+(\.\d+)?$/.test(python)) {
@@ -234,6 +243,7 @@ async function optionsFrom(
     python,
     main,
     force: v.force ?? false,
+    ...(v["ignore-requires-python"] ? { ignoreRequiresPython: true } : {}),
     dryRun: v["dry-run"] ?? false,
     json: v.json ?? false,
     ...(v.version !== undefined ? { version: v.version } : {}),
@@ -291,7 +301,9 @@ function printSummary(results: PackageResult[], opts: NewPackageOptions): void {
     for (const m of missing) info(`  deno task new-package ${m}`);
   }
   if (written.length && !opts.dryRun) {
+    // Flox builds only the files git tracks: a new package file is invisible until added.
     info(`\nNext:`);
+    info(`  git add .flox/pkgs .flox/sources sources-manifest.json`);
     for (const r of written) info(`  flox build ${r.attr}`);
     info(`  deno task verify`);
   }

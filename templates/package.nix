@@ -5,15 +5,15 @@
 {{formals}}}:
 
 python3.pkgs.buildPythonPackage rec {
+  {{notes}}
   pname = {{pname}};
   version = {{version}};
-  format = {{format}};
+  {{buildFormat}}
 
   src = {{src}};
 
-  nativeBuildInputs = {{nativeBuildInputs}};
-
-  propagatedBuildInputs = {{propagatedBuildInputs}};
+  {{buildSystem}}
+  dependencies = {{dependencies}};
 
   doCheck = false;
 
@@ -22,7 +22,9 @@ python3.pkgs.buildPythonPackage rec {
   meta = with lib; {
     description = {{description}};
     homepage = {{homepage}};
+    {{changelog}}
+    {{licenseEvidence}}
     license = {{license}};{{licenseComment}}
-    platforms = {{platforms}};
+    {{platforms}}
   };
 }

@@ -23,14 +23,7 @@ const MECHANISMS = new Set([
  * removes them after merging). Format: "<importer> -> <imported>", both relative to the root.
  * Nothing else may break a rule.
  */
-const EXCEPTIONS = new Set<string>([
-  // new-package: flag parsing still reaches past lib/new_package/run.ts (new_package owner)
-  "tasks/new_package.ts -> lib/new_package/from_github.ts",
-  "tasks/new_package.ts -> lib/new_package/meta_answers.ts",
-  "tasks/new_package.ts -> lib/new_package/source.ts",
-  "tasks/new_package.ts -> lib/python/license.ts",
-  "tasks/new_package.ts -> lib/python/names.ts",
-]);
+const EXCEPTIONS = new Set<string>([]);
 
 /** Every .ts file under `dir`, relative to the root. */
 function tsFiles(dir: string): string[] {

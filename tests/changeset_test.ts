@@ -101,6 +101,35 @@ Deno.test("Changeset.checkWritable() refuses before the first write when a targe
   assert.deepEqual(await tree(allowed), {});
 });
 
+Deno.test("Changeset.apply() keeps a target's temporary copies in its tempDir folder", async () => {
+  await using dir = await tmp();
+  await Deno.mkdir(join(dir.path, "stage"));
+  await Deno.writeTextFile(join(dir.path, "m.json"), "old\n");
+  // A process allowed to write m.json and stage/ but not the folder m.json is in.
+  const script = `
+import { Changeset } from ${JSON.stringify(join(ROOT, "lib/kit/changeset.ts"))};
+const cs = new Changeset(Deno.args[0]);
+cs.write("m.json", "new\\n", { tempDir: "stage" });
+cs.write("stage/s.txt", "s\\n");
+await cs.apply();
+`;
+  await Deno.writeTextFile(join(dir.path, "..", "cs_script.ts"), script);
+  const r = await run(Deno.execPath(), [
+    "run",
+    "--no-prompt",
+    `--allow-read`,
+    `--allow-write=${join(dir.path, "m.json")},${join(dir.path, "stage")}`,
+    join(dir.path, "..", "cs_script.ts"),
+    dir.path,
+  ]);
+  await Deno.remove(join(dir.path, "..", "cs_script.ts"));
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await tree(dir.path), {
+    "m.json": "new\n",
+    "stage/s.txt": "s\n",
+  });
+});
+
 Deno.test("Changeset.apply() with tempDir writes a file the task may write but not its folder", async () => {
   await using dir = await tmp();
   const side = join(dir.path, "side");

@@ -8,7 +8,13 @@ import {
   pickHomepage,
   readDistMetadata,
 } from "../lib/python/dist_metadata.ts";
+import {
+  linkedRepository,
+  pickChangelog,
+} from "../lib/python/core_metadata.ts";
 import { KitError } from "../lib/kit/errors.ts";
+import { MAX_MEMBER_BYTES } from "../lib/python/dist_archive.ts";
+import { checkImportNames } from "../lib/python/import_names.ts";
 import { detectLicense } from "../lib/python/license.ts";
 import { parseRequirement } from "../lib/python/pep508.ts";
 import { REAL_SOURCES, realSourcesTest, tmp } from "./_helpers.ts";
@@ -102,6 +108,11 @@ realSourcesTest(
     assert.deepEqual(spandrel.buildRequires, ["setuptools>=46.4.0"]);
     assert.equal(spandrel.buildBackend, "setuptools.build_meta");
     assert.deepEqual(spandrel.importNames, ["spandrel"]);
+    // PKG-INFO names no URL; its description links the project's own repository.
+    assert.equal(
+      spandrel.homepage,
+      "https://github.com/chaiNNer-org/spandrel",
+    );
     assert.deepEqual(spandrel.requiresDist, [
       "torch",
       "torchvision",
@@ -181,7 +192,7 @@ Deno.test("readDistMetadata() reads sdist formats: pyproject, setup.py only, src
     sdistFileName(base),
   );
   assert.equal(setupPy.format, "setuptools");
-  assert.deepEqual(setupPy.buildRequires, ["setuptools", "wheel"]);
+  assert.deepEqual(setupPy.buildRequires, ["setuptools"]);
 
   const src = await distMetadataFromBytes(
     await buildTarGz([
@@ -357,6 +368,119 @@ Deno.test("pickHomepage() and githubRepo() choose among project URLs", () => {
     undefined,
   );
   assert.equal(pickHomepage({}), undefined);
+  // Homepage, then Source, then Repository, then the Home-page field; never the docs alone.
+  const cases: [Record<string, string>, string | undefined][] = [
+    [
+      { "Home-page": "https://a.org", Source: "https://b.org" },
+      "https://b.org",
+    ],
+    [{ Repository: "https://r.org", Source: "https://s.org" }, "https://s.org"],
+    [
+      { "Home-page": "https://a.org", Documentation: "https://d" },
+      "https://a.org",
+    ],
+    [{ Documentation: "https://d.org", "Bug Tracker": "https://t" }, undefined],
+    [
+      { homepage: "ftp://x.org", "Home-page": "https://a.org" },
+      "https://a.org",
+    ],
+  ];
+  for (const [u, want] of cases) {
+    assert.equal(pickHomepage(u), want, JSON.stringify(u));
+  }
+  assert.equal(
+    pickChangelog({ Homepage: "https://h", "Release Notes": "https://r" }),
+    "https://r",
+  );
+  assert.equal(pickChangelog({ Homepage: "https://h" }), undefined);
+  assert.equal(
+    linkedRepository(
+      "see [x](https://github.com/o/other) and https://github.com/Own/My_Pkg.git",
+      "my-pkg",
+    ),
+    "https://github.com/Own/My_Pkg",
+  );
+  assert.equal(
+    linkedRepository("https://github.com/o/other", "my-pkg"),
+    undefined,
+  );
+});
+
+Deno.test("readDistMetadata() reads the licence files a distribution ships", async () => {
+  const templates = await readDistMetadata(
+    `${REAL_SOURCES}/comfyui_workflow_templates-0.7.20-py3-none-any.whl`,
+  );
+  assert.deepEqual(templates.licenseFiles.map((f) => f.path), [
+    "comfyui_workflow_templates-0.7.20.dist-info/licenses/LICENSE",
+  ]);
+  assert.match(templates.licenseFiles[0]!.text, /GNU GENERAL PUBLIC LICENSE/);
+  const spandrel = await readDistMetadata(
+    `${REAL_SOURCES}/spandrel-0.4.0.tar.gz`,
+  );
+  assert.deepEqual(spandrel.licenseFiles, []);
+  const nunchaku = await readDistMetadata(
+    `${REAL_SOURCES}/nunchaku-0.16.1-py3-none-any.whl`,
+  );
+  assert.deepEqual(nunchaku.licenseFiles, []);
+});
+
+Deno.test("openArchive() refuses a METADATA too large to read, in one line", async () => {
+  const { zipSync } = await import("fflate");
+  const huge = new Uint8Array(MAX_MEMBER_BYTES + 1).fill(65);
+  const bytes = zipSync({ "big-1.0.dist-info/METADATA": huge }, { level: 1 });
+  await assert.rejects(
+    () => distMetadataFromBytes(bytes, "big-1.0-py3-none-any.whl"),
+    (e: unknown) =>
+      e instanceof KitError &&
+      /^big-1\.0-py3-none-any\.whl: big-1\.0\.dist-info\/METADATA is too large to read \(16777217 bytes/
+        .test(e.message),
+  );
+});
+
+Deno.test("checkImportNames() keeps names the wheel holds and drops the rest", () => {
+  const paths = [
+    "pkg/__init__.py",
+    "ns/sub/mod.py",
+    "single.py",
+    "fast.cpython-312-x86_64-linux-gnu.so",
+    "ghostdir/README.md",
+    "x-1.0.dist-info/METADATA",
+  ];
+  assert.deepEqual(
+    checkImportNames(
+      ["pkg", "ns.sub", "single", "fast", "ghostdir", "missing", "pkg.nope"],
+      paths,
+    ),
+    {
+      kept: ["pkg", "ns.sub", "single", "fast"],
+      dropped: ["ghostdir", "missing", "pkg.nope"],
+    },
+  );
+});
+
+Deno.test("readDistMetadata() drops a top_level.txt name the wheel does not hold", async () => {
+  const spec = {
+    name: "leftover",
+    version: "1.0",
+    packages: ["leftover"],
+    topLevel: true,
+  };
+  const wheel = buildWheel({
+    ...spec,
+    extraFiles: [],
+  });
+  // top_level.txt naming a package that is not in the wheel, as real ones do.
+  const { unzipSync, zipSync } = await import("fflate");
+  const files = unzipSync(wheel);
+  files["leftover-1.0.dist-info/top_level.txt"] = new TextEncoder().encode(
+    "leftover\nbuild_helpers\n",
+  );
+  const meta = await distMetadataFromBytes(
+    zipSync(files),
+    wheelFileName(spec),
+  );
+  assert.deepEqual(meta.importNames, ["leftover"]);
+  assert.deepEqual(meta.droppedImports, ["build_helpers"]);
 });
 
 Deno.test("readDistMetadata() refuses a wheel whose METADATA inflates to 1 GiB, in one line and bounded memory", async () => {
@@ -368,7 +492,7 @@ Deno.test("readDistMetadata() refuses a wheel whose METADATA inflates to 1 GiB, 
     assert.ok(e instanceof KitError, String(e));
     assert.equal(
       e.message,
-      "Cannot read bomb-1.0-py3-none-any.whl: bomb-1.0.dist-info/METADATA is 1024 MiB, too large for metadata (at most 16 MiB)",
+      "bomb-1.0-py3-none-any.whl: bomb-1.0.dist-info/METADATA is too large to read (1073741824 bytes, the limit is 16777216): it is not a plausible distribution",
     );
     return true;
   });

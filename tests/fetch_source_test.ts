@@ -1232,7 +1232,8 @@ Deno.test("fetch-source with deno.json's permissions fills a cache under /tmp (C
 
   const xdg = join(f.root, "..", "xdg");
   const env: Record<string, string> = { ...f.env, HOME: home };
-  delete env.COMFYKIT_CACHE_DIR;
+  // Empty, not deleted: the child would inherit a value from this process's environment.
+  env.COMFYKIT_CACHE_DIR = "";
   env.XDG_CACHE_HOME = xdg;
   const viaXdg = await run(Deno.execPath(), [
     ...line,
@@ -1240,5 +1241,9 @@ Deno.test("fetch-source with deno.json's permissions fills a cache under /tmp (C
   ], { cwd: f.root, env });
   assert.equal(viaXdg.code, 0, viaXdg.stderr);
   assert.doesNotMatch(viaXdg.stderr, /not writable/);
-  assert.equal((await listDir(join(xdg, "comfykit", "sha256"))).length, 1);
+  assert.equal(
+    (await listDir(join(xdg, "comfykit", "sha256"))).length,
+    1,
+    viaXdg.stderr,
+  );
 });

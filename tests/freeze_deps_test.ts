@@ -647,13 +647,15 @@ Deno.test("freeze-deps interrupted while pip runs exits 130 and removes its temp
     await new Promise((r) => setTimeout(r, 3000)); // a slow index
     return new Response("not found", { status: 404 });
   });
-  const tmpRoot = Deno.env.get("TMPDIR") ?? "/tmp";
+  // A private TMPDIR: other runs on the machine make comfykit-resolve-* folders of their own.
+  await using tmpDir = await tmp();
+  const tmpRoot = tmpDir.path;
   const resolveDirs = () =>
     [...Deno.readDirSync(tmpRoot)].filter((e) => e.name.startsWith("comfykit-resolve-")).map((e) => e.name);
   const before = new Set(resolveDirs());
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${ROOT}/tasks/freeze_deps.ts`, "app", "--index-url", `${server.url}/simple`, "--root", tmpRoot, "--no-lock"],
-    env: HERMETIC_PIP_ENV, stdout: "piped", stderr: "piped",
+    env: { ...HERMETIC_PIP_ENV, TMPDIR: tmpRoot }, stdout: "piped", stderr: "piped",
   }).spawn();
   await asked; // pip is running inside the venv
   const mine = resolveDirs().filter((d) => !before.has(d));

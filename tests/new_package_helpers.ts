@@ -11,15 +11,17 @@ export { assertGolden, GOLDEN_DIR } from "./_helpers.ts";
 export interface EvaluatedPackage {
   pname: string;
   version: string;
-  format: string;
   src: unknown;
-  propagatedBuildInputs: string[];
-  nativeBuildInputs: string[];
+  /** "wheel", or "pyproject" for `pyproject = true`. */
+  format: string;
+  dependencies: string[];
+  buildSystem: string[];
   pythonImportsCheck: string[];
   description: string;
   homepage: string;
   license: string | string[];
-  platforms: string[];
+  /** null when the file sets none (a pure-Python package). */
+  platforms: string[] | null;
   args: string[];
 }
 
@@ -27,6 +29,21 @@ export interface EvaluatedPackage {
 export function haveNix(): boolean {
   return haveTool("nix-instantiate");
 }
+
+/**
+ * A Nix `buildPythonPackage` stub (a let binding) that enforces what nixpkgs'
+ * mk-python-derivation.nix enforces at evaluation: `pyproject` and `format` exclusive, one of
+ * them set (nixpkgs' default `format = "setuptools"` is deprecated). It returns the arguments
+ * with `format` ("wheel" | "pyproject"), `dependencies` and `buildSystem` normalised.
+ */
+export const BUILD_PYTHON_PACKAGE_STUB = `buildPythonPackage = a:
+    if a ? pyproject && a ? format then throw "pyproject and format are mutually exclusive"
+    else if !(a ? pyproject || a ? format) then throw "set pyproject = true (or format = \\"wheel\\")"
+    else a // {
+      format = if a ? pyproject then (if a.pyproject then "pyproject" else "other") else a.format;
+      dependencies = a.dependencies or a.propagatedBuildInputs or [ ];
+      buildSystem = a.build-system or a.nativeBuildInputs or [ ];
+    };`;
 
 /**
  * `nix-instantiate --parse` the file, then `--eval --strict` it applied to stub arguments: a
@@ -61,17 +78,19 @@ let
     };
   };
   python3 = {
-    pkgs = stubPkgs // { buildPythonPackage = a: a; };
+    pkgs = stubPkgs // { inherit buildPythonPackage; };
     stdenv.hostPlatform.system = ${JSON.stringify(system)};
   };
+  ${BUILD_PYTHON_PACKAGE_STUB}
   f = import ${JSON.stringify(file)};
   given = { inherit lib python3; fetchPypi = a: a // { fetcher = "fetchPypi"; };
             fetchFromGitHub = a: a // { fetcher = "fetchFromGitHub"; }; } // stubPkgs;
   r = f (builtins.intersectAttrs (builtins.functionArgs f) given);
 in {
-  inherit (r) pname version format propagatedBuildInputs nativeBuildInputs pythonImportsCheck;
+  inherit (r) pname version format dependencies buildSystem pythonImportsCheck;
   src = if builtins.isAttrs r.src then r.src else toString r.src;
-  inherit (r.meta) description homepage license platforms;
+  inherit (r.meta) description homepage license;
+  platforms = r.meta.platforms or null;
   args = builtins.attrNames (builtins.functionArgs f);
 }`;
   const res = await run("nix-instantiate", [

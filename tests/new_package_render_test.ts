@@ -7,6 +7,7 @@ import {
   renderTemplate,
 } from "../lib/new_package/render.ts";
 import { KitError } from "../lib/kit/errors.ts";
+import { nixDescription } from "../lib/new_package/package_plan.ts";
 import { tmp } from "./_helpers.ts";
 import { assertGolden, evalPackage, haveNix } from "./new_package_helpers.ts";
 
@@ -55,7 +56,7 @@ const SPECS: Record<string, PackageSpec> = {
     license: ["asl20", "mit"],
     licenseNote: "from the repository's LICENSE files; the metadata has none",
   },
-  // An sdist with pyproject.toml through fetchPypi, build-system in nativeBuildInputs.
+  // An sdist with pyproject.toml through fetchPypi: pyproject = true with its build-system.
   "render-sdist-pypi.nix": {
     pname: "spandrel",
     version: "0.4.0",
@@ -67,7 +68,8 @@ const SPECS: Record<string, PackageSpec> = {
     importNames: ["spandrel"],
     description:
       "Give your project support for a variety of PyTorch model architectures",
-    homepage: "https://pypi.org/project/spandrel/",
+    homepage: "https://github.com/chaiNNer-org/spandrel",
+    changelog: "https://github.com/chaiNNer-org/spandrel/releases",
     license: ["mit"],
   },
   // A wheel through fetchPypi whose file name differs from pname, platform-limited.
@@ -87,6 +89,7 @@ const SPECS: Record<string, PackageSpec> = {
     description: "",
     homepage: "https://pypi.org/project/some-ext/",
     license: ["bsd3"],
+    notes: ["Requires-Python >=3.12 excludes nixpkgs' python3 3.11"],
     platforms: ["x86_64-linux"],
   },
   // setup.py-only source from GitHub with a v-prefixed tag.
@@ -108,6 +111,30 @@ const SPECS: Record<string, PackageSpec> = {
     description: "An old library",
     homepage: "https://github.com/acme/oldlib",
     license: ["gpl3Plus"],
+    licenseEvidence: [
+      'METADATA says License "MIT"; oldlib-1.4.2/LICENSE is the GNU GPL v3 text',
+      "chosen: gpl3Plus (the shipped text; --license)",
+    ],
+  },
+  // A GitHub source pinned to a commit: `rev`, not `tag`.
+  "render-github-commit.nix": {
+    pname: "pinned",
+    version: "0.1.0",
+    format: "pyproject",
+    src: {
+      kind: "github",
+      owner: "acme",
+      repo: "pinned",
+      rev: "0123456789abcdef0123456789abcdef01234567",
+      sri: SRI,
+    },
+    dependencies: [],
+    buildDependencies: [{ attr: "hatchling" }],
+    customArgs: [],
+    importNames: ["pinned"],
+    description: "Pinned to a commit",
+    homepage: "https://github.com/acme/pinned",
+    license: ["mit"],
   },
 };
 
@@ -142,6 +169,7 @@ Deno.test("renderPackage() output parses and evaluates with real Nix against stu
     "setuptools",
     "wheel",
     "six",
+    "hatchling",
   ];
   await Deno.mkdir(`${dir.path}/.flox/pkgs`, { recursive: true });
   const results: Record<string, Awaited<ReturnType<typeof evalPackage>>> = {};
@@ -151,11 +179,17 @@ Deno.test("renderPackage() output parses and evaluates with real Nix against stu
     const r = await evalPackage(path, names);
     assert.equal(r.pname, spec.pname, name);
     assert.equal(r.version, spec.version, name);
-    assert.equal(r.format, spec.format, name);
+    assert.equal(
+      r.format,
+      spec.format === "wheel" ? "wheel" : "pyproject",
+      name,
+    );
+    // Pure-Python packages take the interpreter's platforms.
+    assert.equal(r.platforms === null, spec.platforms === undefined, name);
     results[name] = r;
   }
   const cond = results["render-wheel-conditionals.nix"]!;
-  assert.deepEqual(cond.propagatedBuildInputs, [
+  assert.deepEqual(cond.dependencies, [
     "fancy-core",
     "numpy",
     "torch",
@@ -171,7 +205,7 @@ Deno.test("renderPackage() output parses and evaluates with real Nix against stu
     names,
     "aarch64-darwin",
   );
-  assert.deepEqual(darwin.propagatedBuildInputs, [
+  assert.deepEqual(darwin.dependencies, [
     "fancy-core",
     "numpy",
     "torch",
@@ -188,7 +222,7 @@ Deno.test("renderPackage() output parses and evaluates with real Nix against stu
     version: "0.4.0",
     hash: SRI,
   });
-  assert.deepEqual(results["render-sdist-pypi.nix"]!.nativeBuildInputs, [
+  assert.deepEqual(results["render-sdist-pypi.nix"]!.buildSystem, [
     "setuptools",
   ]);
   assert.deepEqual(results["render-wheel-pypi.nix"]!.src, {
@@ -209,9 +243,39 @@ Deno.test("renderPackage() output parses and evaluates with real Nix against stu
     fetcher: "fetchFromGitHub",
     owner: "acme",
     repo: "oldlib",
-    rev: "v1.4.2",
+    tag: "v1.4.2",
     hash: SRI,
   });
+  assert.deepEqual(results["render-setuptools-github.nix"]!.buildSystem, [
+    "setuptools",
+    "wheel",
+  ]);
+  assert.deepEqual(results["render-wheel-vendored.nix"]!.buildSystem, []);
+  assert.deepEqual(results["render-github-commit.nix"]!.src, {
+    fetcher: "fetchFromGitHub",
+    owner: "acme",
+    repo: "pinned",
+    rev: "0123456789abcdef0123456789abcdef01234567",
+    hash: SRI,
+  });
+});
+
+Deno.test("the buildPythonPackage stub refuses what mk-python-derivation.nix refuses", async () => {
+  if (!haveNix()) return;
+  await using dir = await tmp();
+  const base = renderPackage(SPECS["render-wheel-vendored.nix"]!, template);
+  const cases: [string, RegExp][] = [
+    [
+      base.replace('format = "wheel";', 'format = "wheel"; pyproject = true;'),
+      /mutually exclusive/,
+    ],
+    [base.replace('format = "wheel";', ""), /set pyproject = true/],
+  ];
+  for (const [text, message] of cases) {
+    const path = `${dir.path}/p.nix`;
+    await Deno.writeTextFile(path, text);
+    await assert.rejects(() => evalPackage(path, []), message);
+  }
 });
 
 Deno.test("renderTemplate() throws on unknown, unfilled and malformed placeholders", () => {
@@ -237,6 +301,15 @@ Deno.test("renderTemplate() throws on unknown, unfilled and malformed placeholde
       (e: unknown) => e instanceof KitError && re.test(e.message),
     );
   }
+  // An empty placeholder alone on its line takes the line with it; inline it leaves nothing.
+  assert.equal(
+    renderTemplate("x;\n  {{a}}\n  y; {{b}}\n", { a: "", b: "" }, { known }),
+    "x;\n  y; \n",
+  );
+  assert.equal(
+    renderTemplate("x;\n  {{a}}\ny;\n", { a: "p;\nq;" }, { known }),
+    "x;\n  p;\n  q;\ny;\n",
+  );
   // "}}" closes nested Nix attribute sets and is not a placeholder.
   assert.equal(
     renderTemplate("{ a = { b = 1; }}", {}, { known }),
@@ -245,7 +318,7 @@ Deno.test("renderTemplate() throws on unknown, unfilled and malformed placeholde
 });
 
 Deno.test("renderDeps() groups conditionals by system list", () => {
-  assert.equal(renderDeps([]), "with python3.pkgs; [ ]");
+  assert.equal(renderDeps([]), "[ ]");
   assert.equal(
     renderDeps([{ attr: "b", systems: ["x86_64-linux"] }, {
       attr: "a",
@@ -257,4 +330,28 @@ Deno.test("renderDeps() groups conditionals by system list", () => {
     () => renderDeps([{ attr: "1bad" }]),
     /Not a Nix attribute name: "1bad"/,
   );
+});
+
+Deno.test("nixDescription() follows nixpkgs' meta rules", () => {
+  const cases: [string, string][] = [
+    [
+      "Optimally partitioning data into piece-wise linear segments.",
+      "Optimally partitioning data into piece-wise linear segments",
+    ],
+    [
+      "Give your project support for a variety of PyTorch model architectures, including auto-detecting model architecture from just .pth files. spandrel gives you arch support.",
+      "Give your project support for a variety of PyTorch model architectures, including auto-detecting model architecture from just .pth files",
+    ],
+    ["The most powerful diffusion GUI", "Most powerful diffusion GUI"],
+    ["an  easy\nlibrary", "Easy library"],
+    ["Tools, e.g. a parser. More.", "Tools, e.g. a parser"],
+    ["Annotated things", "Annotated things"],
+    [
+      "ComfyUI workflow templates package",
+      "ComfyUI workflow templates package",
+    ],
+  ];
+  for (const [summary, want] of cases) {
+    assert.equal(nixDescription(summary), want, summary);
+  }
 });

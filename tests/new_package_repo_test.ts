@@ -162,7 +162,7 @@ realSourcesTest(
       "spandrel 0.4.0: wrote .flox/pkgs/spandrel.nix, vendored .flox/sources/spandrel-0.4.0.tar.gz, wired into .flox/pkgs/comfyui.nix\n",
     );
     const pkg = await Deno.readTextFile(`${root}/.flox/pkgs/spandrel.nix`);
-    assert.match(pkg, /format = "pyproject";/);
+    assert.match(pkg, /pyproject = true;\n/);
     assert.match(pkg, /pythonImportsCheck = \[ "spandrel" \];/);
   },
 );

@@ -1,7 +1,10 @@
-// new-package end to end: subprocess runs against a fixture PyPI (and GitHub), in a scratch
-// repository; one run drives the real interactive prompts through tmux.
+// new-package end to end against a fixture PyPI (and GitHub), in a scratch repository: the
+// task's main() in-process with the scripted frontend (np()), a few subprocess runs where the
+// process itself matters (no --root, INIT_CWD), and one run of the real interactive prompts
+// through tmux.
 import assert from "node:assert/strict";
-import { ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import { captureOutput, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import { main } from "../tasks/new_package.ts";
 import { type FixtureServer, startServer } from "./_fixtures/server.ts";
 import {
   type FakeRelease,
@@ -200,7 +203,9 @@ async function world(): Promise<World> {
       COMFYKIT_CACHE_DIR: `${dir.path}/cache`,
       COMFYKIT_MIRRORS: "",
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: dir.path,
+      // The real HOME: Deno's module cache is under it (a fresh one downloads before the task
+      // starts); the kit's own cache is COMFYKIT_CACHE_DIR above.
+      HOME: Deno.env.get("HOME") ?? dir.path,
     },
     async [Symbol.asyncDispose]() {
       await server[Symbol.asyncDispose]();
@@ -209,14 +214,38 @@ async function world(): Promise<World> {
   };
 }
 
+/** One in-process run at a time: the environment and the console are process-wide. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * new-package in-process: tasks/new_package.ts's main() with the world's endpoints in the
+ * environment and its output captured (the scripted frontend answers, as without a terminal).
+ */
 function np(w: World, args: string[]) {
-  return runTaskProcess("new_package.ts", [
-    ...args,
-    "--root",
-    w.root,
-    "--nixpkgs-index",
-    `${w.root}/../index.json`,
-  ], { env: w.env, cwd: w.root });
+  const go = async () => {
+    const keys = Object.keys(w.env).filter((k) => k !== "PATH" && k !== "HOME");
+    const saved = keys.map((k) => [k, Deno.env.get(k)] as const);
+    for (const k of keys) Deno.env.set(k, w.env[k]!);
+    try {
+      return await captureOutput(() =>
+        main([
+          ...args,
+          "--root",
+          w.root,
+          "--nixpkgs-index",
+          `${w.root}/../index.json`,
+        ])
+      );
+    } finally {
+      for (const [k, v] of saved) {
+        if (v === undefined) Deno.env.delete(k);
+        else Deno.env.set(k, v);
+      }
+    }
+  };
+  const run = queue.then(go, go);
+  queue = run.catch(() => {});
+  return run;
 }
 
 async function tree(root: string): Promise<string[]> {
@@ -294,7 +323,7 @@ Deno.test("new-package --yes writes, vendors and wires a package from the fixtur
     assert.equal(linux.pname, "fancy-kit");
     assert.equal(linux.version, "2.0.1");
     assert.equal(linux.format, "wheel");
-    assert.deepEqual(linux.propagatedBuildInputs, [
+    assert.deepEqual(linux.dependencies, [
       "fancy-core",
       "numpy",
       "pillow",
@@ -309,7 +338,7 @@ Deno.test("new-package --yes writes, vendors and wires a package from the fixtur
       names,
       "aarch64-darwin",
     );
-    assert.deepEqual(mac.propagatedBuildInputs, [
+    assert.deepEqual(mac.dependencies, [
       "fancy-core",
       "numpy",
       "pillow",
@@ -321,7 +350,7 @@ Deno.test("new-package --yes writes, vendors and wires a package from the fixtur
       names,
     );
     assert.equal(coreEval.format, "pyproject");
-    assert.deepEqual(coreEval.nativeBuildInputs, ["hatchling"]);
+    assert.deepEqual(coreEval.buildSystem, ["hatchling"]);
     assert.deepEqual(coreEval.license, "bsd3");
     const parse = await run("nix-instantiate", [
       "--parse",
@@ -640,9 +669,13 @@ Deno.test("new-package --source github pins a tag with the NAR hash of its archi
   const text = await Deno.readTextFile(`${w.root}/.flox/pkgs/fancy-kit.nix`);
   assert.match(
     text,
-    /src = fetchFromGitHub \{\n {4}owner = "acme";\n {4}repo = "fancy-kit";\n {4}rev = "v\$\{version\}";\n {4}hash = "sha256-[A-Za-z0-9+/]{43}=";/,
+    /src = fetchFromGitHub \{\n {4}owner = "acme";\n {4}repo = "fancy-kit";\n {4}tag = "v\$\{version\}";\n {4}hash = "sha256-[A-Za-z0-9+/]{43}=";/,
   );
-  assert.match(text, /format = "pyproject";/);
+  assert.match(text, /pyproject = true;\n/);
+  assert.match(
+    text,
+    /build-system = with python3\.pkgs; \[\n {4}setuptools\n {4}wheel\n {2}\];/,
+  );
   if (haveTool("nix-hash")) {
     await using x = await tmp();
     await Deno.mkdir(`${x.path}/src/fancy_kit`, { recursive: true });

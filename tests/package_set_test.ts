@@ -1,12 +1,16 @@
 // The repository's own package set (issue 9): every .flox/pkgs/*.nix parses with Nix; each
 // package file, evaluated against stub arguments, says what its distribution's metadata says
 // (read from the real files with lib/python/dist_metadata.ts; only the six files that cannot be
-// downloaded here are described by hard-coded facts); comfyui.nix takes all eleven; and
-// new-package regenerates every file byte for byte (the set is reproducible by the kit).
+// downloaded here are described by hard-coded facts), with a buildPythonPackage stub that
+// enforces what nixpkgs' mk-python-derivation.nix enforces; comfyui.nix takes ten of them (not
+// nunchaku: see docs/new-package.md); and new-package regenerates every file byte for byte.
 // Also new-package's --from-manifest mode, where every answer comes from flags.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import { BUILD_PYTHON_PACKAGE_STUB } from "./new_package_helpers.ts";
+import { captureOutput } from "./_helpers.ts";
+import { main as newPackageMain } from "../tasks/new_package.ts";
 import { readDistMetadata } from "../lib/python/dist_metadata.ts";
 import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
 import { readManifest } from "../lib/repo/manifest.ts";
@@ -69,8 +73,27 @@ const FLAGS_ONLY = [
   })),
 ] as const;
 
-/** The licence attribute each flags-only package must end up with. */
+/**
+ * Extra answers for the real files: comfyui-workflow-templates' METADATA says MIT while its wheel
+ * ships the GPL-3 text (the choice and why are in the file); nunchaku's Requires-Python
+ * (<3.13) excludes nixpkgs' python3 3.13 and it is not wired into comfyui.nix.
+ */
+const REAL_ARGS: Record<string, string[]> = {
+  "comfyui_workflow_templates-0.7.20-py3-none-any.whl": [
+    "--license",
+    "gpl3Only",
+    "--license-note",
+    "the GPL-3 text the wheel ships is the licence actually granted (and the stricter of the two); METADATA's MIT is not backed by any file",
+  ],
+  "nunchaku-0.16.1-py3-none-any.whl": ["--ignore-requires-python", "--no-wire"],
+};
+
+/** Custom packages comfyui.nix does not take. */
+const UNWIRED = ["nunchaku"];
+
+/** The licence attribute each package chosen by flags must end up with. */
 const FLAGS_ONLY_LICENSE: Record<string, string> = {
+  "comfyui-workflow-templates": "gpl3Only",
   "comfyui-frontend-package": "gpl3Only",
   "comfyui-embedded-docs": "gpl3Only",
   "comfyui-workflow-templates-media-api": "mit",
@@ -139,7 +162,7 @@ async function expectedFromFile(
   return {
     pname: normalizeName(meta.name),
     version: meta.version,
-    format: meta.format,
+    format: meta.format === "wheel" ? "wheel" : "pyproject",
     deps: [...new Set(deps)].sort(),
     build: meta.buildRequires.map((r) => attr(parseRequirement(r).name))
       .sort(),
@@ -164,14 +187,14 @@ interface Evaluated {
   pname: string;
   version: string;
   format: string;
-  propagatedBuildInputs: string[];
-  nativeBuildInputs: string[];
+  dependencies: string[];
+  buildSystem: string[];
   pythonImportsCheck: string[];
   src: string;
   description: string;
   homepage: string;
   license: string;
-  platforms: string[];
+  platforms: string[] | null;
   args: string[];
 }
 
@@ -184,6 +207,7 @@ interface Evaluated {
 async function evalFiles(
   files: Record<string, string>,
   custom: readonly string[],
+  system = "x86_64-linux",
 ): Promise<Record<string, Evaluated>> {
   const index = await readNixpkgsIndex(DEFAULT_INDEX_FILE);
   const list = (xs: readonly string[]) =>
@@ -200,13 +224,17 @@ let
       darwin = [ "aarch64-darwin" "x86_64-darwin" ];
     };
   };
+  ${BUILD_PYTHON_PACKAGE_STUB}
   python3 = {
     pkgs = strings "" ${list(Object.keys(index.python3Packages))} // {
-      buildPythonPackage = a: a;
-      buildPythonApplication = a: a;
+      inherit buildPythonPackage;
+      buildPythonApplication = a: a // {
+        dependencies = a.dependencies or a.propagatedBuildInputs or [ ];
+        buildSystem = [ ];
+      };
     };
     interpreter = "/stub/bin/python3";
-    stdenv.hostPlatform.system = "x86_64-linux";
+    stdenv.hostPlatform.system = ${JSON.stringify(system)};
   };
   given = { inherit lib python3; fetchFromGitHub = a: a; makeWrapper = "makeWrapper"; writeShellScript = n: t: "/stub/" + n; }
     // strings "custom:" ${list(custom)};
@@ -215,7 +243,7 @@ let
       f = import file;
       r = f (builtins.intersectAttrs (builtins.functionArgs f) given);
     in {
-      inherit (r) pname version propagatedBuildInputs nativeBuildInputs pythonImportsCheck;
+      inherit (r) pname version dependencies buildSystem pythonImportsCheck;
       format = r.format or null;
       src = if builtins.isAttrs r.src then "fetched" else toString r.src;
       inherit (r.meta) description homepage license;
@@ -294,8 +322,12 @@ Deno.test({
       assert.equal(r.pname, e.pname, where);
       assert.equal(r.version, e.version, where);
       assert.equal(r.format, e.format, where);
-      assert.deepEqual([...r.propagatedBuildInputs].sort(), e.deps, where);
-      assert.deepEqual([...r.nativeBuildInputs].sort(), e.build, where);
+      assert.deepEqual([...r.dependencies].sort(), e.deps, where);
+      assert.deepEqual([...r.buildSystem].sort(), e.build, where);
+      // Pure-Python packages take the interpreter's platforms.
+      assert.equal(r.platforms, null, where);
+      // nixpkgs' meta rules: no trailing period, no leading article, one line.
+      assert.doesNotMatch(r.description, /\.$|^(A|An|The) |\n/, where);
       assert.deepEqual(r.pythonImportsCheck, e.imports, where);
       assert.equal(r.src, join(SOURCES, e.file), where);
       // Custom dependencies are arguments; nothing else is.
@@ -323,10 +355,21 @@ Deno.test({
     );
     assert.equal(
       got["nunchaku"]!.description,
-      "Optimally partitioning data into piece-wise linear segments.",
+      "Optimally partitioning data into piece-wise linear segments",
+    );
+    assert.equal(
+      got["spandrel"]!.homepage,
+      "https://github.com/chaiNNer-org/spandrel",
+    );
+    const templates = await Deno.readTextFile(
+      join(PKGS, "comfyui-workflow-templates.nix"),
+    );
+    assert.match(
+      templates,
+      /# licence evidence: License "MIT"; comfyui_workflow_templates-0\.7\.20\.dist-info\/licenses\/LICENSE is the GNU GPL v3 text\n.*# chosen: gpl3Only \(--license\)\n.*license = licenses\.gpl3Only; # the GPL-3 text the wheel ships/,
     );
     assert.ok(
-      got["controlnet-aux"]!.propagatedBuildInputs.includes(
+      got["controlnet-aux"]!.dependencies.includes(
         "opencv-python-headless",
       ),
     );
@@ -342,20 +385,46 @@ Deno.test({
 
 Deno.test({
   name:
-    "comfyui.nix takes all eleven custom packages as arguments and dependencies",
+    "every package file evaluates for x86_64-linux and aarch64-darwin (mk-python-derivation's rules)",
+  ignore: !haveTool("nix-instantiate"),
+  fn: async () => {
+    const custom = await customNames();
+    const files = Object.fromEntries(
+      [...custom, "comfyui"].map((n) => [n, join(PKGS, `${n}.nix`)]),
+    );
+    for (const system of ["x86_64-linux", "aarch64-darwin"]) {
+      const got = await evalFiles(files, custom, system);
+      assert.deepEqual(Object.keys(got).sort(), [...custom, "comfyui"].sort());
+      for (const n of custom) {
+        assert.ok(
+          ["wheel", "pyproject"].includes(got[n]!.format),
+          `${n} on ${system}: ${got[n]!.format}`,
+        );
+      }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "comfyui.nix takes every custom package but nunchaku as arguments and dependencies",
   ignore: !haveTool("nix-instantiate"),
   fn: async () => {
     const custom = await customNames();
     const got = (await evalFiles({ main: join(PKGS, MAIN) }, custom)).main!;
-    for (const n of custom) {
+    for (const n of UNWIRED) {
+      assert.ok(!got.args.includes(n), `comfyui.nix takes ${n}`);
+      assert.ok(!got.dependencies.includes(`custom:${n}`));
+    }
+    for (const n of custom.filter((c) => !UNWIRED.includes(c))) {
       assert.ok(got.args.includes(n), `comfyui.nix does not take ${n}`);
       assert.ok(
-        got.propagatedBuildInputs.includes(`custom:${n}`),
+        got.dependencies.includes(`custom:${n}`),
         `comfyui.nix does not depend on the custom ${n}`,
       );
     }
     // Each custom package replaces nixpkgs' attribute of that name (spandrel): none is left.
-    assert.ok(!got.propagatedBuildInputs.includes("spandrel"));
+    assert.ok(!got.dependencies.includes("spandrel"));
     assert.equal(got.version, "0.3.75");
   },
 });
@@ -394,7 +463,7 @@ Deno.test("`new-package` regenerates every package file byte for byte", async ()
   const runs = [
     ...REAL_FILES.map((f) => ({
       pname: "",
-      args: [`.flox/sources/${f}`, "--yes"],
+      args: [`.flox/sources/${f}`, "--yes", ...(REAL_ARGS[f] ?? [])],
       file: f,
     })),
     ...FLAGS_ONLY.map((p) => ({
@@ -408,17 +477,20 @@ Deno.test("`new-package` regenerates every package file byte for byte", async ()
       (await readDistMetadata(join(SOURCES, r.file))).name,
     );
   }
-  // One scratch copy per package, so the runs are independent and can go in parallel.
-  await Promise.all(runs.map(async (r) => {
+  // One scratch copy per package, so the runs are independent; in-process, one at a time
+  // (the console is captured process-wide).
+  for (const r of runs) {
     await using dir = await tmp();
     await copyRepo(dir.path);
     const target = `.flox/pkgs/${r.pname}.nix`;
     await Deno.remove(join(dir.path, target));
     const before = await snapshot(dir.path);
-    const res = await runTaskProcess(
-      "new_package.ts",
-      [...r.args, "--root", dir.path],
-      { cwd: dir.path },
+    // A file argument names the scratch copy's file (as a run from inside it would).
+    const args = r.args.map((a) =>
+      a.startsWith(".flox/sources/") ? join(dir.path, a) : a
+    );
+    const res = await captureOutput(() =>
+      newPackageMain([...args, "--root", dir.path])
     );
     assert.equal(res.code, 0, `${r.args.join(" ")}: ${res.stderr}`);
     const after = await snapshot(dir.path);
@@ -430,8 +502,10 @@ Deno.test("`new-package` regenerates every package file byte for byte", async ()
     // Nothing else changed: comfyui.nix already has it, the manifest already records it.
     delete after[target];
     assert.deepEqual(after, before, `${r.pname}: other files changed`);
-    assert.match(res.stderr, /\.flox\/pkgs\/comfyui\.nix already has /);
-  }));
+    if (!UNWIRED.includes(r.pname)) {
+      assert.match(res.stderr, /\.flox\/pkgs\/comfyui\.nix already has /);
+    }
+  }
 });
 
 // --from-manifest in a scratch repository: the main package, a template and a manifest entry
@@ -562,7 +636,7 @@ Deno.test("`new-package --from-manifest` exits 2 naming the flag of a missing an
     [[...TINY_FLAGS, "--requires", "numpy>=>1"], /--requires "numpy>=>1": /],
     [
       [...TINY_FLAGS, "--requires", "numpy", "--no-deps"],
-      /choose one of --requires and --no-deps/,
+      /Choose one of --requires and --no-deps/,
     ],
     [
       [...TINY_FLAGS, "--no-deps", "--source", "github"],
@@ -597,11 +671,11 @@ Deno.test("`new-package --from-manifest` exits 1 when the manifest lacks the rel
   const cases: [string[], RegExp][] = [
     [
       ["other-pkg", "--from-manifest", "--yes"],
-      /records no wheel or sdist of "other-pkg": vendor it first: deno task fetch-source other-pkg$/m,
+      /records no wheel or sdist of "other-pkg": vendor it first: deno task fetch-source pypi:other-pkg$/m,
     ],
     [
       ["tiny-assets==9.9", "--from-manifest", "--yes"],
-      /records tiny-assets 1\.2\.0, not 9\.9: vendor it first: deno task fetch-source tiny-assets==9\.9$/m,
+      /records tiny-assets 1\.2\.0, not 9\.9: vendor it first: deno task fetch-source pypi:tiny-assets==9\.9$/m,
     ],
     [
       [...TINY_FLAGS, "--no-deps"],

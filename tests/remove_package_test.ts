@@ -13,6 +13,7 @@ import {
 import { parseNix } from "../lib/nix/parse.ts";
 import { readPackage } from "../lib/nix/query.ts";
 import { addListItem, removeListItem } from "../lib/nix/edit_list.ts";
+import { addFormal } from "../lib/nix/edit_formals.ts";
 import { Changeset } from "../lib/kit/changeset.ts";
 import { stageSourceDrop } from "../lib/remove_package/run.ts";
 import { readManifest, renderSha256Sums } from "../lib/repo/manifest.ts";
@@ -36,6 +37,23 @@ async function scratch() {
       Deno.lstat(`${dir.path}/${f}`).then(() => true, () => false),
     [Symbol.asyncDispose]: () => dir[Symbol.asyncDispose](),
   };
+}
+
+/**
+ * Wires nunchaku into the scratch copy's comfyui.nix (the repository keeps it unwired: its
+ * Requires-Python excludes nixpkgs' python3) and returns the new text.
+ */
+async function wireNunchaku(root: string): Promise<string> {
+  const path = `${root}/.flox/pkgs/comfyui.nix`;
+  const opts = { path: ".flox/pkgs/comfyui.nix" };
+  const text = addListItem(
+    addFormal(await Deno.readTextFile(path), "nunchaku", opts),
+    "propagatedBuildInputs",
+    "nunchaku",
+    opts,
+  );
+  await Deno.writeTextFile(path, text);
+  return text;
 }
 
 /** Every file under `dir` with its bytes, to prove nothing changed. */
@@ -227,7 +245,7 @@ Deno.test("remove-package keeps a source another package uses and refuses a left
   );
   assert.equal(await s.has(".flox/sources/spandrel-0.4.0.tar.gz"), true);
 
-  const main = await s.read(".flox/pkgs/comfyui.nix");
+  const main = await wireNunchaku(s.root);
   await Deno.writeTextFile(
     `${s.root}/.flox/pkgs/comfyui.nix`,
     main.replace(
@@ -260,7 +278,7 @@ Deno.test("remove-package without --yes off a terminal asks for it (exit 2) and 
 Deno.test("remove-package takes a package out of a platform block, and the emptied block with it", async () => {
   await using s = await scratch();
   const path = `${s.root}/.flox/pkgs/comfyui.nix`;
-  const seed = await Deno.readTextFile(path);
+  const seed = await wireNunchaku(s.root);
   const opts = { path: ".flox/pkgs/comfyui.nix" };
   const linuxOnly = addListItem(
     removeListItem(seed, "propagatedBuildInputs", "nunchaku", opts),

@@ -11,9 +11,7 @@ python3.pkgs.buildPythonPackage rec {
 
   src = ../../.flox/sources/comfyui_embedded_docs-0.3.1-py3-none-any.whl;
 
-  nativeBuildInputs = with python3.pkgs; [ ];
-
-  propagatedBuildInputs = with python3.pkgs; [ ];
+  dependencies = [ ];
 
   doCheck = false;
 
@@ -23,6 +21,5 @@ python3.pkgs.buildPythonPackage rec {
     description = "Embedded documentation for ComfyUI's core nodes";
     homepage = "https://github.com/Comfy-Org/embedded-docs";
     license = licenses.gpl3Only;
-    platforms = platforms.linux ++ platforms.darwin;
   };
 }

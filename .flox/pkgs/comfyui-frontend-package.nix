@@ -11,9 +11,7 @@ python3.pkgs.buildPythonPackage rec {
 
   src = ../../.flox/sources/comfyui_frontend_package-1.30.6-py3-none-any.whl;
 
-  nativeBuildInputs = with python3.pkgs; [ ];
-
-  propagatedBuildInputs = with python3.pkgs; [ ];
+  dependencies = [ ];
 
   doCheck = false;
 
@@ -23,6 +21,5 @@ python3.pkgs.buildPythonPackage rec {
     description = "Compiled web frontend (UI assets) of ComfyUI";
     homepage = "https://github.com/Comfy-Org/ComfyUI_frontend";
     license = licenses.gpl3Only; # the wheel declares no licence; its repository Comfy-Org/ComfyUI_frontend is GPL-3.0
-    platforms = platforms.linux ++ platforms.darwin;
   };
 }

@@ -11,9 +11,7 @@ python3.pkgs.buildPythonPackage rec {
 
   src = ../../.flox/sources/comfyui_workflow_templates_core-0.3.10-py3-none-any.whl;
 
-  nativeBuildInputs = with python3.pkgs; [ ];
-
-  propagatedBuildInputs = with python3.pkgs; [ ];
+  dependencies = [ ];
 
   doCheck = false;
 
@@ -23,6 +21,5 @@ python3.pkgs.buildPythonPackage rec {
     description = "Core helpers for ComfyUI workflow templates";
     homepage = "https://pypi.org/project/comfyui-workflow-templates-core/";
     license = licenses.mit;
-    platforms = platforms.linux ++ platforms.darwin;
   };
 }

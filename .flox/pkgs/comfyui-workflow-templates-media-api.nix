@@ -11,9 +11,7 @@ python3.pkgs.buildPythonPackage rec {
 
   src = ../../.flox/sources/comfyui_workflow_templates_media_api-0.3.14-py3-none-any.whl;
 
-  nativeBuildInputs = with python3.pkgs; [ ];
-
-  propagatedBuildInputs = with python3.pkgs; [ ];
+  dependencies = [ ];
 
   doCheck = false;
 
@@ -23,6 +21,5 @@ python3.pkgs.buildPythonPackage rec {
     description = "Media bundle containing API-driven workflow assets";
     homepage = "https://github.com/Comfy-Org/workflow_templates";
     license = licenses.mit;
-    platforms = platforms.linux ++ platforms.darwin;
   };
 }

@@ -16,9 +16,7 @@ python3.pkgs.buildPythonPackage rec {
 
   src = ../../.flox/sources/comfyui_workflow_templates-0.7.20-py3-none-any.whl;
 
-  nativeBuildInputs = with python3.pkgs; [ ];
-
-  propagatedBuildInputs = with python3.pkgs; [
+  dependencies = with python3.pkgs; [
     comfyui-workflow-templates-core
     comfyui-workflow-templates-media-api
     comfyui-workflow-templates-media-image
@@ -33,7 +31,8 @@ python3.pkgs.buildPythonPackage rec {
   meta = with lib; {
     description = "ComfyUI workflow templates package";
     homepage = "https://pypi.org/project/comfyui-workflow-templates/";
-    license = licenses.mit;
-    platforms = platforms.linux ++ platforms.darwin;
+    # licence evidence: License "MIT"; comfyui_workflow_templates-0.7.20.dist-info/licenses/LICENSE is the GNU GPL v3 text
+    # chosen: gpl3Only (--license)
+    license = licenses.gpl3Only; # the GPL-3 text the wheel ships is the licence actually granted (and the stricter of the two); METADATA's MIT is not backed by any file
   };
 }

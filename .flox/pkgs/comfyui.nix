@@ -24,7 +24,6 @@
 , comfyui-embedded-docs
 , spandrel
 , controlnet-aux
-, nunchaku
 }:
 
 python3.pkgs.buildPythonApplication rec {
@@ -77,7 +76,6 @@ python3.pkgs.buildPythonApplication rec {
     comfyui-embedded-docs
     spandrel
     controlnet-aux
-    nunchaku
   ];
 
   dontBuild = true;

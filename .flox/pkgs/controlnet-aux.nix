@@ -11,9 +11,7 @@ python3.pkgs.buildPythonPackage rec {
 
   src = ../../.flox/sources/controlnet_aux-0.0.10-py3-none-any.whl;
 
-  nativeBuildInputs = with python3.pkgs; [ ];
-
-  propagatedBuildInputs = with python3.pkgs; [
+  dependencies = with python3.pkgs; [
     einops
     filelock
     huggingface-hub
@@ -35,7 +33,8 @@ python3.pkgs.buildPythonPackage rec {
   meta = with lib; {
     description = "Auxillary models for controlnet";
     homepage = "https://github.com/patrickvonplaten/controlnet_aux";
+    # licence evidence: classifier "License :: OSI Approved :: Apache Software License"; controlnet_aux-0.0.10.dist-info/LICENSE.txt is the Apache-2.0 text
+    # chosen: asl20 (the metadata and the shipped text agree)
     license = licenses.asl20;
-    platforms = platforms.linux ++ platforms.darwin;
   };
 }

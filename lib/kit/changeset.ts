@@ -139,7 +139,7 @@ export class Changeset {
           throw notWritable(rel, e);
         }
       }
-      const dir = op.tempDir ?? await nearestDir(dirname(abs));
+      const dir = await nearestDir(op.tempDir ?? dirname(abs));
       try {
         const probe = await Deno.makeTempFile({
           dir,
@@ -231,10 +231,12 @@ async function applyOne(abs: string, op: Op): Promise<void> {
     });
     return;
   }
-  // mkdir of an existing folder still needs write access to it: only make what is missing.
-  const dir = await Deno.stat(dirname(abs)).catch(() => undefined);
-  if (!dir?.isDirectory) await Deno.mkdir(dirname(abs), { recursive: true });
   const tmp = tempFor(abs, op.tempDir);
+  // mkdir of an existing folder still needs write access to it: only make what is missing.
+  for (const dir of new Set([dirname(abs), dirname(tmp)])) {
+    const info = await Deno.stat(dir).catch(() => undefined);
+    if (!info?.isDirectory) await Deno.mkdir(dir, { recursive: true });
+  }
   try {
     if (op.kind === "copy") await Deno.copyFile(op.from, tmp);
     else if (typeof op.data === "string") {

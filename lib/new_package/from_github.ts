@@ -1,4 +1,4 @@
-// new-package's source option A, fetchFromGitHub: the tag for a version, the archive through the
+// new-package's fetchFromGitHub source: the tag for a version, the archive through the
 // download cache, its NAR hash (computed here, never a fakeHash) and how the tree builds.
 //
 //   const { src, build } = await githubSource({ fe, name: "spandrel", version: "0.4.0",

@@ -78,7 +78,7 @@ export function parseMetaAnswers(flags: {
     a.format = flags.format as PackageSpec["format"];
   }
   if (flags.noDeps && flags.requires?.length) {
-    throw new UsageError("choose one of --requires and --no-deps");
+    throw new UsageError("Choose one of --requires and --no-deps");
   }
   if (flags.noDeps) a.requires = [];
   else if (flags.requires) {
@@ -209,7 +209,7 @@ export async function metaFromAnswers(
         key: "build-requires",
         flag: "--build-requires",
         message: `[build-system] requires of ${entry.file} (comma separated):`,
-        ...(format === "setuptools" ? { default: "setuptools, wheel" } : {}),
+        ...(format === "setuptools" ? { default: "setuptools" } : {}),
         validate: (v) => requirementsProblem(splitRequirements(v)) ?? true,
       }),
     );
@@ -230,5 +230,6 @@ export async function metaFromAnswers(
     wheelTags: wheel
       ? [entry.file.replace(/\.whl$/, "").split("-").slice(-3).join("-")]
       : [],
+    licenseFiles: [],
   };
 }

@@ -56,7 +56,8 @@ export function wheelPlatforms(
 
 /**
  * The spec of one package file. Dependencies in a cycle are left out; custom and missing ones
- * become function arguments; the homepage defaults to the PyPI project page.
+ * become function arguments; the homepage is the PyPI project page only when the metadata
+ * names none.
  */
 export function packageSpec(a: {
   meta: DistMetadata;
@@ -66,7 +67,9 @@ export function packageSpec(a: {
   buildDeps: readonly { attr: string }[];
   imports: readonly string[];
   license: readonly string[];
+  licenseEvidence?: readonly string[];
   licenseNote?: string | undefined;
+  notes?: readonly string[] | undefined;
   platforms?: readonly NixSystem[] | undefined;
 }): PackageSpec {
   const { meta } = a;
@@ -81,13 +84,39 @@ export function packageSpec(a: {
       d.status === "custom" || d.status === "missing"
     ).map((d) => d.attr),
     importNames: a.imports,
-    description: meta.summary ?? meta.name,
+    description: nixDescription(meta.summary ?? meta.name),
     homepage: meta.homepage ??
       `https://pypi.org/project/${normalizeName(meta.name)}/`,
+    ...(meta.changelog ? { changelog: meta.changelog } : {}),
     license: a.license,
+    ...(a.licenseEvidence?.length
+      ? { licenseEvidence: a.licenseEvidence }
+      : {}),
+    ...(a.notes?.length ? { notes: a.notes } : {}),
     ...(a.licenseNote ? { licenseNote: a.licenseNote } : {}),
     ...(a.platforms ? { platforms: a.platforms } : {}),
   };
+}
+
+const ABBREVIATIONS = /\b(e\.g|i\.e|etc|vs|approx|incl|cf)\.$/i;
+
+/**
+ * A summary as nixpkgs' meta rules want a description (doc/stdenv/meta.chapter.md): one line,
+ * its first sentence only, no leading article, a capital first letter, no trailing period.
+ * "Optimally partitioning data into piece-wise linear segments." →
+ * "Optimally partitioning data into piece-wise linear segments".
+ */
+export function nixDescription(summary: string): string {
+  let d = summary.replace(/\s+/g, " ").trim();
+  // The first sentence: a period, "!" or "?" followed by a space and more text.
+  for (const m of d.matchAll(/[.!?](?= +\S)/g)) {
+    const before = d.slice(0, m.index + 1);
+    if (ABBREVIATIONS.test(before)) continue;
+    d = before;
+    break;
+  }
+  d = d.replace(/^(a|an|the) +(?=\S)/i, "").replace(/\.+$/, "").trim();
+  return d.charAt(0).toUpperCase() + d.slice(1);
 }
 
 /** Renders `spec` with `root`'s templates/package.nix, or the shipped template without one. */

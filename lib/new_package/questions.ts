@@ -1,23 +1,23 @@
 // The walkthrough's questions about one package whose answers are not in its dependencies:
-// the source (C vendored / B fetchPypi / A fetchFromGitHub), the import names for
+// the source (vendored / fetchPypi / fetchFromGitHub), the import names for
 // pythonImportsCheck and the licence. Each takes its flag's value when given, else asks
 // through the Frontend (a ScriptedFrontend exits 2 naming the flag when it has no answer).
 //
 //   const license = await chooseLicense(fe, meta, undefined);
 import type { DistMetadata } from "../python/dist_metadata.ts";
-import { detectLicense, parseLicenseFlag } from "../python/license.ts";
+import { parseLicenseFlag, weighLicense } from "../python/license.ts";
 import { info, warn } from "../kit/log.ts";
 import { isImportName, splitList } from "./meta_answers.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import type { SrcSpec } from "./render.ts";
 
-/** The source options (default C, vendored: the seed requires vendoring PyPI sources). */
+/** The source options (default vendored: the seed requires vendoring PyPI sources). */
 export async function chooseSource(
   fe: Frontend,
   a: {
     given?: SrcSpec["kind"] | undefined;
     fileName: string;
-    /** The GitHub repository, when one is known and option A is possible. */
+    /** The GitHub repository, when one is known and fetchFromGitHub is possible. */
     repo?: { owner: string; repo: string } | undefined;
   },
 ): Promise<SrcSpec["kind"]> {
@@ -28,13 +28,13 @@ export async function chooseSource(
     choices: [
       {
         value: "vendored" as const,
-        name: `C: vendored into .flox/sources/${a.fileName} (recommended)`,
+        name: `vendored into .flox/sources/${a.fileName} (recommended)`,
       },
-      { value: "pypi" as const, name: `B: fetchPypi (${a.fileName})` },
+      { value: "pypi" as const, name: `fetchPypi (${a.fileName})` },
       ...(a.repo
         ? [{
           value: "github" as const,
-          name: `A: fetchFromGitHub (${a.repo.owner}/${a.repo.repo})`,
+          name: `fetchFromGitHub (${a.repo.owner}/${a.repo.repo})`,
         }]
         : []),
     ],
@@ -61,22 +61,37 @@ export async function chooseImports(
   );
 }
 
+/** The licence chosen, and the evidence behind it for the package file's comment. */
+export interface LicenseChoice {
+  attrs: string[];
+  /** Comment lines (empty when the metadata alone decided and the distribution ships no text). */
+  evidence: string[];
+}
+
 /**
- * The `lib.licenses` attributes: `given` (--license), else what the metadata says for certain,
- * else a choice among the candidates (ambiguous text) or a typed answer (unknown); never a guess.
+ * The `lib.licenses` attributes: `given` (--license), else what the metadata and the licence
+ * texts the distribution ships say together, else a choice among the candidates (ambiguous
+ * or conflicting evidence: the question names both pieces) or a typed answer (unknown);
+ * never a guess.
  */
 export async function chooseLicense(
   fe: Frontend,
   meta: DistMetadata,
   given: string[] | undefined,
-): Promise<string[]> {
-  if (given) return given;
-  const d = detectLicense(meta);
+): Promise<LicenseChoice> {
+  const d = weighLicense(meta, meta.licenseFiles ?? []);
+  const chosen = (attrs: string[], how: string): LicenseChoice => ({
+    attrs,
+    evidence: d.evidence.length || d.kind === "conflict"
+      ? [...d.evidence, `chosen: ${attrs.join(", ")} (${how})`]
+      : [],
+  });
+  if (given) return chosen(given, "--license");
   if (d.kind === "found") {
     info(`licence: ${d.attrs.join(", ")} (from ${d.source})`);
-    return d.attrs;
+    return chosen(d.attrs, d.why ?? `from ${d.source}`);
   }
-  if (d.kind === "ambiguous") {
+  if (d.kind === "ambiguous" || d.kind === "conflict") {
     warn(`licence: ${d.reason}`);
     const pick = await fe.select({
       key: "license",
@@ -84,7 +99,7 @@ export async function chooseLicense(
       message: `Licence of ${meta.name} (${d.source})?`,
       choices: d.candidates.map((c) => ({ value: c, name: `licenses.${c}` })),
     });
-    return [pick];
+    return chosen([pick], fe.interactive ? "asked" : "--license");
   }
   warn(`licence: ${d.reason}`);
   const answer = await fe.input({
@@ -97,5 +112,8 @@ export async function chooseLicense(
         ? true
         : "not a known lib.licenses attribute or SPDX expression",
   });
-  return parseLicenseFlag(answer)!;
+  return chosen(
+    parseLicenseFlag(answer)!,
+    fe.interactive ? "asked" : "--license",
+  );
 }

@@ -42,23 +42,31 @@ export function renderTemplate(
       }: malformed placeholder (expected {{name}})`,
     );
   }
-  return template.replace(PLACEHOLDER, (_all, key: string, offset: number) => {
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    const key = m[1]!;
     if (!known.includes(key)) {
       throw new KitError(
-        `${name}:${lineOf(offset)}: unknown placeholder {{${key}}} (known: ${
+        `${name}:${lineOf(m.index)}: unknown placeholder {{${key}}} (known: ${
           known.join(", ")
         })`,
       );
     }
-    const value = values[key];
-    if (value === undefined) {
+    if (values[key] === undefined) {
       throw new KitError(
-        `${name}:${lineOf(offset)}: placeholder {{${key}}} has no value`,
+        `${name}:${lineOf(m.index)}: placeholder {{${key}}} has no value`,
       );
     }
-    const lineStart = template.lastIndexOf("\n", offset - 1) + 1;
-    const indent = /^[ \t]*/.exec(template.slice(lineStart))![0];
-    return value.replace(/\n(?!\n|$)/g, `\n${indent}`);
+  }
+  // A placeholder alone on its line whose value is empty takes its line with it (an optional
+  // attribute such as `changelog` leaves no blank line behind).
+  const kept = template.replace(
+    /^[ \t]*\{\{\s*([A-Za-z][A-Za-z0-9_]*)\s*\}\}[ \t]*\n/gm,
+    (line, key: string) => values[key] === "" ? "" : line,
+  );
+  return kept.replace(PLACEHOLDER, (_all, key: string, offset: number) => {
+    const lineStart = kept.lastIndexOf("\n", offset - 1) + 1;
+    const indent = /^[ \t]*/.exec(kept.slice(lineStart))![0];
+    return values[key]!.replace(/\n(?!\n|$)/g, `\n${indent}`);
   });
 }
 
@@ -75,27 +83,35 @@ export type SrcSpec =
   | { kind: "vendored"; file: string }
   /** `fetchPypi { … }`; `file` is the PyPI file name (its tags give the wheel attributes). */
   | { kind: "pypi"; file: string; sri: string }
-  /** `fetchFromGitHub { owner; repo; rev; hash; }` (`rev` as the tag, `${version}` where it fits). */
+  /** `fetchFromGitHub { owner; repo; tag; hash; }` (`rev` for a commit; `${version}` where it fits). */
   | { kind: "github"; owner: string; repo: string; rev: string; sri: string };
 
 /** All answers that make one package file. */
 export interface PackageSpec {
   pname: string;
   version: string;
+  /** "wheel" installs a wheel; the others build from source (`pyproject = true`). */
   format: "wheel" | "pyproject" | "setuptools";
   src: SrcSpec;
   dependencies: readonly DepSpec[];
+  /** The `[build-system] requires` (source builds; a wheel has none). */
   buildDependencies: readonly DepSpec[];
   /** Custom packages (from .flox/pkgs) among the dependencies: they become function arguments. */
   customArgs: readonly string[];
   importNames: readonly string[];
   description: string;
   homepage: string;
+  /** The changelog URL, when the metadata names one. */
+  changelog?: string;
   /** `lib.licenses` attributes. */
   license: readonly string[];
   /** A comment after the licence (where it came from, when not from the metadata). */
   licenseNote?: string;
-  /** Nix systems the package is limited to (a platform wheel); absent = linux ++ darwin. */
+  /** Comment lines above the licence: the evidence and why this licence was chosen. */
+  licenseEvidence?: readonly string[];
+  /** Comment lines at the top of the derivation (what a reader must know, e.g. Requires-Python). */
+  notes?: readonly string[];
+  /** Nix systems the package is limited to (a platform wheel); absent = the interpreter's. */
   platforms?: readonly string[];
 }
 
@@ -104,15 +120,18 @@ export const PACKAGE_PLACEHOLDERS = [
   "header",
   "sourceNote",
   "formals",
+  "notes",
   "pname",
   "version",
-  "format",
+  "buildFormat",
   "src",
-  "nativeBuildInputs",
-  "propagatedBuildInputs",
+  "buildSystem",
+  "dependencies",
   "pythonImportsCheck",
   "description",
   "homepage",
+  "changelog",
+  "licenseEvidence",
   "license",
   "licenseComment",
   "platforms",
@@ -130,33 +149,49 @@ export function renderPackage(
   });
 }
 
-/** The Nix source of each placeholder for a spec. */
+/**
+ * The Nix source of each placeholder for a spec. Follows nixpkgs' Python manual: a source
+ * build says `pyproject = true;` with its `build-system`, a wheel `format = "wheel";`, both
+ * list runtime requirements in `dependencies`; `platforms` only for a platform wheel (a
+ * pure-Python package takes the interpreter's).
+ */
 export function packageValues(
   spec: PackageSpec,
 ): Record<typeof PACKAGE_PLACEHOLDERS[number], string> {
   const formals = [...new Set([...srcFormals(spec.src), ...spec.customArgs])];
+  const wheel = spec.format === "wheel";
   return {
     header: oneLine(
       `${spec.pname} ${spec.version}: ${spec.description || "Python package"}`,
     ),
     sourceNote: sourceNote(spec.src),
     formals: formals.map((f) => `, ${f}\n`).join(""),
+    notes: (spec.notes ?? []).map((l) => `# ${oneLine(l)}`).join("\n"),
     pname: quoteNixString(spec.pname),
     version: quoteNixString(spec.version),
-    format: quoteNixString(spec.format),
+    buildFormat: wheel ? `format = "wheel";` : "pyproject = true;",
     src: renderSrc(spec),
-    nativeBuildInputs: renderDeps(spec.buildDependencies),
-    propagatedBuildInputs: renderDeps(spec.dependencies),
+    buildSystem: wheel
+      ? ""
+      : `build-system = ${renderDeps(spec.buildDependencies)};\n`,
+    dependencies: renderDeps(spec.dependencies),
     pythonImportsCheck: spec.importNames.length
       ? `[ ${[...spec.importNames].sort().map(quoteNixString).join(" ")} ]`
       : "[ ]",
     description: quoteNixString(oneLine(spec.description)),
     homepage: quoteNixString(spec.homepage),
+    changelog: spec.changelog
+      ? `changelog = ${quoteNixString(spec.changelog)};`
+      : "",
+    licenseEvidence: (spec.licenseEvidence ?? []).map((l) => `# ${oneLine(l)}`)
+      .join("\n"),
     license: licenseNix(spec.license),
     licenseComment: spec.licenseNote ? ` # ${oneLine(spec.licenseNote)}` : "",
     platforms: spec.platforms
-      ? `[ ${[...spec.platforms].sort().map(quoteNixString).join(" ")} ]`
-      : "platforms.linux ++ platforms.darwin",
+      ? `platforms = [ ${
+        [...spec.platforms].sort().map(quoteNixString).join(" ")
+      } ];`
+      : "",
   };
 }
 
@@ -222,7 +257,9 @@ function renderSrc(spec: PackageSpec): string {
       return `fetchPypi {\n${lines.map((l) => `  ${l}`).join("\n")}\n}`;
     }
     case "github": {
-      const rev = src.rev === spec.version
+      // nixpkgs: `tag = …` for a tag (fetchFromGitHub then fetches refs/tags/…), `rev` for a commit.
+      const commit = /^[0-9a-f]{40}$/.test(src.rev);
+      const ref = src.rev === spec.version
         ? "version"
         : src.rev.endsWith(spec.version)
         ? quoteNixString(
@@ -233,7 +270,7 @@ function renderSrc(spec: PackageSpec): string {
         "fetchFromGitHub {",
         `  owner = ${quoteNixString(src.owner)};`,
         `  repo = ${quoteNixString(src.repo)};`,
-        `  rev = ${rev};`,
+        `  ${commit ? "rev" : "tag"} = ${ref};`,
         `  hash = ${quoteNixString(src.sri)};`,
         "}",
       ].join("\n");
@@ -269,6 +306,9 @@ export function renderDeps(deps: readonly DepSpec[]): string {
     items.size
       ? `[\n${[...items].sort().map((a) => `  ${a}\n`).join("")}]`
       : "[ ]";
+  if (!always.size && ![...bySystems.values()].some((s) => s.size)) {
+    return "[ ]";
+  }
   let text = `with python3.pkgs; ${list(always)}`;
   for (const key of [...bySystems.keys()].sort()) {
     const items = bySystems.get(key)!;

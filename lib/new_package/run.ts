@@ -1,49 +1,30 @@
 // new-package as a library: the guided walkthrough for one package (nixpkgs check, metadata,
 // dependencies, source, format, import names, licence, render, write, wire) and the queue of
 // dependencies nixpkgs lacks (--missing create). tasks/new_package.ts and bump-comfyui call
-// newPackage(); the steps live in lib/new_package/source.ts, lib/new_package/deps.ts,
-// lib/new_package/questions.ts, lib/new_package/package_plan.ts, lib/repo/wire.ts and lib/new_package/missing_queue.ts.
+// newPackage(); the steps live beside it: source.ts (load), deps.ts, source_step.ts,
+// package_steps.ts (build system, licence, render), questions.ts, package_plan.ts,
+// steps.ts (write, wire), missing_queue.ts. Every write is staged (stage.ts) and applied
+// once, after the last question.
 //
 //   const results = await newPackage({ target: "spandrel==0.4.0", root, python: "3.12",
 //     main: `${root}/.flox/pkgs/comfyui.nix`, force: false, dryRun: false, json: false },
 //     chooseFrontend({ yes: true }));
+import { join } from "node:path";
 import {
   checkWriteAccess,
   NIXPKGS_INDEX,
   packageFile,
-  SOURCES_DIR,
   SOURCES_MANIFEST,
 } from "../repo/paths.ts";
-import { eq } from "@renovatebot/pep440";
-import { dirname, isAbsolute, join, relative } from "node:path";
-import { githubRepo } from "../python/dist_metadata.ts";
-import { KitError, UsageError } from "../kit/errors.ts";
-import {
-  atomicWrite,
-  exists,
-  readTextIfExists,
-  tempDir,
-} from "../kit/fsutil.ts";
-import { githubSource } from "./from_github.ts";
-import { parseHash, toSri } from "../hash/sha256.ts";
-import { info, out, warn } from "../kit/log.ts";
-import type { SourceEntry } from "../repo/manifest.ts";
+import { Changeset } from "../kit/changeset.ts";
+import { KitError } from "../kit/errors.ts";
+import { exists, tempDir } from "../kit/fsutil.ts";
+import { info, warn } from "../kit/log.ts";
 import { type MetaAnswers, withAnswers } from "./meta_answers.ts";
-import { type QueueItem, queueItems, queueTarget } from "./missing_queue.ts";
+import { type QueueItem, queueTarget } from "./missing_queue.ts";
 import { normalizeName } from "../python/names.ts";
-import {
-  type NixpkgsLookup,
-  openNixpkgsForFlag,
-  pypiToNixAttr,
-} from "../nix/nixpkgs.ts";
-import {
-  chooseExtras,
-  type DepReport,
-  logDeps,
-  resolveBuildDeps,
-  resolveDeps,
-} from "./deps.ts";
-import { chooseImports, chooseLicense, chooseSource } from "./questions.ts";
+import { openNixpkgsForFlag, pypiToNixAttr } from "../nix/nixpkgs.ts";
+import { chooseExtras, logDeps, resolveDeps } from "./deps.ts";
 import {
   isDistPath,
   type Loaded,
@@ -52,24 +33,28 @@ import {
   loadRecorded,
   parseTarget,
 } from "./source.ts";
-import {
-  type Build,
-  packageSpec,
-  renderPackageFile,
-  wheelPlatforms,
-} from "./package_plan.ts";
-import type { NixSystem } from "../python/pep508.ts";
 import type { Frontend } from "../kit/prompt.ts";
-import type { PackageSpec, SrcSpec } from "./render.ts";
-import { unifiedDiff } from "../kit/diff.ts";
-import { vendorLocalFile } from "../repo/vendor_forms.ts";
-import { type Wired, wireInto } from "../repo/wire.ts";
+import {
+  type PackageResult,
+  pythonFits,
+  refuseMainPackage,
+  type Session,
+  type SourceKind,
+  usedFromNixpkgs,
+} from "./steps.ts";
+import { applyStaged } from "./stage.ts";
+import { buildAndLicense, renderAndWrite } from "./package_steps.ts";
+import { sourceStep } from "./source_step.ts";
 
 export type { DepReport } from "./deps.ts";
+// What tasks/new_package.ts needs to parse its flags (tasks import only run.ts files).
+export { parseGithubRepo } from "./from_github.ts";
+export { isImportName, parseMetaAnswers, splitList } from "./meta_answers.ts";
+export { directReference, isDistPath } from "./source.ts";
+export { parseLicenseFlag } from "../python/license.ts";
+export { normalizeName } from "../python/names.ts";
 export type { MetaAnswers } from "./meta_answers.ts";
-
-/** Where the package's source comes from: C vendored, B fetchPypi, A fetchFromGitHub. */
-export type SourceKind = SrcSpec["kind"];
+export type { PackageResult, SourceKind, Wired } from "./steps.ts";
 
 /** Answers given up front (flags); `undefined` means "ask". */
 export interface NewPackageOptions {
@@ -101,30 +86,13 @@ export interface NewPackageOptions {
   dryRun: boolean;
   /** Quiet the file preview (JSON output). */
   json: boolean;
-}
-
-/** What happened to one package. */
-export interface PackageResult {
-  name: string;
-  version: string;
-  attr: string;
-  action:
-    | "written"
-    | "unchanged"
-    | "would-write"
-    | "declined"
-    | "use-nixpkgs";
-  file?: string;
-  source?: SourceKind;
-  format?: PackageSpec["format"];
-  license?: string[];
-  importNames?: string[];
-  dependencies: DepReport[];
-  buildDependencies: string[];
-  missing: string[];
-  vendored?: SourceEntry;
-  wired?: Wired;
-  diff?: string;
+  /** Write a package whose Requires-Python excludes nixpkgs' python3 without asking. */
+  ignoreRequiresPython?: boolean;
+  /**
+   * Stage the writes here and leave applying them to the caller (bump-comfyui's actions);
+   * without it newPackage applies its own Changeset at the end.
+   */
+  changeset?: Changeset;
 }
 
 const NIX_ATTR = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
@@ -146,7 +114,18 @@ export async function newPackage(
     await exists(rootIndex) ? rootIndex : undefined,
   );
   info(`nixpkgs: ${nixpkgs.describe}`);
-  const session: Session = { opts, fe, nixpkgs, results: [], done: new Set() };
+  // stage.ts keeps sources-manifest.json's temporary and saved copies in .flox/sources.
+  const cs = opts.changeset ?? new Changeset(opts.root);
+  await using scratch = await tempDir("comfykit-new-package-");
+  const session: Run = {
+    opts,
+    fe,
+    nixpkgs,
+    cs,
+    scratch: scratch.path,
+    results: [],
+    done: new Set(),
+  };
   const queue = await walk(session, opts.target, [], true);
   let missingAction = opts.missing;
   if (queue.length && !missingAction) {
@@ -175,6 +154,8 @@ export async function newPackage(
       queue.push(...await walk(session, target, next.chain, false));
     }
   }
+  // Nothing is written before every question is answered: a cancelled run leaves no trace.
+  if (!opts.dryRun && !opts.changeset) await applyStaged(cs);
   return session.results;
 }
 
@@ -190,28 +171,22 @@ async function checkWritable(root: string): Promise<void> {
   );
 }
 
-interface Session {
-  opts: NewPackageOptions;
-  fe: Frontend;
-  nixpkgs: NixpkgsLookup;
-  results: PackageResult[];
-  /** Normalised names already handled (the queue visits each once). */
-  done: Set<string>;
-}
+/** A session with the whole of new-package's options. */
+export type Run = Session & { opts: NewPackageOptions };
 
-/** The walkthrough for one package; returns the missing dependencies to queue. */
-async function walk(
-  s: Session,
+/**
+ * Steps 1 and 2: the distribution to package (a file on disk, the recorded one, or PyPI's);
+ * undefined when step 1 answered "use nixpkgs'".
+ */
+async function loadTarget(
+  s: Run,
   target: string,
-  chain: string[],
   isRoot: boolean,
-): Promise<QueueItem[]> {
+): Promise<Loaded | undefined> {
   const { opts, fe } = s;
-  await using scratch = await tempDir("comfykit-new-package-");
-  let loaded: Loaded;
   if (!isDistPath(target) && isRoot && opts.fromManifest) {
     // --from-manifest: the recorded file; its metadata, or the flags' answers when absent.
-    loaded = await loadRecorded({
+    return await loadRecorded({
       target,
       root: opts.root,
       ...(opts.version !== undefined ? { version: opts.version } : {}),
@@ -220,21 +195,35 @@ async function walk(
       nixpkgs: s.nixpkgs,
       fe,
     });
-  } else if (isDistPath(target)) {
-    // new-package PATH: everything from the file itself, no network.
-    loaded = await loadLocal(target, isRoot ? opts.version : undefined);
-  } else {
-    const t = parseTarget(target, isRoot ? opts.version : undefined);
-    // Step 1: is it in nixpkgs already?
-    if (isRoot && await usedFromNixpkgs(s, t.name, t.version)) return [];
-    // Step 2: the release and its file; the file's own metadata wins over the JSON API.
-    loaded = await loadPypi({
-      name: t.name,
-      ...(t.version !== undefined ? { version: t.version } : {}),
-      ...(opts.prefer && isRoot ? { prefer: opts.prefer } : {}),
-      dir: scratch.path,
-    });
   }
+  if (isDistPath(target)) {
+    // new-package PATH: everything from the file itself, no network.
+    return await loadLocal(target, isRoot ? opts.version : undefined);
+  }
+  const t = parseTarget(target, isRoot ? opts.version : undefined);
+  refuseMainPackage(s, pypiToNixAttr(t.name));
+  // Step 1: is it in nixpkgs already?
+  if (isRoot && await usedFromNixpkgs(s, t.name, t.version)) return undefined;
+  // Step 2: the release and its file; the file's own metadata wins over the JSON API. The
+  // file stays in the session's scratch folder until the staged copy is applied.
+  return await loadPypi({
+    name: t.name,
+    ...(t.version !== undefined ? { version: t.version } : {}),
+    ...(opts.prefer && isRoot ? { prefer: opts.prefer } : {}),
+    dir: s.scratch,
+  });
+}
+
+/** The walkthrough for one package; returns the missing dependencies to queue. */
+async function walk(
+  s: Run,
+  target: string,
+  chain: string[],
+  isRoot: boolean,
+): Promise<QueueItem[]> {
+  const { opts, fe } = s;
+  const loaded = await loadTarget(s, target, isRoot);
+  if (!loaded) return [];
 
   const meta = isRoot && opts.meta
     ? withAnswers(loaded.meta, opts.meta)
@@ -245,10 +234,21 @@ async function walk(
       `"${meta.name}" gives "${attr}", which is not a valid Nix attribute name`,
     );
   }
+  refuseMainPackage(s, attr);
   const key = normalizeName(meta.name);
   s.done.add(key);
   const pkgRel = packageFile(attr);
+  for (const name of meta.droppedImports ?? []) {
+    warn(
+      `${loaded.fileName}: top_level.txt names "${name}", but the wheel holds no such package or module: not an import name`,
+    );
+  }
   info(`${meta.name} ${meta.version}: ${meta.summary ?? "(no summary)"}`);
+  const python = await pythonFits(s, meta, pkgRel);
+  if (!python.ok) {
+    info(`${pkgRel}: nothing written`);
+    return [];
+  }
 
   // Step 3: dependencies.
   const extras = await chooseExtras(fe, meta, isRoot ? opts.extras : undefined);
@@ -259,263 +259,38 @@ async function walk(
     chain: [...chain, key],
   });
   logDeps(deps);
-  const missing = deps.filter((d) => d.status === "missing");
 
   // Step 4: the source.
-  const repo = (isRoot ? opts.github : undefined) ??
-    githubRepo(meta.projectUrls);
-  const source = await chooseSource(fe, {
-    given: opts.source,
-    fileName: loaded.fileName,
-    repo: loaded.recorded ? undefined : repo,
-  });
-  let src: SrcSpec;
-  let build: Build = meta;
-  if (source === "vendored") {
-    src = { kind: "vendored", file: loaded.fileName };
-  } else if (source === "pypi") {
-    src = {
-      kind: "pypi",
-      file: loaded.fileName,
-      sri: toSri(parseHash(loaded.sha256)),
-    };
-  } else {
-    if (loaded.recorded) {
-      throw new UsageError(
-        "--from-manifest packages a recorded wheel or sdist: use --source vendored or --source pypi",
-      );
-    }
-    if (!repo) {
-      throw new UsageError(
-        `no GitHub repository is known for ${meta.name}: pass --github OWNER/REPO`,
-      );
-    }
-    const tag = isRoot ? opts.tag : undefined;
-    ({ src, build } = await githubSource({
-      fe,
-      name: meta.name,
-      version: meta.version,
-      repo,
-      ...(tag !== undefined ? { tag } : {}),
-    }));
-  }
-
-  // Step 5: format and build system (read from the archive, not guessed).
-  const buildDeps = await resolveBuildDeps(s.nixpkgs, build);
-  info(
-    `format: ${build.format}${
-      buildDeps.length
-        ? `, build: ${buildDeps.map((d) => d.attr).join(" ")}`
-        : ""
-    }`,
-  );
-
-  // Step 6: import names and licence.
-  const imports = await chooseImports(
-    fe,
-    isRoot ? opts.imports : undefined,
-    // Without a file there is nothing to propose: the name would only be a guess.
-    loaded.fromFlags
-      ? undefined
-      : build.importNames.length
-      ? build.importNames
-      : meta.importNames,
-  );
-  if (!imports.length) {
-    warn(`${pkgRel}: no import names, so pythonImportsCheck is empty`);
-  }
-  const license = await chooseLicense(
-    fe,
+  const { src, build } = await sourceStep(fe, {
     meta,
-    isRoot ? opts.license : undefined,
-  );
-
-  // Step 7: render, show, confirm, write.
-  const platforms = wheelPlatforms(loaded.fileName, source);
-  const text = await renderPackageFile(
-    opts.root,
-    packageSpec({
-      meta,
-      build,
-      src,
-      deps,
-      buildDeps,
-      imports,
-      license,
-      licenseNote: isRoot ? opts.licenseNote : undefined,
-      platforms,
-    }),
-  );
-  const result: PackageResult = {
-    name: meta.name,
-    version: meta.version,
-    attr,
-    action: "written",
-    file: pkgRel,
-    source: src.kind,
-    format: build.format,
-    license,
-    importNames: imports,
-    dependencies: deps,
-    buildDependencies: buildDeps.map((d) => d.attr),
-    missing: missing.map((d) => d.name),
-  };
-  const queue = queueItems(missing, [...chain, key]);
-  await writePackage(s, { attr, text, source, loaded, result });
-  if (result.action === "declined") {
-    s.results.push(result);
-    return [];
-  }
-
-  // Step 8: wire the root package into the main package.
-  if (isRoot) {
-    const wired = await wire(s, attr, platforms, true);
-    if (wired) result.wired = wired;
-  }
-  s.results.push(result);
-  return queue;
-}
-
-/**
- * Step 1 for a NAME: when nixpkgs has it and the answer is "use", wires nixpkgs' attribute. When
- * the user asked for a version nixpkgs does not have, the default answer is to write a package.
- */
-async function usedFromNixpkgs(
-  s: Session,
-  name: string,
-  wanted: string | undefined,
-): Promise<boolean> {
-  const found = await s.nixpkgs.lookup(name);
-  if (!found) return false;
-  const pinMet = wanted === undefined || eq(found.version, wanted);
-  info(
-    `nixpkgs has ${found.attr} ${found.version} (${s.nixpkgs.source})${
-      pinMet ? "" : `, not the ${wanted} asked for`
-    }`,
-  );
-  const choice = s.opts.inNixpkgs ?? await s.fe.select({
-    key: "in-nixpkgs",
-    flag: "--in-nixpkgs",
-    message: `nixpkgs has python3.pkgs.${found.attr} ${found.version}. Use it?`,
-    choices: [
-      {
-        value: "use",
-        name: `Use nixpkgs' ${found.attr} (add it to the main package)`,
-      },
-      { value: "package", name: "Write a package for it anyway" },
-    ],
-    default: pinMet ? "use" : "package",
+    loaded,
+    given: opts.source,
+    github: isRoot ? opts.github : undefined,
+    tag: isRoot ? opts.tag : undefined,
   });
-  if (choice !== "use") return false;
-  const result: PackageResult = {
-    name,
-    version: found.version,
-    attr: found.attr,
-    action: "use-nixpkgs",
-    dependencies: [],
-    buildDependencies: [],
-    missing: [],
-  };
-  const wired = await wire(s, found.attr, undefined, false);
-  if (wired) result.wired = wired;
-  s.results.push(result);
-  s.done.add(normalizeName(name));
-  return true;
-}
 
-/**
- * Step 7's file work: compares with the existing file (never replaced without --force, the diff
- * shown first), previews, confirms, vendors the source and writes; sets `result.action`.
- */
-async function writePackage(
-  s: Session,
-  w: {
-    attr: string;
-    text: string;
-    source: SourceKind;
-    loaded: Loaded;
-    result: PackageResult;
-  },
-): Promise<void> {
-  const { opts, fe } = s;
-  const { text, loaded, result } = w;
-  const pkgRel = packageFile(w.attr);
-  const pkgPath = join(opts.root, packageFile(w.attr));
-  const vendors = w.source === "vendored" && loaded.path && !loaded.recorded;
-  const existing = await readTextIfExists(pkgPath);
-  if (existing === text) {
-    info(`${pkgRel} is already up to date`);
-    result.action = "unchanged";
-  } else {
-    if (existing !== undefined) {
-      const diff = unifiedDiff(existing, text, `a/${pkgRel}`, `b/${pkgRel}`);
-      result.diff = diff;
-      if (!opts.force) {
-        throw new KitError(
-          `${pkgRel} exists and differs: not overwriting it; rerun with --force to see the diff and replace it`,
-        );
-      }
-      if (!opts.json) (opts.dryRun ? out : info)(diff.trimEnd());
-    } else if (opts.dryRun && !opts.json) {
-      out(`# ${pkgRel} (would be written)\n${text}`);
-    } else if (fe.interactive) {
-      info(`\n${text}`);
-    }
-    if (opts.dryRun) {
-      result.action = "would-write";
-    } else {
-      const ok = await fe.confirm({
-        key: "write",
-        flag: "--yes",
-        message: `${existing === undefined ? "Write" : "Replace"} ${pkgRel}?`,
-        default: true,
-      });
-      if (!ok) {
-        info(`${pkgRel}: nothing written`);
-        result.action = "declined";
-        return;
-      }
-      if (vendors) {
-        result.vendored = await vendorLocalFile({
-          root: opts.root,
-          path: loaded.path!,
-          name: result.name,
-          version: result.version,
-          ...(loaded.url ? { url: loaded.url } : {}),
-          force: opts.force,
-        });
-      }
-      await Deno.mkdir(dirname(pkgPath), { recursive: true });
-      await atomicWrite(pkgPath, text);
-      info(`wrote ${pkgRel}`);
-    }
-  }
-  if (vendors && opts.dryRun) {
-    const inside = relative(join(opts.root, SOURCES_DIR), loaded.path!);
-    if (inside.startsWith("..") || isAbsolute(inside)) {
-      info(
-        `would vendor ${loaded.fileName} into .flox/sources/ (sha256 ${loaded.sha256})`,
-      );
-    }
-  }
-}
+  // Steps 5 and 6: build system, import names, licence.
+  const { buildDeps, imports, license } = await buildAndLicense(s, {
+    meta,
+    build,
+    loaded,
+    pkgRel,
+    isRoot,
+  });
 
-/** Step 8 with the session's answers (see lib/repo/wire.ts). */
-function wire(
-  s: Session,
-  attr: string,
-  systems: readonly NixSystem[] | undefined,
-  custom: boolean,
-): Promise<Wired | undefined> {
-  return wireInto({
-    root: s.opts.root,
-    main: s.opts.main,
+  return await renderAndWrite(s, {
+    meta,
     attr,
-    systems,
-    custom,
-    wire: s.opts.wire,
-    dryRun: s.opts.dryRun,
-    json: s.opts.json,
-    fe: s.fe,
+    key,
+    loaded,
+    src,
+    build,
+    deps,
+    buildDeps,
+    imports,
+    license,
+    chain,
+    isRoot,
+    ...(python.note ? { notes: [python.note] } : {}),
   });
 }

@@ -53,6 +53,25 @@ export interface Loaded {
   fromFlags?: boolean;
 }
 
+/**
+ * Refuses a PEP 508 direct reference ("demo-pkg @ https://…/demo.whl"), which is neither a
+ * NAME nor a path: new-package reads files on disk only, so the fix is to download it first.
+ */
+export function directReference(target: string): void {
+  const m =
+    /^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*@\s*(\S+:\/\/\S+)\s*$/
+      .exec(target);
+  if (m) {
+    throw new UsageError(
+      `"${target}" is a direct reference (NAME @ URL), which new-package does not fetch: download ${
+        m[2]
+      } and pass the file's path, or pass ${
+        m[1]
+      }==VERSION to take it from PyPI`,
+    );
+  }
+}
+
 /** NAME or NAME==VERSION; `flagVersion` (--version) must agree with a pinned one. */
 export function parseTarget(
   target: string,
@@ -161,7 +180,7 @@ export async function loadRecorded(opts: {
   const { name, version } = parseTarget(opts.target, opts.version);
   const key = normalizeName(name);
   const manifest = await readManifest(join(opts.root, SOURCES_MANIFEST));
-  const fix = `vendor it first: deno task fetch-source ${name}${
+  const fix = `vendor it first: deno task fetch-source pypi:${name}${
     version ? `==${version}` : ""
   }`;
   const ofName = manifest.sources.filter((e) =>

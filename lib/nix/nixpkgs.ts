@@ -99,6 +99,8 @@ export interface NixpkgsLookup {
   ): Promise<Map<string, NixpkgsPackage | undefined>>;
   /** The version of an exact attribute, or undefined. */
   lookupAttr(attr: string): Promise<NixpkgsPackage | undefined>;
+  /** The version of nixpkgs' `python3` (the interpreter packages build for), when known. */
+  pythonVersion?(): Promise<string | undefined>;
 }
 
 // ---------------------------------------------------------------------------------------------

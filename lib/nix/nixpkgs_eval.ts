@@ -161,6 +161,11 @@ export function nixLookup(nixpkgs: string): NixpkgsLookup {
       const v = cache.get(attr);
       return v ? { attr, version: v } : undefined;
     },
+    // python3Packages.python is the interpreter itself.
+    pythonVersion: async () => {
+      await versions(["python"]);
+      return cache.get("python") ?? undefined;
+    },
   };
 }
 

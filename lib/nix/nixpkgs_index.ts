@@ -51,7 +51,11 @@ const indexSchema = z.strictObject({
       .nullable(),
     channel: z.string().nullable(),
   }),
-  python: z.string().optional(),
+  /** The version of nixpkgs' `python3` (major.minor at least). */
+  python: z.string().regex(
+    /^\d+\.\d+(\.\d+)?$/,
+    "expected a Python version like 3.13",
+  ).optional(),
   /** Where individual versions were read from, when not from one evaluation. */
   provenance: z.record(z.string(), provenanceSchema).optional(),
   python3Packages: z.record(
@@ -225,5 +229,6 @@ export function indexLookup(index: NixpkgsIndex, where: string): NixpkgsLookup {
     lookupMany: (names) =>
       Promise.resolve(new Map(names.map((n) => [n, one(n)]))),
     lookupAttr: (a) => Promise.resolve(attr(a)),
+    pythonVersion: () => Promise.resolve(index.python),
   };
 }

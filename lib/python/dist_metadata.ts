@@ -10,12 +10,46 @@
 //
 // readDistMetadata reads the file; everything else is pure (text or member lists in).
 import { basename } from "node:path";
-import { unzipSync } from "fflate";
-import { unpackTar } from "modern-tar";
 import { parse as parseToml } from "smol-toml";
 import { eq, valid } from "@renovatebot/pep440";
 import { KitError } from "../kit/errors.ts";
 import { normalizeName } from "./names.ts";
+import {
+  asRecord,
+  fillFromProject,
+  fromCore,
+  linkedRepository,
+  parseCoreMetadata,
+  parseRequiresTxt,
+  pickChangelog,
+  pickHomepage,
+} from "./core_metadata.ts";
+import {
+  checkImportNames,
+  importNamesFromPaths,
+  importNamesFromTopLevel,
+} from "./import_names.ts";
+import {
+  type ArchiveView,
+  distKind,
+  LICENSE_FILE,
+  openArchive,
+  readText as text,
+} from "./dist_archive.ts";
+import type { ShippedLicense } from "./license.ts";
+
+export {
+  type CoreMetadata,
+  githubRepo,
+  parseCoreMetadata,
+  parseRequiresTxt,
+  pickHomepage,
+} from "./core_metadata.ts";
+export {
+  importNamesFromPaths,
+  importNamesFromTopLevel,
+} from "./import_names.ts";
+export { type ArchiveView, distKind, openArchive } from "./dist_archive.ts";
 
 /** Everything new-package needs from a distribution file. */
 export interface DistMetadata {
@@ -26,8 +60,10 @@ export interface DistMetadata {
   version: string;
   metadataVersion?: string;
   summary?: string;
-  /** Home-page, or the Project-URL labelled Homepage / Repository / Source, in that order. */
+  /** See pickHomepage; else the project's GitHub repository its description links to. */
   homepage?: string;
+  /** The Project-URL labelled Changelog (or Changes, Release notes …). */
+  changelog?: string;
   /** Project-URL label → URL (plus "Home-page" and "Download-URL" when set), in file order. */
   projectUrls: Record<string, string>;
   license?: string;
@@ -39,242 +75,27 @@ export interface DistMetadata {
   providesExtra: string[];
   /** How Nix builds it: "wheel", "pyproject" (PEP 517) or "setuptools" (setup.py only). */
   format: "wheel" | "pyproject" | "setuptools";
-  /** [build-system] requires (PEP 508), or setuptools + wheel for a setup.py-only sdist. */
+  /** [build-system] requires (PEP 508), or setuptools when the tree declares none. */
   buildRequires: string[];
   buildBackend?: string;
   /** Importable top-level packages (modules only when there is no package), sorted. */
   importNames: string[];
   /** WHEEL tags (e.g. ["py3-none-any"]); empty for an sdist. */
   wheelTags: string[];
+  /** top_level.txt names the wheel holds no package or module for (left out of importNames). */
+  droppedImports?: string[];
+  /** The licence texts it ships (`*.dist-info/licenses/*`, LICENSE*, COPYING*), by path. */
+  licenseFiles: ShippedLicense[];
 }
 
-/** Parsed RFC 822-style core metadata: fields by lowercase name (multi-use kept), and the body. */
-export interface CoreMetadata {
-  fields: Map<string, string[]>;
-  body: string;
-}
-
-/**
- * Parses METADATA / PKG-INFO text. Continuation lines (leading whitespace) extend the previous
- * field; the legacy "        |" prefix of Description continuations is removed. A header line
- * without a colon is malformed metadata: KitError naming `where` and the line number.
- */
-export function parseCoreMetadata(text: string, where: string): CoreMetadata {
-  const fields = new Map<string, string[]>();
-  const lines = text.replace(/\r\n?/g, "\n").split("\n");
-  let last: { key: string; index: number } | undefined;
-  let i = 0;
-  for (; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === "") {
-      i++;
-      break;
-    }
-    if (/^[ \t]/.test(line)) {
-      if (!last) {
-        throw new KitError(
-          `Malformed metadata in ${where}: line ${i + 1} continues no field`,
-        );
-      }
-      const values = fields.get(last.key)!;
-      // The legacy "        |" prefix keeps the indentation after it.
-      const piped = /^ {7,8}\|(.*)$/.exec(line);
-      const cont = piped ? piped[1]! : line.replace(/^[ \t]+/, "");
-      values[last.index] = `${values[last.index]}\n${cont}`;
-      continue;
-    }
-    const m = /^([A-Za-z0-9][A-Za-z0-9-]*):[ \t]?(.*)$/.exec(line);
-    if (!m) {
-      throw new KitError(
-        `Malformed metadata in ${where}: line ${
-          i + 1
-        } is not "Field: value": "${line.slice(0, 60)}"`,
-      );
-    }
-    const key = m[1]!.toLowerCase();
-    const values = fields.get(key) ?? [];
-    values.push(m[2]!.trimEnd());
-    fields.set(key, values);
-    last = { key, index: values.length - 1 };
-  }
-  return { fields, body: lines.slice(i).join("\n") };
-}
-
-/** Reads the common fields of core metadata into a partial DistMetadata. */
-function fromCore(core: CoreMetadata, where: string) {
-  const one = (k: string) => {
-    const v = core.fields.get(k)?.[0]?.trim();
-    return v && v.toUpperCase() !== "UNKNOWN" ? v : undefined;
-  };
-  const many = (k: string) =>
-    (core.fields.get(k) ?? []).map((v) => v.trim()).filter(Boolean);
-  const name = one("name");
-  const version = one("version");
-  if (!name) throw new KitError(`Malformed metadata in ${where}: no Name`);
-  if (!version) {
-    throw new KitError(`Malformed metadata in ${where}: no Version`);
-  }
-  const projectUrls: Record<string, string> = {};
-  const home = one("home-page");
-  if (home) projectUrls["Home-page"] = home;
-  for (const entry of many("project-url")) {
-    const m = /^([^,]+),\s*(\S+)$/.exec(entry);
-    if (m) projectUrls[m[1]!.trim()] = m[2]!;
-  }
-  const download = one("download-url");
-  if (download) projectUrls["Download-URL"] = download;
-  const summary = one("summary");
-  const license = core.fields.get("license")?.[0]?.trim();
-  const licenseExpression = one("license-expression");
-  const metadataVersion = one("metadata-version");
-  const requiresPython = one("requires-python");
-  return {
-    name,
-    version,
-    projectUrls,
-    classifiers: many("classifier"),
-    requiresDist: many("requires-dist"),
-    providesExtra: many("provides-extra"),
-    ...(summary ? { summary } : {}),
-    ...(license && license.toUpperCase() !== "UNKNOWN" ? { license } : {}),
-    ...(licenseExpression ? { licenseExpression } : {}),
-    ...(metadataVersion ? { metadataVersion } : {}),
-    ...(requiresPython ? { requiresPython } : {}),
-  };
-}
-
-/** The homepage among project URLs: Home-page, then Homepage / Repository / Source labels. */
-export function pickHomepage(
-  urls: Record<string, string>,
-): string | undefined {
-  const byLabel = new Map(
-    Object.entries(urls).map((
-      [k, v],
-    ) => [k.toLowerCase().replace(/[\s_-]+/g, ""), v]),
-  );
-  for (
-    const label of [
-      "home-page",
-      "homepage",
-      "home",
-      "repository",
-      "source",
-      "sourcecode",
-      "github",
-      "code",
-      "documentation",
-    ]
-  ) {
-    const v = byLabel.get(label.replace(/-/g, ""));
-    if (v && /^https?:\/\//.test(v)) return v;
-  }
-  return Object.values(urls).find((v) => /^https?:\/\//.test(v));
-}
-
-/** The GitHub owner/repo among project URLs (Repository/Source first), if any. */
-export function githubRepo(
-  urls: Record<string, string>,
-): { owner: string; repo: string } | undefined {
-  const ordered = Object.entries(urls).sort(([a], [b]) =>
-    rank(a) - rank(b) || 0
-  );
-  for (const [, url] of ordered) {
-    const m =
-      /^https?:\/\/(?:www\.)?github\.com\/([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?(?:[/#?].*)?$/
-        .exec(url);
-    if (m && !["sponsors", "orgs"].includes(m[1]!)) {
-      return { owner: m[1]!, repo: m[2]! };
-    }
-  }
-  return undefined;
-}
-
-function rank(label: string): number {
-  const l = label.toLowerCase();
-  if (/repo|source|code|github/.test(l)) return 0;
-  if (/home/.test(l)) return 1;
-  return 2;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Import names.
-
-const NOT_IMPORTS = new Set([
-  "test",
-  "tests",
-  "testing",
-  "doc",
-  "docs",
-  "example",
-  "examples",
-  "benchmark",
-  "benchmarks",
-  "scripts",
-  "tools",
-  "build",
-  "dist",
-  "setup",
-  "conftest",
-]);
-
-function isIdentifier(s: string): boolean {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) && !NOT_IMPORTS.has(s);
-}
-
-/**
- * Import names from a list of file paths relative to the install root (a wheel's RECORD, or an
- * sdist's package directory): top-level packages (a directory with `__init__.py`, or a
- * namespace directory's sub-packages as "ns.sub"); top-level modules only when there is no
- * package. Test, docs and example directories are not import names. Sorted.
- */
-export function importNamesFromPaths(paths: readonly string[]): string[] {
-  const files = new Set(paths);
-  const packages = new Set<string>();
-  const modules = new Set<string>();
-  for (const p of paths) {
-    const parts = p.split("/");
-    if (parts.length === 1) {
-      const m = /^([A-Za-z_][A-Za-z0-9_]*)\.py$/.exec(p);
-      if (m && isIdentifier(m[1]!)) modules.add(m[1]!);
-      continue;
-    }
-    const top = parts[0]!;
-    if (!isIdentifier(top) || !/\.(py|so|pyd|pyi)$/.test(p)) continue;
-    if (files.has(`${top}/__init__.py`)) packages.add(top);
-    else if (
-      parts.length >= 3 && isIdentifier(parts[1]!) &&
-      files.has(`${top}/${parts[1]}/__init__.py`)
-    ) packages.add(`${top}.${parts[1]}`);
-  }
-  const list = packages.size ? packages : modules;
-  return [...list].sort();
-}
-
-/** Names from a top_level.txt (one per line), without test directories. Sorted. */
-export function importNamesFromTopLevel(text: string): string[] {
-  return [
-    ...new Set(
-      text.split(/\r?\n/).map((l) => l.trim().replace(/\//g, ".")).filter((l) =>
-        l && l.split(".").every(isIdentifier)
-      ),
-    ),
-  ].sort();
-}
-
-// ---------------------------------------------------------------------------------------------
-// Archives.
-
-/** The members of an archive: every path, and the bytes of the few that were asked for. */
-export interface ArchiveView {
-  paths: string[];
-  read(path: string): Uint8Array | undefined;
-}
-
-const dec = new TextDecoder();
-
-function text(view: ArchiveView, path: string): string | undefined {
-  const b = view.read(path);
-  return b ? dec.decode(b) : undefined;
+/** The licence files among the members (a wheel's in its .dist-info, an sdist's at the top). */
+function licenseFiles(view: ArchiveView, wheel: boolean): ShippedLicense[] {
+  return view.paths.filter((p) =>
+    LICENSE_FILE.test(p) && p.includes(".dist-info/") === wheel
+  ).sort().flatMap((path) => {
+    const t = text(view, path);
+    return t === undefined ? [] : [{ path, text: t }];
+  });
 }
 
 /** Metadata of a wheel from its members. */
@@ -304,7 +125,11 @@ export function wheelMetadata(view: ArchiveView, file: string): DistMetadata {
     ? parseCoreMetadata(wheel, `${file}:${di}/WHEEL`).fields.get("tag") ?? []
     : [];
   const topLevel = text(view, `${di}/top_level.txt`);
-  let importNames = topLevel ? importNamesFromTopLevel(topLevel) : [];
+  const checked = checkImportNames(
+    topLevel ? importNamesFromTopLevel(topLevel) : [],
+    view.paths,
+  );
+  let importNames = checked.kept;
   if (!importNames.length) {
     // Poetry, Hatch and flit write no top_level.txt: RECORD lists every installed file.
     const record = text(view, `${di}/RECORD`);
@@ -317,16 +142,17 @@ export function wheelMetadata(view: ArchiveView, file: string): DistMetadata {
       paths.filter((p) => !/^[^/]+\.(dist-info|data)\//.test(p)),
     );
   }
-  const homepage = pickHomepage(base.projectUrls);
   return {
     file,
     kind: "wheel",
     ...base,
-    ...(homepage ? { homepage } : {}),
+    ...urlsOf(base, core.body),
     format: "wheel",
     buildRequires: [],
     importNames,
     wheelTags: wheelTags.map((t) => t.trim()),
+    licenseFiles: licenseFiles(view, true),
+    ...(checked.dropped.length ? { droppedImports: checked.dropped } : {}),
   };
 }
 
@@ -336,11 +162,11 @@ export function sdistMetadata(view: ArchiveView, file: string): DistMetadata {
   const pyproject = readPyproject(view, file);
   const project = asRecord(pyproject?.["project"]);
   let base: ReturnType<typeof fromCore>;
+  let body = "";
   if (pkgInfo !== undefined) {
-    base = fromCore(
-      parseCoreMetadata(pkgInfo, `${file}:PKG-INFO`),
-      `${file}:PKG-INFO`,
-    );
+    const core = parseCoreMetadata(pkgInfo, `${file}:PKG-INFO`);
+    body = core.body;
+    base = fromCore(core, `${file}:PKG-INFO`);
   } else if (
     typeof project?.["name"] === "string" &&
     typeof project["version"] === "string"
@@ -370,17 +196,30 @@ export function sdistMetadata(view: ArchiveView, file: string): DistMetadata {
     pyproject,
     `sdist ${file}`,
   );
-  const homepage = pickHomepage(base.projectUrls);
   return {
     file,
     kind: "sdist",
     ...base,
-    ...(homepage ? { homepage } : {}),
+    ...urlsOf(base, body),
     format,
     buildRequires,
     ...(buildBackend ? { buildBackend } : {}),
     importNames,
     wheelTags: [],
+    licenseFiles: licenseFiles(view, false),
+  };
+}
+
+function urlsOf(
+  base: { name: string; projectUrls: Record<string, string> },
+  body: string,
+): { homepage?: string; changelog?: string } {
+  const homepage = pickHomepage(base.projectUrls) ??
+    linkedRepository(body, base.name);
+  const changelog = pickChangelog(base.projectUrls);
+  return {
+    ...(homepage ? { homepage } : {}),
+    ...(changelog ? { changelog } : {}),
   };
 }
 
@@ -438,11 +277,12 @@ function buildInfo(
     }
   } else if (hasSetupPy) {
     format = "setuptools";
-    buildRequires = ["setuptools", "wheel"];
+    // setuptools >= 70.1 builds wheels itself; nixpkgs lists only setuptools.
+    buildRequires = ["setuptools"];
   } else if (pyproject) {
     // PEP 517's fallback for a pyproject.toml without [build-system]: setuptools' legacy backend.
     format = "pyproject";
-    buildRequires = ["setuptools", "wheel"];
+    buildRequires = ["setuptools"];
   } else {
     throw new KitError(
       `Malformed ${what}: neither pyproject.toml nor setup.py`,
@@ -477,193 +317,6 @@ function buildInfo(
 function eggInfoDir(view: ArchiveView): string | undefined {
   return view.paths.find((p) => /^(src\/)?[^/]+\.egg-info\/PKG-INFO$/.test(p))
     ?.replace(/\/PKG-INFO$/, "");
-}
-
-function asRecord(v: unknown): Record<string, unknown> | undefined {
-  return v && typeof v === "object" && !Array.isArray(v)
-    ? v as Record<string, unknown>
-    : undefined;
-}
-
-function fillFromProject(
-  base: ReturnType<typeof fromCore>,
-  project: Record<string, unknown>,
-): void {
-  const strings = (v: unknown) =>
-    Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
-  if (!base.summary && typeof project["description"] === "string") {
-    base.summary = project["description"];
-  }
-  if (!base.requiresDist.length) {
-    base.requiresDist = strings(project["dependencies"]);
-    const optional = asRecord(project["optional-dependencies"]) ?? {};
-    for (const [extra, reqs] of Object.entries(optional)) {
-      base.providesExtra.push(extra);
-      for (const r of strings(reqs)) {
-        base.requiresDist.push(withExtraMarker(r, extra));
-      }
-    }
-  }
-  if (!base.classifiers.length) {
-    base.classifiers = strings(project["classifiers"]);
-  }
-  const license = project["license"];
-  if (!base.licenseExpression && !base.license) {
-    if (typeof license === "string") base.licenseExpression = license;
-    else if (typeof asRecord(license)?.["text"] === "string") {
-      base.license = asRecord(license)!["text"] as string;
-    }
-  }
-  if (!base.requiresPython && typeof project["requires-python"] === "string") {
-    base.requiresPython = project["requires-python"];
-  }
-  for (const [k, v] of Object.entries(asRecord(project["urls"]) ?? {})) {
-    if (typeof v === "string" && !(k in base.projectUrls)) {
-      base.projectUrls[k] = v;
-    }
-  }
-}
-
-function withExtraMarker(req: string, extra: string): string {
-  const i = req.indexOf(";");
-  return i < 0
-    ? `${req}; extra == "${extra}"`
-    : `${req.slice(0, i).trimEnd()}; (${
-      req.slice(i + 1).trim()
-    }) and extra == "${extra}"`;
-}
-
-/**
- * Requirements from setuptools' egg-info requires.txt: plain lines, then `[extra]`,
- * `[:marker]` or `[extra:marker]` sections, as PEP 508 strings with markers.
- */
-export function parseRequiresTxt(text: string): string[] {
-  const out: string[] = [];
-  let marker = "";
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#")) continue;
-    const section = /^\[([^\]:]*)(?::(.*))?\]$/.exec(line);
-    if (section) {
-      const parts: string[] = [];
-      if (section[2]?.trim()) parts.push(`(${section[2].trim()})`);
-      if (section[1]?.trim()) parts.push(`extra == "${section[1].trim()}"`);
-      marker = parts.join(" and ");
-      continue;
-    }
-    out.push(marker ? `${line}; ${marker}` : line);
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// I/O.
-
-/** The kind of a distribution file, from its name. */
-export function distKind(file: string): "wheel" | "sdist" | undefined {
-  if (/\.whl$/i.test(file)) return "wheel";
-  if (/\.(tar\.gz|tgz|zip|tar)$/i.test(file)) return "sdist";
-  return undefined;
-}
-
-const SDIST_WANTED =
-  /^(PKG-INFO|pyproject\.toml|setup\.cfg|(src\/)?[^/]+\.egg-info\/(PKG-INFO|top_level\.txt|requires\.txt))$/;
-
-/** Opens the members new-package reads, from the file's bytes. */
-export async function openArchive(
-  bytes: Uint8Array,
-  file: string,
-): Promise<ArchiveView> {
-  const kind = distKind(file);
-  const wanted = (p: string) =>
-    kind === "wheel"
-      ? /^[^/]+\.dist-info\/(METADATA|WHEEL|top_level\.txt|RECORD)$/.test(p)
-      : SDIST_WANTED.test(p);
-  try {
-    if (/\.(whl|zip)$/i.test(file)) {
-      const all: string[] = [];
-      const raw = unzipSync(bytes, {
-        filter: (f) => {
-          all.push(f.name);
-          const want = wanted(stripTop(f.name, kind));
-          if (want) checkMemberSize(file, f.name, f.originalSize);
-          return want;
-        },
-      });
-      return view(all, raw, kind);
-    }
-    const tar = /\.(tar\.gz|tgz)$/i.test(file)
-      ? new Uint8Array(
-        await new Response(
-          new Blob([bytes as BlobPart]).stream().pipeThrough(
-            new DecompressionStream("gzip"),
-          ),
-        ).arrayBuffer(),
-      )
-      : bytes;
-    const all: string[] = [];
-    const entries = await unpackTar(tar, {
-      filter: (h) => {
-        if (h.type === "file" || h.type === undefined) all.push(h.name);
-        const want = wanted(stripTop(h.name, kind));
-        if (want) checkMemberSize(file, h.name, h.size);
-        return want;
-      },
-    });
-    const raw: Record<string, Uint8Array> = {};
-    for (const e of entries) if (e.data) raw[e.header.name] = e.data;
-    return view(all, raw, kind);
-  } catch (e) {
-    if (e instanceof KitError) throw e;
-    throw new KitError(
-      `Cannot read ${file}: ${
-        (e instanceof Error ? e.message : String(e)).split("\n")[0]
-      }`,
-    );
-  }
-}
-
-/** Metadata members (METADATA, PKG-INFO, pyproject.toml …) larger than this are refused. */
-const MAX_MEMBER = 16 * 1024 * 1024;
-
-/** Refuses to inflate a metadata member too large to be real (a zip bomb). */
-function checkMemberSize(file: string, member: string, size: number): void {
-  if (size > MAX_MEMBER) {
-    throw new KitError(
-      `Cannot read ${file}: ${member} is ${
-        Math.round(size / 2 ** 20)
-      } MiB, too large for metadata (at most ${MAX_MEMBER / 2 ** 20} MiB)`,
-    );
-  }
-}
-
-function stripTop(path: string, kind: "wheel" | "sdist" | undefined): string {
-  const p = path.replace(/^\.\//, "");
-  return kind === "sdist" ? p.replace(/^[^/]+\//, "") : p;
-}
-
-function view(
-  all: string[],
-  raw: Record<string, Uint8Array>,
-  kind: "wheel" | "sdist" | undefined,
-): ArchiveView {
-  if (kind === "sdist") {
-    const tops = new Set(all.map((p) => p.replace(/^\.\//, "").split("/")[0]));
-    if (tops.size !== 1) {
-      throw new KitError(
-        `an sdist must hold one top directory, found ${tops.size}`,
-      );
-    }
-  }
-  const data = new Map(
-    Object.entries(raw).map(([k, v]) => [stripTop(k, kind), v]),
-  );
-  return {
-    paths: all.map((p) => stripTop(p, kind)).filter((p) =>
-      p && !p.endsWith("/")
-    ),
-    read: (p) => data.get(p),
-  };
 }
 
 /**

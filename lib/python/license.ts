@@ -8,206 +8,20 @@
 //
 // Pure functions, no I/O.
 
-/** SPDX identifier (lowercased) → `lib.licenses` attribute. Deprecated ids keep their SPDX meaning. */
-const SPDX: Readonly<Record<string, string>> = {
-  "0bsd": "bsd0",
-  "afl-2.1": "afl21",
-  "afl-3.0": "afl3",
-  "agpl-3.0": "agpl3Only",
-  "agpl-3.0-only": "agpl3Only",
-  "agpl-3.0-or-later": "agpl3Plus",
-  "apache-1.1": "asl11",
-  "apache-2.0": "asl20",
-  "artistic-2.0": "artistic2",
-  "blueoak-1.0.0": "blueOak100",
-  "bsd-1-clause": "bsd1",
-  "bsd-2-clause": "bsd2",
-  "bsd-3-clause": "bsd3",
-  "bsd-4-clause": "bsdOriginal",
-  "bsl-1.0": "boost",
-  "cc-by-4.0": "cc-by-40",
-  "cc-by-nc-4.0": "cc-by-nc-40",
-  "cc-by-nc-sa-4.0": "cc-by-nc-sa-40",
-  "cc-by-sa-4.0": "cc-by-sa-40",
-  "cc0-1.0": "cc0",
-  "cddl-1.0": "cddl",
-  "epl-1.0": "epl10",
-  "epl-2.0": "epl20",
-  "eupl-1.2": "eupl12",
-  "gpl-2.0": "gpl2Only",
-  "gpl-2.0+": "gpl2Plus",
-  "gpl-2.0-only": "gpl2Only",
-  "gpl-2.0-or-later": "gpl2Plus",
-  "gpl-3.0": "gpl3Only",
-  "gpl-3.0+": "gpl3Plus",
-  "gpl-3.0-only": "gpl3Only",
-  "gpl-3.0-or-later": "gpl3Plus",
-  "hpnd": "hpnd",
-  "isc": "isc",
-  "lgpl-2.0": "lgpl2Only",
-  "lgpl-2.0-only": "lgpl2Only",
-  "lgpl-2.0-or-later": "lgpl2Plus",
-  "lgpl-2.1": "lgpl21Only",
-  "lgpl-2.1+": "lgpl21Plus",
-  "lgpl-2.1-only": "lgpl21Only",
-  "lgpl-2.1-or-later": "lgpl21Plus",
-  "lgpl-3.0": "lgpl3Only",
-  "lgpl-3.0+": "lgpl3Plus",
-  "lgpl-3.0-only": "lgpl3Only",
-  "lgpl-3.0-or-later": "lgpl3Plus",
-  "mit": "mit",
-  "mit-0": "mit0",
-  "mpl-1.1": "mpl11",
-  "mpl-2.0": "mpl20",
-  "ncsa": "ncsa",
-  "openssl": "openssl",
-  "psf-2.0": "psfl",
-  "python-2.0": "psfl",
-  "unlicense": "unlicense",
-  "upl-1.0": "upl",
-  "wtfpl": "wtfpl",
-  "zlib": "zlib",
-  "zpl-2.1": "zpl21",
-};
+import {
+  CLASSIFIERS,
+  FREE_TEXT_SOURCE,
+  KNOWN_LICENSE_ATTRS,
+  SPDX,
+} from "./license_tables.ts";
+import {
+  licenseFamily,
+  licenseFromFullText,
+  type RecognisedText,
+} from "./license_text.ts";
 
-/** Attributes accepted by `--license` besides the SPDX table's. */
-const EXTRA_ATTRS = [
-  "free",
-  "publicDomain",
-  "unfree",
-  "unfreeRedistributable",
-];
-
-/** Every `lib.licenses` attribute this module knows (sorted). */
-export const KNOWN_LICENSE_ATTRS: readonly string[] = [
-  ...new Set([...Object.values(SPDX), ...EXTRA_ATTRS]),
-].sort();
-
-/** Trove classifier (after "License :: ") → attributes; two or more means it is ambiguous. */
-const CLASSIFIERS: Readonly<Record<string, string[]>> = {
-  "OSI Approved :: Academic Free License (AFL)": ["afl21", "afl3"],
-  "OSI Approved :: Apache Software License": ["asl20"],
-  "OSI Approved :: Artistic License": ["artistic2"],
-  "OSI Approved :: Boost Software License 1.0 (BSL-1.0)": ["boost"],
-  "OSI Approved :: BSD License": ["bsd3", "bsd2"],
-  "OSI Approved :: Eclipse Public License 2.0 (EPL-2.0)": ["epl20"],
-  "OSI Approved :: European Union Public Licence 1.2 (EUPL 1.2)": ["eupl12"],
-  "OSI Approved :: GNU Affero General Public License v3": [
-    "agpl3Only",
-    "agpl3Plus",
-  ],
-  "OSI Approved :: GNU Affero General Public License v3 or later (AGPLv3+)": [
-    "agpl3Plus",
-  ],
-  "OSI Approved :: GNU General Public License (GPL)": [
-    "gpl3Only",
-    "gpl3Plus",
-    "gpl2Only",
-    "gpl2Plus",
-  ],
-  "OSI Approved :: GNU General Public License v2 (GPLv2)": [
-    "gpl2Only",
-    "gpl2Plus",
-  ],
-  "OSI Approved :: GNU General Public License v2 or later (GPLv2+)": [
-    "gpl2Plus",
-  ],
-  "OSI Approved :: GNU General Public License v3 (GPLv3)": [
-    "gpl3Only",
-    "gpl3Plus",
-  ],
-  "OSI Approved :: GNU General Public License v3 or later (GPLv3+)": [
-    "gpl3Plus",
-  ],
-  "OSI Approved :: GNU Lesser General Public License v2 (LGPLv2)": [
-    "lgpl2Only",
-    "lgpl2Plus",
-  ],
-  "OSI Approved :: GNU Lesser General Public License v2 or later (LGPLv2+)": [
-    "lgpl2Plus",
-  ],
-  "OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)": [
-    "lgpl3Only",
-    "lgpl3Plus",
-  ],
-  "OSI Approved :: GNU Lesser General Public License v3 or later (LGPLv3+)": [
-    "lgpl3Plus",
-  ],
-  "OSI Approved :: GNU Library or Lesser General Public License (LGPL)": [
-    "lgpl21Only",
-    "lgpl21Plus",
-    "lgpl3Only",
-    "lgpl3Plus",
-  ],
-  "OSI Approved :: Historical Permission Notice and Disclaimer (HPND)": [
-    "hpnd",
-  ],
-  "OSI Approved :: ISC License (ISCL)": ["isc"],
-  "OSI Approved :: MIT License": ["mit"],
-  "OSI Approved :: MIT No Attribution License (MIT-0)": ["mit0"],
-  "OSI Approved :: Mozilla Public License 1.1 (MPL 1.1)": ["mpl11"],
-  "OSI Approved :: Mozilla Public License 2.0 (MPL 2.0)": ["mpl20"],
-  "OSI Approved :: Python Software Foundation License": ["psfl"],
-  "OSI Approved :: The Unlicense (Unlicense)": ["unlicense"],
-  "OSI Approved :: Universal Permissive License (UPL)": ["upl"],
-  "OSI Approved :: zlib/libpng License": ["zlib"],
-  "CC0 1.0 Universal (CC0 1.0) Public Domain Dedication": ["cc0"],
-  "Public Domain": ["publicDomain"],
-};
-
-/**
- * Free-text `License` values, written naturally and normalised by `normText` when looked up;
- * two or more attributes means the text is ambiguous.
- */
-const FREE_TEXT_SOURCE: readonly [string, string[]][] = [
-  ["MIT", ["mit"]],
-  ["MIT-0", ["mit0"]],
-  ["Expat", ["mit"]],
-  ["Apache", ["asl20", "asl11"]],
-  ["Apache Software License", ["asl20", "asl11"]],
-  ["Apache 2.0", ["asl20"]],
-  ["ASL 2.0", ["asl20"]],
-  ["BSD", ["bsd3", "bsd2"]],
-  ["BSD 2-Clause", ["bsd2"]],
-  ["2-Clause BSD", ["bsd2"]],
-  ["Simplified BSD", ["bsd2"]],
-  ["BSD 3-Clause", ["bsd3"]],
-  ["3-Clause BSD", ["bsd3"]],
-  ["New BSD", ["bsd3"]],
-  ["Modified BSD", ["bsd3"]],
-  ["Revised BSD", ["bsd3"]],
-  ["ISC", ["isc"]],
-  ["MPL 2.0", ["mpl20"]],
-  ["PSF", ["psfl"]],
-  ["PSFL", ["psfl"]],
-  ["Python Software Foundation", ["psfl"]],
-  ["Unlicense", ["unlicense"]],
-  ["Public Domain", ["publicDomain"]],
-  ["CC0", ["cc0"]],
-  ["CC0 1.0", ["cc0"]],
-  ["zlib", ["zlib"]],
-  ["Boost", ["boost"]],
-  ["WTFPL", ["wtfpl"]],
-  ["GPL", ["gpl2Only", "gpl2Plus", "gpl3Only", "gpl3Plus"]],
-  ["GPL 2", ["gpl2Only", "gpl2Plus"]],
-  ["GPL 2 only", ["gpl2Only"]],
-  ["GPL 2+", ["gpl2Plus"]],
-  ["GPL 3", ["gpl3Only", "gpl3Plus"]],
-  ["GPL 3 only", ["gpl3Only"]],
-  ["GPL 3+", ["gpl3Plus"]],
-  ["LGPL", ["lgpl21Only", "lgpl21Plus", "lgpl3Only", "lgpl3Plus"]],
-  ["LGPL 2+", ["lgpl2Plus"]],
-  ["LGPL 2.1", ["lgpl21Only", "lgpl21Plus"]],
-  ["LGPL 2.1 only", ["lgpl21Only"]],
-  ["LGPL 2.1+", ["lgpl21Plus"]],
-  ["LGPL 3", ["lgpl3Only", "lgpl3Plus"]],
-  ["LGPL 3 only", ["lgpl3Only"]],
-  ["LGPL 3+", ["lgpl3Plus"]],
-  ["AGPL", ["agpl3Only", "agpl3Plus"]],
-  ["AGPL 3", ["agpl3Only", "agpl3Plus"]],
-  ["AGPL 3 only", ["agpl3Only"]],
-  ["AGPL 3+", ["agpl3Plus"]],
-];
+export { licenseFamily } from "./license_text.ts";
+export { KNOWN_LICENSE_ATTRS } from "./license_tables.ts";
 
 const DROP_WORDS = new Set([
   "the",
@@ -365,13 +179,10 @@ function oneLine(text: string): string {
 
 /** The attributes of a free-text licence, or undefined when it is not recognised. */
 export function matchFreeText(text: string): string[] | undefined {
-  // A pasted licence text: judge by its first lines only when they name the licence.
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
-  if (lines.length > 1) {
-    const head = lines.slice(0, 3).join(" ");
-    if (/^(the )?mit licen[cs]e/i.test(head)) return ["mit"];
-    if (/^apache licen[cs]e,? version 2\.0/i.test(head)) return ["asl20"];
-    return undefined;
+  // A licence text pasted into the field: recognised by its text or its title line.
+  if (text.trim().includes("\n")) {
+    const attr = licenseFromText(text);
+    return attr ? [attr] : undefined;
   }
   const t = text.trim();
   if (!DEPRECATED_SPDX.test(t)) {
@@ -379,6 +190,31 @@ export function matchFreeText(text: string): string[] | undefined {
     if (spdx) return spdx;
   }
   return FREE_TEXT.get(normText(t));
+}
+
+/**
+ * The `lib.licenses` attribute of a licence text (a LICENSE file, or a text pasted into the
+ * License field): by the phrases of the common licences (MIT, Apache-2.0, BSD-2/3-Clause,
+ * GPL-2/3, LGPL, AGPL, MPL-2.0, ISC …), else by a title line that names exactly one licence
+ * ("BSD 3-Clause License" → "bsd3"). Undefined when it is neither.
+ */
+export function licenseFromText(text: string): string | undefined {
+  return recogniseText(text)?.attr;
+}
+
+/** licenseFromText() with a readable name of what was recognised. */
+export function recogniseText(text: string): RecognisedText | undefined {
+  const full = licenseFromFullText(text);
+  if (full) return full;
+  const title = text.split("\n").map((l) => l.trim()).find(Boolean);
+  if (!title || title.length > 80) return undefined;
+  const t = title.replace(/^copyright\b.*$/i, "");
+  if (!t) return undefined;
+  const attrs = DEPRECATED_SPDX.test(t) ? undefined : spdxToAttrs(t);
+  const byName = attrs ?? FREE_TEXT.get(normText(t));
+  return byName?.length === 1
+    ? { attr: byName[0]!, name: `"${t}"` }
+    : undefined;
 }
 
 /**
@@ -427,60 +263,114 @@ export function licenseNix(attrs: readonly string[]): string {
   return `with licenses; [ ${attrs.join(" ")} ]`;
 }
 
-// Licence texts as distributions ship them (LICENSE, COPYING, *.dist-info/licenses/*): phrases
-// each text carries, checked in order. The GNU and Apache texts are known by their title line
-// followed by their version line (the GPL's own text names the LGPL and the AGPL further down).
-// A GNU text alone does not say "only" or "or later" (the notice does): it is given as "…Only".
-const TEXTS: readonly [string, RegExp[]][] = [
-  ["agpl3Only", [
-    /gnu affero general public license version 3, 19 november 2007/,
-  ]],
-  ["lgpl3Only", [/gnu lesser general public license version 3, 29 june 2007/]],
-  ["lgpl21Only", [
-    /gnu lesser general public license version 2\.1, february 1999/,
-  ]],
-  ["lgpl2Only", [/gnu library general public license version 2, june 1991/]],
-  ["gpl3Only", [/gnu general public license version 3, 29 june 2007/]],
-  ["gpl2Only", [/gnu general public license version 2, june 1991/]],
-  ["asl20", [/apache license,? version 2\.0, january 2004/]],
-  ["mpl20", [/mozilla public license,? version 2\.0/]],
-  ["mit0", [
-    /permission is hereby granted, free of charge, to any person obtaining a copy/,
-    /^(?!.*above copyright notice and this permission notice shall be included)/,
-  ]],
-  ["mit", [
-    /permission is hereby granted, free of charge, to any person obtaining a copy/,
-  ]],
-  ["isc", [
-    /permission to use, copy, modify, and(\/or)? distribute this software for any purpose with or without fee is hereby granted/,
-  ]],
-  ["bsdOriginal", [
-    /redistribution and use in source and binary forms/,
-    /all advertising materials mentioning features/,
-  ]],
-  ["bsd3", [
-    /redistribution and use in source and binary forms/,
-    /neither the name of/,
-  ]],
-  ["bsd2", [/redistribution and use in source and binary forms/]],
-  ["unlicense", [
-    /this is free and unencumbered software released into the public domain/,
-  ]],
-];
-
-/**
- * The `lib.licenses` attribute of a shipped licence text, by the phrases of the common
- * licences; undefined when it is not one of them.
- */
-export function licenseFromText(text: string): string | undefined {
-  const t = text.toLowerCase().replace(/\s+/g, " ");
-  for (const [attr, phrases] of TEXTS) {
-    if (phrases.every((p) => p.test(t))) return attr;
-  }
-  return undefined;
+/** A licence file a distribution ships: its path in the archive and its text. */
+export interface ShippedLicense {
+  path: string;
+  text: string;
 }
 
-/** The family of an attribute ("gpl3Only", "gpl3Plus" and the old "gpl3" are all "gpl3"). */
-export function licenseFamily(attr: string): string {
-  return attr.replace(/(Only|Plus)$/, "");
+/** detectLicense() weighed against the licence texts the distribution ships. */
+export type LicenseVerdict =
+  & (
+    | LicenseDecision
+    /** The metadata and a shipped text name different licences: ask, never guess. */
+    | { kind: "conflict"; candidates: string[]; source: string; reason: string }
+  )
+  & {
+    /** One line per piece of evidence, for the package file's comment. */
+    evidence: string[];
+    /** Why a "found" licence follows from the evidence, when texts were weighed. */
+    why?: string;
+  };
+
+/**
+ * What the metadata says (detectLicense) checked against each shipped licence text
+ * (licenseFromText). Agreement keeps the metadata's attributes (it alone can say "or later");
+ * a text settles an ambiguous or missing field when it fits; a text of another licence is a
+ * conflict, naming both pieces of evidence.
+ */
+export function weighLicense(
+  fields: LicenseFields,
+  shipped: readonly ShippedLicense[],
+): LicenseVerdict {
+  const m = detectLicense(fields);
+  const files = shipped.map((f) => ({
+    path: f.path,
+    r: recogniseText(f.text),
+  }));
+  const evidence = shipped.length
+    ? [
+      `licence evidence: ${m.source ?? "the metadata declares no licence"}; ${
+        files.map((f) =>
+          `${f.path} ${
+            f.r
+              ? `is the ${f.r.name} text`
+              : "is not a text this tool recognises"
+          }`
+        ).join("; ")
+      }`,
+    ]
+    : [];
+  const known = files.filter((f) => f.r);
+  const texts = [...new Set(known.map((f) => f.r!.attr))].sort();
+  if (!texts.length) return { ...m, evidence };
+  const textSource = known.map((f) => `${f.path} (${f.r!.name} text)`).join(
+    ", ",
+  );
+  const families = (attrs: readonly string[]) =>
+    new Set(attrs.map(licenseFamily));
+  if (m.kind === "found") {
+    const mine = families(m.attrs);
+    if (texts.every((t) => mine.has(licenseFamily(t)))) {
+      return { ...m, evidence, why: "the metadata and the shipped text agree" };
+    }
+    return {
+      kind: "conflict",
+      candidates: [...new Set([...m.attrs, ...texts])].sort(),
+      source: `${m.source} vs ${textSource}`,
+      reason: `${m.source} says ${
+        m.attrs.map((a) => `licenses.${a}`).join(", ")
+      }, but ${textSource} says otherwise`,
+      evidence,
+    };
+  }
+  if (m.kind === "ambiguous") {
+    const fit = m.candidates.filter((c) =>
+      texts.some((t) => licenseFamily(t) === licenseFamily(c))
+    );
+    if (fit.length === 1) {
+      return {
+        kind: "found",
+        attrs: fit,
+        source: `${m.source}, settled by ${textSource}`,
+        evidence,
+        why: "the shipped text settles what the metadata leaves open",
+      };
+    }
+    if (!fit.length) {
+      return {
+        kind: "conflict",
+        candidates: [...new Set([...m.candidates, ...texts])].sort(),
+        source: `${m.source} vs ${textSource}`,
+        reason: `${m.source} does not fit ${textSource}`,
+        evidence,
+      };
+    }
+    return { ...m, candidates: fit, evidence };
+  }
+  return texts.length === 1
+    ? {
+      kind: "found",
+      attrs: texts,
+      source: textSource,
+      evidence,
+      why: "the shipped text; the metadata declares none it can be read as",
+    }
+    : {
+      kind: "ambiguous",
+      candidates: texts,
+      source: textSource,
+      reason: `${textSource} name several licences`,
+      evidence,
+    };
 }

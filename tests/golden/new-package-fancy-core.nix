@@ -7,15 +7,15 @@
 python3.pkgs.buildPythonPackage rec {
   pname = "fancy-core";
   version = "1.0";
-  format = "pyproject";
+  pyproject = true;
 
   src = ../../.flox/sources/fancy_core-1.0.tar.gz;
 
-  nativeBuildInputs = with python3.pkgs; [
+  build-system = with python3.pkgs; [
     hatchling
   ];
 
-  propagatedBuildInputs = with python3.pkgs; [
+  dependencies = with python3.pkgs; [
     numpy
   ];
 
@@ -27,6 +27,5 @@ python3.pkgs.buildPythonPackage rec {
     description = "Core of fancy";
     homepage = "https://pypi.org/project/fancy-core/";
     license = licenses.bsd3;
-    platforms = platforms.linux ++ platforms.darwin;
   };
 }

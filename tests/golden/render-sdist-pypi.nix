@@ -8,18 +8,18 @@
 python3.pkgs.buildPythonPackage rec {
   pname = "spandrel";
   version = "0.4.0";
-  format = "pyproject";
+  pyproject = true;
 
   src = fetchPypi {
     inherit pname version;
     hash = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
   };
 
-  nativeBuildInputs = with python3.pkgs; [
+  build-system = with python3.pkgs; [
     setuptools
   ];
 
-  propagatedBuildInputs = with python3.pkgs; [
+  dependencies = with python3.pkgs; [
     torch
     typing-extensions
   ];
@@ -30,8 +30,8 @@ python3.pkgs.buildPythonPackage rec {
 
   meta = with lib; {
     description = "Give your project support for a variety of PyTorch model architectures";
-    homepage = "https://pypi.org/project/spandrel/";
+    homepage = "https://github.com/chaiNNer-org/spandrel";
+    changelog = "https://github.com/chaiNNer-org/spandrel/releases";
     license = licenses.mit;
-    platforms = platforms.linux ++ platforms.darwin;
   };
 }

@@ -8,21 +8,21 @@
 python3.pkgs.buildPythonPackage rec {
   pname = "oldlib";
   version = "1.4.2";
-  format = "setuptools";
+  pyproject = true;
 
   src = fetchFromGitHub {
     owner = "acme";
     repo = "oldlib";
-    rev = "v${version}";
+    tag = "v${version}";
     hash = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
   };
 
-  nativeBuildInputs = with python3.pkgs; [
+  build-system = with python3.pkgs; [
     setuptools
     wheel
   ];
 
-  propagatedBuildInputs = with python3.pkgs; [
+  dependencies = with python3.pkgs; [
     six
   ];
 
@@ -33,7 +33,8 @@ python3.pkgs.buildPythonPackage rec {
   meta = with lib; {
     description = "An old library";
     homepage = "https://github.com/acme/oldlib";
+    # METADATA says License "MIT"; oldlib-1.4.2/LICENSE is the GNU GPL v3 text
+    # chosen: gpl3Plus (the shipped text; --license)
     license = licenses.gpl3Plus;
-    platforms = platforms.linux ++ platforms.darwin;
   };
 }

@@ -12,9 +12,7 @@ python3.pkgs.buildPythonPackage rec {
 
   src = ../../.flox/sources/fancy_kit-2.0.1-py3-none-any.whl;
 
-  nativeBuildInputs = with python3.pkgs; [ ];
-
-  propagatedBuildInputs = with python3.pkgs; [
+  dependencies = with python3.pkgs; [
     fancy-core
     numpy
     torch
@@ -34,6 +32,5 @@ python3.pkgs.buildPythonPackage rec {
     description = "Fancy \"kit\" with \${dollar} in it";
     homepage = "https://github.com/acme/fancy-kit";
     license = with licenses; [ asl20 mit ]; # from the repository's LICENSE files; the metadata has none
-    platforms = platforms.linux ++ platforms.darwin;
   };
 }

@@ -6,6 +6,7 @@
 }:
 
 python3.pkgs.buildPythonPackage rec {
+  # Requires-Python >=3.12 excludes nixpkgs' python3 3.11
   pname = "some-ext";
   version = "1.0";
   format = "wheel";
@@ -21,9 +22,7 @@ python3.pkgs.buildPythonPackage rec {
     hash = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
   };
 
-  nativeBuildInputs = with python3.pkgs; [ ];
-
-  propagatedBuildInputs = with python3.pkgs; [ ];
+  dependencies = [ ];
 
   doCheck = false;
 
