@@ -1,6 +1,7 @@
 // Running the build whose output fix-build reads: `sh -c CMD` (fix-hash --run) or
 // `flox build PKG` (fix-build --run), streamed to stderr as it comes and kept for parsing.
-import { echoCommand, writeErr } from "../kit/log.ts";
+import { onPath, stream } from "../kit/command.ts";
+import { writeErr } from "../kit/log.ts";
 
 /** A finished build: its exit code and everything it printed (stdout and stderr, interleaved). */
 export interface BuildOutput {
@@ -8,42 +9,16 @@ export interface BuildOutput {
   output: string;
 }
 
-/** Runs `argv` in `cwd`, streaming its output to stderr; stdin is closed. */
+/** Runs `argv` in `cwd` with the kit's process runner, streaming its output to stderr. */
 export async function runBuild(
   argv: string[],
   cwd: string,
 ): Promise<BuildOutput> {
-  echoCommand(argv);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(argv[0]!, {
-      args: argv.slice(1),
-      cwd,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      return { code: 127, output: `${argv[0]}: command not found\n` };
-    }
-    throw e;
-  }
-  let output = "";
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    for await (const chunk of stream) {
-      const t = dec.decode(chunk, { stream: true });
-      output += t;
-      writeErr(t);
-    }
-  };
-  const [status] = await Promise.all([
-    child.status,
-    pump(child.stdout),
-    pump(child.stderr),
-  ]);
-  return { code: status.code, output };
+  const [cmd, ...args] = argv as [string, ...string[]];
+  // A missing tool is a failed round with the shell's message, not an error of the kit.
+  if (!onPath(cmd)) return { code: 127, output: `${cmd}: command not found\n` };
+  const r = await stream(cmd, args, { cwd, onText: writeErr });
+  return { code: r.code, output: r.output };
 }
 
 /** Runs `sh -c cmd` as runBuild does. */
