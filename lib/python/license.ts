@@ -101,75 +101,105 @@ export function detectLicense(fields: LicenseFields): LicenseDecision {
     };
   }
 
-  const fromClassifiers: { classifier: string; attrs: string[] }[] = [];
-  for (const c of fields.classifiers ?? []) {
+  const fromClassifiers = classifierLicenses(fields.classifiers ?? []);
+  const text = fields.license?.trim();
+  const fromText = text ? matchFreeText(text) : undefined;
+  if (fromClassifiers.length) {
+    return byClassifiers(fromClassifiers, text, fromText);
+  }
+  if (text) return byFreeText(text, fromText);
+  return { kind: "unknown", reason: "the metadata declares no licence" };
+}
+
+/** A `License ::` classifier and the attributes it maps to. */
+interface ClassifierLicense {
+  classifier: string;
+  attrs: string[];
+}
+
+/** The known `License ::` classifiers among `classifiers`. */
+function classifierLicenses(
+  classifiers: readonly string[],
+): ClassifierLicense[] {
+  const found: ClassifierLicense[] = [];
+  for (const c of classifiers) {
     const m = /^License\s*::\s*(.+)$/.exec(c.trim());
     if (!m) continue;
     const key = m[1]!.replace(/\s*::\s*/g, " :: ");
     const attrs = CLASSIFIERS[key];
-    if (attrs) fromClassifiers.push({ classifier: c.trim(), attrs });
+    if (attrs) found.push({ classifier: c.trim(), attrs });
   }
-  const text = fields.license?.trim();
-  const fromText = text ? matchFreeText(text) : undefined;
+  return found;
+}
 
-  if (fromClassifiers.length) {
-    const source = fromClassifiers.map((c) => `classifier "${c.classifier}"`)
-      .join(", ");
-    const ambiguous = fromClassifiers.find((c) => c.attrs.length > 1);
-    let attrs = [...new Set(fromClassifiers.flatMap((c) => c.attrs))];
-    if (ambiguous) {
-      // The free text may settle it ("GPLv3+" beside "GPLv3 (GPLv3)"), if it is one of them.
-      if (
-        fromText?.length === 1 && fromClassifiers.length === 1 &&
-        attrs.includes(fromText[0]!)
-      ) {
-        return {
-          kind: "found",
-          attrs: fromText,
-          source: `${source} and License "${text}"`,
-        };
-      }
+/**
+ * The decision from licence classifiers, the free text (`fromText`: its attributes) settling
+ * an ambiguous one or contradicting them.
+ */
+function byClassifiers(
+  fromClassifiers: readonly ClassifierLicense[],
+  text: string | undefined,
+  fromText: string[] | undefined,
+): LicenseDecision {
+  const source = fromClassifiers.map((c) => `classifier "${c.classifier}"`)
+    .join(", ");
+  const ambiguous = fromClassifiers.find((c) => c.attrs.length > 1);
+  let attrs = [...new Set(fromClassifiers.flatMap((c) => c.attrs))];
+  if (ambiguous) {
+    // The free text may settle it ("GPLv3+" beside "GPLv3 (GPLv3)"), if it is one of them.
+    if (
+      fromText?.length === 1 && fromClassifiers.length === 1 &&
+      attrs.includes(fromText[0]!)
+    ) {
       return {
-        kind: "ambiguous",
-        candidates: attrs,
-        source,
-        reason: `${source} does not say which version or variant`,
-      };
-    }
-    if (fromText && !fromText.some((a) => attrs.includes(a))) {
-      attrs = [...new Set([...attrs, ...fromText])];
-      return {
-        kind: "ambiguous",
-        candidates: attrs,
+        kind: "found",
+        attrs: fromText,
         source: `${source} and License "${text}"`,
-        reason: `License "${text}" does not agree with ${source}`,
       };
     }
-    return { kind: "found", attrs: attrs.sort(), source };
+    return {
+      kind: "ambiguous",
+      candidates: attrs,
+      source,
+      reason: `${source} does not say which version or variant`,
+    };
   }
+  if (fromText && !fromText.some((a) => attrs.includes(a))) {
+    attrs = [...new Set([...attrs, ...fromText])];
+    return {
+      kind: "ambiguous",
+      candidates: attrs,
+      source: `${source} and License "${text}"`,
+      reason: `License "${text}" does not agree with ${source}`,
+    };
+  }
+  return { kind: "found", attrs: attrs.sort(), source };
+}
 
-  if (text) {
-    const source = `License "${oneLine(text)}"`;
-    if (!fromText) {
-      return {
-        kind: "unknown",
-        source,
-        reason: `${source} is not a licence name this tool recognises`,
-      };
-    }
-    if (fromText.length > 1) {
-      return {
-        kind: "ambiguous",
-        candidates: fromText,
-        source,
-        reason: `${source} could mean ${
-          fromText.map((a) => `licenses.${a}`).join(" or ")
-        }`,
-      };
-    }
-    return { kind: "found", attrs: fromText, source };
+/** The decision from the free-text `License` field alone (`fromText`: its attributes). */
+function byFreeText(
+  text: string,
+  fromText: string[] | undefined,
+): LicenseDecision {
+  const source = `License "${oneLine(text)}"`;
+  if (!fromText) {
+    return {
+      kind: "unknown",
+      source,
+      reason: `${source} is not a licence name this tool recognises`,
+    };
   }
-  return { kind: "unknown", reason: "the metadata declares no licence" };
+  if (fromText.length > 1) {
+    return {
+      kind: "ambiguous",
+      candidates: fromText,
+      source,
+      reason: `${source} could mean ${
+        fromText.map((a) => `licenses.${a}`).join(" or ")
+      }`,
+    };
+  }
+  return { kind: "found", attrs: fromText, source };
 }
 
 function oneLine(text: string): string {
