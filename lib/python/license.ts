@@ -14,11 +14,7 @@ import {
   KNOWN_LICENSE_ATTRS,
   SPDX,
 } from "./license_tables.ts";
-import {
-  licenseFamily,
-  licenseFromFullText,
-  type RecognisedText,
-} from "./license_text.ts";
+import { licenseFromFullText, type RecognisedText } from "./license_text.ts";
 
 export { licenseFamily } from "./license_text.ts";
 export { KNOWN_LICENSE_ATTRS } from "./license_tables.ts";
@@ -291,116 +287,4 @@ export function parseLicenseFlag(value: string): string[] | undefined {
 export function licenseNix(attrs: readonly string[]): string {
   if (attrs.length === 1) return `licenses.${attrs[0]}`;
   return `with licenses; [ ${attrs.join(" ")} ]`;
-}
-
-/** A licence file a distribution ships: its path in the archive and its text. */
-export interface ShippedLicense {
-  path: string;
-  text: string;
-}
-
-/** detectLicense() weighed against the licence texts the distribution ships. */
-export type LicenseVerdict =
-  & (
-    | LicenseDecision
-    /** The metadata and a shipped text name different licences: ask, never guess. */
-    | { kind: "conflict"; candidates: string[]; source: string; reason: string }
-  )
-  & {
-    /** One line per piece of evidence, for the package file's comment. */
-    evidence: string[];
-    /** Why a "found" licence follows from the evidence, when texts were weighed. */
-    why?: string;
-  };
-
-/**
- * What the metadata says (detectLicense) checked against each shipped licence text
- * (licenseFromText). Agreement keeps the metadata's attributes (it alone can say "or later");
- * a text settles an ambiguous or missing field when it fits; a text of another licence is a
- * conflict, naming both pieces of evidence.
- */
-export function weighLicense(
-  fields: LicenseFields,
-  shipped: readonly ShippedLicense[],
-): LicenseVerdict {
-  const m = detectLicense(fields);
-  const files = shipped.map((f) => ({
-    path: f.path,
-    r: recogniseText(f.text),
-  }));
-  const evidence = shipped.length
-    ? [
-      `licence evidence: ${m.source ?? "the metadata declares no licence"}; ${
-        files.map((f) =>
-          `${f.path} ${
-            f.r
-              ? `is the ${f.r.name} text`
-              : "is not a text this tool recognises"
-          }`
-        ).join("; ")
-      }`,
-    ]
-    : [];
-  const known = files.filter((f) => f.r);
-  const texts = [...new Set(known.map((f) => f.r!.attr))].sort();
-  if (!texts.length) return { ...m, evidence };
-  const textSource = known.map((f) => `${f.path} (${f.r!.name} text)`).join(
-    ", ",
-  );
-  const families = (attrs: readonly string[]) =>
-    new Set(attrs.map(licenseFamily));
-  if (m.kind === "found") {
-    const mine = families(m.attrs);
-    if (texts.every((t) => mine.has(licenseFamily(t)))) {
-      return { ...m, evidence, why: "the metadata and the shipped text agree" };
-    }
-    return {
-      kind: "conflict",
-      candidates: [...new Set([...m.attrs, ...texts])].sort(),
-      source: `${m.source} vs ${textSource}`,
-      reason: `${m.source} says ${
-        m.attrs.map((a) => `licenses.${a}`).join(", ")
-      }, but ${textSource} says otherwise`,
-      evidence,
-    };
-  }
-  if (m.kind === "ambiguous") {
-    const fit = m.candidates.filter((c) =>
-      texts.some((t) => licenseFamily(t) === licenseFamily(c))
-    );
-    if (fit.length === 1) {
-      return {
-        kind: "found",
-        attrs: fit,
-        source: `${m.source}, settled by ${textSource}`,
-        evidence,
-        why: "the shipped text settles what the metadata leaves open",
-      };
-    }
-    if (!fit.length) {
-      return {
-        kind: "conflict",
-        candidates: [...new Set([...m.candidates, ...texts])].sort(),
-        source: `${m.source} vs ${textSource}`,
-        reason: `${m.source} does not fit ${textSource}`,
-        evidence,
-      };
-    }
-    return { ...m, candidates: fit, evidence };
-  }
-  return texts.length === 1
-    ? {
-      kind: "found",
-      attrs: texts,
-      source: textSource,
-      evidence,
-      why: "the shipped text; the metadata declares none it can be read as",
-    }
-    : {
-      kind: "ambiguous",
-      candidates: texts,
-      source: textSource,
-      reason: `${textSource} name several licences`,
-      evidence,
-    };
 }
