@@ -141,10 +141,78 @@ export async function main(args: string[]): Promise<number> {
   });
 }
 
+type Values = ReturnType<typeof parseCli<typeof OPTIONS>>["values"];
+
 async function optionsFrom(
-  v: ReturnType<typeof parseCli<typeof OPTIONS>>["values"],
+  v: Values,
   positionals: string[],
 ): Promise<NewPackageOptions> {
+  const target = onePackage(positionals);
+  const root = await resolveRoot(v.root);
+  const f = checkedFlags(v);
+  const fromManifest = v["from-manifest"] ?? false;
+  if (fromManifest && isDistPath(target)) {
+    throw new UsageError(
+      "--from-manifest takes NAME[==VERSION]: the file is the one sources-manifest.json records",
+    );
+  }
+  if (fromManifest && f.source === "github") {
+    throw new UsageError(
+      "--from-manifest packages a recorded wheel or sdist: use --source vendored or --source pypi",
+    );
+  }
+  // Like every path on the command line, --main is relative to where it was typed.
+  const main = v.main !== undefined
+    ? argPath(v.main)
+    : join(root, MAIN_PACKAGE);
+  if (v.main !== undefined && !(await exists(main))) {
+    throw new KitError(`--main "${main}" does not exist`);
+  }
+  const meta = parseMetaAnswers({
+    summary: v.summary,
+    homepage: v.homepage,
+    format: v.format,
+    requires: v.requires,
+    noDeps: v["no-deps"],
+    buildRequires: v["build-requires"],
+  });
+  return {
+    target: isDistPath(target) ? argPath(target) : target,
+    root,
+    python: f.python,
+    main,
+    force: v.force ?? false,
+    ...(v["ignore-requires-python"] ? { ignoreRequiresPython: true } : {}),
+    dryRun: v["dry-run"] ?? false,
+    json: v.json ?? false,
+    ...(v.version !== undefined ? { version: v.version } : {}),
+    ...(f.source ? { source: f.source } : {}),
+    ...(v.wheel
+      ? { prefer: "wheel" as const }
+      : v.sdist
+      ? { prefer: "sdist" as const }
+      : {}),
+    ...(f.github ? { github: f.github } : {}),
+    ...(v.tag !== undefined ? { tag: v.tag } : {}),
+    ...(f.license ? { license: f.license } : {}),
+    ...(v["license-note"] !== undefined
+      ? { licenseNote: v["license-note"] }
+      : {}),
+    ...(f.imports ? { imports: f.imports } : {}),
+    ...(f.extras ? { extras: f.extras } : {}),
+    ...(fromManifest ? { fromManifest } : {}),
+    ...(Object.keys(meta).length ? { meta } : {}),
+    ...(f.inNixpkgs ? { inNixpkgs: f.inNixpkgs } : {}),
+    ...(f.missing ? { missing: f.missing } : {}),
+    ...(v["no-wire"] ? { wire: false } : {}),
+    ...(v["nixpkgs-index"] !== undefined
+      ? { nixpkgsIndex: argPath(v["nixpkgs-index"]) }
+      : {}),
+  };
+}
+
+/** The one NAME[==VERSION] or PATH (a PEP 508 direct reference is refused). */
+function onePackage(positionals: string[]): string {
   if (positionals.length !== 1) {
     throw new UsageError(
       positionals.length
@@ -153,20 +221,26 @@ async function optionsFrom(
     );
   }
   directReference(positionals[0]!);
-  const root = await resolveRoot(v.root);
-  const oneOf = <T extends string>(
-    flag: string,
-    value: string | undefined,
-    allowed: readonly T[],
-  ) => {
-    if (value === undefined) return undefined;
-    if (!(allowed as readonly string[]).includes(value)) {
-      throw new UsageError(
-        `--${flag} "${value}" is not one of: ${allowed.join(", ")}`,
-      );
-    }
-    return value as T;
-  };
+  return positionals[0]!;
+}
+
+/** `value` of --`flag` when it is one of `allowed` (undefined when not given). */
+function oneOf<T extends string>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(
+      `--${flag} "${value}" is not one of: ${allowed.join(", ")}`,
+    );
+  }
+  return value as T;
+}
+
+/** The flags that need parsing or a check of their value, parsed and checked. */
+function checkedFlags(v: Values) {
   if (v.wheel && v.sdist) {
     throw new UsageError("Choose one of --wheel and --sdist");
   }
@@ -197,78 +271,23 @@ async function optionsFrom(
       throw new UsageError(`--import "${i}" is not a Python import name`);
     }
   }
-  const source = oneOf(
-    "source",
-    v.source,
-    ["vendored", "pypi", "github"] as const,
-  );
-  const inNixpkgs = oneOf(
-    "in-nixpkgs",
-    v["in-nixpkgs"],
-    ["use", "package"] as const,
-  );
-  const missing = oneOf("missing", v.missing, ["list", "create"] as const);
-  const extras = list(v.extras);
-  const fromManifest = v["from-manifest"] ?? false;
-  if (fromManifest && isDistPath(positionals[0]!)) {
-    throw new UsageError(
-      "--from-manifest takes NAME[==VERSION]: the file is the one sources-manifest.json records",
-    );
-  }
-  if (fromManifest && source === "github") {
-    throw new UsageError(
-      "--from-manifest packages a recorded wheel or sdist: use --source vendored or --source pypi",
-    );
-  }
-  // Like every path on the command line, --main is relative to where it was typed.
-  const main = v.main !== undefined
-    ? argPath(v.main)
-    : join(root, MAIN_PACKAGE);
-  if (v.main !== undefined && !(await exists(main))) {
-    throw new KitError(`--main "${main}" does not exist`);
-  }
-  const meta = parseMetaAnswers({
-    summary: v.summary,
-    homepage: v.homepage,
-    format: v.format,
-    requires: v.requires,
-    noDeps: v["no-deps"],
-    buildRequires: v["build-requires"],
-  });
   return {
-    target: isDistPath(positionals[0]!)
-      ? argPath(positionals[0]!)
-      : positionals[0]!,
-    root,
     python,
-    main,
-    force: v.force ?? false,
-    ...(v["ignore-requires-python"] ? { ignoreRequiresPython: true } : {}),
-    dryRun: v["dry-run"] ?? false,
-    json: v.json ?? false,
-    ...(v.version !== undefined ? { version: v.version } : {}),
-    ...(source ? { source } : {}),
-    ...(v.wheel
-      ? { prefer: "wheel" as const }
-      : v.sdist
-      ? { prefer: "sdist" as const }
-      : {}),
-    ...(github ? { github } : {}),
-    ...(v.tag !== undefined ? { tag: v.tag } : {}),
-    ...(license ? { license } : {}),
-    ...(v["license-note"] !== undefined
-      ? { licenseNote: v["license-note"] }
-      : {}),
-    ...(imports ? { imports } : {}),
-    ...(extras ? { extras } : {}),
-    ...(fromManifest ? { fromManifest } : {}),
-    ...(Object.keys(meta).length ? { meta } : {}),
-    ...(inNixpkgs ? { inNixpkgs } : {}),
-    ...(missing ? { missing } : {}),
-    ...(v["no-wire"] ? { wire: false } : {}),
-    ...(v["nixpkgs-index"] !== undefined
-      ? { nixpkgsIndex: argPath(v["nixpkgs-index"]) }
-      : {}),
+    license,
+    github,
+    imports,
+    extras: list(v.extras),
+    source: oneOf(
+      "source",
+      v.source,
+      ["vendored", "pypi", "github"] as const,
+    ),
+    inNixpkgs: oneOf(
+      "in-nixpkgs",
+      v["in-nixpkgs"],
+      ["use", "package"] as const,
+    ),
+    missing: oneOf("missing", v.missing, ["list", "create"] as const),
   };
 }
 

@@ -9,8 +9,8 @@ import {
   normText,
   parseLicenseFlag,
   spdxToAttrs,
-  weighLicense,
 } from "../lib/python/license.ts";
+import { weighLicense } from "../lib/python/license_weigh.ts";
 import { REAL_SOURCES } from "./_helpers.ts";
 
 const OSI = "License :: OSI Approved :: ";

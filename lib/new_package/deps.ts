@@ -13,7 +13,11 @@ import { exists } from "../kit/fsutil.ts";
 import { info, warn } from "../kit/log.ts";
 import { cycleAdvice, findCycle } from "./missing_queue.ts";
 import { normalizeName } from "../python/names.ts";
-import { type NixpkgsLookup, pypiToNixAttr } from "../nix/nixpkgs.ts";
+import {
+  type NixpkgsLookup,
+  type NixpkgsPackage,
+  pypiToNixAttr,
+} from "../nix/nixpkgs.ts";
 import {
   applicability,
   markerExtras,
@@ -96,6 +100,21 @@ export async function chooseExtras(
   });
 }
 
+/** The context resolveDeps works in. */
+interface ResolveContext {
+  python: string;
+  root: string;
+  nixpkgs: NixpkgsLookup;
+  chain: readonly string[];
+}
+
+/** One requirement after merging its repeats; `systems` absent when needed everywhere. */
+interface MergedRequirement {
+  req: Requirement;
+  text: string;
+  systems?: Set<NixSystem>;
+}
+
 /**
  * Requires-Dist → applicable requirements → nixpkgs / custom / missing / cycle, sorted by
  * attribute. `chain` holds the normalised names of the packages being written, this one last:
@@ -104,12 +123,7 @@ export async function chooseExtras(
 export async function resolveDeps(
   meta: DistMetadata,
   chosenExtras: readonly string[],
-  ctx: {
-    python: string;
-    root: string;
-    nixpkgs: NixpkgsLookup;
-    chain: readonly string[];
-  },
+  ctx: ResolveContext,
 ): Promise<DepReport[]> {
   const reqs: Requirement[] = meta.requiresDist.map((r) => {
     try {
@@ -121,14 +135,34 @@ export async function resolveDeps(
     }
   });
   const self = normalizeName(meta.name);
-  // A requirement on the package itself with extras ("pkg[api]; extra == 'all'") turns those on.
+  const extras = withSelfExtras(reqs, self, chosenExtras, ctx.python);
+  const merged = mergeRequirements(reqs, self, extras, ctx.python);
+  const names = [...merged.values()].map((m) => m.req.name);
+  const found = await ctx.nixpkgs.lookupMany(names);
+  const reports: DepReport[] = [];
+  for (const [n, m] of merged) {
+    reports.push(await classifyDep(n, m, found, meta, ctx));
+  }
+  return reports.sort((a, b) => a.attr.localeCompare(b.attr));
+}
+
+/**
+ * The chosen extras plus those a requirement on the package itself turns on
+ * ("pkg[api]; extra == 'all'"), until no more are added.
+ */
+function withSelfExtras(
+  reqs: readonly Requirement[],
+  self: string,
+  chosenExtras: readonly string[],
+  python: string,
+): string[] {
   const extras = new Set(chosenExtras);
   for (let changed = true; changed;) {
     changed = false;
     for (const r of reqs) {
       if (normalizeName(r.name) !== self) continue;
       if (
-        applicability(r, { python: ctx.python, extras: [...extras] })
+        applicability(r, { python, extras: [...extras] })
           .kind === "never"
       ) continue;
       for (const e of r.extras.map(normalizeName)) {
@@ -139,15 +173,24 @@ export async function resolveDeps(
       }
     }
   }
-  // Merge repeated requirements: needed everywhere wins over a platform list; lists unite.
-  const merged = new Map<
-    string,
-    { req: Requirement; text: string; systems?: Set<NixSystem> }
-  >();
+  return [...extras];
+}
+
+/**
+ * The applicable requirements by normalised name, repeats merged: needed everywhere wins
+ * over a platform list; lists unite.
+ */
+function mergeRequirements(
+  reqs: readonly Requirement[],
+  self: string,
+  extras: string[],
+  python: string,
+): Map<string, MergedRequirement> {
+  const merged = new Map<string, MergedRequirement>();
   for (const r of reqs) {
     const n = normalizeName(r.name);
     if (n === self) continue;
-    const a = applicability(r, { python: ctx.python, extras: [...extras] });
+    const a = applicability(r, { python, extras });
     if (a.kind === "never") continue;
     const prev = merged.get(n);
     const text = `${r.name}${r.specifier}`;
@@ -163,53 +206,51 @@ export async function resolveDeps(
       else a.systems.forEach((x) => prev.systems!.add(x));
     }
   }
-  const names = [...merged.values()].map((m) => m.req.name);
-  const found = await ctx.nixpkgs.lookupMany(names);
-  const reports: DepReport[] = [];
-  for (const [n, m] of merged) {
-    const attr = pypiToNixAttr(m.req.name);
-    const systems = m.systems ? [...m.systems].sort() : undefined;
-    const base = {
-      requirement: m.text,
-      name: m.req.name,
-      attr,
-      ...(systems ? { systems } : {}),
-    };
-    const custom = await exists(
-      join(ctx.root, packageFile(attr)),
-    );
-    const cycle = findCycle(ctx.chain, n);
-    if (cycle) {
-      warn(cycleAdvice(cycle, attr, meta.name));
-      reports.push({ ...base, status: "cycle" });
-      continue;
-    }
-    if (custom) {
-      reports.push({ ...base, status: "custom" });
-      continue;
-    }
-    const pkg = found.get(m.req.name);
-    if (pkg) {
-      const ok = !m.req.specifier || valid(pkg.version) === null
-        ? undefined
-        : satisfies(pkg.version, m.req.specifier, { prereleases: true });
-      if (ok === false) {
-        warn(
-          `nixpkgs has ${pkg.attr} ${pkg.version}, which does not satisfy ${m.text}`,
-        );
-      }
-      reports.push({
-        ...base,
-        attr: pkg.attr,
-        status: "nixpkgs",
-        nixpkgsVersion: pkg.version,
-        ...(ok !== undefined ? { satisfies: ok } : {}),
-      });
-      continue;
-    }
-    reports.push({ ...base, status: "missing" });
+  return merged;
+}
+
+/** Where one merged requirement `n` comes from: a cycle, a custom package, nixpkgs, or missing. */
+async function classifyDep(
+  n: string,
+  m: MergedRequirement,
+  found: ReadonlyMap<string, NixpkgsPackage | undefined>,
+  meta: DistMetadata,
+  ctx: ResolveContext,
+): Promise<DepReport> {
+  const attr = pypiToNixAttr(m.req.name);
+  const systems = m.systems ? [...m.systems].sort() : undefined;
+  const base = {
+    requirement: m.text,
+    name: m.req.name,
+    attr,
+    ...(systems ? { systems } : {}),
+  };
+  const custom = await exists(
+    join(ctx.root, packageFile(attr)),
+  );
+  const cycle = findCycle(ctx.chain, n);
+  if (cycle) {
+    warn(cycleAdvice(cycle, attr, meta.name));
+    return { ...base, status: "cycle" };
   }
-  return reports.sort((a, b) => a.attr.localeCompare(b.attr));
+  if (custom) return { ...base, status: "custom" };
+  const pkg = found.get(m.req.name);
+  if (!pkg) return { ...base, status: "missing" };
+  const ok = !m.req.specifier || valid(pkg.version) === null
+    ? undefined
+    : satisfies(pkg.version, m.req.specifier, { prereleases: true });
+  if (ok === false) {
+    warn(
+      `nixpkgs has ${pkg.attr} ${pkg.version}, which does not satisfy ${m.text}`,
+    );
+  }
+  return {
+    ...base,
+    attr: pkg.attr,
+    status: "nixpkgs",
+    nixpkgsVersion: pkg.version,
+    ...(ok !== undefined ? { satisfies: ok } : {}),
+  };
 }
 
 /** The build requirements → nixpkgs attributes (a warning when nixpkgs lacks one). */

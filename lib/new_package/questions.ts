@@ -5,7 +5,8 @@
 //
 //   const license = await chooseLicense(fe, meta, undefined);
 import type { DistMetadata } from "../python/dist_metadata.ts";
-import { parseLicenseFlag, weighLicense } from "../python/license.ts";
+import { parseLicenseFlag } from "../python/license.ts";
+import { weighLicense } from "../python/license_weigh.ts";
 import { info, warn } from "../kit/log.ts";
 import { isImportName, splitList } from "./meta_answers.ts";
 import type { Frontend } from "../kit/prompt.ts";

@@ -16,7 +16,7 @@ import { KitError, UsageError } from "../kit/errors.ts";
 import { exists } from "../kit/fsutil.ts";
 import { sha256File, toHex } from "../hash/sha256.ts";
 import { info, warn } from "../kit/log.ts";
-import { readManifest } from "../repo/manifest.ts";
+import { readManifest, type SourceEntry } from "../repo/manifest.ts";
 import { type MetaAnswers, metaFromAnswers } from "./meta_answers.ts";
 import { isValidProjectName, normalizeName } from "../python/names.ts";
 import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
@@ -178,12 +178,52 @@ export async function loadRecorded(opts: {
   fe: Frontend;
 }): Promise<Loaded> {
   const { name, version } = parseTarget(opts.target, opts.version);
-  const key = normalizeName(name);
   const manifest = await readManifest(join(opts.root, SOURCES_MANIFEST));
+  const entry = recordedEntry(manifest.sources, name, version, opts.prefer);
+  const found = await opts.nixpkgs.lookup(name);
+  if (found) {
+    info(
+      `nixpkgs has ${found.attr} ${found.version} too; packaging the recorded file, as --from-manifest asks`,
+    );
+  }
+  const rel = sourceFile(entry.file);
+  const path = join(opts.root, rel);
+  const base = {
+    fileName: entry.file,
+    sha256: entry.sha256,
+    url: entry.url,
+    recorded: true,
+  };
+  if (await exists(path)) {
+    const meta = await readRecordedFile(path, rel, entry);
+    info(`${rel}: as recorded (sha256 matches); reading its metadata`);
+    return { ...base, meta, path };
+  }
+  warn(
+    `${rel} is not on disk: nothing to read, the answers come from flags (restore the file with "deno task fetch-source --all" before building)`,
+  );
+  return {
+    ...base,
+    meta: await metaFromAnswers(opts.fe, opts.answers, name, entry),
+    fromFlags: true,
+  };
+}
+
+/**
+ * The one wheel or sdist of `name` (at `version`, when given) that the manifest records: a
+ * wheel unless `prefer` says otherwise or there is none.
+ */
+function recordedEntry(
+  sources: readonly SourceEntry[],
+  name: string,
+  version: string | undefined,
+  prefer: "wheel" | "sdist" | undefined,
+): SourceEntry {
+  const key = normalizeName(name);
   const fix = `vendor it first: deno task fetch-source pypi:${name}${
     version ? `==${version}` : ""
   }`;
-  const ofName = manifest.sources.filter((e) =>
+  const ofName = sources.filter((e) =>
     e.kind !== "github" && normalizeName(e.name) === key &&
     DIST_FILE.test(e.file)
   );
@@ -212,9 +252,9 @@ export async function loadRecorded(opts: {
   }
   const wheels = ofVersion.filter((e) => e.file.endsWith(".whl"));
   const sdists = ofVersion.filter((e) => !e.file.endsWith(".whl"));
-  const pick = opts.prefer === "sdist"
+  const pick = prefer === "sdist"
     ? sdists
-    : opts.prefer === "wheel"
+    : prefer === "wheel"
     ? wheels
     : wheels.length
     ? wheels
@@ -227,50 +267,36 @@ export async function loadRecorded(opts: {
         } (${
           pick.map((e) => e.file).join(", ")
         }): package one with "deno task new-package .flox/sources/FILE"`
-        : `sources-manifest.json records no ${opts.prefer} of ${name} ${
+        : `sources-manifest.json records no ${prefer} of ${name} ${
           versions[0]
         }`,
     );
   }
-  const entry = pick[0]!;
-  const found = await opts.nixpkgs.lookup(name);
-  if (found) {
-    info(
-      `nixpkgs has ${found.attr} ${found.version} too; packaging the recorded file, as --from-manifest asks`,
+  return pick[0]!;
+}
+
+/** The metadata of a recorded file on disk, once its sha256, name and version match the entry. */
+async function readRecordedFile(
+  path: string,
+  rel: string,
+  entry: SourceEntry,
+): Promise<DistMetadata> {
+  const have = toHex(await sha256File(path));
+  if (have !== entry.sha256) {
+    throw new KitError(
+      `${rel} does not match sources-manifest.json (sha256 ${have}, recorded ${entry.sha256}): restore it with "deno task fetch-source --all"`,
     );
   }
-  const rel = sourceFile(entry.file);
-  const path = join(opts.root, rel);
-  const base = {
-    fileName: entry.file,
-    sha256: entry.sha256,
-    url: entry.url,
-    recorded: true,
-  };
-  if (await exists(path)) {
-    const have = toHex(await sha256File(path));
-    if (have !== entry.sha256) {
-      throw new KitError(
-        `${rel} does not match sources-manifest.json (sha256 ${have}, recorded ${entry.sha256}): restore it with "deno task fetch-source --all"`,
-      );
-    }
-    const meta = await readDistMetadata(path);
-    if (normalizeName(meta.name) !== key || meta.version !== entry.version) {
-      throw new KitError(
-        `${rel} says it is ${meta.name} ${meta.version}, sources-manifest.json says ${entry.name} ${entry.version}`,
-      );
-    }
-    info(`${rel}: as recorded (sha256 matches); reading its metadata`);
-    return { ...base, meta, path };
+  const meta = await readDistMetadata(path);
+  if (
+    normalizeName(meta.name) !== normalizeName(entry.name) ||
+    meta.version !== entry.version
+  ) {
+    throw new KitError(
+      `${rel} says it is ${meta.name} ${meta.version}, sources-manifest.json says ${entry.name} ${entry.version}`,
+    );
   }
-  warn(
-    `${rel} is not on disk: nothing to read, the answers come from flags (restore the file with "deno task fetch-source --all" before building)`,
-  );
-  return {
-    ...base,
-    meta: await metaFromAnswers(opts.fe, opts.answers, name, entry),
-    fromFlags: true,
-  };
+  return meta;
 }
 
 /**

@@ -66,25 +66,7 @@ export async function updateIndex(o: IndexOptions): Promise<IndexResult> {
     );
   }
 
-  if (!onPath("nix-instantiate")) {
-    throw new KitError(
-      "nix-instantiate not found: the index can only be regenerated where Nix is installed (apt-get install nix-bin, or https://nixos.org/download)",
-    );
-  }
-  const nixpkgs = o.nixpkgs ?? findNixpkgs();
-  if (nixpkgs === undefined) {
-    throw new KitError(
-      "No nixpkgs to evaluate: pass --nixpkgs PATH or set COMFYKIT_NIXPKGS to a nixpkgs checkout (NIX_PATH has no nixpkgs and there is no channel)",
-    );
-  }
-  const nixpkgsDir = nixpkgs === "<nixpkgs>"
-    ? await findFile("nixpkgs")
-    : nixpkgs;
-  try {
-    await Deno.stat(nixpkgsDir);
-  } catch {
-    throw new KitError(`nixpkgs "${nixpkgsDir}" does not exist`);
-  }
+  const nixpkgsDir = await nixpkgsToEvaluate(o.nixpkgs);
 
   const oldText = await readTextIfExists(indexFile);
   const old = oldText === undefined
@@ -138,6 +120,30 @@ export async function updateIndex(o: IndexOptions): Promise<IndexResult> {
   }
   await atomicWrite(indexFile, text);
   return { text, changes, count, rev, ...extra, written: true };
+}
+
+/** The nixpkgs checkout to evaluate: `given`, else the one NIX_PATH or the channel names (Nix required). */
+async function nixpkgsToEvaluate(given: string | undefined): Promise<string> {
+  if (!onPath("nix-instantiate")) {
+    throw new KitError(
+      "nix-instantiate not found: the index can only be regenerated where Nix is installed (apt-get install nix-bin, or https://nixos.org/download)",
+    );
+  }
+  const nixpkgs = given ?? findNixpkgs();
+  if (nixpkgs === undefined) {
+    throw new KitError(
+      "No nixpkgs to evaluate: pass --nixpkgs PATH or set COMFYKIT_NIXPKGS to a nixpkgs checkout (NIX_PATH has no nixpkgs and there is no channel)",
+    );
+  }
+  const nixpkgsDir = nixpkgs === "<nixpkgs>"
+    ? await findFile("nixpkgs")
+    : nixpkgs;
+  try {
+    await Deno.stat(nixpkgsDir);
+  } catch {
+    throw new KitError(`nixpkgs "${nixpkgsDir}" does not exist`);
+  }
+  return nixpkgsDir;
 }
 
 /** What else verify and new-package need from the nixpkgs: python3's version, the licences. */

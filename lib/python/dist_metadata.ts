@@ -36,7 +36,7 @@ import {
   openArchive,
   readText as text,
 } from "./dist_archive.ts";
-import type { ShippedLicense } from "./license.ts";
+import type { ShippedLicense } from "./license_weigh.ts";
 
 export {
   type CoreMetadata,

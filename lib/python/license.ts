@@ -14,11 +14,7 @@ import {
   KNOWN_LICENSE_ATTRS,
   SPDX,
 } from "./license_tables.ts";
-import {
-  licenseFamily,
-  licenseFromFullText,
-  type RecognisedText,
-} from "./license_text.ts";
+import { licenseFromFullText, type RecognisedText } from "./license_text.ts";
 
 export { licenseFamily } from "./license_text.ts";
 export { KNOWN_LICENSE_ATTRS } from "./license_tables.ts";
@@ -101,75 +97,105 @@ export function detectLicense(fields: LicenseFields): LicenseDecision {
     };
   }
 
-  const fromClassifiers: { classifier: string; attrs: string[] }[] = [];
-  for (const c of fields.classifiers ?? []) {
+  const fromClassifiers = classifierLicenses(fields.classifiers ?? []);
+  const text = fields.license?.trim();
+  const fromText = text ? matchFreeText(text) : undefined;
+  if (fromClassifiers.length) {
+    return byClassifiers(fromClassifiers, text, fromText);
+  }
+  if (text) return byFreeText(text, fromText);
+  return { kind: "unknown", reason: "the metadata declares no licence" };
+}
+
+/** A `License ::` classifier and the attributes it maps to. */
+interface ClassifierLicense {
+  classifier: string;
+  attrs: string[];
+}
+
+/** The known `License ::` classifiers among `classifiers`. */
+function classifierLicenses(
+  classifiers: readonly string[],
+): ClassifierLicense[] {
+  const found: ClassifierLicense[] = [];
+  for (const c of classifiers) {
     const m = /^License\s*::\s*(.+)$/.exec(c.trim());
     if (!m) continue;
     const key = m[1]!.replace(/\s*::\s*/g, " :: ");
     const attrs = CLASSIFIERS[key];
-    if (attrs) fromClassifiers.push({ classifier: c.trim(), attrs });
+    if (attrs) found.push({ classifier: c.trim(), attrs });
   }
-  const text = fields.license?.trim();
-  const fromText = text ? matchFreeText(text) : undefined;
+  return found;
+}
 
-  if (fromClassifiers.length) {
-    const source = fromClassifiers.map((c) => `classifier "${c.classifier}"`)
-      .join(", ");
-    const ambiguous = fromClassifiers.find((c) => c.attrs.length > 1);
-    let attrs = [...new Set(fromClassifiers.flatMap((c) => c.attrs))];
-    if (ambiguous) {
-      // The free text may settle it ("GPLv3+" beside "GPLv3 (GPLv3)"), if it is one of them.
-      if (
-        fromText?.length === 1 && fromClassifiers.length === 1 &&
-        attrs.includes(fromText[0]!)
-      ) {
-        return {
-          kind: "found",
-          attrs: fromText,
-          source: `${source} and License "${text}"`,
-        };
-      }
+/**
+ * The decision from licence classifiers, the free text (`fromText`: its attributes) settling
+ * an ambiguous one or contradicting them.
+ */
+function byClassifiers(
+  fromClassifiers: readonly ClassifierLicense[],
+  text: string | undefined,
+  fromText: string[] | undefined,
+): LicenseDecision {
+  const source = fromClassifiers.map((c) => `classifier "${c.classifier}"`)
+    .join(", ");
+  const ambiguous = fromClassifiers.find((c) => c.attrs.length > 1);
+  let attrs = [...new Set(fromClassifiers.flatMap((c) => c.attrs))];
+  if (ambiguous) {
+    // The free text may settle it ("GPLv3+" beside "GPLv3 (GPLv3)"), if it is one of them.
+    if (
+      fromText?.length === 1 && fromClassifiers.length === 1 &&
+      attrs.includes(fromText[0]!)
+    ) {
       return {
-        kind: "ambiguous",
-        candidates: attrs,
-        source,
-        reason: `${source} does not say which version or variant`,
-      };
-    }
-    if (fromText && !fromText.some((a) => attrs.includes(a))) {
-      attrs = [...new Set([...attrs, ...fromText])];
-      return {
-        kind: "ambiguous",
-        candidates: attrs,
+        kind: "found",
+        attrs: fromText,
         source: `${source} and License "${text}"`,
-        reason: `License "${text}" does not agree with ${source}`,
       };
     }
-    return { kind: "found", attrs: attrs.sort(), source };
+    return {
+      kind: "ambiguous",
+      candidates: attrs,
+      source,
+      reason: `${source} does not say which version or variant`,
+    };
   }
+  if (fromText && !fromText.some((a) => attrs.includes(a))) {
+    attrs = [...new Set([...attrs, ...fromText])];
+    return {
+      kind: "ambiguous",
+      candidates: attrs,
+      source: `${source} and License "${text}"`,
+      reason: `License "${text}" does not agree with ${source}`,
+    };
+  }
+  return { kind: "found", attrs: attrs.sort(), source };
+}
 
-  if (text) {
-    const source = `License "${oneLine(text)}"`;
-    if (!fromText) {
-      return {
-        kind: "unknown",
-        source,
-        reason: `${source} is not a licence name this tool recognises`,
-      };
-    }
-    if (fromText.length > 1) {
-      return {
-        kind: "ambiguous",
-        candidates: fromText,
-        source,
-        reason: `${source} could mean ${
-          fromText.map((a) => `licenses.${a}`).join(" or ")
-        }`,
-      };
-    }
-    return { kind: "found", attrs: fromText, source };
+/** The decision from the free-text `License` field alone (`fromText`: its attributes). */
+function byFreeText(
+  text: string,
+  fromText: string[] | undefined,
+): LicenseDecision {
+  const source = `License "${oneLine(text)}"`;
+  if (!fromText) {
+    return {
+      kind: "unknown",
+      source,
+      reason: `${source} is not a licence name this tool recognises`,
+    };
   }
-  return { kind: "unknown", reason: "the metadata declares no licence" };
+  if (fromText.length > 1) {
+    return {
+      kind: "ambiguous",
+      candidates: fromText,
+      source,
+      reason: `${source} could mean ${
+        fromText.map((a) => `licenses.${a}`).join(" or ")
+      }`,
+    };
+  }
+  return { kind: "found", attrs: fromText, source };
 }
 
 function oneLine(text: string): string {
@@ -261,116 +287,4 @@ export function parseLicenseFlag(value: string): string[] | undefined {
 export function licenseNix(attrs: readonly string[]): string {
   if (attrs.length === 1) return `licenses.${attrs[0]}`;
   return `with licenses; [ ${attrs.join(" ")} ]`;
-}
-
-/** A licence file a distribution ships: its path in the archive and its text. */
-export interface ShippedLicense {
-  path: string;
-  text: string;
-}
-
-/** detectLicense() weighed against the licence texts the distribution ships. */
-export type LicenseVerdict =
-  & (
-    | LicenseDecision
-    /** The metadata and a shipped text name different licences: ask, never guess. */
-    | { kind: "conflict"; candidates: string[]; source: string; reason: string }
-  )
-  & {
-    /** One line per piece of evidence, for the package file's comment. */
-    evidence: string[];
-    /** Why a "found" licence follows from the evidence, when texts were weighed. */
-    why?: string;
-  };
-
-/**
- * What the metadata says (detectLicense) checked against each shipped licence text
- * (licenseFromText). Agreement keeps the metadata's attributes (it alone can say "or later");
- * a text settles an ambiguous or missing field when it fits; a text of another licence is a
- * conflict, naming both pieces of evidence.
- */
-export function weighLicense(
-  fields: LicenseFields,
-  shipped: readonly ShippedLicense[],
-): LicenseVerdict {
-  const m = detectLicense(fields);
-  const files = shipped.map((f) => ({
-    path: f.path,
-    r: recogniseText(f.text),
-  }));
-  const evidence = shipped.length
-    ? [
-      `licence evidence: ${m.source ?? "the metadata declares no licence"}; ${
-        files.map((f) =>
-          `${f.path} ${
-            f.r
-              ? `is the ${f.r.name} text`
-              : "is not a text this tool recognises"
-          }`
-        ).join("; ")
-      }`,
-    ]
-    : [];
-  const known = files.filter((f) => f.r);
-  const texts = [...new Set(known.map((f) => f.r!.attr))].sort();
-  if (!texts.length) return { ...m, evidence };
-  const textSource = known.map((f) => `${f.path} (${f.r!.name} text)`).join(
-    ", ",
-  );
-  const families = (attrs: readonly string[]) =>
-    new Set(attrs.map(licenseFamily));
-  if (m.kind === "found") {
-    const mine = families(m.attrs);
-    if (texts.every((t) => mine.has(licenseFamily(t)))) {
-      return { ...m, evidence, why: "the metadata and the shipped text agree" };
-    }
-    return {
-      kind: "conflict",
-      candidates: [...new Set([...m.attrs, ...texts])].sort(),
-      source: `${m.source} vs ${textSource}`,
-      reason: `${m.source} says ${
-        m.attrs.map((a) => `licenses.${a}`).join(", ")
-      }, but ${textSource} says otherwise`,
-      evidence,
-    };
-  }
-  if (m.kind === "ambiguous") {
-    const fit = m.candidates.filter((c) =>
-      texts.some((t) => licenseFamily(t) === licenseFamily(c))
-    );
-    if (fit.length === 1) {
-      return {
-        kind: "found",
-        attrs: fit,
-        source: `${m.source}, settled by ${textSource}`,
-        evidence,
-        why: "the shipped text settles what the metadata leaves open",
-      };
-    }
-    if (!fit.length) {
-      return {
-        kind: "conflict",
-        candidates: [...new Set([...m.candidates, ...texts])].sort(),
-        source: `${m.source} vs ${textSource}`,
-        reason: `${m.source} does not fit ${textSource}`,
-        evidence,
-      };
-    }
-    return { ...m, candidates: fit, evidence };
-  }
-  return texts.length === 1
-    ? {
-      kind: "found",
-      attrs: texts,
-      source: textSource,
-      evidence,
-      why: "the shipped text; the metadata declares none it can be read as",
-    }
-    : {
-      kind: "ambiguous",
-      candidates: texts,
-      source: textSource,
-      reason: `${textSource} name several licences`,
-      evidence,
-    };
 }

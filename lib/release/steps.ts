@@ -50,7 +50,6 @@ export interface Step {
 /** The steps for `ctx`, in order. */
 export function planSteps(ctx: ReleaseContext): Step[] {
   const steps: Step[] = [];
-  const { root, tag } = ctx;
   if (!ctx.gitOnly) {
     const argv = ["flox", "build", ctx.main];
     steps.push({
@@ -58,7 +57,7 @@ export function planSteps(ctx: ReleaseContext): Step[] {
       title: argv.join(" "),
       needs: "flox",
       run: async () => {
-        await perform(argv, root);
+        await perform(argv, ctx.root);
         return `built ${ctx.main}`;
       },
     });
@@ -69,16 +68,25 @@ export function planSteps(ctx: ReleaseContext): Step[] {
       "verify (deno task verify --release, less the tag this release makes)",
     run: () => verifyStep(ctx),
   });
-  steps.push({
+  steps.push(...commitSteps(ctx));
+  if (!ctx.push) return steps;
+  steps.push(pushStep(ctx));
+  if (ctx.gitOnly || ctx.org === undefined) return steps;
+  return [...steps, ...publishSteps(ctx, ctx.org)];
+}
+
+/** Stage the release's files, commit them, tag the commit. */
+function commitSteps(ctx: ReleaseContext): Step[] {
+  const { root, tag } = ctx;
+  const message = `${ctx.main}: ${ctx.version}`;
+  return [{
     id: "add",
     title: `git add -- ${RELEASE_PATHS.join(" ")}`,
     run: async () => {
       await git(root, ["add", "--", ...RELEASE_PATHS]);
       return `staged ${RELEASE_PATHS.join(" and ")}`;
     },
-  });
-  const message = `${ctx.main}: ${ctx.version}`;
-  steps.push({
+  }, {
     id: "commit",
     title: `git commit -m "${message}" (only if something is staged)`,
     run: async () => {
@@ -87,8 +95,7 @@ export function planSteps(ctx: ReleaseContext): Step[] {
       await git(root, ["commit", "-m", message, "--", ...RELEASE_PATHS]);
       return `committed ${(await head(root)).slice(0, 12)}`;
     },
-  });
-  steps.push({
+  }, {
     id: "tag",
     title:
       `git tag -a ${tag} -m "${ctx.main} ${ctx.version}" (skipped when it points at HEAD)`,
@@ -100,27 +107,34 @@ export function planSteps(ctx: ReleaseContext): Step[] {
       await git(root, ["tag", "-a", tag, "-m", `${ctx.main} ${ctx.version}`]);
       return `tagged ${tag}`;
     },
-  });
-  if (!ctx.push) return steps;
-  steps.push({
+  }];
+}
+
+/** Push the current branch and the tags. */
+function pushStep(ctx: ReleaseContext): Step {
+  return {
     id: "push",
     title: `git push ${ctx.remote} ${ctx.branch ?? "<branch>"} --tags`,
     run: async () => {
-      const b = await branch(root);
+      const b = await branch(ctx.root);
       if (!b) {
         throw new KitError("HEAD is detached: check out the release branch");
       }
-      await git(root, ["push", ctx.remote, b, "--tags"]);
+      await git(ctx.root, ["push", ctx.remote, b, "--tags"]);
       return `pushed ${b} and tags to ${ctx.remote}`;
     },
-  });
-  if (ctx.gitOnly || ctx.org === undefined) return steps;
-  for (const name of [ctx.main, ...ctx.deps]) {
-    const argv = ["flox", "publish", "-o", ctx.org, name];
-    steps.push({
+  };
+}
+
+/** Publish the main package and its dependencies to `org`, each once per tagged commit. */
+function publishSteps(ctx: ReleaseContext, org: string): Step[] {
+  const { root, tag } = ctx;
+  return [ctx.main, ...ctx.deps].map((name) => {
+    const argv = ["flox", "publish", "-o", org, name];
+    return {
       id: `publish:${name}`,
       title: argv.join(" "),
-      needs: "flox",
+      needs: "flox" as const,
       run: async () => {
         const commit = await head(root);
         if ((await published(root, tag, commit)).includes(name)) {
@@ -128,11 +142,10 @@ export function planSteps(ctx: ReleaseContext): Step[] {
         }
         await perform(argv, root);
         await recordPublished(root, tag, commit, name);
-        return `published ${name} to ${ctx.org}`;
+        return `published ${name} to ${org}`;
       },
-    });
-  }
-  return steps;
+    };
+  });
 }
 
 /** The refusal to move an existing tag. */
