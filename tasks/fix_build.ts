@@ -9,17 +9,18 @@
 // Permissions: --allow-read, --allow-write=.flox/pkgs (the edited files), --allow-run=flox,
 // nix-instantiate (--run; nixpkgs lookups), --allow-env (prompt libraries, @lezer/lr's LOG).
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
-import { UsageError } from "../lib/kit/errors.ts";
 import { out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
-import { askFile, fixBuild, readLogFile } from "../lib/fix_build/run.ts";
-import { join } from "node:path";
 import {
-  checkWriteAccess,
-  PKGS_DIR,
-  resolveRoot,
-  ROOT_HELP,
-} from "../lib/repo/paths.ts";
+  askFile,
+  checkLogArgs,
+  checkPkgsWritable,
+  fixBuild,
+  logFromStdin,
+  readLog,
+  roundsFrom,
+} from "../lib/fix_build/run.ts";
+import { PKGS_DIR, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 
 const USAGE = `Usage: deno task fix-build [LOG | -] [options]
        deno task fix-build --run PKG [options]
@@ -70,40 +71,24 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
-    if (positionals.length > 1) throw new UsageError("Give at most one LOG");
-    if (positionals.length && values.run !== undefined) {
-      throw new UsageError("Give either a LOG or --run PKG, not both");
-    }
-    const raw = values["max-rounds"];
-    const maxRounds = raw === undefined ? 5 : Number(raw);
-    if (!Number.isInteger(maxRounds) || maxRounds < 1 || maxRounds > 50) {
-      throw new UsageError(
-        `--max-rounds must be a whole number from 1 to 50, got "${raw}"`,
-      );
-    }
+    const logArgs = {
+      positionals,
+      run: values.run,
+      bothMessage: "Give either a LOG or --run PKG, not both",
+      stdinMessage:
+        "Give a LOG file, or pipe the build output in (flox build NAME 2>&1 | deno task fix-build -), or --run PKG",
+    };
+    checkLogArgs(logArgs);
+    const maxRounds = roundsFrom("--max-rounds", values["max-rounds"]);
     const root = await resolveRoot(values.root);
     if (values["dry-run"] !== true) {
-      // One line before any question when this run may not write the root's packages.
-      await checkWriteAccess(
+      await checkPkgsWritable(
         root,
-        [join(root, PKGS_DIR)],
         `deno task fix-build may write only this repository's ${PKGS_DIR}`,
       );
     }
-    const fromStdin = values.run === undefined &&
-      (positionals.length === 0 || positionals[0] === "-");
-    let log: string | undefined;
-    if (values.run === undefined) {
-      if (fromStdin && Deno.stdin.isTerminal()) {
-        throw new UsageError(
-          "Give a LOG file, or pipe the build output in (flox build NAME 2>&1 | deno task fix-build -), or --run PKG",
-        );
-      }
-      log = fromStdin
-        ? await new Response(Deno.stdin.readable).text()
-        : await readLogFile(argPath(positionals[0]!), positionals[0]!);
-    }
-    const interactive = !fromStdin && Deno.stdin.isTerminal() &&
+    const log = await readLog(logArgs);
+    const interactive = !logFromStdin(logArgs) && Deno.stdin.isTerminal() &&
       Deno.stderr.isTerminal();
     return await fixBuild({
       root,

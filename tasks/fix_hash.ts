@@ -8,17 +8,18 @@
 //
 // Permissions: --allow-read, --allow-write=.flox/pkgs (the edited files), --allow-run=sh (--run),
 // --allow-env (the terminal prompt's libraries read many variables; @lezer/lr reads LOG).
-import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
-import { UsageError } from "../lib/kit/errors.ts";
+import { parseCli, runTask } from "../lib/kit/cli.ts";
 import { out } from "../lib/kit/log.ts";
-import { askFile, fixHash, readLogFile } from "../lib/fix_build/run.ts";
-import { join } from "node:path";
 import {
-  checkWriteAccess,
-  PKGS_DIR,
-  resolveRoot,
-  ROOT_HELP,
-} from "../lib/repo/paths.ts";
+  askFile,
+  checkLogArgs,
+  checkPkgsWritable,
+  fixHash,
+  logFromStdin,
+  readLog,
+  roundsFrom,
+} from "../lib/fix_build/run.ts";
+import { PKGS_DIR, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 
 const USAGE = `Usage: deno task fix-hash [LOG] [options]
 
@@ -62,44 +63,29 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
-    if (positionals.length > 1) throw new UsageError("Give at most one LOG");
-    if (positionals.length && values.run !== undefined) {
-      throw new UsageError("Give either a LOG or --run, not both");
-    }
-    const rounds = values.rounds === undefined ? 5 : Number(values.rounds);
-    if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) {
-      throw new UsageError(
-        `--rounds must be a whole number from 1 to 50, got "${values.rounds}"`,
-      );
-    }
+    const logArgs = {
+      positionals,
+      run: values.run,
+      bothMessage: "Give either a LOG or --run, not both",
+      stdinMessage:
+        "Give a LOG file or pipe the build output in (flox build NAME 2>&1 | deno task fix-hash)",
+    };
+    checkLogArgs(logArgs);
+    const rounds = roundsFrom("--rounds", values.rounds);
     const root = await resolveRoot(values.root);
-    const fromStdin = values.run === undefined &&
-      (positionals.length === 0 || positionals[0] === "-");
     // No question can be asked while the log arrives on stdin, or without a terminal; an
     // ambiguous match then ends with the candidates named and --file suggested.
-    const choose = !fromStdin && Deno.stdin.isTerminal() &&
+    const choose = !logFromStdin(logArgs) && Deno.stdin.isTerminal() &&
         Deno.stderr.isTerminal()
       ? askFile
       : undefined;
     if (values["dry-run"] !== true) {
-      // One line before any question when this run may not write the root's packages.
-      await checkWriteAccess(
+      await checkPkgsWritable(
         root,
-        [join(root, PKGS_DIR)],
         `deno task fix-hash may write only this repository's ${PKGS_DIR} (for another --root run "deno run --allow-read --allow-env --allow-run=sh --allow-write=${root}/${PKGS_DIR} tasks/fix_hash.ts …")`,
       );
     }
-    let log: string | undefined;
-    if (values.run === undefined) {
-      if (fromStdin && Deno.stdin.isTerminal()) {
-        throw new UsageError(
-          "Give a LOG file or pipe the build output in (flox build NAME 2>&1 | deno task fix-hash)",
-        );
-      }
-      log = fromStdin
-        ? await new Response(Deno.stdin.readable).text()
-        : await readLogFile(argPath(positionals[0]!), positionals[0]!);
-    }
+    const log = await readLog(logArgs);
     return await fixHash({
       root,
       // Repository paths, as fix-hash names the candidates (.flox/pkgs/X.nix).

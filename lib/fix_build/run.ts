@@ -9,6 +9,10 @@ import {
   type Mismatch,
   readText,
 } from "./hash.ts";
+import { join } from "node:path";
+import { argPath } from "../kit/cli.ts";
+import { UsageError } from "../kit/errors.ts";
+import { checkWriteAccess, PKGS_DIR } from "../repo/paths.ts";
 export { fixHash, type FixHashOptions } from "./hash_run.ts";
 export { fixBuild, type FixBuildOptions } from "./fix.ts";
 
@@ -33,7 +37,56 @@ export const askFile: Chooser = async (
   return candidates[Number(picked)];
 };
 
-/** A build log file's text; a KitError naming it (as typed) when it cannot be read. */
-export function readLogFile(abs: string, shown: string): Promise<string> {
-  return readText(abs, shown);
+/** How fix-build and fix-hash take a log: LOG, "-" or nothing (stdin), or a build to run. */
+export interface LogArgs {
+  positionals: string[];
+  run: string | undefined;
+  /** The usage error for a LOG given with --run. */
+  bothMessage: string;
+  /** The usage error when stdin is a terminal and no LOG was given. */
+  stdinMessage: string;
+}
+
+/** True when the log comes from standard input (no --run, and LOG is "-" or absent). */
+export function logFromStdin(a: Pick<LogArgs, "positionals" | "run">): boolean {
+  return a.run === undefined &&
+    (a.positionals.length === 0 || a.positionals[0] === "-");
+}
+
+/** Checks LOG against --run (usage errors). */
+export function checkLogArgs(a: LogArgs): void {
+  if (a.positionals.length > 1) throw new UsageError("Give at most one LOG");
+  if (a.positionals.length && a.run !== undefined) {
+    throw new UsageError(a.bothMessage);
+  }
+}
+
+/** The log text (undefined with --run, where the build is run instead). */
+export async function readLog(a: LogArgs): Promise<string | undefined> {
+  if (a.run !== undefined) return undefined;
+  if (logFromStdin(a)) {
+    if (Deno.stdin.isTerminal()) throw new UsageError(a.stdinMessage);
+    return await new Response(Deno.stdin.readable).text();
+  }
+  // A KitError names the file as typed when it cannot be read.
+  return await readText(argPath(a.positionals[0]!), a.positionals[0]!);
+}
+
+/** A rounds flag (`--rounds`, `--max-rounds`): a whole number from 1 to 50, default 5. */
+export function roundsFrom(flag: string, raw: string | undefined): number {
+  const n = raw === undefined ? 5 : Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 50) {
+    throw new UsageError(
+      `${flag} must be a whole number from 1 to 50, got "${raw}"`,
+    );
+  }
+  return n;
+}
+
+/** One line before any question when this run may not write the root's packages. */
+export async function checkPkgsWritable(
+  root: string,
+  hint: string,
+): Promise<void> {
+  await checkWriteAccess(root, [join(root, PKGS_DIR)], hint);
 }
