@@ -225,3 +225,51 @@ export async function assertGolden(
     `differs from ${path} (review, then "deno task update-golden")`,
   );
 }
+
+/** A detached tmux session running a shell line, for the real-terminal tests. */
+export interface TmuxSession extends AsyncDisposable {
+  session: string;
+  /** tmux send-keys. */
+  keys(...keys: string[]): Promise<unknown>;
+  /** Waits (up to 20 s) until the screen matches `re`, and returns the screen. */
+  waitFor(re: RegExp): Promise<string>;
+}
+
+/** Starts `cmd` in a new 160-column tmux session; `tmuxArgs` go before the command (`-e VAR=…`). */
+export async function tmuxSession(
+  prefix: string,
+  cmd: string,
+  opts: { height?: number; tmuxArgs?: string[] } = {},
+): Promise<TmuxSession> {
+  const session = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
+  const started = await run("tmux", [
+    "new-session",
+    "-d",
+    "-s",
+    session,
+    "-x",
+    "160",
+    "-y",
+    String(opts.height ?? 50),
+    ...(opts.tmuxArgs ?? []),
+    cmd,
+  ]);
+  if (started.code !== 0) throw new Error(`tmux: ${started.stderr}`);
+  return {
+    session,
+    keys: (...k) => run("tmux", ["send-keys", "-t", session, ...k]),
+    async waitFor(re) {
+      let screen = "";
+      for (let i = 0; i < 200; i++) {
+        screen =
+          (await run("tmux", ["capture-pane", "-p", "-t", session])).stdout;
+        if (re.test(screen)) return screen;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`timed out waiting for ${re}; screen:\n${screen}`);
+    },
+    async [Symbol.asyncDispose]() {
+      await run("tmux", ["kill-session", "-t", session]);
+    },
+  };
+}

@@ -10,6 +10,7 @@ import {
   run,
   runTaskProcess,
   tmp,
+  tmuxSession,
 } from "./_helpers.ts";
 import { readMainPackage } from "../lib/repo/main_package.ts";
 import { addInputEdit } from "../lib/bump/actions.ts";
@@ -227,11 +228,7 @@ Deno.test("bump-comfyui --json reports the bump", async () => {
 
 /** Starts bump-comfyui ARGS in a detached tmux terminal; stdout and the exit code go to files. */
 async function inTmux(s: Awaited<ReturnType<typeof setup>>, args: string[]) {
-  const session = `comfykit-bump-${crypto.randomUUID().slice(0, 8)}`;
   const outFile = `${s.root}/../tmux-out.txt`;
-  const envArgs = Object.entries(s.env).flatMap((
-    [k, v],
-  ) => ["-e", `${k}=${v}`]);
   const cmd = [
     Deno.execPath(),
     "run",
@@ -241,35 +238,24 @@ async function inTmux(s: Awaited<ReturnType<typeof setup>>, args: string[]) {
     s.root,
     ...args,
   ].map((a) => `'${a}'`).join(" ");
-  const started = await run("tmux", [
-    "new-session",
-    "-d",
-    "-s",
-    session,
-    "-x",
-    "160",
-    "-y",
-    "50",
-    ...envArgs,
+  const t = await tmuxSession(
+    "comfykit-bump",
     `${cmd} > '${outFile}'; echo "EXIT=$?" >> '${outFile}.code'; sleep 60`,
-  ]);
-  assert.equal(started.code, 0, started.stderr);
-  return {
-    session,
-    outFile,
-    keys: (...k: string[]) => run("tmux", ["send-keys", "-t", session, ...k]),
-    exit: async () => (await waitForFile(`${outFile}.code`)).trim(),
-    async [Symbol.asyncDispose]() {
-      await run("tmux", ["kill-session", "-t", session]);
+    {
+      tmuxArgs: Object.entries(s.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]),
     },
-  };
+  );
+  return Object.assign(t, {
+    outFile,
+    exit: async () => (await waitForFile(`${outFile}.code`)).trim(),
+  });
 }
 
 Deno.test("bump-comfyui without VERSION asks in a terminal (tmux)", async () => {
   if (!haveTool("tmux")) return;
   await using s = await setup();
   await using t = await inTmux(s, ["--dry-run", "--no-actions"]);
-  const screen = await waitFor(t.session, /ComfyUI release/);
+  const screen = await t.waitFor(/ComfyUI release/);
   // Newest first by version; the default (highlighted) is the newest stable release.
   const lines = screen.split("\n");
   const i = lines.findIndex((l) => l.includes("v0.4.0rc1"));
@@ -291,26 +277,15 @@ Deno.test("bump-comfyui Ctrl-C at the second action in a terminal writes nothing
   await withFrontendPackage(s);
   const before = await snapshot(s.root);
   await using t = await inTmux(s, ["0.3.76"]);
-  await waitFor(
-    t.session,
+  await t.waitFor(
     /\? comfyui-frontend-package 1\.30\.6 → 1\.32\.1:[\s\S]*\(Y\/n\)/,
   );
   await t.keys("Enter"); // yes (the default) to the first action
-  await waitFor(t.session, /\? av >=99\.0\.0:[\s\S]*\(Y\/n\)/);
+  await t.waitFor(/\? av >=99\.0\.0:[\s\S]*\(Y\/n\)/);
   await t.keys("C-c");
   assert.equal(await t.exit(), "EXIT=130");
   assert.deepEqual(await snapshot(s.root), before);
 });
-
-async function waitFor(session: string, re: RegExp): Promise<string> {
-  let screen = "";
-  for (let i = 0; i < 200; i++) {
-    screen = (await run("tmux", ["capture-pane", "-p", "-t", session])).stdout;
-    if (re.test(screen)) return screen;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${re}; screen:\n${screen}`);
-}
 
 async function waitForFile(path: string): Promise<string> {
   for (let i = 0; i < 300; i++) {

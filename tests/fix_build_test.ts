@@ -16,6 +16,7 @@ import {
   runTaskProcess,
   SEED_MAIN,
   tmp,
+  tmuxSession,
 } from "./_helpers.ts";
 
 const LOGS = `${ROOT}/tests/_fixtures/logs`;
@@ -810,31 +811,12 @@ Deno.test("main() shows the diff and asks before writing in a terminal (tmux)", 
     `${root}/b.log`,
     fixture("runtime_module_vulnix.log"),
   );
-  const session = `fixbuild-${crypto.randomUUID().slice(0, 8)}`;
-  const cmd =
-    `cd ${root} && NO_COLOR=1 ${Deno.execPath()} run -A ${ROOT}/tasks/fix_build.ts b.log --nixpkgs-index index.json; echo "RC=$?"; sleep 60`;
-  await run("tmux", [
-    "new-session",
-    "-d",
-    "-s",
-    session,
-    "-x",
-    "160",
-    "-y",
-    "50",
-    cmd,
-  ]);
-  try {
-    const screen = async (re: RegExp) => {
-      for (let i = 0; i < 150; i++) {
-        const s =
-          (await run("tmux", ["capture-pane", "-p", "-t", session])).stdout;
-        if (re.test(s)) return s;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`timed out waiting for ${re}`);
-    };
-    const question = await screen(
+  {
+    await using t = await tmuxSession(
+      "fixbuild",
+      `cd ${root} && NO_COLOR=1 ${Deno.execPath()} run -A ${ROOT}/tasks/fix_build.ts b.log --nixpkgs-index index.json; echo "RC=$?"; sleep 60`,
+    );
+    const question = await t.waitFor(
       /Write 1 file \(\.flox\/pkgs\/vulnix\.nix\)\?/,
     );
     assert.match(question, /^\+ {4}zope-interface$/m);
@@ -843,10 +825,8 @@ Deno.test("main() shows the diff and asks before writing in a terminal (tmux)", 
       pkg("vulnix", "1.12.1"),
       "nothing written before the answer",
     );
-    await run("tmux", ["send-keys", "-t", session, "Enter"]);
-    await screen(/RC=0/);
-  } finally {
-    await run("tmux", ["kill-session", "-t", session]);
+    await t.keys("Enter");
+    await t.waitFor(/RC=0/);
   }
   assert.match(await read(root, "vulnix.nix"), /^ {4}zope-interface$/m);
 });

@@ -18,6 +18,7 @@ import {
   run,
   runTaskProcess,
   tmp,
+  tmuxSession,
 } from "./_helpers.ts";
 import { GITHUB_PACKAGE, PYPI_PACKAGE } from "./_fixtures/nix_files.ts";
 
@@ -371,37 +372,21 @@ Deno.test("main() asks in a terminal when the match is ambiguous (tmux)", async 
   await using dir = await tmp();
   const root = await makeRepo(dir.path, { other: OTHER_GH });
   await Deno.writeTextFile(`${root}/b.log`, modern("source", FAKE, GOT_A));
-  const session = `fixhash-${crypto.randomUUID().slice(0, 8)}`;
-  const cmd =
-    `cd ${root} && NO_COLOR=1 ${Deno.execPath()} run -A ${ROOT}/tasks/fix_hash.ts b.log; echo "RC=$?"; sleep 60`;
-  await run("tmux", [
-    "new-session",
-    "-d",
-    "-s",
-    session,
-    "-x",
-    "160",
-    "-y",
-    "40",
-    cmd,
-  ]);
-  try {
-    const screen = async (re: RegExp) => {
-      for (let i = 0; i < 100; i++) {
-        const s =
-          (await run("tmux", ["capture-pane", "-p", "-t", session])).stdout;
-        if (re.test(s)) return s;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`timed out waiting for ${re}`);
-    };
-    const question = await screen(/Which hash does the mismatch for "source"/);
+  {
+    await using t = await tmuxSession(
+      "fixhash",
+      `cd ${root} && NO_COLOR=1 ${Deno.execPath()} run -A ${ROOT}/tasks/fix_hash.ts b.log; echo "RC=$?"; sleep 60`,
+      {
+        height: 40,
+      },
+    );
+    const question = await t.waitFor(
+      /Which hash does the mismatch for "source"/,
+    );
     assert.match(question, /nunchaku\.nix:12 sha256 \(nunchaku 0\.16\.1\)/);
     assert.match(question, /other\.nix:12 hash \(other 2\.0\)/);
-    await run("tmux", ["send-keys", "-t", session, "Down", "Enter"]);
-    await screen(/RC=0/);
-  } finally {
-    await run("tmux", ["kill-session", "-t", session]);
+    await t.keys("Down", "Enter");
+    await t.waitFor(/RC=0/);
   }
   assert.match(
     await Deno.readTextFile(`${root}/.flox/pkgs/other.nix`),
