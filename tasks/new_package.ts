@@ -217,7 +217,7 @@ function onePackage(positionals: string[]): string {
     throw new UsageError(
       positionals.length
         ? `expected one package, got ${positionals.length}`
-        : "missing NAME[==VERSION] or PATH",
+        : "Missing NAME[==VERSION] or PATH",
     );
   }
   directReference(positionals[0]!);
