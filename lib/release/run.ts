@@ -10,7 +10,7 @@ import { info, out } from "../kit/log.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import { onPath } from "../kit/command.ts";
 import { readMainPackage } from "../repo/main_package.ts";
-import { MAIN_PACKAGE, repoPaths } from "../repo/paths.ts";
+import { isMainVariant, MAIN_PACKAGE, repoPaths } from "../repo/paths.ts";
 import {
   branch,
   hasRemote,
@@ -136,20 +136,23 @@ async function context(opts: ReleaseOptions): Promise<ReleaseContext> {
   }
   const main = readMainPackage(text);
   const deps: string[] = [];
-  if (opts.withDeps) {
-    for await (const e of Deno.readDir(repoPaths(opts.root).pkgsDir)) {
-      const attr = e.name.replace(/\.nix$/, "");
-      if (e.isFile && e.name.endsWith(".nix") && attr !== main.pname) {
-        deps.push(attr);
-      }
-    }
-    deps.sort();
+  const variants: string[] = [];
+  for await (const e of Deno.readDir(repoPaths(opts.root).pkgsDir)) {
+    const attr = e.name.replace(/\.nix$/, "");
+    if (!e.isFile || !e.name.endsWith(".nix") || attr === main.pname) continue;
+    // The variant builds are offered on Linux only (their meta.platforms).
+    if (isMainVariant(attr)) {
+      if (Deno.build.os === "linux") variants.push(attr);
+    } else if (opts.withDeps) deps.push(attr);
   }
+  deps.sort();
+  variants.sort();
   return {
     root: opts.root,
     version: main.version,
     tag: `v${main.version}`,
     main: main.pname,
+    builds: [main.pname, ...variants],
     deps,
     org: opts.org,
     remote: opts.remote,

@@ -25,6 +25,11 @@ export interface ReleaseContext {
   tag: string;
   /** The main package's attribute (comfyui). */
   main: string;
+  /**
+   * Every build of it that this machine can make and publish: the main package, then its
+   * variants (comfyui-cuda, Linux only). Absent: the main package alone.
+   */
+  builds?: string[] | undefined;
   /** Custom packages published after it (with --with-deps). */
   deps: string[];
   org?: string | undefined;
@@ -51,14 +56,15 @@ export interface Step {
 export function planSteps(ctx: ReleaseContext): Step[] {
   const steps: Step[] = [];
   if (!ctx.gitOnly) {
-    const argv = ["flox", "build", ctx.main];
+    const builds = ctx.builds ?? [ctx.main];
+    const argv = ["flox", "build", ...builds];
     steps.push({
       id: "build",
       title: argv.join(" "),
       needs: "flox",
       run: async () => {
         await perform(argv, ctx.root);
-        return `built ${ctx.main}`;
+        return `built ${builds.join(", ")}`;
       },
     });
   }
@@ -126,10 +132,10 @@ function pushStep(ctx: ReleaseContext): Step {
   };
 }
 
-/** Publish the main package and its dependencies to `org`, each once per tagged commit. */
+/** Publish every build and the dependencies to `org`, each once per tagged commit. */
 function publishSteps(ctx: ReleaseContext, org: string): Step[] {
   const { root, tag } = ctx;
-  return [ctx.main, ...ctx.deps].map((name) => {
+  return [...ctx.builds ?? [ctx.main], ...ctx.deps].map((name) => {
     const argv = ["flox", "publish", "-o", org, name];
     return {
       id: `publish:${name}`,

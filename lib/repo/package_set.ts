@@ -1,12 +1,18 @@
 // The repository's package set as data: every custom package file under .flox/pkgs/ (the
-// main package's comfyui.nix included, flagged), with its version, where its source comes from
+// main package's comfyui.nix included, flagged; its variant builds, comfyui-cuda.nix, left out), with its version, where its source comes from
 // (a vendored file and its manifest entry, fetchPypi, fetchFromGitHub) and which other custom
 // packages it takes as arguments. Read only; outdated and remove-package build on it.
 import { basename, join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { parseNix } from "../nix/parse.ts";
 import { type PackageInfo, readPackage } from "../nix/query.ts";
-import { MAIN_PACKAGE, packageFile, PKGS_DIR, repoPaths } from "./paths.ts";
+import {
+  isMainVariant,
+  MAIN_PACKAGE,
+  packageFile,
+  PKGS_DIR,
+  repoPaths,
+} from "./paths.ts";
 import { readManifest, type SourceEntry } from "./manifest.ts";
 
 /** Where a custom package's source comes from. */
@@ -46,7 +52,10 @@ export async function readPackageSet(root: string): Promise<PackageSet> {
   const names: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && e.name.endsWith(".nix")) names.push(e.name);
+      if (
+        e.isFile && e.name.endsWith(".nix") &&
+        !isMainVariant(e.name.slice(0, -4))
+      ) names.push(e.name);
     }
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {

@@ -21,6 +21,8 @@ import {
 import { checkVendored, readManifestChecked } from "./vendored.ts";
 import { checkWiring, nixpkgsNames } from "./wiring.ts";
 import { checkFlox } from "./flox.ts";
+import { checkBuilds } from "./builds.ts";
+import { isMainVariant } from "../repo/paths.ts";
 import { checkVendoredMeta } from "./python_meta.ts";
 import { readLicenseList } from "./python.ts";
 import { checkRequirements } from "./requirements.ts";
@@ -61,11 +63,13 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
   const env = opts.env ?? denoEnv;
   const run = opts.runCommand;
   const { add, sorted, out } = collector();
-  const pkgs = await listPackageFiles(root, add);
-  await checkParse(pkgs, add);
+  const files = await listPackageFiles(root, add);
+  await checkParse(files, add);
   const nixParse = run
-    ? nixInstantiateParse(run, root, pkgs.filter((p) => p.file))
+    ? nixInstantiateParse(run, root, files.filter((p) => p.file))
     : Promise.resolve([]);
+  // The variant builds (comfyui-cuda.nix) are no packages of the set: checkBuilds has them.
+  const pkgs = files.filter((p) => !isMainVariant(p.name));
 
   const manifest = await readManifestChecked(root, add);
   // With an invalid manifest (reported above) no src can be checked against it.
@@ -79,6 +83,7 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
     ? await checkVendored(root, manifest, used, add)
     : [];
   checkWiring(pkgs, add, await nixpkgsNames(root));
+  await checkBuilds(root, add);
   checkPython(pkgs, add, await readLicenseList(root));
   // The rest reads archives and runs commands: concurrently, each into its own section.
   const [parsed] = await Promise.all([
