@@ -11,6 +11,7 @@ import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
 import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
 import { DEFAULT_INDEX_FILE } from "../lib/nix/nixpkgs.ts";
 import { readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
+import { MAIN_VARIANTS } from "../lib/repo/paths.ts";
 
 /**
  * Every package file uses `pyproject = true` (source builds), `format = "wheel"` or
@@ -21,12 +22,29 @@ const DEPRECATED_FORMATS_ARE_ERRORS = true;
 
 const STUB = join(ROOT, "tests", "_fixtures", "stub_nixpkgs.nix");
 const PKGS = join(ROOT, ".flox", "pkgs");
-const SYSTEMS = ["x86_64-linux", "aarch64-darwin"] as const;
+const SYSTEMS = ["x86_64-linux", "aarch64-linux", "aarch64-darwin"] as const;
+const CUDA_SYSTEMS = ["x86_64-linux", "aarch64-linux"];
 const NIX = haveTool("nix-instantiate");
+
+/** A torch in a closure, with its CUDA setting. */
+interface Torch {
+  name: string;
+  path: string;
+  cuda: boolean;
+}
 
 /** What the stub reports for one package file. */
 interface Evaluated {
   name: string;
+  available: boolean;
+  path: string;
+  torches: Torch[];
+  closure: {
+    name: string;
+    path: string;
+    pname: string | null;
+    torches: boolean[];
+  }[];
   drvName: string;
   version: string;
   format: string;
@@ -124,11 +142,12 @@ for (const system of SYSTEMS) {
     fn: async () => {
       const r = await evaluate(PKGS, system);
       assert.ok(r.ok, r.ok ? "" : r.error);
-      const files = [...Deno.readDirSync(PKGS)]
+      const all = [...Deno.readDirSync(PKGS)]
         .filter((e) => e.isFile && e.name.endsWith(".nix"))
         .map((e) => e.name.slice(0, -4)).sort();
-      assert.deepEqual(Object.keys(r.pkgs).sort(), files);
-      for (const p of Object.values(r.pkgs)) {
+      assert.deepEqual(Object.keys(r.pkgs).sort(), all);
+      const files = all.filter((f) => !MAIN_VARIANTS.includes(f));
+      for (const p of files.map((f) => r.pkgs[f]!)) {
         assert.ok(
           ["pyproject", "wheel", "other", "setuptools"].includes(p.format),
           p.name,
@@ -159,8 +178,55 @@ for (const system of SYSTEMS) {
       assert.equal(main.env.doInstallCheck, "1");
       assert.equal(main.env.dontWrapPythonPrograms, "1");
       assert.match(main.env.installCheckPhase!, /--dry-run --no-index/);
-      assert.match(main.env.installCheckPhase!, /--cpu --quick-test-for-ci/);
+      // The install check starts ComfyUI as users do (no --cpu) and, on Linux, where no
+      // build machine has a GPU, expects the fallback's line.
+      assert.match(main.env.installCheckPhase!, /comfyui --quick-test-for-ci/);
+      assert.doesNotMatch(main.env.installCheckPhase!, /--cpu/);
+      assert.equal(
+        /grep -q "running on the CPU"/.test(main.env.installCheckPhase!),
+        system.endsWith("-linux"),
+      );
+      assert.ok(Deno.statSync(main.env.patches!).isFile, main.env.patches);
       assert.doesNotMatch(main.env.installPhase!, /PYTHONPATH/);
+      // One torch in comfyui's closure, nixpkgs' default (CPU under NEF).
+      assert.deepEqual(main.torches.map((t) => t.cuda), [false]);
+      const cuda = r.pkgs["comfyui-cuda"]!;
+      if (!CUDA_SYSTEMS.includes(system)) {
+        // Not offered: nixpkgs' check-meta refuses it, nothing obscure on the way.
+        assert.equal(cuda.available, false);
+        assert.deepEqual(cuda.platforms, CUDA_SYSTEMS);
+        return;
+      }
+      assert.equal(cuda.available, true);
+      assert.equal(cuda.drvName, `comfyui-cuda-${main.version}`);
+      assert.deepEqual(cuda.platforms, CUDA_SYSTEMS);
+      // The same packages, the same launcher and install check (comfyui.nix called again)...
+      assert.deepEqual(cuda.dependencyNames, main.dependencyNames);
+      assert.deepEqual(cuda.pythonEnvModules, main.pythonEnvModules);
+      const paths = (s: string) =>
+        s.replace(/\/nix\/store\/\w+-/g, "/nix/store/…-");
+      assert.equal(
+        paths(cuda.env.installCheckPhase!),
+        paths(main.env.installCheckPhase!),
+      );
+      assert.notEqual(cuda.env.installCheckPhase, main.env.installCheckPhase);
+      // ...with one torch, a CUDA one, and every package of the closure built against it.
+      assert.equal(cuda.torches.length, 1, JSON.stringify(cuda.torches));
+      assert.equal(cuda.torches[0]!.cuda, true);
+      for (const c of cuda.closure) {
+        assert.ok(c.torches.every((t) => t), `${c.name} has a CPU torch`);
+      }
+      const pathOf = (e: Evaluated, pname: string) =>
+        e.closure.find((c) => c.pname === pname)?.path;
+      // Our torch users are other store paths in the CUDA build; the rest are shared.
+      for (const pname of ["spandrel", "controlnet-aux", "torchvision"]) {
+        assert.ok(pathOf(cuda, pname), pname);
+        assert.notEqual(pathOf(cuda, pname), pathOf(main, pname), pname);
+      }
+      assert.equal(
+        pathOf(cuda, "comfyui-frontend-package"),
+        pathOf(main, "comfyui-frontend-package"),
+      );
     },
   });
 }
@@ -258,12 +324,19 @@ Deno.test({
       { a: pkg("a", `${good}\n  dependencies = [ "numpy" ];`) },
       /dependencies holds a string, not a package/,
     );
+    // A package not available on the system: summarised as such, and an error once built.
+    const linuxOnly = pkg("a", good).replace(
+      "license = lib.licenses.mit;",
+      "license = lib.licenses.mit; platforms = lib.platforms.linux;",
+    );
+    const off = await evalFiles({ a: linuxOnly }, "aarch64-darwin");
+    assert.ok(off.ok, off.ok ? "" : off.error);
+    assert.equal(off.pkgs.a!.available, false);
     await mustFail(
       {
-        a: pkg("a", good).replace(
-          "license = lib.licenses.mit;",
-          "license = lib.licenses.mit; platforms = lib.platforms.linux;",
-        ),
+        a: linuxOnly,
+        // building b needs a's store path
+        b: pkg("b", `${good}\n  dependencies = [ a ];`, "lib, python3, a"),
       },
       /is not available on the requested hostPlatform aarch64-darwin/,
       "aarch64-darwin",

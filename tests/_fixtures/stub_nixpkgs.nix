@@ -298,7 +298,7 @@ let
       } // lib.optionalAttrs (attrs ? checkPhase) { installCheckPhase = attrs.checkPhase; });
     in
     if attrs.disabled or false then throw "${name} not supported for interpreter ${python3.executable}"
-    else mkDrv (if application then name else "python${majorMinor}-${name}") ((attrs.passthru or { }) // {
+    else availableOnly where meta (mkDrv (if application then name else "python${majorMinor}-${name}") ((attrs.passthru or { }) // {
       inherit (attrs) pname version;
       inherit meta env warnings;
       format = formatChecked;
@@ -309,7 +309,13 @@ let
       # mk-python-derivation.nix: the same call with changed attributes
       overridePythonAttrs = f:
         mkPythonDerivation python3 { inherit application; } (attrs // (if isFunction f then f attrs else f));
-    } // lib.optionalAttrs (!application) { pythonModule = python3; });
+    } // lib.optionalAttrs (!application) { pythonModule = python3; }));
+
+  # check-meta.nix: an unavailable package has no store path (building it, or anything that
+  # needs it, is the error).
+  availableOnly = where: meta: d:
+    if meta.available then d
+    else d // { outPath = fail where "is not available on the requested hostPlatform ${system} (meta.platforms)"; };
 
   hashOf = where: a:
     if isString (a.hash or null) && match "(sha256|sha512)-.+" a.hash != null then a.hash
