@@ -1,6 +1,6 @@
 // Every .flox/pkgs/*.nix evaluated with real `nix-instantiate --eval --strict`, the way Flox
 // calls it (one overlay over nixpkgs, each file callPackage'd, all visible by file name), for
-// x86_64-linux and aarch64-darwin, against tests/_fixtures/stub_nixpkgs.nix: a stand-in nixpkgs
+// x86_64-linux, aarch64-linux and aarch64-darwin, against tests/_fixtures/stub_nixpkgs.nix: a stand-in nixpkgs
 // that enforces what nixpkgs enforces at evaluation (mk-python-derivation.nix's format rules,
 // fetchFromGitHub's rev/tag rule, check-meta, callPackage's required arguments). Each rule of
 // the stub is proved by a seeded defect. Then comfyui.nix's runtime: its launcher run by bash
@@ -8,9 +8,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
-import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
-import { DEFAULT_INDEX_FILE } from "../lib/nix/nixpkgs.ts";
-import { readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
+import {
+  evaluate as evaluateStub,
+  type Evaluated,
+} from "./_fixtures/stub_eval.ts";
 import { MAIN_VARIANTS } from "../lib/repo/paths.ts";
 
 /**
@@ -20,81 +21,18 @@ import { MAIN_VARIANTS } from "../lib/repo/paths.ts";
  */
 const DEPRECATED_FORMATS_ARE_ERRORS = true;
 
-const STUB = join(ROOT, "tests", "_fixtures", "stub_nixpkgs.nix");
+/** evaluate() with this file's strictness by default. */
+function evaluate(
+  pkgsDir: string,
+  system: string,
+  strictFormats = DEPRECATED_FORMATS_ARE_ERRORS,
+) {
+  return evaluateStub(pkgsDir, system, strictFormats);
+}
 const PKGS = join(ROOT, ".flox", "pkgs");
 const SYSTEMS = ["x86_64-linux", "aarch64-linux", "aarch64-darwin"] as const;
 const CUDA_SYSTEMS = ["x86_64-linux", "aarch64-linux"];
 const NIX = haveTool("nix-instantiate");
-
-/** A torch in a closure, with its CUDA setting. */
-interface Torch {
-  name: string;
-  path: string;
-  cuda: boolean;
-}
-
-/** What the stub reports for one package file. */
-interface Evaluated {
-  name: string;
-  available: boolean;
-  path: string;
-  torches: Torch[];
-  closure: {
-    name: string;
-    path: string;
-    pname: string | null;
-    torches: boolean[];
-  }[];
-  drvName: string;
-  version: string;
-  format: string;
-  warnings: string[];
-  env: Record<string, string>;
-  dependencyNames: string[];
-  buildSystemNames: string[];
-  platforms: string[];
-  application: boolean;
-  launcher: string | null;
-  pythonEnvModules: string[] | null;
-}
-
-/** Evaluates every file of `pkgsDir` for `system`; the stub's own error on failure. */
-async function evaluate(
-  pkgsDir: string,
-  system: string,
-  strictFormats = DEPRECATED_FORMATS_ARE_ERRORS,
-): Promise<
-  { ok: true; pkgs: Record<string, Evaluated> } | { ok: false; error: string }
-> {
-  const index = await readNixpkgsIndex(DEFAULT_INDEX_FILE);
-  await using scratch = await tmp();
-  const data = join(scratch.path, "data.json");
-  await Deno.writeTextFile(
-    data,
-    JSON.stringify({
-      pythonPackages: index.python3Packages,
-      licenseNames: KNOWN_LICENSE_ATTRS,
-    }),
-  );
-  const expr = `let d = builtins.fromJSON (builtins.readFile ${
-    JSON.stringify(data)
-  }); in import ${JSON.stringify(STUB)} {
-    system = ${JSON.stringify(system)};
-    pkgsDir = /. + ${JSON.stringify(pkgsDir)};
-    pythonVersion = ${JSON.stringify(index.python ?? "3.13")};
-    inherit (d) pythonPackages licenseNames;
-    strictFormats = ${strictFormats};
-  }`;
-  const r = await run("nix-instantiate", [
-    "--eval",
-    "--strict",
-    "--json",
-    "-E",
-    expr,
-  ]);
-  if (r.code !== 0) return { ok: false, error: r.stderr };
-  return { ok: true, pkgs: JSON.parse(r.stdout) };
-}
 
 /** Writes `files` (name → text) as a package directory and evaluates it. */
 async function evalFiles(

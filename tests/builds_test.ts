@@ -1,0 +1,260 @@
+// comfyui and comfyui-cuda stay in step: verify's "Builds are in step" check (lib/verify/builds.ts)
+// on the repository and on seeded defects, each defect also evaluated against the stand-in
+// nixpkgs to show the second torch it would bring; and new-package / remove-package on a fresh
+// clone putting a package into, and taking it out of, both builds' closures.
+import assert from "node:assert/strict";
+import {
+  copyTree,
+  haveTool,
+  REAL_SOURCES,
+  realSourcesTest,
+  ROOT,
+  run,
+  runTaskProcess,
+  taskArgs,
+  tmp,
+} from "./_helpers.ts";
+import { evaluate, type Evaluated } from "./_fixtures/stub_eval.ts";
+import { checkBuilds } from "../lib/verify/builds.ts";
+import { collector, type Finding } from "../lib/verify/types.ts";
+
+const NIX = haveTool("nix-instantiate");
+const CUDA = ".flox/pkgs/comfyui-cuda.nix";
+
+/** The findings of the check on `root`. */
+async function findings(root: string): Promise<Finding[]> {
+  const c = collector();
+  await checkBuilds(root, c.add);
+  return c.sorted();
+}
+
+/** A scratch copy of .flox/ with `edit` applied to the file `rel`. */
+async function seeded(rel: string, edit: (text: string) => string) {
+  const dir = await tmp();
+  await copyTree(`${ROOT}/.flox`, `${dir.path}/.flox`);
+  const path = `${dir.path}/${rel}`;
+  const before = await Deno.readTextFile(path);
+  const after = edit(before);
+  assert.notEqual(after, before, `the seeded edit of ${rel} changed nothing`);
+  await Deno.writeTextFile(path, after);
+  return dir;
+}
+
+/** Evaluates a scratch copy for x86_64-linux; the summaries by attribute. */
+async function evalCopy(root: string): Promise<Record<string, Evaluated>> {
+  const r = await evaluate(`${root}/.flox/pkgs`, "x86_64-linux", true);
+  assert.ok(r.ok, r.ok ? "" : r.error);
+  return r.pkgs;
+}
+
+/** The line of `text` holding `needle`, 1-based. */
+function lineOf(text: string, needle: string): number {
+  const i = text.indexOf(needle);
+  assert.ok(i >= 0, needle);
+  return text.slice(0, i).split("\n").length;
+}
+
+Deno.test("verify: the repository's comfyui and comfyui-cuda are in step", async () => {
+  const f = await findings(ROOT);
+  assert.deepEqual(f.filter((x) => x.level !== "ok"), []);
+  assert.match(
+    f[0]!.message,
+    /^comfyui, comfyui-cuda: the same \d+ package files/,
+  );
+});
+
+Deno.test({
+  name:
+    "verify names, with file:line and the fix, a comfyui-cuda whose closure would hold a second (CPU) torch",
+  ignore: !NIX,
+  fn: async () => {
+    // A hand edit: the overlay's spandrel (built with the CPU python3) passed into the scope.
+    await using dir = await seeded(
+      CUDA,
+      (t) =>
+        t.replace("{ lib\n, stdenv\n", "{ lib\n, spandrel\n, stdenv\n")
+          .replace(
+            "      packages));\nin",
+            "      packages) // { inherit spandrel; });\nin",
+          ),
+    );
+    const f = await findings(dir.path);
+    const text = await Deno.readTextFile(`${dir.path}/${CUDA}`);
+    const bad = f.filter((x) => x.level === "error");
+    assert.equal(bad.length, 1, JSON.stringify(f));
+    assert.equal(bad[0]!.where, `${CUDA}:${lineOf(text, ", spandrel")}`);
+    assert.match(
+      bad[0]!.message,
+      /comfyui-cuda takes spandrel from Flox's overlay, .* a second \(CPU\) torch/,
+    );
+    assert.match(bad[0]!.fix!, /drop the argument/);
+    // What the stand-in nixpkgs shows: two torches, one of them CPU.
+    const pkgs = await evalCopy(dir.path);
+    assert.deepEqual(
+      pkgs["comfyui-cuda"]!.torches.map((t) => t.cuda).sort(),
+      [false, true],
+    );
+    assert.equal(pkgs["comfyui"]!.torches.length, 1);
+  },
+});
+
+Deno.test({
+  name:
+    "verify names a package wired into comfyui but left out of comfyui-cuda (its variants list), and the stub sees the CPU build come in",
+  ignore: !NIX,
+  fn: async () => {
+    await using dir = await seeded(CUDA, (t) =>
+      t.replace(
+        'variants = [ "comfyui-cuda" ];',
+        'variants = [ "comfyui-cuda" "spandrel" ];',
+      ));
+    const f = await findings(dir.path);
+    const text = await Deno.readTextFile(`${dir.path}/${CUDA}`);
+    const bad = f.filter((x) => x.level === "error");
+    assert.equal(bad.length, 1, JSON.stringify(f));
+    assert.equal(bad[0]!.where, `${CUDA}:${lineOf(text, "variants = [")}`);
+    assert.match(
+      bad[0]!.message,
+      /^spandrel is wired into comfyui but comfyui-cuda does not build it/,
+    );
+    assert.match(bad[0]!.fix!, /remove "spandrel" from that list/);
+    const pkgs = await evalCopy(dir.path);
+    assert.equal(pkgs["comfyui-cuda"]!.torches.length, 2);
+  },
+});
+
+Deno.test("verify names every package wired into comfyui but not into a comfyui-cuda that does not call the set again", async () => {
+  await using dir = await seeded(CUDA, () =>
+    `{ lib, python3, comfyui }:
+comfyui.overridePythonAttrs (old: { pname = "comfyui-cuda"; })
+`);
+  const f = await findings(dir.path);
+  const main = await Deno.readTextFile(`${ROOT}/.flox/pkgs/comfyui.nix`);
+  const wired = f.filter((x) =>
+    /is wired into comfyui but not into/.test(x.message)
+  );
+  assert.deepEqual(
+    wired.map((x) => x.message.split(" ")[0]).sort(),
+    [
+      "comfyui-embedded-docs",
+      "comfyui-frontend-package",
+      "comfyui-workflow-templates",
+      "comfyui-workflow-templates-core",
+      "comfyui-workflow-templates-media-api",
+      "comfyui-workflow-templates-media-image",
+      "comfyui-workflow-templates-media-other",
+      "comfyui-workflow-templates-media-video",
+      "controlnet-aux",
+      "spandrel",
+    ],
+  );
+  const sp = wired.find((x) => x.message.startsWith("spandrel "))!;
+  assert.equal(
+    sp.where,
+    `.flox/pkgs/comfyui.nix:${lineOf(main, ", spandrel")}`,
+  );
+  assert.match(sp.fix!, /calls every \.flox\/pkgs file/);
+  assert.ok(f.some((x) => /takes comfyui from Flox's overlay/.test(x.message)));
+  assert.ok(f.some((x) => /keeps nixpkgs' torch/.test(x.message)));
+});
+
+Deno.test({
+  name:
+    "verify names a package that pins one torch for every build, and one that reaches past python3",
+  ignore: !NIX,
+  fn: async () => {
+    const SP = ".flox/pkgs/spandrel.nix";
+    await using dir = await seeded(
+      SP,
+      (t) =>
+        t.replace(
+          "    torch\n    torchvision\n",
+          "    torchWithCuda\n    torchvision\n",
+        ),
+    );
+    const text = await Deno.readTextFile(`${dir.path}/${SP}`);
+    const bad = (await findings(dir.path)).filter((x) => x.level === "error");
+    assert.equal(bad.length, 1, JSON.stringify(bad));
+    assert.equal(bad[0]!.where, `${SP}:${lineOf(text, "torchWithCuda")}`);
+    assert.match(bad[0]!.fix!, /^write torch: each build picks its torch/);
+    // The CPU build now holds nixpkgs' torch and the CUDA one.
+    const pkgs = await evalCopy(dir.path);
+    assert.deepEqual(
+      pkgs["comfyui"]!.torches.map((t) => t.cuda).sort(),
+      [false, true],
+    );
+
+    await using dir2 = await seeded(
+      SP,
+      (t) =>
+        t.replace(
+          "{ lib\n, python3\n}",
+          "{ lib\n, python3\n, python312Packages\n}",
+        ),
+    );
+    const t2 = await Deno.readTextFile(`${dir2.path}/${SP}`);
+    const bad2 = (await findings(dir2.path)).filter((x) => x.level === "error");
+    assert.equal(bad2.length, 1, JSON.stringify(bad2));
+    assert.equal(bad2[0]!.where, `${SP}:${lineOf(t2, "python312Packages")}`);
+    assert.match(bad2[0]!.message, /CPU torch, a second torch/);
+  },
+});
+
+/** Where `pname` sits in a build's closure: its store path and its torches' CUDA settings. */
+function inClosure(e: Evaluated, pname: string) {
+  return e.closure.find((c) => c.pname === pname);
+}
+
+realSourcesTest(
+  "new-package on a fresh clone puts a package into both builds' closures, each with its own torch; remove-package takes it out of both",
+  async () => {
+    if (!NIX) return;
+    await using dir = await tmp();
+    const root = `${dir.path}/repo`;
+    const clone = await run("git", ["clone", "-q", ROOT, root]);
+    assert.equal(clone.code, 0, clone.stderr);
+    const env = {
+      PATH: `${dir.path}/empty-bin`,
+      HOME: dir.path,
+      COMFYKIT_CACHE_DIR: `${dir.path}/cache`,
+      COMFYKIT_PYPI_URL: "http://127.0.0.1:9",
+    };
+    // Out of both: remove-package as users run it (deno.json's permissions, in the clone).
+    const rm = await run(Deno.execPath(), [
+      ...await taskArgs("remove-package", dir.path),
+      "spandrel",
+      "--yes",
+    ], { cwd: root, env });
+    assert.equal(rm.code, 0, rm.stderr);
+    let pkgs = await evalCopy(root);
+    for (const build of ["comfyui", "comfyui-cuda"]) {
+      assert.equal(inClosure(pkgs[build]!, "spandrel"), undefined, build);
+      assert.equal(pkgs[build]!.torches.length, 1, build);
+    }
+    // Into both: new-package from the real sdist.
+    const add = await runTaskProcess("new_package.ts", [
+      `${REAL_SOURCES}/spandrel-0.4.0.tar.gz`,
+      "--yes",
+      "--root",
+      root,
+    ], { env });
+    assert.equal(add.code, 0, add.stderr);
+    pkgs = await evalCopy(root);
+    const cpu = inClosure(pkgs["comfyui"]!, "spandrel");
+    const gpu = inClosure(pkgs["comfyui-cuda"]!, "spandrel");
+    assert.ok(cpu && gpu, "spandrel is in both closures");
+    assert.deepEqual(cpu.torches, [false]);
+    assert.deepEqual(gpu.torches, [true]);
+    assert.notEqual(cpu.path, gpu.path);
+    assert.deepEqual(pkgs["comfyui-cuda"]!.torches.map((t) => t.cuda), [true]);
+    assert.deepEqual(
+      (await findings(root)).filter((x) => x.level !== "ok"),
+      [],
+    );
+    // comfyui-cuda.nix itself was not touched by either task.
+    const diff = await run("git", ["status", "--porcelain", "--", CUDA], {
+      cwd: root,
+    });
+    assert.equal(diff.stdout, "");
+  },
+);
