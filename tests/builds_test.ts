@@ -11,7 +11,6 @@ import {
   ROOT,
   run,
   runTaskProcess,
-  taskArgs,
   tmp,
 } from "./_helpers.ts";
 import { evaluate, type Evaluated } from "./_fixtures/stub_eval.ts";
@@ -177,7 +176,9 @@ Deno.test({
     assert.equal(bad.length, 1, JSON.stringify(bad));
     assert.equal(bad[0]!.where, `${SP}:${lineOf(text, "torchWithCuda")}`);
     assert.match(bad[0]!.fix!, /^write torch: each build picks its torch/);
-    // The CPU build now holds nixpkgs' torch and the CUDA one.
+    // The CPU build now holds nixpkgs' torch and the CUDA one (comfyui-cuda, where torch is
+    // torch-bin, would not even evaluate: torch-bin takes no cudaSupport).
+    await Deno.remove(`${dir.path}/${CUDA}`);
     const pkgs = await evalCopy(dir.path);
     assert.deepEqual(
       pkgs["comfyui"]!.torches.map((t) => t.cuda).sort(),
@@ -219,12 +220,13 @@ realSourcesTest(
       COMFYKIT_CACHE_DIR: `${dir.path}/cache`,
       COMFYKIT_PYPI_URL: "http://127.0.0.1:9",
     };
-    // Out of both: remove-package as users run it (deno.json's permissions, in the clone).
-    const rm = await run(Deno.execPath(), [
-      ...await taskArgs("remove-package", dir.path),
+    // Out of both.
+    const rm = await runTaskProcess("remove_package.ts", [
       "spandrel",
       "--yes",
-    ], { cwd: root, env });
+      "--root",
+      root,
+    ], { env });
     assert.equal(rm.code, 0, rm.stderr);
     let pkgs = await evalCopy(root);
     for (const build of ["comfyui", "comfyui-cuda"]) {
