@@ -354,10 +354,14 @@ exec python3 -c '
 import argparse, json, os, sys
 p = argparse.ArgumentParser()
 p.add_argument("--base-directory", type=str, default=None)
+p.add_argument("--extra-model-paths-config", type=str, default=None, nargs="+", action="append")
+p.add_argument("--bf16-unet", action="store_true")
+p.add_argument("--bf16-vae", action="store_true")
 p.add_argument("--database-url", type=str, default=None)
 p.add_argument("--cpu", action="store_true")
 a = p.parse_args(sys.argv[1:])
 print(json.dumps({"base": a.base_directory, "db": a.database_url,
+  "extra": a.extra_model_paths_config,
   "env": [k for k in ("PYTHONPATH", "NIX_PYTHONPATH") if k in os.environ]}))
 ' "$@"
 `,
@@ -385,6 +389,7 @@ print(json.dumps({"base": a.base_directory, "db": a.database_url,
       return JSON.parse(r.stdout) as {
         base: string;
         db: string;
+        extra: string[][] | null;
         env: string[];
       };
     };
@@ -392,6 +397,7 @@ print(json.dumps({"base": a.base_directory, "db": a.database_url,
     assert.deepEqual(await launch(["--cpu"]), {
       base: local,
       db: `sqlite:///${local}/user/comfyui.db`,
+      extra: null,
       env: [],
     });
     for (const sub of ["user", "custom_nodes"]) {
@@ -422,6 +428,35 @@ print(json.dumps({"base": a.base_directory, "db": a.database_url,
       "sqlite:///:memory:",
     ]);
     assert.deepEqual([eq.base, eq.db], [`${own}2`, "sqlite:///:memory:"]);
+    // argparse takes any unambiguous prefix of --base-directory (down to --ba: --b is also
+    // --bf16-*); the database follows each.
+    for (
+      const args of [["--base-dir", "abbr1"], ["--ba=abbr2"], [
+        "--base",
+        "abbr3",
+      ]]
+    ) {
+      const want = args.length === 2 ? args[1]! : args[0]!.split("=")[1]!;
+      const got = await launch(args);
+      assert.equal(got.base, want, args.join(" "));
+      assert.equal(got.db, `sqlite:///${dir.path}/${want}/user/comfyui.db`);
+    }
+    // Not a prefix of it: left alone.
+    assert.equal((await launch(["--bf16-vae"])).base, local);
+    // The user's extra_model_paths.yaml is passed, ahead of the user's own flags.
+    await Deno.writeTextFile(join(own, "extra_model_paths.yaml"), "a: {}\n");
+    const extra = await launch(
+      ["--extra-model-paths-config", "/mine.yaml"],
+      { COMFYUI_BASE_DIR: own },
+    );
+    assert.deepEqual(extra.extra, [
+      [join(own, "extra_model_paths.yaml")],
+      ["/mine.yaml"],
+    ]);
+    assert.equal(
+      (await launch([], { COMFYUI_BASE_DIR: `${own}2` })).extra,
+      null,
+    );
     // No HOME, no XDG_DATA_HOME, no COMFYUI_BASE_DIR: a one-line error, nothing run.
     const r = await run("env", ["-i", "bash", script, "/m.py"], {
       cwd: dir.path,
@@ -471,5 +506,67 @@ Deno.test({
     assert.equal(await check("av>=14.2.0\npydantic~=2.0\n"), 0);
     assert.notEqual(await check("av>=99.0.0\npydantic~=2.0\n"), 0);
     assert.notEqual(await check("av>=14.2.0\nmissing-package\n"), 0);
+  },
+});
+
+Deno.test({
+  name:
+    "comfyui's launcher gives ComfyUI a database URL it can use under a base directory with a space, #, ? or %",
+  ignore: !NIX || !haveTool("bash") || !haveTool("python3"),
+  fn: async () => {
+    await using dir = await tmp();
+    // A python3 that does with --database-url what ComfyUI 0.3.75 does (app/database/db.py:
+    // the path is the text after "///"; SQLAlchemy's URL ends the path at "?", alembic's
+    // config reads "%" as interpolation) and opens the database with sqlite3.
+    const python = join(dir.path, "python3");
+    await Deno.writeTextFile(
+      python,
+      `#!/bin/sh
+shift 2  # -s MAIN
+exec python3 -c '
+import argparse, json, os, sqlite3, sys
+p = argparse.ArgumentParser()
+p.add_argument("--base-directory")
+p.add_argument("--database-url")
+a = p.parse_args(sys.argv[1:])
+url = a.database_url
+path = url.split("///")[1]
+bad = [c for c in "?%" if c in url]
+sqlite3.connect(path).execute("create table if not exists t (x)")
+print(json.dumps({"url": url, "bad": bad, "dir": os.path.realpath(os.path.dirname(path))}))
+' "$@"
+`,
+    );
+    await Deno.chmod(python, 0o755);
+    const script = join(dir.path, "launcher");
+    await Deno.writeTextFile(script, await launcherWith(python));
+    const state = join(dir.path, "state");
+    for (const name of ["plain", "with space", "hash#tag", "what?", "100%"]) {
+      const base = join(dir.path, name);
+      const r = await run("env", [
+        "-i",
+        `HOME=${dir.path}`,
+        `XDG_STATE_HOME=${state}`,
+        `PATH=${Deno.env.get("PATH")}`,
+        `COMFYUI_BASE_DIR=${base}`,
+        "bash",
+        script,
+        "/store/comfyui/main.py",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const got = JSON.parse(r.stdout);
+      assert.deepEqual(got.bad, [], `${name}: ${got.url}`);
+      assert.equal(got.dir, join(base, "user"), name);
+      assert.ok(Deno.statSync(join(base, "user", "comfyui.db")).isFile, name);
+      if (name === "plain") {
+        assert.equal(got.url, `sqlite:///${base}/user/comfyui.db`);
+      } else {
+        assert.match(
+          got.url,
+          /^sqlite:\/\/\/[A-Za-z0-9/._+,@:=~-]+\/comfyui\.db$/,
+        );
+        assert.ok(got.url.startsWith(`sqlite:///${state}/comfyui/databases/`));
+      }
+    }
   },
 });
