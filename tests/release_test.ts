@@ -107,7 +107,9 @@ Deno.test("release --yes builds, verifies, commits the lock, tags, pushes and pu
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(await s.floxCalls(), [
     "build comfyui",
+    "build comfyui-cuda",
     "publish -o acme comfyui",
+    "publish -o acme comfyui-cuda",
   ]);
   const headNow = await s.git("rev-parse", "HEAD");
   assert.notEqual(headNow, first);
@@ -126,7 +128,7 @@ Deno.test("release --yes builds, verifies, commits the lock, tags, pushes and pu
   assert.equal(await s.remoteRef("refs/tags/v0.3.75^{commit}"), headNow);
   assert.match(
     r.stdout,
-    /^released v0\.3\.75: built comfyui; .*; staged \.flox and sources-manifest\.json; committed [0-9a-f]{12}; tagged v0\.3\.75; pushed main and tags to origin; published comfyui to acme$/m,
+    /^released v0\.3\.75: built comfyui; built comfyui-cuda; .*; staged \.flox and sources-manifest\.json; committed [0-9a-f]{12}; tagged v0\.3\.75; pushed main and tags to origin; published comfyui to acme; published comfyui-cuda to acme$/m,
   );
   assert.match(r.stderr, /^\$ git tag -a v0\.3\.75 -m 'comfyui 0\.3\.75'$/m);
 
@@ -153,7 +155,7 @@ Deno.test("release stops at a failing step naming it and what is done; a rerun c
   const err = r.stderr.trim().split("\n").at(-1)!;
   assert.match(
     err,
-    /^error: Release stopped at step \d+ \(flox publish -o acme nunchaku\): flox publish -o acme nunchaku exited with 3: stand-in told to fail: publish -o acme nunchaku; done: build \(built comfyui\), verify \(.*\), add \(staged .*\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and tags to origin\), publish:comfyui \(published comfyui to acme\), .*publish:controlnet-aux \(published controlnet-aux to acme\); run the release again to continue$/,
+    /^error: Release stopped at step \d+ \(flox publish -o acme nunchaku\): flox publish -o acme nunchaku exited with 3: stand-in told to fail: publish -o acme nunchaku; done: build \(built comfyui\), build:comfyui-cuda \(built comfyui-cuda\), verify \(.*\), add \(staged .*\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and tags to origin\), publish:comfyui \(published comfyui to acme\), publish:comfyui-cuda \(published comfyui-cuda to acme\), .*publish:controlnet-aux \(published controlnet-aux to acme\); run the release again to continue$/,
   );
   const tagged = await s.git("rev-parse", "v0.3.75^{commit}");
   const before = (await s.floxCalls()).length;
@@ -163,6 +165,7 @@ Deno.test("release stops at a failing step naming it and what is done; a rerun c
   const calls = (await s.floxCalls()).slice(before);
   assert.deepEqual(calls, [
     "build comfyui",
+    "build comfyui-cuda",
     "publish -o acme nunchaku",
     "publish -o acme spandrel",
   ]);
@@ -228,7 +231,7 @@ Deno.test("release: verify refuses a dirty tree; --include-changes commits it", 
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /error: Release stopped at step 2 \(.*verify.*\): Uncommitted changes: \.flox\/pkgs\/spandrel\.nix: commit them first, or pass --include-changes .*; done: build \(built comfyui\); run the release again to continue/,
+    /error: Release stopped at step 3 \(.*verify.*\): Uncommitted changes: \.flox\/pkgs\/spandrel\.nix: commit them first, or pass --include-changes .*; done: build \(built comfyui\), build:comfyui-cuda \(built comfyui-cuda\); run the release again to continue/,
   );
   assert.equal(
     await s.git("rev-list", "--count", "HEAD"),
@@ -264,7 +267,9 @@ Deno.test("release without flox stops before the first step; --dry-run runs noth
   const dry = await s.task(["--org", "acme", "--dry-run", "--with-deps"]);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /^ {2}1\. flox build comfyui$/m);
-  assert.match(dry.stdout, /^ {2}7\. flox publish -o acme comfyui$/m);
+  assert.match(dry.stdout, /^ {2}2\. flox build comfyui-cuda$/m);
+  assert.match(dry.stdout, /^ {2}8\. flox publish -o acme comfyui$/m);
+  assert.match(dry.stdout, /^ {2}9\. flox publish -o acme comfyui-cuda$/m);
   assert.match(dry.stdout, /flox publish -o acme spandrel$/m);
   assert.deepEqual(await s.floxCalls(), []);
   assert.equal(await s.git("rev-parse", "HEAD"), head);

@@ -56,17 +56,19 @@ export interface Step {
 export function planSteps(ctx: ReleaseContext): Step[] {
   const steps: Step[] = [];
   if (!ctx.gitOnly) {
-    const builds = ctx.builds ?? [ctx.main];
-    const argv = ["flox", "build", ...builds];
-    steps.push({
-      id: "build",
-      title: argv.join(" "),
-      needs: "flox",
-      run: async () => {
-        await perform(argv, ctx.root);
-        return `built ${builds.join(", ")}`;
-      },
-    });
+    // flox build takes one package: a step per build, the main package's first.
+    for (const name of ctx.builds ?? [ctx.main]) {
+      const argv = ["flox", "build", name];
+      steps.push({
+        id: name === ctx.main ? "build" : `build:${name}`,
+        title: argv.join(" "),
+        needs: "flox",
+        run: async () => {
+          await perform(argv, ctx.root);
+          return `built ${name}`;
+        },
+      });
+    }
   }
   steps.push({
     id: "verify",
