@@ -15,6 +15,7 @@ import {
 } from "./_helpers.ts";
 import { evaluate, type Evaluated } from "./_fixtures/stub_eval.ts";
 import { checkBuilds } from "../lib/verify/builds.ts";
+import { byDerivation, loadPackages } from "../lib/fix_build/locate.ts";
 import { collector, type Finding } from "../lib/verify/types.ts";
 
 const NIX = haveTool("nix-instantiate");
@@ -260,3 +261,16 @@ realSourcesTest(
     assert.equal(diff.stdout, "");
   },
 );
+
+Deno.test("fix-build reads a failure of comfyui-cuda as one of comfyui.nix, and never edits the variant file", async () => {
+  const pkgs = await loadPackages(ROOT);
+  assert.ok(!pkgs.some((p) => p.file === CUDA));
+  assert.equal(
+    byDerivation(pkgs, "comfyui-cuda-0.3.75")?.file,
+    ".flox/pkgs/comfyui.nix",
+  );
+  assert.equal(
+    byDerivation(pkgs, "python3.13-spandrel-0.4.0")?.file,
+    ".flox/pkgs/spandrel.nix",
+  );
+});
