@@ -16,7 +16,12 @@ import {
 import { evaluate, type Evaluated } from "./_fixtures/stub_eval.ts";
 import { checkBuilds } from "../lib/verify/builds.ts";
 import { byDerivation, loadPackages } from "../lib/fix_build/locate.ts";
-import { collector, type Finding } from "../lib/verify/types.ts";
+import {
+  collector,
+  type Finding,
+  type RunCommand,
+} from "../lib/verify/types.ts";
+import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
 
 const NIX = haveTool("nix-instantiate");
 const CUDA = ".flox/pkgs/comfyui-cuda.nix";
@@ -273,4 +278,96 @@ Deno.test("fix-build reads a failure of comfyui-cuda as one of comfyui.nix, and 
     byDerivation(pkgs, "python3.13-spandrel-0.4.0")?.file,
     ".flox/pkgs/spandrel.nix",
   );
+});
+
+/**
+ * A nixpkgs for COMFYKIT_NIXPKGS: a folder whose default.nix is nixpkgs' entry
+ * (`{ system, config, overlays }:`) over the stand-in.
+ */
+async function stubNixpkgs(dir: string): Promise<string> {
+  const index = JSON.parse(
+    await Deno.readTextFile(`${ROOT}/nixpkgs-index.json`),
+  );
+  const folder = `${dir}/nixpkgs`;
+  await Deno.mkdir(folder);
+  await Deno.writeTextFile(
+    `${folder}/index.json`,
+    JSON.stringify(index.python3Packages),
+  );
+  await Deno.writeTextFile(
+    `${folder}/default.nix`,
+    `{ system, config ? { }, overlays ? [ ] }:
+import ${ROOT}/tests/_fixtures/stub_nixpkgs.nix {
+  inherit system overlays;
+  pythonVersion = ${JSON.stringify(index.python ?? "3.13")};
+  pythonPackages = builtins.fromJSON (builtins.readFile ./index.json);
+  licenseNames = builtins.fromJSON ${
+      JSON.stringify(JSON.stringify(KNOWN_LICENSE_ATTRS))
+    };
+}
+`,
+  );
+  return folder;
+}
+
+/** The check with Nix: a real nix-instantiate over the stand-in nixpkgs. */
+async function evalFindings(root: string, nixpkgs: string) {
+  const c = collector();
+  const runCmd: RunCommand = async (cmd, args, cwd) => {
+    const r = await run(cmd, args, { cwd });
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+  };
+  await checkBuilds(root, c.add, { run: runCmd, nixpkgs });
+  return c.sorted();
+}
+
+Deno.test({
+  name:
+    "verify with Nix and a nixpkgs evaluates every build for each system and counts its torches",
+  ignore: !NIX,
+  fn: async () => {
+    await using dir = await tmp();
+    const nixpkgs = await stubNixpkgs(dir.path);
+    const f = await evalFindings(ROOT, nixpkgs);
+    const lines = f.map((x) => `${x.level} ${x.message}`);
+    for (const system of ["x86_64-linux", "aarch64-linux"]) {
+      assert.ok(
+        lines.some((l) =>
+          new RegExp(`^ok comfyui-cuda on ${system}: one torch, .* \\(CUDA\\)$`)
+            .test(l)
+        ),
+        lines.join("\n"),
+      );
+    }
+    assert.ok(
+      lines.includes("ok comfyui-cuda is not offered for aarch64-darwin"),
+      lines.join("\n"),
+    );
+    assert.ok(
+      lines.some((l) =>
+        /^ok comfyui on aarch64-darwin: one torch, .* \(CPU\)$/.test(l)
+      ),
+    );
+    assert.deepEqual(f.filter((x) => x.level !== "ok"), []);
+
+    // The seeded second torch: the evaluation names the build and both torches.
+    await using bad = await seeded(
+      CUDA,
+      (t) =>
+        t.replace("{ lib\n, stdenv\n", "{ lib\n, spandrel\n, stdenv\n")
+          .replace(
+            "      packages));\nin",
+            "      packages) // { inherit spandrel; });\nin",
+          ),
+    );
+    const g = await evalFindings(bad.path, nixpkgs);
+    const two = g.filter((x) =>
+      x.message.startsWith(
+        "comfyui-cuda on x86_64-linux: 2 torches in one Python environment: ",
+      ) && x.message.includes("(CPU)") && x.message.includes("(CUDA)")
+    );
+    assert.equal(two.length, 1, JSON.stringify(g));
+    assert.equal(two[0]!.level, "error");
+    assert.equal(two[0]!.where, CUDA);
+  },
 });

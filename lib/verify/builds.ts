@@ -10,8 +10,9 @@ import { tryParseNix } from "../nix/parse.ts";
 import { type PackageInfo, readPackage } from "../nix/query.ts";
 import { MAIN_PACKAGE, MAIN_VARIANTS } from "../repo/paths.ts";
 import { listPackageFiles } from "./parse.ts";
-import type { Add, PkgFile } from "./types.ts";
+import type { Add, PkgFile, RunCommand } from "./types.ts";
 import { depItems } from "./wiring.ts";
+import { evaluateBuilds } from "./builds_eval.ts";
 
 const S = "Builds are in step";
 
@@ -51,8 +52,22 @@ function lineAt(text: string, offset: number): number {
   return text.slice(0, offset).split("\n").length;
 }
 
-/** The statically visible ways a build would fall out of step; see the file comment. */
-export async function checkBuilds(root: string, add: Add): Promise<void> {
+/** How checkBuilds may evaluate: the command runner and a nixpkgs (path or `<nixpkgs>`). */
+export interface BuildsEval {
+  run: RunCommand;
+  nixpkgs: string;
+  systems?: readonly string[];
+}
+
+/**
+ * The ways a build would fall out of step, read statically (see the file comment); then, with
+ * `nix` (nix-instantiate and a nixpkgs), every build evaluated and its torches counted.
+ */
+export async function checkBuilds(
+  root: string,
+  add: Add,
+  nix?: BuildsEval,
+): Promise<void> {
   const files = await readAll(root);
   const main = files.find((p) => p.rel === MAIN_PACKAGE);
   const variants = files.filter((p) => MAIN_VARIANTS.includes(p.name));
@@ -66,16 +81,26 @@ export async function checkBuilds(root: string, add: Add): Promise<void> {
   for (const p of set) checkPackage(p, variants.length > 0, count);
   if (!main) return;
   for (const v of variants) checkVariant(v, main, names, count);
-  if (problems) return;
-  const builds = [main, ...variants].map((p) => p.name).join(", ");
-  add(
-    S,
-    "ok",
-    `${builds}: the same ${
-      set.length - 1
-    } package files, one python3 (and torch) each`,
-    MAIN_PACKAGE,
-  );
+  const builds = [main, ...variants].map((p) => p.name);
+  if (!problems) {
+    add(
+      S,
+      "ok",
+      `${builds.join(", ")}: the same ${
+        set.length - 1
+      } package files, one python3 (and torch) each`,
+      MAIN_PACKAGE,
+    );
+  }
+  if (nix) await evaluateBuilds(root, { ...nix, builds }, add);
+  else {
+    add(
+      S,
+      "ok",
+      "not evaluated with Nix: no nix-instantiate or nixpkgs here (set COMFYKIT_NIXPKGS to a nixpkgs checkout)",
+      MAIN_PACKAGE,
+    );
+  }
 }
 
 /** A package file of the set: it must take its Python packages from `python3`. */

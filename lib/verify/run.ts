@@ -22,6 +22,7 @@ import { checkVendored, readManifestChecked } from "./vendored.ts";
 import { checkWiring, nixpkgsNames } from "./wiring.ts";
 import { checkFlox } from "./flox.ts";
 import { checkBuilds } from "./builds.ts";
+import { findNixpkgs } from "../nix/nixpkgs_eval.ts";
 import { isMainVariant } from "../repo/paths.ts";
 import { checkVendoredMeta } from "./python_meta.ts";
 import { readLicenseList } from "./python.ts";
@@ -83,7 +84,8 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
     ? await checkVendored(root, manifest, used, add)
     : [];
   checkWiring(pkgs, add, await nixpkgsNames(root));
-  await checkBuilds(root, add);
+  const nixpkgs = run ? findNixpkgs(env) : undefined;
+  await checkBuilds(root, add, run && nixpkgs ? { run, nixpkgs } : undefined);
   checkPython(pkgs, add, await readLicenseList(root));
   // The rest reads archives and runs commands: concurrently, each into its own section.
   const [parsed] = await Promise.all([

@@ -30,7 +30,10 @@
 # Python environment collide at build time in nixpkgs' buildEnv). A package not available on
 # `system` (meta.platforms) is summarised as such; building it (its `env`) throws.
 { system
-, pkgsDir
+  # null: nixpkgs' own entry, `import nixpkgs { system; config; overlays; }`, for code that
+  # imports a nixpkgs (verify's evaluation of the builds); pkgsDir is then unused
+, overlays ? null
+, pkgsDir ? null
 , pythonVersion
   # python3Packages attribute -> version (the offline index, nixpkgs-index.json)
 , pythonPackages
@@ -195,10 +198,11 @@ let
   torchUsers = [ "torchvision" "torchaudio" "torchsde" "kornia" "timm" "spandrel" ];
   followsTorch = [ "torchvision" "torchaudio" ];
 
-  module = py: pset: pname: version: mkDrv "python${majorMinor}-${pname}-${version}" ({
+  module = py: pset: pname: version: mkDrv "python${majorMinor}-${pname}-${version}" (rec {
     inherit pname version;
     pythonModule = py;
     stubInputs = lib.optional (elem pname torchUsers) pset.torch;
+    propagatedBuildInputs = stubInputs;
   } // lib.optionalAttrs (elem pname followsTorch) {
     stubCuda = pset.torch.stubCuda;
   });
@@ -227,6 +231,10 @@ let
         stubCuda = binCuda;
         stubVariant = "bin";
         stubInputs = inputs;
+        propagatedBuildInputs = inputs;
+        src = {
+          url = "https://download.pytorch.org/whl/${if binCuda then "cu128" else "cpu"}/${pname}-${version}-cp313-cp313-linux.whl";
+        };
         meta.platforms = [ "aarch64-darwin" "aarch64-linux" "x86_64-linux" ];
       };
     in
@@ -306,6 +314,7 @@ let
       dependencyNames = map (d: d.pname or d.name) (propagated ++ dependencies);
       buildSystemNames = map (d: d.pname or d.name) buildSystem;
       stubInputs = propagated ++ dependencies;
+      propagatedBuildInputs = propagated ++ dependencies ++ [ python3 ];
       # mk-python-derivation.nix: the same call with changed attributes
       overridePythonAttrs = f:
         mkPythonDerivation python3 { inherit application; } (attrs // (if isFunction f then f attrs else f));
@@ -392,7 +401,9 @@ let
         { };
     })
     packageFiles);
-  pkgs = nixpkgs // ours;
+  pkgs = if overlays == null then nixpkgs // ours else final;
+  # nixpkgs' overlays: each sees the final set and the one before it
+  final = builtins.foldl' (prev: overlay: prev // overlay final prev) nixpkgs overlays;
 
   summary = name: d: if !d.meta.available then {
     inherit name;
@@ -417,4 +428,4 @@ let
       (closureOf [ (d.pythonEnv or d) ]);
   };
 in
-mapAttrs summary ours
+if overlays == null then mapAttrs summary ours else final
