@@ -371,3 +371,50 @@ Deno.test({
     assert.equal(two[0]!.where, CUDA);
   },
 });
+
+Deno.test({
+  name:
+    "a node pack wired into comfyui.nix's customNodes is in both builds, its requirements built against each build's torch",
+  ignore: !NIX,
+  fn: async () => {
+    // A node pack as the customNodes contract has it (comfyui.nix): comfyuiNodeName and
+    // pythonDependencies taken from the python3 it is called with.
+    await using dir = await seeded(
+      ".flox/pkgs/comfyui.nix",
+      (t) =>
+        t.replace("{ lib\n", "{ lib\n, comfyui-node-demo\n")
+          .replace(
+            "  customNodes = [\n  ];",
+            "  customNodes = [\n    comfyui-node-demo\n  ];",
+          ),
+    );
+    await Deno.writeTextFile(
+      `${dir.path}/.flox/pkgs/comfyui-node-demo.nix`,
+      `{ python3, linkFarm }:
+(linkFarm "comfyui-node-demo" [ ]) // {
+  comfyuiNodeName = "demo";
+  pythonDependencies = with python3.pkgs; [ kornia ];
+}
+`,
+    );
+    const pkgs = await evalCopy(dir.path);
+    assert.deepEqual(pkgs["comfyui-node-demo"]!.torches.map((t) => t.cuda), [
+      false,
+    ]);
+    for (
+      const [build, cuda] of [["comfyui", false], [
+        "comfyui-cuda",
+        true,
+      ]] as const
+    ) {
+      const e = pkgs[build]!;
+      assert.ok(e.pythonEnvModules!.includes("kornia"), build);
+      assert.deepEqual(e.torches.map((t) => t.cuda), [cuda], build);
+      assert.deepEqual(inClosure(e, "kornia")!.torches, [cuda], build);
+    }
+    assert.deepEqual(
+      (await findings(dir.path)).filter((x) => x.level !== "ok"),
+      [],
+    );
+  },
+});

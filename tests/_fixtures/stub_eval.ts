@@ -20,6 +20,8 @@ export interface Torch {
 export interface Evaluated {
   name: string;
   available: boolean;
+  /** A buildPythonPackage/Application (false: a node pack, a folder of files). */
+  python: boolean;
   path: string;
   torches: Torch[];
   closure: {

@@ -405,12 +405,21 @@ let
   # nixpkgs' overlays: each sees the final set and the one before it
   final = builtins.foldl' (prev: overlay: prev // overlay final prev) nixpkgs overlays;
 
-  summary = name: d: if !d.meta.available then {
+  summary = name: d: if !(d.meta.available or true) then {
     inherit name;
     drvName = d.name;
     available = false;
     inherit (d.meta) platforms;
+  } else if !(d ? format) then {
+    # not a buildPythonPackage/Application (a node pack: a folder of files)
+    inherit name;
+    available = true;
+    python = false;
+    drvName = d.name;
+    comfyuiNodeName = d.comfyuiNodeName or null;
+    torches = torchesOf (d.pythonDependencies or [ ]);
   } else {
+    python = true;
     inherit name;
     available = true;
     drvName = d.name;
