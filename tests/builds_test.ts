@@ -15,6 +15,8 @@ import {
 } from "./_helpers.ts";
 import { evaluate, type Evaluated } from "./_fixtures/stub_eval.ts";
 import { checkBuilds } from "../lib/verify/builds.ts";
+import { parseNix } from "../lib/nix/parse.ts";
+import { readPackage } from "../lib/nix/query.ts";
 import { byDerivation, loadPackages } from "../lib/fix_build/locate.ts";
 import {
   collector,
@@ -59,7 +61,17 @@ function lineOf(text: string, needle: string): number {
   return text.slice(0, i).split("\n").length;
 }
 
-Deno.test("verify: the repository's comfyui and comfyui-cuda are in step", async () => {
+Deno.test("verify: the repository's comfyui and comfyui-cuda are in step; comfyui-cuda pins nothing of its own", async () => {
+  // bump-comfyui edits comfyui.nix alone: the variant has no version, source or hash.
+  const cuda = readPackage(
+    parseNix(await Deno.readTextFile(`${ROOT}/${CUDA}`), CUDA),
+  );
+  assert.equal(cuda.version, undefined);
+  assert.equal(cuda.src, undefined);
+  assert.doesNotMatch(
+    await Deno.readTextFile(`${ROOT}/${CUDA}`),
+    /sha256|hash =/,
+  );
   const f = await findings(ROOT);
   assert.deepEqual(f.filter((x) => x.level !== "ok"), []);
   assert.match(
