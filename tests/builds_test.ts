@@ -430,3 +430,17 @@ Deno.test({
     );
   },
 });
+
+Deno.test("remove-package refuses comfyui-cuda in one line: a build, not a package of the set", async () => {
+  const r = await runTaskProcess("remove_package.ts", [
+    "comfyui-cuda",
+    "--dry-run",
+    "--root",
+    ROOT,
+  ]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    `error: comfyui-cuda is a build of the main package (${CUDA}), not a package of the set: nothing to unwire; git rm the file to drop that build\n`,
+  );
+});

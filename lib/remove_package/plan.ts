@@ -16,6 +16,8 @@ import {
 import { unwireText, variableUses } from "../repo/wire.ts";
 import { exists } from "../kit/fsutil.ts";
 import {
+  isMainVariant,
+  packageFile,
   PKGS_DIR,
   repoPaths,
   sourceFile,
@@ -57,6 +59,13 @@ export function findPackage(packages: SetPackage[], name: string): SetPackage {
     packages.find((p) => normalizeName(p.attr) === n) ??
     packages.find((p) => p.pname !== undefined && normalizeName(p.pname) === n);
   if (hit) return hit;
+  if (isMainVariant(name)) {
+    throw new KitError(
+      `${name} is a build of the main package (${
+        packageFile(name)
+      }), not a package of the set: nothing to unwire; git rm the file to drop that build`,
+    );
+  }
   const names = packages.filter((p) => !p.isMain).map((p) => p.attr);
   throw new KitError(
     `No package "${name}" in ${PKGS_DIR}/: ${
