@@ -143,6 +143,13 @@ Deno.test({
       lines(cpu.log)[0]!,
       /^WARNING No GPU usable by this torch \(2\.8\.0, CUDA none\)/,
     );
+    // What the install check looks for (comfyui.nix) is in that line.
+    const nix = await Deno.readTextFile(
+      join(ROOT, ".flox", "pkgs", "comfyui.nix"),
+    );
+    const wanted = /grep -q "([^"]+)" quick-test\.log/.exec(nix)?.[1];
+    assert.ok(wanted, "comfyui.nix's install check greps the fallback's line");
+    assert.ok(lines(cpu.log)[0]!.includes(wanted), wanted);
     // A CUDA torch on a machine without a driver (the CUDA build without a GPU).
     const noDriver = await start(dir.path, {
       FAKE_CUDA_VERSION: "12.8",
