@@ -147,7 +147,8 @@ Deno.test({
     const nix = await Deno.readTextFile(
       join(ROOT, ".flox", "pkgs", "comfyui.nix"),
     );
-    const wanted = /grep -q "([^"]+)" quick-test\.log/.exec(nix)?.[1];
+    const wanted = /isLinux ''\s*grep -q "([^"]+)" quick-test\.log/.exec(nix)
+      ?.[1];
     assert.ok(wanted, "comfyui.nix's install check greps the fallback's line");
     assert.ok(lines(cpu.log)[0]!.includes(wanted), wanted);
     // A CUDA torch on a machine without a driver (the CUDA build without a GPU).
