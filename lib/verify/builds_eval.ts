@@ -55,7 +55,8 @@ let
     let
       drv = pkgs.\${b};
       available = drv.meta.available or true;
-      r = builtins.tryEval (builtins.deepSeq (torchesOf drv) (torchesOf drv));
+      torches = torchesOf drv;
+      r = builtins.tryEval (builtins.deepSeq torches torches);
     in
     if !available then { build = b; offered = false; }
     else if r.success then { build = b; offered = true; torches = r.value; }
