@@ -11,6 +11,7 @@ import {
   ROOT,
   run,
   runTaskProcess,
+  taskArgs,
   tmp,
 } from "./_helpers.ts";
 import { evaluate, type Evaluated } from "./_fixtures/stub_eval.ts";
@@ -443,4 +444,30 @@ Deno.test("remove-package refuses comfyui-cuda in one line: a build, not a packa
     r.stderr,
     `error: comfyui-cuda is a build of the main package (${CUDA}), not a package of the set: nothing to unwire; git rm the file to drop that build\n`,
   );
+});
+
+Deno.test({
+  name:
+    "deno task verify, with deno.json's permissions and COMFYKIT_NIXPKGS, evaluates the builds",
+  ignore: !NIX,
+  fn: async () => {
+    await using dir = await tmp();
+    const nixpkgs = await stubNixpkgs(dir.path);
+    const r = await run(Deno.execPath(), [
+      ...await taskArgs("verify", dir.path),
+      "--json",
+    ], {
+      cwd: ROOT,
+      env: { COMFYKIT_NIXPKGS: nixpkgs, HOME: dir.path },
+    });
+    const out = JSON.parse(r.stdout) as { findings: Finding[] };
+    const mine = out.findings.filter((f) => f.section === "Builds are in step");
+    assert.ok(
+      mine.some((f) =>
+        /^comfyui-cuda on x86_64-linux: one torch, .* \(CUDA\)$/.test(f.message)
+      ),
+      JSON.stringify(mine) + r.stderr,
+    );
+    assert.deepEqual(mine.filter((f) => f.level !== "ok"), []);
+  },
 });
