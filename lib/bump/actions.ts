@@ -36,6 +36,11 @@ export interface PlannedAction {
 export interface RunContext {
   /** Preview only: download nothing, write nothing. */
   dryRun: boolean;
+  /**
+   * The bump's Changeset: an action that stages its files as it runs (new-package) stages
+   * into a fork of it and commits on success, so the bump writes everything in one apply.
+   */
+  changes: Changeset;
 }
 
 /** Staged file changes an action contributes to the bump's Changeset. */

@@ -166,7 +166,10 @@ export async function carryOutActions(
   for (const { p, outcome } of accepted) {
     outcome.status = opts.dryRun ? "planned" : "done";
     try {
-      const stage = await p.run?.({ dryRun: opts.dryRun });
+      const stage = await p.run?.({
+        dryRun: opts.dryRun,
+        changes: opts.changes,
+      });
       if (stage) staged.push({ stage, outcome });
     } catch (e) {
       if (!(e instanceof KitError)) throw e;

@@ -42,7 +42,7 @@ import {
   type SourceKind,
   usedFromNixpkgs,
 } from "./steps.ts";
-import { applyStaged } from "./stage.ts";
+import { applyWithSourcesLock } from "../repo/staged_sources.ts";
 import { buildAndLicense, renderAndWrite } from "./package_steps.ts";
 import { sourceStep } from "./source_step.ts";
 
@@ -93,6 +93,11 @@ export interface NewPackageOptions {
    * without it newPackage applies its own Changeset at the end.
    */
   changeset?: Changeset;
+  /**
+   * Where downloads go, owned by the caller: with `changeset`, the staged copies read from it
+   * when the caller applies, after newPackage returns. Default: a temp dir of its own.
+   */
+  scratchDir?: string;
 }
 
 const NIX_ATTR = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
@@ -116,7 +121,10 @@ export async function newPackage(
   info(`nixpkgs: ${nixpkgs.describe}`);
   // stage.ts keeps sources-manifest.json's temporary and saved copies in .flox/sources.
   const cs = opts.changeset ?? new Changeset(opts.root);
-  await using scratch = await tempDir("comfykit-new-package-");
+  await using own = opts.scratchDir === undefined
+    ? await tempDir("comfykit-new-package-")
+    : undefined;
+  const scratch = { path: opts.scratchDir ?? own!.path };
   const session: Run = {
     opts,
     fe,
@@ -155,7 +163,7 @@ export async function newPackage(
     }
   }
   // Nothing is written before every question is answered: a cancelled run leaves no trace.
-  if (!opts.dryRun && !opts.changeset) await applyStaged(cs);
+  if (!opts.dryRun && !opts.changeset) await applyWithSourcesLock(cs);
   return session.results;
 }
 

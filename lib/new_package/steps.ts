@@ -16,12 +16,8 @@ import type { SourceEntry } from "../repo/manifest.ts";
 import type { DepReport } from "./deps.ts";
 import type { Loaded } from "./source.ts";
 import type { PackageSpec, SrcSpec } from "./render.ts";
-import {
-  stageDropSource,
-  stageVendor,
-  stageWire,
-  vendoredFileOf,
-} from "./stage.ts";
+import { stageVendor, stageWire } from "./stage.ts";
+import { stageSourceDrop, vendoredFileOf } from "../repo/staged_sources.ts";
 
 /** Where the package's source comes from: vendored, fetchPypi or fetchFromGitHub. */
 export type SourceKind = SrcSpec["kind"];
@@ -217,9 +213,11 @@ export async function writePackage(
     }
   }
   cs.write(pkgRel, text);
-  const old = existing === undefined ? undefined : vendoredFileOf(existing);
-  if (old && old !== vendoredFileOf(text)) {
-    if (await stageDropSource(cs, old, pkgRel)) {
+  const old = existing === undefined
+    ? undefined
+    : vendoredFileOf(existing, pkgRel);
+  if (old && old !== vendoredFileOf(text, pkgRel)) {
+    if (!(await stageSourceDrop(cs, old)).usedBy.length) {
       result.droppedSource = old;
       info(
         `${

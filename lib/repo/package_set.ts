@@ -61,7 +61,12 @@ export async function readPackageSet(root: string): Promise<PackageSet> {
   const packages: SetPackage[] = [];
   for (const name of names) {
     const file = packageFile(name.slice(0, -4));
-    const text = await Deno.readTextFile(join(dir, name));
+    const text = await Deno.readTextFile(join(dir, name)).catch((e) => {
+      // Removed since the folder was listed (another run): it is not part of the set.
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw e;
+    });
+    if (text === undefined) continue;
     const info = readPackage(parseNix(text, file));
     packages.push({
       attr: name.slice(0, -4),

@@ -10,9 +10,10 @@
 // This file executes plans and records entries; the plans are in vendor_plan.ts, the one-call
 // forms in vendor_forms.ts, `--all` in restore.ts, cache-only fetches in fetch_cache.ts.
 import { type RepoPaths, repoPaths } from "./paths.ts";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
-import { atomicWrite, readTextIfExists, tempSibling } from "../kit/fsutil.ts";
+import { readTextIfExists } from "../kit/fsutil.ts";
+import { Changeset } from "../kit/changeset.ts";
 import { toSri } from "../hash/sha256.ts";
 import {
   fileNameProblem,
@@ -28,7 +29,6 @@ import { narHashArchive } from "../archive/nar_archive.ts";
 import { download, type DownloadResult } from "../net/download.ts";
 import { mirrorsFromEnv } from "../net/mirrors.ts";
 import { acquireLock } from "./lock.ts";
-import { removeOnInterrupt } from "../kit/cleanup.ts";
 import {
   cacheOf,
   ctxEnv,
@@ -251,7 +251,13 @@ async function fetchAndRecord(
     },
   });
   const entry = entryFor(plan, got.sha256, got.size, nar);
-  await recordEntries(ctx, [entry]);
+  try {
+    await recordEntries(ctx, [entry]);
+  } catch (e) {
+    // Unrecorded, the new file would be an orphan verify complains about: take it back.
+    if (have === undefined) await Deno.remove(dest).catch(() => {});
+    throw e;
+  }
   return {
     action: have === undefined ? "added" : "replaced",
     entry,
@@ -288,9 +294,9 @@ export async function recordEntries(
 }
 
 /**
- * Writes manifest and SHA256SUMS.txt when their text differs. The manifest's temp file lives in
- * `.flox/sources/` (same file system), so the task needs write access only there and to the
- * manifest itself.
+ * Writes manifest and SHA256SUMS.txt when their text differs, both or neither (a Changeset).
+ * The manifest's temp file lives in `.flox/sources/` (same file system), so the task needs
+ * write access only there and to the manifest itself.
  */
 export async function writeManifestFiles(
   paths: RepoPaths,
@@ -299,22 +305,12 @@ export async function writeManifestFiles(
   const text = serializeManifest(m);
   validateManifest(JSON.parse(text), paths.manifest);
   const sums = renderSha256Sums(m);
-  let changed = false;
+  const cs = new Changeset(paths.root);
   if ((await readTextIfExists(paths.manifest)) !== text) {
-    const tmp = tempSibling(join(paths.sourcesDir, basename(paths.manifest)));
-    const unregister = removeOnInterrupt(tmp);
-    try {
-      await Deno.writeTextFile(tmp, text);
-      await Deno.rename(tmp, paths.manifest);
-    } finally {
-      await Deno.remove(tmp).catch(() => {});
-      unregister();
-    }
-    changed = true;
+    cs.write(paths.manifest, text, { tempDir: paths.sourcesDir });
   }
-  if ((await readTextIfExists(paths.sums)) !== sums) {
-    await atomicWrite(paths.sums, sums);
-    changed = true;
-  }
-  return changed;
+  if ((await readTextIfExists(paths.sums)) !== sums) cs.write(paths.sums, sums);
+  if (!cs.size) return false;
+  await cs.apply();
+  return true;
 }
