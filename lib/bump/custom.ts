@@ -26,7 +26,7 @@ import { fetchToCache } from "../repo/fetch_cache.ts";
 import { planPypi } from "../repo/vendor_plan.ts";
 
 /** The new release of a custom package, as vendored. */
-export interface CustomRelease {
+interface CustomRelease {
   version: string;
   /** The vendored file name (in .flox/sources/). */
   file: string;
@@ -173,7 +173,7 @@ export function rewriteCustomPackage(
  * The leading comment lines of a package file (new-package's header: `# NAME VERSION: …` and
  * its `Source: …` line) with the old source file and version replaced by the new ones.
  */
-export function rewriteHeader(
+function rewriteHeader(
   text: string,
   r: {
     oldVersion?: string;

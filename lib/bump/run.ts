@@ -6,7 +6,7 @@
 // together at the end (or shown as a diff in a dry run). tasks/bump_comfyui.ts prints the result.
 import { Changeset } from "../kit/changeset.ts";
 import { KitError } from "../kit/errors.ts";
-import { exists, readTextIfExists, tempDir } from "../kit/fsutil.ts";
+import { readTextIfExists, tempDir } from "../kit/fsutil.ts";
 import { info, out, warn } from "../kit/log.ts";
 import { type Frontend, ScriptedFrontend } from "../kit/prompt.ts";
 import { githubApiUrl, listTags } from "../net/github.ts";
@@ -27,6 +27,7 @@ import {
 import { PKGS_DIR, SOURCES_DIR, SOURCES_MANIFEST } from "../repo/paths.ts";
 import { readMainRelease, sameHash } from "../repo/main_archive.ts";
 import { applyWithSourcesLock } from "../repo/staged_sources.ts";
+import { nixpkgsIndexFor } from "../repo/paths.ts";
 import { newPackage } from "../new_package/run.ts";
 import {
   bumpKind,
@@ -43,7 +44,7 @@ import { bumpJson, changeLines } from "./report.ts";
 export { DEFAULT_PYTHON } from "./actions.ts";
 
 /** What to bump to and how (the task's flags, validated). */
-export interface BumpOptions {
+interface BumpOptions {
   root: string;
   /** A tag or version; undefined: `latest`, or ask. */
   wanted?: string | undefined;
@@ -246,8 +247,7 @@ async function planFor(
   scratchDir: string,
 ): Promise<PlannedAction[]> {
   if (changes.length === 0) return [];
-  const localIndex = `${opts.root}/nixpkgs-index.json`;
-  const fallback = await exists(localIndex) ? localIndex : undefined;
+  const fallback = nixpkgsIndexFor(opts.root);
   const nixpkgs = await openNixpkgsForFlag(opts.nixpkgsIndex, fallback);
   info(`nixpkgs: ${nixpkgs.describe}`);
   return await planActions(changes, {

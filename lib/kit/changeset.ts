@@ -28,7 +28,7 @@ type Op =
  * for a file whose folder the task may not write, only the file itself (the repository root's
  * sources-manifest.json, under a task's --allow-write).
  */
-export interface StageOptions {
+interface StageOptions {
   tempDir?: string;
 }
 

@@ -10,7 +10,7 @@
 // Normal exits clean up in `finally` blocks and unregister.
 
 /** An interrupt action: may return a promise, which is awaited before older actions run. */
-export type InterruptAction = () => void | Promise<unknown>;
+type InterruptAction = () => void | Promise<unknown>;
 
 const actions = new Set<InterruptAction>();
 const signals: Deno.Signal[] = Deno.build.os === "windows"
@@ -31,11 +31,6 @@ async function onSignal(): Promise<void> {
   }
   actions.clear();
   Deno.exit(130);
-}
-
-/** True once an interrupt is being handled (the process is about to exit 130). */
-export function interrupting(): boolean {
-  return stopping;
 }
 
 /** Runs `action` if the process is interrupted; the returned function unregisters it. */

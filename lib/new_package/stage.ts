@@ -18,12 +18,12 @@ import {
   upsertEntry,
 } from "../repo/manifest.ts";
 import { stagedManifest, stageManifest } from "../repo/staged_sources.ts";
-import { pypiStableUrl } from "../repo/vendor_forms.ts";
+import { pypiStableUrl } from "../repo/vendor_plan.ts";
 import { normalizeName } from "../python/names.ts";
 import { addFormal } from "../nix/edit_formals.ts";
 import { addListItem } from "../nix/edit_list.ts";
 import { parseNix } from "../nix/parse.ts";
-import type { NixSystem } from "../python/pep508.ts";
+import type { NixSystem } from "../python/markers.ts";
 
 /**
  * Stages the copy of a local wheel or sdist into `.flox/sources/` and its manifest entry (the

@@ -9,9 +9,9 @@ import { exists } from "../kit/fsutil.ts";
 import { unifiedDiff } from "../kit/diff.ts";
 import { info, out, warn } from "../kit/log.ts";
 import type { Frontend } from "../kit/prompt.ts";
-import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
+import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import { normalizeName } from "../python/names.ts";
-import type { NixSystem } from "../python/pep508.ts";
+import type { NixSystem } from "../python/markers.ts";
 import type { SourceEntry } from "../repo/manifest.ts";
 import type { DepReport } from "./deps.ts";
 import type { Loaded } from "./source.ts";
@@ -23,7 +23,7 @@ import { stageSourceDrop, vendoredFileOf } from "../repo/staged_sources.ts";
 export type SourceKind = SrcSpec["kind"];
 
 /** Where a package was wired: the main file (relative to the root) and whether it changed. */
-export interface Wired {
+interface Wired {
   file: string;
   changed: boolean;
 }
@@ -55,7 +55,7 @@ export interface PackageResult {
 }
 
 /** The answers step 1, 7 and 8 need (a part of NewPackageOptions). */
-export interface StepOptions {
+interface StepOptions {
   root: string;
   main: string;
   inNixpkgs?: "use" | "package";

@@ -23,7 +23,7 @@ export interface RemoveOptions {
 }
 
 /** The staged removal and what it amounts to. */
-export interface RemovalPlan {
+interface RemovalPlan {
   attr: string;
   file: string;
   changes: Changeset;
@@ -38,7 +38,7 @@ export interface RemovalPlan {
 }
 
 /** Finds the package NAME names: its attribute (file name), or its pname. */
-export function findPackage(packages: SetPackage[], name: string): SetPackage {
+function findPackage(packages: SetPackage[], name: string): SetPackage {
   const n = normalizeName(name);
   const byAttr = packages.find((p) => p.attr === name) ??
     packages.find((p) => normalizeName(p.attr) === n);
@@ -65,7 +65,7 @@ export function findPackage(packages: SetPackage[], name: string): SetPackage {
 }
 
 /** The custom packages that take `attr` as an argument and list it among their dependencies. */
-export function dependents(packages: SetPackage[], attr: string): SetPackage[] {
+function dependents(packages: SetPackage[], attr: string): SetPackage[] {
   return packages.filter((p) =>
     !p.isMain && p.attr !== attr && p.takes.includes(attr) &&
     [...p.info.lists.entries()].some(([name, l]) =>

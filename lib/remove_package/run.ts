@@ -11,10 +11,8 @@ import { withLock } from "../repo/lock.ts";
 import { repoPaths } from "../repo/paths.ts";
 import { planRemoval, type RemoveOptions } from "./plan.ts";
 
-export type { RemoveOptions } from "./plan.ts";
-
 /** What a run did (or would do). */
-export interface RemoveResult {
+interface RemoveResult {
   package: string;
   file: string;
   /** "removed", "would-remove" (dry run) or "cancelled". */

@@ -31,7 +31,7 @@ interface Owner {
 }
 
 /** A held lock; release it (or `await using`) when done. */
-export interface Lock extends AsyncDisposable {
+interface Lock extends AsyncDisposable {
   readonly path: string;
   release(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import { MAIN_PACKAGE, packageFile, PKGS_DIR, repoPaths } from "./paths.ts";
 import { readManifest, type SourceEntry } from "./manifest.ts";
 
 /** Where a custom package's source comes from. */
-export type PackageSource =
+type PackageSource =
   | { kind: "vendored"; file: string; entry?: SourceEntry | undefined }
   | { kind: "pypi"; name: string }
   | { kind: "github"; owner: string; repo: string; rev?: string | undefined }
@@ -33,7 +33,7 @@ export interface SetPackage {
 }
 
 /** The whole set, sorted by attribute name, and the manifest it was read with. */
-export interface PackageSet {
+interface PackageSet {
   packages: SetPackage[];
   manifest: SourceEntry[];
 }

@@ -142,7 +142,7 @@ async function readStaged(
 }
 
 /** What {@link stageSourceDrop} staged, or why it left the source. */
-export interface SourceDrop {
+interface SourceDrop {
   /** Package files (relative) that still use the file: then nothing was staged. */
   usedBy: string[];
   /** The vendored file staged for removal (relative), when it exists. */

@@ -40,7 +40,6 @@ import {
 } from "./vendor_context.ts";
 
 // Kept for tasks/bump_comfyui.ts (bump owner's file); everything else imports fetch_cache.ts.
-export { fetchUrlCached } from "./fetch_cache.ts";
 
 // ---------------------------------------------------------------- execute
 
@@ -272,7 +271,7 @@ async function fetchAndRecord(
  * since), refuses to change an entry's hash unless `force`, writes manifest and SHA256SUMS.txt
  * atomically, and only when their text changes.
  */
-export async function recordEntries(
+async function recordEntries(
   ctx: VendorContext,
   entries: SourceEntry[],
 ): Promise<Manifest> {

@@ -9,7 +9,7 @@ import {
   nixpkgsNames,
   REQUIREMENTS,
 } from "./comfyui.ts";
-import { pypiToNixAttr } from "../../lib/nix/nixpkgs.ts";
+import { pypiToNixAttr } from "../../lib/nix/nixpkgs_names.ts";
 import { ROOT, runTaskProcess, tmp } from "../_helpers.ts";
 import { addInputEdit } from "../../lib/bump/actions.ts";
 import { readMainPackage } from "../../lib/repo/main_package.ts";
