@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  KIT_ROOT,
   MAIN_PACKAGE,
+  NIXPKGS_INDEX,
+  nixpkgsIndexFor,
   packageFile,
   repoPaths,
   resolveRoot,
@@ -45,4 +48,15 @@ Deno.test("resolveRoot() names the source of a root that is missing or not a fol
       e instanceof KitError &&
       /^--root ".*\/f" is not a directory$/.test(e.message),
   );
+});
+
+Deno.test("nixpkgsIndexFor() is the root's own nixpkgs-index.json, else the kit's", async () => {
+  await using dir = await tmp();
+  assert.equal(nixpkgsIndexFor(dir.path), `${KIT_ROOT}/${NIXPKGS_INDEX}`);
+  await Deno.writeTextFile(`${dir.path}/${NIXPKGS_INDEX}`, "{}");
+  assert.equal(nixpkgsIndexFor(dir.path), `${dir.path}/${NIXPKGS_INDEX}`);
+  // A folder of that name is no index.
+  await using other = await tmp();
+  await Deno.mkdir(`${other.path}/${NIXPKGS_INDEX}`);
+  assert.equal(nixpkgsIndexFor(other.path), `${KIT_ROOT}/${NIXPKGS_INDEX}`);
 });
