@@ -1,8 +1,8 @@
 // The project's own architecture check: reads every import in lib/ and tasks/ and fails when one
 // breaks the rules of the layout (README.md "Layout", docs/architecture.md):
-//   - a mechanism folder (kit hash archive net nix python repo) never imports a workflow folder;
-//   - mechanism folders are layered: kit < hash < archive < python < net < nix < repo, and a
-//     mechanism imports only from its own folder and lower ones;
+//   - a mechanism folder (kit hash archive python net nix comfy repo) never imports a workflow;
+//   - mechanism folders are layered: kit < hash < archive < python < net < nix < comfy < repo,
+//     and a mechanism imports only from its own folder and lower ones;
 //   - a workflow folder imports another workflow only through its run.ts;
 //   - a task imports only lib/<wing>/run.ts files, lib/kit/, and lib/repo/paths.ts (which gives
 //     --root its one meaning: resolveRoot and ROOT_HELP);
@@ -17,7 +17,8 @@ import { ROOT } from "./_helpers.ts";
 /**
  * The mechanism folders, lowest first: each may import only from itself and the folders before
  * it. python (pure: PEP 440/503/508, metadata, licences) sits below net, whose PyPI client uses
- * its names; nix sits above both (PyPI names → nixpkgs attributes).
+ * its names; nix sits above both (PyPI names → nixpkgs attributes); comfy (ComfyUI's own
+ * formats: saved workflows, PNG chunks) may use any of them, and repo may use comfy.
  */
 export const LAYERS = [
   "kit",
@@ -26,6 +27,7 @@ export const LAYERS = [
   "python",
   "net",
   "nix",
+  "comfy",
   "repo",
 ] as const;
 
@@ -341,6 +343,14 @@ const UNUSED_EXPORT_EXCEPTIONS = new Set<string>([
   "lib/verify/vendored.ts checkUnknownFiles",
   "lib/verify/vendored.ts distFileName",
   "lib/verify/wiring.ts checkDependencyNames",
+  // workflow-lock: lib/comfy's API, for lock-workflow and add-node --from-workflow (not merged yet)
+  "lib/comfy/png.ts MAX_TEXT_BYTES",
+  "lib/comfy/workflow.ts MAX_WORKFLOW_FILE_BYTES",
+  "lib/comfy/workflow.ts readWorkflow",
+  "lib/comfy/workflow.ts WidgetModel",
+  "lib/comfy/workflow.ts Workflow",
+  "lib/comfy/workflow.ts WorkflowModel",
+  "lib/comfy/workflow.ts WorkflowPack",
   // net-promises (copyVerified: its one product user, vendor_forms.ts's vendorLocalFile, was
   // dead code and is gone)
   "lib/net/download.ts copyVerified",
