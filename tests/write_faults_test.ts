@@ -51,7 +51,7 @@ function assertOneLine(stderr: string, re: RegExp): void {
 
 Deno.test({
   name:
-    "on a full disk remove-package and new-package fail with one line and leave no lock",
+    "on a full disk remove-package, new-package and fetch-source fail with one line and leave no lock",
   ignore: !IS_ROOT,
   async fn() {
     await using dir = await tmp();
@@ -120,6 +120,29 @@ Deno.test({
       assertOneLine(
         np.stderr,
         /No space left on device.*\(nothing was changed\)$/,
+      );
+      assert.deepEqual(await snapshot(root), before);
+      await using server = await startServer();
+      const body = new Uint8Array(256 * 1024).fill(7);
+      server.route("GET", /^\/dl\/x$/, () => new Response(body as BodyInit));
+      const fs = await runTaskProcess("fetch_source.ts", [
+        `${server.url}/dl/x`,
+        "--name",
+        "x",
+        "--version",
+        "1",
+        "--insecure-http",
+        "--file",
+        "x-1.tar.gz",
+        "--root",
+        root,
+      ], {
+        env: { COMFYKIT_CACHE_DIR: join(mnt, "cache"), COMFYKIT_MIRRORS: "" },
+      });
+      assert.equal(fs.code, 1, fs.stderr);
+      assertOneLine(
+        fs.stderr,
+        /^error: Cannot write \.flox\/sources\/x-1\.tar\.gz: No space left on device \(nothing was changed\)$/,
       );
       assert.deepEqual(await snapshot(root), before);
     } finally {

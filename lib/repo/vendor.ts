@@ -215,40 +215,46 @@ async function fetchAndRecord(
   await Deno.mkdir(repoPaths(ctx.root).sourcesDir, { recursive: true });
   const cacheDir = cacheOf(ctx);
   let nar: string | undefined;
-  const got: DownloadResult = await download(t.url, {
-    ...ctx.request,
-    dest,
-    ...(expected ? { sha256: expected } : {}),
-    ...(plan.size !== undefined ? { size: plan.size } : {}),
-    ...(cacheDir ? { cacheDir } : {}),
-    mirrors: ctx.mirrors ?? mirrorsFromEnv(ctxEnv(ctx)),
-    ...(ctx.progress ? { progress: ctx.progress } : {}),
-    ...(plan.insecureHttp ? { insecureHttp: true } : {}),
-    label: plan.file,
-    check: async ({ sha256, path }) => {
-      // Re-read: another run may have written the file while this one downloaded.
-      const now = await fileSha(dest);
-      if (now !== undefined && now !== sha256 && !ctx.force) {
-        throw new KitError(
-          `${
-            rel(plan.file)
-          } exists with different bytes (sha256 ${now}, downloaded ${sha256}): not overwriting it (rerun with --force to replace it)`,
-        );
-      }
-      // Hash the archive's contents before it lands: an archive that cannot be unpacked
-      // never reaches .flox/sources/.
-      if (plan.kind === "github") {
-        try {
-          nar = toSri(await narHashArchive(path));
-        } catch (e) {
-          if (!(e instanceof KitError)) throw e;
-          throw new KitError(
-            `${plan.file} from ${t.url}: ${e.message}; nothing was written`,
-          );
-        }
-      }
-    },
-  });
+  // A full disk or a read-only folder under .flox/sources is one line, not a stack trace (the
+  // download's temp file is already gone).
+  const got: DownloadResult = await withWriteError(
+    rel(plan.file),
+    () =>
+      download(t.url, {
+        ...ctx.request,
+        dest,
+        ...(expected ? { sha256: expected } : {}),
+        ...(plan.size !== undefined ? { size: plan.size } : {}),
+        ...(cacheDir ? { cacheDir } : {}),
+        mirrors: ctx.mirrors ?? mirrorsFromEnv(ctxEnv(ctx)),
+        ...(ctx.progress ? { progress: ctx.progress } : {}),
+        ...(plan.insecureHttp ? { insecureHttp: true } : {}),
+        label: plan.file,
+        check: async ({ sha256, path }) => {
+          // Re-read: another run may have written the file while this one downloaded.
+          const now = await fileSha(dest);
+          if (now !== undefined && now !== sha256 && !ctx.force) {
+            throw new KitError(
+              `${
+                rel(plan.file)
+              } exists with different bytes (sha256 ${now}, downloaded ${sha256}): not overwriting it (rerun with --force to replace it)`,
+            );
+          }
+          // Hash the archive's contents before it lands: an archive that cannot be unpacked
+          // never reaches .flox/sources/.
+          if (plan.kind === "github") {
+            try {
+              nar = toSri(await narHashArchive(path));
+            } catch (e) {
+              if (!(e instanceof KitError)) throw e;
+              throw new KitError(
+                `${plan.file} from ${t.url}: ${e.message}; nothing was written`,
+              );
+            }
+          }
+        },
+      }),
+  );
   const entry = entryFor(plan, got.sha256, got.size, nar);
   try {
     await recordEntries(ctx, [entry]);
@@ -312,4 +318,19 @@ export async function writeManifestFiles(
   if (!cs.size) return false;
   await cs.apply();
   return true;
+}
+
+/** Runs `fn`; an OS error (full disk, read-only) becomes one KitError line naming `path`. */
+async function withWriteError<T>(
+  path: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof KitError || !(e instanceof Error)) throw e;
+    const os = /^(.*?) \(os error \d+\)/.exec(e.message);
+    if (!os) throw e;
+    throw new KitError(`Cannot write ${path}: ${os[1]} (nothing was changed)`);
+  }
 }
