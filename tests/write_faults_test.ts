@@ -233,3 +233,16 @@ Deno.test({
     }
   },
 });
+
+Deno.test("the kit's temporary and saved copies in .flox/pkgs and .flox/sources are git-ignored", async () => {
+  for (
+    const path of [
+      ".flox/pkgs/.comfyui.nix.0a1b2c3d.tmp",
+      ".flox/sources/.sources-manifest.json.0a1b2c3d.tmp",
+      ".flox/sources/.lock",
+    ]
+  ) {
+    const r = await run("git", ["check-ignore", "-q", path], { cwd: ROOT });
+    assert.equal(r.code, 0, `${path} is not ignored`);
+  }
+});
