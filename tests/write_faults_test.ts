@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { copyTree, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
 import { info } from "../lib/kit/log.ts";
 import { startServer } from "./_fixtures/server.ts";
+import { setup, withFrontendPackage } from "./_fixtures/bump.ts";
 
 const IS_ROOT = Deno.uid() === 0;
 if (!IS_ROOT) {
@@ -245,4 +246,59 @@ Deno.test("the kit's temporary and saved copies in .flox/pkgs and .flox/sources 
     const r = await run("git", ["check-ignore", "-q", path], { cwd: ROOT });
     assert.equal(r.code, 0, `${path} is not ignored`);
   }
+});
+
+Deno.test({
+  name: "on a full disk bump-comfyui fails with one line and leaves no lock",
+  ignore: !IS_ROOT,
+  async fn() {
+    await using s = await setup();
+    await withFrontendPackage(s);
+    await using dir = await tmp();
+    const mnt = join(dir.path, "disk");
+    await Deno.mkdir(mnt);
+    const mount = await run("mount", [
+      "-t",
+      "tmpfs",
+      "-o",
+      "size=2m",
+      "tmpfs",
+      mnt,
+    ]);
+    if (mount.code !== 0) {
+      info(`notice: cannot mount a tmpfs (${mount.stderr.trim()}): skipped`);
+      return;
+    }
+    try {
+      const root = join(mnt, "repo");
+      await copyTree(s.root, root);
+      const fill = await Deno.open(join(mnt, "filler"), {
+        write: true,
+        create: true,
+      });
+      try {
+        const block = new Uint8Array(64 * 1024);
+        for (;;) await fill.write(block);
+      } catch {
+        // full
+      } finally {
+        fill.close();
+      }
+      const before = await snapshot(root);
+      const r = await runTaskProcess("bump_comfyui.ts", [
+        "0.3.76",
+        "--yes",
+        "--root",
+        root,
+      ], { env: s.env });
+      assert.equal(r.code, 1, r.stderr);
+      assertOneLine(
+        r.stderr,
+        /No space left on device.*\(nothing was changed\)$/,
+      );
+      assert.deepEqual(await snapshot(root), before);
+    } finally {
+      await run("umount", [mnt]);
+    }
+  },
 });
