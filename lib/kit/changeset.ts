@@ -211,8 +211,9 @@ export class Changeset {
         try {
           await applyOne(abs, op);
         } catch (e) {
-          // The target is untouched (each change is one rename or unlink): drop its saved copy.
-          await s.discard().catch(() => {});
+          // The target is untouched (each change is one rename or unlink), but folders made for
+          // a new file go; a saved copy that cannot be put back (an immutable target) is dropped.
+          await s.restore().catch(() => s.discard()).catch(() => {});
           throw e;
         }
         saved.push(s);
