@@ -320,7 +320,7 @@ export async function writeManifestFiles(
   return true;
 }
 
-/** Runs `fn`; an OS error (full disk, read-only) becomes one KitError line naming `path`. */
+/** Runs `fn`; a write the OS refuses (full disk, read-only) becomes one KitError naming `path`. */
 async function withWriteError<T>(
   path: string,
   fn: () => Promise<T>,
@@ -328,9 +328,12 @@ async function withWriteError<T>(
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof KitError || !(e instanceof Error)) throw e;
-    const os = /^(.*?) \(os error \d+\)/.exec(e.message);
-    if (!os) throw e;
-    throw new KitError(`Cannot write ${path}: ${os[1]} (nothing was changed)`);
+    if (!(e instanceof Error) || e instanceof KitError) throw e;
+    const why = e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : /No space left on device|Read-only file system|Disk quota exceeded/
+        .exec(e.message)?.[0];
+    if (why === undefined) throw e;
+    throw new KitError(`Cannot write ${path}: ${why} (nothing was changed)`);
   }
 }
