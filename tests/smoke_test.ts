@@ -5,10 +5,11 @@
 import assert from "node:assert/strict";
 import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
 import { startServer } from "./_fixtures/server.ts";
-import { mountPypi, wheelFile } from "./_fixtures/pypi.ts";
+import { wheelFile } from "./_fixtures/pypi.ts";
 import { HERMETIC_PIP_ENV, mountSimpleIndex } from "./_fixtures/index.ts";
 import { buildIndexFiles } from "./_fixtures/index.ts";
 import { mountComfyGithub } from "./_fixtures/comfyui.ts";
+import { mountReleases, NIXPKGS_INDEX } from "./_fixtures/bump.ts";
 
 /** The tasks a user does not run on the repository: the suite itself and the benchmarks. */
 const NOT_SMOKED: Record<string, string> = {
@@ -74,7 +75,8 @@ Deno.test("every deno.json task runs as `deno task NAME` in a fresh copy with it
     requiresDist: ["numpy"],
     packages: ["smokepkg"],
   });
-  const pypi = mountPypi(server, [{
+  // smokepkg, and the releases bump-comfyui 0.3.76 fetches.
+  const pypi = mountReleases(server, [{
     name: "smokepkg",
     version: "1.0",
     files: [smokeWheel],
@@ -183,7 +185,14 @@ Deno.test("every deno.json task runs as `deno task NAME` in a fresh copy with it
   });
 
   await t.step("bump-comfyui", async () => {
-    const r = await task("bump-comfyui", ["0.3.76", "--dry-run"]);
+    const index = `${dir.path}/bump-index.json`;
+    await Deno.writeTextFile(index, NIXPKGS_INDEX);
+    const r = await task("bump-comfyui", [
+      "0.3.76",
+      "--nixpkgs-index",
+      index,
+      "--dry-run",
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /0\.3\.76/);
     assert.equal(
