@@ -13,7 +13,7 @@ import {
   comfyFiles,
   fixtureNarHash,
 } from "./_fixtures/comfyui.ts";
-import { narHashArchive } from "../lib/archive/read.ts";
+import { narHashArchive } from "../lib/archive/nar_archive.ts";
 import { toSri } from "../lib/hash/sha256.ts";
 import { readMainPackage } from "../lib/repo/main_package.ts";
 import { tmp } from "./_helpers.ts";

@@ -4,10 +4,12 @@
 import { join } from "node:path";
 import { ROOT, run, tmp } from "../_helpers.ts";
 import { KNOWN_LICENSE_ATTRS } from "../../lib/python/license.ts";
-import { DEFAULT_INDEX_FILE } from "../../lib/nix/nixpkgs.ts";
+import { KIT_ROOT, NIXPKGS_INDEX } from "../../lib/repo/paths.ts";
 import { readNixpkgsIndex } from "../../lib/nix/nixpkgs_index.ts";
 
 const STUB = join(ROOT, "tests", "_fixtures", "stub_nixpkgs.nix");
+/** The kit's own offline index. */
+const DEFAULT_INDEX_FILE = `${KIT_ROOT}/${NIXPKGS_INDEX}`;
 
 /** A torch in a closure, with its CUDA setting. */
 export interface Torch {
