@@ -53,7 +53,7 @@ function lineAt(text: string, offset: number): number {
 }
 
 /** How checkBuilds may evaluate: the command runner and a nixpkgs (path or `<nixpkgs>`). */
-export interface BuildsEval {
+interface BuildsEval {
   run: RunCommand;
   nixpkgs: string;
   systems?: readonly string[];

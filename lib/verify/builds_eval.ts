@@ -10,7 +10,7 @@ import type { Add, RunCommand } from "./types.ts";
 const S = "Builds are in step";
 
 /** The systems the builds are evaluated for (the environment's, .flox/env/manifest.toml). */
-export const EVAL_SYSTEMS = [
+const EVAL_SYSTEMS = [
   "x86_64-linux",
   "aarch64-linux",
   "aarch64-darwin",
