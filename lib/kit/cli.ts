@@ -69,7 +69,7 @@ export async function runTask(
       if (e instanceof UsageError) log.info(helpPointer(usage));
       return e.exitCode;
     }
-    const denied = permissionMessage(e);
+    const denied = permissionMessage(e) ?? directoryMessage(e);
     if (denied !== undefined) {
       log.error(denied);
       return 1;
@@ -102,6 +102,20 @@ export function permissionMessage(e: unknown): string | undefined {
     return first.replace(/^permission denied/i, "Permission denied");
   }
   return undefined;
+}
+
+/**
+ * The one-line message for a folder where a file is expected (`sources-manifest.json/`, a
+ * vendored source made a directory): Deno's IsADirectory names the path after the operation.
+ */
+export function directoryMessage(e: unknown): string | undefined {
+  if (!(e instanceof Deno.errors.IsADirectory)) return undefined;
+  const path = /: \w+ '([^']*)'/.exec(e.message)?.[1];
+  return path
+    ? `"${path}" is a directory where a file is expected: move it away or replace it with the file`
+    : `A directory was found where a file is expected (${
+      e.message.split("\n")[0]
+    })`;
 }
 
 /** The project root: `deno task` runs every task here. */
