@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
 import { firstErrorExcerpt, readLog } from "../lib/fix_build/log.ts";
 import { findFailures } from "../lib/fix_build/findings.ts";
 import { writeAll } from "../lib/fix_build/apply.ts";
@@ -14,70 +13,13 @@ import {
   ROOT,
   run,
   runTaskProcess,
-  SEED_MAIN,
   tmp,
   tmuxSession,
 } from "./_helpers.ts";
+import { makeRepo, pkg, standInFlox } from "./fix_build_helpers.ts";
 
 const LOGS = `${ROOT}/tests/_fixtures/logs`;
 const fixture = (name: string) => Deno.readTextFileSync(`${LOGS}/${name}`);
-
-/** A Python package file in the layout new-package writes. */
-function pkg(pname: string, version: string, extra = "") {
-  return `{ lib, python3, fetchPypi }:
-
-python3.pkgs.buildPythonPackage rec {
-  pname = "${pname}";
-  version = "${version}";
-  pyproject = true;
-
-  src = fetchPypi {
-    inherit pname version;
-    hash = "sha256-T6O6UzcIcBsLWGHmgRnQB/EgsM5Mw2OTmMRq+BBtwsE=";
-  };
-
-  build-system = with python3.pkgs; [ setuptools ];
-
-  dependencies = with python3.pkgs; [
-    numpy
-  ];
-${extra}
-  pythonImportsCheck = [ "${pname.replace(/-/g, "_")}" ];
-
-  meta.license = lib.licenses.mit;
-}
-`;
-}
-
-/** An offline nixpkgs index in the kit's format. */
-const INDEX = JSON.stringify({
-  description: "test index",
-  nixpkgs: { rev: null, date: null, channel: null },
-  python3Packages: {
-    "python-magic": "0.4.27",
-    wrapt: "1.16.0",
-    "zope-interface": "7.1.1",
-    lxml: "5.3.0",
-    pyyaml: "6.0.2",
-    opencv4: "4.10.0",
-    numpy: "2.1.3",
-    spandrel: "0.4.0",
-  },
-});
-
-/** A repository: comfyui.nix (the seed) plus the given package files. */
-async function makeRepo(dir: string, files: Record<string, string> = {}) {
-  await mkdir(`${dir}/.flox/pkgs`, { recursive: true });
-  await Deno.writeTextFile(
-    `${dir}/.flox/pkgs/comfyui.nix`,
-    await Deno.readTextFile(SEED_MAIN),
-  );
-  for (const [n, t] of Object.entries(files)) {
-    await Deno.writeTextFile(`${dir}/.flox/pkgs/${n}`, t);
-  }
-  await Deno.writeTextFile(`${dir}/index.json`, INDEX);
-  return dir;
-}
 
 const read = (root: string, f: string) =>
   Deno.readTextFile(`${root}/.flox/pkgs/${f}`);
@@ -611,32 +553,6 @@ Deno.test("main() never suggests an attribute from a file name that cannot be on
   );
   assert.doesNotMatch(r.stderr + r.stdout, /wire my pkg|\+\s+my pkg/);
 });
-
-/**
- * A stand-in `flox` on PATH: records its arguments in flox-args, then "builds" by printing
- * flox-log.N (N = the call number; the last one is reused) and exiting 1, or exits 0 once the
- * package file holds `passWhen`.
- */
-async function standInFlox(root: string, logs: string[], passWhen: string) {
-  const bin = `${root}/bin`;
-  await mkdir(bin);
-  for (const [i, l] of logs.entries()) {
-    await Deno.writeTextFile(`${root}/flox-log.${i + 1}`, l);
-  }
-  await Deno.writeTextFile(
-    `${bin}/flox`,
-    `#!/bin/sh
-echo "$@" >> "${root}/flox-args"
-n=$(wc -l < "${root}/flox-args")
-if grep -rqF -- '${passWhen}' "${root}/.flox/pkgs"; then echo "Built successfully"; exit 0; fi
-f="${root}/flox-log.$n"; [ -f "$f" ] || f="${root}/flox-log.${logs.length}"
-cat "$f" >&2
-exit 1
-`,
-  );
-  await Deno.chmod(`${bin}/flox`, 0o755);
-  return { PATH: `${bin}:${Deno.env.get("PATH")}` };
-}
 
 Deno.test("main() --run builds with flox, fixes, and rebuilds until the build passes", async () => {
   await using dir = await tmp();

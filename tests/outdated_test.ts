@@ -242,6 +242,28 @@ Deno.test("standing() is held when a constraint excludes the newest, with the ne
   );
 });
 
+Deno.test("standing() is unknown, with the reason, when it cannot compare (#12)", () => {
+  const cases: [string, { version: string; yanked?: boolean }[], RegExp][] = [
+    ["0-unstable-2024-01-01", [{ version: "1.0" }], /not a PEP 440 version/],
+    ["1.0", [], /no release or version tag/],
+    [
+      "1.0",
+      [{ version: "2.0", yanked: true }],
+      /every upstream release is yanked/,
+    ],
+    ["1.0", [{ version: "2.0a1" }], /only pre-releases/],
+  ];
+  for (const [ours, candidates, reason] of cases) {
+    const s = standing(ours, candidates, [], false);
+    assert.equal(s.status, "unknown", `${ours} ${JSON.stringify(candidates)}`);
+    assert.match(s.reason ?? "", reason);
+  }
+  assert.equal(
+    standing("2.0", [{ version: "2.0" }], [], false).status,
+    "current",
+  );
+});
+
 Deno.test("tagCandidates() keeps version tags only", () => {
   assert.deepEqual(
     tagCandidates([{ name: "v0.3.75" }, { name: "latest" }, { name: "1.0" }])
@@ -314,7 +336,11 @@ Deno.test("outdated() reports newer, held, unsatisfied and unreachable rows with
     ]);
     assert.deepEqual(core.heldBy?.map((c) => c.by), ["fancy-kit 1.0"]);
     assert.equal(core.allowed, "1.5");
-    assert.equal(core.command, "deno task new-package fancy-core==1.5 --force");
+    // A fetchPypi package stays one: following the command must not vendor it (#19).
+    assert.equal(
+      core.command,
+      "deno task new-package fancy-core==1.5 --source pypi --force",
+    );
 
     assert.equal(row(report, "fancy-kit").status, "current");
     const gh = row(report, "ghpkg");

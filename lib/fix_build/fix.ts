@@ -9,7 +9,7 @@ import { onPath } from "../kit/command.ts";
 import { passedMessage, runBuild, shellQuote } from "./build.ts";
 import { findFailures, type Finding } from "./findings.ts";
 import { hashActions } from "./hash_actions.ts";
-import { attrOfFile, loadPackages } from "./locate.ts";
+import { isAttrName, loadPackages } from "./locate.ts";
 import { firstErrorExcerpt, readLog } from "./log.ts";
 import { type Action, planActions } from "./plan.ts";
 import { type Applied, applyActions, writeAll } from "./apply.ts";
@@ -188,7 +188,7 @@ export async function fixBuild(o: FixBuildOptions): Promise<number> {
 }
 
 async function runLoop(o: FixBuildOptions, pkg: string): Promise<number> {
-  if (!attrOfFile(`${pkg}.nix`)) {
+  if (!isAttrName(pkg)) {
     throw new KitError(
       `"${pkg}" is not a package attribute Flox can build (letters, digits, _ ' -)`,
     );
@@ -238,6 +238,19 @@ async function runLoop(o: FixBuildOptions, pkg: string): Promise<number> {
       if (r.applied.changed.length) {
         error(
           "Stopped: the fixes were not written, so there is nothing to rebuild",
+        );
+        return 1;
+      }
+      const done = r.actions.find((a) => a.done);
+      if (done && r.actions.every((a) => a.done)) {
+        // The build failed (exit b.code): a log whose failures the files already fix is a
+        // build that does not see the files, never "nothing to do".
+        error(
+          `The build still fails on what ${
+            done.file ?? "a package file"
+          } already fixes (${done.summary}): the build does not see the edited file (Flox builds only what git tracks: run "git add ${
+            shellQuote(done.file ?? ".flox/pkgs")
+          }", then build again)`,
         );
         return 1;
       }

@@ -2,6 +2,7 @@
 // writes the hash Nix got into the .nix file under .flox/pkgs/ that holds the specified one,
 // and with --run rebuilds until the build passes, fails for another reason or rounds run out.
 import { join, relative, resolve, sep } from "node:path";
+import { argPath } from "../kit/cli.ts";
 import { KitError } from "../kit/errors.ts";
 import { error, info, out, warn } from "../kit/log.ts";
 import { sameDigest, tryParseHash } from "../hash/sha256.ts";
@@ -56,9 +57,12 @@ export function checkPackageFileArgs(
 ): string[] | undefined {
   if (!files) return undefined;
   const dir = join(resolve(root), ".flox", "pkgs") + sep;
+  const inPkgs = (abs: string) => abs.startsWith(dir) && abs.endsWith(".nix");
   return files.map((f) => {
-    const abs = resolve(root, f);
-    if (!abs.startsWith(dir) || !abs.endsWith(".nix")) {
+    // As typed in a subfolder (../../.flox/pkgs/x.nix), else from the root (.flox/pkgs/x.nix).
+    const typed = argPath(f);
+    const abs = inPkgs(typed) ? typed : resolve(root, f);
+    if (!inPkgs(abs)) {
       throw new KitError(
         `--file "${f}" is not a .nix file under .flox/pkgs/ of "${root}": ${task} edits only package files (give e.g. --file .flox/pkgs/spandrel.nix)`,
       );

@@ -22,6 +22,11 @@ export interface PackageFile {
 
 const ATTR = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
 
+/** Whether `name` is an attribute Flox can build (letters, digits, `_`, `'`, `-`; no path). */
+export function isAttrName(name: string): boolean {
+  return ATTR.test(name);
+}
+
 /** The attribute `.flox/pkgs/NAME.nix` defines, or undefined when NAME cannot be one (`my pkg`). */
 export function attrOfFile(path: string): string | undefined {
   const stem = basename(path).replace(/\.nix$/, "");

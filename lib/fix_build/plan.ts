@@ -177,7 +177,7 @@ async function planRuntimeDep(
       advice:
         `version conflict: ${who} wants ${f.requirement}; nixpkgs (${ctx.nixpkgs.describe}) has ${
           hit ? `${hit.attr} ${hit.version}` : `no "${f.dist}"`
-        }. Package a version that satisfies it ("deno task new-package pypi:${f.dist}==VERSION") or, if ${who} works with ${f.have}, relax the check in ${
+        }. Package a version that satisfies it ("deno task new-package ${f.dist}==VERSION", VERSION one that ${f.requirement} allows) or, if ${who} works with ${f.have}, relax the check in ${
           target?.file ?? "its package file"
         } (pythonRelaxDeps = [ "${f.dist}" ];)`,
     };

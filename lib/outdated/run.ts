@@ -210,6 +210,7 @@ function mainRow(
   const s = standing(version, fetched.candidates, [], pre);
   row.newest = s.newest;
   row.status = s.status;
+  if (s.reason) row.details.push(s.reason);
   if (s.status === "newer") {
     row.command = `deno task bump-comfyui ${s.newest}`;
     row.details.push(`run "${row.command}"`);
@@ -242,6 +243,7 @@ function customRow(
   row.newest = s.newest;
   row.status = s.status;
   row.allowed = s.allowed;
+  if (s.reason) row.details.push(s.reason);
   if (s.status === "held") {
     row.heldBy = s.heldBy;
     for (const c of s.heldBy) row.details.push(`${c.requirement} (${c.by})`);
@@ -272,7 +274,9 @@ function moveCommand(p: SetPackage, name: string, version: string): string {
   const gh = githubOf(p);
   return gh
     ? `deno task new-package ${name}==${version} --source github --github ${gh.owner}/${gh.repo} --force`
-    : `deno task new-package ${pypiName(p) ?? name}==${version} --force`;
+    : `deno task new-package ${pypiName(p) ?? name}==${version}${
+      p.source?.kind === "pypi" ? " --source pypi" : ""
+    } --force`;
 }
 
 function unreachable(row: Row, e: unknown): Row {

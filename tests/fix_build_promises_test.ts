@@ -1,0 +1,126 @@
+// fix-build and fix-hash keep their word (issue 22 #7, #28, #30, #34): a --run build that still
+// fails never exits 0, the advice names commands that run, --file is read where it was typed,
+// option values starting with '-' reach the task's own check.
+import assert from "node:assert/strict";
+import { captureOutput, ROOT, runTaskProcess, tmp } from "./_helpers.ts";
+import { makeRepo, pkg, standInFlox } from "./fix_build_helpers.ts";
+import { main } from "../tasks/fix_build.ts";
+import { main as fixHashMain } from "../tasks/fix_hash.ts";
+import { parseCli } from "../lib/kit/cli.ts";
+
+const LOGS = `${ROOT}/tests/_fixtures/logs`;
+const fixture = (name: string) => Deno.readTextFileSync(`${LOGS}/${name}`);
+const GOT = "sha256-mPcrfBFgvbPi6O7i9FCtN3iaaEOHIcDFHCOpV1NxKMY=";
+
+Deno.test("fix-build --run exits 1 when the build still fails on a failure its files already fix (#7)", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, {
+    // The file already holds the hash Nix got; the build (say, an untracked edit) still fails.
+    "distant.nix": pkg("distant", "0.20.0").replace(
+      /hash = "sha256-[^"]+"/,
+      `hash = "${GOT}"`,
+    ),
+  });
+  const env = await standInFlox(
+    root,
+    [fixture("hash_mismatch_empty_hash.log")],
+    "never-there",
+  );
+  const r = await runTaskProcess("fix_build.ts", [
+    "--run",
+    "distant",
+    "--yes",
+    "--root",
+    root,
+  ], { env });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /\nerror: The build still fails on what \.flox\/pkgs\/distant\.nix already fixes \(hash mismatch for "distant-vendor\.tar\.gz" .*\): the build does not see the edited file \(Flox builds only what git tracks: run "git add \.flox\/pkgs\/distant\.nix", then build again\)\n$/,
+  );
+  assert.doesNotMatch(r.stderr, /already fixed: nothing to do/);
+});
+
+Deno.test("fix-build's advice for a version conflict is a new-package command it accepts (#28)", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, {
+    "whispers.nix": pkg("whispers", "2.3.0"),
+  });
+  await Deno.writeTextFile(
+    `${root}/b.log`,
+    fixture("runtime_deps_whispers.log"),
+  );
+  const r = await captureOutput(() =>
+    main([
+      `${root}/b.log`,
+      "--root",
+      root,
+      "--nixpkgs-index",
+      `${root}/index.json`,
+      "--dry-run",
+    ])
+  );
+  assert.doesNotMatch(r.stderr, /new-package pypi:/);
+  assert.match(
+    r.stderr,
+    /"deno task new-package lxml==VERSION", VERSION one that lxml==5\.2\.2 allows/,
+  );
+});
+
+Deno.test("--file typed from a subfolder is read where it was typed (#30)", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  const sub = `${root}/docs/notes`;
+  await Deno.mkdir(sub, { recursive: true });
+  await Deno.writeTextFile(
+    `${root}/b.log`,
+    fixture("hash_mismatch_empty_hash.log"),
+  );
+  const before = Deno.env.get("INIT_CWD");
+  Deno.env.set("INIT_CWD", sub);
+  const cwd = Deno.cwd();
+  Deno.chdir(ROOT);
+  try {
+    for (const m of [main, fixHashMain]) {
+      const r = await captureOutput(() =>
+        m([
+          `${root}/b.log`,
+          "--root",
+          root,
+          "--file",
+          "../../.flox/pkgs/comfyui.nix",
+          "--dry-run",
+        ])
+      );
+      assert.doesNotMatch(r.stderr, /is not a \.nix file under/, r.stderr);
+    }
+  } finally {
+    Deno.chdir(cwd);
+    if (before === undefined) Deno.env.delete("INIT_CWD");
+    else Deno.env.set("INIT_CWD", before);
+  }
+});
+
+Deno.test("a string option's value may start with '-'; --run takes an attribute, never a path (#34)", async () => {
+  const opts = {
+    org: { type: "string" },
+    "dry-run": { type: "boolean" },
+    file: { type: "string" },
+    yes: { type: "boolean", short: "y" },
+  } as const;
+  assert.equal(parseCli(["--org", "-x"], opts).values.org, "-x");
+  assert.equal(parseCli(["--org", "-"], opts).values.org, "-");
+  // A value that is one of the task's own options is still a missing value.
+  assert.throws(() => parseCli(["--file", "--dry-run"], opts), /ambiguous/);
+  assert.throws(() => parseCli(["--file", "-y"], opts), /ambiguous/);
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  for (const bad of ["-x", "../x", "a/b"]) {
+    const r = await captureOutput(() => main(["--run", bad, "--root", root]));
+    assert.equal(r.code, 1, bad);
+    assert.equal(
+      r.stderr,
+      `error: "${bad}" is not a package attribute Flox can build (letters, digits, _ ' -)\n`,
+    );
+  }
+});
