@@ -5,7 +5,12 @@ import { hexOf } from "./_fixtures/build.ts";
 import { ROOT, tmp } from "./_helpers.ts";
 import { applyMirrors, parseMirrors } from "../lib/net/mirrors.ts";
 import { copyVerified, download } from "../lib/net/download.ts";
-import { describeError, type FetchFn, fetchJson } from "../lib/net/http.ts";
+import {
+  describeError,
+  type FetchFn,
+  fetchJson,
+  Reachability,
+} from "../lib/net/http.ts";
 import { defaultCacheDir, DownloadCache } from "../lib/net/cache.ts";
 
 const BYTES = new TextEncoder().encode(
@@ -129,20 +134,61 @@ Deno.test("download() treats 404 as final (one request, no retry)", async () => 
   assert.deepEqual(await listDir(dir.path), []);
 });
 
-Deno.test("download() retries a connection refused", async () => {
+Deno.test("download() does not retry a refused connection or a name that does not resolve (issue 23)", async () => {
   await using dir = await tmp();
   // A port that was just free: nothing listens there.
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
-  const { retry } = fastRetry(2);
+  const retries: string[] = [];
+  const reach = new Reachability();
+  const { retry } = fastRetry(5);
   await assert.rejects(
     download(`http://127.0.0.1:${port}/f`, {
       dest: join(dir.path, "f"),
       retry,
+      reach,
+      insecureHttp: true,
+      onRetry: (m) => retries.push(m),
     }),
-    /failed after 2 attempts/,
+    new RegExp(
+      `^KitError: download of http://127\\.0\\.0\\.1:${port}/f failed: 127\\.0\\.0\\.1:${port} is unreachable \\(no network\\?\\): connection refused$`,
+    ),
   );
+  assert.equal(retries.length, 0, retries.join("\n"));
+  assert.equal(reach.reason(`127.0.0.1:${port}`), "connection refused");
+  // What Deno's fetch throws when a name does not resolve (the tests may not resolve names).
+  const dnsFailure: FetchFn = (u) =>
+    Promise.reject(
+      new TypeError("fetch failed", {
+        cause: new Error(
+          `error sending request for url (${u}): client error (Connect): dns error: failed to lookup address information: Name or service not known`,
+        ),
+      }),
+    );
+  await assert.rejects(
+    download("https://files.example.invalid/f", {
+      dest: join(dir.path, "g"),
+      retry,
+      reach,
+      fetch: dnsFailure,
+      onRetry: (m) => retries.push(m),
+    }),
+    /files\.example\.invalid is unreachable \(no network\?\): the name does not resolve/,
+  );
+  assert.equal(retries.length, 0, retries.join("\n"));
+  // A later request to a host found unreachable asks no network.
+  let asked = 0;
+  await assert.rejects(
+    download("https://files.example.invalid/h", {
+      dest: join(dir.path, "h"),
+      retry,
+      reach,
+      fetch: (u, i) => (asked++, dnsFailure(u, i)),
+    }),
+    /the name does not resolve/,
+  );
+  assert.equal(asked, 0);
   assert.deepEqual(await listDir(dir.path), []);
 });
 

@@ -377,6 +377,68 @@ Deno.test("outdated() reports newer, held, unsatisfied and unreachable rows with
   }
 });
 
+Deno.test("outdated() with no network: one check per host, no retries, every row unreachable with the reason (issue 23)", async () => {
+  await using s = await setup({ faults: true });
+  // A port that was just free: every endpoint refuses, as a machine without network does.
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = `http://127.0.0.1:${(l.addr as Deno.NetAddr).port}`;
+  l.close();
+  const env = {
+    ...s.env,
+    COMFYKIT_GITHUB_URL: dead,
+    COMFYKIT_GITHUB_API_URL: dead,
+    COMFYKIT_PYPI_URL: dead,
+  };
+  const saved = Object.fromEntries(
+    Object.keys(env).map((k) => [k, Deno.env.get(k)]),
+  );
+  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+  try {
+    let asked = 0;
+    const retries: string[] = [];
+    const report = await outdated({
+      root: s.root,
+      pre: false,
+      offline: false,
+      python: "3.12",
+      jobs: 1,
+      nixpkgs: indexLookup(
+        JSON.parse(await Deno.readTextFile(s.index)),
+        s.index,
+      ),
+      env,
+      request: {
+        fetch: (u, i) => (asked++, fetch(u, i)),
+        onRetry: (m) => retries.push(m),
+        retry: { sleep: () => Promise.resolve() },
+      },
+    });
+    assert.equal(retries.length, 0, retries.join("\n"));
+    // The lookups and the requirement reads run side by side: at most one request each.
+    assert.ok(asked <= 2, `${asked} requests`);
+    const upstream = report.rows.filter((r) => r.kind !== "nixpkgs");
+    assert.equal(upstream.length, 7);
+    for (const r of upstream) {
+      assert.equal(r.status, "unreachable", r.name);
+      assert.match(
+        r.details.join("\n"),
+        /is unreachable \(no network\?\): connection refused/,
+        r.name,
+      );
+    }
+    assert.ok(
+      report.warnings.some((w) =>
+        /no upstream source could be reached/.test(w)
+      ),
+    );
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) Deno.env.delete(k);
+      else Deno.env.set(k, v);
+    }
+  }
+});
+
 Deno.test("outdated prints the table, --json, --pre, --fail-on and --offline from the cache", async () => {
   await using s = await setup();
   const r = await s.task([]);

@@ -9,7 +9,7 @@ import { KitError } from "../kit/errors.ts";
 import type { EnvLike } from "../kit/env.ts";
 import { normalizeName } from "../python/names.ts";
 import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
-import type { RequestOptions } from "../net/http.ts";
+import { Reachability, type RequestOptions } from "../net/http.ts";
 import { githubApiUrl, githubHeaders, listTags } from "../net/github.ts";
 import { fetchReleaseVersions, pypiUrl } from "../net/pypi.ts";
 import { readMainPackage } from "../repo/main_package.ts";
@@ -65,7 +65,10 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
   const main = readMainPackage(mainPkg.text, mainPkg.file);
   const customs = set.packages.filter((p) => !p.isMain);
   const warnings: string[] = [];
+  // One Reachability for every lookup: the first request to a host that does not resolve or
+  // refuses is the check; every other row naming that host says so at once.
   const request: RequestOptions = {
+    reach: new Reachability(),
     ...opts.request,
     onRetry: opts.request?.onRetry ?? (() => {}),
   };
@@ -94,7 +97,9 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
     );
     if (rows.every((r) => r.status === "unreachable")) {
       warnings.push(
-        "no upstream source could be reached: check the network (or COMFYKIT_MIRRORS), or pass --offline for the nixpkgs checks alone",
+        `no upstream source could be reached${
+          request.reach?.size ? " (no network?)" : ""
+        }: check the network (or COMFYKIT_MIRRORS), or pass --offline for the nixpkgs checks alone`,
       );
     }
   }
