@@ -1,12 +1,17 @@
 // fix-build and fix-hash keep their word (issue 22 #7, #28, #30, #34): a --run build that still
 // fails never exits 0, the advice names commands that run, --file is read where it was typed,
-// option values starting with '-' reach the task's own check.
+// option values starting with '-' reach the task's own check; fix-hash is fix-build filtered to
+// hash mismatches, and no failure kind can slip through a switch (issue 24 #5).
 import assert from "node:assert/strict";
 import { captureOutput, ROOT, runTaskProcess, tmp } from "./_helpers.ts";
 import { makeRepo, pkg, standInFlox } from "./fix_build_helpers.ts";
 import { main } from "../tasks/fix_build.ts";
 import { main as fixHashMain } from "../tasks/fix_hash.ts";
 import { parseCli } from "../lib/kit/cli.ts";
+import type { Finding } from "../lib/fix_build/findings.ts";
+import { planActions } from "../lib/fix_build/plan.ts";
+import { reportUnfixed } from "../lib/fix_build/report.ts";
+import type { NixpkgsLookup } from "../lib/nix/nixpkgs.ts";
 
 const LOGS = `${ROOT}/tests/_fixtures/logs`;
 const fixture = (name: string) => Deno.readTextFileSync(`${LOGS}/${name}`);
@@ -123,4 +128,32 @@ Deno.test("a string option's value may start with '-'; --run takes an attribute,
       `error: "${bad}" is not a package attribute Flox can build (letters, digits, _ ' -)\n`,
     );
   }
+});
+
+Deno.test("a failure kind without a plan is never 'already fixed' (issue 24 #5)", async () => {
+  // A kind the planner does not know (one added to findings.ts, not to plan.ts): a type error
+  // in the exhaustive switches, and at run time an open failure, exit 1.
+  const finding = { kind: "new-kind", line: 3 } as unknown as Finding;
+  const round = {
+    findings: [finding],
+    actions: [],
+    applied: { changed: [], failed: [] },
+    written: false,
+  };
+  const r = await captureOutput(() =>
+    Promise.resolve(
+      reportUnfixed(
+        { task: "fix-build", noun: "failure", nouns: "failures" },
+        round,
+      ),
+    )
+  );
+  assert.equal(r.code, 1);
+  assert.doesNotMatch(r.stderr, /already fixed/);
+  await assert.rejects(
+    planActions({ root: "/nowhere", pkgs: [], nixpkgs: {} as NixpkgsLookup }, [
+      finding,
+    ]),
+    /unhandled failure kind new-kind/,
+  );
 });

@@ -659,11 +659,11 @@ Deno.test("fix-hash ends with one error line after only a warning, and names a r
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^warning: No \.nix file holds the hash specified for "source"/,
+    /^warning: cannot fix: hash mismatch for "source" .*; no hash under \.flox\/pkgs\/ is the one Nix specified: fix the source by hand or give --file FILE\n/,
   );
   assert.match(
     r.stderr,
-    /\nerror: 1 hash mismatch is about no hash under \.flox\/pkgs\/ \("source", see the warning above\): nothing written for it; fix the source by hand or give --file FILE\n$/,
+    /\nerror: Nothing in the build output is something fix-hash can fix: 1 hash mismatch it cannot fix \(see "cannot fix" above\)\n$/,
   );
   // --run: round 2 shows the mismatch round 1 fixed (the build does not see the edit).
   const build123d = pkg("build123d", "0.9.1").replace(
@@ -675,10 +675,13 @@ Deno.test("fix-hash ends with one error line after only a warning, and names a r
     fixHashMain(["--run", `cat ${root}/b.log >&2; exit 1`, "--root", root])
   );
   assert.equal(loop.code, 1, loop.stderr);
-  assert.match(loop.stderr, /fixed \.flox\/pkgs\/my build\.nix:\d+ hash/);
   assert.match(
     loop.stderr,
-    /\nerror: The build reports the same hash mismatch for "source" again although \.flox\/pkgs\/my build\.nix now holds the hash Nix got \(sha256-XHBli47MvaX8BNxQeBoVw3Vxp80eNi9WFSKDenw5dJE=\): the build does not see the edited file \(Flox builds only what git tracks: run "git add '\.flox\/pkgs\/my build\.nix'", then build again\)\n$/,
+    /^fix: \.flox\/pkgs\/my build\.nix: .* at line \d+ \(hash\)$/m,
+  );
+  assert.match(
+    loop.stderr,
+    /\nerror: The build reports the same hash mismatch again after a fix was written \(hash mismatch for "source" \(specified sha256-A4XgB10QVU…, got sha256-XHBli47MvaX8BNxQeBoVw3Vxp80eNi9WFSKDenw5dJE=\)\): the build does not see the edited file \(Flox builds only what git tracks: run "git add '\.flox\/pkgs\/my build\.nix'", then build again\)\n$/,
   );
   assert.doesNotMatch(loop.stderr, /without a hash mismatch/);
 });

@@ -11,9 +11,7 @@ import { basename, join, relative } from "node:path";
 import { derivationName, stripAnsi } from "./log.ts";
 import { KitError } from "../kit/errors.ts";
 import { parseHash, sameDigest, toSri, tryParseHash } from "../hash/sha256.ts";
-import { replaceSpans, type TextEdit } from "../nix/edit.ts";
 import { parseNix } from "../nix/parse.ts";
-import { quoteNixString } from "../nix/syntax.ts";
 import { type Fetcher, type HashSite, readPackage } from "../nix/query.ts";
 import { findHashSites } from "../nix/fetchers.ts";
 
@@ -314,34 +312,4 @@ export async function matchMismatches(
 /** A hash shortened for messages. */
 export function short(hash: string): string {
   return hash.length > 20 ? hash.slice(0, 17) + "…" : hash;
-}
-
-/**
- * The new text of each file: every fixed hash written as `"sha256-…"` (a `lib.fakeHash`
- * expression becomes a string; a fetcher's legacy `sha256 =` becomes `hash =`), re-parsed.
- */
-export function applyFixes(
-  texts: Map<string, string>,
-  fixes: Fix[],
-): Map<string, string> {
-  const byFile = new Map<string, Fix[]>();
-  for (const f of fixes) {
-    const list = byFile.get(f.candidate.abs) ?? [];
-    list.push(f);
-    byFile.set(f.candidate.abs, list);
-  }
-  const out = new Map<string, string>();
-  for (const [abs, fs] of byFile) {
-    const text = texts.get(abs)!;
-    const edits: TextEdit[] = [];
-    for (const { mismatch, candidate } of fs) {
-      const site = candidate.site;
-      edits.push({ ...site.span, insert: quoteNixString(mismatch.gotSri) });
-      if (site.attr === "sha256" && site.fetcher) {
-        edits.push({ ...site.attrSpan, insert: "hash" });
-      }
-    }
-    out.set(abs, replaceSpans(text, edits, fs[0]!.candidate.file));
-  }
-  return out;
 }

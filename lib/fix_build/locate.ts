@@ -37,17 +37,25 @@ export function attrOfFile(path: string): string | undefined {
 export async function loadPackages(root: string): Promise<PackageFile[]> {
   const out: PackageFile[] = [];
   for (const abs of await packageFiles(root)) {
-    const file = relative(root, abs);
-    const text = await readText(abs, file);
-    out.push({
-      abs,
-      file,
-      text,
-      info: readPackage(parseNix(text, file)),
-      attr: attrOfFile(abs),
-    });
+    out.push(await loadPackage(root, abs));
   }
   return out;
+}
+
+/** Reads and parses one package file. */
+export async function loadPackage(
+  root: string,
+  abs: string,
+): Promise<PackageFile> {
+  const file = relative(root, abs);
+  const text = await readText(abs, file);
+  return {
+    abs,
+    file,
+    text,
+    info: readPackage(parseNix(text, file)),
+    attr: attrOfFile(abs),
+  };
 }
 
 const norm = (s: string) => normalizeName(s);

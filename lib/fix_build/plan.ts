@@ -14,6 +14,7 @@ import {
 } from "./locate.ts";
 import { distributionOf } from "./modules.ts";
 import { shellQuote } from "./build.ts";
+import { unhandledKind } from "./report.ts";
 import {
   addDependency,
   dropArgument,
@@ -350,6 +351,8 @@ export async function planActions(
       case "broken":
         out.push(planPlatform(ctx, f));
         break;
+      default:
+        unhandledKind(f);
     }
   }
   return out;
