@@ -11,7 +11,7 @@
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";
-import { info, out, warn, writeErr } from "../lib/kit/log.ts";
+import { info, out, statusLine, warn } from "../lib/kit/log.ts";
 import {
   type FailOn,
   fails,
@@ -97,12 +97,13 @@ export async function main(args: string[]): Promise<number> {
       env: Deno.env,
       ...(tty
         ? {
+          // A status line: a warning or a download bar printed meanwhile clears it first.
           onProgress: (done: number, total: number, name: string) =>
-            writeErr(`\r\x1b[Kchecking upstream ${done}/${total} ${name}`),
+            statusLine(`checking upstream ${done}/${total} ${name}`),
         }
         : {}),
     });
-    if (tty) writeErr("\r\x1b[K");
+    if (tty) statusLine("");
     for (const w of report.warnings) warn(w);
     if (values.json) {
       out(JSON.stringify(report, null, 2));
