@@ -157,3 +157,74 @@ Deno.test("a failure kind without a plan is never 'already fixed' (issue 24 #5)"
     /unhandled failure kind new-kind/,
   );
 });
+
+/** A raw builder log (`nix log`): a compiler error among make's lines, no Nix `error:` line. */
+const GCC_LOG = [
+  "Running phase: unpackPhase",
+  "unpacking source archive /nix/store/aaaa-foo-1.0.tar.gz",
+  "Running phase: configurePhase",
+  "checking for gcc... gcc",
+  "Running phase: buildPhase",
+  "build flags: SHELL=/nix/store/bbbb-bash/bin/bash",
+  "gcc -O2 -c src/parse.c -o parse.o",
+  "src/parse.c: In function 'parse_header':",
+  "src/parse.c:147:7: error: 'len' undeclared (first use in this function)",
+  "  147 |   if (len > MAX) {",
+  "      |       ^~~",
+  "src/parse.c:147:7: note: each undeclared identifier is reported only once",
+  "make: *** [Makefile:12: parse.o] Error 1",
+].join("\n");
+
+Deno.test("fix-build's first error starts at the compiler's error line; control characters never reach the terminal (#31)", async () => {
+  const { firstErrorExcerpt, readLog } = await import(
+    "../lib/fix_build/log.ts"
+  );
+  const ex = firstErrorExcerpt(readLog(GCC_LOG))!;
+  assert.match(ex, /^src\/parse\.c:147:7: error: 'len' undeclared/);
+  const bell = firstErrorExcerpt(
+    readLog("error: builder failed\n\x07\x00weird\x1b bytes\x7f\n"),
+  )!;
+  // deno-lint-ignore no-control-regex -- what must not be printed
+  assert.doesNotMatch(bell, /[\x00-\x08\x0b-\x1f\x7f]/);
+  assert.match(bell, /\uFFFDweird/);
+});
+
+Deno.test("fix-build and fix-hash read a UTF-16 log and refuse a binary one in one line (#31)", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, {
+    "distant.nix": pkg("distant", "0.20.0"),
+  });
+  const text = fixture("hash_mismatch_empty_hash.log");
+  // PowerShell's `>` writes UTF-16LE with a BOM; some tools write it without one.
+  const utf16 = (bom: boolean) => {
+    const out = new Uint8Array((bom ? 2 : 0) + text.length * 2);
+    if (bom) out.set([0xff, 0xfe]);
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      out[(bom ? 2 : 0) + 2 * i] = c & 0xff;
+      out[(bom ? 2 : 0) + 2 * i + 1] = c >> 8;
+    }
+    return out;
+  };
+  for (const bom of [true, false]) {
+    await Deno.writeFile(`${root}/b.log`, utf16(bom));
+    for (const m of [main, fixHashMain]) {
+      const r = await captureOutput(() =>
+        m([`${root}/b.log`, "--root", root, "--dry-run", "--json"])
+      );
+      const report = JSON.parse(r.stdout);
+      assert.equal(report.findings[0]?.kind, "hash-mismatch", r.stderr);
+      assert.equal(report.findings[0]?.got, GOT);
+    }
+  }
+  const binary = new Uint8Array(4096).map((_, i) => (i * 7919) % 256);
+  await Deno.writeFile(`${root}/core`, binary);
+  for (const m of [main, fixHashMain]) {
+    const r = await captureOutput(() => m([`${root}/core`, "--root", root]));
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      `error: ${root}/core is binary data, not a build log: give the text a build printed (flox build NAME 2>&1 > build.log)\n`,
+    );
+  }
+});

@@ -194,8 +194,16 @@ export async function collectCandidates(
 
 /** A text file, or a KitError naming it when it cannot be read. */
 export async function readText(path: string, shown = path): Promise<string> {
+  return new TextDecoder().decode(await readBytes(path, shown));
+}
+
+/** A file's bytes, or a KitError naming it when it cannot be read. */
+export async function readBytes(
+  path: string,
+  shown = path,
+): Promise<Uint8Array> {
   try {
-    return await Deno.readTextFile(path);
+    return await Deno.readFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new KitError(`Cannot read "${shown}": no such file`);

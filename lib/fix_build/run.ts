@@ -7,9 +7,10 @@ import {
   type Candidate,
   type Chooser,
   type Mismatch,
-  readText,
+  readBytes,
 } from "./hash.ts";
 import { join } from "node:path";
+import { decodeLog } from "./log.ts";
 import { argPath } from "../kit/cli.ts";
 import { UsageError } from "../kit/errors.ts";
 import { checkWriteAccess, PKGS_DIR } from "../repo/paths.ts";
@@ -86,10 +87,14 @@ export async function readLog(a: LogArgs): Promise<string | undefined> {
   if (a.run !== undefined) return undefined;
   if (logFromStdin(a)) {
     if (Deno.stdin.isTerminal()) throw new UsageError(a.stdinMessage);
-    return await new Response(Deno.stdin.readable).text();
+    const bytes = new Uint8Array(
+      await new Response(Deno.stdin.readable).arrayBuffer(),
+    );
+    return decodeLog(bytes, "standard input");
   }
   // A KitError names the file as typed when it cannot be read.
-  return await readText(argPath(a.positionals[0]!), a.positionals[0]!);
+  const shown = a.positionals[0]!;
+  return decodeLog(await readBytes(argPath(shown), shown), shown);
 }
 
 /** A rounds flag (`--rounds`, `--max-rounds`): a whole number from 1 to 50, default 5. */
