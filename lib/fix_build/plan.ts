@@ -18,6 +18,7 @@ import { unhandledKind } from "./report.ts";
 import {
   addDependency,
   dropArgument,
+  gateByAvailability,
   gateBySystems,
   renameArgument,
   renameListItems,
@@ -303,15 +304,20 @@ function planPlatform(
     };
   }
   if (f.kind === "broken" || systems.length === 0) {
+    // nixpkgs does not say where it builds (broken), or none of its platforms is ours: let
+    // nixpkgs decide at evaluation time rather than guess a system list.
     return {
       finding: f,
       summary,
       file: h.p.file,
-      advice: `${
-        f.kind === "broken"
-          ? "nixpkgs does not say where it builds"
-          : "none of its platforms is one the package set builds for"
-      }: ${proposal}, or pin a working version with "deno task new-package ${dep}"; never drop it silently`,
+      edit: {
+        target: h.p,
+        describe:
+          `keep ${h.item} only where nixpkgs builds it (lib.meta.availableOn … && !${h.item}.meta.broken)`,
+        apply: (t) => gateByAvailability(t, h.p.file, h.binding, h.item),
+      },
+      advice:
+        `or pin a working version with "deno task new-package ${dep}"; never drop it silently`,
     };
   }
   return {
