@@ -37,25 +37,56 @@ export interface MainRelease {
 export async function readMainRelease(
   pkg: Pick<MainPackage, "owner" | "repo">,
   rev: string,
-  opts: { onFetchError?: (e: KitError) => KitError; offline?: boolean } = {},
+  opts: {
+    onFetchError?: (e: KitError) => KitError;
+    offline?: boolean;
+    /** The NAR hash the archive must have (the pinned one); checked before it is cached. */
+    expect?: { hash: string; mismatch: (got: string) => KitError };
+  } = {},
 ): Promise<MainRelease> {
-  let archive: string;
-  try {
-    archive = await fetchUrlCached(
-      archiveUrl(githubUrl(), pkg.owner, pkg.repo, rev),
-      { offline: opts.offline ?? false },
+  const label = `${pkg.owner}/${pkg.repo}@${rev}`;
+  let result: MainRelease | undefined;
+  let refused: unknown;
+  // Read (NAR hash, requirements.txt) before the cache keeps the archive: a corrupt or
+  // tampered download is refused, never cached for the next run to trip over.
+  const verify = (path: string) =>
+    check(path).catch((e) => {
+      refused = e;
+      throw e;
+    });
+  const check = async (path: string) => {
+    let hash: string;
+    try {
+      hash = toSri(await narHashArchive(path));
+    } catch (e) {
+      if (!(e instanceof Error) || e instanceof Deno.errors.NotCapable) throw e;
+      throw new KitError(
+        `The archive of ${label} is not a readable archive (${e.message})`,
+      );
+    }
+    if (opts.expect && !sameHash(hash, opts.expect.hash)) {
+      throw opts.expect.mismatch(hash);
+    }
+    const requirements = await archiveRequirements(
+      path,
+      label,
+      `${pkg.repo}@${rev}/requirements.txt`,
     );
+    result = { hash, requirements };
+  };
+  try {
+    await fetchUrlCached(archiveUrl(githubUrl(), pkg.owner, pkg.repo, rev), {
+      offline: opts.offline ?? false,
+      verify,
+    });
   } catch (e) {
-    if (e instanceof KitError && opts.onFetchError) throw opts.onFetchError(e);
+    // The archive's own fault is said as is; a failed download gets the caller's hint.
+    if (e instanceof KitError && opts.onFetchError && e !== refused) {
+      throw opts.onFetchError(e);
+    }
     throw e;
   }
-  const hash = toSri(await narHashArchive(archive));
-  const requirements = await archiveRequirements(
-    archive,
-    `${pkg.owner}/${pkg.repo}@${rev}`,
-    `${pkg.repo}@${rev}/requirements.txt`,
-  );
-  return { hash, requirements };
+  return result!;
 }
 
 /** The requirements.txt at the top folder of a release archive already on disk. */
@@ -91,6 +122,13 @@ export async function mainPackageRequirements(
   const pkg = readMainPackage(text, MAIN);
   const release = await readMainRelease(pkg, pkg.rev, {
     offline: opts.offline ?? false,
+    expect: {
+      hash: pkg.hash,
+      mismatch: (got) =>
+        new KitError(
+          `The archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has NAR hash ${got}, not the ${pkg.hash} pinned in ${MAIN}: run "deno task verify"`,
+        ),
+    },
     onFetchError: (e) =>
       new KitError(
         `Cannot get the source of ${MAIN} to read its requirements: ${e.message}: ${
@@ -99,11 +137,6 @@ export async function mainPackageRequirements(
         }`,
       ),
   });
-  if (!sameHash(release.hash, pkg.hash)) {
-    throw new KitError(
-      `The archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has NAR hash ${release.hash}, not the ${pkg.hash} pinned in ${MAIN}: run "deno task verify"`,
-    );
-  }
   const where = `${pkg.repo}@${pkg.rev}/requirements.txt`;
   info(
     `requirements: ${release.requirements.length} from ${where} (pinned in ${MAIN})`,
