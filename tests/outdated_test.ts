@@ -524,3 +524,34 @@ Deno.test("outdated --offline with deno.json's permissions", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^av\s+14\.4\.0\s+-\s+unsatisfied$/m);
 });
+
+Deno.test("outdated with deno.json's permissions and a failing flox falls back to the offline index (issue 22 #8)", async () => {
+  await using s = await setup();
+  const bin = `${s.root}/bin`;
+  await Deno.mkdir(bin);
+  await Deno.writeTextFile(
+    `${bin}/flox`,
+    "#!/bin/sh\necho 'error: catalog unreachable' >&2\nexit 1\n",
+  );
+  await Deno.chmod(`${bin}/flox`, 0o755);
+  const r = await run(Deno.execPath(), [
+    ...await taskArgs("outdated", s.root),
+    "--offline",
+    "--root",
+    s.root,
+  ], {
+    // A HOME and NIX_PATH without a nixpkgs: flox is the source tried first.
+    env: {
+      ...s.env,
+      HOME: s.root,
+      NIX_PATH: "",
+      PATH: `${bin}:${Deno.env.get("PATH")}`,
+    },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /warning: flox search failed \(error: catalog unreachable\): using offline index/,
+  );
+  assert.match(r.stdout, /^av\s+\S+\s+-\s+\S+/m);
+});

@@ -117,6 +117,8 @@ export interface OpenNixpkgsOptions {
   useNix?: boolean;
   /** Try `flox search` (default true). */
   useFlox?: boolean;
+  /** How long one `flox search` may take (default 20 s); then the offline index answers. */
+  floxTimeoutMs?: number;
   /** Environment (tests). */
   env?: (name: string) => string | undefined;
 }
@@ -140,8 +142,16 @@ export async function openNixpkgs(
     const found = findNixpkgs(env);
     if (found) return nixLookup(found);
   }
-  if (opts.useFlox !== false && onPath("flox", env)) return floxLookup();
   const file = opts.indexFile ?? DEFAULT_INDEX_FILE;
+  if (opts.useFlox !== false && onPath("flox", env)) {
+    // A failing or hanging flox falls back to the offline index, as docs promise.
+    return floxLookup({
+      ...(opts.floxTimeoutMs !== undefined
+        ? { timeoutMs: opts.floxTimeoutMs }
+        : {}),
+      fallback: async () => indexLookup(await readNixpkgsIndex(file), file),
+    });
+  }
   return indexLookup(await readNixpkgsIndex(file), file);
 }
 
