@@ -466,6 +466,39 @@ Deno.test("openNixpkgs() evaluates a nixpkgs with nix-instantiate (COMFYKIT_NIXP
   });
 });
 
+Deno.test("update-nixpkgs-index checks both files before Nix runs and writes neither when one cannot be written (issue 22 #13)", async () => {
+  await using dir = await tmp();
+  const file = `${dir.path}/index.json`;
+  const licences = `${dir.path}/nixpkgs-licenses.json`;
+  await Deno.writeTextFile(licences, "{}\n");
+  // A folder in the index's place (the same refusal as a read-only or immutable file for a
+  // user who is not root; see below for chattr +i).
+  await Deno.mkdir(file);
+  await Deno.writeTextFile(`${file}/keep`, "");
+  const args = ["--nixpkgs", `${dir.path}/no-nixpkgs`, "--index", file];
+  const r = await runTaskProcess("update_nixpkgs_index.ts", args, {
+    cwd: dir.path,
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^error: Cannot write "index\.json": .*\(nothing was changed\)$/m);
+  assert.doesNotMatch(r.stderr, /no-nixpkgs/, "refused before Nix is asked");
+  assert.equal(await Deno.readTextFile(licences), "{}\n");
+  await Deno.remove(file, { recursive: true });
+  // An immutable index (root only: chattr +i).
+  await Deno.writeTextFile(file, JSON.stringify(SMALL));
+  if ((await run("chattr", ["+i", file])).code !== 0) return;
+  try {
+    const ro = await runTaskProcess("update_nixpkgs_index.ts", args, {
+      cwd: dir.path,
+    });
+    assert.equal(ro.code, 1, ro.stderr);
+    assert.match(ro.stderr, /^error: Cannot write "index\.json": .*\(nothing was changed\)$/m);
+    assert.equal(await Deno.readTextFile(licences), "{}\n");
+  } finally {
+    await run("chattr", ["-i", file]);
+  }
+});
+
 Deno.test("update-nixpkgs-index regenerates the index from a nixpkgs with real Nix", async () => {
   if (!haveTool("nix-instantiate") || !haveTool("nix-env")) return;
   await using dir = await tmp();
