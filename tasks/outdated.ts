@@ -7,7 +7,8 @@
 //   deno task outdated --offline --fail-on unsatisfied      # CI, no network
 //
 // Permissions: --allow-read, --allow-net (PyPI, GitHub), --allow-env (endpoints, cache),
-// --allow-write=$HOME/.cache/comfykit (the download cache), --allow-run=nix-instantiate,flox.
+// --allow-write="$cache" (the download cache wherever the environment puts it: deno.json picks
+// it as lib/net/cache.ts does), --allow-run=nix-instantiate,flox.
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";

@@ -480,7 +480,10 @@ Deno.test("update-nixpkgs-index checks both files before Nix runs and writes nei
     cwd: dir.path,
   });
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^error: Cannot write "index\.json": .*\(nothing was changed\)$/m);
+  assert.match(
+    r.stderr,
+    /^error: Cannot write "index\.json": .*\(nothing was changed\)$/m,
+  );
   assert.doesNotMatch(r.stderr, /no-nixpkgs/, "refused before Nix is asked");
   assert.equal(await Deno.readTextFile(licences), "{}\n");
   await Deno.remove(file, { recursive: true });
@@ -492,7 +495,10 @@ Deno.test("update-nixpkgs-index checks both files before Nix runs and writes nei
       cwd: dir.path,
     });
     assert.equal(ro.code, 1, ro.stderr);
-    assert.match(ro.stderr, /^error: Cannot write "index\.json": .*\(nothing was changed\)$/m);
+    assert.match(
+      ro.stderr,
+      /^error: Cannot write "index\.json": .*\(nothing was changed\)$/m,
+    );
     assert.equal(await Deno.readTextFile(licences), "{}\n");
   } finally {
     await run("chattr", ["-i", file]);
