@@ -346,15 +346,25 @@ Deno.test("download() follows a relative redirect when plain http is allowed", a
   assert.equal(r.source, `${server.url}/new/f`);
 });
 
-Deno.test("download() refuses a redirect to plain http", async () => {
+Deno.test("download() follows a redirect within an http mirror, refuses one to another http host (issue 22 #27)", async () => {
   await using server = await startServer();
   await using dir = await tmp();
+  // An http mirror (COMFYKIT_MIRRORS, COMFYKIT_PYPI_URL) that moves a path: same origin.
   server.route("GET", /^\/a$/, () => Response.redirect(`${server.url}/b`, 302));
+  server.route("GET", /^\/b$/, () => ok());
+  const r = await download(`${server.url}/a`, {
+    dest: join(dir.path, "f"),
+    sha256: SHA,
+  });
+  assert.equal(r.source, `${server.url}/b`);
+  // Another host over plain http: refused, naming where the flag exists.
+  const other = server.url.replace("127.0.0.1", "localhost");
+  server.route("GET", /^\/c$/, () => Response.redirect(`${other}/b`, 302));
   await assert.rejects(
-    download(`${server.url}/a`, { dest: join(dir.path, "f") }),
-    /refusing a redirect to non-https .*--insecure-http/,
+    download(`${server.url}/c`, { dest: join(dir.path, "g") }),
+    /refusing a redirect to non-https "http:\/\/localhost:\d+\/b" on another host \(use an https mirror; deno task fetch-source allows plain http with --insecure-http\)/,
   );
-  assert.deepEqual(server.log, ["GET /a"]);
+  assert.deepEqual(server.log, ["GET /a", "GET /b", "GET /c"]);
 });
 
 Deno.test("download() refuses a downgrade from https to http, even with insecureHttp", async () => {

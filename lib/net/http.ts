@@ -220,7 +220,7 @@ function retryAfter(res: Response): number | undefined {
 
 /**
  * One GET with redirects followed by hand: at most ten, no URL twice (a loop), never from https
- * to http, and to http only with `insecureHttp`. Returns the 200 response (body unread) and the
+ * to http, and to http only within the same http origin or with `insecureHttp`. Returns the 200 response (body unread) and the
  * final URL. 429/5xx become retryable errors; other statuses are final.
  */
 export async function open(
@@ -266,9 +266,13 @@ export async function open(
           `${current}: refusing a redirect from https to "${next}"`,
         );
       }
-      if (next.protocol === "http:" && !opts.insecureHttp) {
+      // Within one plain-http origin (an http mirror the user configured, moving a path) the
+      // redirect changes nothing about trust; to another http origin it takes insecureHttp.
+      const sameOrigin = current.protocol === "http:" &&
+        next.origin === current.origin;
+      if (next.protocol === "http:" && !opts.insecureHttp && !sameOrigin) {
         throw new KitError(
-          `${current}: refusing a redirect to non-https "${next}" (pass --insecure-http to allow plain http)`,
+          `${current}: refusing a redirect to non-https "${next}" on another host (use an https mirror; deno task fetch-source allows plain http with --insecure-http)`,
         );
       }
       if (seen.has(next.href) || hops + 1 >= MAX_REDIRECTS) {
