@@ -7,6 +7,7 @@ import { captureOutput, ROOT, runTaskProcess, tmp } from "./_helpers.ts";
 import { makeRepo, pkg, standInFlox } from "./fix_build_helpers.ts";
 import { main } from "../tasks/fix_build.ts";
 import { main as fixHashMain } from "../tasks/fix_hash.ts";
+import { main as releaseMain } from "../tasks/release.ts";
 import { parseCli } from "../lib/kit/cli.ts";
 import type { Finding } from "../lib/fix_build/findings.ts";
 import { planActions } from "../lib/fix_build/plan.ts";
@@ -118,6 +119,15 @@ Deno.test("a string option's value may start with '-'; --run takes an attribute,
   // A value that is one of the task's own options is still a missing value.
   assert.throws(() => parseCli(["--file", "--dry-run"], opts), /ambiguous/);
   assert.throws(() => parseCli(["--file", "-y"], opts), /ambiguous/);
+  // release's --org / --remote reach its own check instead of "argument is ambiguous".
+  for (const flag of ["--org", "--remote"]) {
+    const r = await captureOutput(() => releaseMain([flag, "-x"]));
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      new RegExp(`^error: ${flag} "-x" is not a plain name`),
+    );
+  }
   await using dir = await tmp();
   const root = await makeRepo(dir.path);
   for (const bad of ["-x", "../x", "a/b"]) {
