@@ -110,7 +110,11 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
     ),
   ]);
   rows.push(...await nixpkgsRows(requirers, skip, opts.nixpkgs, opts.python));
-  return { rows, nixpkgs: opts.nixpkgs.describe, warnings };
+  return {
+    rows,
+    nixpkgs: opts.nixpkgs.describe,
+    warnings: collapseUnreachable(warnings),
+  };
 }
 
 /** An upstream lookup's result, or why it failed. */
@@ -289,4 +293,22 @@ function unreachable(row: Row, e: unknown): Row {
   row.status = "unreachable";
   row.details.push(e.message);
   return row;
+}
+
+/**
+ * With no network every requirement read fails alike: one warning naming the packages, not one
+ * per package repeating the same reason.
+ */
+function collapseUnreachable(warnings: string[]): string[] {
+  const REQ = /^requirements of (.+?): .*is unreachable \(no network\?\)/;
+  const down = warnings.map((w) => REQ.exec(w)?.[1]).filter((x) =>
+    x !== undefined
+  );
+  if (down.length < 2) return warnings;
+  return [
+    `requirements of ${down.length} packages not read, no network: ${
+      down.join(", ")
+    } (the nixpkgs checks below leave them out)`,
+    ...warnings.filter((w) => !REQ.test(w)),
+  ];
 }
