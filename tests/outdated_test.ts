@@ -431,6 +431,13 @@ Deno.test("outdated() with no network: one check per host, no retries, every row
         /no upstream source could be reached/.test(w)
       ),
     );
+    // One warning for the requirements no network let it read, not one per package.
+    const reqs = report.warnings.filter((w) => /^requirements of/.test(w));
+    assert.equal(reqs.length, 1, reqs.join("\n"));
+    assert.match(
+      reqs[0]!,
+      /^requirements of \d+ packages not read, no network: comfyui 0\.3\.75, /,
+    );
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) Deno.env.delete(k);
