@@ -54,3 +54,32 @@ Deno.test("a directory given as the nixpkgs index is one error line", async () =
   assert.match(r.stderr, /error: .*nixpkgs-index\.json" is a directory/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
+
+Deno.test("a folder in place of a vendored source is one error line naming it (#22)", async () => {
+  await using d = await tmp();
+  await copyTree(`${ROOT}/.flox`, `${d.path}/.flox`);
+  for (const f of ["sources-manifest.json", "nixpkgs-index.json"]) {
+    await Deno.copyFile(`${ROOT}/${f}`, `${d.path}/${f}`);
+  }
+  const name = [...Deno.readDirSync(`${d.path}/.flox/sources`)]
+    .map((e) => e.name).find((n) => n.endsWith(".whl"))!;
+  const path = `${d.path}/.flox/sources/${name}`;
+  await Deno.remove(path);
+  await Deno.mkdir(path);
+  const runs: [string, () => Promise<number>][] = [
+    ["verify", () => verify(["--root", d.path])],
+    ["fetch-source", () => fetchSource(["--all", "--root", d.path])],
+    ["outdated", () => outdated(["--offline", "--root", d.path])],
+  ];
+  for (const [task, f] of runs) {
+    const r = await captureOutput(f);
+    assert.equal(r.code, 1, `${task}: ${r.stderr}`);
+    assert.deepEqual(
+      r.stderr.split("\n").filter((l) => l.startsWith("error:")),
+      [
+        `error: "${path}" is a directory where a file is expected: move it away or replace it with the file`,
+      ],
+      task,
+    );
+  }
+});
