@@ -76,12 +76,12 @@ try {
   }
   const last = results.at(-1)!;
   const m = median(results.map((r) => r.seconds));
+  const worst = Math.max(...results.map((r) => r.seconds));
+  const verdict = m <= TARGET_S ? "met" : "missed";
   out(
-    `outdated, no network: ${
-      m.toFixed(2)
-    } s median of ${runs} (target <= ${TARGET_S} s: ${
-      m <= TARGET_S ? "met" : "missed"
-    }); ${last.unreachable}/${last.rows} upstream rows unreachable`,
+    `outdated, no network: ${m.toFixed(2)} s median of ${runs}, worst ${
+      worst.toFixed(2)
+    } s (target <= ${TARGET_S} s: ${verdict}); ${last.unreachable}/${last.rows} upstream rows unreachable`,
   );
   out(`  reason shown: ${last.reason}`);
   const allDown = results.every((r) => r.unreachable === r.rows && r.rows > 0);

@@ -5,12 +5,8 @@ import { hexOf } from "./_fixtures/build.ts";
 import { ROOT, tmp } from "./_helpers.ts";
 import { applyMirrors, parseMirrors } from "../lib/net/mirrors.ts";
 import { copyVerified, download } from "../lib/net/download.ts";
-import {
-  describeError,
-  type FetchFn,
-  fetchJson,
-  Reachability,
-} from "../lib/net/http.ts";
+import { describeError, type FetchFn, fetchJson } from "../lib/net/http.ts";
+import { Reachability } from "../lib/net/reach.ts";
 import { defaultCacheDir, DownloadCache } from "../lib/net/cache.ts";
 
 const BYTES = new TextEncoder().encode(
@@ -141,7 +137,8 @@ Deno.test("download() does not retry a refused connection or a name that does no
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   const retries: string[] = [];
-  const reach = new Reachability();
+  // DNS gives no clear answer here: what the request finds decides.
+  const reach = new Reachability(() => Promise.reject(new Error("timed out")));
   const { retry } = fastRetry(5);
   await assert.rejects(
     download(`http://127.0.0.1:${port}/f`, {
@@ -156,7 +153,10 @@ Deno.test("download() does not retry a refused connection or a name that does no
     ),
   );
   assert.equal(retries.length, 0, retries.join("\n"));
-  assert.equal(reach.reason(`127.0.0.1:${port}`), "connection refused");
+  assert.equal(
+    await reach.check(new URL(`http://127.0.0.1:${port}/other`)),
+    "connection refused",
+  );
   // What Deno's fetch throws when a name does not resolve (the tests may not resolve names).
   const dnsFailure: FetchFn = (u) =>
     Promise.reject(
@@ -190,6 +190,53 @@ Deno.test("download() does not retry a refused connection or a name that does no
   );
   assert.equal(asked, 0);
   assert.deepEqual(await listDir(dir.path), []);
+});
+
+Deno.test("Reachability: one DNS check per name decides before any request; /etc/hosts and answers keep it open (issue 23)", async () => {
+  await using dir = await tmp();
+  const hosts = join(dir.path, "hosts");
+  await Deno.writeTextFile(
+    hosts,
+    "127.0.0.1 localhost\n10.0.0.5 mirror.lan # ours\n",
+  );
+  const asked: string[] = [];
+  const resolve = (name: string, type: string) => {
+    asked.push(`${name} ${type}`);
+    return name === "pypi.org"
+      ? Promise.resolve(["151.101.0.223"])
+      : Promise.reject(new Deno.errors.NotFound("no records found"));
+  };
+  const reach = new Reachability(resolve, hosts);
+  const gone = new URL("https://pypi.invalid/pypi/x/json");
+  const checks = await Promise.all(
+    [gone, gone, new URL("https://pypi.invalid/pypi/y/json")].map((u) =>
+      reach.check(u)
+    ),
+  );
+  assert.deepEqual(checks, Array(3).fill("the name does not resolve"));
+  assert.deepEqual(
+    asked,
+    ["pypi.invalid A", "pypi.invalid AAAA"],
+    "asked once",
+  );
+  assert.equal(
+    await reach.check(new URL("https://pypi.org/simple/")),
+    undefined,
+  );
+  assert.equal(await reach.check(new URL("http://mirror.lan/x")), undefined);
+  assert.equal(await reach.check(new URL("http://127.0.0.1:9/x")), undefined);
+  assert.equal(reach.size, 1);
+  // A download through it asks no network at all.
+  let fetched = 0;
+  await assert.rejects(
+    download(gone.href, {
+      dest: join(dir.path, "f"),
+      reach,
+      fetch: () => (fetched++, Promise.reject(new Error("no"))),
+    }),
+    /pypi\.invalid is unreachable \(no network\?\): the name does not resolve$/,
+  );
+  assert.equal(fetched, 0);
 });
 
 Deno.test("download() times out a slow response and retries", async () => {

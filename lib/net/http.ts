@@ -4,6 +4,11 @@
 // a transient fault: it fails at once, and with a shared {@link Reachability} every later request
 // to that host fails at once too, without asking the network again.
 import { KitError } from "../kit/errors.ts";
+import {
+  type Reachability,
+  UnreachableError,
+  unreachableReason,
+} from "./reach.ts";
 
 /** The `fetch` signature the kit uses (injectable for tests). */
 export type FetchFn = (
@@ -37,38 +42,7 @@ export interface RequestOptions {
   /** Called before each retry, e.g. to print "retrying …". */
   onRetry?: (message: string) => void;
   /** Hosts found unreachable, shared by the requests of one run (outdated's lookups). */
-  reach?: Reachability;
-}
-
-/**
- * The hosts a run found unreachable (DNS failure, connection refused), with why: the first
- * request to such a host is the one check, later requests to it fail at once with the same
- * reason.
- */
-export class Reachability {
-  #down = new Map<string, string>();
-
-  /** Why `host` (`name:port`) is unreachable, or undefined when nothing says so. */
-  reason(host: string): string | undefined {
-    return this.#down.get(host);
-  }
-
-  /** Records that `host` cannot be reached. */
-  markDown(host: string, reason: string): void {
-    if (!this.#down.has(host)) this.#down.set(host, reason);
-  }
-
-  /** How many hosts were found unreachable. */
-  get size(): number {
-    return this.#down.size;
-  }
-}
-
-/** A host that cannot be reached (no network, DNS failure, refused): never retried. */
-export class UnreachableError extends KitError {
-  constructor(readonly host: string, readonly reason: string) {
-    super(`${host} is unreachable (no network?): ${reason}`);
-  }
+  reach?: Reachability | undefined;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -170,37 +144,6 @@ export function describeError(e: Error): string {
     : e.message;
 }
 
-/**
- * Why a failed connection means the host cannot be reached at all (its name does not resolve,
- * it refuses, no route), or undefined for a fault worth another attempt (reset, timeout).
- */
-export function unreachableReason(e: unknown): string | undefined {
-  if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";
-  if (!(e instanceof Error)) return undefined;
-  const text = `${e.message} ${
-    e.cause instanceof Error ? e.cause.message : ""
-  }`;
-  if (
-    /dns error|failed to lookup address|Name or service not known|nodename nor servname|No address associated|Temporary failure in name resolution/i
-      .test(text)
-  ) {
-    return `the name does not resolve (${lastPart(text)})`;
-  }
-  if (/Connection refused/i.test(text)) return "connection refused";
-  if (/Network is unreachable|No route to host/i.test(text)) {
-    return lastPart(text);
-  }
-  return undefined;
-}
-
-/** The innermost part of a chained message ("… (Connect): dns error: X" → "X"). */
-function lastPart(text: string): string {
-  return (text.trim().split(": ").at(-1) ?? text).replace(
-    / \(os error \d+\)$/,
-    "",
-  );
-}
-
 function isConnectionError(e: unknown): boolean {
   return e instanceof Deno.errors.ConnectionRefused ||
     e instanceof Deno.errors.ConnectionReset ||
@@ -237,7 +180,8 @@ export async function open(
     }
     seen.add(current.href);
     const host = current.host;
-    const known = opts.reach?.reason(host);
+    // The one quick check per host (a DNS answer, or an earlier failure), shared by every request.
+    const known = await opts.reach?.check(current);
     if (known !== undefined) throw new UnreachableError(host, known);
     let res: Response;
     try {
