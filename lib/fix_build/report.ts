@@ -100,7 +100,7 @@ export function printActions(actions: Action[], dryRun: boolean): void {
 }
 
 /** The findings no action fixes, fixed already, or can fix (a finding with no action is open). */
-export function openCount(r: Round): number {
+function openCount(r: Round): number {
   return r.findings.filter((f) => {
     const a = r.actions.find((x) => x.finding === f);
     return !a || (!a.edit && !a.done);

@@ -125,7 +125,7 @@ export function permissionMessage(e: unknown): string | undefined {
  * The one-line message for a folder where a file is expected (`sources-manifest.json/`, a
  * vendored source made a directory): Deno's IsADirectory names the path after the operation.
  */
-export function directoryMessage(e: unknown): string | undefined {
+function directoryMessage(e: unknown): string | undefined {
   if (!(e instanceof Deno.errors.IsADirectory)) return undefined;
   const path = /: \w+ '([^']*)'/.exec(e.message)?.[1];
   return path

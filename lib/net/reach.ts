@@ -16,7 +16,7 @@ export class UnreachableError extends KitError {
 }
 
 /** The DNS questions the check asks (injectable for tests). */
-export type ResolveFn = (
+type ResolveFn = (
   name: string,
   type: "A" | "AAAA",
   signal: AbortSignal,

@@ -211,7 +211,7 @@ export function parseFloxSearch(
 }
 
 /** How long one `flox search` may take before the offline index answers instead (20 s). */
-export const FLOX_SEARCH_TIMEOUT_MS = 20_000;
+const FLOX_SEARCH_TIMEOUT_MS = 20_000;
 
 /**
  * nixpkgs through `flox search`. A search that fails or hangs (killed after `timeoutMs`) is said
