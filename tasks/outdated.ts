@@ -10,7 +10,7 @@
 // --allow-write="$cache" (the download cache wherever the environment puts it: deno.json picks
 // it as lib/net/cache.ts does), --allow-run=nix-instantiate,flox.
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
-import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
+import { nixpkgsIndexFor, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out, statusLine, warn } from "../lib/kit/log.ts";
 import {
@@ -85,6 +85,7 @@ export async function main(args: string[]): Promise<number> {
     const index = values["nixpkgs-index"];
     const nixpkgs = await openNixpkgsForFlag(
       index === undefined ? undefined : argPath(index),
+      nixpkgsIndexFor(root),
     );
     info(`nixpkgs: ${nixpkgs.describe}`);
     const tty = Deno.stderr.isTerminal();

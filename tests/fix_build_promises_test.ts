@@ -12,7 +12,7 @@ import { parseCli } from "../lib/kit/cli.ts";
 import type { Finding } from "../lib/fix_build/findings.ts";
 import { planActions } from "../lib/fix_build/plan.ts";
 import { reportUnfixed } from "../lib/fix_build/report.ts";
-import type { NixpkgsLookup } from "../lib/nix/nixpkgs.ts";
+import type { NixpkgsLookup } from "../lib/nix/nixpkgs_names.ts";
 
 const LOGS = `${ROOT}/tests/_fixtures/logs`;
 const fixture = (name: string) => Deno.readTextFileSync(`${LOGS}/${name}`);

@@ -12,8 +12,9 @@ import { derivationName, stripAnsi } from "./log.ts";
 import { KitError } from "../kit/errors.ts";
 import { parseHash, sameDigest, toSri, tryParseHash } from "../hash/sha256.ts";
 import { parseNix } from "../nix/parse.ts";
-import { type Fetcher, type HashSite, readPackage } from "../nix/query.ts";
-import { findHashSites } from "../nix/fetchers.ts";
+import { readPackage } from "../nix/query.ts";
+import { type Fetcher, type HashSite } from "../nix/fetchers.ts";
+import { findHashSites } from "../nix/find.ts";
 
 /** One hash mismatch reported by Nix. */
 export interface Mismatch {

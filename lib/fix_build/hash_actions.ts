@@ -4,7 +4,7 @@ import { join, relative, resolve, sep } from "node:path";
 import { argPath } from "../kit/cli.ts";
 import { KitError } from "../kit/errors.ts";
 import { replaceSpans, type TextEdit } from "../nix/edit.ts";
-import { findHashSites } from "../nix/fetchers.ts";
+import { findHashSites } from "../nix/find.ts";
 import { parseNix } from "../nix/parse.ts";
 import { quoteNixString } from "../nix/syntax.ts";
 import { sameDigest, tryParseHash } from "../hash/sha256.ts";
@@ -24,7 +24,7 @@ import type { Action } from "./plan.ts";
  * The .nix files --file names, each checked to be a .nix file under the repository's
  * .flox/pkgs/ (anything else is refused before any file is read).
  */
-export function checkPackageFileArgs(
+function checkPackageFileArgs(
   root: string,
   files: string[] | undefined,
   task: string,

@@ -28,7 +28,7 @@ export function isAttrName(name: string): boolean {
 }
 
 /** The attribute `.flox/pkgs/NAME.nix` defines, or undefined when NAME cannot be one (`my pkg`). */
-export function attrOfFile(path: string): string | undefined {
+function attrOfFile(path: string): string | undefined {
   const stem = basename(path).replace(/\.nix$/, "");
   return ATTR.test(stem) ? stem : undefined;
 }

@@ -1,9 +1,9 @@
 // From findings to actions: for each failure, the package file it is about and either the edit
 // that fixes it or what to do instead. Reads nothing but the parsed package files and nixpkgs.
-import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
-import { pypiToNixAttr } from "../nix/nixpkgs.ts";
+import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
+import { pypiToNixAttr } from "../nix/nixpkgs_names.ts";
 import type { Finding } from "./findings.ts";
-import { packageOfDerivation } from "./findings.ts";
+import { packageOfDerivation, unhandledKind } from "./findings.ts";
 import {
   byDerivation,
   byImportName,
@@ -14,7 +14,6 @@ import {
 } from "./locate.ts";
 import { distributionOf } from "./modules.ts";
 import { shellQuote } from "./build.ts";
-import { unhandledKind } from "./report.ts";
 import {
   addDependency,
   dropArgument,

@@ -2,7 +2,7 @@
 // the JSON shape, and the closing message with its exit code. Every switch over failure kinds
 // is exhaustive, so a new kind is a type error here, never a silent "already fixed".
 import { error, info, warn } from "../kit/log.ts";
-import type { Finding } from "./findings.ts";
+import { type Finding, unhandledKind } from "./findings.ts";
 import type { Action } from "./plan.ts";
 import type { Applied } from "./apply.ts";
 
@@ -21,11 +21,6 @@ export interface Voice {
   /** What it fixes, singular and plural: "failure", "hash mismatches". */
   noun: string;
   nouns: string;
-}
-
-/** Fails to compile when a switch over failure kinds misses one. */
-export function unhandledKind(f: never): never {
-  throw new Error(`unhandled failure kind ${(f as Finding).kind}`);
 }
 
 /** The fields a finding adds to its JSON record. */

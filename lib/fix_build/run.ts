@@ -15,12 +15,7 @@ import { argPath } from "../kit/cli.ts";
 import { UsageError } from "../kit/errors.ts";
 import { checkWriteAccess, PKGS_DIR } from "../repo/paths.ts";
 import type { BuildCommand } from "./fix.ts";
-export {
-  type BuildCommand,
-  fixBuild,
-  type FixBuildOptions,
-  floxBuild,
-} from "./fix.ts";
+export { fixBuild, type FixBuildOptions, floxBuild } from "./fix.ts";
 
 /** fix-hash's filter: fix-build on hash mismatches only. */
 export const HASH_ONLY = {
