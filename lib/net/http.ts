@@ -1,8 +1,8 @@
 // HTTP requests for the kit: GET with retries (timeouts, resets, truncated bodies, 429, 5xx, with
 // backoff and Retry-After), redirects followed by hand (never https → http), JSON fetches. A host
 // that cannot be reached at all (its name does not resolve, or it refuses the connection) is not
-// a transient fault: it fails at once, and with a shared {@link Reachability} every later request
-// to that host fails at once too, without asking the network again.
+// a transient fault: it fails at once, and with a shared Reachability (lib/net/reach.ts) one
+// quick check per host decides for every request of the run.
 import { KitError } from "../kit/errors.ts";
 import {
   type Reachability,
@@ -163,8 +163,9 @@ function retryAfter(res: Response): number | undefined {
 
 /**
  * One GET with redirects followed by hand: at most ten, no URL twice (a loop), never from https
- * to http, and to http only within the same http origin or with `insecureHttp`. Returns the 200 response (body unread) and the
- * final URL. 429/5xx become retryable errors; other statuses are final.
+ * to http, and to http only within the same http origin or with `insecureHttp`. Returns the 200
+ * response (body unread) and the final URL. 429/5xx become retryable errors; other statuses are
+ * final; an unreachable host is an UnreachableError.
  */
 export async function open(
   url: string,
