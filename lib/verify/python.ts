@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { readTextIfExists } from "../kit/fsutil.ts";
 import { findSystemLists } from "../nix/lists.ts";
 import { licenseAttrs, licenseWhere } from "./python_meta.ts";
-import type { Add, PkgFile } from "./types.ts";
+import type { Add, LicenseList, PkgFile } from "./types.ts";
 
 const S = "Python packages";
 
@@ -36,12 +36,6 @@ export const NIX_SYSTEMS = new Set([
   "wasm32-wasi",
   "wasm64-wasi",
 ]);
-
-/** nixpkgs' licence attribute names, and the deprecated aliases among them. */
-export interface LicenseList {
-  names: Set<string>;
-  deprecated: Set<string>;
-}
 
 /** Runs the section's checks over every parsed package file. */
 export function checkPython(
