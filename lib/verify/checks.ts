@@ -70,7 +70,7 @@ export const CHECKS: readonly Check[] = [
     name: "requirements",
     section: "Packages are wired into the main package",
     run: (c, add) =>
-      checkRequirements(c.root, c.pkgs, {
+      checkRequirements(c.pkgs, {
         online: c.online,
         env: { get: c.env },
       }, add),
