@@ -3,6 +3,7 @@
 import type { RestoreResult } from "../repo/restore.ts";
 import type { VendorResult } from "../repo/vendor_context.ts";
 import { sourceFile } from "../repo/paths.ts";
+import { FILE_SIZE_FIX, fileSizeProblem } from "../repo/manifest.ts";
 
 /** The line for one vendored (or, in a dry run, planned) source. */
 export function describe(r: VendorResult): string {
@@ -77,4 +78,12 @@ export function restoreLine(r: RestoreResult): string {
     default:
       return `${r.status} ${f}`;
   }
+}
+
+/** A warning for a vendored file too large for git hosts (GitHub), or undefined. */
+export function sizeWarning(r: VendorResult): string | undefined {
+  const size = r.entry.size;
+  const problem = size === undefined ? undefined : fileSizeProblem(size);
+  return problem &&
+    `${sourceFile(r.entry.file)} ${problem.message}: ${FILE_SIZE_FIX}`;
 }

@@ -25,7 +25,12 @@ import {
 import { planGithub, planPypi, planUrl } from "../repo/vendor_plan.ts";
 import { restoreAll } from "../repo/restore.ts";
 
-export { describe, restoreLine, restoreSummary } from "./report.ts";
+export {
+  describe,
+  restoreLine,
+  restoreSummary,
+  sizeWarning,
+} from "./report.ts";
 export type { RestoreResult } from "../repo/restore.ts";
 export type { VendorResult } from "../repo/vendor_context.ts";
 

@@ -41,6 +41,38 @@ export function isSafeFileName(name: string): boolean {
   return fileNameProblem(name) === undefined;
 }
 
+const MIB = 1024 * 1024;
+
+/**
+ * What a git host makes of a vendored file this large, or undefined when nothing: GitHub refuses
+ * a push with a file over 100 MiB and warns over 50 MiB. Git LFS is no way out: Flox fetches
+ * the repository with git, which would see LFS pointers instead of the files.
+ */
+export function fileSizeProblem(
+  size: number,
+): { level: "error" | "warning"; message: string } | undefined {
+  const mib = `${(Math.floor(size / MIB * 10) / 10).toFixed(1)} MiB`;
+  if (size > 100 * MIB) {
+    return {
+      level: "error",
+      message:
+        `is ${mib}: GitHub refuses files over 100 MiB, so the repository cannot be pushed there`,
+    };
+  }
+  if (size > 50 * MIB) {
+    return {
+      level: "warning",
+      message:
+        `is ${mib}: GitHub warns about files over 50 MiB and refuses them over 100 MiB`,
+    };
+  }
+  return undefined;
+}
+
+/** The fix for a fileSizeProblem. */
+export const FILE_SIZE_FIX =
+  "use the package's fetcher (fetchurl/fetchPypi with its hash) instead of vendoring it, or host the repository where large files are accepted (not Git LFS: Flox's git fetcher would see LFS pointers)";
+
 const hex64 = z.string().regex(
   /^[0-9a-f]{64}$/,
   "expected 64 lowercase hex characters",

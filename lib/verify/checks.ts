@@ -14,6 +14,7 @@ import type { Check } from "./types.ts";
 import {
   checkFileNames,
   checkFiles,
+  checkFileSizes,
   checkManifest,
   checkSumsFile,
   checkUnknownFiles,
@@ -49,6 +50,7 @@ export const CHECKS: readonly Check[] = [
   { name: "sums", section: "Vendored sources", run: checkSumsFile },
   { name: "file-names", section: "Vendored sources", run: checkFileNames },
   { name: "files", section: "Vendored sources", run: checkFiles },
+  { name: "file-sizes", section: "Vendored sources", run: checkFileSizes },
   {
     name: "unknown-files",
     section: "Vendored sources",
@@ -89,15 +91,7 @@ export const CHECKS: readonly Check[] = [
         env: c.env,
       }, add),
   },
-  {
-    name: "flox",
-    section: "Flox environment",
-    run: async (c, add) =>
-      checkFlox(c.root, c.pkgs, await c.verified(), {
-        release: c.release,
-        run: c.run,
-      }, add),
-  },
+  { name: "flox", section: "Flox environment", run: checkFlox },
   {
     name: "release",
     section: "Release",

@@ -10,15 +10,16 @@ import { sha256File, toHex } from "../hash/sha256.ts";
 import { type Manifest, parseManifest } from "../repo/manifest.ts";
 import { SOURCES_DIR, SOURCES_MANIFEST } from "../repo/paths.ts";
 import { listPackageFiles, parsePackages } from "./parse.ts";
-import { usedFiles } from "./pinned.ts";
+import { pathSources, usedFiles } from "./pinned.ts";
 import { readLicenseList } from "./python.ts";
 import {
   MAIN_FILE,
+  type PkgFile,
   type VendoredState,
   type VerifyContext,
   type VerifyOptions,
 } from "./types.ts";
-import { nixpkgsNames } from "./wiring.ts";
+import { nixpkgsNames, wiredFrom } from "./wiring.ts";
 
 /** Reads what the checks share: package files (parsed), the manifest, which files are used. */
 export async function loadContext(
@@ -33,6 +34,7 @@ export async function loadContext(
     ? new Map(manifest.sources.map((s) => [s.file, s]))
     : undefined;
   const vendored = once(() => hashVendored(root, manifest));
+  const main = pkgs.find((p) => p.rel === MAIN_FILE);
   return {
     root,
     release: opts.release === true,
@@ -40,11 +42,12 @@ export async function loadContext(
     run: opts.runCommand,
     env: opts.env ?? denoEnv,
     pkgs,
-    main: pkgs.find((p) => p.rel === MAIN_FILE),
+    main,
     listing,
     manifest,
     manifestError: error,
     used: usedFiles(root, pkgs, byFile),
+    wiredFiles: wiredFiles(root, pkgs, main),
     vendored,
     verified: once(async () => {
       const sizes = new Map(manifest?.sources.map((e) => [e.file, e]));
@@ -57,6 +60,23 @@ export async function loadContext(
     nixpkgsNames: once(() => nixpkgsNames(root)),
     licenses: once(() => readLicenseList(root)),
   };
+}
+
+/** The vendored files the main package and the packages wired into it name as src. */
+function wiredFiles(
+  root: string,
+  pkgs: PkgFile[],
+  main: PkgFile | undefined,
+): Set<string> {
+  if (!main) return new Set();
+  const others = new Map(
+    pkgs.filter((p) => p !== main).map((p) => [p.name, p]),
+  );
+  const wired = wiredFrom(main, others);
+  return new Set(
+    [main, ...pkgs.filter((p) => p !== main && wired.has(p.name))]
+      .flatMap((p) => pathSources(root, p)),
+  );
 }
 
 /** The manifest (empty when absent), or why it is invalid. */

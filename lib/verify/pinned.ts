@@ -84,20 +84,26 @@ export function usedFiles(
     if (!p.file || !p.info) continue;
     for (const f of findFetchers(p.file, p.info.scope)) {
       if (f.fetcher !== "path") markUsed(f, byFile, used);
-      else {
-        const name = vendoredName(root, p, f);
-        if (name !== undefined && byFile.has(name)) used.add(name);
-      }
+    }
+    for (const name of pathSources(root, p)) {
+      if (byFile.has(name)) used.add(name);
     }
   }
   return used;
 }
 
+/** The files under .flox/sources/ a package file's path sources name. */
+export function pathSources(root: string, p: PkgFile): string[] {
+  if (!p.file || !p.info) return [];
+  return findFetchers(p.file, p.info.scope).filter((f) => f.fetcher === "path")
+    .map((f) => vendoredName(root, p, f)).filter((n) => n !== undefined);
+}
+
 /** The file name under .flox/sources/ a path src names; undefined for any other path. */
-function vendoredName(
+export function vendoredName(
   root: string,
   p: PkgFile,
-  f: Fetcher,
+  f: Pick<Fetcher, "resolvedPath">,
 ): string | undefined {
   if (f.resolvedPath === undefined) return undefined;
   const target = resolve(dirname(p.abs), f.resolvedPath);

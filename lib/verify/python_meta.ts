@@ -2,7 +2,7 @@
 // package whose `Requires-Python` excludes the target interpreter, and a `meta.license` that
 // the licence text the distribution ships contradicts.
 import { NIXPKGS_INDEX, SOURCES_DIR } from "../repo/paths.ts";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { unpackTar } from "modern-tar";
 import { KitError } from "../kit/errors.ts";
@@ -15,6 +15,7 @@ import { specifierHolds } from "../repo/classify.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";
 import { type Add, MAIN_FILE, type PkgFile, type RunCommand } from "./types.ts";
 import { wiredFrom } from "./wiring.ts";
+import { vendoredName } from "./pinned.ts";
 
 const S = "Python packages";
 
@@ -32,14 +33,7 @@ export interface VendoredDist {
 /** The `.flox/sources` file a package's path `src` names, when it is one. */
 export function vendoredFileOf(root: string, p: PkgFile): string | undefined {
   const src = p.info?.src;
-  if (src?.fetcher !== "path" || src.resolvedPath === undefined) {
-    return undefined;
-  }
-  const target = resolve(dirname(p.abs), src.resolvedPath);
-  const rel = relative(join(root, SOURCES_DIR), target);
-  return rel.startsWith("..") || rel.includes("/")
-    ? undefined
-    : basename(target);
+  return src?.fetcher === "path" ? vendoredName(root, p, src) : undefined;
 }
 
 // Licence files of a wheel (PEP 639 licenses/, the older LICENSE* beside METADATA) or an sdist.

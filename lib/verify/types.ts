@@ -94,6 +94,12 @@ export interface LicenseList {
   deprecated: Set<string>;
 }
 
+/** Why nixpkgs-licenses.json cannot be used (licence names then go unchecked). */
+export interface LicenseProblem {
+  level: "error" | "warning";
+  problem: string;
+}
+
 /** What verifyRepo was asked to do. */
 export interface VerifyOptions {
   root: string;
@@ -134,14 +140,16 @@ export interface VerifyContext {
   manifestError: string | undefined;
   /** Manifest files some package file uses (a path src, or a fetcher call its kind knows). */
   used: ReadonlySet<string>;
+  /** Files under .flox/sources the main package and the packages wired into it name as src. */
+  wiredFiles: ReadonlySet<string>;
   /** Each manifest file on disk, hashed once. */
   vendored(): Promise<VendoredState[]>;
   /** The manifest files whose bytes (and size) match their entry: the ones safe to read. */
   verified(): Promise<string[]>;
   /** The python3Packages names of nixpkgs-index.json (empty when none). */
   nixpkgsNames(): Promise<Set<string>>;
-  /** nixpkgs' licence names; undefined when nixpkgs-licenses.json is unusable. */
-  licenses(): Promise<LicenseList | undefined>;
+  /** nixpkgs' licence names, or why nixpkgs-licenses.json cannot be used. */
+  licenses(): Promise<LicenseList | LicenseProblem>;
 }
 
 /**

@@ -4,7 +4,12 @@
 import { sourceFile, SOURCES_DIR, SUMS_FILE } from "../repo/paths.ts";
 import { join } from "node:path";
 import { readTextIfExists } from "../kit/fsutil.ts";
-import { type Manifest, renderSha256Sums } from "../repo/manifest.ts";
+import {
+  FILE_SIZE_FIX,
+  fileSizeProblem,
+  type Manifest,
+  renderSha256Sums,
+} from "../repo/manifest.ts";
 import { eq, valid } from "@renovatebot/pep440";
 import { normalizeName } from "../python/names.ts";
 import { type Add, RESTORE, type VerifyContext } from "./types.ts";
@@ -99,7 +104,17 @@ export async function checkFiles(ctx: VerifyContext, add: Add): Promise<void> {
     const { sha256: hex, size } = states.get(e.file)!;
     const rel = sourceFile(e.file);
     if (hex === undefined) {
-      add(S, "warning", "missing (listed in the manifest)", rel, RESTORE);
+      // A release must build: a file a wired package needs is not optional then.
+      const needed = ctx.release && ctx.wiredFiles.has(e.file);
+      add(
+        S,
+        needed ? "error" : "warning",
+        needed
+          ? "missing (listed in the manifest, and a wired package builds from it)"
+          : "missing (listed in the manifest)",
+        rel,
+        RESTORE,
+      );
     } else if (hex !== e.sha256) {
       add(
         S,
@@ -120,6 +135,32 @@ export async function checkFiles(ctx: VerifyContext, add: Add): Promise<void> {
       );
     } else {
       add(S, "ok", "present, sha256 matches", rel);
+    }
+  }
+}
+
+/**
+ * No vendored file is too large for GitHub (see fileSizeProblem): its size on disk, else the one
+ * the manifest records (what a restore would bring back).
+ */
+export async function checkFileSizes(
+  ctx: VerifyContext,
+  add: Add,
+): Promise<void> {
+  if (!ctx.manifest) return;
+  const states = new Map((await ctx.vendored()).map((v) => [v.file, v]));
+  for (const e of ctx.manifest.sources) {
+    const s = states.get(e.file);
+    const size = s?.sha256 !== undefined ? s.size : e.size;
+    const problem = size === undefined ? undefined : fileSizeProblem(size);
+    if (problem) {
+      add(
+        S,
+        problem.level,
+        `${e.file} ${problem.message}`,
+        sourceFile(e.file),
+        FILE_SIZE_FIX,
+      );
     }
   }
 }
