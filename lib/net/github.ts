@@ -2,7 +2,7 @@
 // (tag → commit, through annotated tags), with endpoints from the environment.
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
-import { isSafeFileName } from "../repo/manifest.ts";
+import { isSafeFileName } from "../repo/source_kinds/fields.ts";
 import { fetchJson, HttpStatusError, type RequestOptions } from "./http.ts";
 import { baseUrlFrom, envGet, type EnvLike } from "../kit/env.ts";
 import { parseWith } from "../kit/schema.ts";

@@ -3,7 +3,7 @@
 import { compare, eq, explain, valid } from "@renovatebot/pep440";
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
-import { isSafeFileName } from "../repo/manifest.ts";
+import { isSafeFileName } from "../repo/source_kinds/fields.ts";
 import { isValidProjectName, normalizeName } from "../python/names.ts";
 import {
   type FetchFn,

@@ -13,7 +13,8 @@ import {
   type VendorContext,
 } from "./vendor_context.ts";
 import { executePlan } from "./vendor.ts";
-import { planGithub, planPypi } from "./vendor_plan.ts";
+import { planGithub } from "./source_kinds/github.ts";
+import { planPypi } from "./source_kinds/pypi.ts";
 
 /** Vendors a PyPI release's file (pure wheel, else sdist; `prefer` forces one). */
 export async function vendorPypi(

@@ -6,8 +6,8 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { isPlaceholderHash, toSri, tryParseHash } from "../hash/sha256.ts";
 import { type Fetcher } from "../nix/query.ts";
 import { findFetchers } from "../nix/fetchers.ts";
-import { normalizeName } from "../python/names.ts";
 import type { Manifest, SourceEntry } from "../repo/manifest.ts";
+import { kindOf } from "../repo/source_kinds/all.ts";
 import { dynamicUrlReason } from "./network.ts";
 import type { Add, Level, PkgFile, VerifyContext } from "./types.ts";
 
@@ -196,27 +196,24 @@ export function checkFetchCall(p: PkgFile, f: Fetcher, add: Add): void {
   }
 }
 
-/** Marks the manifest entries a fetcher call downloads (same URL, repo and rev, or PyPI name). */
+/**
+ * Marks the manifest entries a fetcher call downloads: the same URL, or what the entry's kind
+ * recognises (a GitHub repository and revision, a PyPI release).
+ */
 function markUsed(
   f: Fetcher,
   byFile: Map<string, SourceEntry>,
   used: Set<string>,
 ): void {
-  const a = (k: string) => f.attrs.get(k)?.value;
+  const call = {
+    fetcher: f.fetcher,
+    attr: (k: string) => f.attrs.get(k)?.value,
+  };
+  const url = call.attr("url");
   for (const e of byFile.values()) {
-    const url = a("url");
-    if (url && url === e.url) used.add(e.file);
-    if (
-      e.kind === "github" && a("owner") === e.owner && a("repo") === e.repo &&
-      [e.rev, e.commit].includes(a("rev") ?? a("tag"))
-    ) used.add(e.file);
-    const pname = a("pname");
-    if (
-      (e.kind === "pypi-wheel" || e.kind === "pypi-sdist") &&
-      f.fetcher === "fetchPypi" && pname !== undefined &&
-      normalizeName(pname) === normalizeName(e.name) &&
-      a("version") === e.version
-    ) used.add(e.file);
+    if ((url && url === e.url) || kindOf(e).fetchedBy(call, e)) {
+      used.add(e.file);
+    }
   }
 }
 

@@ -10,8 +10,7 @@ import {
   type Manifest,
   renderSha256Sums,
 } from "../repo/manifest.ts";
-import { eq, valid } from "@renovatebot/pep440";
-import { normalizeName } from "../python/names.ts";
+import { kindOf } from "../repo/source_kinds/all.ts";
 import { type Add, RESTORE, type VerifyContext } from "./types.ts";
 
 const S = "Vendored sources";
@@ -165,43 +164,13 @@ export async function checkFileSizes(
   }
 }
 
-/**
- * A PyPI entry's file is the distribution of the entry's project and version (a wheel or sdist
- * name repeats both): another project's file vendored under this name is an error.
- */
+/** What each entry's kind finds wrong with it beyond the schema (a PyPI file of another release). */
 export function checkFileNames(ctx: VerifyContext, add: Add): void {
   for (const e of ctx.manifest?.sources ?? []) {
-    if (e.kind !== "pypi-wheel" && e.kind !== "pypi-sdist") continue;
-    const named = distFileName(e.file);
-    if (!named) continue;
-    if (
-      normalizeName(named.name) === normalizeName(e.name) &&
-      sameVersion(named.version, e.version)
-    ) continue;
-    add(
-      S,
-      "error",
-      `entry ${e.name} ${e.version} names ${e.file}, the file of ${named.name} ${named.version}`,
-      "sources-manifest.json",
-      `remove the entry and vendor it again: deno task fetch-source pypi:${e.name}==${e.version}`,
-    );
+    for (const p of kindOf(e).problems(e)) {
+      add(S, "error", p.message, "sources-manifest.json", p.fix);
+    }
   }
-}
-
-/** Project and version from a wheel or sdist file name. */
-export function distFileName(
-  file: string,
-): { name: string; version: string } | undefined {
-  const wheel = file.match(
-    /^([^-]+)-([^-]+)(-[^-]+)?-[^-]+-[^-]+-[^-]+\.whl$/i,
-  );
-  if (wheel) return { name: wheel[1]!, version: wheel[2]! };
-  const sdist = file.match(/^(.+)-([^-]+)\.(tar\.gz|tgz|zip|tar\.bz2|tar)$/i);
-  return sdist ? { name: sdist[1]!, version: sdist[2]! } : undefined;
-}
-
-function sameVersion(a: string, b: string): boolean {
-  return a === b || (valid(a) !== null && valid(b) !== null && eq(a, b));
 }
 
 /** Files in .flox/sources the manifest does not list (temp files of a running fetch aside). */
