@@ -65,7 +65,7 @@ export async function readMainRelease(
 }
 
 /** The requirements.txt at the top folder of a release archive already on disk. */
-export async function archiveRequirements(
+async function archiveRequirements(
   archive: string,
   label: string,
   where = `${label}/requirements.txt`,

@@ -3,7 +3,7 @@
 import { SOURCES_MANIFEST } from "./paths.ts";
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
-import { atomicWrite, readTextIfExists } from "../kit/fsutil.ts";
+import { readTextIfExists } from "../kit/fsutil.ts";
 import { normalizeName } from "../python/names.ts";
 import { ENTRY_SCHEMAS, fieldOrder } from "./source_kinds/all.ts";
 import { fieldOf } from "../kit/schema.ts";
@@ -131,17 +131,6 @@ export function renderSha256Sums(m: Manifest): string {
     `${e.sha256}  ${e.file}`
   );
   return lines.length ? lines.join("\n") + "\n" : "";
-}
-
-/** Writes the manifest and its SHA256SUMS.txt, each atomically. */
-export async function writeManifest(
-  manifestPath: string,
-  sumsPath: string,
-  m: Manifest,
-): Promise<void> {
-  validateManifest(JSON.parse(serializeManifest(m)), manifestPath);
-  await atomicWrite(manifestPath, serializeManifest(m));
-  await atomicWrite(sumsPath, renderSha256Sums(m));
 }
 
 /** Replaces the entry with the same file name, or adds it. */

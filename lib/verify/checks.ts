@@ -12,7 +12,7 @@ import { checkRelease } from "./release.ts";
 import { checkRequirements } from "./requirements.ts";
 import type { Check } from "./types.ts";
 import {
-  checkFileNames,
+  checkEntries,
   checkFiles,
   checkFileSizes,
   checkManifest,
@@ -48,7 +48,7 @@ export const CHECKS: readonly Check[] = [
   },
   { name: "manifest", section: "Vendored sources", run: checkManifest },
   { name: "sums", section: "Vendored sources", run: checkSumsFile },
-  { name: "file-names", section: "Vendored sources", run: checkFileNames },
+  { name: "entries", section: "Vendored sources", run: checkEntries },
   { name: "files", section: "Vendored sources", run: checkFiles },
   { name: "file-sizes", section: "Vendored sources", run: checkFileSizes },
   {

@@ -21,7 +21,7 @@ const MANIFEST = FLOX_MANIFEST;
 const LOCK = FLOX_LOCK;
 
 /** `.flox/env.json` exists and is a Flox path-environment pointer (or a managed one). */
-export function checkEnvJson(text: string | undefined, add: Add): void {
+function checkEnvJson(text: string | undefined, add: Add): void {
   const fix =
     `write ${ENV_JSON} as Flox does: {"name": "comfyui", "version": 1} (flox init writes it)`;
   if (text === undefined) {
@@ -91,7 +91,7 @@ interface InstallEntry {
  * manifest.toml parses; its `toplevel` group (catalog packages without `pkg-group`) is not
  * empty; no entry asks the catalog for a package `.flox/pkgs` builds.
  */
-export function checkManifestToml(
+function checkManifestToml(
   text: string | undefined,
   pkgs: PkgFile[],
   add: Add,
@@ -193,7 +193,7 @@ function lineOfTable(text: string, table: string): number | undefined {
  * an error for a release and a warning otherwise (only Flox can write it); not JSON, an error
  * (Flox cannot read it either).
  */
-export function checkLock(
+function checkLock(
   text: string | undefined,
   release: boolean,
   add: Add,
@@ -260,7 +260,7 @@ function toplevelRev(data: unknown): string | undefined {
  * Every package file and vendored source is tracked by git (Flox builds only see those); so are
  * Flox's own files (flox publish refuses untracked ones), an error only under --release.
  */
-export async function checkTracked(
+async function checkTracked(
   root: string,
   run: RunCommand | undefined,
   files: string[],

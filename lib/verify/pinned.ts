@@ -14,7 +14,7 @@ import type { Add, Level, PkgFile, VerifyContext } from "./types.ts";
 const S = "Sources are pinned";
 
 /** Manifest entries by file name; undefined when the manifest is invalid. */
-export type ByFile = Map<string, SourceEntry> | undefined;
+type ByFile = Map<string, SourceEntry> | undefined;
 
 type Problem = [Level, string, string];
 
@@ -114,7 +114,7 @@ export function vendoredName(
 }
 
 /** A path `src`: a file directly under .flox/sources that the manifest lists. */
-export function checkPathSrc(
+function checkPathSrc(
   root: string,
   p: PkgFile,
   f: Fetcher,
@@ -162,7 +162,7 @@ export function checkPathSrc(
 }
 
 /** A fetcher call: the revision, the URL and the hash. */
-export function checkFetchCall(p: PkgFile, f: Fetcher, add: Add): void {
+function checkFetchCall(p: PkgFile, f: Fetcher, add: Add): void {
   const git = gitPin(f);
   const problems: Problem[] = [...git.problems];
   const url = f.attrs.get("url")?.value;

@@ -105,7 +105,7 @@ export async function readLicenseList(
 }
 
 /** Every `licenses.X` in meta.license is an attribute of nixpkgs' lib.licenses. */
-export function checkLicenseNames(
+function checkLicenseNames(
   p: PkgFile,
   list: LicenseList,
   add: Add,
@@ -186,7 +186,7 @@ export function checkImportsAndLicense(p: PkgFile, add: Add): void {
 }
 
 /** Every platform list names Nix systems (`x86_64-macos` → use `x86_64-darwin`). */
-export function checkSystems(p: PkgFile, add: Add): void {
+function checkSystems(p: PkgFile, add: Add): void {
   if (!p.file) return;
   for (const list of findSystemLists(p.file)) {
     for (const s of list.systems) {

@@ -84,7 +84,7 @@ export async function checkRequirements(
 }
 
 /** Missing requirements are errors; listed names nothing requires are warnings. */
-export function compareRequirements(
+function compareRequirements(
   main: PkgFile,
   pkgs: PkgFile[],
   required: string[],

@@ -165,7 +165,7 @@ export async function checkFileSizes(
 }
 
 /** What each entry's kind finds wrong with it beyond the schema (a PyPI file of another release). */
-export function checkFileNames(ctx: VerifyContext, add: Add): void {
+export function checkEntries(ctx: VerifyContext, add: Add): void {
   for (const e of ctx.manifest?.sources ?? []) {
     for (const p of kindOf(e).problems(e)) {
       add(S, "error", p.message, "sources-manifest.json", p.fix);

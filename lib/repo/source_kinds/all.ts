@@ -14,7 +14,7 @@ type SchemasOf<T extends readonly unknown[]> = {
   -readonly [I in keyof T]: T[I] extends { schema: infer S } ? S : never;
 };
 /** Each kind's manifest entry schema, in SOURCE_KINDS order. */
-export type EntrySchemas = SchemasOf<typeof SOURCE_KINDS>;
+type EntrySchemas = SchemasOf<typeof SOURCE_KINDS>;
 /** The schemas as a tuple. */
 export const ENTRY_SCHEMAS = SOURCE_KINDS.map((k) =>
   k.schema

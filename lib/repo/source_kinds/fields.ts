@@ -71,7 +71,7 @@ export const FILE_SIZE_FIX =
   "use the package's fetcher (fetchurl/fetchPypi with its hash) instead of vendoring it, or host the repository where large files are accepted (not Git LFS: Flox's git fetcher would see LFS pointers)";
 
 /** A lowercase hex sha256. */
-export const hex64 = z.string().regex(
+const hex64 = z.string().regex(
   /^[0-9a-f]{64}$/,
   "expected 64 lowercase hex characters",
 );

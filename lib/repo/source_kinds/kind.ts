@@ -21,7 +21,7 @@ export interface PlanContext {
 }
 
 /** fetch-source's flags that shape a plan. */
-export interface SpecOptions {
+interface SpecOptions {
   /** --wheel / --sdist. */
   prefer?: "wheel" | "sdist" | undefined;
   allowBranch?: boolean;
@@ -54,7 +54,7 @@ export interface Plan {
 }
 
 /** A fetcher call in a package file, as a kind reads it (`fetchPypi { pname = …; }`). */
-export interface FetchCall {
+interface FetchCall {
   /** The function's last name (`fetchPypi`, `fetchFromGitHub`, `fetchurl`). */
   fetcher: string;
   /** A string attribute's value, when it is static. */

@@ -53,7 +53,7 @@ export async function planPypi(
 }
 
 /** Project and version from a wheel or sdist file name. */
-export function distFileName(
+function distFileName(
   file: string,
 ): { name: string; version: string } | undefined {
   const wheel = file.match(

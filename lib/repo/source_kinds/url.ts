@@ -10,7 +10,7 @@ import type { Plan, SourceKind } from "./kind.ts";
 const schema = z.strictObject({ ...COMMON_FIELDS, kind: z.literal("url") });
 
 /** Plans any http(s) URL; plain http only with `insecureHttp`. */
-export function planUrl(spec: {
+function planUrl(spec: {
   url: string;
   name: string;
   version: string;
