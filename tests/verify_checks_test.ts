@@ -303,3 +303,16 @@ Deno.test("verifyRepo() refuses a check that adds to a section it did not declar
   const later: Check = { ...rogue, releaseOnly: true };
   assert.deepEqual(await verifyRepo({ root }, [later]), []);
 });
+
+Deno.test("checkArguments() knows nixpkgs' trivial builders (linkFarm, writeTextFile)", () => {
+  const c = collector();
+  const text = PACKAGE.replace(
+    "{ lib\n",
+    "{ lib\n, linkFarm\n, writeTextFile\n",
+  );
+  checkArguments(pkg("foo", text), new Map(), new Set(), c.add);
+  assert.deepEqual(
+    c.out.filter((f) => /linkFarm|writeTextFile/.test(f.message)),
+    [],
+  );
+});
