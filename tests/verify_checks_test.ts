@@ -13,7 +13,7 @@ import {
 } from "../lib/verify/network.ts";
 import { gitPin, hashPin, isCommit, isTagLike } from "../lib/verify/pinned.ts";
 import { checkImportsAndLicense, closestSystem } from "../lib/verify/python.ts";
-import { collector, type PkgFile } from "../lib/verify/types.ts";
+import type { PkgFile } from "../lib/verify/types.ts";
 import { checkSums, checkUnused } from "../lib/verify/vendored.ts";
 import { checkArguments, wiredFrom } from "../lib/verify/wiring.ts";
 import { GITHUB_PACKAGE, PACKAGE } from "./_fixtures/nix_files.ts";
@@ -22,6 +22,7 @@ import { type Finding, SECTIONS, verifyRepo } from "../lib/verify/run.ts";
 import type { Check } from "../lib/verify/types.ts";
 import { tmp } from "./_helpers.ts";
 import {
+  collector,
   entry,
   MAIN_WITH_FOO,
   makeRepo,

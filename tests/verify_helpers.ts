@@ -10,7 +10,8 @@ import {
   serializeManifest,
   type SourceEntry,
 } from "../lib/repo/manifest.ts";
-import { type Finding, type RunCommand } from "../lib/verify/run.ts";
+import { type Finding, type RunCommand, SECTIONS } from "../lib/verify/run.ts";
+import type { Add } from "../lib/verify/types.ts";
 import { run, SEED_MAIN } from "./_helpers.ts";
 import { PACKAGE } from "./_fixtures/nix_files.ts";
 
@@ -202,4 +203,17 @@ export function errors(fs: Finding[]): string[] {
   return fs.filter((f) => f.level === "error").map((f) =>
     `${f.where}: ${f.message}`
   );
+}
+
+/** A collector: `add` appends, `sorted()` returns the findings in section order. */
+export function collector(): { add: Add; out: Finding[]; sorted(): Finding[] } {
+  const out: Finding[] = [];
+  const add: Add = (section, level, message, where, fix) =>
+    out.push({ section, level, message, where, fix });
+  const order = new Map(SECTIONS.map((s, i) => [s, i]));
+  const sorted = () =>
+    out.map((f, i) => ({ f, i })).sort((a, b) =>
+      order.get(a.f.section)! - order.get(b.f.section)! || a.i - b.i
+    ).map((x) => x.f);
+  return { add, out, sorted };
 }

@@ -24,7 +24,7 @@ import { fetchUrlCached, NotCachedError } from "./fetch_cache.ts";
 import type { EnvLike } from "../kit/env.ts";
 
 /** One release of the main package, read from its source archive. */
-export interface MainRelease {
+interface MainRelease {
   /** The NAR hash (SRI) of the unpacked archive: what comfyui.nix pins as `hash`. */
   hash: string;
   requirements: RequirementLine[];

@@ -14,8 +14,6 @@ export {
   fileNameProblem,
   fileSizeProblem,
   isSafeFileName,
-  MAX_FILE_NAME,
-  RESERVED_NAMES,
 } from "./source_kinds/fields.ts";
 
 // One schema per source kind (lib/repo/source_kinds/), told apart by `kind`.
@@ -29,8 +27,6 @@ const manifestSchema = z.strictObject({
 export type SourceEntry = z.infer<typeof entrySchema>;
 /** The whole manifest. */
 export type Manifest = z.infer<typeof manifestSchema>;
-/** The kinds of source. */
-export type SourceKind = SourceEntry["kind"];
 
 /** An empty manifest. */
 export function emptyManifest(): Manifest {

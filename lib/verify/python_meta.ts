@@ -31,7 +31,7 @@ interface VendoredDist {
 }
 
 /** The `.flox/sources` file a package's path `src` names, when it is one. */
-export function vendoredFileOf(root: string, p: PkgFile): string | undefined {
+function vendoredFileOf(root: string, p: PkgFile): string | undefined {
   const src = p.info?.src;
   return src?.fetcher === "path" ? vendoredName(root, p, src) : undefined;
 }

@@ -64,19 +64,6 @@ export const MAIN_FILE = MAIN_PACKAGE;
 /** The command that restores vendored files. */
 export const RESTORE = "deno task fetch-source --all";
 
-/** A collector: `add` appends, `sorted()` returns the findings in section order. */
-export function collector(): { add: Add; out: Finding[]; sorted(): Finding[] } {
-  const out: Finding[] = [];
-  const add: Add = (section, level, message, where, fix) =>
-    out.push({ section, level, message, where, fix });
-  const order = new Map(SECTIONS.map((s, i) => [s, i]));
-  const sorted = () =>
-    out.map((f, i) => ({ f, i })).sort((a, b) =>
-      order.get(a.f.section)! - order.get(b.f.section)! || a.i - b.i
-    ).map((x) => x.f);
-  return { add, out, sorted };
-}
-
 /** The package files as found: the files, and what is wrong with the folder itself. */
 export interface Listing {
   pkgs: PkgFile[];

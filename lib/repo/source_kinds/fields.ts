@@ -5,10 +5,10 @@ import { z } from "zod";
 import { isValidProjectName } from "../../python/names.ts";
 
 /** Names in `.flox/sources/` the kit itself writes: never a vendored file. */
-export const RESERVED_NAMES: readonly string[] = ["SHA256SUMS.txt"];
+const RESERVED_NAMES: readonly string[] = ["SHA256SUMS.txt"];
 
 /** Longest vendored file name (file systems allow 255 bytes; room for temp suffixes). */
-export const MAX_FILE_NAME = 200;
+const MAX_FILE_NAME = 200;
 
 /**
  * Why `name` cannot be a vendored file under `.flox/sources/`, or undefined when it can: one

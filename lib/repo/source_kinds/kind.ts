@@ -62,7 +62,7 @@ interface FetchCall {
 }
 
 /** Where `outdated` asks for newer releases of a source. */
-export type Upstream =
+type Upstream =
   | { kind: "pypi"; name: string }
   | { kind: "github"; owner: string; repo: string };
 
@@ -104,4 +104,4 @@ export interface SourceKind<S extends z.ZodObject = z.ZodObject> {
 }
 
 /** The manifest entry a kind's schema describes. */
-export type Entry<S extends z.ZodObject> = z.infer<S>;
+type Entry<S extends z.ZodObject> = z.infer<S>;
