@@ -30,8 +30,6 @@ export {
   restoreSummary,
   sizeWarning,
 } from "./report.ts";
-export type { RestoreResult } from "../repo/restore.ts";
-export type { VendorResult } from "../repo/vendor_context.ts";
 
 /** What a fetch-source run does, from its flags. */
 export interface FetchOptions {

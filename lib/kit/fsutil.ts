@@ -1,4 +1,5 @@
 import { basename, dirname, join } from "node:path";
+import { removeOnInterrupt } from "./cleanup.ts";
 
 /**
  * Writes `data` to `path` atomically: a temp file beside the target, then a rename, so a
@@ -48,15 +49,20 @@ export function tempSibling(path: string): string {
   return join(dirname(path), `.${basename(path)}.${rand}.tmp`);
 }
 
-/** A private temp directory removed (recursively) when the returned handle is disposed. */
+/**
+ * A private temp directory removed (recursively) when the returned handle is disposed, or
+ * when the process is interrupted (lib/kit/cleanup.ts).
+ */
 export async function tempDir(
   prefix = "comfykit-",
 ): Promise<AsyncDisposable & { path: string }> {
   const path = await Deno.makeTempDir({ prefix });
+  const unregister = removeOnInterrupt(path);
   return {
     path,
     async [Symbol.asyncDispose]() {
       await Deno.remove(path, { recursive: true }).catch(() => {});
+      unregister();
     },
   };
 }

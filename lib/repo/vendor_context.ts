@@ -34,7 +34,7 @@ export interface VendorContext {
 export type { Plan } from "./source_kinds/kind.ts";
 
 /** What happened to one source. */
-export type VendorAction =
+type VendorAction =
   | "added" //        new file and new manifest entry
   | "replaced" //     different bytes replaced (force)
   | "unchanged" //    file and entry already right

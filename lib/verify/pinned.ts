@@ -4,8 +4,8 @@
 import { SOURCES_DIR } from "../repo/paths.ts";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { isPlaceholderHash, toSri, tryParseHash } from "../hash/sha256.ts";
-import { type Fetcher } from "../nix/query.ts";
-import { findFetchers } from "../nix/fetchers.ts";
+import { type Fetcher } from "../nix/fetchers.ts";
+import { findFetchers } from "../nix/find.ts";
 import type { Manifest, SourceEntry } from "../repo/manifest.ts";
 import { kindOf } from "../repo/source_kinds/all.ts";
 import { dynamicUrlReason } from "./network.ts";
@@ -100,7 +100,7 @@ export function pathSources(root: string, p: PkgFile): string[] {
 }
 
 /** The file name under .flox/sources/ a path src names; undefined for any other path. */
-export function vendoredName(
+function vendoredName(
   root: string,
   p: PkgFile,
   f: Pick<Fetcher, "resolvedPath">,

@@ -12,7 +12,7 @@ import type { Add, LicenseList, LicenseProblem, PkgFile } from "./types.ts";
 const S = "Python packages";
 
 /** Nix systems nixpkgs knows (lib.systems.doubles, the common part). */
-export const NIX_SYSTEMS = new Set([
+const NIX_SYSTEMS = new Set([
   "x86_64-linux",
   "aarch64-linux",
   "i686-linux",

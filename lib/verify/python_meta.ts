@@ -12,10 +12,10 @@ import {
 } from "../python/dist_metadata.ts";
 import { licenseFamily, licenseFromText } from "../python/license.ts";
 import { specifierHolds } from "../repo/classify.ts";
+import { vendoredFileOf } from "../repo/staged_sources.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";
 import { type Add, MAIN_FILE, type PkgFile, type RunCommand } from "./types.ts";
 import { wiredFrom } from "./wiring.ts";
-import { vendoredName } from "./pinned.ts";
 
 const S = "Python packages";
 
@@ -28,12 +28,6 @@ interface VendoredDist {
   licenseTexts: Map<string, string>;
   /** Why the metadata could not be read. */
   error?: string | undefined;
-}
-
-/** The `.flox/sources` file a package's path `src` names, when it is one. */
-function vendoredFileOf(root: string, p: PkgFile): string | undefined {
-  const src = p.info?.src;
-  return src?.fetcher === "path" ? vendoredName(root, p, src) : undefined;
 }
 
 // Licence files of a wheel (PEP 639 licenses/, the older LICENSE* beside METADATA) or an sdist.
@@ -59,7 +53,7 @@ async function readVendored(
 }
 
 /** The licence files of a wheel or sdist (only those members are inflated). */
-export async function licenseFiles(
+async function licenseFiles(
   bytes: Uint8Array,
   file: string,
 ): Promise<Map<string, string>> {
@@ -256,7 +250,7 @@ export async function checkVendoredMeta(
   const dists = await Promise.all(
     pkgs.filter((p) => wired.has(p.name)).map((p) => ({
       p,
-      f: vendoredFileOf(root, p),
+      f: p.info ? vendoredFileOf(p.info, p.rel) : undefined,
     }))
       .filter((x): x is { p: PkgFile; f: string } =>
         x.f !== undefined && good.has(x.f)

@@ -4,9 +4,10 @@
 // against the main package's pin); with `online`, it is downloaded when the cache lacks it.
 import { type EnvLike } from "../kit/env.ts";
 import { KitError } from "../kit/errors.ts";
-import { nixAttrCandidates } from "../nix/nixpkgs.ts";
+import { nixAttrCandidates } from "../nix/nixpkgs_names.ts";
 import { normalizeName } from "../python/names.ts";
-import { applicability, type Requirement } from "../python/pep508.ts";
+import { type Requirement } from "../python/pep508.ts";
+import { applicability } from "../python/markers.ts";
 import { NotCachedError } from "../repo/fetch_cache.ts";
 import { PinMismatchError, pinnedRequirements } from "../repo/main_archive.ts";
 import { type MainPackage, readMainPackage } from "../repo/main_package.ts";

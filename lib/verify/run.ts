@@ -17,18 +17,7 @@ import {
   type VerifyOptions,
 } from "./types.ts";
 
-export {
-  type Finding,
-  type Level,
-  MAIN_FILE,
-  type RunCommand,
-  type Section,
-  SECTIONS,
-  type VerifyOptions,
-} from "./types.ts";
-export { dynamicUrlReason } from "./network.ts";
-export { isCommit, isTagLike } from "./pinned.ts";
-export { closestSystem, NIX_SYSTEMS } from "./python.ts";
+export { type Finding, type RunCommand, SECTIONS } from "./types.ts";
 
 /** Runs every check (concurrently); findings come back in section order, then check order. */
 export async function verifyRepo(

@@ -19,7 +19,7 @@ export const SECTIONS = [
   "Flox environment",
   "Release",
 ] as const;
-export type Section = typeof SECTIONS[number];
+type Section = typeof SECTIONS[number];
 
 /** One line of the checklist. */
 export interface Finding {

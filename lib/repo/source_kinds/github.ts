@@ -34,7 +34,7 @@ const schema = z.strictObject({
  * refused unless `allowBranch` (then the archive of the branch's current commit is fetched,
  * so the recorded bytes match the recorded commit).
  */
-export async function planGithub(
+async function planGithub(
   ctx: PlanContext,
   spec: { owner: string; repo: string; rev: string; allowBranch?: boolean },
 ): Promise<Plan> {

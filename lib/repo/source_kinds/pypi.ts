@@ -4,7 +4,7 @@
 // vendored file; `outdated` asks PyPI for newer releases of the project.
 import { z } from "zod";
 import { eq, valid } from "@renovatebot/pep440";
-import { UsageError } from "../../kit/errors.ts";
+import { KitError, UsageError } from "../../kit/errors.ts";
 import { isValidProjectName, normalizeName } from "../../python/names.ts";
 import {
   checkFileIsRelease,
@@ -50,6 +50,30 @@ export async function planPypi(
     sha256: file.digests.sha256.toLowerCase(),
     ...(file.size !== undefined ? { size: file.size } : {}),
   };
+}
+
+/**
+ * fetchPypi's stable URL for a distribution file:
+ * `https://files.pythonhosted.org/packages/<py3|source>/<first letter>/<project>/<file>`.
+ */
+export function pypiStableUrl(file: string): string {
+  const wheel = file.match(
+    /^([^-]+)-[^-]+(?:-\d[^-]*)?-([^-]+)-[^-]+-[^-]+\.whl$/,
+  );
+  if (wheel) {
+    const [, project, python] = wheel as unknown as [string, string, string];
+    return `https://files.pythonhosted.org/packages/${python}/${
+      project[0]
+    }/${project}/${file}`;
+  }
+  const sdist = file.match(/^(.+)-[^-]+\.(?:tar\.gz|zip|tar\.bz2)$/);
+  if (!sdist) {
+    throw new KitError(`"${file}" is neither a wheel nor an sdist file name`);
+  }
+  const project = sdist[1]!;
+  return `https://files.pythonhosted.org/packages/source/${
+    project[0]
+  }/${project}/${file}`;
 }
 
 /** Project and version from a wheel or sdist file name. */
