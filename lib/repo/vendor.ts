@@ -7,8 +7,8 @@
 // if known) and costs only API calls, so `--dry-run` stops there; execute downloads through the
 // cache, verifies, refuses to clobber different bytes or change a recorded hash without
 // `force`, and merges the entry into a freshly re-read manifest while holding the lock.
-// This file executes plans and records entries; each kind plans its own (source_kinds/), the one-call
-// forms in vendor_forms.ts, `--all` in restore.ts, cache-only fetches in fetch_cache.ts.
+// This file executes plans and records entries; each kind plans its own (source_kinds/),
+// `--all` is in restore.ts, cache-only fetches in fetch_cache.ts.
 import { type RepoPaths, repoPaths } from "./paths.ts";
 import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
