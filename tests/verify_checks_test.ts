@@ -259,7 +259,10 @@ Deno.test("CHECKS: unique names, every section has a check, only Release is rele
   const names = CHECKS.map((c) => c.name);
   assert.deepEqual([...new Set(names)], names);
   for (const s of SECTIONS) {
-    assert.ok(CHECKS.some((c) => c.section === s), `no check for "${s}"`);
+    assert.ok(
+      CHECKS.some((c) => [c.section].flat().includes(s)),
+      `no check for "${s}"`,
+    );
   }
   assert.deepEqual(
     [...new Set(CHECKS.filter((c) => c.releaseOnly).map((c) => c.section))],
@@ -298,7 +301,20 @@ Deno.test("verifyRepo() refuses a check that adds to a section it did not declar
   };
   await assert.rejects(
     verifyRepo({ root }, [rogue]),
-    /"rogue" added a finding to "Vendored sources", not its section "Release"/,
+    /"rogue" added a finding to "Vendored sources", not to its section "Release"/,
+  );
+  // A check may declare several sections; its findings print under each, in section order.
+  const both: Check = {
+    name: "both",
+    section: ["Release", "Vendored sources"],
+    run: (_c, add) => {
+      add("Release", "ok", "second");
+      add("Vendored sources", "ok", "first");
+    },
+  };
+  assert.deepEqual(
+    (await verifyRepo({ root }, [both])).map((f) => f.message),
+    ["first", "second"],
   );
   // A release-only check does not run without --release.
   const later: Check = { ...rogue, releaseOnly: true };

@@ -13,6 +13,7 @@ import {
   type Add,
   type Check,
   type Finding,
+  type Section,
   SECTIONS,
   type VerifyOptions,
 } from "./types.ts";
@@ -33,21 +34,27 @@ export async function verifyRepo(
   }
   const ctx = await loadContext(opts, root);
   const run = checks.filter((c) => !c.releaseOnly || ctx.release);
-  const found = await Promise.all(run.map(async (check) => {
-    const out: Finding[] = [];
+  const found = await Promise.all(run.map(async (check, i) => {
+    const declared: readonly Section[] = typeof check.section === "string"
+      ? [check.section]
+      : check.section;
+    const out: { f: Finding; check: number }[] = [];
     const add: Add = (section, level, message, where, fix) => {
-      if (section !== check.section) {
+      if (!declared.includes(section)) {
         throw new Error(
-          `verify check "${check.name}" added a finding to "${section}", not its section "${check.section}"`,
+          `verify check "${check.name}" added a finding to "${section}", not to its section${
+            declared.length === 1 ? "" : "s"
+          } "${declared.join('", "')}"`,
         );
       }
-      out.push({ section, level, message, where, fix });
+      out.push({ f: { section, level, message, where, fix }, check: i });
     };
     await check.run(ctx, add);
     return out;
   }));
+  // Stable: within a section, in CHECKS order, then in the order each check added them.
   const order = new Map(SECTIONS.map((s, i) => [s, i]));
-  return run.map((c, i) => ({ c, i })).sort((a, b) =>
-    order.get(a.c.section)! - order.get(b.c.section)! || a.i - b.i
-  ).flatMap(({ i }) => found[i]!);
+  return found.flat().sort((a, b) =>
+    order.get(a.f.section)! - order.get(b.f.section)! || a.check - b.check
+  ).map((x) => x.f);
 }

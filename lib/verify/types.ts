@@ -19,7 +19,7 @@ export const SECTIONS = [
   "Flox environment",
   "Release",
 ] as const;
-type Section = typeof SECTIONS[number];
+export type Section = typeof SECTIONS[number];
 
 /** One line of the checklist. */
 export interface Finding {
@@ -140,14 +140,16 @@ export interface VerifyContext {
 }
 
 /**
- * One check of the checklist: reads the shared context and adds findings to its own section
- * (adding to another section is a bug verifyRepo refuses). Checks run concurrently; the
- * findings come out in SECTIONS order, then in CHECKS order, then in the order added.
+ * One check of the checklist: reads the shared context and adds findings to the section (or
+ * sections) it declares (adding to another is a bug verifyRepo refuses). Checks run
+ * concurrently; the findings come out in SECTIONS order, then in CHECKS order, then in the
+ * order added.
  */
 export interface Check {
   /** A short unique name (kebab-case), for tests and error messages. */
   name: string;
-  section: Section;
+  /** Its section; a check over one concern may report into several (node packs). */
+  section: Section | readonly [Section, ...Section[]];
   /** Runs only under `verify --release`. */
   releaseOnly?: boolean;
   run(ctx: VerifyContext, add: Add): void | Promise<void>;
