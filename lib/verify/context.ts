@@ -47,7 +47,10 @@ export async function loadContext(
     manifest,
     manifestError: error,
     used: usedFiles(root, pkgs, byFile),
-    wiredFiles: wiredFiles(root, pkgs, main),
+    // Only listed files: an unlisted src is the "Sources are pinned" error already.
+    wiredFiles: new Set(
+      [...wiredFiles(root, pkgs, main)].filter((f) => byFile?.has(f) ?? true),
+    ),
     vendored,
     verified: once(async () => {
       const sizes = new Map(manifest?.sources.map((e) => [e.file, e]));

@@ -127,7 +127,7 @@ export interface VerifyContext {
   manifestError: string | undefined;
   /** Manifest files some package file uses (a path src, or a fetcher call its kind knows). */
   used: ReadonlySet<string>;
-  /** Files under .flox/sources the main package and the packages wired into it name as src. */
+  /** Manifest files the main package and the packages wired into it name as src. */
   wiredFiles: ReadonlySet<string>;
   /** Each manifest file on disk, hashed once. */
   vendored(): Promise<VendoredState[]>;
