@@ -66,6 +66,9 @@ export async function fetchToCache(
   }
 }
 
+/** The download cache lacks a file an offline caller asked for. */
+export class NotCachedError extends KitError {}
+
 /**
  * A file with no published sha256 (a GitHub archive) through the download cache. The cache is
  * addressed by sha256, so the sha256 each URL gave last time is remembered beside it
@@ -79,36 +82,45 @@ export async function fetchUrlCached(
     offline?: boolean;
     /**
      * Checks the file (a fresh download before the cache keeps it, a cached copy before it is
-     * used); a cached copy that fails is dropped and fetched again.
+     * used); a cached copy that fails is dropped and fetched again (offline: its error is
+     * thrown and the copy kept).
      */
     verify?: (path: string) => Promise<void>;
   } = {},
 ): Promise<string> {
   const env = opts.env ?? Deno.env;
-  const dir = join(defaultCacheDir(env), "urls");
+  let cacheDir: string;
+  try {
+    cacheDir = defaultCacheDir(env);
+  } catch (e) {
+    // No cache at all: offline, that is "not cached"; online, the error says what to set.
+    if (opts.offline && e instanceof KitError) {
+      throw new NotCachedError(
+        `${url} is not in the download cache: ${e.message}`,
+      );
+    }
+    throw e;
+  }
+  const dir = join(cacheDir, "urls");
   const memo = join(dir, toHex(sha256Bytes(url)));
   let known = (await readTextIfExists(memo))?.trim();
   if (known && !/^[0-9a-f]{64}$/.test(known)) known = undefined;
-  const cache = new DownloadCache(defaultCacheDir(env));
+  const cache = new DownloadCache(cacheDir);
   const hit = known ? await cache.lookup(known) : undefined;
   if (hit) {
     try {
       await opts.verify?.(hit);
       return hit;
     } catch (e) {
-      if (!(e instanceof KitError)) throw e;
-      // A copy an earlier version of the kit cached unchecked: drop it, never trust it again.
+      // Offline (a read-only check such as verify): say what is wrong with the copy, keep it.
+      if (!(e instanceof KitError) || opts.offline) throw e;
+      // A copy an earlier version of the kit cached unchecked: drop it, fetch it again.
       await Deno.remove(hit).catch(() => {});
       await Deno.remove(memo).catch(() => {});
       known = undefined;
-      if (opts.offline) {
-        throw new KitError(
-          `${url}: the copy in the download cache is damaged (${e.message}); removed it: run again without --offline to fetch it`,
-        );
-      }
     }
   } else if (opts.offline) {
-    throw new KitError(`${url} is not in the download cache`);
+    throw new NotCachedError(`${url} is not in the download cache`);
   }
   const path = await fetchToCache(url, {
     env,

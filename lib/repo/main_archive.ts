@@ -20,7 +20,8 @@ import {
   parseRequirementsTxt,
   type RequirementLine,
 } from "../python/requirements.ts";
-import { fetchUrlCached } from "./fetch_cache.ts";
+import { fetchUrlCached, NotCachedError } from "./fetch_cache.ts";
+import type { EnvLike } from "../kit/env.ts";
 
 /** One release of the main package, read from its source archive. */
 interface MainRelease {
@@ -31,8 +32,10 @@ interface MainRelease {
 
 /**
  * Fetches the archive of `pkg`'s repository at `rev` (through the download cache), computes
- * its NAR hash and parses the requirements.txt at its top folder. The caller decides what a
- * hash other than the pinned one means.
+ * its NAR hash and parses the requirements.txt at its top folder — before the cache keeps a
+ * fresh download, and before a cached copy is used: a corrupt or tampered archive is refused,
+ * never cached for the next run to trip over. With `expect`, a NAR hash other than the pinned
+ * one is refused the same way; without, the caller decides what another hash means.
  */
 export async function readMainRelease(
   pkg: Pick<MainPackage, "owner" | "repo">,
@@ -40,20 +43,15 @@ export async function readMainRelease(
   opts: {
     onFetchError?: (e: KitError) => KitError;
     offline?: boolean;
-    /** The NAR hash the archive must have (the pinned one); checked before it is cached. */
+    env?: EnvLike;
+    /** The NAR hash the archive must have (the pinned one). */
     expect?: { hash: string; mismatch: (got: string) => KitError };
   } = {},
 ): Promise<MainRelease> {
+  const env = opts.env ?? Deno.env;
   const label = `${pkg.owner}/${pkg.repo}@${rev}`;
   let result: MainRelease | undefined;
   let refused: unknown;
-  // Read (NAR hash, requirements.txt) before the cache keeps the archive: a corrupt or
-  // tampered download is refused, never cached for the next run to trip over.
-  const verify = (path: string) =>
-    check(path).catch((e) => {
-      refused = e;
-      throw e;
-    });
   const check = async (path: string) => {
     let hash: string;
     try {
@@ -74,9 +72,15 @@ export async function readMainRelease(
     );
     result = { hash, requirements };
   };
+  const verify = (path: string) =>
+    check(path).catch((e) => {
+      refused = e;
+      throw e;
+    });
   try {
-    await fetchUrlCached(archiveUrl(githubUrl(), pkg.owner, pkg.repo, rev), {
+    await fetchUrlCached(archiveUrl(githubUrl(env), pkg.owner, pkg.repo, rev), {
       offline: opts.offline ?? false,
+      env,
       verify,
     });
   } catch (e) {
@@ -90,7 +94,7 @@ export async function readMainRelease(
 }
 
 /** The requirements.txt at the top folder of a release archive already on disk. */
-export async function archiveRequirements(
+async function archiveRequirements(
   archive: string,
   label: string,
   where = `${label}/requirements.txt`,
@@ -101,6 +105,44 @@ export async function archiveRequirements(
     throw new KitError(`The archive of ${label} has no requirements.txt`);
   }
   return parseRequirementsTxt(new TextDecoder().decode(file.data), where);
+}
+
+/** The archive at the pinned revision does not have the NAR hash the main package pins. */
+export class PinMismatchError extends KitError {
+  constructor(
+    readonly label: string,
+    readonly actual: string,
+    readonly pinned: string,
+  ) {
+    super(
+      `The archive of ${label} has NAR hash ${actual}, not the ${pinned} pinned in ${MAIN}: run "deno task verify"`,
+    );
+  }
+}
+
+/**
+ * requirements.txt of the main package at its pinned revision, from an archive whose NAR hash is
+ * the pinned one (else a PinMismatchError). With `offline`, only an archive already in the
+ * download cache is read (else a NotCachedError).
+ */
+export async function pinnedRequirements(
+  pkg: MainPackage,
+  opts: {
+    offline?: boolean;
+    env?: EnvLike;
+    onFetchError?: (e: KitError) => KitError;
+  } = {},
+): Promise<RequirementLine[]> {
+  const label = `${pkg.owner}/${pkg.repo}@${pkg.rev}`;
+  const release = await readMainRelease(pkg, pkg.rev, {
+    ...opts,
+    // Checked before the cache keeps the archive (issue 22 #5).
+    expect: {
+      hash: pkg.hash,
+      mismatch: (got) => new PinMismatchError(label, got, pkg.hash),
+    },
+  });
+  return release.requirements;
 }
 
 /**
@@ -120,29 +162,25 @@ export async function mainPackageRequirements(
     );
   }
   const pkg = readMainPackage(text, MAIN);
-  const release = await readMainRelease(pkg, pkg.rev, {
+  const requirements = await pinnedRequirements(pkg, {
     offline: opts.offline ?? false,
-    expect: {
-      hash: pkg.hash,
-      mismatch: (got) =>
-        new KitError(
-          `The archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has NAR hash ${got}, not the ${pkg.hash} pinned in ${MAIN}: run "deno task verify"`,
-        ),
-    },
-    onFetchError: (e) =>
-      new KitError(
+    onFetchError: (e) => {
+      const message =
         `Cannot get the source of ${MAIN} to read its requirements: ${e.message}: ${
           opts.hint ??
             "pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)"
-        }`,
-      ),
+        }`;
+      return e instanceof NotCachedError
+        ? new NotCachedError(message)
+        : new KitError(message);
+    },
   });
   const where = `${pkg.repo}@${pkg.rev}/requirements.txt`;
   info(
-    `requirements: ${release.requirements.length} from ${where} (pinned in ${MAIN})`,
+    `requirements: ${requirements.length} from ${where} (pinned in ${MAIN})`,
   );
   return {
-    requirements: release.requirements.map(requirementToString),
+    requirements: requirements.map(requirementToString),
     label: `${pkg.pname}`,
     source: `requirements.txt of ${pkg.owner}/${pkg.repo} ${pkg.rev} (${MAIN})`,
   };
