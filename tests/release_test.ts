@@ -126,7 +126,7 @@ Deno.test("release --yes builds, verifies, commits the lock, tags, pushes and pu
   assert.equal(await s.remoteRef("refs/tags/v0.3.75^{commit}"), headNow);
   assert.match(
     r.stdout,
-    /^released v0\.3\.75: built comfyui; .*; staged \.flox and sources-manifest\.json; committed [0-9a-f]{12}; tagged v0\.3\.75; pushed main and tags to origin; published comfyui to acme$/m,
+    /^released v0\.3\.75: staged \.flox and sources-manifest\.json; built comfyui; .*; committed [0-9a-f]{12}; tagged v0\.3\.75; pushed main and v0\.3\.75 to origin; published comfyui to acme$/m,
   );
   assert.match(r.stderr, /^\$ git tag -a v0\.3\.75 -m 'comfyui 0\.3\.75'$/m);
 
@@ -147,13 +147,13 @@ Deno.test("release --yes builds, verifies, commits the lock, tags, pushes and pu
 
 Deno.test("release stops at a failing step naming it and what is done; a rerun continues", async () => {
   await using s = await setup();
-  const fail = { FLOX_FAIL: "publish -o acme nunchaku" };
+  const fail = { FLOX_FAIL: "publish -o acme controlnet-aux" };
   const r = await s.task(["--org", "acme", "--yes", "--with-deps"], fail);
   assert.equal(r.code, 1);
   const err = r.stderr.trim().split("\n").at(-1)!;
   assert.match(
     err,
-    /^error: Release stopped at step \d+ \(flox publish -o acme nunchaku\): flox publish -o acme nunchaku exited with 3: stand-in told to fail: publish -o acme nunchaku; done: build \(built comfyui\), verify \(.*\), add \(staged .*\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and tags to origin\), publish:comfyui \(published comfyui to acme\), .*publish:controlnet-aux \(published controlnet-aux to acme\); run the release again to continue$/,
+    /^error: Release stopped at step \d+ \(flox publish -o acme controlnet-aux\): flox publish -o acme controlnet-aux exited with 3: stand-in told to fail: publish -o acme controlnet-aux; done: add \(staged .*\), build \(built comfyui\), verify \(.*\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and v0\.3\.75 to origin\), publish:comfyui \(published comfyui to acme\), .*publish:comfyui-workflow-templates-media-video \(published comfyui-workflow-templates-media-video to acme\); run the release again to continue$/,
   );
   const tagged = await s.git("rev-parse", "v0.3.75^{commit}");
   const before = (await s.floxCalls()).length;
@@ -163,7 +163,7 @@ Deno.test("release stops at a failing step naming it and what is done; a rerun c
   const calls = (await s.floxCalls()).slice(before);
   assert.deepEqual(calls, [
     "build comfyui",
-    "publish -o acme nunchaku",
+    "publish -o acme controlnet-aux",
     "publish -o acme spandrel",
   ]);
   assert.equal(
@@ -207,8 +207,8 @@ Deno.test("release --git-only with the tag already at HEAD skips it and pushes",
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.deepEqual(j.steps.map((x: { id: string }) => x.id), [
-    "verify",
     "add",
+    "verify",
     "commit",
     "tag",
     "push",
@@ -220,7 +220,7 @@ Deno.test("release --git-only with the tag already at HEAD skips it and pushes",
   );
 });
 
-Deno.test("release: verify refuses a dirty tree; --include-changes commits it", async () => {
+Deno.test("release refuses a dirty tree before any step; --include-changes commits it", async () => {
   await using s = await setup();
   const nix = `${s.repo}/.flox/pkgs/spandrel.nix`;
   await Deno.writeTextFile(nix, (await Deno.readTextFile(nix)) + "# edited\n");
@@ -228,8 +228,9 @@ Deno.test("release: verify refuses a dirty tree; --include-changes commits it", 
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /error: Release stopped at step 2 \(.*verify.*\): Uncommitted changes: \.flox\/pkgs\/spandrel\.nix: commit them first, or pass --include-changes .*; done: build \(built comfyui\); run the release again to continue/,
+    /^error: Uncommitted changes: \.flox\/pkgs\/spandrel\.nix: commit them first, or pass --include-changes .* \(nothing was done\)$/m,
   );
+  assert.deepEqual(await s.floxCalls(), []);
   assert.equal(
     await s.git("rev-list", "--count", "HEAD"),
     "1",
@@ -259,11 +260,11 @@ Deno.test("release without flox stops before the first step; --dry-run runs noth
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: flox is not installed: step 1 \(flox build comfyui\) needs it; install flox, or pass --git-only .*\(nothing was done\)$/m,
+    /^error: flox is not installed: step 2 \(flox build comfyui\) needs it; install flox, or pass --git-only .*\(nothing was done\)$/m,
   );
   const dry = await s.task(["--org", "acme", "--dry-run", "--with-deps"]);
   assert.equal(dry.code, 0, dry.stderr);
-  assert.match(dry.stdout, /^ {2}1\. flox build comfyui$/m);
+  assert.match(dry.stdout, /^ {2}2\. flox build comfyui$/m);
   assert.match(dry.stdout, /^ {2}7\. flox publish -o acme comfyui$/m);
   assert.match(dry.stdout, /flox publish -o acme spandrel$/m);
   assert.deepEqual(await s.floxCalls(), []);
@@ -293,8 +294,8 @@ Deno.test("release usage: --org is required to publish, --help lists exit codes"
 Deno.test("release() with --step asks before each step and stops at a no", async () => {
   await using s = await setup();
   const fe = new ScriptedFrontend({
-    "step:verify": true,
     "step:add": true,
+    "step:verify": true,
     "step:commit": true,
     "step:tag": false,
   });
@@ -313,16 +314,16 @@ Deno.test("release() with --step asks before each step and stops at a no", async
       fe,
     });
     assert.equal(res.status, "cancelled");
-    assert.deepEqual(res.steps.map((x) => x.id), ["verify", "add", "commit"]);
+    assert.deepEqual(res.steps.map((x) => x.id), ["add", "verify", "commit"]);
     return 0;
   });
   assert.match(
     r.stderr,
-    /Release stopped at step 4 \(git tag .*\): stopped at your answer; done: verify .*, add .*, commit \(committed [0-9a-f]{12}\)/,
+    /Release stopped at step 4 \(git tag .*\): stopped at your answer; done: add .*, verify .*, commit \(committed [0-9a-f]{12}\)/,
   );
   assert.deepEqual(fe.asked.map((a) => a.key), [
-    "step:verify",
     "step:add",
+    "step:verify",
     "step:commit",
     "step:tag",
   ]);

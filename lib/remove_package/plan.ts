@@ -7,6 +7,7 @@ import { Changeset } from "../kit/changeset.ts";
 import { KitError } from "../kit/errors.ts";
 import { normalizeName } from "../python/names.ts";
 import { readPackageSet, type SetPackage } from "../repo/package_set.ts";
+import { discoverPackageFiles } from "../repo/package_files.ts";
 import {
   parseManifest,
   renderSha256Sums,
@@ -17,7 +18,6 @@ import { unwireText, variableUses } from "../repo/wire.ts";
 import { exists } from "../kit/fsutil.ts";
 import {
   PKGS_DIR,
-  repoPaths,
   sourceFile,
   SOURCES_MANIFEST,
   SUMS_FILE,
@@ -124,7 +124,7 @@ export async function planRemoval(opts: RemoveOptions): Promise<RemovalPlan> {
         }: still uses "${pkg.attr}" after unwiring: edit that line by hand, then run again`,
       );
     }
-    cs.write(p.file, after);
+    cs.write(p.target, after);
     plan.unwiredFrom.push(p.file);
   }
   if (!opts.keepFile) cs.remove(pkg.file);
@@ -163,15 +163,12 @@ export async function stageSourceDrop(
   cs: Changeset,
   file: string,
 ): Promise<SourceDrop> {
-  const paths = repoPaths(cs.root);
   const pkgs = new Set(
     cs.paths().filter((p) =>
       p.startsWith(`${PKGS_DIR}/`) && p.endsWith(".nix")
     ),
   );
-  for await (const e of Deno.readDir(paths.pkgsDir)) {
-    if (e.isFile && e.name.endsWith(".nix")) pkgs.add(`${PKGS_DIR}/${e.name}`);
-  }
+  for (const p of await discoverPackageFiles(cs.root)) pkgs.add(p.file);
   const usedBy: string[] = [];
   for (const rel of [...pkgs].sort()) {
     if ((await cs.readText(rel))?.includes(file)) usedBy.push(rel);

@@ -1,7 +1,11 @@
 // Checklist section "Nix files parse": every package file under .flox/pkgs parses with the kit's
 // Nix grammar, and with `nix-instantiate --parse` when Nix is installed.
+import {
+  discoverPackageFiles,
+  type DiscoveryProblems,
+  type PackageFileRef,
+} from "../repo/package_files.ts";
 import { PKGS_DIR } from "../repo/paths.ts";
-import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { tryParseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
@@ -11,80 +15,42 @@ const S = "Nix files parse";
 
 /**
  * The package files Flox builds, sorted by path (not parsed yet): `.flox/pkgs/<name>.nix` and
- * `.flox/pkgs/<name>/default.nix`, symlinks followed. A dangling symlink is a finding.
+ * `.flox/pkgs/<name>/default.nix`, symlinks followed (lib/repo/package_files.ts, the one
+ * discovery). A dangling symlink and a name defined twice are findings.
  */
 export async function listPackageFiles(
   root: string,
   add?: Add,
 ): Promise<PkgFile[]> {
-  const pkgDir = join(root, PKGS_DIR);
-  const pkgs: PkgFile[] = [];
+  const problems: DiscoveryProblems = { dangling: [], duplicates: [] };
+  let found: PackageFileRef[];
   try {
-    for await (const e of Deno.readDir(pkgDir)) {
-      const p = await packageFileOf(pkgDir, e, add);
-      if (p) pkgs.push(p);
-    }
+    found = await discoverPackageFiles(root, problems);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (e instanceof KitError) return [];
+    throw e;
   }
-  pkgs.sort((a, b) => a.rel < b.rel ? -1 : 1);
-  if (add) reportDuplicates(pkgs, add);
-  return pkgs;
-}
-
-async function packageFileOf(
-  pkgDir: string,
-  e: Deno.DirEntry,
-  add: Add | undefined,
-): Promise<PkgFile | undefined> {
-  const abs = join(pkgDir, e.name);
-  const stat = e.isSymlink
-    ? await Deno.stat(abs).catch(() => undefined)
-    : { isFile: e.isFile, isDirectory: e.isDirectory };
-  if (!stat) {
-    if (e.name.endsWith(".nix") && add) {
+  if (add) {
+    for (const rel of problems.dangling) {
       add(
         S,
         "error",
         "dangling symlink",
-        `${PKGS_DIR}/${e.name}`,
+        rel,
         "point it at a package file in the repository, or remove it",
       );
     }
-    return undefined;
-  }
-  if (stat.isFile && e.name.endsWith(".nix")) {
-    // Nix follows a symlinked file and resolves its relative paths from the target's folder.
-    const real = e.isSymlink ? await Deno.realPath(abs) : abs;
-    return {
-      rel: `${PKGS_DIR}/${e.name}`,
-      abs: real,
-      name: e.name.slice(0, -4),
-    };
-  }
-  if (!stat.isDirectory) return undefined;
-  const inner = join(abs, "default.nix");
-  const st = await Deno.stat(inner).catch(() => undefined);
-  if (!st?.isFile) return undefined;
-  return { rel: `${PKGS_DIR}/${e.name}/default.nix`, abs: inner, name: e.name };
-}
-
-/** `foo.nix` and `foo/default.nix` both define `foo`: Flox cannot tell which to build. */
-function reportDuplicates(pkgs: PkgFile[], add: Add): void {
-  const seen = new Map<string, PkgFile>();
-  for (const p of pkgs) {
-    const other = seen.get(p.name);
-    if (other) {
+    for (const { attr, files: [first, second] } of problems.duplicates) {
       add(
         S,
         "error",
-        `defines ${p.name} a second time (also ${other.rel})`,
-        p.rel,
+        `defines ${attr} a second time (also ${first})`,
+        second,
         "keep one of the two files",
       );
     }
-    seen.set(p.name, p);
   }
+  return found.map((p) => ({ rel: p.file, abs: p.abs, name: p.attr }));
 }
 
 /** Parses each package file (filling `file` and `info`); a syntax error is a finding. */
