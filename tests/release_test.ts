@@ -1,104 +1,12 @@
 // release with real git: a temporary repository holding the package set, a bare repository as
-// its remote over a file path, and flox replaced by a recording stand-in on PATH that checks
-// its arguments (and flox publish's preconditions: clean tracked files, HEAD pushed) and can be
-// told to fail. The real flox steps are not run here.
+// its remote over a file path, and flox replaced by a recording stand-in on PATH
+// (tests/release_helpers.ts). The real flox steps are not run here. The promises of issue 22
+// (what is committed, pushed, published, and when) are in tests/release_promises_test.ts.
 import assert from "node:assert/strict";
-import {
-  captureOutput,
-  copyTree,
-  ROOT,
-  run,
-  runTaskProcess,
-  taskArgs,
-  tmp,
-} from "./_helpers.ts";
+import { captureOutput, run, runTaskProcess, taskArgs } from "./_helpers.ts";
+import { setup } from "./release_helpers.ts";
 import { ScriptedFrontend } from "../lib/kit/prompt.ts";
 import { release } from "../lib/release/run.ts";
-
-const STAND_IN = `#!/bin/sh
-# A recording stand-in for flox: logs its arguments, checks them, fails when told to.
-echo "$*" >> "$FLOX_LOG"
-if [ -n "$FLOX_FAIL" ] && [ "$FLOX_FAIL" = "$*" ]; then
-  echo "stand-in told to fail: $*" >&2; exit 3
-fi
-case "$1" in
-  build)
-    [ "$#" -eq 2 ] || { echo "flox build: expected one package: $*" >&2; exit 64; }
-    [ -f .flox/env/manifest.toml ] || { echo "flox build: not a Flox environment" >&2; exit 1; }
-    printf '{"lockfile-version":1,"locked":"%s"}\\n' "$2" > .flox/env/manifest.lock
-    echo "built $2" ;;
-  publish)
-    if [ "$#" -ne 4 ] || [ "$2" != "-o" ]; then
-      echo "flox publish: expected -o ORG PACKAGE: $*" >&2; exit 64
-    fi
-    [ -z "$(git status --porcelain --untracked-files=no)" ] || { echo "flox publish: tracked files are not clean" >&2; exit 1; }
-    git branch -r --contains HEAD | grep -q . || { echo "flox publish: HEAD is not pushed" >&2; exit 1; }
-    echo "published $4 to $3" ;;
-  *) echo "flox stand-in: unexpected command: $*" >&2; exit 64 ;;
-esac
-`;
-
-async function setup() {
-  const dir = await tmp();
-  const repo = `${dir.path}/repo`;
-  const remote = `${dir.path}/remote.git`;
-  const bin = `${dir.path}/bin`;
-  const log = `${dir.path}/flox.log`;
-  await copyTree(`${ROOT}/.flox`, `${repo}/.flox`);
-  await Deno.copyFile(
-    `${ROOT}/sources-manifest.json`,
-    `${repo}/sources-manifest.json`,
-  );
-  await Deno.mkdir(bin);
-  await Deno.writeTextFile(`${bin}/flox`, STAND_IN, { mode: 0o755 });
-  await Deno.writeTextFile(log, "");
-  const git = async (...args: string[]) => {
-    const r = await run("git", args, { cwd: repo });
-    assert.equal(r.code, 0, `git ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  assert.equal(
-    (await run("git", ["init", "-q", "--bare", remote], { cwd: dir.path }))
-      .code,
-    0,
-  );
-  await git("init", "-q", "-b", "main");
-  await git("config", "user.name", "Test");
-  await git("config", "user.email", "test@example.org");
-  await git("config", "commit.gpgsign", "false");
-  await git("add", ".");
-  await git("commit", "-q", "-m", "package set");
-  await git("remote", "add", "origin", remote);
-  const path = Deno.env.get("PATH") ?? "/usr/bin:/bin";
-  const task = (
-    args: string[],
-    env: Record<string, string> = {},
-    withFlox = true,
-  ) =>
-    runTaskProcess("release.ts", ["--root", repo, ...args], {
-      env: { PATH: withFlox ? `${bin}:${path}` : path, FLOX_LOG: log, ...env },
-    });
-  return {
-    repo,
-    remote,
-    git,
-    task,
-    floxCalls: async () =>
-      (await Deno.readTextFile(log)).split("\n").filter(Boolean),
-    remoteRef: async (ref: string) => {
-      const r = await run("git", [
-        "--git-dir",
-        remote,
-        "rev-parse",
-        "-q",
-        "--verify",
-        ref,
-      ]);
-      return r.code === 0 ? r.stdout.trim() : undefined;
-    },
-    [Symbol.asyncDispose]: () => dir[Symbol.asyncDispose](),
-  };
-}
 
 Deno.test("release --yes builds, verifies, commits the lock, tags, pushes and publishes", async () => {
   await using s = await setup();
