@@ -1,0 +1,69 @@
+// The one package-file discovery (lib/repo/package_files.ts): what Flox builds from .flox/pkgs/.
+import assert from "node:assert/strict";
+import {
+  discoverPackageFiles,
+  type DiscoveryProblems,
+} from "../lib/repo/package_files.ts";
+import { KitError } from "../lib/kit/errors.ts";
+import { tmp } from "./_helpers.ts";
+
+Deno.test("discoverPackageFiles() finds NAME.nix, NAME/default.nix and symlinks; skips the rest", async () => {
+  await using dir = await tmp();
+  const pkgs = `${dir.path}/.flox/pkgs`;
+  await Deno.mkdir(`${pkgs}/folder`, { recursive: true });
+  await Deno.mkdir(`${pkgs}/no-default`);
+  await Deno.mkdir(`${dir.path}/elsewhere`);
+  await Deno.writeTextFile(`${pkgs}/plain.nix`, "{ }: { }\n");
+  await Deno.writeTextFile(`${pkgs}/folder/default.nix`, "{ }: { }\n");
+  await Deno.writeTextFile(`${pkgs}/no-default/other.nix`, "{ }: { }\n");
+  await Deno.writeTextFile(`${pkgs}/README.md`, "not a package\n");
+  await Deno.writeTextFile(`${dir.path}/elsewhere/linked.nix`, "{ }: { }\n");
+  await Deno.symlink("../../elsewhere/linked.nix", `${pkgs}/linked.nix`);
+  const found = await discoverPackageFiles(dir.path);
+  assert.deepEqual(found.map((p) => [p.attr, p.file]), [
+    ["folder", ".flox/pkgs/folder/default.nix"],
+    ["linked", ".flox/pkgs/linked.nix"],
+    ["plain", ".flox/pkgs/plain.nix"],
+  ]);
+  assert.equal(
+    found[1]!.abs,
+    await Deno.realPath(`${dir.path}/elsewhere/linked.nix`),
+  );
+});
+
+Deno.test("discoverPackageFiles() reports a dangling link and a name defined twice, or refuses them", async () => {
+  await using dir = await tmp();
+  const pkgs = `${dir.path}/.flox/pkgs`;
+  await Deno.mkdir(`${pkgs}/twice`, { recursive: true });
+  await Deno.writeTextFile(`${pkgs}/twice.nix`, "{ }: { }\n");
+  await Deno.writeTextFile(`${pkgs}/twice/default.nix`, "{ }: { }\n");
+  await Deno.symlink("gone.nix", `${pkgs}/dangling.nix`);
+  const problems: DiscoveryProblems = { dangling: [], duplicates: [] };
+  await discoverPackageFiles(dir.path, problems);
+  assert.deepEqual(problems, {
+    dangling: [".flox/pkgs/dangling.nix"],
+    duplicates: [{
+      attr: "twice",
+      files: [".flox/pkgs/twice.nix", ".flox/pkgs/twice/default.nix"],
+    }],
+  });
+  await assert.rejects(
+    discoverPackageFiles(dir.path),
+    (e: Error) =>
+      e instanceof KitError &&
+      e.message ===
+        ".flox/pkgs/dangling.nix is a dangling symlink: point it at a package file, or remove it",
+  );
+  await Deno.remove(`${pkgs}/dangling.nix`);
+  await assert.rejects(
+    discoverPackageFiles(dir.path),
+    (e: Error) =>
+      e instanceof KitError &&
+      e.message ===
+        '.flox/pkgs/twice.nix and .flox/pkgs/twice/default.nix both define "twice": Flox cannot tell which to build; remove one',
+  );
+  await assert.rejects(
+    discoverPackageFiles(`${dir.path}/nowhere`),
+    /\.flox\/pkgs not found under/,
+  );
+});
