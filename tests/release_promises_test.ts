@@ -291,3 +291,31 @@ Deno.test("release --with-deps finds symlinked and NAME/default.nix packages, as
   assert.ok(calls.includes("publish -o acme spandrel"), calls.join("\n"));
   assert.ok(calls.includes("publish -o acme controlnet-aux"), calls.join("\n"));
 });
+
+Deno.test("release takes over a lock its holder stopped renewing a minute ago, not a fresh one", async () => {
+  await using s = await setup();
+  const lockAt = async (secondsAgo: number) => {
+    const when = `${Math.floor(Date.now() / 1000) - secondsAgo} +0000`;
+    const c = await run(
+      "git",
+      ["commit-tree", "HEAD^{tree}", "-m", "release by pid 1 since then"],
+      { cwd: s.repo, env: { GIT_COMMITTER_DATE: when } },
+    );
+    assert.equal(c.code, 0, c.stderr);
+    await s.git("update-ref", LOCK_REF, c.stdout.trim());
+  };
+  await lockAt(5);
+  const fresh = await s.task(["--git-only", "--no-push", "--yes"], {}, false);
+  assert.equal(fresh.code, 1);
+  assert.match(
+    fresh.stderr,
+    /^error: Another release is running in this repository \(release by pid 1 since then\)/m,
+  );
+  await lockAt(120);
+  const stale = await s.task(["--git-only", "--no-push", "--yes"], {}, false);
+  assert.equal(stale.code, 0, stale.stderr);
+  const gone = await run("git", ["rev-parse", "-q", "--verify", LOCK_REF], {
+    cwd: s.repo,
+  });
+  assert.notEqual(gone.code, 0);
+});
