@@ -89,7 +89,7 @@ Deno.test("release pushes its branch and the one tag it made, atomically", async
   );
 });
 
-Deno.test("release: a tag origin refuses leaves main unpushed too (both or neither)", async () => {
+Deno.test("release refuses, before any step, a v<version> the remote already has elsewhere", async () => {
   await using s = await setup();
   // Someone else published v0.3.75 at another commit.
   const other = `${s.dir}/other`;
@@ -114,17 +114,38 @@ Deno.test("release: a tag origin refuses leaves main unpushed too (both or neith
     const r = await run("git", args, { cwd: other });
     assert.equal(r.code, 0, r.stderr);
   }
+  const head = await s.git("rev-parse", "HEAD");
   const r = await s.task(["--org", "acme", "--yes"]);
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: Release stopped at step 6 \(git push --atomic /m,
+    /^error: Tag v0\.3\.75 already exists on origin at [0-9a-f]{12}, not as the local tag: a release never moves a tag; .*\(nothing was done\)$/m,
   );
+  assert.deepEqual(await s.floxCalls(), []);
+  assert.equal(await s.git("rev-parse", "HEAD"), head, "nothing committed");
+  assert.equal(await s.remoteRef("refs/heads/main"), undefined);
+});
+
+Deno.test("release: a tag the remote refuses at push time leaves main unpushed too (both or neither)", async () => {
+  await using s = await setup();
+  // The remote turns tags away as it receives them (an update hook, run per ref).
+  await Deno.writeTextFile(
+    `${s.remote}/hooks/update`,
+    '#!/bin/sh\ncase "$1" in refs/tags/*) echo "tags are protected" >&2; exit 1 ;; esac\n',
+    { mode: 0o755 },
+  );
+  const r = await s.task(["--org", "acme", "--yes"]);
+  assert.equal(r.code, 1);
   assert.equal(
     await s.remoteRef("refs/heads/main"),
     undefined,
     "main not pushed",
   );
+  assert.match(
+    r.stderr,
+    /^error: Release stopped at step 6 \(git push --atomic /m,
+  );
+  assert.equal(await s.remoteRef("refs/tags/v0.3.75"), undefined);
   assert.deepEqual(await s.floxCalls(), ["build comfyui"]);
 });
 

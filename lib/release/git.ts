@@ -163,6 +163,31 @@ export async function hasRemote(
   return r.code === 0;
 }
 
+/**
+ * The commit `tag` points at on `remote` (annotated tags peeled), or undefined when the remote
+ * has no such tag or cannot be asked (the push will then say why).
+ */
+export async function remoteTagCommit(
+  root: string,
+  remote: string,
+  tag: string,
+): Promise<string | undefined> {
+  const ref = `refs/tags/${tag}`;
+  const r = await query(
+    "git",
+    ["ls-remote", "--tags", remote, ref, `${ref}^{}`],
+    root,
+  );
+  if (r.code !== 0) return undefined;
+  const refs = new Map(
+    r.stdout.split("\n").filter(Boolean).map((l) => {
+      const [id, name] = l.split("\t");
+      return [name, id] as const;
+    }),
+  );
+  return refs.get(`${ref}^{}`) ?? refs.get(ref);
+}
+
 const key = (tag: string, what: string) => `comfykit-release.${tag}.${what}`;
 
 /** `git config --local ARGS…`: the values it printed, none when the key is unset. */

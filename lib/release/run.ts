@@ -19,6 +19,7 @@ import {
   head,
   modifiedTracked,
   RELEASE_PATHS,
+  remoteTagCommit,
   tagCommit,
   validTagName,
 } from "./git.ts";
@@ -196,6 +197,17 @@ async function preflight(ctx: ReleaseContext, steps: Step[]): Promise<void> {
   }
   const at = await tagCommit(ctx.root, ctx.tag);
   if (at !== undefined && at !== now) throw tagElsewhere(ctx.tag, at, now);
+  if (ctx.push) {
+    // Someone else's v<version> on the remote would stop the push after the commit and tag.
+    const there = await remoteTagCommit(ctx.root, ctx.remote, ctx.tag);
+    if (there !== undefined && there !== at) {
+      throw new KitError(
+        `Tag ${ctx.tag} already exists on ${ctx.remote} at ${
+          there.slice(0, 12)
+        }, not as the local tag: a release never moves a tag; if it is this release's, fetch it (git fetch ${ctx.remote} tag ${ctx.tag}), else bump the version (nothing was done)`,
+      );
+    }
+  }
   await refuseUncommitted(ctx, " (nothing was done)");
   if (steps.some((s) => s.id.startsWith("publish:"))) {
     // flox publish wants every tracked file clean; the release commits only its own paths.
