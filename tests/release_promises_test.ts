@@ -71,6 +71,48 @@ Deno.test("release --step commits nothing changed after verify passed, --include
   }
 });
 
+Deno.test("release --step tags and pushes nothing committed after its own commit", async () => {
+  await using s = await setup();
+  const fe = new ActingFrontend(
+    {
+      "step:add": true,
+      "step:verify": true,
+      "step:commit": true,
+      "step:tag": true,
+      "step:push": true,
+    },
+    async (key) => {
+      if (key !== "step:tag") return;
+      await Deno.writeTextFile(`${s.repo}/NOTES`, "unverified\n");
+      await s.git("add", "NOTES");
+      await s.git("commit", "-q", "-m", "a commit between prompts");
+    },
+  );
+  await captureOutput(async () => {
+    await assert.rejects(
+      release({
+        root: s.repo,
+        remote: "origin",
+        push: true,
+        gitOnly: true,
+        withDeps: false,
+        includeChanges: false,
+        dryRun: false,
+        step: true,
+        json: false,
+        fe,
+      }),
+      (e: Error) =>
+        e instanceof KitError &&
+        /^Release stopped at step 4 \(git tag .*\): HEAD moved since the release commit [0-9a-f]{12} \(now [0-9a-f]{12}\): /
+          .test(e.message),
+    );
+    return 0;
+  });
+  assert.equal((await run("git", ["tag"], { cwd: s.repo })).stdout, "");
+  assert.equal(await s.remoteRef("refs/heads/main"), undefined);
+});
+
 Deno.test("release pushes its branch and the one tag it made, atomically", async () => {
   await using s = await setup();
   await s.git("tag", "private-note");

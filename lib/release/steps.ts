@@ -41,6 +41,8 @@ export interface ReleaseContext {
   includeChanges: boolean;
   /** What verify passed (set by the verify step): the commit step commits exactly this. */
   verified?: Map<string, string> | undefined;
+  /** The commit the release made or found (set by the commit step): the tag and push use it. */
+  released?: string | undefined;
 }
 
 /** One step of the plan. */
@@ -110,10 +112,14 @@ function commitSteps(ctx: ReleaseContext): Step[] {
     run: async () => {
       await unchangedSinceVerify(ctx);
       await git(root, ["add", "--", ...RELEASE_PATHS]);
-      if (!(await staged(root, RELEASE_PATHS))) return "nothing staged";
+      if (!(await staged(root, RELEASE_PATHS))) {
+        ctx.released = await head(root);
+        return "nothing staged";
+      }
       // With the paths, only the release's files are committed, whatever else is staged.
       await git(root, ["commit", "-m", message, "--", ...RELEASE_PATHS]);
-      return `committed ${(await head(root)).slice(0, 12)}`;
+      ctx.released = await head(root);
+      return `committed ${ctx.released.slice(0, 12)}`;
     },
   }, {
     id: "tag",
@@ -121,13 +127,32 @@ function commitSteps(ctx: ReleaseContext): Step[] {
       `git tag -a ${tag} -m "${ctx.main} ${ctx.version}" (skipped when it points at HEAD)`,
     run: async () => {
       const at = await tagCommit(root, tag);
-      const now = await head(root);
+      const now = await headIsReleased(ctx);
       if (at === now) return `${tag} already points at HEAD`;
       if (at !== undefined) throw tagElsewhere(tag, at, now);
       await git(root, ["tag", "-a", tag, "-m", `${ctx.main} ${ctx.version}`]);
       return `tagged ${tag}`;
     },
   }];
+}
+
+/**
+ * HEAD, when it is still the release's commit; a KitError when it moved after the commit step (a
+ * commit made between --step prompts would be tagged and pushed unverified).
+ */
+async function headIsReleased(ctx: ReleaseContext): Promise<string> {
+  const now = await head(ctx.root);
+  if (ctx.released === undefined) {
+    throw new KitError("The release commit was not made in this run");
+  }
+  if (now !== ctx.released) {
+    throw new KitError(
+      `HEAD moved since the release commit ${ctx.released.slice(0, 12)} (now ${
+        now.slice(0, 12)
+      }): the release tags and pushes only what was built and verified; run the release again`,
+    );
+  }
+  return now;
 }
 
 /** Refuses a commit of anything verify did not see (an edit made after it, --step or not). */
@@ -163,6 +188,7 @@ function pushStep(ctx: ReleaseContext): Step {
       if (!b) {
         throw new KitError("HEAD is detached: check out the release branch");
       }
+      await headIsReleased(ctx);
       await git(ctx.root, [
         "push",
         "--atomic",
