@@ -5,6 +5,7 @@ import {
   type DiscoveryProblems,
 } from "../lib/repo/package_files.ts";
 import { KitError } from "../lib/kit/errors.ts";
+import { neededBy, readPackageSet } from "../lib/repo/package_set.ts";
 import { tmp } from "./_helpers.ts";
 
 Deno.test("discoverPackageFiles() finds NAME.nix, NAME/default.nix and symlinks; skips the rest", async () => {
@@ -66,4 +67,34 @@ Deno.test("discoverPackageFiles() reports a dangling link and a name defined twi
     discoverPackageFiles(`${dir.path}/nowhere`),
     /\.flox\/pkgs not found under/,
   );
+});
+
+Deno.test("neededBy() follows the arguments a package uses, not unwired or unused ones", async () => {
+  await using dir = await tmp();
+  const pkgs = `${dir.path}/.flox/pkgs`;
+  await Deno.mkdir(`${pkgs}/a`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir.path}/sources-manifest.json`,
+    '{ "version": 1, "sources": [] }\n',
+  );
+  const pkg = (args: string[], deps: string[]) =>
+    `{ lib, python3${args.map((a) => `, ${a}`).join("")} }:\n` +
+    `python3.pkgs.buildPythonPackage {\n  pname = "x";\n  version = "1";\n` +
+    `  dependencies = [ ${deps.join(" ")} ];\n}\n`;
+  // comfyui takes a and b but uses only a; a (a folder) takes c; d is in no one's arguments.
+  await Deno.writeTextFile(`${pkgs}/comfyui.nix`, pkg(["a", "b"], ["a"]));
+  await Deno.writeTextFile(`${pkgs}/a/default.nix`, pkg(["c"], ["c"]));
+  for (const name of ["b", "c", "d"]) {
+    await Deno.writeTextFile(`${pkgs}/${name}.nix`, pkg([], []));
+  }
+  const set = await readPackageSet(dir.path);
+  assert.deepEqual(set.packages.map((p) => [p.attr, p.isMain]), [
+    ["a", false],
+    ["b", false],
+    ["c", false],
+    ["comfyui", true],
+    ["d", false],
+  ]);
+  assert.deepEqual(neededBy(set, ["comfyui"]), ["a", "c"]);
+  assert.deepEqual(neededBy(set, ["d"]), []);
 });

@@ -7,6 +7,7 @@ import { parseNix } from "../nix/parse.ts";
 import { type PackageInfo, readPackage } from "../nix/query.ts";
 import { MAIN_ATTR, repoPaths } from "./paths.ts";
 import { discoverPackageFiles } from "./package_files.ts";
+import { variableUses } from "./wire.ts";
 import { readManifest, type SourceEntry } from "./manifest.ts";
 
 /** Where a custom package's source comes from. */
@@ -77,7 +78,8 @@ export async function readPackageSet(root: string): Promise<PackageSet> {
 
 /**
  * The custom packages `roots` need, directly or through each other (their arguments that are
- * packages of the set), sorted by attribute; `roots` themselves are left out. An unwired
+ * packages of the set and that their code uses), sorted by attribute; `roots` themselves are
+ * left out. An unwired
  * package (in .flox/pkgs/ but taken by nothing that is needed) is not among them.
  */
 export function neededBy(
@@ -88,8 +90,10 @@ export function neededBy(
   const seen = new Set<string>(roots);
   const queue = [...roots];
   while (queue.length) {
-    for (const dep of byAttr.get(queue.shift()!)?.takes ?? []) {
-      if (!seen.has(dep)) {
+    const pkg = byAttr.get(queue.shift()!);
+    for (const dep of pkg?.takes ?? []) {
+      // An argument the body never uses is not built with it.
+      if (!seen.has(dep) && variableUses(pkg!.text, dep, pkg!.file).length) {
         seen.add(dep);
         queue.push(dep);
       }
