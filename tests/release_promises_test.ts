@@ -10,6 +10,15 @@ import { setup } from "./release_helpers.ts";
 
 const SPANDREL = ".flox/pkgs/spandrel.nix";
 
+/** Waits (30 s at most) for `path` to exist: the stand-in's sign that its build has started. */
+async function untilExists(path: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await Deno.stat(path).then(() => true, () => false))) {
+    assert.ok(Date.now() < deadline, `${path} never appeared`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Answers like ScriptedFrontend, running `before(key)` first: a person acting between prompts. */
 class ActingFrontend extends ScriptedFrontend {
   constructor(
@@ -69,6 +78,28 @@ Deno.test("release --step commits nothing changed after verify passed, --include
     assert.equal(await s.remoteRef("refs/heads/main"), undefined);
     assert.match(await s.git("status", "--porcelain"), /spandrel\.nix/);
   }
+});
+
+Deno.test("release commits nothing edited while flox build ran", async () => {
+  await using s = await setup();
+  const head = await s.git("rev-parse", "HEAD");
+  const wait = `${s.dir}/go`;
+  const child = await s.spawn(["--org", "acme", "--yes", "--include-changes"], {
+    FLOX_BUILD_WAIT: wait,
+  });
+  await untilExists(`${wait}.started`);
+  const f = `${s.repo}/${SPANDREL}`;
+  await Deno.writeTextFile(f, (await Deno.readTextFile(f)) + "# meanwhile\n");
+  await Deno.writeTextFile(wait, "");
+  const done = await child.output();
+  const stderr = new TextDecoder().decode(done.stderr);
+  assert.equal(done.code, 1, stderr);
+  assert.match(
+    stderr,
+    /^error: Release stopped at step 3 \(verify .*\): Changed since the build started: \.flox\/pkgs\/spandrel\.nix: /m,
+  );
+  assert.equal(await s.git("rev-parse", "HEAD"), head, "nothing committed");
+  assert.deepEqual(await s.floxCalls(), ["build comfyui"]);
 });
 
 Deno.test("release --step tags and pushes nothing committed after its own commit", async () => {
@@ -249,14 +280,7 @@ Deno.test("two releases at once: the second is refused while the first holds the
   const first = await s.spawn(["--org", "acme", "--yes"], {
     FLOX_BUILD_WAIT: wait,
   });
-  const deadline = Date.now() + 30_000;
-  while (!(await Deno.stat(`${wait}.started`).then(() => true, () => false))) {
-    assert.ok(
-      Date.now() < deadline,
-      "the first release never reached its build",
-    );
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await untilExists(`${wait}.started`);
   const second = await s.task(["--org", "acme", "--yes"]);
   await Deno.writeTextFile(wait, "");
   const done = await first.output();

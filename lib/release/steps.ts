@@ -39,6 +39,8 @@ export interface ReleaseContext {
   gitOnly: boolean;
   /** Uncommitted changes to .flox/ and the manifest go into the release commit. */
   includeChanges: boolean;
+  /** What the build was given (set by the add step): only the lock may change until verify. */
+  built?: Map<string, string> | undefined;
   /** What verify passed (set by the verify step): the commit step commits exactly this. */
   verified?: Map<string, string> | undefined;
   /** The commit the release made or found (set by the commit step): the tag and push use it. */
@@ -95,6 +97,7 @@ function stageStep(ctx: ReleaseContext): Step {
     title: `git add -- ${RELEASE_PATHS.join(" ")}`,
     run: async () => {
       await git(ctx.root, ["add", "--", ...RELEASE_PATHS]);
+      ctx.built = await snapshot(ctx.root, RELEASE_PATHS);
       return `staged ${RELEASE_PATHS.join(" and ")}`;
     },
   };
@@ -281,7 +284,19 @@ async function verifyStep(ctx: ReleaseContext): Promise<string> {
     );
   }
   await refuseUncommitted(ctx);
-  ctx.verified = await snapshot(ctx.root, RELEASE_PATHS);
+  const now = await snapshot(ctx.root, RELEASE_PATHS);
+  // What verify checked must be what flox build was given: only the lock it writes may differ.
+  const changed = ctx.built
+    ? changedBetween(ctx.built, now).filter((p) => p !== FLOX_LOCK)
+    : [];
+  if (changed.length) {
+    throw new KitError(
+      `Changed since the build started: ${
+        changed.join(", ")
+      }: the release commits only what was built and verified; run the release again`,
+    );
+  }
+  ctx.verified = now;
   const warnings = findings.filter((f) => f.level === "warning").length;
   return `${findings.length - warnings} checks passed, ${warnings} warning${
     warnings === 1 ? "" : "s"
