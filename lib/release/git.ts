@@ -2,6 +2,7 @@
 // the record of what earlier runs published (kept in the repository's own git config, so a rerun
 // knows without a file in the work tree).
 import { posix } from "node:path";
+import { stream } from "../kit/command.ts";
 import { KitError } from "../kit/errors.ts";
 import { SOURCES_MANIFEST } from "../repo/paths.ts";
 import { query } from "./exec.ts";
@@ -173,10 +174,11 @@ export async function remoteTagCommit(
   tag: string,
 ): Promise<string | undefined> {
   const ref = `refs/tags/${tag}`;
-  const r = await query(
+  // Quietly, and never asking for a password here: the push, which shows its output, may ask.
+  const r = await stream(
     "git",
     ["ls-remote", "--tags", remote, ref, `${ref}^{}`],
-    root,
+    { cwd: root, echo: false, env: { GIT_TERMINAL_PROMPT: "0" } },
   );
   if (r.code !== 0) return undefined;
   const refs = new Map(
