@@ -13,7 +13,7 @@ const HEARTBEAT_MS = 10_000;
 const STALE_MS = 60_000;
 
 /** A held release lock; `release()` it (or `await using`) when the release ends. */
-export interface ReleaseLock extends AsyncDisposable {
+interface ReleaseLock extends AsyncDisposable {
   release(): Promise<void>;
 }
 

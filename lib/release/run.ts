@@ -35,7 +35,7 @@ import {
  * The packages a release builds and publishes, in order, with the same tag: the one place to
  * add a package (comfyui-cuda). `--with-deps` adds the custom packages these need.
  */
-export const RELEASED_PACKAGES: readonly string[] = [MAIN_ATTR];
+const RELEASED_PACKAGES: readonly string[] = [MAIN_ATTR];
 
 /** Options of {@link release}. */
 export interface ReleaseOptions {

@@ -11,7 +11,7 @@ import { variableUses } from "./wire.ts";
 import { readManifest, type SourceEntry } from "./manifest.ts";
 
 /** Where a custom package's source comes from. */
-export type PackageSource =
+type PackageSource =
   | { kind: "vendored"; file: string; entry?: SourceEntry | undefined }
   | { kind: "pypi"; name: string }
   | { kind: "github"; owner: string; repo: string; rev?: string | undefined }
@@ -39,7 +39,7 @@ export interface SetPackage {
 }
 
 /** The whole set, sorted by attribute name, and the manifest it was read with. */
-export interface PackageSet {
+interface PackageSet {
   packages: SetPackage[];
   manifest: SourceEntry[];
 }
@@ -55,7 +55,12 @@ export async function readPackageSet(root: string): Promise<PackageSet> {
   const realRoot = await Deno.realPath(root);
   const packages: SetPackage[] = [];
   for (const { attr, file, abs } of files) {
-    const text = await Deno.readTextFile(abs);
+    const text = await Deno.readTextFile(abs).catch((e) => {
+      // Removed since the folder was listed (another run): it is not part of the set.
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw e;
+    });
+    if (text === undefined) continue;
     const info = readPackage(parseNix(text, file));
     const real = relative(realRoot, abs);
     packages.push({
