@@ -19,15 +19,21 @@ import { checkBuilds } from "../lib/verify/builds.ts";
 import { parseNix } from "../lib/nix/parse.ts";
 import { readPackage } from "../lib/nix/query.ts";
 import { byDerivation, loadPackages } from "../lib/fix_build/locate.ts";
-import {
-  collector,
-  type Finding,
-  type RunCommand,
-} from "../lib/verify/types.ts";
+import type { Add, Finding, RunCommand } from "../lib/verify/types.ts";
 import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
 
 const NIX = haveTool("nix-instantiate");
 const CUDA = ".flox/pkgs/comfyui-cuda.nix";
+
+/** Collects findings in order. */
+function collector(): { add: Add; sorted(): Finding[] } {
+  const out: Finding[] = [];
+  return {
+    add: (section, level, message, where, fix) =>
+      out.push({ section, level, message, where, fix }),
+    sorted: () => out,
+  };
+}
 
 /** The findings of the check on `root`. */
 async function findings(root: string): Promise<Finding[]> {

@@ -20,7 +20,8 @@ import {
   parseRequirementsTxt,
   type RequirementLine,
 } from "../python/requirements.ts";
-import { fetchUrlCached } from "./fetch_cache.ts";
+import { fetchUrlCached, NotCachedError } from "./fetch_cache.ts";
+import type { EnvLike } from "../kit/env.ts";
 
 /** One release of the main package, read from its source archive. */
 interface MainRelease {
@@ -31,35 +32,69 @@ interface MainRelease {
 
 /**
  * Fetches the archive of `pkg`'s repository at `rev` (through the download cache), computes
- * its NAR hash and parses the requirements.txt at its top folder. The caller decides what a
- * hash other than the pinned one means.
+ * its NAR hash and parses the requirements.txt at its top folder — before the cache keeps a
+ * fresh download, and before a cached copy is used: a corrupt or tampered archive is refused,
+ * never cached for the next run to trip over. With `expect`, a NAR hash other than the pinned
+ * one is refused the same way; without, the caller decides what another hash means.
  */
 export async function readMainRelease(
   pkg: Pick<MainPackage, "owner" | "repo">,
   rev: string,
-  opts: { onFetchError?: (e: KitError) => KitError; offline?: boolean } = {},
+  opts: {
+    onFetchError?: (e: KitError) => KitError;
+    offline?: boolean;
+    env?: EnvLike;
+    /** The NAR hash the archive must have (the pinned one). */
+    expect?: { hash: string; mismatch: (got: string) => KitError };
+  } = {},
 ): Promise<MainRelease> {
-  let archive: string;
-  try {
-    archive = await fetchUrlCached(
-      archiveUrl(githubUrl(), pkg.owner, pkg.repo, rev),
-      { offline: opts.offline ?? false },
+  const env = opts.env ?? Deno.env;
+  const label = `${pkg.owner}/${pkg.repo}@${rev}`;
+  let result: MainRelease | undefined;
+  let refused: unknown;
+  const check = async (path: string) => {
+    let hash: string;
+    try {
+      hash = toSri(await narHashArchive(path));
+    } catch (e) {
+      if (!(e instanceof Error) || e instanceof Deno.errors.NotCapable) throw e;
+      throw new KitError(
+        `The archive of ${label} is not a readable archive (${e.message})`,
+      );
+    }
+    if (opts.expect && !sameHash(hash, opts.expect.hash)) {
+      throw opts.expect.mismatch(hash);
+    }
+    const requirements = await archiveRequirements(
+      path,
+      label,
+      `${pkg.repo}@${rev}/requirements.txt`,
     );
+    result = { hash, requirements };
+  };
+  const verify = (path: string) =>
+    check(path).catch((e) => {
+      refused = e;
+      throw e;
+    });
+  try {
+    await fetchUrlCached(archiveUrl(githubUrl(env), pkg.owner, pkg.repo, rev), {
+      offline: opts.offline ?? false,
+      env,
+      verify,
+    });
   } catch (e) {
-    if (e instanceof KitError && opts.onFetchError) throw opts.onFetchError(e);
+    // The archive's own fault is said as is; a failed download gets the caller's hint.
+    if (e instanceof KitError && opts.onFetchError && e !== refused) {
+      throw opts.onFetchError(e);
+    }
     throw e;
   }
-  const hash = toSri(await narHashArchive(archive));
-  const requirements = await archiveRequirements(
-    archive,
-    `${pkg.owner}/${pkg.repo}@${rev}`,
-    `${pkg.repo}@${rev}/requirements.txt`,
-  );
-  return { hash, requirements };
+  return result!;
 }
 
 /** The requirements.txt at the top folder of a release archive already on disk. */
-export async function archiveRequirements(
+async function archiveRequirements(
   archive: string,
   label: string,
   where = `${label}/requirements.txt`,
@@ -70,6 +105,44 @@ export async function archiveRequirements(
     throw new KitError(`The archive of ${label} has no requirements.txt`);
   }
   return parseRequirementsTxt(new TextDecoder().decode(file.data), where);
+}
+
+/** The archive at the pinned revision does not have the NAR hash the main package pins. */
+export class PinMismatchError extends KitError {
+  constructor(
+    readonly label: string,
+    readonly actual: string,
+    readonly pinned: string,
+  ) {
+    super(
+      `The archive of ${label} has NAR hash ${actual}, not the ${pinned} pinned in ${MAIN}: run "deno task verify"`,
+    );
+  }
+}
+
+/**
+ * requirements.txt of the main package at its pinned revision, from an archive whose NAR hash is
+ * the pinned one (else a PinMismatchError). With `offline`, only an archive already in the
+ * download cache is read (else a NotCachedError).
+ */
+export async function pinnedRequirements(
+  pkg: MainPackage,
+  opts: {
+    offline?: boolean;
+    env?: EnvLike;
+    onFetchError?: (e: KitError) => KitError;
+  } = {},
+): Promise<RequirementLine[]> {
+  const label = `${pkg.owner}/${pkg.repo}@${pkg.rev}`;
+  const release = await readMainRelease(pkg, pkg.rev, {
+    ...opts,
+    // Checked before the cache keeps the archive (issue 22 #5).
+    expect: {
+      hash: pkg.hash,
+      mismatch: (got) => new PinMismatchError(label, got, pkg.hash),
+    },
+  });
+  return release.requirements;
 }
 
 /**
@@ -89,27 +162,25 @@ export async function mainPackageRequirements(
     );
   }
   const pkg = readMainPackage(text, MAIN);
-  const release = await readMainRelease(pkg, pkg.rev, {
+  const requirements = await pinnedRequirements(pkg, {
     offline: opts.offline ?? false,
-    onFetchError: (e) =>
-      new KitError(
+    onFetchError: (e) => {
+      const message =
         `Cannot get the source of ${MAIN} to read its requirements: ${e.message}: ${
           opts.hint ??
             "pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)"
-        }`,
-      ),
+        }`;
+      return e instanceof NotCachedError
+        ? new NotCachedError(message)
+        : new KitError(message);
+    },
   });
-  if (!sameHash(release.hash, pkg.hash)) {
-    throw new KitError(
-      `The archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has NAR hash ${release.hash}, not the ${pkg.hash} pinned in ${MAIN}: run "deno task verify"`,
-    );
-  }
   const where = `${pkg.repo}@${pkg.rev}/requirements.txt`;
   info(
-    `requirements: ${release.requirements.length} from ${where} (pinned in ${MAIN})`,
+    `requirements: ${requirements.length} from ${where} (pinned in ${MAIN})`,
   );
   return {
-    requirements: release.requirements.map(requirementToString),
+    requirements: requirements.map(requirementToString),
     label: `${pkg.pname}`,
     source: `requirements.txt of ${pkg.owner}/${pkg.repo} ${pkg.rev} (${MAIN})`,
   };

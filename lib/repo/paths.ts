@@ -26,8 +26,9 @@ export const SOURCES_MANIFEST = "sources-manifest.json";
 export const NIXPKGS_INDEX = "nixpkgs-index.json";
 /** The attribute names of nixpkgs' lib.licenses (verify's check of meta.license). */
 export const NIXPKGS_LICENSES = "nixpkgs-licenses.json";
-/** The main package. */
-export const MAIN_PACKAGE = `${PKGS_DIR}/comfyui.nix`;
+/** The main package's attribute and its file. */
+export const MAIN_ATTR = "comfyui";
+export const MAIN_PACKAGE = `${PKGS_DIR}/${MAIN_ATTR}.nix`;
 /**
  * Builds of the main package against another torch (attribute names): each file calls
  * comfyui.nix and every other package file again with its own python3, so none is a package
@@ -43,7 +44,7 @@ export function isMainVariant(attr: string): boolean {
 
 /** The attribute whose file builds `attr`: the main package's for a variant, else `attr`. */
 export function fileAttrOf(attr: string): string {
-  return isMainVariant(attr) ? "comfyui" : attr;
+  return isMainVariant(attr) ? MAIN_ATTR : attr;
 }
 /** The Flox environment manifest and its lock. */
 export const FLOX_MANIFEST = ".flox/env/manifest.toml";

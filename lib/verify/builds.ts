@@ -38,7 +38,7 @@ interface Read extends PkgFile {
 /** Reads the package files that parse (the parse section reports the others). */
 async function readAll(root: string): Promise<Read[]> {
   const out: Read[] = [];
-  for (const p of await listPackageFiles(root)) {
+  for (const p of (await listPackageFiles(root)).pkgs) {
     const text = await Deno.readTextFile(p.abs);
     const file = tryParseNix(text, p.rel);
     if (file instanceof KitError) continue;
