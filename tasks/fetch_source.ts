@@ -13,14 +13,11 @@ import { parseCli, runTask } from "../lib/kit/cli.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
-import {
-  describe,
-  type FetchOptions,
-  fetchSources,
-  restoreLine,
-  restoreSources,
-  restoreSummary,
-} from "../lib/fetch_source/run.ts";
+import type { FetchOptions } from "../lib/fetch_source/run.ts";
+import type * as Workflow from "../lib/fetch_source/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let { describe, fetchSources, restoreLine, restoreSources, restoreSummary } =
+  {} as typeof Workflow;
 
 const USAGE = `Usage:
   deno task fetch-source pypi:NAME[==VERSION] [--wheel|--sdist]
@@ -104,6 +101,8 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    ({ describe, fetchSources, restoreLine, restoreSources, restoreSummary } =
+      await import("../lib/fetch_source/run.ts"));
     const jobs = positiveInt("jobs", v.jobs, 64);
     const retries = positiveInt("retries", v.retries, 100);
     const timeout = positiveInt("timeout", v.timeout, 3600);

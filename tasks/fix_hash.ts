@@ -10,7 +10,9 @@
 // --allow-env (the terminal prompt's libraries read many variables; @lezer/lr reads LOG).
 import { parseCli, runTask } from "../lib/kit/cli.ts";
 import { out } from "../lib/kit/log.ts";
-import {
+import type * as Workflow from "../lib/fix_build/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let {
   askFile,
   checkLogArgs,
   checkPkgsWritable,
@@ -18,7 +20,7 @@ import {
   logFromStdin,
   readLog,
   roundsFrom,
-} from "../lib/fix_build/run.ts";
+} = {} as typeof Workflow;
 import { PKGS_DIR, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 
 const USAGE = `Usage: deno task fix-hash [LOG] [options]
@@ -63,6 +65,15 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    ({
+      askFile,
+      checkLogArgs,
+      checkPkgsWritable,
+      fixHash,
+      logFromStdin,
+      readLog,
+      roundsFrom,
+    } = await import("../lib/fix_build/run.ts"));
     const logArgs = {
       positionals,
       run: values.run,
