@@ -49,6 +49,13 @@ out(
     Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
   }`,
 );
+const compareTasks = new Set(
+  COMPARE
+    ? Object.keys(
+      JSON.parse(Deno.readTextFileSync(`${COMPARE}/deno.json`)).tasks,
+    )
+    : [],
+);
 const FLOOR = "floor: deno task running deno eval ''";
 const runs: Record<string, [string[], string?]> = {
   [FLOOR]: [["task", "-q", "--config", `${ROOT}/bench/_floor.json`, "noop"]],
