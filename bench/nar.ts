@@ -69,13 +69,25 @@ async function generate(): Promise<void> {
   await Deno.writeTextFile(marker, "");
 }
 
-/** Runs argv under GNU time: wall ms, peak RSS KiB, first stdout word. */
+function have(cmd: string): boolean {
+  return (Deno.env.get("PATH") ?? "").split(":").some((d) => {
+    try {
+      return Deno.statSync(`${d}/${cmd}`).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+/** GNU time reports peak memory; without it (apt-get install time) the column is empty. */
+const GNU_TIME = have("time");
+
+/** Runs argv under GNU time: wall ms, peak RSS KiB (NaN without it), first stdout word. */
 async function measure(
   argv: string[],
 ): Promise<{ ms: number; kib: number; first: string }> {
   const t0 = performance.now();
-  const r = await new Deno.Command("time", {
-    args: ["-f", "%M", ...argv],
+  const r = await new Deno.Command(GNU_TIME ? "time" : argv[0]!, {
+    args: GNU_TIME ? ["-f", "%M", ...argv] : argv.slice(1),
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1", LC_ALL: "C" },
@@ -84,7 +96,7 @@ async function measure(
   const err = new TextDecoder().decode(r.stderr).trim().split("\n");
   if (!r.success) throw new Error(`${argv.join(" ")} failed: ${err.join(" ")}`);
   const first = new TextDecoder().decode(r.stdout).trim().split(/\s+/)[0] ?? "";
-  return { ms, kib: Number(err.at(-1)), first };
+  return { ms, kib: GNU_TIME ? Number(err.at(-1)) : NaN, first };
 }
 
 function median(xs: number[]): number {
@@ -92,6 +104,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+if (!have("nix-hash")) {
+  out("nix-hash not found: nothing to compare with (apt-get install nix-bin)");
+  Deno.exit(0);
+}
 await generate();
 out(
   `deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, load ${

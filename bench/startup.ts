@@ -6,9 +6,10 @@
 //
 //   deno task bench-startup          # ROUNDS=9; BENCH_ROUNDS=n
 //   BENCH_COMPARE=/path/to/other/checkout deno task bench-startup   # also time its --help
+//   BENCH_TASKS=checksum,sbom deno task bench-startup                 # only these tasks
 //
 // Permissions: --allow-read (deno.json), --allow-run=deno, --allow-env=BENCH_ROUNDS,
-// BENCH_COMPARE, --allow-sys=loadavg.
+// BENCH_COMPARE,BENCH_TASKS, --allow-sys=loadavg.
 import { fileURLToPath } from "node:url";
 import { out } from "../lib/kit/log.ts";
 
@@ -17,8 +18,11 @@ const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 9);
 const TARGET_MS = 150;
 
 const config = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`));
+/** BENCH_TASKS=a,b: only these tasks (tests/bench_test.ts runs a short one). */
+const only = Deno.env.get("BENCH_TASKS")?.split(",");
 const tasks = Object.keys(config.tasks as Record<string, unknown>).filter((t) =>
-  t !== "test" && t !== "update-golden" && !t.startsWith("bench")
+  t !== "test" && t !== "update-golden" && !t.startsWith("bench") &&
+  (!only || only.includes(t))
 );
 
 /** Another checkout whose tasks' --help is timed in the same rounds (e.g. before a change). */

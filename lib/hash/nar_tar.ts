@@ -67,7 +67,7 @@ function octal(h: Uint8Array, from: number, len: number): number {
       if (n > 0 || i > from) break;
       continue;
     }
-    if (c < 48 || c > 55) throw new KitError("tar stream: bad octal field");
+    if (c < 48 || c > 55) throw new KitError("Tar stream: bad octal field");
     n = n * 8 + (c - 48);
   }
   return n;
