@@ -114,7 +114,8 @@ out(
     Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
   }`,
 );
-const tarArgs = "--sort=name --format=gnu --hard-dereference";
+const tarArgs =
+  "--sort=name --format=gnu --hard-dereference --blocking-factor=128";
 const commands: Record<string, string[]> = {
   "deno task checksum DIR": [...checksumCommand(true), "--format", "hex", TREE],
   "nix-hash --type sha256 DIR": ["nix-hash", "--type", "sha256", TREE],

