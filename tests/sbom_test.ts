@@ -49,45 +49,94 @@ async function fixtureRepo(dir: string): Promise<void> {
       }],
     }),
   );
+  // As add-node writes them (nodes branch, lib/add_node/render.ts), and as lock-workflow writes
+  // its locks (docs/lock-workflow.md, lockVersion 1).
   await Deno.writeTextFile(
-    join(dir, ".flox/pkgs/comfyui-node-example.nix"),
-    `{ lib, python3, fetchFromGitHub, stdenvNoCC }:
-stdenvNoCC.mkDerivation rec {
-  pname = "comfyui-example";
+    join(dir, ".flox/pkgs/comfyui-node-comfyui-example.nix"),
+    `{ lib
+, stdenv
+, python3
+, fetchFromGitHub
+, spandrel
+}:
+
+stdenv.mkDerivation {
+  pname = "comfyui-node-comfyui-example";
   version = "1.2.0";
+
   src = fetchFromGitHub {
     owner = "someone";
     repo = "ComfyUI-Example";
-    rev = "v\${version}";
-    hash = "sha256-T6O6UzcIcBsLWGHmgRnQB/EgsM5Mw2OTmMRq+BBtwsE=";
+    rev = "f2838ed5e59de4d73cde5c98354b87a8d3200190";
+    hash = "sha256-0DgPrOFXOjQ4K1RKxLQdtGfJHbopP8iovoJqna8d+Gg=";
   };
-  propagatedBuildInputs = with python3.pkgs; [ opencv4 ];
-  meta = with lib; { license = licenses.unfree; };
+
+  passthru = {
+    comfyuiNodeName = "ComfyUI-Example";
+    pythonDependencies = [
+      python3.pkgs.opencv4
+      spandrel
+    ];
+  };
+
+  meta = with lib; {
+    homepage = "https://github.com/someone/ComfyUI-Example";
+    license = licenses.unfree;
+    platforms = platforms.all;
+  };
 }
 `,
   );
   await Deno.writeTextFile(
     join(dir, "workflows/flux.lock.json"),
-    JSON.stringify({
-      version: 1,
-      comfyui: { version: "0.3.75" },
-      models: [{
-        name: "flux1-dev.safetensors",
-        directory: "diffusion_models",
-        url: "https://huggingface.co/x/y/resolve/0123abc/flux1-dev.safetensors",
-        size: 12,
-        sha256: MODEL_SHA,
-        license: "apache-2.0",
-      }, {
-        name: "unpinned.pt",
-        directory: "loras",
-        url: "https://example.org/u.pt",
-      }],
-      nodePacks: [{ id: "comfyui-example", version: "1.2.0" }, {
-        id: "comfyui-kjnodes",
-        version: "1.1.0",
-      }],
-    }),
+    JSON.stringify(
+      {
+        lockVersion: 1,
+        workflow: "flux.json",
+        comfyui: {
+          savedWith: "0.3.65",
+          versions: ["0.3.65"],
+          package: "0.3.75",
+        },
+        nodePacks: [
+          { id: "comfyui-example", source: "registry", versions: ["1.2.0"] },
+          {
+            id: "comfyui-kjnodes",
+            source: "registry",
+            versions: ["1.1.0"],
+            install: ["deno task add-node registry:comfyui-kjnodes@1.1.0"],
+          },
+        ],
+        models: [{
+          name: "flux1-dev.safetensors",
+          directory: "diffusion_models",
+          url:
+            "https://huggingface.co/x/y/resolve/0123abc/flux1-dev.safetensors",
+          sourceUrl:
+            "https://huggingface.co/x/y/resolve/main/flux1-dev.safetensors",
+          immutable: true,
+          size: 12,
+          sha256: MODEL_SHA,
+          hashFrom: "lfs",
+          huggingface: {
+            repo: "x/y",
+            kind: "models",
+            path: "flux1-dev.safetensors",
+            revision: "main",
+            commit: "0123abc",
+            gated: true,
+            license: "apache-2.0",
+          },
+        }],
+        unpinned: [{
+          name: "clip_l.safetensors",
+          directory: "text_encoders",
+          reason: "named only in widgets_values",
+        }],
+      },
+      null,
+      2,
+    ) + "\n",
   );
 }
 
@@ -187,34 +236,46 @@ Deno.test("sbom: node packs, the lock's nixpkgs revision and workflow models", a
     prop(byRef.get("nixpkgs:python3Packages.torch"), "nixpkgs:rev"),
     REV,
   );
-  const node: Doc = byRef.get("node:comfyui-node-example");
-  assert.equal(node.purl, "pkg:github/someone/comfyui-example@v1.2.0");
+  const node: Doc = byRef.get("node:comfyui-node-comfyui-example");
+  assert.equal(
+    node.purl,
+    "pkg:github/someone/comfyui-example@f2838ed5e59de4d73cde5c98354b87a8d3200190",
+  );
   assert.equal(node.version, "1.2.0");
   assert.deepEqual(node.licenses, [{ license: { name: "nixpkgs:unfree" } }]);
   assert.equal(
     prop(node, "comfykit:nar-hash"),
-    "sha256-T6O6UzcIcBsLWGHmgRnQB/EgsM5Mw2OTmMRq+BBtwsE=",
+    "sha256-0DgPrOFXOjQ4K1RKxLQdtGfJHbopP8iovoJqna8d+Gg=",
   );
   const model: Doc = byRef.get(`model:${MODEL_SHA}`);
   assert.equal(model.type, "machine-learning-model");
   assert.deepEqual(model.hashes, [{ alg: "SHA-256", content: MODEL_SHA }]);
   assert.deepEqual(model.licenses, [{ license: { id: "Apache-2.0" } }]);
   assert.equal(prop(model, "comfyui:directory"), "diffusion_models");
+  assert.equal(prop(model, "huggingface:commit"), "0123abc");
+  assert.equal(prop(model, "huggingface:gated"), "true");
   const deps = new Map(doc.dependencies.map((d: Doc) => [d.ref, d.dependsOn]));
   const wf = deps.get("workflow:workflows/flux.lock.json") as string[];
   assert.deepEqual(wf, [
     "comfyui",
     `model:${MODEL_SHA}`,
-    "node:comfyui-node-example",
+    "node:comfyui-node-comfyui-example",
     "nodepack:comfyui-kjnodes@1.1.0",
   ]);
-  assert.ok((deps.get("node:comfyui-node-example") as string[]).includes(
+  // passthru.pythonDependencies: a nixpkgs package and a custom one.
+  assert.deepEqual(deps.get("node:comfyui-node-comfyui-example"), [
+    "flox:spandrel",
     "nixpkgs:python3Packages.opencv4",
-  ));
+  ]);
   const wfPart: Doc = byRef.get("workflow:workflows/flux.lock.json");
   assert.equal(
-    prop(wfPart, "comfykit:unpinned-model:unpinned.pt"),
-    "https://example.org/u.pt",
+    prop(wfPart, "comfykit:unpinned-model:text_encoders/clip_l.safetensors"),
+    "named only in widgets_values",
+  );
+  assert.equal(prop(wfPart, "comfyui:saved-with"), "0.3.65");
+  assert.equal(
+    prop(byRef.get("nodepack:comfyui-kjnodes@1.1.0"), "comfykit:install"),
+    "deno task add-node registry:comfyui-kjnodes@1.1.0",
   );
 });
 
@@ -231,7 +292,7 @@ Deno.test("sbom: --deny-license names the denied components and writes nothing",
   assert.equal(r.stdout, "");
   assert.match(
     r.stderr,
-    /denied licence: comfyui-example 1\.2\.0 \(node:comfyui-node-example\): nixpkgs:unfree/,
+    /denied licence: comfyui-node-comfyui-example 1\.2\.0 \(node:comfyui-node-comfyui-example\): nixpkgs:unfree/,
   );
   assert.match(
     r.stderr,
@@ -288,6 +349,13 @@ Deno.test("sbom: a broken workflow lock is one error naming the file", async () 
     r.stderr,
     /error: workflows\/bad\.lock\.json: "models" must be a list/,
   );
+  await Deno.writeTextFile(
+    join(dir.path, "workflows/bad.lock.json"),
+    '{"lockVersion": 2}',
+  );
+  const v = await captureOutput(() => main(["--root", dir.path]));
+  assert.equal(v.code, 1);
+  assert.match(v.stderr, /lockVersion 2 is not one this kit reads \(1\)/);
 });
 
 Deno.test("sbom: the schema validator rejects what CycloneDX 1.6 forbids", async () => {

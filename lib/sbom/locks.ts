@@ -77,10 +77,60 @@ function records(
   return [];
 }
 
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return v && typeof v === "object" && !Array.isArray(v)
+    ? v as Record<string, unknown>
+    : undefined;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x) => typeof x === "string") : [];
+}
+
+/** The model part of one `models[]` entry, or undefined when it has no sha256 (not pinned). */
+function modelPart(
+  m: Record<string, unknown>,
+  i: number,
+  where: string,
+): { name: string; part?: Part } {
+  const name = str(m, "name", "file", "filename");
+  if (!name) throw new KitError(`${where}: models[${i}].name is missing`);
+  const sha = str(m, "sha256")?.toLowerCase();
+  if (!sha || !/^[0-9a-f]{64}$/.test(sha)) return { name };
+  const hf = obj(m.huggingface) ?? {};
+  const dir = str(m, "directory");
+  const lic = str(m, "license") ?? str(hf, "license");
+  const part: Part = {
+    ref: `model:${sha}`,
+    type: "machine-learning-model",
+    name,
+    sha256: sha,
+    distribution: str(m, "url"),
+    licenses: lic ? [modelLicense(lic)] : [],
+    properties: {},
+  };
+  const p = part.properties;
+  if (dir) p["comfyui:directory"] = dir;
+  if (typeof m.size === "number") p["comfykit:size"] = String(m.size);
+  if (typeof m.immutable === "boolean") {
+    p["comfykit:immutable-url"] = String(m.immutable);
+  }
+  const from = str(m, "hashFrom");
+  if (from) p["comfykit:hash-from"] = from;
+  const source = str(m, "sourceUrl");
+  if (source) p["comfykit:source-url"] = source;
+  const repo = str(hf, "repo"), commit = str(hf, "commit");
+  if (repo) p["huggingface:repo"] = repo;
+  if (commit) p["huggingface:commit"] = commit;
+  if (m.gated === true || hf.gated === true) p["huggingface:gated"] = "true";
+  return { name, part };
+}
+
 /**
- * Adds one workflow lock to `bill`: the workflow (a file part), its models (deduplicated by
- * sha256 across workflows), its node packs (linked to a node pack part of the same name when
- * the repository builds it) and an edge to ComfyUI.
+ * Adds one workflow lock (lock-workflow's format, docs/lock-workflow.md; lockVersion 1) to
+ * `bill`: the workflow (a file part), its models (deduplicated by sha256 across workflows), its
+ * node packs (linked to the node pack part the repository builds for the same id) and an edge to
+ * ComfyUI. Models it could not pin are properties of the workflow.
  */
 export function addWorkflowLock(
   bill: Bill,
@@ -88,14 +138,20 @@ export function addWorkflowLock(
   where: string,
   fileSha256: string,
 ): void {
-  let data: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    data = JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new KitError(`${where}: not JSON (${(e as Error).message})`);
   }
-  if (!data || typeof data !== "object" || Array.isArray(data)) {
-    throw new KitError(`${where}: expected a JSON object`);
+  const data = obj(parsed);
+  if (!data) throw new KitError(`${where}: expected a JSON object`);
+  if (data.lockVersion !== undefined && data.lockVersion !== 1) {
+    throw new KitError(
+      `${where}: lockVersion ${
+        JSON.stringify(data.lockVersion)
+      } is not one this kit reads (1)`,
+    );
   }
   const wf: Part = {
     ref: `workflow:${where}`,
@@ -105,84 +161,81 @@ export function addWorkflowLock(
     licenses: [],
     properties: { "comfykit:file": where },
   };
-  const comfy = data.comfyui;
-  const comfyVersion = typeof comfy === "string"
-    ? comfy
-    : comfy && typeof comfy === "object"
-    ? str(comfy as Record<string, unknown>, "version")
-    : undefined;
-  if (comfyVersion) wf.properties["comfyui:version"] = comfyVersion;
+  const p = wf.properties;
+  const workflow = str(data, "workflow");
+  if (workflow) p["comfykit:workflow"] = workflow;
+  const comfy = typeof data.comfyui === "string"
+    ? { version: data.comfyui }
+    : obj(data.comfyui) ?? {};
+  const saved = str(comfy, "savedWith", "version");
+  if (saved) p["comfyui:saved-with"] = saved;
+  const pkg = str(comfy, "package");
+  if (pkg) p["comfyui:package"] = pkg;
   bill.parts.push(wf);
   addEdge(bill, wf.ref, bill.root.ref);
-  const byRef = new Map(bill.parts.map((p) => [p.ref, p]));
+  const byRef = new Map(bill.parts.map((x) => [x.ref, x]));
   records(data, ["models"], where).forEach((m, i) => {
-    const name = str(m, "name", "file", "filename");
-    const sha = str(m, "sha256")?.toLowerCase();
-    if (!name) throw new KitError(`${where}: models[${i}].name is missing`);
-    if (!sha || !/^[0-9a-f]{64}$/.test(sha)) {
-      // An unpinned model is named, not hashed: lock-workflow lists it as unresolved.
-      wf.properties[`comfykit:unpinned-model:${name}`] = str(m, "url") ?? "";
+    const { name, part } = modelPart(m, i, where);
+    if (!part) {
+      const dir = str(m, "directory");
+      p[`comfykit:unpinned-model:${dir ? `${dir}/` : ""}${name}`] =
+        str(m, "url") ?? "no sha256";
       return;
     }
-    const ref = `model:${sha}`;
-    if (!byRef.has(ref)) {
-      const dir = str(m, "directory");
-      const lic = str(m, "license");
-      const part: Part = {
-        ref,
-        type: "machine-learning-model",
-        name,
-        sha256: sha,
-        distribution: str(m, "url", "immutableUrl", "immutable_url"),
-        licenses: lic ? [modelLicense(lic)] : [],
-        properties: {},
-      };
-      if (dir) part.properties["comfyui:directory"] = dir;
-      if (typeof m.size === "number") {
-        part.properties["comfykit:size"] = String(m.size);
-      }
-      if (m.gated === true) part.properties["huggingface:gated"] = "true";
+    if (!byRef.has(part.ref)) {
       bill.parts.push(part);
-      byRef.set(ref, part);
+      byRef.set(part.ref, part);
     }
-    addEdge(bill, wf.ref, ref);
+    addEdge(bill, wf.ref, part.ref);
   });
-  const nodes = records(
-    data,
-    ["nodePacks", "node_packs", "nodes", "packs"],
-    where,
-  );
+  records(data, ["unpinned"], where).forEach((u, i) => {
+    const name = str(u, "name");
+    if (!name) throw new KitError(`${where}: unpinned[${i}].name is missing`);
+    const dir = str(u, "directory");
+    p[`comfykit:unpinned-model:${dir ? `${dir}/` : ""}${name}`] =
+      str(u, "reason") ?? "";
+  });
+  const nodes = records(data, ["nodePacks"], where);
   nodes.forEach((n, i) => {
-    const id = str(n, "id", "cnr_id", "aux_id", "name");
-    if (!id) throw new KitError(`${where}: node pack ${i + 1} has no id`);
-    const version = str(n, "version", "ver");
-    const local = [...byRef.values()].find((p) =>
-      p.ref.startsWith("node:") &&
-      (p.name === id || p.ref === `node:comfyui-node-${id}`)
+    const id = str(n, "id", "cnr_id", "aux_id");
+    if (!id) throw new KitError(`${where}: nodePacks[${i}].id is missing`);
+    const local = [...byRef.values()].find((x) =>
+      x.ref.startsWith("node:") &&
+      (x.ref === `node:comfyui-node-${id.toLowerCase()}` || x.name === id)
     );
     if (local) {
       addEdge(bill, wf.ref, local.ref);
       return;
     }
-    const ref = `nodepack:${id}${version ? `@${version}` : ""}`;
-    if (!byRef.has(ref)) {
-      const part: Part = {
-        ref,
-        type: "library",
-        name: id,
-        version,
-        licenses: [],
-        properties: { "comfykit:not-built-here": "true" },
-      };
-      const repo = /^([\w.-]+)\/([\w.-]+)$/.exec(id);
-      if (repo) {
-        part.purl = `pkg:github/${id.toLowerCase()}${
-          version ? `@${version}` : ""
-        }`;
+    const versions = strings(n.versions);
+    const single = str(n, "version", "ver");
+    if (single) versions.push(single);
+    const source = str(n, "source");
+    for (const version of versions.length > 0 ? versions : [undefined]) {
+      const ref = `nodepack:${id}${version ? `@${version}` : ""}`;
+      if (!byRef.has(ref)) {
+        const part: Part = {
+          ref,
+          type: "library",
+          name: id,
+          version,
+          licenses: [],
+          properties: { "comfykit:not-built-here": "true" },
+        };
+        if (source) part.properties["comfyui:pack-source"] = source;
+        const install = strings(n.install);
+        if (install.length > 0) {
+          part.properties["comfykit:install"] = install.join("; ");
+        }
+        if (/^[\w.-]+\/[\w.-]+$/.test(id)) {
+          part.purl = `pkg:github/${id.toLowerCase()}${
+            version ? `@${version}` : ""
+          }`;
+        }
+        bill.parts.push(part);
+        byRef.set(ref, part);
       }
-      bill.parts.push(part);
-      byRef.set(ref, part);
+      addEdge(bill, wf.ref, ref);
     }
-    addEdge(bill, wf.ref, ref);
   });
 }

@@ -4,6 +4,8 @@
 import type { NixFile } from "../nix/parse.ts";
 import { type PackageInfo, readPackage } from "../nix/query.ts";
 import { attrSetOf, bindingsOf } from "../nix/bindings.ts";
+import { depListOf } from "../nix/lists.ts";
+import type { DepList } from "../nix/query.ts";
 import type { Fetcher } from "../nix/query.ts";
 import { normalizeName } from "../python/names.ts";
 import { toHex, tryParseHash } from "../hash/sha256.ts";
@@ -11,8 +13,16 @@ import type { SourceEntry } from "../repo/manifest.ts";
 import { licenseAttrs, licenseOf } from "./licenses.ts";
 import { addEdge, type Bill, type Part } from "./model.ts";
 
-/** The dependency lists that end up in the shipped closure, and those only used to build. */
-const RUNTIME = ["dependencies", "propagatedBuildInputs", "buildInputs"];
+/**
+ * The dependency lists that end up in the shipped closure, and those only used to build. A node
+ * pack (add-node) lists the Python packages it needs in `passthru.pythonDependencies`.
+ */
+const RUNTIME = [
+  "dependencies",
+  "propagatedBuildInputs",
+  "buildInputs",
+  "passthru.pythonDependencies",
+];
 const BUILD = ["build-system", "nativeBuildInputs"];
 
 /** What the collector knows besides the package files. */
@@ -34,6 +44,18 @@ export interface PackageFile {
   /** Relative to the root, for messages and the comfykit:file property. */
   path: string;
   file: NixFile;
+}
+
+/** The file's dependency lists, `passthru = { pythonDependencies = [ … ]; }` included. */
+function depLists(info: PackageInfo): Map<string, DepList> {
+  const lists = new Map(info.lists);
+  const passthru = info.attrs.get("passthru");
+  const set = passthru?.value ? attrSetOf(passthru.value) : undefined;
+  for (const b of set ? bindingsOf(info.file, set, info.scope) : []) {
+    const list = depListOf(info.file, b);
+    if (list) lists.set(`passthru.${b.name}`, list);
+  }
+  return lists;
 }
 
 function metaString(info: PackageInfo, key: string): string | undefined {
@@ -205,7 +227,7 @@ export function addPackages(
       if (!nixpkgs.has(attr)) nixpkgs.set(attr, nixpkgsPart(attr, ctx));
       addEdge(bill, part.ref, `nixpkgs:${attr}`);
     };
-    for (const [binding, list] of info.lists) {
+    for (const [binding, list] of depLists(info)) {
       const runtime = RUNTIME.includes(binding);
       if (!runtime && !BUILD.includes(binding)) continue;
       for (const block of [list.main, ...list.blocks]) {
