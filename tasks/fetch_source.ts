@@ -16,8 +16,14 @@ import { info, out, warn } from "../lib/kit/log.ts";
 import type { FetchOptions } from "../lib/fetch_source/run.ts";
 import type * as Workflow from "../lib/fetch_source/run.ts";
 // The workflow loads after --help and the usage checks: --help answers at once (issue 23).
-let { describe, fetchSources, restoreLine, restoreSources, restoreSummary } =
-  {} as typeof Workflow;
+let {
+  describe,
+  fetchSources,
+  restoreLine,
+  restoreSources,
+  restoreSummary,
+  sizeWarning,
+} = {} as typeof Workflow;
 
 const USAGE = `Usage:
   deno task fetch-source pypi:NAME[==VERSION] [--wheel|--sdist]
@@ -101,8 +107,14 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
-    ({ describe, fetchSources, restoreLine, restoreSources, restoreSummary } =
-      await import("../lib/fetch_source/run.ts"));
+    ({
+      describe,
+      fetchSources,
+      restoreLine,
+      restoreSources,
+      restoreSummary,
+      sizeWarning,
+    } = await import("../lib/fetch_source/run.ts"));
     const jobs = positiveInt("jobs", v.jobs, 64);
     const retries = positiveInt("retries", v.retries, 100);
     const timeout = positiveInt("timeout", v.timeout, 3600);
@@ -136,6 +148,8 @@ export async function main(args: string[]): Promise<number> {
     if (v.all) return await all(o, v, jobs);
     const results = await fetchSources(o, positionals, (r) => {
       if (!v.json) out(describe(r));
+      const big = sizeWarning(r);
+      if (big) warn(big);
     });
     if (v.json) {
       out(JSON.stringify(

@@ -7,12 +7,13 @@
 // if known) and costs only API calls, so `--dry-run` stops there; execute downloads through the
 // cache, verifies, refuses to clobber different bytes or change a recorded hash without
 // `force`, and merges the entry into a freshly re-read manifest while holding the lock.
-// This file executes plans and records entries; the plans are in vendor_plan.ts, the one-call
-// forms in vendor_forms.ts, `--all` in restore.ts, cache-only fetches in fetch_cache.ts.
+// This file executes plans and records entries; each kind plans its own (source_kinds/),
+// `--all` is in restore.ts, cache-only fetches in fetch_cache.ts.
 import { type RepoPaths, repoPaths } from "./paths.ts";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
-import { atomicWrite, readTextIfExists, tempSibling } from "../kit/fsutil.ts";
+import { readTextIfExists } from "../kit/fsutil.ts";
+import { Changeset } from "../kit/changeset.ts";
 import { toSri } from "../hash/sha256.ts";
 import {
   fileNameProblem,
@@ -28,7 +29,7 @@ import { narHashArchive } from "../archive/nar_archive.ts";
 import { download, type DownloadResult } from "../net/download.ts";
 import { mirrorsFromEnv } from "../net/mirrors.ts";
 import { acquireLock } from "./lock.ts";
-import { removeOnInterrupt } from "../kit/cleanup.ts";
+import { kindOf } from "./source_kinds/all.ts";
 import {
   cacheOf,
   ctxEnv,
@@ -40,54 +41,33 @@ import {
 } from "./vendor_context.ts";
 
 // Kept for tasks/bump_comfyui.ts (bump owner's file); everything else imports fetch_cache.ts.
-export { fetchUrlCached } from "./fetch_cache.ts";
 
 // ---------------------------------------------------------------- execute
 
+/** The entry its kind records for a plan, validated like any manifest entry. */
 function entryFor(
   plan: Plan,
-  sha256: string,
-  size: number,
-  nar?: string,
+  got: { sha256: string; size: number; nar?: string | undefined },
 ): SourceEntry {
-  const common = {
-    name: plan.name,
-    version: plan.version,
-    file: plan.file,
-    url: plan.url,
-    sha256,
-    size,
-  };
-  let entry: SourceEntry;
-  if (plan.kind === "github") {
-    const g = plan.github!;
-    entry = {
-      ...common,
-      kind: "github",
-      owner: g.owner,
-      repo: g.repo,
-      rev: g.rev,
-      ...(g.commit ? { commit: g.commit } : {}),
-      nar: nar!,
-    };
-  } else entry = { ...common, kind: plan.kind };
-  // Validate like any manifest entry, so a bad value is caught before anything is written.
-  validateManifest({ version: 1, sources: [entry] }, `entry for ${plan.file}`);
-  return entry;
+  const entry = kindOf(plan).entry(plan, {
+    sha256: got.sha256,
+    size: got.size,
+    ...(got.nar !== undefined ? { nar: got.nar } : {}),
+  });
+  // A bad value is caught before anything is written.
+  return validateManifest(
+    { version: 1, sources: [entry] },
+    `entry for ${plan.file}`,
+  ).sources[0]!;
 }
 
 /**
  * Whether a plan names the same source as an entry. Files are identified by their hash, so a
  * different URL for the same bytes (PyPI's hashed URL vs fetchPypi's stable one, a mirror)
- * is the same source; a GitHub archive is also identified by its commit.
+ * is the same source; each kind says what else must agree (a GitHub archive's commit).
  */
 function sameOrigin(a: SourceEntry, p: Plan): boolean {
-  if (a.kind !== p.kind) return false;
-  if (a.kind === "github") {
-    return a.owner === p.github?.owner && a.repo === p.github.repo &&
-      a.rev === p.github.rev && a.commit === p.github.commit;
-  }
-  return true;
+  return a.kind === p.kind && kindOf(a).sameOrigin(a, p);
 }
 
 function sameEntry(a: SourceEntry | undefined, b: SourceEntry): boolean {
@@ -104,12 +84,8 @@ function refuseChange(prior: SourceEntry, plan: Plan): void {
     );
   }
   if (!sameOrigin(prior, plan)) {
-    const was = prior.kind === "github"
-      ? `${prior.url} (commit ${prior.commit ?? "?"})`
-      : prior.url;
-    const now = plan.github?.commit
-      ? `${plan.url} (commit ${plan.github.commit})`
-      : plan.url;
+    const was = kindOf(prior).origin(prior);
+    const now = kindOf(plan).origin(plan);
     throw new KitError(
       `sources-manifest.json records ${plan.file} from ${was}, not ${now}: refusing to change the entry (rerun with --force)`,
     );
@@ -169,12 +145,11 @@ export async function executePlan(
   // Already right on disk: no transfer, at most a manifest update.
   if (have !== undefined && have === expected) return await fromDisk(ctx, t);
   if (ctx.dryRun) {
-    const entry = entryFor(
-      plan,
-      expected ?? "0".repeat(64),
-      plan.size ?? 0,
-      plan.kind === "github" ? `sha256-${"A".repeat(43)}=` : undefined,
-    );
+    const entry = entryFor(plan, {
+      sha256: expected ?? "0".repeat(64),
+      size: plan.size ?? 0,
+      nar: kindOf(plan).recordsNar ? `sha256-${"A".repeat(43)}=` : undefined,
+    });
     return {
       action: have === undefined ? "would-add" : "would-replace",
       entry,
@@ -190,12 +165,13 @@ export async function executePlan(
 async function fromDisk(ctx: VendorContext, t: Target): Promise<VendorResult> {
   const { plan, prior, dest, have } = t;
   const size = (await Deno.stat(dest)).size;
-  const nar = plan.kind === "github"
-    ? (prior?.kind === "github" && prior.sha256 === have
-      ? prior.nar
-      : toSri(await narHashArchive(dest)))
+  const recorded = prior && "nar" in prior && prior.sha256 === have
+    ? prior.nar
     : undefined;
-  const entry = entryFor(plan, have!, size, nar);
+  const nar = kindOf(plan).recordsNar
+    ? recorded ?? toSri(await narHashArchive(dest))
+    : undefined;
+  const entry = entryFor(plan, { sha256: have!, size, nar });
   const same = sameEntry(prior, entry);
   if (!ctx.dryRun) await recordEntries(ctx, [entry]);
   return {
@@ -216,42 +192,54 @@ async function fetchAndRecord(
   await Deno.mkdir(repoPaths(ctx.root).sourcesDir, { recursive: true });
   const cacheDir = cacheOf(ctx);
   let nar: string | undefined;
-  const got: DownloadResult = await download(t.url, {
-    ...ctx.request,
-    dest,
-    ...(expected ? { sha256: expected } : {}),
-    ...(plan.size !== undefined ? { size: plan.size } : {}),
-    ...(cacheDir ? { cacheDir } : {}),
-    mirrors: ctx.mirrors ?? mirrorsFromEnv(ctxEnv(ctx)),
-    ...(ctx.progress ? { progress: ctx.progress } : {}),
-    ...(plan.insecureHttp ? { insecureHttp: true } : {}),
-    label: plan.file,
-    check: async ({ sha256, path }) => {
-      // Re-read: another run may have written the file while this one downloaded.
-      const now = await fileSha(dest);
-      if (now !== undefined && now !== sha256 && !ctx.force) {
-        throw new KitError(
-          `${
-            rel(plan.file)
-          } exists with different bytes (sha256 ${now}, downloaded ${sha256}): not overwriting it (rerun with --force to replace it)`,
-        );
-      }
-      // Hash the archive's contents before it lands: an archive that cannot be unpacked
-      // never reaches .flox/sources/.
-      if (plan.kind === "github") {
-        try {
-          nar = toSri(await narHashArchive(path));
-        } catch (e) {
-          if (!(e instanceof KitError)) throw e;
-          throw new KitError(
-            `${plan.file} from ${t.url}: ${e.message}; nothing was written`,
-          );
-        }
-      }
-    },
-  });
-  const entry = entryFor(plan, got.sha256, got.size, nar);
-  await recordEntries(ctx, [entry]);
+  // A full disk or a read-only folder under .flox/sources is one line, not a stack trace (the
+  // download's temp file is already gone).
+  const got: DownloadResult = await withWriteError(
+    rel(plan.file),
+    () =>
+      download(t.url, {
+        ...ctx.request,
+        dest,
+        ...(expected ? { sha256: expected } : {}),
+        ...(plan.size !== undefined ? { size: plan.size } : {}),
+        ...(cacheDir ? { cacheDir } : {}),
+        mirrors: ctx.mirrors ?? mirrorsFromEnv(ctxEnv(ctx)),
+        ...(ctx.progress ? { progress: ctx.progress } : {}),
+        ...(plan.insecureHttp ? { insecureHttp: true } : {}),
+        label: plan.file,
+        check: async ({ sha256, path }) => {
+          // Re-read: another run may have written the file while this one downloaded.
+          const now = await fileSha(dest);
+          if (now !== undefined && now !== sha256 && !ctx.force) {
+            throw new KitError(
+              `${
+                rel(plan.file)
+              } exists with different bytes (sha256 ${now}, downloaded ${sha256}): not overwriting it (rerun with --force to replace it)`,
+            );
+          }
+          // Hash the archive's contents before it lands: an archive that cannot be unpacked
+          // never reaches .flox/sources/.
+          if (kindOf(plan).recordsNar) {
+            try {
+              nar = toSri(await narHashArchive(path));
+            } catch (e) {
+              if (!(e instanceof KitError)) throw e;
+              throw new KitError(
+                `${plan.file} from ${t.url}: ${e.message}; nothing was written`,
+              );
+            }
+          }
+        },
+      }),
+  );
+  const entry = entryFor(plan, { sha256: got.sha256, size: got.size, nar });
+  try {
+    await recordEntries(ctx, [entry]);
+  } catch (e) {
+    // Unrecorded, the new file would be an orphan verify complains about: take it back.
+    if (have === undefined) await Deno.remove(dest).catch(() => {});
+    throw e;
+  }
   return {
     action: have === undefined ? "added" : "replaced",
     entry,
@@ -266,7 +254,7 @@ async function fetchAndRecord(
  * since), refuses to change an entry's hash unless `force`, writes manifest and SHA256SUMS.txt
  * atomically, and only when their text changes.
  */
-export async function recordEntries(
+async function recordEntries(
   ctx: VendorContext,
   entries: SourceEntry[],
 ): Promise<Manifest> {
@@ -288,9 +276,9 @@ export async function recordEntries(
 }
 
 /**
- * Writes manifest and SHA256SUMS.txt when their text differs. The manifest's temp file lives in
- * `.flox/sources/` (same file system), so the task needs write access only there and to the
- * manifest itself.
+ * Writes manifest and SHA256SUMS.txt when their text differs, both or neither (a Changeset).
+ * The manifest's temp file lives in `.flox/sources/` (same file system), so the task needs
+ * write access only there and to the manifest itself.
  */
 export async function writeManifestFiles(
   paths: RepoPaths,
@@ -299,22 +287,30 @@ export async function writeManifestFiles(
   const text = serializeManifest(m);
   validateManifest(JSON.parse(text), paths.manifest);
   const sums = renderSha256Sums(m);
-  let changed = false;
+  const cs = new Changeset(paths.root);
   if ((await readTextIfExists(paths.manifest)) !== text) {
-    const tmp = tempSibling(join(paths.sourcesDir, basename(paths.manifest)));
-    const unregister = removeOnInterrupt(tmp);
-    try {
-      await Deno.writeTextFile(tmp, text);
-      await Deno.rename(tmp, paths.manifest);
-    } finally {
-      await Deno.remove(tmp).catch(() => {});
-      unregister();
-    }
-    changed = true;
+    cs.write(paths.manifest, text, { tempDir: paths.sourcesDir });
   }
-  if ((await readTextIfExists(paths.sums)) !== sums) {
-    await atomicWrite(paths.sums, sums);
-    changed = true;
+  if ((await readTextIfExists(paths.sums)) !== sums) cs.write(paths.sums, sums);
+  if (!cs.size) return false;
+  await cs.apply();
+  return true;
+}
+
+/** Runs `fn`; a write the OS refuses (full disk, read-only) becomes one KitError naming `path`. */
+async function withWriteError<T>(
+  path: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!(e instanceof Error) || e instanceof KitError) throw e;
+    const why = e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : /No space left on device|Read-only file system|Disk quota exceeded/
+        .exec(e.message)?.[0];
+    if (why === undefined) throw e;
+    throw new KitError(`Cannot write ${path}: ${why} (nothing was changed)`);
   }
-  return changed;
 }

@@ -5,52 +5,48 @@ import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { tryParseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
-import type { Add, Finding, PkgFile, RunCommand } from "./types.ts";
+import type { Add, Finding, Listing, PkgFile, RunCommand } from "./types.ts";
 
 const S = "Nix files parse";
 
 /**
  * The package files Flox builds, sorted by path (not parsed yet): `.flox/pkgs/<name>.nix` and
- * `.flox/pkgs/<name>/default.nix`, symlinks followed. A dangling symlink is a finding.
+ * `.flox/pkgs/<name>/default.nix`, symlinks followed.
  */
-export async function listPackageFiles(
-  root: string,
-  add?: Add,
-): Promise<PkgFile[]> {
+export async function listPackageFiles(root: string): Promise<Listing> {
   const pkgDir = join(root, PKGS_DIR);
   const pkgs: PkgFile[] = [];
+  const dangling: string[] = [];
   try {
     for await (const e of Deno.readDir(pkgDir)) {
-      const p = await packageFileOf(pkgDir, e, add);
+      const p = await packageFileOf(pkgDir, e, dangling);
       if (p) pkgs.push(p);
     }
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   pkgs.sort((a, b) => a.rel < b.rel ? -1 : 1);
-  if (add) reportDuplicates(pkgs, add);
-  return pkgs;
+  const seen = new Map<string, PkgFile>();
+  const duplicates: Listing["duplicates"] = [];
+  for (const p of pkgs) {
+    const other = seen.get(p.name);
+    if (other) duplicates.push({ pkg: p, other });
+    seen.set(p.name, p);
+  }
+  return { pkgs, dangling, duplicates, syntax: new Map() };
 }
 
 async function packageFileOf(
   pkgDir: string,
   e: Deno.DirEntry,
-  add: Add | undefined,
+  dangling: string[],
 ): Promise<PkgFile | undefined> {
   const abs = join(pkgDir, e.name);
   const stat = e.isSymlink
     ? await Deno.stat(abs).catch(() => undefined)
     : { isFile: e.isFile, isDirectory: e.isDirectory };
   if (!stat) {
-    if (e.name.endsWith(".nix") && add) {
-      add(
-        S,
-        "error",
-        "dangling symlink",
-        `${PKGS_DIR}/${e.name}`,
-        "point it at a package file in the repository, or remove it",
-      );
-    }
+    if (e.name.endsWith(".nix")) dangling.push(`${PKGS_DIR}/${e.name}`);
     return undefined;
   }
   if (stat.isFile && e.name.endsWith(".nix")) {
@@ -69,46 +65,52 @@ async function packageFileOf(
   return { rel: `${PKGS_DIR}/${e.name}/default.nix`, abs: inner, name: e.name };
 }
 
-/** `foo.nix` and `foo/default.nix` both define `foo`: Flox cannot tell which to build. */
-function reportDuplicates(pkgs: PkgFile[], add: Add): void {
-  const seen = new Map<string, PkgFile>();
-  for (const p of pkgs) {
-    const other = seen.get(p.name);
-    if (other) {
-      add(
-        S,
-        "error",
-        `defines ${p.name} a second time (also ${other.rel})`,
-        p.rel,
-        "keep one of the two files",
-      );
-    }
-    seen.set(p.name, p);
-  }
-}
-
-/** Parses each package file (filling `file` and `info`); a syntax error is a finding. */
-export async function checkParse(pkgs: PkgFile[], add: Add): Promise<void> {
+/** Parses each package file, filling `file` and `info`, or recording its syntax error. */
+export async function parsePackages(listing: Listing): Promise<void> {
+  const { pkgs } = listing;
   const texts = await Promise.all(pkgs.map((p) => Deno.readTextFile(p.abs)));
   pkgs.forEach((p, i) => {
     const r = tryParseNix(texts[i]!, p.rel);
     if (r instanceof KitError) {
       // "file:line:col: syntax error: …" → where "file:line:col", message the rest.
       const m = r.message.match(/^.*?:(\d+:\d+): (.*)$/s);
-      add(
-        S,
-        "error",
-        m ? m[2]! : r.message,
-        m ? `${p.rel}:${m[1]}` : p.rel,
-        "fix the syntax error",
-      );
+      listing.syntax.set(p, {
+        where: m ? `${p.rel}:${m[1]}` : p.rel,
+        message: m ? m[2]! : r.message,
+      });
     } else {
       p.file = r;
       p.info = readPackage(r);
-      add(S, "ok", "parses", p.rel);
     }
   });
-  if (pkgs.length === 0) {
+}
+
+/** The folder's problems and each file's parse result, as the kit's grammar sees them. */
+export function checkParse(listing: Listing, add: Add): void {
+  for (const rel of listing.dangling) {
+    add(
+      S,
+      "error",
+      "dangling symlink",
+      rel,
+      "point it at a package file in the repository, or remove it",
+    );
+  }
+  for (const { pkg, other } of listing.duplicates) {
+    add(
+      S,
+      "error",
+      `defines ${pkg.name} a second time (also ${other.rel})`,
+      pkg.rel,
+      "keep one of the two files",
+    );
+  }
+  for (const p of listing.pkgs) {
+    const bad = listing.syntax.get(p);
+    if (bad) add(S, "error", bad.message, bad.where, "fix the syntax error");
+    else add(S, "ok", "parses", p.rel);
+  }
+  if (listing.pkgs.length === 0) {
     add(
       S,
       "error",

@@ -2,7 +2,7 @@
 // package whose `Requires-Python` excludes the target interpreter, and a `meta.license` that
 // the licence text the distribution ships contradicts.
 import { NIXPKGS_INDEX, SOURCES_DIR } from "../repo/paths.ts";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { unpackTar } from "modern-tar";
 import { KitError } from "../kit/errors.ts";
@@ -12,6 +12,7 @@ import {
 } from "../python/dist_metadata.ts";
 import { licenseFamily, licenseFromText } from "../python/license.ts";
 import { specifierHolds } from "../repo/classify.ts";
+import { vendoredFileOf } from "../repo/staged_sources.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";
 import { type Add, MAIN_FILE, type PkgFile, type RunCommand } from "./types.ts";
 import { wiredFrom } from "./wiring.ts";
@@ -19,7 +20,7 @@ import { wiredFrom } from "./wiring.ts";
 const S = "Python packages";
 
 /** A vendored distribution as a package file uses it. */
-export interface VendoredDist {
+interface VendoredDist {
   pkg: PkgFile;
   file: string;
   meta?: DistMetadata | undefined;
@@ -29,25 +30,12 @@ export interface VendoredDist {
   error?: string | undefined;
 }
 
-/** The `.flox/sources` file a package's path `src` names, when it is one. */
-export function vendoredFileOf(root: string, p: PkgFile): string | undefined {
-  const src = p.info?.src;
-  if (src?.fetcher !== "path" || src.resolvedPath === undefined) {
-    return undefined;
-  }
-  const target = resolve(dirname(p.abs), src.resolvedPath);
-  const rel = relative(join(root, SOURCES_DIR), target);
-  return rel.startsWith("..") || rel.includes("/")
-    ? undefined
-    : basename(target);
-}
-
 // Licence files of a wheel (PEP 639 licenses/, the older LICENSE* beside METADATA) or an sdist.
 const LICENSE_FILE =
   /^([^/]+\.dist-info\/(licenses\/.+|(LICEN[CS]E|COPYING)[^/]*)|[^/]+\/(LICEN[CS]E|COPYING)[^/]*)$/i;
 
 /** Reads the metadata and licence texts of a vendored file whose bytes were verified. */
-export async function readVendored(
+async function readVendored(
   root: string,
   pkg: PkgFile,
   file: string,
@@ -65,7 +53,7 @@ export async function readVendored(
 }
 
 /** The licence files of a wheel or sdist (only those members are inflated). */
-export async function licenseFiles(
+async function licenseFiles(
   bytes: Uint8Array,
   file: string,
 ): Promise<Map<string, string>> {
@@ -96,7 +84,7 @@ export async function licenseFiles(
 }
 
 /** The wired package's Requires-Python admits the interpreter. */
-export function checkRequiresPython(
+function checkRequiresPython(
   d: VendoredDist,
   python: TargetPython,
   add: Add,
@@ -123,7 +111,7 @@ export function checkRequiresPython(
 }
 
 /** One warning for the Requires-Python checks that could not run. */
-export function reportUnknownPython(dists: VendoredDist[], add: Add): void {
+function reportUnknownPython(dists: VendoredDist[], add: Add): void {
   const files = [
     ...new Set(dists.filter((d) => d.meta?.requiresPython).map((d) => d.file)),
   ];
@@ -142,7 +130,7 @@ export function reportUnknownPython(dists: VendoredDist[], add: Add): void {
 }
 
 /** `meta.license` agrees with the licence text the distribution ships. */
-export function checkLicenseText(d: VendoredDist, add: Add): void {
+function checkLicenseText(d: VendoredDist, add: Add): void {
   const license = d.pkg.info?.license;
   if (!license || d.licenseTexts.size === 0) return;
   const attrs = licenseAttrs(license);
@@ -193,7 +181,7 @@ export function licenseWhere(p: PkgFile): string {
 }
 
 /** Where the target interpreter's version comes from. */
-export interface TargetPython {
+interface TargetPython {
   version: string;
   source: string;
 }
@@ -203,7 +191,7 @@ export interface TargetPython {
  * or <nixpkgs>), else the version nixpkgs-index.json records (`python`, `python3Version`, or a
  * `python3` / `python` entry of its python3Packages); undefined when neither knows.
  */
-export async function targetPython(
+async function targetPython(
   root: string,
   run: RunCommand | undefined,
   env: (name: string) => string | undefined,
@@ -262,7 +250,7 @@ export async function checkVendoredMeta(
   const dists = await Promise.all(
     pkgs.filter((p) => wired.has(p.name)).map((p) => ({
       p,
-      f: vendoredFileOf(root, p),
+      f: p.info ? vendoredFileOf(p.info, p.rel) : undefined,
     }))
       .filter((x): x is { p: PkgFile; f: string } =>
         x.f !== undefined && good.has(x.f)

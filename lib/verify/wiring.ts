@@ -4,12 +4,8 @@
 import { NIXPKGS_INDEX } from "../repo/paths.ts";
 import { join } from "node:path";
 import { readTextIfExists } from "../kit/fsutil.ts";
-import {
-  DEP_LISTS,
-  type DepList,
-  type ListItem,
-  type PackageInfo,
-} from "../nix/query.ts";
+import { DEP_LISTS, type PackageInfo } from "../nix/query.ts";
+import { type DepList, type ListItem } from "../nix/lists.ts";
 import { type Add, MAIN_FILE, type PkgFile } from "./types.ts";
 
 const S = "Packages are wired into the main package";
@@ -41,10 +37,15 @@ const NIXPKGS_TOP = new Set([
   "makeWrapper",
   "makeBinaryWrapper",
   "symlinkJoin",
+  "linkFarm",
+  "linkFarmFromDrvs",
   "runCommand",
+  "runCommandLocal",
   "writeShellScript",
   "writeShellScriptBin",
   "writeText",
+  "writeTextFile",
+  "writeTextDir",
   "substituteAll",
   "replaceVars",
   "autoPatchelfHook",
@@ -179,7 +180,7 @@ export function checkWiring(
  * Each name in a `with python3.pkgs; [ … ]` dependency list is a package file or an attribute
  * the nixpkgs index knows (a warning otherwise: the index lists only the names the kit uses).
  */
-export function checkDependencyNames(
+function checkDependencyNames(
   p: PkgFile,
   custom: Map<string, PkgFile>,
   pyNames: Set<string>,
