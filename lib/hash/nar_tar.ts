@@ -275,7 +275,7 @@ export class TarToNar {
  * 64 KiB records (a Linux pipe's capacity: every read of the pipe comes back full, where tar's
  * default 10 KiB records made ~40% more, smaller reads).
  */
-export const TAR_ARGS = [
+const TAR_ARGS = [
   "--sort=name",
   "--format=gnu",
   "--hard-dereference",

@@ -6,7 +6,7 @@ import { isDenied, type License, licenseLabel } from "./licenses.ts";
 import type { Bill, Part } from "./model.ts";
 
 /** The spec version written. */
-export const SPEC_VERSION = "1.6";
+const SPEC_VERSION = "1.6";
 
 function component(p: Part) {
   const props = Object.entries(p.properties)
@@ -60,7 +60,7 @@ function byString(a: string, b: string): number {
 }
 
 /** Options of the document: a timestamp (ISO 8601) only when asked. */
-export interface DocumentOptions {
+interface DocumentOptions {
   timestamp?: string | undefined;
   /** The tool's name and version for metadata.tools. */
   tool: { name: string; version?: string };

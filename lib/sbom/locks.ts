@@ -40,7 +40,7 @@ const SPDX_BY_LOWER = new Map(
 );
 
 /** A licence as a model card or the Hub states it ("apache-2.0", "openrail++", "other"). */
-export function modelLicense(text: string): License {
+function modelLicense(text: string): License {
   const id = SPDX_BY_LOWER.get(text.toLowerCase());
   return id && !id.includes(" ") ? { id } : { name: text };
 }

@@ -4,7 +4,7 @@
 import type { License } from "./licenses.ts";
 
 /** A CycloneDX component type the SBOM uses. */
-export type PartType =
+type PartType =
   | "application"
   | "library"
   | "framework"

@@ -4,9 +4,8 @@
 import type { NixFile } from "../nix/parse.ts";
 import { type PackageInfo, readPackage } from "../nix/query.ts";
 import { attrSetOf, bindingsOf } from "../nix/bindings.ts";
-import { depListOf } from "../nix/lists.ts";
-import type { DepList } from "../nix/query.ts";
-import type { Fetcher } from "../nix/query.ts";
+import { type DepList, depListOf } from "../nix/lists.ts";
+import type { Fetcher } from "../nix/fetchers.ts";
 import { normalizeName } from "../python/names.ts";
 import { toHex, tryParseHash } from "../hash/sha256.ts";
 import type { SourceEntry } from "../repo/manifest.ts";
@@ -26,7 +25,7 @@ const RUNTIME = [
 const BUILD = ["build-system", "nativeBuildInputs"];
 
 /** What the collector knows besides the package files. */
-export interface PackageContext {
+interface PackageContext {
   /** Vendored sources by file name. */
   sources: Map<string, SourceEntry>;
   /** SHA256SUMS.txt: file name → hex. */

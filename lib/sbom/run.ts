@@ -25,10 +25,10 @@ import { addWorkflowLock, nixpkgsRevOf } from "./locks.ts";
 import { deniedParts, renderBom } from "./document.ts";
 
 /** Where workflow locks live, relative to the root. */
-export const WORKFLOWS_DIR = "workflows";
+const WORKFLOWS_DIR = "workflows";
 
 /** What sbom() needs. */
-export interface SbomOptions {
+interface SbomOptions {
   root: string;
   /** Licences (SPDX ids or nixpkgs names) to refuse. */
   deny?: readonly string[];
@@ -36,7 +36,7 @@ export interface SbomOptions {
 }
 
 /** The document, the components whose licence is denied, and what could not be used. */
-export interface SbomResult {
+interface SbomResult {
   text: string;
   denied: string[];
   notes: string[];
