@@ -47,3 +47,25 @@ Deno.test("bump-comfyui --help names the real default Python", async () => {
     ),
   );
 });
+
+Deno.test("each task loads every workflow name it declares", async () => {
+  for (const e of Deno.readDirSync(`${ROOT}/tasks`)) {
+    if (!e.name.endsWith(".ts")) continue;
+    const text = await Deno.readTextFile(`${ROOT}/tasks/${e.name}`);
+    const declared = /let \{([^}]*)\}\s*=\s*\{\}\s*as typeof Workflow;/.exec(
+      text,
+    );
+    if (!declared) continue;
+    const loaded =
+      /\(\{([^}]*)\}\s*=\s*await import\("\.\.\/lib\/\w+\/run\.ts"\)\);/
+        .exec(text);
+    const names = (s: string | undefined) =>
+      (s ?? "").split(",").map((n) => n.trim()).filter((n) => n !== "").sort();
+    assert.ok(
+      loaded,
+      `tasks/${e.name} declares its workflow but never loads it`,
+    );
+    // A name declared but not loaded would be undefined when the task runs.
+    assert.deepEqual(names(loaded[1]), names(declared[1]), `tasks/${e.name}`);
+  }
+});

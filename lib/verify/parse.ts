@@ -1,7 +1,11 @@
 // Checklist section "Nix files parse": every package file under .flox/pkgs parses with the kit's
 // Nix grammar, and with `nix-instantiate --parse` when Nix is installed.
+import {
+  discoverPackageFiles,
+  type DiscoveryProblems,
+  type PackageFileRef,
+} from "../repo/package_files.ts";
 import { PKGS_DIR } from "../repo/paths.ts";
-import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { tryParseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
@@ -11,58 +15,29 @@ const S = "Nix files parse";
 
 /**
  * The package files Flox builds, sorted by path (not parsed yet): `.flox/pkgs/<name>.nix` and
- * `.flox/pkgs/<name>/default.nix`, symlinks followed.
+ * `.flox/pkgs/<name>/default.nix`, symlinks followed (lib/repo/package_files.ts, the one
+ * discovery). Dangling symlinks and names defined twice are kept for their checks.
  */
 export async function listPackageFiles(root: string): Promise<Listing> {
-  const pkgDir = join(root, PKGS_DIR);
-  const pkgs: PkgFile[] = [];
-  const dangling: string[] = [];
+  const problems: DiscoveryProblems = { dangling: [], duplicates: [] };
+  let found: PackageFileRef[] = [];
   try {
-    for await (const e of Deno.readDir(pkgDir)) {
-      const p = await packageFileOf(pkgDir, e, dangling);
-      if (p) pkgs.push(p);
-    }
+    found = await discoverPackageFiles(root, problems);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    // No .flox/pkgs folder: nothing to list (another check reports the layout).
+    if (!(e instanceof KitError)) throw e;
   }
-  pkgs.sort((a, b) => a.rel < b.rel ? -1 : 1);
-  const seen = new Map<string, PkgFile>();
-  const duplicates: Listing["duplicates"] = [];
-  for (const p of pkgs) {
-    const other = seen.get(p.name);
-    if (other) duplicates.push({ pkg: p, other });
-    seen.set(p.name, p);
-  }
-  return { pkgs, dangling, duplicates, syntax: new Map() };
-}
-
-async function packageFileOf(
-  pkgDir: string,
-  e: Deno.DirEntry,
-  dangling: string[],
-): Promise<PkgFile | undefined> {
-  const abs = join(pkgDir, e.name);
-  const stat = e.isSymlink
-    ? await Deno.stat(abs).catch(() => undefined)
-    : { isFile: e.isFile, isDirectory: e.isDirectory };
-  if (!stat) {
-    if (e.name.endsWith(".nix")) dangling.push(`${PKGS_DIR}/${e.name}`);
-    return undefined;
-  }
-  if (stat.isFile && e.name.endsWith(".nix")) {
-    // Nix follows a symlinked file and resolves its relative paths from the target's folder.
-    const real = e.isSymlink ? await Deno.realPath(abs) : abs;
-    return {
-      rel: `${PKGS_DIR}/${e.name}`,
-      abs: real,
-      name: e.name.slice(0, -4),
-    };
-  }
-  if (!stat.isDirectory) return undefined;
-  const inner = join(abs, "default.nix");
-  const st = await Deno.stat(inner).catch(() => undefined);
-  if (!st?.isFile) return undefined;
-  return { rel: `${PKGS_DIR}/${e.name}/default.nix`, abs: inner, name: e.name };
+  const pkgs: PkgFile[] = found.map((p) => ({
+    rel: p.file,
+    abs: p.abs,
+    name: p.attr,
+  }));
+  const byRel = new Map(pkgs.map((p) => [p.rel, p]));
+  const duplicates = problems.duplicates.map(({ files: [first, second] }) => ({
+    pkg: byRel.get(second)!,
+    other: byRel.get(first)!,
+  }));
+  return { pkgs, dangling: problems.dangling, duplicates, syntax: new Map() };
 }
 
 /** Parses each package file, filling `file` and `info`, or recording its syntax error. */
