@@ -245,7 +245,15 @@ let
   nixpkgs = {
     inherit lib python3 fetchFromGitHub fetchurl fetchPypi;
     python3Packages = python3.pkgs;
-    stdenv = python3.stdenv // { mkDerivation = a: mkDrv "${a.pname}-${a.version}" a; };
+    # stdenv.mkDerivation: passthru merged into the derivation, meta checked, attributes coerced.
+    stdenv = python3.stdenv // {
+      mkDerivation = a:
+        let where = "${a.pname}-${a.version}"; in
+        mkDrv where ((a.passthru or { }) // a // {
+          meta = checkMeta where ({ platforms = lib.platforms.all; } // (a.meta or { }));
+          env = drvEnv where a;
+        });
+    };
     runtimeShell = "/stub/bin/bash";
     fetchzip = fetchurl;
     makeWrapper = mkDrv "make-wrapper-hook" { };
@@ -278,7 +286,16 @@ let
   summary = name: d: {
     inherit name;
     drvName = d.name;
-    inherit (d) version format warnings env dependencyNames buildSystemNames;
+    inherit (d) version env;
+    # Python packages only; a node pack (stdenv.mkDerivation) has none of these.
+    format = d.format or null;
+    warnings = d.warnings or [ ];
+    dependencyNames = d.dependencyNames or [ ];
+    buildSystemNames = d.buildSystemNames or [ ];
+    # comfyui.nix: its node packs, each with its folder name and Python dependencies.
+    customNodes = if d ? customNodes then map
+      (n: { name = n.comfyuiNodeName; drvName = n.name; pythonDependencies = map (p: p.pname or p.name) n.pythonDependencies; })
+      d.customNodes else null;
     inherit (d.meta) platforms;
     application = !(d ? pythonModule);
     launcher = if d ? launcher then d.launcher.text else null;
