@@ -29,7 +29,7 @@ interface Evaluated {
   name: string;
   drvName: string;
   version: string;
-  format: string;
+  format: string | null;
   warnings: string[];
   env: Record<string, string>;
   dependencyNames: string[];
@@ -38,6 +38,9 @@ interface Evaluated {
   application: boolean;
   launcher: string | null;
   pythonEnvModules: string[] | null;
+  customNodes:
+    | { name: string; drvName: string; pythonDependencies: string[] }[]
+    | null;
 }
 
 /** Evaluates every file of `pkgsDir` for `system`; the stub's own error on failure. */
@@ -124,13 +127,26 @@ for (const system of SYSTEMS) {
     fn: async () => {
       const r = await evaluate(PKGS, system);
       assert.ok(r.ok, r.ok ? "" : r.error);
-      const files = [...Deno.readDirSync(PKGS)]
+      const all = [...Deno.readDirSync(PKGS)]
         .filter((e) => e.isFile && e.name.endsWith(".nix"))
         .map((e) => e.name.slice(0, -4)).sort();
-      assert.deepEqual(Object.keys(r.pkgs).sort(), files);
-      for (const p of Object.values(r.pkgs)) {
+      assert.deepEqual(Object.keys(r.pkgs).sort(), all);
+      // Node packs (add-node) are folders of files, not Python packages: comfyui.nix holds them
+      // in customNodes, with their requirements in its closed environment.
+      const nodes = all.filter((f) => f.startsWith("comfyui-node-"));
+      const files = all.filter((f) => !nodes.includes(f));
+      const main0 = r.pkgs["comfyui"]!;
+      assert.deepEqual(
+        main0.customNodes!.map((n) => n.drvName).sort(),
+        nodes.map((n) => `${n}-${r.pkgs[n]!.version}`).sort(),
+      );
+      const nodeDeps = main0.customNodes!.flatMap((n) => n.pythonDependencies);
+      for (const n of nodes) assert.equal(r.pkgs[n]!.format, null, n);
+      for (const p of files.map((f) => r.pkgs[f]!)) {
         assert.ok(
-          ["pyproject", "wheel", "other", "setuptools"].includes(p.format),
+          ["pyproject", "wheel", "other", "setuptools"].includes(
+            p.format ?? "",
+          ),
           p.name,
         );
         assert.ok(p.platforms.includes(system), p.name);
@@ -151,7 +167,10 @@ for (const system of SYSTEMS) {
           `comfyui ${unwired.includes(name) ? "wires" : "lacks"} ${name}`,
         );
       }
-      assert.deepEqual(main.pythonEnvModules, main.dependencyNames);
+      assert.deepEqual(main.pythonEnvModules, [
+        ...main.dependencyNames,
+        ...nodeDeps,
+      ]);
       assert.match(
         main.env.installPhase!,
         /makeWrapper \/nix\/store\/\S+-comfyui-launcher \$out\/bin\/comfyui/,
@@ -345,6 +364,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--base-directory", type=str, default=None)
 p.add_argument("--database-url", type=str, default=None)
 p.add_argument("--cpu", action="store_true")
+p.add_argument("--extra-model-paths-config", type=str, default=None, metavar="PATH", nargs="+", action="append")
 a = p.parse_args(sys.argv[1:])
 print(json.dumps({"base": a.base_directory, "db": a.database_url,
   "env": [k for k in ("PYTHONPATH", "NIX_PYTHONPATH") if k in os.environ]}))
