@@ -20,6 +20,7 @@ import {
 } from "./types.ts";
 import { checkVendored, readManifestChecked } from "./vendored.ts";
 import { checkWiring, nixpkgsNames } from "./wiring.ts";
+import { checkNodes, vendoredFiles } from "./nodes.ts";
 import { checkFlox } from "./flox.ts";
 import { checkVendoredMeta } from "./python_meta.ts";
 import { readLicenseList } from "./python.ts";
@@ -79,6 +80,13 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
     ? await checkVendored(root, manifest, used, add)
     : [];
   checkWiring(pkgs, add, await nixpkgsNames(root));
+  await checkNodes(
+    root,
+    pkgs,
+    add,
+    await nixpkgsNames(root),
+    vendoredFiles(manifest?.sources ?? []),
+  );
   checkPython(pkgs, add, await readLicenseList(root));
   // The rest reads archives and runs commands: concurrently, each into its own section.
   const [parsed] = await Promise.all([
