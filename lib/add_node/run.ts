@@ -46,6 +46,7 @@ import { stageVendor } from "./vendor.ts";
 
 export { parseUpstream } from "./spec.ts";
 export { parseLicenseFlag } from "../python/license.ts";
+export { removeNode, type RemoveNodeResult } from "./remove.ts";
 export type { Hazard } from "./hazards.ts";
 
 /** Answers given up front (flags). */
