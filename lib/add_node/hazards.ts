@@ -35,7 +35,7 @@ const PIP = [
 const DOWNLOAD =
   /\b(urlretrieve|urlopen|requests\.(get|post)|httpx\.get|hf_hub_download|snapshot_download|download_url_to_file|load_file_from_url|wget\.download)\s*\(/;
 const WRITE =
-  /\bopen\s*\([^)]*["'][wax]b?\+?["']|\.(write_text|write_bytes|mkdir|touch)\s*\(|\bos\.(makedirs|mkdir|rename|replace|remove)\s*\(|\bshutil\.(copy\w*|move|rmtree)\s*\(|\bjson\.dump\s*\(|\bzipfile\.ZipFile\s*\([^)]*["']w["']/;
+  /\bopen\s*\(.*,\s*(mode\s*=\s*)?["'][wax]b?\+?["']|\.(write_text|write_bytes|mkdir|touch)\s*\(|\bos\.(makedirs|mkdir|rename|replace|remove)\s*\(|\bshutil\.(copy\w*|move|rmtree)\s*\(|\bjson\.dump\s*\(|\bzipfile\.ZipFile\s*\([^)]*["']w["']/;
 
 function short(line: string): string {
   const t = line.trim();
