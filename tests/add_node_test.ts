@@ -320,7 +320,7 @@ Deno.test({
     );
     assert.match(
       text,
-      /fetchzip \{\n    url = "[^"]+\/registry\/cdn\/flat-pack\/1\.0\.0\/node\.zip";/,
+      /fetchzip \{\n {4}url = "[^"]+\/registry\/cdn\/flat-pack\/1\.0\.0\/node\.zip";/,
     );
     assert.match(text, /stripRoot = false;/);
     assert.match(text, /version = "1\.0\.0";/);
@@ -330,7 +330,7 @@ Deno.test({
     );
     assert.match(
       text,
-      /pythonDependencies = \[\n    python3\.pkgs\.imageio\n  \];/,
+      /pythonDependencies = \[\n {4}python3\.pkgs\.imageio\n {2}\];/,
       text,
     );
     assert.match(r.stderr, /torch .*satisfied by ComfyUI's own torch/);
@@ -377,7 +377,7 @@ Deno.test({
     );
     assert.match(
       main,
-      /    comfyui-node-flat-pack\n    comfyui-node-nested-pack\n  \];/,
+      / {4}comfyui-node-flat-pack\n {4}comfyui-node-nested-pack\n {2}\];/,
     );
     for (const system of SYSTEMS) {
       const ev = await evaluateNodes(
@@ -453,17 +453,17 @@ Deno.test({
     const text = await Deno.readTextFile(file);
     assert.match(
       text,
-      /# Hazards \(static scan\): 6 found\n#   __init__\.py:11: pip: /,
+      /# Hazards \(static scan\): 6 found\n# {3}__init__\.py:11: pip: /,
     );
     assert.match(text, /# Decision: accepted with --accept-hazards/);
     assert.match(
       text,
-      /#   requirements\.txt:6: git\+https:\/\/github\.com\/example\/thing\.git: a URL/,
+      /# {3}requirements\.txt:6: git\+https:\/\/github\.com\/example\/thing\.git: a URL/,
     );
     // numpy is ComfyUI's; colorama only on Windows; imageio and the -r include's opencv added.
     assert.match(
       text,
-      /pythonDependencies = \[\n    python3\.pkgs\.imageio\n    python3\.pkgs\.opencv-python-headless\n  \];/,
+      /pythonDependencies = \[\n {4}python3\.pkgs\.imageio\n {4}python3\.pkgs\.opencv-python-headless\n {2}\];/,
     );
     for (const system of SYSTEMS) {
       const ev = await evaluateNodes(
