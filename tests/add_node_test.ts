@@ -6,7 +6,7 @@
 // for both systems, and ComfyUI's closure must then hold the pack and its requirements.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { haveTool, ROOT, run, taskArgs, tmp } from "./_helpers.ts";
+import { haveTool, ROOT, run, taskArgs, tmp, tmuxSession } from "./_helpers.ts";
 import { startServer } from "./_fixtures/server.ts";
 import { buildTarGz } from "./_fixtures/build.ts";
 import { buildArchive, fakeCommit, mountGithub } from "./_fixtures/github.ts";
@@ -612,3 +612,45 @@ Deno.test(
     }
   },
 );
+
+Deno.test({
+  name:
+    "deno task add-node in a real terminal: hazards shown, asked, declined then accepted",
+  ignore: !haveTool("tmux"),
+  fn: async () => {
+    await using repo = await scratchRepo();
+    // A private tmux server: the shared one carries other sessions' environment (INIT_CWD) and
+    // may be restarted by them.
+    await using sockets = await tmp();
+    const saved = Deno.env.get("TMUX_TMPDIR");
+    Deno.env.set("TMUX_TMPDIR", sockets.path);
+    using _restore = {
+      [Symbol.dispose]: () =>
+        saved === undefined
+          ? Deno.env.delete("TMUX_TMPDIR")
+          : Deno.env.set("TMUX_TMPDIR", saved),
+    };
+    // Kept open so the server does not exit (and race a new session) between the two runs.
+    await using _anchor = await tmuxSession("addnode-anchor", "sleep 300");
+    const zip = join(repo.path, "risky.zip");
+    await Deno.writeFile(zip, nodeZip(hazardousPack()));
+    const file = join(repo.path, ".flox/pkgs/comfyui-node-risky.nix");
+    const command = (n: number) =>
+      `cd ${repo.path} && unset INIT_CWD && NO_COLOR=1 deno task --config ${ROOT}/deno.json add-node risky.zip --source registry:risky@0.1.0 --url https://example.com/risky.zip --nixpkgs-index ${repo.index}; echo "RC${n}=$?"; sleep 60`;
+    for (const [n, answer, rc] of [[1, "n", 1], [2, "y", 0]] as const) {
+      await using t = await tmuxSession("addnode", command(n), { height: 50 });
+      const screen = await t.waitFor(/Add the pack anyway/);
+      assert.match(screen, /install\.py:1: install-script/);
+      assert.match(screen, /__init__\.py:14: download/);
+      await t.keys(answer, "Enter");
+      const end = await t.waitFor(new RegExp(`RC${n}=\\d`));
+      assert.match(end, new RegExp(`RC${n}=${rc}`), end);
+    }
+    const text = await Deno.readTextFile(file);
+    assert.match(
+      text,
+      /# Decision: accepted interactively \(6 finding\(s\) above\)/,
+    );
+    assert.match(text, /url = "https:\/\/example\.com\/risky\.zip";/);
+  },
+});

@@ -28,6 +28,7 @@
 , controlnet-aux
 , comfyui-node-comfyui-custom-scripts
 , comfyui-node-comfyui-animatediff-evolved
+, comfyui-node-risky
 }:
 
 let
@@ -39,6 +40,7 @@ let
   customNodes = [
     comfyui-node-comfyui-custom-scripts
     comfyui-node-comfyui-animatediff-evolved
+    comfyui-node-risky
   ];
 in
 python3.pkgs.buildPythonApplication rec {
