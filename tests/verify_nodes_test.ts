@@ -1,0 +1,74 @@
+// verify's node-pack checks (lib/verify/nodes.ts) on the repository's own packs and on seeded
+// defects: an unwired pack, a customNodes item without a file, a requirement nothing provides,
+// a placeholder hash, hazards without a decision.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { verifyRepo } from "../lib/verify/run.ts";
+import type { Finding } from "../lib/verify/types.ts";
+import { scratchRepo } from "./_fixtures/nodes.ts";
+
+const CS = ".flox/pkgs/comfyui-node-comfyui-custom-scripts.nix";
+const MAIN = ".flox/pkgs/comfyui.nix";
+
+function nodeErrors(findings: Finding[]): string[] {
+  return findings.filter((f) =>
+    f.level === "error" && /node pack|customNodes|requirement/.test(f.message)
+  )
+    .map((f) => f.message);
+}
+
+async function edit(
+  root: string,
+  rel: string,
+  from: string | RegExp,
+  to: string,
+) {
+  const path = join(root, rel);
+  const text = await Deno.readTextFile(path);
+  const next = text.replace(from, to);
+  assert.notEqual(next, text, `seeding ${rel}`);
+  await Deno.writeTextFile(path, next);
+}
+
+Deno.test("verify passes the repository's node packs and reports each seeded defect", async () => {
+  await using repo = await scratchRepo();
+  const ok = await verifyRepo({ root: repo.path });
+  assert.deepEqual(nodeErrors(ok), []);
+  assert.ok(
+    ok.some((f) =>
+      /node pack comfyui-node-comfyui-custom-scripts: 5 hazard\(s\) accepted/
+        .test(f.message)
+    ),
+  );
+
+  await edit(
+    repo.path,
+    MAIN,
+    "    comfyui-node-comfyui-custom-scripts\n",
+    "    comfyui-node-gone\n",
+  );
+  await edit(
+    repo.path,
+    CS,
+    "pythonDependencies = [ ];",
+    "pythonDependencies = [ python3.pkgs.no-such-thing ];",
+  );
+  await edit(
+    repo.path,
+    CS,
+    /hash = "sha256-[^"]+";/,
+    'hash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";',
+  );
+  await edit(repo.path, CS, /^# Decision: .*$/m, "# (decision lost)");
+  const bad = nodeErrors(await verifyRepo({ root: repo.path }));
+  assert.deepEqual(
+    bad.sort(),
+    [
+      "customNodes lists comfyui-node-gone, which has no .flox/pkgs/comfyui-node-gone.nix",
+      "node pack comfyui-node-comfyui-custom-scripts is not wired into comfyui.nix (customNodes and its arguments)",
+      "node pack comfyui-node-comfyui-custom-scripts: no recorded hazard scan and decision",
+      "node pack comfyui-node-comfyui-custom-scripts: src is not a fetchFromGitHub/fetchzip with a NAR hash",
+      "requirement python3.pkgs.no-such-thing of comfyui-node-comfyui-custom-scripts is in neither nixpkgs-index.json nor .flox/pkgs",
+    ].sort(),
+  );
+});
