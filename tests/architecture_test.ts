@@ -1,6 +1,6 @@
 // The project's own architecture check: reads every import in lib/ and tasks/ and fails when one
 // breaks the rules of the layout (README.md "Layout"):
-//   - a mechanism folder (kit hash archive net nix python repo) never imports a workflow folder;
+//   - a mechanism folder (kit hash archive net nix python comfy repo) never imports a workflow folder;
 //   - a workflow folder imports another workflow only through its run.ts;
 //   - a task imports only lib/<wing>/run.ts files, lib/kit/, and lib/repo/paths.ts (which gives
 //     --root its one meaning: resolveRoot and ROOT_HELP).
@@ -15,6 +15,7 @@ const MECHANISMS = new Set([
   "net",
   "nix",
   "python",
+  "comfy",
   "repo",
 ]);
 
