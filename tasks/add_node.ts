@@ -16,6 +16,7 @@ import { info, out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import {
+  addFromWorkflow,
   addNode,
   type AddNodeOptions,
   type AddNodeResult,
@@ -28,6 +29,10 @@ SPEC is one of:
   github:OWNER/REPO@REF      a tag or a commit (a branch is pinned as its commit)
   registry:ID[@VERSION]      a Comfy Registry node (default: its latest version)
   PATH                       a pack folder, .zip or .tar.gz on disk, with --source (or --vendor)
+Or, instead of SPEC:
+  --from-workflow FILE       the packs a saved workflow (.json, or a PNG ComfyUI saved) uses:
+                             listed, then added on confirmation (--yes); those present are kept;
+                             exit 1 when a pack could not be pinned or added
 
 Pins the pack by the NAR hash Nix computes (fetchFromGitHub / fetchzip), reads its
 pyproject.toml and requirements.txt, maps each requirement to nixpkgs, .flox/pkgs or ComfyUI's own
@@ -59,6 +64,7 @@ Exit codes: 0 done (also nothing to do), 1 bad input, refused or failure, 2 usag
 
 const OPTIONS = {
   source: { type: "string" },
+  "from-workflow": { type: "string" },
   url: { type: "string" },
   vendor: { type: "boolean" },
   id: { type: "string" },
@@ -83,14 +89,26 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
-    if (positionals.length !== 1) {
+    const workflow = v["from-workflow"];
+    if (workflow !== undefined && positionals.length) {
+      throw new UsageError("Give SPEC or --from-workflow FILE, not both");
+    }
+    if (workflow === undefined && positionals.length !== 1) {
       throw new UsageError(
         positionals.length
           ? `expected one SPEC, got ${positionals.length}`
           : "Missing SPEC",
       );
     }
-    const spec = positionals[0]!;
+    if (
+      workflow !== undefined &&
+      (v.source !== undefined || v.id !== undefined || v.url !== undefined)
+    ) {
+      throw new UsageError(
+        "--source, --id and --url name one pack: not with --from-workflow",
+      );
+    }
+    const spec = positionals[0] ?? "";
     const python = v.python ?? "3.12";
     if (!/^\d+\.\d+$/.test(python)) {
       throw new UsageError(
@@ -137,10 +155,26 @@ export async function main(args: string[]): Promise<number> {
       ...(v["no-wire"] ? { wire: false } : {}),
     };
     const fe = chooseFrontend({ yes: v.yes ?? false });
-    const r = await addNode(opts, fe).catch((e) => {
+    const asUsage = (e: unknown) => {
       if (e instanceof UsageError) throw new KitError(e.message, 2);
       throw e;
-    });
+    };
+    if (workflow !== undefined) {
+      const w = await addFromWorkflow(
+        { ...opts, workflow: argPath(workflow) },
+        fe,
+      ).catch(asUsage);
+      if (opts.json) out(JSON.stringify(w, null, 2));
+      else {
+        for (const p of w.packs) {
+          if (p.result) summary(p.result);
+          else if (p.error) out(`${p.pack}: not added: ${p.error}`);
+        }
+      }
+      // Exit 1 unless every pack the workflow uses is present or was added.
+      return w.packs.some((p) => p.error || (!p.present && !p.result)) ? 1 : 0;
+    }
+    const r = await addNode(opts, fe).catch(asUsage);
     if (opts.json) out(JSON.stringify(r, null, 2));
     else summary(r);
     return r.action === "cancelled" ? 1 : 0;

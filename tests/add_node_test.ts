@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { haveTool, ROOT, run, taskArgs, tmp, tmuxSession } from "./_helpers.ts";
 import { startServer } from "./_fixtures/server.ts";
 import { buildTarGz } from "./_fixtures/build.ts";
+import { pngWith } from "./_fixtures/png.ts";
 import { buildArchive, fakeCommit, mountGithub } from "./_fixtures/github.ts";
 import {
   hazardousPack,
@@ -652,5 +653,137 @@ Deno.test({
       /# Decision: accepted interactively \(6 finding\(s\) above\)/,
     );
     assert.match(text, /url = "https:\/\/example\.com\/risky\.zip";/);
+  },
+});
+
+Deno.test({
+  name:
+    "deno task add-node --from-workflow adds the packs a workflow (JSON or PNG) uses",
+  ignore: !NIX,
+  fn: async () => {
+    await using server = await startServer();
+    const commit = fakeCommit("git-pack main");
+    const ghPack = pyprojectPack("git-pack", "0.9.0", []);
+    const gh = mountGithub(server, [{
+      owner: "tester",
+      repo: "Git-Pack",
+      archives: { [commit]: await buildArchive("Git-Pack", commit, ghPack) },
+    }]);
+    const registry = mountRegistry(server, {
+      "flat-pack": [{
+        version: "1.0.0",
+        zip: nodeZip(pyprojectPack("flat-pack", "1.0.0", [])),
+      }],
+    }, { "git-pack": "https://github.com/tester/Git-Pack" });
+    const env = {
+      COMFYKIT_REGISTRY_URL: registry,
+      COMFYKIT_GITHUB_URL: gh.url,
+      COMFYKIT_GITHUB_API_URL: gh.apiUrl,
+    };
+    const node = (
+      id: number,
+      type: string,
+      properties: Record<string, unknown>,
+    ) => ({
+      id,
+      type,
+      properties,
+      widgets_values: [],
+    });
+    const workflow = {
+      version: 0.4,
+      nodes: [
+        node(1, "KSampler", { cnr_id: "comfy-core", ver: "0.3.75" }),
+        node(2, "FlatNode", { cnr_id: "flat-pack", ver: "1.0.0" }),
+        node(3, "sub-1", {}),
+      ],
+      definitions: {
+        subgraphs: [{
+          id: "sub-1",
+          name: "inner",
+          nodes: [
+            node(4, "GitNode", { cnr_id: "git-pack", ver: commit }),
+            node(5, "AuxNode", { aux_id: "nobody/Unversioned" }),
+          ],
+        }],
+      },
+    };
+    await using repo = await scratchRepo();
+    const wf = join(repo.path, "wf.json");
+    await Deno.writeTextFile(wf, JSON.stringify(workflow));
+    const dry = await addNode(repo.path, [
+      "--from-workflow",
+      "wf.json",
+      "--dry-run",
+      "--nixpkgs-index",
+      repo.index,
+    ], env);
+    assert.equal(dry.code, 1, dry.stderr); // one pack cannot be pinned
+    assert.match(
+      dry.stderr,
+      /flat-pack \(FlatNode\): add registry:flat-pack@1\.0\.0/,
+    );
+    assert.match(
+      dry.stderr,
+      new RegExp(
+        `git-pack \\(GitNode\\): add github:tester/Git-Pack@${commit} \\(saved from a git checkout`,
+      ),
+    );
+    assert.match(
+      dry.stderr,
+      /nobody\/Unversioned \(AuxNode\): cannot be pinned/,
+    );
+    await assert.rejects(
+      Deno.stat(join(repo.path, ".flox/pkgs/comfyui-node-flat-pack.nix")),
+    );
+    // A PNG ComfyUI saved, with the same workflow in its text chunk.
+    const png = join(repo.path, "wf.png");
+    await Deno.writeFile(
+      png,
+      pngWith([{
+        kind: "tEXt",
+        keyword: "workflow",
+        text: JSON.stringify(workflow),
+      }]),
+    );
+    const r = await addNode(repo.path, [
+      "--from-workflow",
+      "wf.png",
+      "--yes",
+      "--json",
+      "--nixpkgs-index",
+      repo.index,
+    ], env);
+    assert.equal(r.code, 1, r.stderr); // the unversioned pack
+    const result = JSON.parse(r.stdout);
+    assert.deepEqual(
+      result.packs.map((
+        p: { pack: string; result?: { action: string } },
+      ) => [p.pack, p.result?.action]),
+      [["nobody/Unversioned", undefined], ["flat-pack", "written"], [
+        "git-pack",
+        "written",
+      ]],
+      r.stdout,
+    );
+    const git = await Deno.readTextFile(
+      join(repo.path, ".flox/pkgs/comfyui-node-git-pack.nix"),
+    );
+    assert.match(git, new RegExp(`rev = "${commit}";`));
+    // Run again: both are present now, nothing is downloaded or asked.
+    const again = await addNode(repo.path, [
+      "--from-workflow",
+      "wf.json",
+      "--nixpkgs-index",
+      repo.index,
+    ], env);
+    assert.match(
+      again.stderr,
+      /flat-pack \(FlatNode\): already in \.flox\/pkgs\/comfyui-node-flat-pack\.nix/,
+    );
+    assert.match(
+      again.stderr,
+      /git-pack \(GitNode\): already in \.flox\/pkgs\/comfyui-node-git-pack\.nix/,
+    );
   },
 });

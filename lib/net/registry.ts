@@ -81,3 +81,31 @@ export async function fetchVersions(
     deprecated: v.deprecated ?? false,
   }));
 }
+
+const nodeSchema = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  repository: z.string().optional(),
+  latest_version: z.object({ version: z.string() }).passthrough().nullish(),
+}).passthrough();
+
+/** What `/nodes/{id}` says about a node (its repository, its latest version). */
+export type RegistryNode = z.infer<typeof nodeSchema>;
+
+/** The node record of `id`; a 404 names the pack. */
+export async function fetchNode(
+  base: string,
+  id: string,
+  opts: RequestOptions = {},
+): Promise<RegistryNode> {
+  const url = `${base}/nodes/${encodeURIComponent(id)}`;
+  try {
+    const { data } = await fetchJson(url, opts);
+    return parseWith(nodeSchema, data, url);
+  } catch (e) {
+    if (e instanceof HttpStatusError && e.status === 404) {
+      throw new KitError(`The Comfy Registry has no node "${id}" (${url})`);
+    }
+    throw e;
+  }
+}

@@ -17,6 +17,7 @@ export interface FakeNodeVersion {
 export function mountRegistry(
   server: FixtureServer,
   nodes: Record<string, FakeNodeVersion[]>,
+  repositories: Record<string, string> = {},
 ): string {
   const base = `${server.url}/registry`;
   const find = (id: string, version: string | null) => {
@@ -34,6 +35,20 @@ export function mountRegistry(
       downloadUrl: `${base}/cdn/${id}/${v.version}/node.zip`,
       deprecated: v.deprecated ?? false,
       dependencies: [],
+    });
+  });
+  server.route("GET", /^\/registry\/nodes\/([^/]+)$/, (_req, m) => {
+    const id = decodeURIComponent(m[1]!);
+    if (!nodes[id] && !repositories[id]) {
+      return json({ message: "node not found" }, 404);
+    }
+    return json({
+      id,
+      name: id,
+      ...(repositories[id] ? { repository: repositories[id] } : {}),
+      ...(nodes[id]?.[0]
+        ? { latest_version: { version: nodes[id][0].version } }
+        : {}),
     });
   });
   server.route("GET", /^\/registry\/nodes\/([^/]+)\/versions$/, (_req, m) => {
