@@ -48,6 +48,12 @@ import { planWorkflow, type WorkflowNodePlan } from "./workflow.ts";
 export { parseUpstream } from "./spec.ts";
 export { parseLicenseFlag } from "../python/license.ts";
 export { removeNode, type RemoveNodeResult } from "./remove.ts";
+// What outdated and freeze-deps read of a pack.
+export {
+  isNodePack,
+  nodeRequirements,
+  registryCandidates,
+} from "./upstream.ts";
 export type { Hazard } from "./hazards.ts";
 
 /** Answers given up front (flags). */
