@@ -52,6 +52,7 @@ export { removeNode, type RemoveNodeResult } from "./remove.ts";
 export {
   isNodePack,
   nodeRequirements,
+  packsRequirements,
   registryCandidates,
 } from "./upstream.ts";
 export type { Hazard } from "./hazards.ts";

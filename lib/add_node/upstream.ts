@@ -33,3 +33,23 @@ export async function registryCandidates(
 export function nodeRequirements(text: string): string[] {
   return readNodeHeader(text).requirements.map((r) => r.text);
 }
+
+/** Every node pack under `pkgsDir` with the requirements it states (files in name order). */
+export async function packsRequirements(
+  pkgsDir: string,
+): Promise<{ attr: string; requirements: string[] }[]> {
+  const out: { attr: string; requirements: string[] }[] = [];
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(pkgsDir)) {
+      if (e.isFile && /^comfyui-node-.+\.nix$/.test(e.name)) names.push(e.name);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  for (const name of names.sort()) {
+    const text = await Deno.readTextFile(`${pkgsDir}/${name}`);
+    out.push({ attr: name.slice(0, -4), requirements: nodeRequirements(text) });
+  }
+  return out;
+}
