@@ -75,3 +75,34 @@ Deno.test("outdated shows a Registry pack's newer version and checks its require
     imageio.details.join("\n"),
   );
 });
+
+Deno.test("fix-build names the node pack file a failed build log is about", async () => {
+  await using repo = await scratchRepo();
+  const drv =
+    "/nix/store/5y3kqz8rlj1d5a6ymb8x0i3b3v9q1p2a-comfyui-node-comfyui-custom-scripts-1.2.5.drv";
+  const log = join(repo.path, "build.log");
+  await Deno.writeTextFile(
+    log,
+    `building '${drv}'...
+error: builder for '${drv}' failed with exit code 1;
+       last 10 log lines:
+       > cp: cannot create regular file: Permission denied
+`,
+  );
+  await using home = await tmp();
+  const r = await run(Deno.execPath(), [
+    ...await taskArgs("fix-build", home.path),
+    "--dry-run",
+    "--json",
+    "build.log",
+  ], { cwd: repo.path });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /It failed building \.flox\/pkgs\/comfyui-node-comfyui-custom-scripts\.nix \(a node pack/,
+  );
+  assert.equal(
+    JSON.parse(r.stdout).failedFile,
+    ".flox/pkgs/comfyui-node-comfyui-custom-scripts.nix",
+  );
+});

@@ -9,7 +9,7 @@ import { onPath } from "../kit/command.ts";
 import { passedMessage, runBuild, shellQuote } from "./build.ts";
 import { findFailures, type Finding } from "./findings.ts";
 import { hashActions } from "./hash_actions.ts";
-import { attrOfFile, loadPackages } from "./locate.ts";
+import { attrOfFile, byDerivation, loadPackages } from "./locate.ts";
 import { firstErrorExcerpt, readLog } from "./log.ts";
 import { type Action, planActions } from "./plan.ts";
 import { type Applied, applyActions, writeAll } from "./apply.ts";
@@ -41,6 +41,8 @@ interface Round {
   applied: Applied;
   written: boolean;
   excerpt?: string | undefined;
+  /** The package file the first failed derivation is built from, when known. */
+  failedFile?: string | undefined;
 }
 
 function findingJson(a: Action) {
@@ -68,6 +70,7 @@ function roundJson(r: Round, rounds?: number) {
     findings: r.actions.map(findingJson),
     files: r.applied.changed.map((c) => c.file),
     ...(r.excerpt ? { firstError: r.excerpt } : {}),
+    ...(r.failedFile ? { failedFile: r.failedFile } : {}),
   };
 }
 
@@ -78,12 +81,21 @@ async function fixRound(o: FixBuildOptions, log: string): Promise<Round> {
   const lines = readLog(log);
   const findings = findFailures(lines, log);
   if (findings.length === 0) {
+    // Name the file of the derivation that failed (a node pack's failure is often one of the
+    // hazards add-node recorded at the top of its file).
+    const drv = lines.map((l) => l.text).join("\n").match(
+      /builder for ['‘`"]?\/nix\/store\/[a-z0-9]{32}-([^'’`"\s]+)\.drv/,
+    )?.[1];
+    const failed = drv
+      ? byDerivation(await loadPackages(o.root), drv)
+      : undefined;
     return {
       findings,
       actions: [],
       applied: { changed: [], failed: [] },
       written: false,
       excerpt: firstErrorExcerpt(lines),
+      ...(failed ? { failedFile: failed.file } : {}),
     };
   }
   const pkgs = await loadPackages(o.root);
@@ -138,6 +150,15 @@ async function fixRound(o: FixBuildOptions, log: string): Promise<Round> {
 function reportUnfixed(r: Round, code?: number): number {
   if (r.findings.length === 0) {
     if (r.excerpt) info(`The build's first error:\n${r.excerpt}`);
+    if (r.failedFile) {
+      info(
+        `It failed building ${r.failedFile}${
+          /comfyui-node-/.test(r.failedFile)
+            ? " (a node pack: the hazards add-node found are listed at its top)"
+            : ""
+        }`,
+      );
+    }
     error(
       `Nothing in the build output is a failure fix-build knows how to fix${
         code !== undefined ? ` (exit ${code})` : ""
