@@ -636,8 +636,14 @@ Deno.test({
     const zip = join(repo.path, "risky.zip");
     await Deno.writeFile(zip, nodeZip(hazardousPack()));
     const file = join(repo.path, ".flox/pkgs/comfyui-node-risky.nix");
+    // deno.json's own command line for the task (its permissions), run in the scratch
+    // repository: `deno task --config` would run it in the kit's folder instead.
+    await using home = await tmp();
+    const argv = [Deno.execPath(), ...await taskArgs("add-node", home.path)]
+      .map((a) => `'${a}'`).join(" ");
     const command = (n: number) =>
-      `cd ${repo.path} && unset INIT_CWD && NO_COLOR=1 deno task --config ${ROOT}/deno.json add-node risky.zip --source registry:risky@0.1.0 --url https://example.com/risky.zip --nixpkgs-index ${repo.index}; echo "RC${n}=$?"; sleep 60`;
+      `cd ${repo.path} && export INIT_CWD=${repo.path} NO_COLOR=1 && ${argv} risky.zip --source registry:risky@0.1.0 --url https://example.com/risky.zip --nixpkgs-index ${repo.index}; echo "RC${n}=$?"; sleep 60`;
+    await assert.rejects(Deno.stat(file));
     for (const [n, answer, rc] of [[1, "n", 1], [2, "y", 0]] as const) {
       await using t = await tmuxSession("addnode", command(n), { height: 50 });
       const screen = await t.waitFor(/Add the pack anyway/);
@@ -646,6 +652,7 @@ Deno.test({
       await t.keys(answer, "Enter");
       const end = await t.waitFor(new RegExp(`RC${n}=\\d`));
       assert.match(end, new RegExp(`RC${n}=${rc}`), end);
+      if (n === 1) await assert.rejects(Deno.stat(file)); // declined: nothing written
     }
     const text = await Deno.readTextFile(file);
     assert.match(
@@ -653,6 +660,10 @@ Deno.test({
       /# Decision: accepted interactively \(6 finding\(s\) above\)/,
     );
     assert.match(text, /url = "https:\/\/example\.com\/risky\.zip";/);
+    // Written in the scratch repository only, never in the kit's own.
+    await assert.rejects(
+      Deno.stat(join(ROOT, ".flox/pkgs/comfyui-node-risky.nix")),
+    );
   },
 });
 

@@ -28,7 +28,6 @@
 , controlnet-aux
 , comfyui-node-comfyui-custom-scripts
 , comfyui-node-comfyui-animatediff-evolved
-, comfyui-node-risky
 }:
 
 let
@@ -40,7 +39,6 @@ let
   customNodes = [
     comfyui-node-comfyui-custom-scripts
     comfyui-node-comfyui-animatediff-evolved
-    comfyui-node-risky
   ];
 in
 python3.pkgs.buildPythonApplication rec {

@@ -26,7 +26,7 @@ export function readNodeHeader(text: string): NodeHeader {
       continue;
     }
     if (inReqs) {
-      const req = line.match(/^#   (.+?)(?: \([^()]*\))?: (.+)$/);
+      const req = line.match(/^# {3}(.+?)(?: \([^()]*\))?: (.+)$/);
       if (req && line !== "#   none declared") {
         header.requirements.push({ text: req[1]!, met: req[2]! });
         continue;
