@@ -10,6 +10,7 @@ import { haveTool, ROOT, run, taskArgs, tmp, tmuxSession } from "./_helpers.ts";
 import { startServer } from "./_fixtures/server.ts";
 import { buildTarGz } from "./_fixtures/build.ts";
 import { pngWith } from "./_fixtures/png.ts";
+import { mountPypi, wheelFile } from "./_fixtures/pypi.ts";
 import { buildArchive, fakeCommit, mountGithub } from "./_fixtures/github.ts";
 import {
   hazardousPack,
@@ -796,5 +797,144 @@ Deno.test({
       again.stderr,
       /git-pack \(GitNode\): already in \.flox\/pkgs\/comfyui-node-git-pack\.nix/,
     );
+  },
+});
+
+Deno.test({
+  name:
+    "deno task add-node --dry-run writes nothing, --vendor builds from .flox/sources, --missing create packages a requirement",
+  ignore: !NIX,
+  fn: async () => {
+    await using server = await startServer();
+    mountPypi(server, [{
+      name: "tiny-lib",
+      version: "1.0",
+      files: [
+        wheelFile({
+          name: "tiny-lib",
+          version: "1.0",
+          license: "MIT",
+          packages: ["tiny_lib"],
+        }),
+      ],
+    }]);
+    const registry = mountRegistry(server, {
+      "needs-tiny": [{
+        version: "1.0.0",
+        zip: nodeZip(pyprojectPack("needs-tiny", "1.0.0", ["tiny-lib>=1"])),
+      }],
+    });
+    const env = {
+      COMFYKIT_REGISTRY_URL: registry,
+      COMFYKIT_PYPI_URL: server.url,
+    };
+    await using repo = await scratchRepo();
+    const mainBefore = await Deno.readTextFile(
+      join(repo.path, ".flox/pkgs/comfyui.nix"),
+    );
+    const file = join(repo.path, ".flox/pkgs/comfyui-node-needs-tiny.nix");
+    // --dry-run: the diff, nothing on disk (tiny-lib is missing: create shows it too).
+    const dry = await addNode(repo.path, [
+      "registry:needs-tiny",
+      "--yes",
+      "--dry-run",
+      "--missing",
+      "create",
+      "--nixpkgs-index",
+      repo.index,
+    ], env);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /\+\+\+ .*comfyui-node-needs-tiny\.nix/);
+    assert.match(
+      dry.stdout,
+      /would write \.flox\/pkgs\/comfyui-node-needs-tiny\.nix/,
+    );
+    await assert.rejects(Deno.stat(file));
+    await assert.rejects(Deno.stat(join(repo.path, ".flox/pkgs/tiny-lib.nix")));
+    assert.equal(
+      await Deno.readTextFile(join(repo.path, ".flox/pkgs/comfyui.nix")),
+      mainBefore,
+    );
+    // --missing create: new-package writes tiny-lib (unwired from comfyui.nix), the pack takes it.
+    const r = await addNode(repo.path, [
+      "registry:needs-tiny",
+      "--yes",
+      "--missing",
+      "create",
+      "--nixpkgs-index",
+      repo.index,
+    ], env);
+    assert.equal(r.code, 0, r.stderr);
+    const text = await Deno.readTextFile(file);
+    assert.match(text, /^, tiny-lib$/m);
+    assert.match(text, /pythonDependencies = \[\n {4}tiny-lib\n {2}\];/);
+    const tiny = await Deno.readTextFile(
+      join(repo.path, ".flox/pkgs/tiny-lib.nix"),
+    );
+    assert.match(tiny, /pname = "tiny-lib";/);
+    assert.doesNotMatch(
+      await Deno.readTextFile(join(repo.path, ".flox/pkgs/comfyui.nix")),
+      /^, tiny-lib$/m,
+    );
+    for (const system of SYSTEMS) {
+      const ev = await evaluateNodes(
+        join(repo.path, ".flox/pkgs"),
+        repo.index,
+        system,
+      );
+      assert.deepEqual(
+        ev.customNodes.find((c) => c.name === "needs-tiny")!.pythonDependencies,
+        ["tiny-lib"],
+      );
+      assert.ok(ev.pythonEnvModules.includes("tiny-lib"));
+    }
+    // --vendor: a local GitHub archive copied into .flox/sources, recorded, built from there.
+    const pack = pyprojectPack("vend-pack", "2.0.0", []);
+    const commit = fakeCommit("vend-pack");
+    const tgz = join(repo.path, "vend.tar.gz");
+    await Deno.writeFile(tgz, await buildArchive("Vend-Pack", commit, pack));
+    const v = await addNode(repo.path, [
+      tgz,
+      "--source",
+      `github:tester/Vend-Pack@${commit}`,
+      "--vendor",
+      "--yes",
+      "--nixpkgs-index",
+      repo.index,
+    ]);
+    assert.equal(v.code, 0, v.stderr);
+    const vendFile = `Vend-Pack-${commit}.tar.gz`;
+    const vend = await Deno.readTextFile(
+      join(repo.path, ".flox/pkgs/comfyui-node-vend-pack.nix"),
+    );
+    assert.match(
+      vend,
+      new RegExp(`src = \\.\\./\\.\\./\\.flox/sources/${vendFile};`),
+    );
+    assert.deepEqual(
+      await Deno.readFile(join(repo.path, ".flox/sources", vendFile)),
+      await Deno.readFile(tgz),
+    );
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(repo.path, "sources-manifest.json")),
+    );
+    const entry = manifest.sources.find((e: { file: string }) =>
+      e.file === vendFile
+    );
+    assert.equal(entry.kind, "github");
+    assert.equal(entry.rev, commit);
+    assert.match(entry.nar, /^sha256-/);
+    assert.match(
+      await Deno.readTextFile(join(repo.path, ".flox/sources/SHA256SUMS.txt")),
+      new RegExp(`^${entry.sha256}  ${vendFile}$`, "m"),
+    );
+    for (const system of SYSTEMS) {
+      const ev = await evaluateNodes(
+        join(repo.path, ".flox/pkgs"),
+        repo.index,
+        system,
+      );
+      assert.ok(ev.customNodes.some((c) => c.name === "Vend-Pack"));
+    }
   },
 });

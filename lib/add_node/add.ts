@@ -10,6 +10,7 @@
 import { join } from "node:path";
 import { Changeset } from "../kit/changeset.ts";
 import { KitError } from "../kit/errors.ts";
+import { tempDir } from "../kit/fsutil.ts";
 import { info, out, warn } from "../kit/log.ts";
 import type { EnvLike } from "../kit/env.ts";
 import type { Frontend } from "../kit/prompt.ts";
@@ -22,6 +23,7 @@ import {
   repoPaths,
 } from "../repo/paths.ts";
 import { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
+import { parseRequirement } from "../python/pep508.ts";
 import { newPackage } from "../new_package/run.ts";
 import { obtain } from "./source.ts";
 import { nodeAttr, nodeId, parseSpec } from "./spec.ts";
@@ -119,6 +121,8 @@ export async function addNode(
   info(`${folder} ${version}: NAR hash ${got.pack.hash}`);
 
   const cs = new Changeset(opts.root);
+  // Downloads of --missing create wait here until the changeset is applied.
+  await using scratch = await tempDir("comfykit-add-node-");
   const nixpkgs = await openNixpkgsForFlag(
     opts.nixpkgsIndex,
     join(opts.root, NIXPKGS_INDEX),
@@ -131,7 +135,7 @@ export async function addNode(
   });
   for (const d of deps) info(`  ${describeNodeDep(d)}`);
   for (const u of meta.unpinnable) warn(`${u.where}: ${u.text}: ${u.why}`);
-  const created = await createMissing(deps, opts, fe, cs);
+  const created = await createMissing(deps, opts, fe, cs, scratch.path);
   deps = deps.map((d) =>
     d.status === "missing" && created.includes(d.attr)
       ? { ...d, status: "custom" as const }
@@ -223,6 +227,7 @@ async function createMissing(
   opts: AddNodeOptions,
   fe: Frontend,
   cs: Changeset,
+  scratch: string,
 ): Promise<string[]> {
   const missing = deps.filter((d) => d.status === "missing");
   if (!missing.length) return [];
@@ -251,7 +256,7 @@ async function createMissing(
   const created: string[] = [];
   for (const d of missing) {
     const results = await newPackage({
-      target: d.requirement.replace(/\s+/g, ""),
+      target: newPackageTarget(d),
       root: opts.root,
       python: opts.python,
       main: join(opts.root, MAIN_PACKAGE),
@@ -261,6 +266,7 @@ async function createMissing(
       dryRun: opts.dryRun,
       json: true,
       changeset: cs,
+      scratch,
       ...(opts.nixpkgsIndex ? { nixpkgsIndex: opts.nixpkgsIndex } : {}),
     }, fe);
     for (const r of results) {
@@ -300,4 +306,12 @@ async function decideHazards(
   return ok
     ? `accepted interactively (${hazards.length} finding(s) above)`
     : undefined;
+}
+
+/** new-package's target for a requirement: NAME, or NAME==VERSION when the pack pins one. */
+function newPackageTarget(d: NodeDep): string {
+  const pin = parseRequirement(d.requirement).specifier.match(
+    /^==\s*([^,*\s]+)$/,
+  );
+  return pin ? `${d.name}==${pin[1]}` : d.name;
 }

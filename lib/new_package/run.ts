@@ -95,6 +95,11 @@ export interface NewPackageOptions {
    * without it newPackage applies its own Changeset at the end.
    */
   changeset?: Changeset;
+  /**
+   * Where downloads wait until the staged copies are applied; with `changeset`, a folder that
+   * outlives this call (default: a temporary folder removed when newPackage returns).
+   */
+  scratch?: string;
 }
 
 const NIX_ATTR = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
@@ -118,7 +123,9 @@ export async function newPackage(
   info(`nixpkgs: ${nixpkgs.describe}`);
   // stage.ts keeps sources-manifest.json's temporary and saved copies in .flox/sources.
   const cs = opts.changeset ?? new Changeset(opts.root);
-  await using scratch = await tempDir("comfykit-new-package-");
+  await using scratch = opts.scratch !== undefined
+    ? { path: opts.scratch, [Symbol.asyncDispose]: () => Promise.resolve() }
+    : await tempDir("comfykit-new-package-");
   const session: Run = {
     opts,
     fe,
