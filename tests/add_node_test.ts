@@ -407,6 +407,61 @@ Deno.test({
     ], env);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /unchanged/);
+    // A pack for a newer ComfyUI or another Python: added, warned about, noted in its file.
+    const future = pyprojectPack("future-pack", "1.0.0", []).map((f) =>
+      f.path === "pyproject.toml"
+        ? {
+          ...f,
+          content: (f.content as string)
+            .replace(
+              'requires-comfyui = ">=0.3.0"',
+              'requires-comfyui = ">=0.4.0"',
+            )
+            .replace(
+              "[project.urls]",
+              'requires-python = "<3.10"\n\n[project.urls]',
+            ),
+        }
+        : f
+    );
+    server.route(
+      "GET",
+      /^\/registry\/nodes\/future-pack\/install$/,
+      () =>
+        new Response(JSON.stringify({
+          id: "future-pack",
+          version: "1.0.0",
+          downloadUrl: `${server.url}/future.zip`,
+        })),
+    );
+    server.route(
+      "GET",
+      /^\/future\.zip$/,
+      () => new Response(nodeZip(future) as BodyInit),
+    );
+    const fut = await addNode(repo.path, [
+      "registry:future-pack",
+      "--nixpkgs-index",
+      repo.index,
+      "--yes",
+    ], {
+      COMFYKIT_REGISTRY_URL: `${server.url}/registry`,
+    });
+    assert.equal(fut.code, 0, fut.stderr);
+    assert.match(
+      fut.stderr,
+      /requires-comfyui ">=0\.4\.0" excludes the pinned ComfyUI 0\.3\.75/,
+    );
+    assert.match(
+      fut.stderr,
+      /requires-python "<3\.10" excludes nixpkgs' python3 3\.\d+/,
+    );
+    assert.match(
+      await Deno.readTextFile(
+        join(repo.path, ".flox/pkgs/comfyui-node-future-pack.nix"),
+      ),
+      /^# WARNING: \[tool\.comfy\] requires-comfyui ">=0\.4\.0" excludes the pinned ComfyUI 0\.3\.75$/m,
+    );
     const none = await addNode(repo.path, ["registry:nope", "--yes"], env);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /^error: The Comfy Registry has no node "nope"/m);

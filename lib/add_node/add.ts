@@ -22,7 +22,9 @@ import {
   packageFile,
   repoPaths,
 } from "../repo/paths.ts";
-import { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
+import { type NixpkgsLookup, openNixpkgsForFlag } from "../nix/nixpkgs.ts";
+import { readMainPackage } from "../repo/main_package.ts";
+import { specifierHolds } from "../repo/classify.ts";
 import { parseRequirement } from "../python/pep508.ts";
 import { newPackage } from "../new_package/run.ts";
 import { obtain } from "./source.ts";
@@ -142,6 +144,8 @@ export async function addNode(
       : d
   );
 
+  const notes = await compatibility(meta, mainText, nixpkgs);
+  for (const n of notes) warn(n);
   const license = await chooseNodeLicense(fe, folder, meta, opts.license);
   const hazards = scanHazards(got.pack.files);
   const decision = await decideHazards(hazards, opts, fe);
@@ -167,6 +171,7 @@ export async function addNode(
     hazards,
     decision,
     requiresComfyui: meta.requiresComfyui,
+    notes,
   };
   const text = renderNodeFile(fileSpec);
   const existing = await cs.readText(file);
@@ -314,4 +319,29 @@ function newPackageTarget(d: NodeDep): string {
     /^==\s*([^,*\s]+)$/,
   );
   return pin ? `${d.name}==${pin[1]}` : d.name;
+}
+
+/** What the pack declares it needs that this ComfyUI or nixpkgs' python3 does not give. */
+async function compatibility(
+  meta: PackMeta,
+  mainText: string,
+  nixpkgs: NixpkgsLookup,
+): Promise<string[]> {
+  const notes: string[] = [];
+  const comfy = readMainPackage(mainText, MAIN_PACKAGE).version;
+  if (meta.requiresComfyui && !specifierHolds(comfy, meta.requiresComfyui)) {
+    notes.push(
+      `[tool.comfy] requires-comfyui "${meta.requiresComfyui}" excludes the pinned ComfyUI ${comfy}`,
+    );
+  }
+  const python = await nixpkgs.pythonVersion?.();
+  if (
+    meta.requiresPython && python &&
+    !specifierHolds(python, meta.requiresPython)
+  ) {
+    notes.push(
+      `[project] requires-python "${meta.requiresPython}" excludes nixpkgs' python3 ${python}`,
+    );
+  }
+  return notes;
 }
