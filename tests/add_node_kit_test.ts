@@ -9,6 +9,11 @@ import { mountRegistry, nodeZip, pyprojectPack } from "./_fixtures/registry.ts";
 import { scratchRepo } from "./_fixtures/nodes.ts";
 import { outdated } from "../lib/outdated/run.ts";
 import { indexLookup, readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
+import { planWorkflow } from "../lib/add_node/workflow.ts";
+import { haveRealSources, ROOT } from "./_helpers.ts";
+
+const REAL_WORKFLOWS = `${ROOT}/../shared/real-workflows`;
+const haveRealWorkflows = () => haveRealSources(REAL_WORKFLOWS);
 
 async function addNode(
   repo: string,
@@ -105,4 +110,63 @@ error: builder for '${drv}' failed with exit code 1;
     JSON.parse(r.stdout).failedFile,
     ".flox/pkgs/comfyui-node-comfyui-custom-scripts.nix",
   );
+});
+
+Deno.test({
+  name:
+    "--from-workflow's plan of a real workflow: GitHub packs at their commits, Registry packs saved from git via their repository",
+  ignore: !haveRealWorkflows(),
+  fn: async () => {
+    await using server = await startServer();
+    const registry = mountRegistry(server, {}, {
+      "comfyui-kjnodes": "https://github.com/kijai/ComfyUI-KJNodes",
+      "comfyui-videohelpersuite":
+        "https://github.com/Kosinkadink/ComfyUI-VideoHelperSuite.git",
+    });
+    await using repo = await scratchRepo();
+    const plans = await planWorkflow(
+      join(
+        REAL_WORKFLOWS,
+        "kijai-ComfyUI-FramePackWrapper__framepack_hv_example.json",
+      ),
+      repo.path,
+      { COMFYKIT_REGISTRY_URL: registry },
+    );
+    assert.deepEqual(
+      plans.map((p) => [p.pack, p.spec]).sort(),
+      [
+        [
+          "comfyui-kjnodes",
+          "github:kijai/ComfyUI-KJNodes@8ecf5cd05e0a1012087b0da90eea9a13674668db",
+        ],
+        [
+          "comfyui-videohelpersuite",
+          "github:Kosinkadink/ComfyUI-VideoHelperSuite@0a75c7958fe320efcb052f1d9f8451fd20c730a8",
+        ],
+        [
+          "kijai/ComfyUI-FramePackWrapper",
+          "github:kijai/ComfyUI-FramePackWrapper@8e5ec6b7f3acf88255c5d93d062079f18b43aa2b",
+        ],
+        [
+          "kijai/ComfyUI_essentials",
+          "github:kijai/ComfyUI_essentials@76e9d1e4399bd025ce8b12c290753d58f9f53e93",
+        ],
+        [
+          "lllyasviel/FramePack",
+          "github:lllyasviel/FramePack@0e5fe5d7ca13c76fb8e13708f4b92e7c7a34f20c",
+        ],
+      ],
+    );
+    // Workflows with core nodes only need no pack.
+    assert.deepEqual(
+      await planWorkflow(
+        join(REAL_WORKFLOWS, "video_wan2_2_14B_t2v.json"),
+        repo.path,
+        {
+          COMFYKIT_REGISTRY_URL: registry,
+        },
+      ),
+      [],
+    );
+  },
 });
