@@ -10,6 +10,12 @@ import { parseNix } from "../nix/parse.ts";
 import { children, exprChildren } from "../nix/syntax.ts";
 import { isPlaceholderHash } from "../hash/sha256.ts";
 import { type Add, MAIN_FILE, type PkgFile } from "./types.ts";
+import { cachedArchive } from "./requirements.ts";
+import type { EnvLike } from "../kit/env.ts";
+import { KitError } from "../kit/errors.ts";
+import { archiveUrl, githubUrl } from "../net/github.ts";
+import { narHashArchive } from "../archive/read.ts";
+import { toSri } from "../hash/sha256.ts";
 
 const PREFIX = "comfyui-node-";
 const SRI = /^sha256-[A-Za-z0-9+/]{43}=$/;
@@ -53,6 +59,7 @@ export async function checkNodes(
   add: Add,
   pyNames: ReadonlySet<string>,
   vendored: ReadonlySet<string>,
+  env: EnvLike = {},
 ): Promise<void> {
   const nodes = pkgs.filter((p) => p.name.startsWith(PREFIX) && p.info);
   const main = pkgs.find((p) => p.rel === MAIN_FILE);
@@ -75,7 +82,7 @@ export async function checkNodes(
   }
   for (const p of nodes) {
     const text = (await readTextIfExists(p.abs)) ?? "";
-    checkPin(p, add, vendored);
+    if (checkPin(p, add, vendored)) await checkCachedArchive(p, add, env);
     const isWired = wired.includes(p.name) && formals.has(p.name);
     add(
       "Packages are wired into the main package",
@@ -111,7 +118,12 @@ export async function checkNodes(
   }
 }
 
-function checkPin(p: PkgFile, add: Add, vendored: ReadonlySet<string>): void {
+/** The pin's form; true when it is a fetcher with a NAR hash (worth recomputing). */
+function checkPin(
+  p: PkgFile,
+  add: Add,
+  vendored: ReadonlySet<string>,
+): boolean {
   const src = p.info!.src;
   const S = "Sources are pinned";
   if (src?.path !== undefined) {
@@ -125,7 +137,7 @@ function checkPin(p: PkgFile, add: Add, vendored: ReadonlySet<string>): void {
         : `node pack source ${src.path} is not in sources-manifest.json`,
       `${p.rel}:${src.line}`,
     );
-    return;
+    return false;
   }
   const hash = src?.attrs.get("hash")?.value;
   const known = src?.fetcher === "fetchFromGitHub" ||
@@ -140,6 +152,44 @@ function checkPin(p: PkgFile, add: Add, vendored: ReadonlySet<string>): void {
       : `node pack ${p.name}: src is not a fetchFromGitHub/fetchzip with a NAR hash`,
     `${p.rel}${src ? `:${src.line}` : ""}`,
     ok ? undefined : "re-run deno task add-node for it (with --force)",
+  );
+  return ok;
+}
+
+/**
+ * The pinned NAR hash recomputed from the archive in the download cache (add-node leaves it
+ * there); quiet about an archive the cache does not hold (a fresh clone).
+ */
+async function checkCachedArchive(p: PkgFile, add: Add, env: EnvLike) {
+  const src = p.info!.src!;
+  const attr = (k: string) => src.attrs.get(k)?.value;
+  const ref = attr("tag") ?? attr("rev");
+  const url = src.fetcher === "fetchFromGitHub"
+    ? attr("owner") && attr("repo") && ref
+      ? archiveUrl(githubUrl(env), attr("owner")!, attr("repo")!, ref)
+      : undefined
+    : attr("url");
+  const archive = url ? await cachedArchive(url, env) : undefined;
+  if (!archive) return;
+  const pinned = attr("hash")!;
+  let got: string;
+  try {
+    got = toSri(await narHashArchive(archive));
+  } catch (e) {
+    if (!(e instanceof KitError)) throw e;
+    got = `unreadable (${e.message})`;
+  }
+  const ok = got === pinned;
+  add(
+    "Sources are pinned",
+    ok ? "ok" : "error",
+    ok
+      ? `node pack ${p.name}: the cached archive has the pinned NAR hash`
+      : `node pack ${p.name}: the cached archive of ${url} has NAR hash ${got}, not the pinned ${pinned}`,
+    `${p.rel}:${src.line}`,
+    ok
+      ? undefined
+      : "deno task fix-hash, or re-run deno task add-node for it (with --force)",
   );
 }
 

@@ -86,6 +86,7 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
     add,
     await nixpkgsNames(root),
     vendoredFiles(manifest?.sources ?? []),
+    { get: env },
   );
   checkPython(pkgs, add, await readLicenseList(root));
   // The rest reads archives and runs commands: concurrently, each into its own section.
