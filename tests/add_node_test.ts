@@ -173,6 +173,27 @@ subprocess.run(["pip", "install", "x"])
     [],
   );
   assert.deepEqual(scanHazards(files(pyprojectPack("clean", "1.0.0", []))), []);
+  // Scopes: a function's own binding ends with it, a parameter hides an outer name, a
+  // module-level binding reaches into functions, an attribute of the same name is not it.
+  const scoped = scanHazards(files([{
+    path: "s.py",
+    content: `import os
+BASE = os.path.dirname(__file__)
+def load():
+    here = os.path.dirname(__file__)
+    return open(os.path.join(here, "x.json")).read()
+def save(here, data, BASE=None):
+    open(os.path.join(here, "out.txt"), "w")
+    open(os.path.join(BASE, "out.txt"), "w")
+def cache():
+    self.BASE = "/tmp"
+    open(self.BASE + "/c", "w")
+    os.makedirs(os.path.join(BASE, "cache"))
+`,
+  }]));
+  assert.deepEqual(scoped.map((h) => `${h.line} ${h.kind}`), [
+    "12 writes-pack",
+  ]);
 });
 
 Deno.test({

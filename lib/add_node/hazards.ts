@@ -71,9 +71,18 @@ function scanLines(
   lines: string[],
   add: (kind: Hazard["kind"], file: string, line: number, code: string) => void,
 ): void {
-  // Names bound to a path derived from __file__ (`here = os.path.dirname(__file__)`): a write
-  // through them is a write into the pack.
-  const packPaths = new Set<string>();
+  // Names bound to a path derived from __file__ (`here = os.path.dirname(__file__)`), with the
+  // indentation they were bound at: a write through one is a write into the pack. A binding
+  // inside a function ends with it; a function's parameters hide outer names of the same
+  // spelling while it lasts (a line-based approximation of Python's scopes).
+  const packPaths = new Map<string, number>();
+  const hidden: { indent: number; names: Set<string> }[] = [];
+  const mentions = (code: string) =>
+    /__file__/.test(code) ||
+    [...packPaths.keys()].some((p) =>
+      !hidden.some((h) => h.names.has(p)) &&
+      new RegExp(`(?<![.\\w])${p}\\b`).test(code)
+    );
   let inString: string | undefined;
   lines.forEach((raw, i) => {
     const n = i + 1;
@@ -86,14 +95,27 @@ function scanLines(
     }
     if (triple && triple.length % 2 === 1) inString = triple[0];
     if (!code.trim()) return;
+    const indent = code.match(/^\s*/)![0].length;
+    while (hidden.length && indent <= hidden.at(-1)!.indent) hidden.pop();
+    const def = code.match(
+      /^\s*(?:async\s+)?(def|class)\s+\w+\s*(?:\(([^)]*)\))?/,
+    );
+    if (def) {
+      for (const [name, at] of packPaths) {
+        if (at > indent) packPaths.delete(name);
+      }
+      const params = (def[2] ?? "").split(",").map((x) =>
+        x.trim().replace(/^\*+/, "").split(/[:=\s]/)[0]!
+      ).filter(Boolean);
+      hidden.push({ indent, names: new Set(params) });
+      return;
+    }
     const assign = code.match(/^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$/);
     if (assign) {
       const [, name, value] = assign as unknown as [string, string, string];
-      if (
-        /__file__/.test(value) ||
-        [...packPaths].some((p) => new RegExp(`\\b${p}\\b`).test(value))
-      ) packPaths.add(name);
+      if (mentions(value)) packPaths.set(name, indent);
       else packPaths.delete(name);
+      hidden.at(-1)?.names.delete(name);
     }
     // A message telling the user to run pip is advice, not a hazard.
     const advice = /\b(print|logging\.\w+|logger\.\w+|warn\w*|raise \w+)\s*\(/
@@ -102,17 +124,11 @@ function scanLines(
       add("pip", path, n, raw);
       return;
     }
-    const topLevel = !/^\s/.test(code) &&
-      !/^(def|class|async def|@)/.test(code);
-    if (topLevel && DOWNLOAD.test(code)) {
+    if (indent === 0 && !/^@/.test(code) && DOWNLOAD.test(code)) {
       add("download", path, n, raw);
       return;
     }
-    if (
-      WRITE.test(code) &&
-      (/__file__/.test(code) ||
-        [...packPaths].some((p) => new RegExp(`\\b${p}\\b`).test(code)))
-    ) add("writes-pack", path, n, raw);
+    if (WRITE.test(code) && mentions(code)) add("writes-pack", path, n, raw);
   });
 }
 
