@@ -648,6 +648,22 @@ Deno.test({
       )).match(/hash = "[^"]+"/)![0],
       text.match(/hash = "[^"]+"/)![0],
     );
+    // The same repository under another id would load a second copy into the folder GH-Pack.
+    const clash = await addNode(local.path, [
+      tgz,
+      "--source",
+      `github:tester/GH-Pack@${head}`,
+      "--id",
+      "other",
+      "--yes",
+      "--nixpkgs-index",
+      local.index,
+    ]);
+    assert.equal(clash.code, 1);
+    assert.match(
+      clash.stderr,
+      /comfyui-node-gh-pack\.nix already loads a pack into the folder "GH-Pack"/,
+    );
     // Bad input: one line, exit 1 or 2.
     const noSource = await addNode(local.path, [tgz, "--yes"]);
     assert.equal(noSource.code, 1);
@@ -1004,6 +1020,43 @@ Deno.test({
       await Deno.readTextFile(join(repo.path, ".flox/sources/SHA256SUMS.txt")),
       new RegExp(`^${entry.sha256}  ${vendFile}$`, "m"),
     );
+    // A vendored Registry zip without a top folder: unzip, and a folder made to unpack into.
+    const zipPath = join(repo.path, "flat.zip");
+    await Deno.writeFile(
+      zipPath,
+      nodeZip(pyprojectPack("zip-pack", "1.0.0", [])),
+    );
+    const z = await addNode(repo.path, [
+      zipPath,
+      "--source",
+      "registry:zip-pack@1.0.0",
+      "--vendor",
+      "--yes",
+      "--nixpkgs-index",
+      repo.index,
+    ]);
+    assert.equal(z.code, 0, z.stderr);
+    const zipText = await Deno.readTextFile(
+      join(repo.path, ".flox/pkgs/comfyui-node-zip-pack.nix"),
+    );
+    assert.match(
+      zipText,
+      /src = \.\.\/\.\.\/\.flox\/sources\/zip-pack-1\.0\.0\.zip;/,
+    );
+    assert.match(
+      zipText,
+      /nativeBuildInputs = \[ unzip \];\n {2}unpackCmd = "mkdir source && unzip -q \$curSrc -d source";/,
+    );
+    assert.match(zipText, /^, unzip$/m);
+    const zipEntry = JSON.parse(
+      await Deno.readTextFile(join(repo.path, "sources-manifest.json")),
+    )
+      .sources.find((e: { file: string }) => e.file === "zip-pack-1.0.0.zip");
+    assert.equal(zipEntry.kind, "url");
+    assert.equal(
+      zipEntry.url,
+      "https://cdn.comfy.org/tester/zip-pack/1.0.0/node.zip",
+    );
     for (const system of SYSTEMS) {
       const ev = await evaluateNodes(
         join(repo.path, ".flox/pkgs"),
@@ -1011,6 +1064,7 @@ Deno.test({
         system,
       );
       assert.ok(ev.customNodes.some((c) => c.name === "Vend-Pack"));
+      assert.ok(ev.customNodes.some((c) => c.name === "zip-pack"));
     }
   },
 });

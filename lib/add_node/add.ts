@@ -20,6 +20,7 @@ import {
   MAIN_PACKAGE,
   NIXPKGS_INDEX,
   packageFile,
+  PKGS_DIR,
   repoPaths,
 } from "../repo/paths.ts";
 import { type NixpkgsLookup, openNixpkgsForFlag } from "../nix/nixpkgs.ts";
@@ -153,9 +154,18 @@ export async function addNode(
     return result("cancelled", false);
   }
 
+  // The upstream pin; with --vendor its URL is what the manifest records.
+  const upstream = got.upstream ? sourceOf(got, meta, opts, id) : undefined;
   const nodeSource = opts.vendor
-    ? await stageVendor(cs, opts.root, got, id, version, opts.url)
-    : sourceOf(got, meta, opts, id);
+    ? await stageVendor(
+      cs,
+      opts.root,
+      got,
+      id,
+      version,
+      upstream?.kind === "registry" ? upstream.url : opts.url,
+    )
+    : upstream ?? sourceOf(got, meta, opts, id);
   const fileSpec: NodeFile = {
     id,
     folder,
@@ -174,6 +184,7 @@ export async function addNode(
     notes,
   };
   const text = renderNodeFile(fileSpec);
+  await refuseFolderClash(opts.root, attr, folder);
   const existing = await cs.readText(file);
   if (existing !== undefined && existing !== text && !opts.force) {
     throw new KitError(
@@ -344,4 +355,22 @@ async function compatibility(
     );
   }
   return notes;
+}
+
+/** Two packs in one folder of ComfyUI's custom_nodes would collide: refuse the second. */
+async function refuseFolderClash(root: string, attr: string, folder: string) {
+  const dir = join(root, PKGS_DIR);
+  for await (const e of Deno.readDir(dir)) {
+    if (!/^comfyui-node-.+\.nix$/.test(e.name) || e.name === `${attr}.nix`) {
+      continue;
+    }
+    const other = await Deno.readTextFile(join(dir, e.name));
+    if (other.includes(`comfyuiNodeName = ${JSON.stringify(folder)};`)) {
+      throw new KitError(
+        `${PKGS_DIR}/${e.name} already loads a pack into the folder "${folder}": remove it first (deno task remove-node ${
+          e.name.slice("comfyui-node-".length, -4)
+        })`,
+      );
+    }
+  }
 }

@@ -136,13 +136,7 @@ stdenv.mkDerivation {
   version = ${q(f.version)};
 
   src = ${src};
-${
-    f.source.kind === "vendored"
-      ? `${f.source.zip ? "\n  nativeBuildInputs = [ unzip ];" : ""}${
-        f.source.topDir ? "" : '\n  sourceRoot = ".";'
-      }\n`
-      : ""
-  }
+${f.source.kind === "vendored" ? vendoredUnpack(f.source) : ""}
   dontConfigure = true;
   dontBuild = true;
   dontFixup = true;
@@ -203,4 +197,18 @@ function describe(d: NodeDep): string {
     default:
       return `${d.requirement}${where}: ${d.status}`;
   }
+}
+
+/** How stdenv unpacks a vendored archive: a zip needs unzip; no top folder, one is made. */
+function vendoredUnpack(s: { zip: boolean; topDir: boolean }): string {
+  const lines = [
+    ...(s.zip ? ["  nativeBuildInputs = [ unzip ];"] : []),
+    ...(s.topDir ? [] : [
+      // Without it stdenv would take the build folder itself (with its env-vars) as the source.
+      `  unpackCmd = "mkdir source && ${
+        s.zip ? "unzip -q $curSrc -d source" : "tar -xf $curSrc -C source"
+      }";`,
+    ]),
+  ];
+  return lines.length ? `\n${lines.join("\n")}\n` : "";
 }

@@ -59,7 +59,7 @@ export async function stageVendor(
       nar: got.pack.hash,
     };
   } else {
-    const from = got.registry?.url || url;
+    const from = url || got.registry?.url;
     if (!from) {
       throw new KitError(
         "--vendor of a local pack without --source needs --url (where it came from)",

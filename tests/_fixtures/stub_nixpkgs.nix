@@ -257,6 +257,7 @@ let
     runtimeShell = "/stub/bin/bash";
     fetchzip = fetchurl;
     makeWrapper = mkDrv "make-wrapper-hook" { };
+    unzip = mkDrv "unzip-6.0" { };
     makeBinaryWrapper = mkDrv "make-binary-wrapper-hook" { };
     writeShellScript = name: text: mkDrv name { inherit text; executable = true; };
     writeShellScriptBin = name: text: mkDrv name { inherit text; executable = true; destination = "/bin/${name}"; };
