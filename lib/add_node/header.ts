@@ -3,7 +3,7 @@
 // the hazard count and the decision. Pure: text in, facts out.
 
 /** The facts of a pack file's header. */
-export interface NodeHeader {
+interface NodeHeader {
   /** The SPEC (and flags) after `deno task add-node`. */
   spec?: string;
   /** Requirements as the pack states them (PEP 508), with how each is met. */

@@ -64,7 +64,7 @@ function comment(lines: string[]): string {
 }
 
 /** The Python attributes the pack adds to ComfyUI's environment (not ComfyUI's own). */
-export function addedDeps(f: NodeFile): NodeDep[] {
+function addedDeps(f: NodeFile): NodeDep[] {
   return f.deps.filter((d) => d.status === "nixpkgs" || d.status === "custom");
 }
 

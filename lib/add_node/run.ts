@@ -7,7 +7,6 @@
 //     chooseFrontend({ yes: true }));
 export { addNode, type AddNodeOptions, type AddNodeResult } from "./add.ts";
 export { addFromWorkflow, type WorkflowResult } from "./from_workflow.ts";
-export { parseUpstream } from "./spec.ts";
 export { parseLicenseFlag } from "../python/license.ts";
 export { removeNode, type RemoveNodeResult } from "./remove.ts";
 // What outdated and freeze-deps read of a pack.
@@ -17,4 +16,3 @@ export {
   packsRequirements,
   registryCandidates,
 } from "./upstream.ts";
-export type { Hazard } from "./hazards.ts";

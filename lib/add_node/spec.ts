@@ -16,7 +16,7 @@ export type Upstream =
 export type Spec = Upstream | { kind: "local"; path: string };
 
 /** True when `s` names a local pack rather than an upstream. */
-export function isLocalSpec(s: string): boolean {
+function isLocalSpec(s: string): boolean {
   return !/^(github|registry):/.test(s);
 }
 

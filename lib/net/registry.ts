@@ -8,7 +8,7 @@ import { parseWith } from "../kit/schema.ts";
 import { fetchJson, HttpStatusError, type RequestOptions } from "./http.ts";
 
 /** The Registry's public API. */
-export const DEFAULT_REGISTRY_URL = "https://api.comfy.org";
+const DEFAULT_REGISTRY_URL = "https://api.comfy.org";
 
 /** The Registry's base: `COMFYKIT_REGISTRY_URL` or https://api.comfy.org. */
 export function registryUrl(env: EnvLike = Deno.env): string {
@@ -33,7 +33,7 @@ const installSchema = z.object({
 }).passthrough();
 
 /** What `/nodes/{id}/install` answers (the fields the kit reads). */
-export type RegistryInstall = z.infer<typeof installSchema>;
+type RegistryInstall = z.infer<typeof installSchema>;
 
 /** The install record of `id` at `version` (the latest without one); a 404 names the pack. */
 export async function fetchInstall(
@@ -90,7 +90,7 @@ const nodeSchema = z.object({
 }).passthrough();
 
 /** What `/nodes/{id}` says about a node (its repository, its latest version). */
-export type RegistryNode = z.infer<typeof nodeSchema>;
+type RegistryNode = z.infer<typeof nodeSchema>;
 
 /** The node record of `id`; a 404 names the pack. */
 export async function fetchNode(
