@@ -31,7 +31,7 @@ import {
 import { parseSpec } from "../lib/add_node/spec.ts";
 import { readPackMeta } from "../lib/add_node/metadata.ts";
 import { scanHazards } from "../lib/add_node/hazards.ts";
-import { readPackArchive } from "../lib/add_node/pack.ts";
+import { readPackArchive, readPackDir } from "../lib/add_node/pack.ts";
 
 const NIX = haveTool("nix-instantiate") && haveTool("nix-hash");
 const SYSTEMS = ["x86_64-linux", "aarch64-darwin"];
@@ -220,6 +220,12 @@ Deno.test({
       ]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout.trim(), sriHex(sri), `nix-hash ${file}`);
+      // The unpacked folder, as a local SPEC, pins the same hash.
+      assert.equal(
+        (await readPackDir(join(dir.path, top))).hash,
+        sri,
+        `folder of ${file}`,
+      );
     }
   },
 });
