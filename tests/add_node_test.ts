@@ -1074,3 +1074,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "deno task add-node --from-workflow in a real terminal: the packs listed, then added on confirmation",
+  ignore: !haveTool("tmux"),
+  fn: async () => {
+    await using server = await startServer();
+    const registry = mountRegistry(server, {
+      "flat-pack": [{
+        version: "1.0.0",
+        zip: nodeZip(pyprojectPack("flat-pack", "1.0.0", [])),
+      }],
+    });
+    await using repo = await scratchRepo();
+    await Deno.writeTextFile(
+      join(repo.path, "wf.json"),
+      JSON.stringify({
+        nodes: [{
+          id: 1,
+          type: "FlatNode",
+          properties: { cnr_id: "flat-pack", ver: "1.0.0" },
+        }],
+      }),
+    );
+    await using sockets = await tmp();
+    const saved = Deno.env.get("TMUX_TMPDIR");
+    Deno.env.set("TMUX_TMPDIR", sockets.path);
+    using _restore = {
+      [Symbol.dispose]: () =>
+        saved === undefined
+          ? Deno.env.delete("TMUX_TMPDIR")
+          : Deno.env.set("TMUX_TMPDIR", saved),
+    };
+    await using home = await tmp();
+    const argv = [Deno.execPath(), ...await taskArgs("add-node", home.path)]
+      .map((a) => `'${a}'`).join(" ");
+    await using t = await tmuxSession(
+      "addnode-wf",
+      `cd ${repo.path} && export INIT_CWD=${repo.path} NO_COLOR=1 HOME=${home.path} COMFYKIT_REGISTRY_URL=${registry} && ${argv} --from-workflow wf.json --nixpkgs-index ${repo.index}; echo "RC=$?"; sleep 60`,
+    );
+    const screen = await t.waitFor(/Add 1 node pack\(s\)\?/);
+    assert.match(
+      screen,
+      /flat-pack \(FlatNode\): add registry:flat-pack@1\.0\.0/,
+    );
+    await t.keys("y", "Enter");
+    await t.waitFor(/RC=0/);
+    assert.match(
+      await Deno.readTextFile(
+        join(repo.path, ".flox/pkgs/comfyui-node-flat-pack.nix"),
+      ),
+      /stripRoot = false;/,
+    );
+  },
+});
