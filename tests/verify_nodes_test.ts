@@ -64,6 +64,12 @@ Deno.test("verify passes the repository's node packs and reports each seeded def
     'hash = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";',
   );
   await edit(repo.path, CS, /^# Decision: .*$/m, "# (decision lost)");
+  await edit(
+    repo.path,
+    CS,
+    "# Requirements:\n#   none declared",
+    "# Requirements:\n#   numpy>=1 (requirements.txt:1): ComfyUI's own numpy\n#   kornia (requirements.txt:2): ComfyUI's own no-longer-there",
+  );
   const bad = nodeErrors(await verifyRepo({ root: repo.path }));
   assert.deepEqual(
     bad.sort(),
@@ -73,6 +79,7 @@ Deno.test("verify passes the repository's node packs and reports each seeded def
       "node pack comfyui-node-comfyui-custom-scripts: no recorded hazard scan and decision",
       "node pack comfyui-node-comfyui-custom-scripts: src is not a fetchFromGitHub/fetchzip with a NAR hash",
       "requirement python3.pkgs.no-such-thing of comfyui-node-comfyui-custom-scripts is in neither nixpkgs-index.json nor .flox/pkgs",
+      "node pack comfyui-node-comfyui-custom-scripts relies on ComfyUI's own no-longer-there, which .flox/pkgs/comfyui.nix no longer lists",
     ].sort(),
   );
 });

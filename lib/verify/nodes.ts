@@ -10,6 +10,7 @@ import { parseNix } from "../nix/parse.ts";
 import { children, exprChildren } from "../nix/syntax.ts";
 import { isPlaceholderHash } from "../hash/sha256.ts";
 import { type Add, MAIN_FILE, type PkgFile } from "./types.ts";
+import { depItems } from "./wiring.ts";
 import { cachedArchive } from "./requirements.ts";
 import type { EnvLike } from "../kit/env.ts";
 import { KitError } from "../kit/errors.ts";
@@ -114,6 +115,7 @@ export async function checkNodes(
         ok ? undefined : `deno task new-package ${attr}`,
       );
     }
+    checkComfyOwn(p, text, main, add);
     checkHazards(p, text, add);
   }
 }
@@ -191,6 +193,33 @@ async function checkCachedArchive(p: PkgFile, add: Add, env: EnvLike) {
       ? undefined
       : "deno task fix-hash, or re-run deno task add-node for it (with --force)",
   );
+}
+
+/**
+ * A requirement add-node left to ComfyUI's own package must still be among ComfyUI's
+ * dependencies (a bump could drop it): else the pack lacks it.
+ */
+function checkComfyOwn(
+  p: PkgFile,
+  text: string,
+  main: PkgFile | undefined,
+  add: Add,
+) {
+  if (!main?.info) return;
+  const mainDeps = new Set(
+    [...depItems(main.info)].map(({ item }) => item.name),
+  );
+  for (const m of text.matchAll(/^# {3}(.+?): ComfyUI's own (\S+)$/gm)) {
+    const attr = m[2]!;
+    if (mainDeps.has(attr)) continue;
+    add(
+      "Python packages",
+      "error",
+      `node pack ${p.name} relies on ComfyUI's own ${attr}, which ${MAIN_FILE} no longer lists`,
+      p.rel,
+      "re-run deno task add-node for it (with --force)",
+    );
+  }
 }
 
 /** Hazards found by the scan must carry a decision (the header add-node writes). */
