@@ -14,7 +14,7 @@ import { tempDir } from "../kit/fsutil.ts";
 import { info, out, warn } from "../kit/log.ts";
 import type { EnvLike } from "../kit/env.ts";
 import type { Frontend } from "../kit/prompt.ts";
-import { withLock } from "../repo/lock.ts";
+import { applyWithSourcesLock } from "../repo/staged_sources.ts";
 import {
   checkWriteAccess,
   MAIN_PACKAGE,
@@ -23,7 +23,8 @@ import {
   PKGS_DIR,
   repoPaths,
 } from "../repo/paths.ts";
-import { type NixpkgsLookup, openNixpkgsForFlag } from "../nix/nixpkgs.ts";
+import { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
+import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import { readMainPackage } from "../repo/main_package.ts";
 import { specifierHolds } from "../repo/classify.ts";
 import { parseRequirement } from "../python/pep508.ts";
@@ -159,7 +160,6 @@ export async function addNode(
   const nodeSource = opts.vendor
     ? await stageVendor(
       cs,
-      opts.root,
       got,
       id,
       version,
@@ -208,7 +208,7 @@ export async function addNode(
     cs.paths(),
     "run it through `deno task add-node` (write access to .flox and sources-manifest.json)",
   );
-  await withLock(paths.lock, () => cs.apply());
+  await applyWithSourcesLock(cs);
   return result("written", wire);
 
   function result(
@@ -282,7 +282,7 @@ async function createMissing(
       dryRun: opts.dryRun,
       json: true,
       changeset: cs,
-      scratch,
+      scratchDir: scratch,
       ...(opts.nixpkgsIndex ? { nixpkgsIndex: opts.nixpkgsIndex } : {}),
     }, fe);
     for (const r of results) {

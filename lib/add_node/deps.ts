@@ -7,7 +7,7 @@ import { normalizeName } from "../python/names.ts";
 import { parseRequirement } from "../python/pep508.ts";
 import { readPackage } from "../nix/query.ts";
 import { parseNix } from "../nix/parse.ts";
-import { nixAttrCandidates, type NixpkgsLookup } from "../nix/nixpkgs.ts";
+import { nixAttrCandidates, type NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import { type DepReport, resolveDeps } from "../new_package/run.ts";
 import type { PackRequirement } from "./metadata.ts";
 

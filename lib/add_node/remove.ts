@@ -5,11 +5,13 @@ import { Changeset } from "../kit/changeset.ts";
 import { KitError } from "../kit/errors.ts";
 import { out } from "../kit/log.ts";
 import type { Frontend } from "../kit/prompt.ts";
-import { withLock } from "../repo/lock.ts";
-import { MAIN_PACKAGE, packageFile, repoPaths } from "../repo/paths.ts";
+import { MAIN_PACKAGE, packageFile } from "../repo/paths.ts";
 import { parseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
-import { stageSourceDrop } from "../remove_package/run.ts";
+import {
+  applyWithSourcesLock,
+  stageSourceDrop,
+} from "../repo/staged_sources.ts";
 import { nodeAttr } from "./spec.ts";
 import { unwireNode, wiredNodes } from "./wire.ts";
 
@@ -71,6 +73,6 @@ export async function removeNode(
     default: true,
   });
   if (!ok) return result("cancelled");
-  await withLock(repoPaths(opts.root).lock, () => cs.apply());
+  await applyWithSourcesLock(cs);
   return result("removed");
 }

@@ -4,19 +4,9 @@
 import { basename } from "node:path";
 import type { Changeset } from "../kit/changeset.ts";
 import { KitError } from "../kit/errors.ts";
-import {
-  readManifest,
-  renderSha256Sums,
-  serializeManifest,
-  type SourceEntry,
-  upsertEntry,
-} from "../repo/manifest.ts";
-import {
-  repoPaths,
-  sourceFile,
-  SOURCES_MANIFEST,
-  SUMS_FILE,
-} from "../repo/paths.ts";
+import { type SourceEntry, upsertEntry } from "../repo/manifest.ts";
+import { sourceFile } from "../repo/paths.ts";
+import { stagedManifest, stageManifest } from "../repo/staged_sources.ts";
 import { fileSha } from "../repo/vendor_context.ts";
 import {
   archiveFileName,
@@ -29,7 +19,6 @@ import type { NodeSource } from "./render.ts";
 /** Stages the vendored archive and its manifest entry; returns the file's source. */
 export async function stageVendor(
   cs: Changeset,
-  root: string,
   got: Obtained,
   id: string,
   version: string,
@@ -76,13 +65,8 @@ export async function stageVendor(
       sha256: sha256!,
     };
   }
-  const manifest = upsertEntry(
-    await readManifest(repoPaths(root).manifest),
-    entry,
-  );
   cs.copy(sourceFile(entry.file), got.archive);
-  cs.write(SOURCES_MANIFEST, serializeManifest(manifest));
-  cs.write(SUMS_FILE, renderSha256Sums(manifest));
+  stageManifest(cs, upsertEntry(await stagedManifest(cs), entry));
   return {
     kind: "vendored",
     file: entry.file,

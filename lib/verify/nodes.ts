@@ -15,7 +15,7 @@ import { cachedArchive } from "./requirements.ts";
 import type { EnvLike } from "../kit/env.ts";
 import { KitError } from "../kit/errors.ts";
 import { archiveUrl, githubUrl } from "../net/github.ts";
-import { narHashArchive } from "../archive/read.ts";
+import { narHashArchive } from "../archive/nar_archive.ts";
 import { toSri } from "../hash/sha256.ts";
 
 const PREFIX = "comfyui-node-";
