@@ -7,7 +7,7 @@ import { addNode, type AddNodeOptions, type AddNodeResult } from "./add.ts";
 import { planWorkflow, type WorkflowNodePlan } from "./workflow.ts";
 
 /** What --from-workflow did: each pack's plan and, for those added, add-node's result. */
-export interface WorkflowResult {
+interface WorkflowResult {
   workflow: string;
   packs: (WorkflowNodePlan & { result?: AddNodeResult; error?: string })[];
 }

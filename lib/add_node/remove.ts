@@ -16,7 +16,7 @@ import { nodeAttr } from "./spec.ts";
 import { unwireNode, wiredNodes } from "./wire.ts";
 
 /** What a removal did. */
-export interface RemoveNodeResult {
+interface RemoveNodeResult {
   attr: string;
   file: string;
   action: "removed" | "would-remove" | "cancelled";

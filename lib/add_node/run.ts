@@ -6,9 +6,9 @@
 //     python: "3.12", dryRun: false, json: false, force: false, acceptHazards: false },
 //     chooseFrontend({ yes: true }));
 export { addNode, type AddNodeOptions, type AddNodeResult } from "./add.ts";
-export { addFromWorkflow, type WorkflowResult } from "./from_workflow.ts";
+export { addFromWorkflow } from "./from_workflow.ts";
 export { parseLicenseFlag } from "../python/license.ts";
-export { removeNode, type RemoveNodeResult } from "./remove.ts";
+export { removeNode } from "./remove.ts";
 // What outdated and freeze-deps read of a pack.
 export {
   isNodePack,

@@ -21,7 +21,7 @@ function isLocalSpec(s: string): boolean {
 }
 
 /** Parses `github:OWNER/REPO@REF` or `registry:ID[@VERSION]`; a one-line error otherwise. */
-export function parseUpstream(s: string, what = "SPEC"): Upstream {
+function parseUpstream(s: string, what = "SPEC"): Upstream {
   const gh = s.match(/^github:([^/@]+)\/([^/@]+)@(.+)$/);
   if (gh) {
     const [, owner, repo, ref] = gh as unknown as [
