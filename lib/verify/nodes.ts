@@ -11,7 +11,7 @@ import { children, exprChildren } from "../nix/syntax.ts";
 import { isPlaceholderHash } from "../hash/sha256.ts";
 import { type Add, MAIN_FILE, type PkgFile } from "./types.ts";
 import { depItems } from "./wiring.ts";
-import { cachedArchive } from "./requirements.ts";
+import { fetchUrlCached, NotCachedError } from "../repo/fetch_cache.ts";
 import type { EnvLike } from "../kit/env.ts";
 import { KitError } from "../kit/errors.ts";
 import { archiveUrl, githubUrl } from "../net/github.ts";
@@ -171,8 +171,14 @@ async function checkCachedArchive(p: PkgFile, add: Add, env: EnvLike) {
       ? archiveUrl(githubUrl(env), attr("owner")!, attr("repo")!, ref)
       : undefined
     : attr("url");
-  const archive = url ? await cachedArchive(url, env) : undefined;
-  if (!archive) return;
+  if (!url) return;
+  let archive: string;
+  try {
+    archive = await fetchUrlCached(url, { env, offline: true });
+  } catch (e) {
+    if (e instanceof NotCachedError) return;
+    throw e;
+  }
   const pinned = attr("hash")!;
   let got: string;
   try {
