@@ -7,6 +7,7 @@ import { run, taskArgs, tmp } from "./_helpers.ts";
 import { startServer } from "./_fixtures/server.ts";
 import { mountRegistry, nodeZip, pyprojectPack } from "./_fixtures/registry.ts";
 import { scratchRepo } from "./_fixtures/nodes.ts";
+import { buildArchive, fakeCommit, mountGithub } from "./_fixtures/github.ts";
 import { outdated } from "../lib/outdated/run.ts";
 import { indexLookup, readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
 import { planWorkflow } from "../lib/add_node/workflow.ts";
@@ -40,8 +41,29 @@ Deno.test("outdated shows a Registry pack's newer version and checks its require
       { version: "1.0.0", zip },
     ],
   });
+  const pack = pyprojectPack("gh-pack", "3.0.0", []);
+  const gh = mountGithub(server, [{
+    owner: "tester",
+    repo: "GH-Pack",
+    tags: [
+      { name: "v3.0.0", commit: fakeCommit("gh v3.0.0") },
+      { name: "v3.1.0", commit: fakeCommit("gh v3.1.0") },
+    ],
+    archives: { "v3.0.0": await buildArchive("GH-Pack", "v3.0.0", pack) },
+  }]);
   await using repo = await scratchRepo();
-  const env = { COMFYKIT_REGISTRY_URL: registry };
+  const env = {
+    COMFYKIT_REGISTRY_URL: registry,
+    COMFYKIT_GITHUB_URL: gh.url,
+    COMFYKIT_GITHUB_API_URL: gh.apiUrl,
+  };
+  const g = await addNode(repo.path, [
+    "github:tester/GH-Pack@v3.0.0",
+    "--yes",
+    "--nixpkgs-index",
+    repo.index,
+  ], env);
+  assert.equal(g.code, 0, g.stderr);
   const r = await addNode(repo.path, [
     "registry:flat-pack@1.0.0",
     "--yes",
@@ -60,17 +82,19 @@ Deno.test("outdated shows a Registry pack's newer version and checks its require
     python: "3.12",
     jobs: 4,
     nixpkgs: indexLookup(await readNixpkgsIndex(repo.index), repo.index),
-    env: {
-      ...env,
-      COMFYKIT_PYPI_URL: server.url,
-      COMFYKIT_GITHUB_API_URL: server.url,
-    },
+    env: { ...env, COMFYKIT_PYPI_URL: server.url },
     request: { retry: { attempts: 1, baseDelayMs: 1, timeoutMs: 2000 } },
   });
   const row = report.rows.find((x) => x.name === "comfyui-node-flat-pack")!;
   assert.equal(row.ours, "1.0.0");
   assert.equal(row.newest, "1.1.0");
   assert.equal(row.status, "newer");
+  const ghRow = report.rows.find((x) => x.name === "comfyui-node-gh-pack")!;
+  assert.deepEqual([ghRow.ours, ghRow.newest, ghRow.status], [
+    "3.0.0",
+    "3.1.0",
+    "newer",
+  ]);
   const imageio = report.rows.find((x) =>
     x.kind === "nixpkgs" && x.name === "imageio"
   )!;
