@@ -15,13 +15,10 @@ import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { info, out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
-import {
-  addFromWorkflow,
-  addNode,
-  type AddNodeOptions,
-  type AddNodeResult,
-  parseLicenseFlag,
-} from "../lib/add_node/run.ts";
+import type * as Workflow from "../lib/add_node/run.ts";
+import type { AddNodeOptions, AddNodeResult } from "../lib/add_node/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let { addFromWorkflow, addNode, parseLicenseFlag } = {} as typeof Workflow;
 
 const USAGE = `Usage: deno task add-node SPEC [options]
 
@@ -89,6 +86,8 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    // deno-fmt-ignore
+    ({ addFromWorkflow, addNode, parseLicenseFlag } = await import("../lib/add_node/run.ts"));
     const workflow = v["from-workflow"];
     if (workflow !== undefined && positionals.length) {
       throw new UsageError("Give SPEC or --from-workflow FILE, not both");

@@ -9,7 +9,9 @@ import { UsageError } from "../lib/kit/errors.ts";
 import { out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
-import { removeNode } from "../lib/add_node/run.ts";
+import type * as Workflow from "../lib/add_node/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let { removeNode } = {} as typeof Workflow;
 
 const USAGE = `Usage: deno task remove-node ID [options]
 
@@ -41,6 +43,7 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    ({ removeNode } = await import("../lib/add_node/run.ts"));
     if (positionals.length !== 1) {
       throw new UsageError(
         positionals.length
