@@ -162,6 +162,8 @@ comfyui.overridePythonAttrs (old: { pname = "comfyui-cuda"; })
     [
       "comfyui-embedded-docs",
       "comfyui-frontend-package",
+      "comfyui-node-comfyui-animatediff-evolved",
+      "comfyui-node-comfyui-custom-scripts",
       "comfyui-workflow-templates",
       "comfyui-workflow-templates-core",
       "comfyui-workflow-templates-media-api",

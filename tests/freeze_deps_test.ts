@@ -619,6 +619,23 @@ Deno.test("freeze-deps without arguments resolves ComfyUI's requirements.txt fro
     "GET /Comfy-Org/ComfyUI/archive/v0.3.75.tar.gz",
   ]);
 
+  // A node pack's requirements (its add-node header) join ComfyUI's.
+  await Deno.writeTextFile(
+    `${dir.path}/.flox/pkgs/comfyui-node-pack.nix`,
+    "# ComfyUI node pack pack 1.0\n#\n# Requirements:\n#   left>=1 (requirements.txt:1): python3.pkgs.left\n{ lib }: { }\n",
+  );
+  const withPack = await runTaskProcess("freeze_deps.ts", args, { env });
+  assert.equal(withPack.code, 0, withPack.stderr + withPack.stdout);
+  assert.match(
+    withPack.stderr,
+    /requirements: 1 more from the node packs comfyui-node-pack/,
+  );
+  assert.match(
+    withPack.stdout,
+    /^ {2}left +\S+ .*comfyui-node-pack|left \(>=1\)/m,
+  );
+  await Deno.remove(`${dir.path}/.flox/pkgs/comfyui-node-pack.nix`);
+
   // A tampered archive (other bytes, same URL, empty cache) is refused before resolving.
   const other = await (await import("./_fixtures/build.ts")).buildTarGz([
     { path: "ComfyUI-0.3.75/requirements.txt", content: "clash\n" },

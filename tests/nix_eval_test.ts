@@ -84,10 +84,24 @@ for (const system of SYSTEMS) {
         .filter((e) => e.isFile && e.name.endsWith(".nix"))
         .map((e) => e.name.slice(0, -4)).sort();
       assert.deepEqual(Object.keys(r.pkgs).sort(), all);
-      const files = all.filter((f) => !MAIN_VARIANTS.includes(f));
+      // Node packs (add-node) are folders of files, not Python packages: comfyui.nix holds them
+      // in customNodes, with their requirements in its closed environment.
+      const nodes = all.filter((f) => f.startsWith("comfyui-node-"));
+      const files = all.filter((f) =>
+        !MAIN_VARIANTS.includes(f) && !nodes.includes(f)
+      );
+      const main0 = r.pkgs["comfyui"]!;
+      assert.deepEqual(
+        main0.customNodes!.map((n) => n.drvName).sort(),
+        nodes.map((n) => r.pkgs[n]!.drvName).sort(),
+      );
+      const nodeDeps = main0.customNodes!.flatMap((n) => n.pythonDependencies);
+      for (const n of nodes) assert.equal(r.pkgs[n]!.python, false, n);
       for (const p of files.map((f) => r.pkgs[f]!).filter((p) => p.python)) {
         assert.ok(
-          ["pyproject", "wheel", "other", "setuptools"].includes(p.format),
+          ["pyproject", "wheel", "other", "setuptools"].includes(
+            p.format ?? "",
+          ),
           p.name,
         );
         assert.ok(p.platforms.includes(system), p.name);
@@ -114,6 +128,12 @@ for (const system of SYSTEMS) {
         main.pythonEnvModules!.slice(0, main.dependencyNames.length),
         main.dependencyNames,
       );
+      for (const d of nodeDeps) {
+        assert.ok(
+          main.pythonEnvModules!.includes(d),
+          `comfyui's environment lacks ${d}`,
+        );
+      }
       assert.match(
         main.env.installPhase!,
         /makeWrapper \/nix\/store\/\S+-comfyui-launcher \$out\/bin\/comfyui/,
@@ -373,8 +393,13 @@ print(json.dumps({"base": a.base_directory, "db": a.database_url,
     );
     await Deno.chmod(python, 0o755);
     const script = join(dir.path, "launcher");
-    await Deno.writeTextFile(script, await launcherWith(python));
+    const text = await launcherWith(python);
+    await Deno.writeTextFile(script, text);
     assert.equal((await run("bash", ["-n", script])).code, 0);
+    // The node packs' configuration (add-node), passed first when comfyui.nix wires some.
+    const packs = [
+      ...text.matchAll(/\/nix\/store\/\S+-comfyui-custom-nodes\.yaml/g),
+    ].map((m) => [m[0]]);
     const home = join(dir.path, "home");
     await Deno.mkdir(home);
     const launch = async (args: string[], env: Record<string, string> = {}) => {
@@ -402,7 +427,7 @@ print(json.dumps({"base": a.base_directory, "db": a.database_url,
     assert.deepEqual(await launch(["--cpu"]), {
       base: local,
       db: `sqlite:///${local}/user/comfyui.db`,
-      extra: null,
+      extra: packs.length ? packs : null,
       env: [],
     });
     for (const sub of ["user", "custom_nodes"]) {
@@ -455,12 +480,13 @@ print(json.dumps({"base": a.base_directory, "db": a.database_url,
       { COMFYUI_BASE_DIR: own },
     );
     assert.deepEqual(extra.extra, [
+      ...packs,
       [join(own, "extra_model_paths.yaml")],
       ["/mine.yaml"],
     ]);
-    assert.equal(
+    assert.deepEqual(
       (await launch([], { COMFYUI_BASE_DIR: `${own}2` })).extra,
-      null,
+      packs.length ? packs : null,
     );
     // No HOME, no XDG_DATA_HOME, no COMFYUI_BASE_DIR: a one-line error, nothing run.
     const r = await run("env", ["-i", "bash", script, "/m.py"], {
@@ -533,6 +559,7 @@ import argparse, json, os, sqlite3, sys
 p = argparse.ArgumentParser()
 p.add_argument("--base-directory")
 p.add_argument("--database-url")
+p.add_argument("--extra-model-paths-config", nargs="+", action="append")
 a = p.parse_args(sys.argv[1:])
 url = a.database_url
 path = url.split("///")[1]

@@ -211,6 +211,8 @@ async function evalFiles(
   system = "x86_64-linux",
 ): Promise<Record<string, Evaluated>> {
   const index = await readNixpkgsIndex(DEFAULT_INDEX_FILE);
+  // Node packs (add-node) are comfyui.nix arguments too; here they stand in as strings.
+  const nodes = (await nixFiles(PKGS, true)).map((f) => f.slice(0, -4));
   const list = (xs: readonly string[]) =>
     `[ ${xs.map((x) => JSON.stringify(x)).join(" ")} ]`;
   const expr = `
@@ -238,7 +240,7 @@ let
     stdenv.hostPlatform.system = ${JSON.stringify(system)};
   };
   given = { inherit lib python3; stdenv = { hostPlatform = { isLinux = true; }; }; fetchFromGitHub = a: a; makeWrapper = "makeWrapper"; writeShellScript = n: t: "/stub/" + n; writeText = n: t: "/stub/" + n; linkFarm = n: e: "/stub/" + n; }
-    // strings "custom:" ${list(custom)};
+    // strings "custom:" ${list(custom)} // strings "node:" ${list(nodes)};
   evalFile = file:
     let
       f = import file;
@@ -269,10 +271,14 @@ in builtins.mapAttrs (_: evalFile) {
   return JSON.parse(res.stdout) as Record<string, Evaluated>;
 }
 
-async function nixFiles(dir: string): Promise<string[]> {
+/** The .nix files of `dir`: Python packages and comfyui.nix, or (`nodes`) the node packs. */
+async function nixFiles(dir: string, nodes = false): Promise<string[]> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && e.name.endsWith(".nix")) names.push(e.name);
+    if (
+      e.isFile && e.name.endsWith(".nix") &&
+      e.name.startsWith("comfyui-node-") === nodes
+    ) names.push(e.name);
   }
   return names.sort();
 }
@@ -294,7 +300,7 @@ Deno.test({
   name: "`nix-instantiate --parse` accepts every .nix under .flox/pkgs",
   ignore: !haveTool("nix-instantiate"),
   fn: async () => {
-    const files = await nixFiles(PKGS);
+    const files = [...await nixFiles(PKGS), ...await nixFiles(PKGS, true)];
     const res = await run(
       "nix-instantiate",
       ["--parse", ...files.map((f) => join(PKGS, f))],

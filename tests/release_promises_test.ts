@@ -328,6 +328,9 @@ Deno.test("release --with-deps publishes only the packages comfyui needs, not un
     "comfyui-cuda",
     "comfyui-embedded-docs",
     "comfyui-frontend-package",
+    // the node packs comfyui.nix takes (add-node)
+    "comfyui-node-comfyui-animatediff-evolved",
+    "comfyui-node-comfyui-custom-scripts",
     "comfyui-workflow-templates",
     "comfyui-workflow-templates-core",
     "comfyui-workflow-templates-media-api",

@@ -187,12 +187,20 @@ Deno.test("sbom: this repository's document is valid CycloneDX 1.6 and byte-iden
     e.name.endsWith(".nix") && e.name !== "comfyui.nix"
   );
   for (const e of pkgs) {
-    const ref = `flox:${e.name.slice(0, -4)}`;
+    const name = e.name.slice(0, -4);
+    const ref = name.startsWith("comfyui-node-")
+      ? `node:${name}`
+      : `flox:${name}`;
     assert.ok(doc.components.some((c: Doc) => c["bom-ref"] === ref), ref);
   }
   // The graph: ComfyUI → spandrel → torch; build tools are scope "excluded".
   const deps = new Map(doc.dependencies.map((d: Doc) => [d.ref, d.dependsOn]));
   assert.ok((deps.get("comfyui") as string[]).includes("flox:spandrel"));
+  // Node packs hang off ComfyUI through customNodes.
+  for (const e of pkgs.filter((e) => e.name.startsWith("comfyui-node-"))) {
+    const ref = `node:${e.name.slice(0, -4)}`;
+    assert.ok((deps.get("comfyui") as string[]).includes(ref), ref);
+  }
   assert.ok(
     (deps.get("flox:spandrel") as string[]).includes(
       "nixpkgs:python3Packages.torch",

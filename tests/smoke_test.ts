@@ -10,6 +10,8 @@ import { HERMETIC_PIP_ENV, mountSimpleIndex } from "./_fixtures/index.ts";
 import { buildIndexFiles } from "./_fixtures/index.ts";
 import { mountComfyGithub } from "./_fixtures/comfyui.ts";
 import { mountReleases, NIXPKGS_INDEX } from "./_fixtures/bump.ts";
+import { mountRegistry, nodeZip, pyprojectPack } from "./_fixtures/registry.ts";
+import { buildArchive } from "./_fixtures/github.ts";
 
 /** The tasks a user does not run on the repository: the suite itself and the benchmarks. */
 const NOT_SMOKED: Record<string, string> = {
@@ -194,6 +196,55 @@ Deno.test("every deno.json task runs as `deno task NAME` in a fresh copy with it
     await run("git", ["clean", "-fdq", ".flox", "sources-manifest.json"], {
       cwd: repo,
     });
+  });
+
+  await t.step("add-node and remove-node", async () => {
+    const registry = mountRegistry(server, {
+      "smoke-pack": [{
+        version: "1.0.0",
+        zip: nodeZip(pyprojectPack("smoke-pack", "1.0.0", ["imageio"])),
+      }],
+    });
+    const r = await task("add-node", ["registry:smoke-pack", "--yes"], {
+      COMFYKIT_REGISTRY_URL: registry,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      await read(".flox/pkgs/comfyui-node-smoke-pack.nix"),
+      /python3\.pkgs\.imageio/,
+    );
+    assert.match(
+      await read(".flox/pkgs/comfyui.nix"),
+      /^, comfyui-node-smoke-pack$/m,
+    );
+    // --vendor writes .flox/sources and the manifest under deno.json's permissions.
+    const commit = "a".repeat(40);
+    await Deno.writeFile(
+      `${repo}/vend.tar.gz`,
+      await buildArchive("Vend", commit, pyprojectPack("vend", "1.0.0", [])),
+    );
+    const v = await task("add-node", [
+      "vend.tar.gz",
+      "--source",
+      `github:smoke/Vend@${commit}`,
+      "--vendor",
+      "--yes",
+    ]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(await read("sources-manifest.json"), /Vend-a{40}\.tar\.gz/);
+    for (const id of ["smoke-pack", "vend"]) {
+      const rm = await task("remove-node", [id, "--yes"]);
+      assert.equal(rm.code, 0, rm.stderr);
+      await assert.rejects(
+        Deno.stat(`${repo}/.flox/pkgs/comfyui-node-${id}.nix`),
+      );
+    }
+    assert.doesNotMatch(await read("sources-manifest.json"), /Vend-/);
+    assert.doesNotMatch(
+      await read(".flox/pkgs/comfyui.nix"),
+      /comfyui-node-(smoke-pack|vend)/,
+    );
+    await Deno.remove(`${repo}/vend.tar.gz`);
   });
 
   await t.step("fix-hash and fix-build", async () => {

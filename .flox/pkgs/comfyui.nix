@@ -32,6 +32,8 @@
 , comfyui-embedded-docs
 , spandrel
 , controlnet-aux
+, comfyui-node-comfyui-custom-scripts
+, comfyui-node-comfyui-animatediff-evolved
 }:
 
 let
@@ -41,6 +43,8 @@ let
   # taken from the same python3). ComfyUI loads them from the store through the
   # extra_model_paths.yaml below; the user's own custom_nodes/ keeps working beside them.
   customNodes = [
+    comfyui-node-comfyui-custom-scripts
+    comfyui-node-comfyui-animatediff-evolved
   ];
 in
 python3.pkgs.buildPythonApplication rec {

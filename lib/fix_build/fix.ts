@@ -10,7 +10,7 @@ import { onPath } from "../kit/command.ts";
 import { passedMessage, runBuild, shellQuote } from "./build.ts";
 import { findFailures, type Finding } from "./findings.ts";
 import { hashActions } from "./hash_actions.ts";
-import { isAttrName, loadPackages } from "./locate.ts";
+import { byDerivation, isAttrName, loadPackages } from "./locate.ts";
 import { firstErrorExcerpt, readLog } from "./log.ts";
 import { planActions } from "./plan.ts";
 import { applyActions, writeAll } from "./apply.ts";
@@ -85,7 +85,14 @@ async function fixRound(o: FixBuildOptions, log: string): Promise<Round> {
   const excerpt = firstErrorExcerpt(lines);
   const applied = { changed: [], failed: [] };
   if (findings.length === 0) {
-    return { findings, actions: [], applied, written: false, excerpt };
+    return {
+      findings,
+      actions: [],
+      applied,
+      written: false,
+      excerpt,
+      ...await failedFileOf(o.root, lines),
+    };
   }
   const others = findings.some((f) => f.kind !== "hash-mismatch");
   // Hash mismatches read only the files that may hold them (--file narrows them).
@@ -210,4 +217,19 @@ function emptyRound(): Round {
     applied: { changed: [], failed: [] },
     written: false,
   };
+}
+
+/**
+ * The package file of the derivation whose builder failed first (a node pack's failure is often
+ * one of the hazards add-node recorded at the top of its file).
+ */
+async function failedFileOf(
+  root: string,
+  lines: ReturnType<typeof readLog>,
+): Promise<{ failedFile?: string }> {
+  const drv = lines.map((l) => l.text).join("\n").match(
+    /builder for ['‘`"]?\/nix\/store\/[a-z0-9]{32}-([^'’`"\s]+)\.drv/,
+  )?.[1];
+  const failed = drv ? byDerivation(await loadPackages(root), drv) : undefined;
+  return failed ? { failedFile: failed.file } : {};
 }

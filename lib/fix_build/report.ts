@@ -13,6 +13,8 @@ export interface Round {
   applied: Applied;
   written: boolean;
   excerpt?: string | undefined;
+  /** The package file the first failed derivation is built from, when known. */
+  failedFile?: string | undefined;
 }
 
 /** Who is speaking: fix-build, or fix-hash (fix-build filtered to hash mismatches). */
@@ -74,6 +76,7 @@ export function roundJson(
     findings: r.actions.map(findingJson),
     files: r.applied.changed.map((c) => c.file),
     ...(r.excerpt ? { firstError: r.excerpt } : {}),
+    ...(r.failedFile ? { failedFile: r.failedFile } : {}),
   };
 }
 
@@ -113,6 +116,15 @@ export function reportUnfixed(v: Voice, r: Round, code?: number): number {
   const open = openCount(r);
   if (r.findings.length === 0) {
     if (r.excerpt) info(`The build's first error:\n${r.excerpt}`);
+    if (r.failedFile) {
+      info(
+        `It failed building ${r.failedFile}${
+          /comfyui-node-/.test(r.failedFile)
+            ? " (a node pack: the hazards add-node found are listed at its top)"
+            : ""
+        }`,
+      );
+    }
     error(
       `Nothing in the build output is a ${v.noun} ${v.task} knows how to fix${
         code !== undefined ? ` (exit ${code})` : ""

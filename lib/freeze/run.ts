@@ -15,7 +15,8 @@ import { completeHashes, renderLockFile } from "../python/lock_file.ts";
 import { readRequirementsFile } from "../python/requirements.ts";
 import { parseRequirement } from "../python/pep508.ts";
 import { mainPackageRequirements } from "../repo/main_archive.ts";
-import { nixpkgsIndexFor, REQUIREMENTS_LOCK } from "../repo/paths.ts";
+import { nixpkgsIndexFor, PKGS_DIR, REQUIREMENTS_LOCK } from "../repo/paths.ts";
+import { packsRequirements } from "../add_node/run.ts";
 import {
   combinedSpecifier,
   fixLines,
@@ -248,6 +249,20 @@ async function gatherRequirements(opts: FreezeOptions): Promise<Gathered> {
     g.requirements = main.requirements;
     g.label = main.label;
     g.source = main.source;
+    // The node packs' requirements go into ComfyUI's environment too.
+    const packs = (await packsRequirements(join(opts.root, PKGS_DIR)))
+      .filter((p) => p.requirements.length);
+    if (packs.length) {
+      g.requirements.push(...packs.flatMap((p) => p.requirements));
+      const names = packs.map((p) => p.attr).join(", ");
+      info(
+        `requirements: ${
+          packs.reduce((n, p) => n + p.requirements.length, 0)
+        } more from the node packs ${names}`,
+      );
+      g.label += ` + ${names}`;
+      g.source += ` + ${names}`;
+    }
   }
   return g;
 }

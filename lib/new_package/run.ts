@@ -47,6 +47,8 @@ import { buildAndLicense, renderAndWrite } from "./package_steps.ts";
 import { sourceStep } from "./source_step.ts";
 
 export type { NewPackageOptions } from "./options.ts";
+// add-node maps a node pack's requirements the way new-package maps a distribution's.
+export { type DepReport, resolveDeps } from "./deps.ts";
 // What tasks/new_package.ts needs to parse its flags (tasks import only run.ts files).
 export { parseGithubRepo } from "./from_github.ts";
 export { isImportName, parseMetaAnswers, splitList } from "./meta_answers.ts";

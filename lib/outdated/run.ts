@@ -32,6 +32,14 @@ import {
   tagCandidates,
 } from "./versions.ts";
 
+import {
+  isNodePack,
+  nodeRequirements,
+  registryCandidates,
+} from "../add_node/run.ts";
+import { parseRequirement } from "../python/pep508.ts";
+import type { Requirements } from "./inputs.ts";
+
 export type { FailOn, Report, Row, Status } from "./report.ts";
 export { fails, renderTable, statusText, summary } from "./report.ts";
 export { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
@@ -140,7 +148,7 @@ function startLookups(
     ],
     ...customs.map((p): [string, () => Promise<Candidate[]>] => [
       p.attr,
-      () => candidatesOf(p, online, api, ghOpts),
+      () => candidatesOf(p, online, api, ghOpts, opts.env),
     ]),
   ];
   let done = 0;
@@ -164,7 +172,10 @@ async function gatherRequirers(
     mapLimit(
       customs,
       opts.jobs,
-      (p) => customRequirements(opts.root, p, online),
+      (p) =>
+        isNodePack(p.attr)
+          ? nodePackRequirements(p)
+          : customRequirements(opts.root, p, online),
     ),
   ]);
   const requirers: Requirer[] = [];
@@ -190,9 +201,15 @@ async function candidatesOf(
   online: { pypi: string; request: RequestOptions },
   api: string,
   ghOpts: RequestOptions,
+  env: EnvLike,
 ): Promise<Candidate[]> {
   const gh = githubOf(p);
   if (gh) return tagCandidates(await listTags(api, gh.owner, gh.repo, ghOpts));
+  // A node pack from the Comfy Registry: its published versions.
+  const fromRegistry = isNodePack(p.attr)
+    ? await registryCandidates(p.text, env, online.request)
+    : undefined;
+  if (fromRegistry) return fromRegistry;
   const name = pypiName(p);
   if (!name) {
     throw new KitError(
@@ -296,6 +313,20 @@ function unreachable(row: Row, e: unknown): Row {
   row.status = "unreachable";
   row.details.push(e.message);
   return row;
+}
+
+/** A node pack's requirements, as add-node recorded them in its file's header. */
+function nodePackRequirements(p: SetPackage): Promise<Requirements> {
+  try {
+    return Promise.resolve({
+      ok: true,
+      requirements: nodeRequirements(p.text).map(parseRequirement),
+      from: p.file,
+    });
+  } catch (e) {
+    if (!(e instanceof KitError)) throw e;
+    return Promise.resolve({ ok: false, reason: `${p.file}: ${e.message}` });
+  }
 }
 
 /**

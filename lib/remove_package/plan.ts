@@ -96,6 +96,11 @@ export async function planRemoval(opts: RemoveOptions): Promise<RemovalPlan> {
       `${pkg.attr} is the main package (${pkg.file}): it cannot be removed`,
     );
   }
+  if (pkg.attr.startsWith("comfyui-node-")) {
+    throw new KitError(
+      `${pkg.attr} is a node pack (wired through customNodes): run "deno task remove-node ${pkg.attr}"`,
+    );
+  }
   const needing = dependents(set.packages, pkg.attr);
   if (needing.length && !opts.force) {
     throw new KitError(

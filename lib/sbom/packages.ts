@@ -221,6 +221,15 @@ export function addPackages(
     if (kind === "root") bill.root = part;
     else bill.parts.push(part);
     const formals = new Set(info.formals.map((f) => f.name));
+    if (kind === "root") {
+      // Node packs reach ComfyUI through its customNodes list, never a dependency list; verify
+      // checks that an argument that is a pack is in that list.
+      for (const f of formals) {
+        if (f.startsWith("comfyui-node-") && custom.has(f)) {
+          addEdge(bill, part.ref, `node:${f}`);
+        }
+      }
+    }
     const depend = (attr: string, runtime: boolean) => {
       if (runtime) runtimeUse.add(attr);
       if (!nixpkgs.has(attr)) nixpkgs.set(attr, nixpkgsPart(attr, ctx));

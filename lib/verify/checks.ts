@@ -23,6 +23,7 @@ import {
 import { checkWiring } from "./wiring.ts";
 import { checkBuilds } from "./builds.ts";
 import { findNixpkgs } from "../nix/nixpkgs_eval.ts";
+import { checkNodes, vendoredFiles } from "./nodes.ts";
 
 /** Every check, in print order within each section. */
 export const CHECKS: readonly Check[] = [
@@ -90,6 +91,23 @@ export const CHECKS: readonly Check[] = [
         c.run && nixpkgs ? { run: c.run, nixpkgs } : undefined,
       );
     },
+  },
+  {
+    name: "node-packs",
+    section: [
+      "Sources are pinned",
+      "Packages are wired into the main package",
+      "Python packages",
+    ],
+    run: async (c, add) =>
+      checkNodes(
+        c.root,
+        c.pkgs,
+        add,
+        await c.nixpkgsNames(),
+        vendoredFiles(c.manifest?.sources ?? []),
+        { get: c.env },
+      ),
   },
   {
     name: "python",

@@ -154,6 +154,8 @@ export function checkWiring(
   const mainFormals = new Set(main.info.formals.map((f) => f.name));
   const mainLists = listNames(main.info);
   for (const [name, p] of custom) {
+    // Node packs are wired through customNodes, checked by lib/verify/nodes.ts.
+    if (name.startsWith("comfyui-node-")) continue;
     if (wired.has(name)) {
       add(S, "ok", `${name} is wired in`, p.rel);
       continue;

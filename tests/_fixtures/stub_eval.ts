@@ -43,6 +43,10 @@ export interface Evaluated {
   application: boolean;
   launcher: string | null;
   pythonEnvModules: string[] | null;
+  /** comfyui.nix's node packs: folder name, derivation name, Python dependencies. */
+  customNodes:
+    | { name: string; drvName: string; pythonDependencies: string[] }[]
+    | null;
 }
 
 /** Evaluates every file of `pkgsDir` for `system`; the stub's own error on failure. */

@@ -366,10 +366,19 @@ let
     newScope = extra: callPackageWith (pkgs // extra);
     callPackage = callPackageWith pkgs;
     python3Packages = python3.pkgs;
-    stdenv = python3.stdenv // { mkDerivation = a: mkDrv "${a.pname}-${a.version}" a; };
+    # stdenv.mkDerivation: passthru merged into the derivation, meta checked, attributes coerced.
+    stdenv = python3.stdenv // {
+      mkDerivation = a:
+        let where = "${a.pname}-${a.version}"; in
+        mkDrv where ((a.passthru or { }) // a // {
+          meta = checkMeta where ({ platforms = lib.platforms.all; } // (a.meta or { }));
+          env = drvEnv where a;
+        });
+    };
     runtimeShell = "/stub/bin/bash";
     fetchzip = fetchurl;
     makeWrapper = mkDrv "make-wrapper-hook" { };
+    unzip = mkDrv "unzip-6.0" { };
     makeBinaryWrapper = mkDrv "make-binary-wrapper-hook" { };
     writeShellScript = name: text: mkDrv name { inherit text; executable = true; };
     writeShellScriptBin = name: text: mkDrv name { inherit text; executable = true; destination = "/bin/${name}"; };
@@ -425,6 +434,10 @@ let
     drvName = d.name;
     inherit (d) version format warnings env dependencyNames buildSystemNames;
     path = d.outPath;
+    # comfyui.nix: its node packs, each with its folder name and Python dependencies.
+    customNodes = if d ? customNodes then map
+      (n: { name = n.comfyuiNodeName; drvName = n.name; pythonDependencies = map (p: p.pname or p.name) n.pythonDependencies; })
+      d.customNodes else null;
     inherit (d.meta) platforms;
     application = !(d ? pythonModule);
     launcher = if d ? launcher then d.launcher.text else null;
