@@ -1,0 +1,170 @@
+// One model URL → one pinned model: a Hugging Face URL becomes `resolve/<commit>/…` with size and
+// sha256 from the Hub's LFS headers (or downloaded and hashed for a file kept in git); any other
+// URL is downloaded and hashed, and recorded as not immutable.
+import { KitError } from "../kit/errors.ts";
+import { finish, newSha256, toHex } from "../hash/sha256.ts";
+import { formatBytes, type ProgressSink } from "../kit/progress.ts";
+import type { LockedModel } from "../comfy/lock_file.ts";
+import {
+  type RequestOptions,
+  RetryableError,
+  withRetries,
+} from "../net/http.ts";
+import { applyMirrors, type Mirror } from "../net/mirrors.ts";
+import { openRange } from "../net/resumable.ts";
+import {
+  downloadHeaders,
+  fileInfo,
+  hfFileUrl,
+  onHub,
+  parseHfUrl,
+  repoRevision,
+} from "../net/huggingface.ts";
+
+/** Where and how to ask. */
+export interface ResolveContext extends RequestOptions {
+  /** The Hub's base URL ($COMFYKIT_HF_URL). */
+  hub: string;
+  token: string | undefined;
+  mirrors: readonly Mirror[];
+  /** Also download LFS files and compare with the Hub's headers. */
+  verifyLfs: boolean;
+  progress?: ProgressSink;
+}
+
+/** A model to pin: where the workflow says it goes and where it comes from. */
+export interface ModelRequest {
+  name: string;
+  directory: string;
+  url: string;
+  nodeTypes: string[];
+}
+
+/**
+ * `url` without the web-page and download decorations: a Hub `blob/` URL becomes `resolve/`, a
+ * query (`?download=true`) is dropped from Hub URLs. Other URLs are returned as they are.
+ */
+export function normaliseUrl(url: string, hub: string): string {
+  const ref = parseHfUrl(url, hub);
+  return ref ? hfFileUrl(ref) : url;
+}
+
+/** Pins one model (network). */
+export async function resolveModel(
+  req: ModelRequest,
+  ctx: ResolveContext,
+): Promise<LockedModel> {
+  const ref = parseHfUrl(req.url, ctx.hub);
+  const base = {
+    name: req.name,
+    directory: req.directory,
+    nodeTypes: req.nodeTypes,
+  };
+  if (!ref) {
+    const got = await hashUrl(req.url, {}, `${req.directory}/${req.name}`, ctx);
+    return {
+      ...base,
+      url: req.url,
+      sourceUrl: req.url,
+      immutable: false,
+      size: got.size,
+      sha256: got.sha256,
+      hashFrom: "download",
+    };
+  }
+  const rev = await repoRevision(ctx.hub, ref, ctx.token, ctx);
+  const url = hfFileUrl(ref, ref.origin, rev.commit);
+  const asked = onHub(url, ctx.hub);
+  const info = await fileInfo(asked, ctx.token, ctx);
+  if (info.commit !== undefined && info.commit !== rev.commit) {
+    throw new KitError(
+      `${asked}: the Hub served commit ${info.commit}, not the pinned ${rev.commit}`,
+    );
+  }
+  let sha256: string, size: number, hashFrom: LockedModel["hashFrom"];
+  if (info.lfs) {
+    ({ sha256, size } = info.lfs);
+    hashFrom = "lfs";
+    if (ctx.verifyLfs) {
+      const got = await hashUrl(
+        asked,
+        downloadHeaders(asked, ctx.hub, ctx.token),
+        req.name,
+        ctx,
+      );
+      if (got.sha256 !== sha256 || got.size !== size) {
+        throw new KitError(
+          `${asked}: the Hub's LFS headers say ${size} bytes, sha256 ${sha256}; the download has ${got.size} bytes, sha256 ${got.sha256}`,
+        );
+      }
+    }
+  } else {
+    // Kept in git: the ETag is a git blob id, not a sha256. Hash the bytes.
+    ({ sha256, size } = await hashUrl(
+      asked,
+      downloadHeaders(asked, ctx.hub, ctx.token),
+      req.name,
+      ctx,
+    ));
+    hashFrom = "download";
+  }
+  return {
+    ...base,
+    url,
+    sourceUrl: hfFileUrl(ref),
+    immutable: true,
+    size,
+    sha256,
+    hashFrom,
+    huggingface: {
+      repo: ref.repo,
+      kind: ref.kind,
+      path: ref.path,
+      revision: ref.revision,
+      commit: rev.commit,
+      ...(rev.gated !== undefined ? { gated: rev.gated } : {}),
+      ...(rev.license !== undefined ? { license: rev.license } : {}),
+    },
+  };
+}
+
+/** Downloads `url` (through the mirrors) and hashes it as it streams: bounded memory, no file. */
+export async function hashUrl(
+  url: string,
+  authHeaders: Record<string, string>,
+  label: string,
+  ctx: ResolveContext,
+): Promise<{ sha256: string; size: number }> {
+  const target = applyMirrors(url, ctx.mirrors);
+  return await withRetries(
+    `download of ${target}`,
+    ctx,
+    async (signal, touch) => {
+      const res = await openRange(target, 0, { ...ctx, authHeaders }, signal);
+      const length = Number(res.headers.get("content-length") ?? NaN);
+      const bar = ctx.progress?.start(
+        `${label} (hashing)`,
+        Number.isSafeInteger(length) ? length : undefined,
+      );
+      const hash = newSha256();
+      let size = 0;
+      try {
+        for await (const chunk of res.body!) {
+          touch();
+          hash.update(chunk);
+          size += chunk.length;
+          bar?.update(size);
+        }
+      } catch (e) {
+        bar?.fail();
+        throw e;
+      }
+      if (Number.isSafeInteger(length) && size !== length) {
+        bar?.fail();
+        throw new RetryableError(`truncated body (${size} of ${length} bytes)`);
+      }
+      bar?.done(`${label} (${formatBytes(size)}, hashed)`);
+      return { sha256: toHex(finish(hash)), size };
+    },
+  );
+}

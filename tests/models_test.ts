@@ -1,0 +1,470 @@
+// models fetch / check / nix against the fake Hub: verified, resumable downloads through the cache,
+// the verified-files state (size + mtime), wrong LFS sizes, moving branches, gated files and the
+// token, Nix output evaluated by nix-instantiate, and the tasks run with deno.json's permissions.
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { main as lockMain } from "../tasks/lock_workflow.ts";
+import { main } from "../tasks/models.ts";
+import { parseLock } from "../lib/comfy/lock_file.ts";
+import { captureOutput, haveTool, run, taskArgs, tmp } from "./_helpers.ts";
+import { type HubFile, startFakeHub } from "./_fixtures/huggingface.ts";
+
+const HF = "https://huggingface.co";
+
+async function withEnv<T>(
+  env: Record<string, string>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const saved: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) {
+    saved[k] = Deno.env.get(k);
+    if (v === "") Deno.env.delete(k);
+    else Deno.env.set(k, v);
+  }
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) Deno.env.delete(k);
+      else Deno.env.set(k, v);
+    }
+  }
+}
+
+function workflowOf(
+  models: { name: string; url: string; directory: string }[],
+): string {
+  return JSON.stringify({
+    nodes: models.map((m, i) => ({
+      id: i + 1,
+      type: "UNETLoader",
+      properties: { cnr_id: "comfy-core", ver: "0.3.60", models: [m] },
+      widgets_values: [m.name],
+    })),
+  });
+}
+
+const gen = (seed: number, size: number): HubFile => ({
+  content: { size, seed },
+});
+
+/** A lock made by lock-workflow for `models` in `dir`. */
+async function makeLock(
+  dir: string,
+  hubUrl: string,
+  models: { name: string; url: string; directory: string }[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  await Deno.writeTextFile(`${dir}/flow.json`, workflowOf(models));
+  const r = await withEnv(
+    { COMFYKIT_HF_URL: hubUrl, ...env },
+    () => captureOutput(() => lockMain([`${dir}/flow.json`, "--root", dir])),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  return `${dir}/workflows/flow.lock.json`;
+}
+
+function sha256Of(b: Uint8Array): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+Deno.test("models fetch puts verified files in place (cache, resume, token), check and nix agree", async () => {
+  await using hub = await startFakeHub();
+  await using dir = await tmp();
+  hub.addRepo("acme/m", {
+    "unet.safetensors": gen(1, 3 * 1024 * 1024 + 17),
+    "cfg.json": {
+      content: { bytes: new TextEncoder().encode("{}\n") },
+      lfs: false,
+    },
+  });
+  hub.addRepo("acme/gated", { "g.safetensors": gen(2, 70_000) }, {
+    gated: "auto",
+  });
+  const env = {
+    COMFYKIT_HF_URL: hub.url,
+    HF_TOKEN: hub.token,
+    COMFYUI_BASE_DIR: `${dir.path}/comfy`,
+    COMFYKIT_CACHE_DIR: `${dir.path}/cache`,
+  };
+  const lockPath = await makeLock(dir.path, hub.url, [
+    {
+      name: "unet.safetensors",
+      url: `${HF}/acme/m/resolve/main/unet.safetensors`,
+      directory: "diffusion_models",
+    },
+    {
+      name: "cfg.json",
+      url: `${HF}/acme/m/resolve/main/cfg.json`,
+      directory: "configs",
+    },
+    {
+      name: "g.safetensors",
+      url: `${HF}/acme/gated/resolve/main/g.safetensors`,
+      directory: "loras",
+    },
+  ], env);
+  const lock = parseLock(await Deno.readTextFile(lockPath), "lock");
+  // the connection drops after 1 MiB of the first CDN download: the retry resumes with a range
+  hub.cutNextAfter = 1024 * 1024;
+  const f = await withEnv(
+    env,
+    () => captureOutput(() => main(["fetch", lockPath, "--json"])),
+  );
+  assert.equal(f.code, 0, f.stderr);
+  const outcomes = JSON.parse(f.stdout).models as {
+    model: string;
+    action: string;
+    resumedFrom?: number;
+  }[];
+  assert.deepEqual(outcomes.map((o) => [o.model, o.action]), [
+    ["configs/cfg.json", "downloaded"],
+    ["diffusion_models/unet.safetensors", "downloaded"],
+    ["loras/g.safetensors", "downloaded"],
+  ]);
+  assert.ok(
+    hub.ranges.some((r) =>
+      /^cdn bytes=\d+-$/.test(r) && Number(r.split("=")[1]!.slice(0, -1)) > 0
+    ),
+    hub.ranges.join(),
+  );
+  assert.deepEqual(hub.cdnAuth, [], "the token never reaches the CDN");
+  for (const m of lock.models) {
+    const bytes = await Deno.readFile(
+      `${dir.path}/comfy/models/${m.directory}/${m.name}`,
+    );
+    assert.equal(sha256Of(bytes), m.sha256, m.name);
+  }
+  assert.deepEqual(
+    [...Deno.readDirSync(`${dir.path}/comfy/models/diffusion_models`)].map((
+      e,
+    ) => e.name),
+    ["unet.safetensors"],
+    "no .part left",
+  );
+  // fetch again: nothing to do; into another base: from the cache, no network
+  const again = await withEnv(
+    env,
+    () => captureOutput(() => main(["fetch", lockPath])),
+  );
+  assert.match(
+    again.stdout,
+    /diffusion_models\/unet\.safetensors: present, verified/,
+  );
+  const before = hub.cdn.log.length;
+  const other = await withEnv({
+    ...env,
+    COMFYUI_BASE_DIR: `${dir.path}/comfy2`,
+  }, () => captureOutput(() => main(["fetch", lockPath])));
+  assert.equal(other.code, 0, other.stderr);
+  assert.match(
+    other.stdout,
+    /diffusion_models\/unet\.safetensors: from the cache/,
+  );
+  assert.equal(hub.cdn.log.length, before, "the cache served it");
+
+  // check: ok; a byte changed behind the kit's back with size and mtime kept is not re-hashed
+  const unet = `${dir.path}/comfy/models/diffusion_models/unet.safetensors`;
+  const c1 = await withEnv(
+    env,
+    () => captureOutput(() => main(["check", lockPath, "--json"])),
+  );
+  assert.equal(c1.code, 0, c1.stderr);
+  assert.ok(
+    JSON.parse(c1.stdout).models.every((
+      m: { status: string; cached: boolean },
+    ) => m.status === "ok" && m.cached),
+  );
+  const st = await Deno.stat(unet);
+  const fh = await Deno.open(unet, { write: true });
+  await fh.write(new Uint8Array([0xff, 0xee]));
+  fh.close();
+  await Deno.utime(unet, st.atime!, st.mtime!);
+  const c2 = await withEnv(
+    env,
+    () => captureOutput(() => main(["check", lockPath])),
+  );
+  assert.equal(c2.code, 0);
+  assert.match(
+    c2.stdout,
+    /unet\.safetensors: ok \(verified before, unchanged\)/,
+  );
+  const c3 = await withEnv(
+    env,
+    () => captureOutput(() => main(["check", lockPath, "--rehash"])),
+  );
+  assert.equal(c3.code, 1);
+  assert.match(c3.stdout, /unet\.safetensors: wrong-hash/);
+  assert.match(
+    c3.stderr,
+    /^error: 1 of 3 models missing or wrong under .*: run "deno task models fetch /m,
+  );
+  // fetch refuses to clobber it without --force, then replaces it
+  const refuse = await withEnv(
+    env,
+    () => captureOutput(() => main(["fetch", lockPath])),
+  );
+  assert.equal(refuse.code, 1);
+  assert.match(
+    refuse.stdout,
+    /is there with other bytes \(wrong-hash\): --force replaces it/,
+  );
+  const forced = await withEnv(
+    env,
+    () => captureOutput(() => main(["fetch", lockPath, "--force"])),
+  );
+  assert.equal(forced.code, 0, forced.stderr);
+  await Deno.truncate(unet, 10);
+  const c4 = await withEnv(
+    env,
+    () => captureOutput(() => main(["check", lockPath])),
+  );
+  assert.match(c4.stdout, /unet\.safetensors: wrong-size/);
+  await Deno.remove(`${dir.path}/comfy/models/loras/g.safetensors`);
+  const c5 = await withEnv(
+    env,
+    () => captureOutput(() => main(["check", lockPath])),
+  );
+  assert.match(c5.stdout, /loras\/g\.safetensors: missing/);
+
+  // nix: fetchurl entries, evaluated by Nix with a stand-in fetchurl
+  const nix = await captureOutput(() => main(["nix", lockPath]));
+  assert.equal(nix.code, 0);
+  if (!haveTool("nix-instantiate")) return;
+  await Deno.writeTextFile(`${dir.path}/models.nix`, nix.stdout);
+  const ev = await run("nix-instantiate", [
+    "--eval",
+    "--strict",
+    "--json",
+    "-E",
+    `import ${dir.path}/models.nix { fetchurl = a: a; }`,
+  ]);
+  assert.equal(ev.code, 0, ev.stderr);
+  const entries = JSON.parse(ev.stdout);
+  const cfg = new TextEncoder().encode("{}\n");
+  await Deno.writeFile(`${dir.path}/cfg.json`, cfg);
+  // Nix 2.8's nix-hash has no --sri: compare the SRI's bytes with its base16
+  const hex = await run("nix-hash", [
+    "--type",
+    "sha256",
+    "--flat",
+    `${dir.path}/cfg.json`,
+  ]);
+  const sri = entries["configs/cfg.json"].hash as string;
+  assert.match(sri, /^sha256-/);
+  assert.equal(
+    Buffer.from(sri.slice(7), "base64").toString("hex"),
+    hex.stdout.trim(),
+  );
+  assert.equal(entries["configs/cfg.json"].name, "cfg.json");
+  assert.match(
+    entries["diffusion_models/unet.safetensors"].url,
+    new RegExp(`/acme/m/resolve/[0-9a-f]{40}/unet\\.safetensors$`),
+  );
+});
+
+Deno.test("models fetch: a wrong X-Linked-Size or moved branch never lands wrong bytes", async () => {
+  await using hub = await startFakeHub();
+  await using dir = await tmp();
+  hub.addRepo("acme/liar", {
+    "l.safetensors": { content: { size: 50_000, seed: 9 }, claimSize: 60_000 },
+  });
+  hub.addRepo("acme/moving", { "m.safetensors": gen(20, 40_000) });
+  const env = {
+    COMFYKIT_HF_URL: hub.url,
+    COMFYUI_BASE_DIR: `${dir.path}/comfy`,
+    COMFYKIT_CACHE_DIR: `${dir.path}/cache`,
+  };
+  const lockPath = await makeLock(dir.path, hub.url, [
+    {
+      name: "l.safetensors",
+      url: `${HF}/acme/liar/resolve/main/l.safetensors`,
+      directory: "loras",
+    },
+    {
+      name: "m.safetensors",
+      url: `${HF}/acme/moving/resolve/main/m.safetensors`,
+      directory: "checkpoints",
+    },
+  ], env);
+  hub.advance("acme/moving", { "m.safetensors": gen(21, 40_000) });
+  const f = await withEnv(
+    env,
+    () => captureOutput(() => main(["fetch", lockPath])),
+  );
+  assert.equal(f.code, 1);
+  assert.match(
+    f.stdout,
+    /loras\/l\.safetensors: loras\/l\.safetensors: size mismatch for .*: the lock says 60000 bytes, the server has 50000; nothing was put in place/,
+  );
+  assert.match(f.stdout, /checkpoints\/m\.safetensors: downloaded/);
+  assert.match(f.stderr, /^error: 1 of 2 models not fetched/m);
+  assert.deepEqual(
+    [...Deno.readDirSync(`${dir.path}/comfy/models/loras`)],
+    [],
+    "nothing in place, no .part",
+  );
+  const lock = parseLock(await Deno.readTextFile(lockPath), "l");
+  const m = lock.models.find((x) => x.name === "m.safetensors")!;
+  assert.equal(
+    sha256Of(
+      await Deno.readFile(`${dir.path}/comfy/models/checkpoints/m.safetensors`),
+    ),
+    m.sha256,
+  );
+});
+
+Deno.test("models rejects bad input in one line", async () => {
+  await using dir = await tmp();
+  const cases: [string[], number, RegExp][] = [
+    [[], 2, /Give a verb: fetch, check or nix/],
+    [["pull", "x"], 2, /Unknown verb "pull"/],
+    [["check"], 2, /Give the lock file/],
+    [
+      ["check", `${dir.path}/none.lock.json`],
+      1,
+      /none\.lock\.json: cannot read/,
+    ],
+  ];
+  await Deno.writeTextFile(
+    `${dir.path}/bad.lock.json`,
+    JSON.stringify({
+      lockVersion: 1,
+      workflow: "w",
+      comfyui: { savedWith: null, versions: [], package: null },
+      nodePacks: [],
+      models: [{ name: "../x", directory: "vae" }],
+      unpinned: [],
+    }),
+  );
+  cases.push([
+    ["check", `${dir.path}/bad.lock.json`],
+    1,
+    /bad\.lock\.json: models\[0\]\.name: expected a relative path without '\.\.'/,
+  ]);
+  for (const [args, code, re] of cases) {
+    const r = await captureOutput(() => main(args));
+    assert.equal(r.code, code, args.join(" "));
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.match(/^error:/gm)?.length, 1);
+  }
+});
+
+/** Peak resident memory (VmHWM, kB) of a process, polled until it exits. */
+async function runMeasured(
+  args: string[],
+  opts: { cwd: string; env: Record<string, string> },
+  kill?: () => Promise<boolean>,
+) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: opts.cwd,
+    env: { NO_COLOR: "1", INIT_CWD: opts.cwd, ...opts.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  let peakKb = 0;
+  let done = false;
+  output.finally(() => done = true);
+  while (!done) {
+    // Deno reads /proc only with --allow-all: ask cat (VmHWM is the peak so far)
+    const status = await run("cat", [`/proc/${child.pid}/status`]);
+    const hwm = Number(/VmHWM:\s+(\d+)/.exec(status.stdout)?.[1] ?? 0);
+    peakKb = Math.max(peakKb, hwm);
+    if (kill && await kill()) {
+      child.kill("SIGKILL");
+      kill = undefined;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const r = await output;
+  const dec = new TextDecoder();
+  return {
+    code: r.code,
+    stdout: dec.decode(r.stdout),
+    stderr: dec.decode(r.stderr),
+    peakKb,
+  };
+}
+
+Deno.test({
+  name:
+    "deno task models: a 1 GiB download killed midway resumes with a range, in bounded memory",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using hub = await startFakeHub();
+    await using dir = await tmp();
+    const GiB = 1024 * 1024 * 1024;
+    hub.addRepo("acme/big", { "big.safetensors": gen(77, GiB) });
+    const home = dir.path;
+    const env = {
+      COMFYKIT_HF_URL: hub.url,
+      COMFYUI_BASE_DIR: `${dir.path}/comfy`,
+      HOME: home,
+    };
+    const lockPath = await makeLock(dir.path, hub.url, [
+      {
+        name: "big.safetensors",
+        url: `${HF}/acme/big/resolve/main/big.safetensors`,
+        directory: "checkpoints",
+      },
+    ], env);
+    // deno task expands $COMFYUI_BASE_DIR in the permission list; taskArgs only $HOME
+    const args = (await taskArgs("models", home)).map((a) =>
+      a.replaceAll("$COMFYUI_BASE_DIR", env.COMFYUI_BASE_DIR)
+    );
+    const part = `${dir.path}/comfy/models/checkpoints/.big.safetensors.part`;
+    const first = await runMeasured([...args, "fetch", lockPath], {
+      cwd: dir.path,
+      env,
+    }, async () => {
+      const size = (await Deno.stat(part).catch(() => undefined))?.size ?? 0;
+      return size >= 256 * 1024 * 1024;
+    });
+    assert.notEqual(first.code, 0, `killed: ${first.stderr}`);
+    const kept = (await Deno.stat(part).catch((e) => {
+      throw new Error(`${e}; first run: ${first.code} ${first.stderr}`);
+    })).size;
+    assert.ok(kept >= 256 * 1024 * 1024 && kept < GiB, `${kept}`);
+    const second = await runMeasured([...args, "fetch", lockPath], {
+      cwd: dir.path,
+      env,
+    });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(
+      second.stdout,
+      /checkpoints\/big\.safetensors: downloaded 1\.0 GiB \(resumed at /,
+    );
+    assert.ok(
+      hub.ranges.some((r) =>
+        r.startsWith("cdn bytes=") &&
+        Number(r.slice(10, -1)) >= kept - 1024 * 1024
+      ),
+      hub.ranges.join(),
+    );
+    assert.ok(
+      second.peakKb > 0 && second.peakKb < 300 * 1024,
+      `peak RSS ${second.peakKb} kB while downloading 1 GiB`,
+    );
+    const check = await runMeasured([...args, "check", lockPath, "--rehash"], {
+      cwd: dir.path,
+      env,
+    });
+    assert.equal(check.code, 0, check.stderr);
+    assert.ok(
+      check.peakKb < 300 * 1024,
+      `peak RSS ${check.peakKb} kB while hashing 1 GiB`,
+    );
+    // state in the cache under HOME: the next check does not hash
+    const quick = await run(Deno.execPath(), [...args, "check", lockPath], {
+      cwd: dir.path,
+      env,
+    });
+    assert.match(quick.stdout, /ok \(verified before, unchanged\)/);
+    assert.ok(
+      (await Deno.stat(`${home}/.cache/comfykit/verified-models.json`)).isFile,
+    );
+  },
+});
