@@ -273,6 +273,12 @@ Deno.test("pngTextChunks() rejects a bad signature, a bad CRC, truncation and bo
     () => pngTextChunks(good.subarray(0, good.length - 14), "c.png"),
     /c\.png: truncated PNG chunk "IDAT"/,
   );
+  const badType = good.slice();
+  badType[33 + 4] = 0x8b;
+  kitError(
+    () => pngTextChunks(badType, "t.png"),
+    /t\.png: damaged PNG: no chunk type at byte 33/,
+  );
   kitError(
     () => pngTextChunks(good.subarray(0, 33), "d.png"),
     /d\.png: truncated PNG \(no IEND/,

@@ -20,6 +20,7 @@ import {
   type HubFile,
   startFakeHub,
 } from "./_fixtures/huggingface.ts";
+import { pngWith } from "./_fixtures/png.ts";
 
 const REAL = `${ROOT}/../shared/real-workflows`;
 const HF = "https://huggingface.co";
@@ -507,4 +508,61 @@ Deno.test("deno task lock-workflow runs with deno.json's permissions", async () 
   assert.match(missing.stderr, /^error: .*nope\.json: cannot read: /);
   const usage = await run(Deno.execPath(), args, { cwd: dir.path, env });
   assert.equal(usage.code, 2);
+});
+
+Deno.test("lock-workflow reads a PNG's workflow chunk and compares ComfyUI with comfyui.nix", async () => {
+  await using hub = await startFakeHub();
+  await using dir = await tmp();
+  hub.addRepo("acme/vae", { "v.safetensors": small(6) });
+  await Deno.mkdir(`${dir.path}/.flox/pkgs`, { recursive: true });
+  await Deno.copyFile(
+    `${ROOT}/tests/_fixtures/comfyui_seed.nix`,
+    `${dir.path}/.flox/pkgs/comfyui.nix`,
+  );
+  const text = workflowOf([{
+    name: "v.safetensors",
+    url: `${HF}/acme/vae/resolve/main/v.safetensors`,
+    directory: "vae",
+  }]);
+  await Deno.writeFile(
+    `${dir.path}/render.png`,
+    pngWith([
+      { kind: "tEXt", keyword: "prompt", text: "{}" },
+      { kind: "tEXt", keyword: "workflow", text },
+    ]),
+  );
+  const r = await lockIn(dir.path, `${dir.path}/render.png`, [], {
+    COMFYKIT_HF_URL: hub.url,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^ComfyUI: saved with 0\.3\.60; comfyui\.nix packages \d+\.\d+\.\d+$/m,
+  );
+  assert.match(r.stdout, /wrote workflows\/render\.lock\.json/);
+  const lock = parseLock(
+    await Deno.readTextFile(`${dir.path}/workflows/render.lock.json`),
+    "render",
+  );
+  assert.equal(lock.workflow, "render.png");
+  assert.match(lock.comfyui.package ?? "", /^\d+\.\d+\.\d+$/);
+  assert.equal(lock.models.length, 1);
+  // a PNG with a broken chunk is one error line, nothing written
+  const png = await Deno.readFile(`${dir.path}/render.png`);
+  png[45] = png[45]! ^ 0xff;
+  await Deno.writeFile(`${dir.path}/broken.png`, png);
+  const bad = await lockIn(dir.path, `${dir.path}/broken.png`, [], {
+    COMFYKIT_HF_URL: hub.url,
+  });
+  assert.equal(bad.code, 1);
+  assert.match(
+    bad.stderr,
+    /^error: .*broken\.png: CRC mismatch in PNG chunk "tEXt"/m,
+  );
+  assert.equal(
+    await Deno.stat(`${dir.path}/workflows/broken.lock.json`).catch(() =>
+      undefined
+    ),
+    undefined,
+  );
 });

@@ -34,6 +34,9 @@ export function pngTextChunks(
     }
     const length = view.getUint32(p);
     const type = String.fromCharCode(...bytes.subarray(p + 4, p + 8));
+    if (!/^[A-Za-z]{4}$/.test(type)) {
+      throw new KitError(`${file}: damaged PNG: no chunk type at byte ${p}`);
+    }
     const end = p + 8 + length;
     if (length > 0x7fffffff || end + 4 > bytes.length) {
       throw new KitError(
