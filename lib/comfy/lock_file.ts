@@ -4,6 +4,7 @@
 // fixed key order, sorted lists, two-space JSON, a final newline, no timestamps.
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
+import { parseJson } from "./json.ts";
 import { parseWith } from "../kit/schema.ts";
 
 /** The format version written in `lockVersion`. */
@@ -93,14 +94,7 @@ export type WorkflowLock = z.infer<typeof lockSchema>;
 
 /** Parses and validates a lock file's text; `file` names it in errors. */
 export function parseLock(text: string, file: string): WorkflowLock {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new KitError(
-      `${file}: invalid JSON: ${(e as Error).message.split("\n")[0]}`,
-    );
-  }
+  const data = parseJson(text, file);
   const lock = parseWith(lockSchema, data, file);
   const seen = new Set<string>();
   for (const m of lock.models) {

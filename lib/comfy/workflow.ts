@@ -8,6 +8,7 @@
 //   definitions.subgraphs[].{id, name, nodes, definitions?}; a node whose type is a subgraph id is
 //   an instance of that subgraph.
 import { KitError } from "../kit/errors.ts";
+import { parseJson } from "./json.ts";
 import { baseName, isModelFileName, loaderDirectory } from "./loaders.ts";
 import { isPng, pngTextChunks } from "./png.ts";
 
@@ -97,14 +98,7 @@ export function workflowText(bytes: Uint8Array, file: string): string {
 
 /** Parses a saved workflow's JSON text; `file` names it in errors. */
 export function parseWorkflow(text: string, file: string): Workflow {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new KitError(
-      `${file}: invalid JSON: ${(e as Error).message.split("\n")[0]}`,
-    );
-  }
+  const data = parseJson(text, file);
   const root = obj(data, file, "the top level");
   if (!Array.isArray(root.nodes)) {
     const hint = Object.values(root).some((v) => isObj(v) && "class_type" in v)
