@@ -468,3 +468,64 @@ Deno.test({
     );
   },
 });
+
+Deno.test("deno task models: --help, nix, fetch --dry-run and a base it may not write", async () => {
+  await using hub = await startFakeHub();
+  await using dir = await tmp();
+  hub.addRepo("acme/s", { "s.safetensors": gen(30, 10_000) });
+  const env = {
+    COMFYKIT_HF_URL: hub.url,
+    COMFYUI_BASE_DIR: `${dir.path}/comfy`,
+    HOME: dir.path,
+  };
+  const lockPath = await makeLock(dir.path, hub.url, [
+    {
+      name: "s.safetensors",
+      url: `${HF}/acme/s/resolve/main/s.safetensors`,
+      directory: "vae",
+    },
+  ], env);
+  const args = (await taskArgs("models", dir.path)).map((a) =>
+    a.replaceAll("$COMFYUI_BASE_DIR", env.COMFYUI_BASE_DIR)
+  );
+  const opts = { cwd: dir.path, env };
+  const help = await run(Deno.execPath(), [...args, "--help"], opts);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: deno task models fetch\|check\|nix LOCK/);
+  const nix = await run(Deno.execPath(), [
+    ...args,
+    "nix",
+    "workflows/flow.lock.json",
+  ], opts);
+  assert.equal(nix.code, 0, nix.stderr);
+  assert.match(
+    nix.stdout,
+    /"vae\/s\.safetensors" = fetchurl \{\n {4}name = "s\.safetensors";\n {4}url = ".*\/acme\/s\/resolve\/[0-9a-f]{40}\/s\.safetensors";\n {4}hash = "sha256-[A-Za-z0-9+/]{43}=";/,
+  );
+  const dry = await run(Deno.execPath(), [
+    ...args,
+    "fetch",
+    lockPath,
+    "--dry-run",
+  ], opts);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /vae\/s\.safetensors: would download 9\.8 KiB/);
+  assert.equal(
+    await Deno.stat(`${dir.path}/comfy`).catch(() => undefined),
+    undefined,
+    "--dry-run wrote nothing",
+  );
+  const elsewhere = await run(Deno.execPath(), [
+    ...args,
+    "fetch",
+    lockPath,
+    "--base-dir",
+    `${dir.path}/other`,
+  ], opts);
+  assert.equal(elsewhere.code, 1);
+  assert.match(
+    elsewhere.stdout,
+    /no write access to ".*other\/models\/vae\/s\.safetensors" for this task: set COMFYUI_BASE_DIR/,
+  );
+  assert.match(elsewhere.stderr, /^error: 1 of 1 models not fetched/m);
+});

@@ -90,14 +90,17 @@ export async function fetchModels(
         ...(r.resumedFrom > 0 ? { resumedFrom: r.resumedFrom } : {}),
       });
     } catch (e) {
-      if (!(e instanceof KitError) && !(e instanceof Deno.errors.NotCapable)) {
-        throw e;
+      if (e instanceof Deno.errors.NotCapable) {
+        out.push({
+          ...base,
+          action: "failed",
+          error:
+            `no write access to "${path}" for this task: set COMFYUI_BASE_DIR to ComfyUI's base directory (deno task models may write only $COMFYUI_BASE_DIR/models and ~/.local/share/comfyui/models)`,
+        });
+        continue;
       }
-      out.push({
-        ...base,
-        action: "failed",
-        error: (e as Error).message.split("\n")[0]!,
-      });
+      if (!(e instanceof KitError)) throw e;
+      out.push({ ...base, action: "failed", error: e.message.split("\n")[0]! });
     }
   }
   await opts.state.save();
