@@ -1,6 +1,6 @@
 // models: the models of a workflow lock (workflows/<name>.lock.json) — fetch them into ComfyUI's
 // models folder, check what is there, or print them as Nix fetchurl entries.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { envGet, type EnvLike } from "../kit/env.ts";
 import { parseLock, type WorkflowLock } from "../comfy/lock_file.ts";
@@ -31,9 +31,10 @@ export async function readLock(path: string): Promise<WorkflowLock> {
  * $COMFYUI_BASE_DIR, else $XDG_DATA_HOME/comfyui, else ~/.local/share/comfyui.
  */
 export function comfyuiBaseDir(flag: string | undefined, env: EnvLike): string {
-  if (flag) return flag;
+  if (flag) return resolve(flag);
   const explicit = envGet(env, "COMFYUI_BASE_DIR");
-  if (explicit) return explicit;
+  // Absolute, so the verified-files state has one key per file.
+  if (explicit) return resolve(explicit);
   const data = envGet(env, "XDG_DATA_HOME");
   if (data) return join(data, "comfyui");
   const home = envGet(env, "HOME");
