@@ -566,3 +566,57 @@ Deno.test("lock-workflow reads a PNG's workflow chunk and compares ComfyUI with 
     undefined,
   );
 });
+
+Deno.test("lock-workflow refuses LFS headers that are not a sha256, and a commit other than the pinned one", async () => {
+  await using hub = await startFakeHub();
+  await using dir = await tmp();
+  const commit = hub.addRepo("acme/odd", { "o.safetensors": small(8) });
+  const wf = `${dir.path}/o.json`;
+  await Deno.writeTextFile(
+    wf,
+    workflowOf([{
+      name: "o.safetensors",
+      url: `${HF}/acme/odd/resolve/main/o.safetensors`,
+      directory: "vae",
+    }]),
+  );
+  let headers: Record<string, string> = {};
+  hub.hub.route(
+    "GET",
+    /^\/acme\/odd\/resolve\/[^/]+\/o\.safetensors$/,
+    () =>
+      new Response(null, {
+        status: 302,
+        headers: { location: `${hub.cdn.url}/x`, ...headers },
+      }),
+  );
+  headers = {
+    "x-linked-etag": `"${"a".repeat(40)}"`,
+    "x-linked-size": "10",
+    "x-repo-commit": commit,
+  };
+  const sha1 = await lockIn(dir.path, wf, [], { COMFYKIT_HF_URL: hub.url });
+  assert.equal(sha1.code, 1);
+  assert.match(
+    sha1.stderr,
+    /X-Linked-Etag ""a{40}"" is not a sha256/,
+  );
+  headers = {
+    "x-linked-etag": `"${"b".repeat(64)}"`,
+    "x-linked-size": "10",
+    "x-repo-commit": "c".repeat(40),
+  };
+  const moved = await lockIn(dir.path, wf, [], { COMFYKIT_HF_URL: hub.url });
+  assert.equal(moved.code, 1);
+  assert.match(
+    moved.stderr,
+    new RegExp(`the Hub served commit c{40}, not the pinned ${commit}`),
+  );
+  headers = { "x-linked-etag": `"${"b".repeat(64)}"`, "x-linked-size": "ten" };
+  const size = await lockIn(dir.path, wf, [], { COMFYKIT_HF_URL: hub.url });
+  assert.match(size.stderr, /X-Linked-Size "ten" is not a byte count/);
+  assert.equal(
+    await Deno.stat(`${dir.path}/workflows`).catch(() => undefined),
+    undefined,
+  );
+});
