@@ -236,7 +236,7 @@ let
     interpreter = "/stub/bin/python3";
     stdenv.hostPlatform.system = ${JSON.stringify(system)};
   };
-  given = { inherit lib python3; fetchFromGitHub = a: a; makeWrapper = "makeWrapper"; writeShellScript = n: t: "/stub/" + n; }
+  given = { inherit lib python3; fetchFromGitHub = a: a; makeWrapper = "makeWrapper"; writeShellScript = n: t: "/stub/" + n; writeText = n: t: "/stub/" + n; linkFarm = n: e: "/stub/" + n; }
     // strings "custom:" ${list(custom)};
   evalFile = file:
     let

@@ -14,6 +14,8 @@
 , fetchFromGitHub
 , makeWrapper
 , writeShellScript
+, writeText
+, linkFarm
 , comfyui-frontend-package
 , comfyui-workflow-templates-core
 , comfyui-workflow-templates-media-api
@@ -26,6 +28,15 @@
 , controlnet-aux
 }:
 
+let
+  # Node packs, one `.flox/pkgs/comfyui-node-<id>.nix` each, written and wired by
+  # `deno task add-node`. Each is a folder of the pack's files with `passthru.comfyuiNodeName`
+  # (its folder name under custom_nodes/) and `passthru.pythonDependencies` (its requirements,
+  # taken from the same python3). ComfyUI loads them from the store through the
+  # extra_model_paths.yaml below; the user's own custom_nodes/ keeps working beside them.
+  customNodes = [
+  ];
+in
 python3.pkgs.buildPythonApplication rec {
   pname = "comfyui";
   version = "0.3.75";
@@ -119,7 +130,15 @@ python3.pkgs.buildPythonApplication rec {
   passthru = {
     # ComfyUI's dependencies and nothing else: the interpreter the launcher runs (it names the
     # dependency list above; a rename of that list renames it here too).
-    pythonEnv = python3.withPackages (_: propagatedBuildInputs);
+    pythonEnv = python3.withPackages (_: propagatedBuildInputs
+      ++ lib.concatMap (node: node.pythonDependencies) customNodes);
+    inherit customNodes;
+    # ComfyUI adds every folder under a `custom_nodes` key to its search path (utils/extra_config.py).
+    customNodesConfig = writeText "comfyui-custom-nodes.yaml" ''
+      comfyui_nix:
+        custom_nodes: ${linkFarm "comfyui-custom-nodes"
+          (map (node: { name = node.comfyuiNodeName; path = node; }) customNodes)}
+    '';
     # Run as `launcher MAIN.PY [ComfyUI flags]` (the wrapper in $out/bin adds main.py).
     launcher = writeShellScript "comfyui-launcher" ''
       set -eu
@@ -154,6 +173,7 @@ python3.pkgs.buildPythonApplication rec {
       exec ${passthru.pythonEnv}/bin/python3 -s "$main" \
         --base-directory "$base" \
         --database-url "sqlite:///$base/user/comfyui.db" \
+        ${lib.optionalString (customNodes != [ ]) "--extra-model-paths-config ${passthru.customNodesConfig}"} \
         "$@"
     '';
   };

@@ -39,6 +39,7 @@ let
     optionalString = c: s: if c then s else "";
     optionalAttrs = c: a: if c then a else { };
     inherit elem concatStringsSep;
+    concatMap = f: l: builtins.concatMap f l;
     hasSuffix = suffix: s:
       let n = stringLength s; m = stringLength suffix;
       in n >= m && substring (n - m) m s == suffix;
@@ -251,6 +252,8 @@ let
     makeBinaryWrapper = mkDrv "make-binary-wrapper-hook" { };
     writeShellScript = name: text: mkDrv name { inherit text; executable = true; };
     writeShellScriptBin = name: text: mkDrv name { inherit text; executable = true; destination = "/bin/${name}"; };
+    writeText = name: text: mkDrv name { inherit text; };
+    linkFarm = name: entries: mkDrv name { inherit entries; };
   } // lib.optionalAttrs (hasAttr "spandrel" pythonPackages) {
     # a top-level attribute our package set shadows, to prove the overlay's precedence
     spandrel = mkDrv "nixpkgs-top-level-spandrel" { };
