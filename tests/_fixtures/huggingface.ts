@@ -48,7 +48,10 @@ function genBlock(seed: number, i: number, out: Uint32Array): void {
   }
 }
 
-/** Bytes [start, end) of a content as a stream; `cutAfter` ends it with an error after that many. */
+/**
+ * Bytes [start, end) of a content as a stream; `cutAfter` ends it early (shorter than its
+ * Content-Length: the client sees a dropped connection).
+ */
 export function streamOf(
   c: Content,
   start: number,
@@ -61,7 +64,7 @@ export function streamOf(
       start(ctl) {
         if (cutAfter !== undefined && cutAfter < slice.length) {
           ctl.enqueue(slice.slice(0, cutAfter));
-          ctl.error(new Error("connection cut by the fixture"));
+          ctl.close();
           return;
         }
         ctl.enqueue(slice.slice());
@@ -76,7 +79,7 @@ export function streamOf(
     pull(ctl) {
       if (pos >= end) return ctl.close();
       if (cutAfter !== undefined && sent >= cutAfter) {
-        return ctl.error(new Error("connection cut by the fixture"));
+        return ctl.close();
       }
       const block = Math.floor(pos / BLOCK);
       genBlock(c.seed, block, words);
