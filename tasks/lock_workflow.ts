@@ -13,7 +13,7 @@ import { UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
 import { createProgress, formatBytes } from "../lib/kit/progress.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
-import { lockWorkflow } from "../lib/lock_workflow/run.ts";
+import { defaultCacheDir, lockWorkflow } from "../lib/lock_workflow/run.ts";
 
 const USAGE = `Usage: deno task lock-workflow FILE [options]
 
@@ -30,6 +30,7 @@ Options:
                      DIRECTORY/NAME=URL for a loader the kit does not know
   --output FILE      lock file to write (default: workflows/<name>.lock.json)
   --verify-lfs       also download Hub LFS files and check them against the Hub's metadata
+  --no-cache         do not keep downloaded files in the download cache
   --strict           exit 1 when a model could not be pinned
   --dry-run          print the lock file's diff, write nothing
   --json             print the lock as JSON on stdout
@@ -48,6 +49,7 @@ export async function main(args: string[]): Promise<number> {
       model: { type: "string", multiple: true },
       output: { type: "string" },
       "verify-lfs": { type: "boolean" },
+      "no-cache": { type: "boolean" },
       strict: { type: "boolean" },
       "dry-run": { type: "boolean" },
       json: { type: "boolean" },
@@ -77,6 +79,7 @@ export async function main(args: string[]): Promise<number> {
         : {}),
       dryRun: values["dry-run"] === true,
       verifyLfs: values["verify-lfs"] === true,
+      ...(values["no-cache"] ? {} : { cacheDir: defaultCacheDir(Deno.env) }),
       env: Deno.env,
       progress: createProgress(),
       onModel: (p) => info(`pinning ${p}`),

@@ -107,6 +107,8 @@ async function lockIn(
   env: Record<string, string>,
 ) {
   const saved: Record<string, string | undefined> = {};
+  // never the real download cache
+  env = { COMFYKIT_CACHE_DIR: `${root}/cache`, ...env };
   for (const [k, v] of Object.entries(env)) {
     saved[k] = Deno.env.get(k);
     Deno.env.set(k, v);
@@ -156,7 +158,11 @@ Deno.test("lock-workflow pins LFS, git-kept and other-host files, and never take
       },
     ]),
   );
-  const r = await lockIn(dir.path, wf, [], { COMFYKIT_HF_URL: hub.url });
+  const cache = `${dir.path}/cache`;
+  const r = await lockIn(dir.path, wf, [], {
+    COMFYKIT_HF_URL: hub.url,
+    COMFYKIT_CACHE_DIR: cache,
+  });
   assert.equal(r.code, 0, r.stderr);
   const text = await Deno.readTextFile(`${dir.path}/workflows/flow.lock.json`);
   const lock = parseLock(text, "flow.lock.json");
@@ -182,6 +188,11 @@ Deno.test("lock-workflow pins LFS, git-kept and other-host files, and never take
   assert.equal(ck.immutable, false);
   assert.equal(ck.sha256, sha256Hex(other));
   assert.equal(ck.url, `${hub.cdn.url}/files/other.ckpt`);
+  // what was downloaded to be hashed is in the cache for models fetch; nothing half-written
+  assert.deepEqual(
+    [...Deno.readDirSync(`${cache}/sha256`)].map((e) => e.name).sort(),
+    [ck.sha256, cfg.sha256].sort(),
+  );
   assert.deepEqual(lock.models.map((m) => `${m.directory}/${m.name}`), [
     "checkpoints/other.ckpt",
     "configs/config.json",
@@ -484,7 +495,7 @@ Deno.test("deno task lock-workflow runs with deno.json's permissions", async () 
     }]),
   );
   const args = await taskArgs("lock-workflow", dir.path);
-  const env = { COMFYKIT_HF_URL: hub.url };
+  const env = { COMFYKIT_HF_URL: hub.url, HOME: dir.path };
   const help = await run(Deno.execPath(), [...args, "--help"], {
     cwd: dir.path,
     env,

@@ -119,7 +119,7 @@ Deno.test("models fetch puts verified files in place (cache, resume, token), che
     resumedFrom?: number;
   }[];
   assert.deepEqual(outcomes.map((o) => [o.model, o.action]), [
-    ["configs/cfg.json", "downloaded"],
+    ["configs/cfg.json", "from-cache"], // lock-workflow hashed it into the cache
     ["diffusion_models/unet.safetensors", "downloaded"],
     ["loras/g.safetensors", "downloaded"],
   ]);

@@ -1,7 +1,9 @@
 // One model URL → one pinned model: a Hugging Face URL becomes `resolve/<commit>/…` with size and
 // sha256 from the Hub's LFS headers (or downloaded and hashed for a file kept in git); any other
 // URL is downloaded and hashed, and recorded as not immutable.
+import { dirname, join } from "node:path";
 import { KitError } from "../kit/errors.ts";
+import { DownloadCache } from "../net/cache.ts";
 import { finish, newSha256, toHex } from "../hash/sha256.ts";
 import { formatBytes, type ProgressSink } from "../kit/progress.ts";
 import type { LockedModel } from "../comfy/lock_file.ts";
@@ -29,6 +31,11 @@ export interface ResolveContext extends RequestOptions {
   mirrors: readonly Mirror[];
   /** Also download LFS files and compare with the Hub's headers. */
   verifyLfs: boolean;
+  /**
+   * The download cache: bytes downloaded to be hashed are kept there (`sha256/<hex>`), so
+   * `models fetch` needs no second download. Skipped when it cannot be written.
+   */
+  cacheDir?: string;
   progress?: ProgressSink;
 }
 
@@ -148,23 +155,78 @@ export async function hashUrl(
       );
       const hash = newSha256();
       let size = 0;
+      const keep = ctx.cacheDir
+        ? await CacheFile.open(ctx.cacheDir)
+        : undefined;
       try {
         for await (const chunk of res.body!) {
           touch();
           hash.update(chunk);
+          await keep?.write(chunk);
           size += chunk.length;
           bar?.update(size);
         }
+        if (Number.isSafeInteger(length) && size !== length) {
+          throw new RetryableError(
+            `truncated body (${size} of ${length} bytes)`,
+          );
+        }
       } catch (e) {
         bar?.fail();
+        await keep?.discard();
         throw e;
       }
-      if (Number.isSafeInteger(length) && size !== length) {
-        bar?.fail();
-        throw new RetryableError(`truncated body (${size} of ${length} bytes)`);
-      }
+      const sha256 = toHex(finish(hash));
+      await keep?.store(sha256);
       bar?.done(`${label} (${formatBytes(size)}, hashed)`);
-      return { sha256: toHex(finish(hash)), size };
+      return { sha256, size };
     },
   );
+}
+
+/** A file being written into the download cache, named by its hash once complete. */
+class CacheFile {
+  private constructor(
+    readonly cache: DownloadCache,
+    readonly tmp: string,
+    readonly file: Deno.FsFile,
+  ) {}
+
+  /** A temp file in the cache, or undefined when the cache cannot be written. */
+  static async open(dir: string): Promise<CacheFile | undefined> {
+    const cache = new DownloadCache(dir);
+    const tmp = join(dir, "sha256", `.lock-${crypto.randomUUID()}.part`);
+    try {
+      await Deno.mkdir(dirname(tmp), { recursive: true });
+      return new CacheFile(
+        cache,
+        tmp,
+        await Deno.open(tmp, { write: true, createNew: true }),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < chunk.length) {
+      off += await this.file.write(chunk.subarray(off));
+    }
+  }
+
+  async store(sha256: string): Promise<void> {
+    this.file.close();
+    await Deno.rename(this.tmp, this.cache.pathFor(sha256)).catch(() => {});
+    await Deno.remove(this.tmp).catch(() => {});
+  }
+
+  async discard(): Promise<void> {
+    try {
+      this.file.close();
+    } catch {
+      // already closed
+    }
+    await Deno.remove(this.tmp).catch(() => {});
+  }
 }

@@ -23,6 +23,7 @@ import { parseOverrides, planModels } from "./plan.ts";
 import { resolveModel } from "./resolve.ts";
 
 export { parseOverrides };
+export { defaultCacheDir } from "../net/cache.ts";
 
 /** Where lock files live, relative to the repository root. */
 export const WORKFLOWS_DIR = "workflows";
@@ -39,6 +40,8 @@ export interface LockOptions {
   dryRun: boolean;
   /** Download LFS files too and compare them with the Hub's headers. */
   verifyLfs: boolean;
+  /** The download cache, which keeps what was downloaded to be hashed. */
+  cacheDir?: string;
   env: EnvLike;
   progress?: ProgressSink;
   /** Request options (retry policy, fetch) for tests. */
@@ -74,6 +77,7 @@ export async function lockWorkflow(opts: LockOptions): Promise<LockResult> {
     token: tokenFromEnv(opts.env),
     mirrors: mirrorsFromEnv(opts.env),
     verifyLfs: opts.verifyLfs,
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
     ...(opts.progress ? { progress: opts.progress } : {}),
   };
   const models: LockedModel[] = [];
