@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { main as lockMain } from "../tasks/lock_workflow.ts";
 import { main } from "../tasks/models.ts";
 import { parseLock } from "../lib/comfy/lock_file.ts";
+import { nixString, sriOf, storeName } from "../lib/models/nix.ts";
 import { captureOutput, haveTool, run, taskArgs, tmp } from "./_helpers.ts";
 import { type HubFile, startFakeHub } from "./_fixtures/huggingface.ts";
 
@@ -528,4 +529,22 @@ Deno.test("deno task models: --help, nix, fetch --dry-run and a base it may not 
     /no write access to ".*other\/models\/vae\/s\.safetensors" for this task: set COMFYUI_BASE_DIR/,
   );
   assert.match(elsewhere.stderr, /^error: 1 of 1 models not fetched/m);
+});
+
+Deno.test("nixString(), storeName() and sriOf() make valid Nix", () => {
+  assert.equal(nixString('a"b\\c${x}$y'), '"a\\"b\\\\c\\${x}$y"');
+  const names: [string, string][] = [
+    ["qwen_image_vae.safetensors", "qwen_image_vae.safetensors"],
+    ["Hyvid\\FramePack I2V.safetensors", "FramePack_I2V.safetensors"],
+    [".hidden.pt", "hidden.pt"],
+    ["sub/dir/ü.ckpt", "_.ckpt"],
+    ["...", "model"],
+  ];
+  for (const [given, want] of names) {
+    assert.equal(storeName(given), want, given);
+  }
+  assert.equal(
+    sriOf(createHash("sha256").update("").digest("hex")),
+    "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+  );
 });

@@ -53,7 +53,7 @@ export interface Workflow {
 }
 
 /** The largest workflow file read (PNG or JSON). */
-export const MAX_WORKFLOW_FILE_BYTES = 256 * 1024 * 1024;
+const MAX_WORKFLOW_FILE_BYTES = 256 * 1024 * 1024;
 
 /**
  * Reads a workflow from a `.json` file or from the `workflow` text chunk of a PNG ComfyUI saved.

@@ -136,7 +136,7 @@ export async function resolveModel(
 }
 
 /** Downloads `url` (through the mirrors) and hashes it as it streams: bounded memory, no file. */
-export async function hashUrl(
+async function hashUrl(
   url: string,
   authHeaders: Record<string, string>,
   label: string,

@@ -17,16 +17,13 @@ import type { RequestOptions } from "../net/http.ts";
 import { mirrorsFromEnv } from "../net/mirrors.ts";
 import { hubFromEnv, tokenFromEnv } from "../net/huggingface.ts";
 import { readMainPackage } from "../repo/main_package.ts";
-import { repoPaths } from "../repo/paths.ts";
+import { repoPaths, WORKFLOWS_DIR } from "../repo/paths.ts";
 import { lockPack } from "./packs.ts";
 import { parseOverrides, planModels } from "./plan.ts";
 import { resolveModel } from "./resolve.ts";
 
 export { parseOverrides };
 export { defaultCacheDir } from "../net/cache.ts";
-
-/** Where lock files live, relative to the repository root. */
-export const WORKFLOWS_DIR = "workflows";
 
 /** What to lock. */
 export interface LockOptions {

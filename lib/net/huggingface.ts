@@ -20,7 +20,7 @@ import {
 } from "./http.ts";
 
 /** The public Hub. */
-export const HF_ORIGIN = "https://huggingface.co";
+const HF_ORIGIN = "https://huggingface.co";
 
 /** What a Hub file URL names. */
 export interface HfRef {

@@ -38,7 +38,7 @@ export interface ResumableResult {
 }
 
 /** The `.part` file of a target: hidden, beside it, on the same file system. */
-export function partialPath(dest: string): string {
+function partialPath(dest: string): string {
   return join(dirname(dest), `.${basename(dest)}.part`);
 }
 
