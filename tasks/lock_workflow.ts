@@ -125,6 +125,9 @@ export async function main(args: string[]): Promise<number> {
         }${u.name} (${u.nodeType}): ${u.reason}`,
       );
     }
+    if (r.action === "written" && lock.models.length > 0) {
+      info(`\nNext:\n  deno task models fetch ${r.path}`);
+    }
     return values.strict && lock.unpinned.length > 0 ? 1 : 0;
   });
 }
