@@ -6,6 +6,8 @@ import { createHash } from "node:crypto";
 import { main } from "../tasks/lock_workflow.ts";
 import { hfFileUrl, parseHfUrl } from "../lib/net/huggingface.ts";
 import { normaliseUrl } from "../lib/lock_workflow/resolve.ts";
+import { parseOverrides, planModels } from "../lib/lock_workflow/plan.ts";
+import { parseWorkflow } from "../lib/comfy/workflow.ts";
 import { parseLock } from "../lib/comfy/lock_file.ts";
 import {
   captureOutput,
@@ -629,5 +631,78 @@ Deno.test("lock-workflow refuses LFS headers that are not a sha256, and a commit
   assert.equal(
     await Deno.stat(`${dir.path}/workflows`).catch(() => undefined),
     undefined,
+  );
+});
+
+Deno.test("planModels() merges a model listed twice, refuses two URLs for one file, places overrides", () => {
+  const wf = (models: unknown[], widgets: unknown[] = []) =>
+    parseWorkflow(
+      JSON.stringify({
+        nodes: [
+          ...models.map((m) => ({
+            type: "VAELoader",
+            properties: { models: [m] },
+          })),
+          ...widgets.map((w) => ({ type: "MyLoader", widgets_values: [w] })),
+        ],
+      }),
+      "w.json",
+    );
+  const a = {
+    name: "a.safetensors",
+    url: `${HF}/o/r/blob/main/a.safetensors?download=true`,
+    directory: "vae",
+  };
+  const twice = planModels(
+    wf([a, { ...a, url: `${HF}/o/r/resolve/main/a.safetensors` }]),
+    new Map(),
+    HF,
+  );
+  assert.equal(twice.requests.length, 1, "the same file after normalisation");
+  assert.throws(
+    () =>
+      planModels(
+        wf([a, { ...a, url: `${HF}/o/other/resolve/main/a.safetensors` }]),
+        new Map(),
+        HF,
+      ),
+    /models\/vae\/a\.safetensors has two URLs in the workflow: .*; choose one with --model "a\.safetensors=URL"/,
+  );
+  const noUrl = planModels(
+    wf([{ name: "b.pt", directory: "loras" }]),
+    new Map(),
+    HF,
+  );
+  assert.match(
+    noUrl.unpinned[0]!.reason,
+    /properties\.models gives no URL: add --model "b\.pt=URL"/,
+  );
+  assert.throws(
+    () =>
+      planModels(
+        wf([], ["odd.pt"]),
+        parseOverrides(["odd.pt=https://x.org/odd.pt"]),
+        HF,
+      ),
+    /MyLoader is a loader the kit does not know the models folder of: give --model "DIRECTORY\/odd\.pt=URL"/,
+  );
+  const placed = planModels(
+    wf([], ["odd.pt"]),
+    parseOverrides(["upscale_models/odd.pt=https://x.org/odd.pt"]),
+    HF,
+  );
+  assert.deepEqual(placed.requests, [{
+    name: "odd.pt",
+    directory: "upscale_models",
+    url: "https://x.org/odd.pt",
+    nodeTypes: ["MyLoader"],
+  }]);
+  assert.throws(
+    () => parseOverrides(["no-equals"]),
+    /--model "no-equals": expected NAME=URL/,
+  );
+  assert.throws(
+    () => parseOverrides(["a=ftp://x"]),
+    /expected NAME=URL with an http\(s\) URL/,
   );
 });
