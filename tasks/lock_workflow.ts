@@ -118,6 +118,11 @@ export async function main(args: string[]): Promise<number> {
       }[r.action];
       out(`${verb} ${r.path}`);
     }
+    if (r.newerComfyui) {
+      warn(
+        `the workflow was saved with ComfyUI ${lock.comfyui.savedWith}, newer than the ${lock.comfyui.package} comfyui.nix packages: its nodes may be missing (deno task bump-comfyui)`,
+      );
+    }
     for (const u of lock.unpinned) {
       warn(
         `not pinned: ${

@@ -559,6 +559,19 @@ Deno.test("lock-workflow reads a PNG's workflow chunk and compares ComfyUI with 
   );
   assert.equal(lock.workflow, "render.png");
   assert.match(lock.comfyui.package ?? "", /^\d+\.\d+\.\d+$/);
+  assert.doesNotMatch(r.stderr, /newer than/);
+  await Deno.writeTextFile(
+    `${dir.path}/new.json`,
+    text.replaceAll('"ver":"0.3.60"', '"ver":"99.0.0"'),
+  );
+  const newer = await lockIn(dir.path, `${dir.path}/new.json`, [], {
+    COMFYKIT_HF_URL: hub.url,
+  });
+  assert.equal(newer.code, 0, newer.stderr);
+  assert.match(
+    newer.stderr,
+    /warning: the workflow was saved with ComfyUI 99\.0\.0, newer than the \d+\.\d+\.\d+ comfyui\.nix packages/,
+  );
   assert.equal(lock.models.length, 1);
   // a PNG with a broken chunk is one error line, nothing written
   const png = await Deno.readFile(`${dir.path}/render.png`);

@@ -6,7 +6,7 @@ import { Changeset } from "../kit/changeset.ts";
 import type { EnvLike } from "../kit/env.ts";
 import type { ProgressSink } from "../kit/progress.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";
-import { readWorkflow } from "../comfy/workflow.ts";
+import { compareVersions, readWorkflow } from "../comfy/workflow.ts";
 import {
   LOCK_VERSION,
   type LockedModel,
@@ -52,6 +52,8 @@ export interface LockResult {
   lock: WorkflowLock;
   /** The lock file, relative to the root when inside it. */
   path: string;
+  /** True when the workflow was saved with a newer ComfyUI than comfyui.nix packages. */
+  newerComfyui: boolean;
   /** "written", "unchanged", or "dry-run". */
   action: "written" | "unchanged" | "dry-run";
   diff: string;
@@ -95,21 +97,24 @@ export async function lockWorkflow(opts: LockOptions): Promise<LockResult> {
     unpinned: plan.unpinned,
   };
   const text = renderLock(lock);
+  const { savedWith, package: pkg } = lock.comfyui;
+  const newerComfyui = savedWith !== null && pkg !== null &&
+    compareVersions(savedWith, pkg) > 0;
   const abs = opts.output ??
     join(opts.root, WORKFLOWS_DIR, lockName(opts.file));
   const rel = relative(opts.root, abs);
   const path = rel.startsWith("..") ? abs : rel;
   const cs = new Changeset(opts.root);
   if ((await readTextIfExists(abs)) === text) {
-    return { lock, path, action: "unchanged", diff: "" };
+    return { lock, path, newerComfyui, action: "unchanged", diff: "" };
   }
   cs.write(abs, text);
   const diff = await cs.diff();
-  if (opts.dryRun) return { lock, path, action: "dry-run", diff };
+  if (opts.dryRun) return { lock, path, newerComfyui, action: "dry-run", diff };
   // The task may write workflows/ only, not the root the changeset would probe for a new folder.
   await Deno.mkdir(dirname(abs), { recursive: true });
   await cs.apply();
-  return { lock, path, action: "written", diff };
+  return { lock, path, newerComfyui, action: "written", diff };
 }
 
 /** The version .flox/pkgs/comfyui.nix packages, or null when there is none to read. */
