@@ -9,7 +9,13 @@ import { main } from "../tasks/models.ts";
 import { parseLock } from "../lib/comfy/lock_file.ts";
 import { nixString, sriOf, storeName } from "../lib/models/nix.ts";
 import { captureOutput, haveTool, run, taskArgs, tmp } from "./_helpers.ts";
-import { type HubFile, startFakeHub } from "./_fixtures/huggingface.ts";
+import {
+  digestsOf,
+  type HubFile,
+  startFakeHub,
+  streamOf,
+} from "./_fixtures/huggingface.ts";
+import { downloadResumable } from "../lib/net/resumable.ts";
 
 const HF = "https://huggingface.co";
 
@@ -547,4 +553,40 @@ Deno.test("nixString(), storeName() and sriOf() make valid Nix", () => {
     sriOf(createHash("sha256").update("").digest("hex")),
     "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
   );
+});
+
+Deno.test("downloadResumable() re-hashing a large partial file is not an idle connection", async () => {
+  await using hub = await startFakeHub();
+  await using dir = await tmp();
+  const MiB = 1024 * 1024;
+  const size = 136 * MiB;
+  const content = { size, seed: 41 };
+  hub.addRepo("acme/p", { "p.bin": { content } });
+  const { sha256 } = await digestsOf(content);
+  const dest = `${dir.path}/p.bin`;
+  // 128 MiB already there, from an earlier run
+  const file = await Deno.open(`${dir.path}/.p.bin.part`, {
+    write: true,
+    createNew: true,
+  });
+  for await (const chunk of streamOf(content, 0, 128 * MiB)) {
+    await file.write(chunk);
+  }
+  file.close();
+  // warm the HTTP client up, then: one attempt, 100 ms without progress allowed, and hashing
+  // 128 MiB takes longer than that
+  await (await fetch(`${hub.url}/api/models/acme/p/revision/main`)).body
+    ?.cancel();
+  const r = await downloadResumable(`${hub.url}/acme/p/resolve/main/p.bin`, {
+    dest,
+    sha256,
+    size,
+    retry: { attempts: 1, timeoutMs: 100 },
+  });
+  assert.equal(r.resumedFrom, 128 * MiB);
+  assert.ok(
+    hub.ranges.includes(`cdn bytes=${128 * MiB}-`),
+    hub.ranges.join(),
+  );
+  assert.equal((await Deno.stat(dest)).size, size);
 });

@@ -63,7 +63,7 @@ export async function downloadResumable(
   const bar = opts.progress?.start(label, opts.size);
   try {
     await withRetries(`download of ${url}`, opts, async (signal, touch) => {
-      const partial = await hashPartial(part, opts.size);
+      const partial = await hashPartial(part, opts.size, touch);
       let { hash } = partial;
       const { have } = partial;
       if (resumedFrom < 0) resumedFrom = have;
@@ -104,6 +104,7 @@ export async function downloadResumable(
 async function hashPartial(
   part: string,
   size: number,
+  touch: () => void,
 ): Promise<{ hash: Hash; have: number }> {
   const hash = newSha256();
   let have = 0;
@@ -123,6 +124,7 @@ async function hashPartial(
     const n = await file.read(buf);
     if (n === null) break;
     hash.update(n === buf.length ? buf : buf.subarray(0, n));
+    touch(); // re-hashing a large partial file is progress too, not an idle connection
   }
   return { hash, have };
 }
