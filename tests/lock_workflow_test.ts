@@ -248,6 +248,7 @@ Deno.test("lock-workflow: a gated repository needs HF_TOKEN, which goes to the H
     [],
     "the token must not follow the redirect to the CDN",
   );
+  assert.ok(hub.hubAuth.includes(`Bearer ${hub.token}`), "the Hub got it");
   const wrong = await lockIn(dir.path, wf, [], {
     COMFYKIT_HF_URL: hub.url,
     HF_TOKEN: "hf_wrong",

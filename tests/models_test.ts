@@ -590,3 +590,42 @@ Deno.test("downloadResumable() re-hashing a large partial file is not an idle co
   );
   assert.equal((await Deno.stat(dest)).size, size);
 });
+
+Deno.test("models fetch goes through COMFYKIT_MIRRORS, and the token does not follow it", async () => {
+  await using hub = await startFakeHub();
+  await using dir = await tmp();
+  hub.addRepo("acme/mir", { "m.safetensors": gen(50, 20_000) });
+  const lockPath = await makeLock(dir.path, hub.url, [
+    {
+      name: "m.safetensors",
+      url: `${HF}/acme/mir/resolve/main/m.safetensors`,
+      directory: "vae",
+    },
+  ], { COMFYKIT_CACHE_DIR: `${dir.path}/cache` });
+  const lock = parseLock(await Deno.readTextFile(lockPath), "mir");
+  assert.ok(
+    lock.models[0]!.url.startsWith(`${HF}/acme/mir/resolve/`),
+    "the lock keeps huggingface.co",
+  );
+  const before = hub.hub.log.length;
+  const r = await withEnv({
+    COMFYKIT_HF_URL: "",
+    HF_TOKEN: "hf_secret_mirror",
+    COMFYKIT_MIRRORS: `${HF}/=${hub.url}/`,
+    COMFYUI_BASE_DIR: `${dir.path}/comfy`,
+    COMFYKIT_CACHE_DIR: `${dir.path}/cache`,
+  }, () => captureOutput(() => main(["fetch", lockPath, "--no-cache"])));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /vae\/m\.safetensors: downloaded/);
+  assert.ok(
+    hub.hub.log.slice(before).some((l) =>
+      l.startsWith("GET /acme/mir/resolve/")
+    ),
+  );
+  assert.deepEqual(hub.cdnAuth, []);
+  assert.deepEqual(hub.hubAuth, [], "a mirror is not the Hub: no token");
+  assert.equal(
+    sha256Of(await Deno.readFile(`${dir.path}/comfy/models/vae/m.safetensors`)),
+    lock.models[0]!.sha256,
+  );
+});

@@ -128,6 +128,8 @@ export interface FakeHub extends AsyncDisposable {
   token: string;
   /** Authorization headers the CDN received (must stay empty: the token is for the Hub). */
   cdnAuth: string[];
+  /** Authorization headers `resolve/` on the Hub received. */
+  hubAuth: string[];
   /** Ranges asked of the CDN and the Hub ("bytes=N-"), in order. */
   ranges: string[];
   /** Cut the next CDN body after this many bytes (once). */
@@ -199,6 +201,7 @@ export async function startFakeHub(): Promise<FakeHub> {
     repos,
     token: "hf_fixture_token_123",
     cdnAuth: [],
+    hubAuth: [],
     ranges: [],
     addRepo(repo, files, extra = {}) {
       const id = commitId(`${repo}#${n++}`);
@@ -254,6 +257,8 @@ export async function startFakeHub(): Promise<FakeHub> {
           status: 404,
         });
       }
+      const auth = req.headers.get("authorization");
+      if (auth) fake.hubAuth.push(auth);
       if (
         r.gated && req.headers.get("authorization") !== `Bearer ${fake.token}`
       ) {
