@@ -109,7 +109,15 @@ export async function main(args: string[]): Promise<number> {
         );
       }
       for (const p of lock.nodePacks) {
-        for (const cmd of p.install) out(`node pack ${p.id}: ${cmd}`);
+        for (const cmd of p.install) {
+          // A registry pack saved from a nightly install names a commit, not a release.
+          const nightly = p.source === "registry" && !cmd.includes("@")
+            ? ` (the workflow used commit ${
+              p.versions.join(", ")
+            }, which the registry has no release for)`
+            : "";
+          out(`node pack ${p.id}: ${cmd}${nightly}`);
+        }
       }
       const verb = {
         written: "wrote",

@@ -475,6 +475,14 @@ Deno.test({
         assert.equal(lock.comfyui.savedWith, "0.8.2");
       }
       if (f.startsWith("kijai")) {
+        assert.match(
+          r.stdout,
+          /node pack comfyui-kjnodes: deno task add-node registry:comfyui-kjnodes \(the workflow used commit 8ecf5cd05e0a1012087b0da90eea9a13674668db, which the registry has no release for\)/,
+        );
+        assert.match(
+          r.stdout,
+          /node pack kijai\/ComfyUI-FramePackWrapper: deno task add-node github:kijai\/ComfyUI-FramePackWrapper@49fe507eca8246cc9d08a8093892f40c1180e88f/,
+        );
         assert.equal(
           lock.nodePacks.reduce((n, p) => n + p.versions.length, 0),
           7,
