@@ -728,3 +728,47 @@ Deno.test("planModels() merges a model listed twice, refuses two URLs for one fi
     /expected NAME=URL with an http\(s\) URL/,
   );
 });
+
+Deno.test("lock-workflow stays on the commit it read when main moves right after", async () => {
+  await using hub = await startFakeHub();
+  await using dir = await tmp();
+  const first = hub.addRepo("acme/race", { "r.safetensors": small(60) });
+  // main moves the moment the revision API has answered: the next request for main differs
+  let moved = "";
+  hub.afterRevision = () => {
+    if (!moved) {
+      moved = hub.advance("acme/race", { "r.safetensors": small(61) });
+    }
+  };
+  const wf = `${dir.path}/r.json`;
+  await Deno.writeTextFile(
+    wf,
+    workflowOf([{
+      name: "r.safetensors",
+      url: `${HF}/acme/race/resolve/main/r.safetensors`,
+      directory: "vae",
+    }]),
+  );
+  const r = await lockIn(dir.path, wf, ["--verify-lfs"], {
+    COMFYKIT_HF_URL: hub.url,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(moved && moved !== first);
+  const m = parseLock(
+    await Deno.readTextFile(`${dir.path}/workflows/r.lock.json`),
+    "r",
+  ).models[0]!;
+  assert.equal(m.huggingface?.commit, first);
+  const atFirst = await fetch(
+    `${hub.url}/acme/race/resolve/${first}/r.safetensors`,
+  );
+  assert.equal(
+    sha256Hex(new Uint8Array(await atFirst.arrayBuffer())),
+    m.sha256,
+  );
+  const atMain = await fetch(`${hub.url}/acme/race/resolve/main/r.safetensors`);
+  assert.notEqual(
+    sha256Hex(new Uint8Array(await atMain.arrayBuffer())),
+    m.sha256,
+  );
+});

@@ -132,6 +132,8 @@ export interface FakeHub extends AsyncDisposable {
   hubAuth: string[];
   /** Ranges asked of the CDN and the Hub ("bytes=N-"), in order. */
   ranges: string[];
+  /** Called after each revision-API answer (e.g. to move a branch right after it was read). */
+  afterRevision?: (() => void) | undefined;
   /** Cut the next CDN body after this many bytes (once). */
   cutNextAfter?: number | undefined;
   /** Adds a repository with one commit on main holding `files`; returns the commit id. */
@@ -234,6 +236,7 @@ export async function startFakeHub(): Promise<FakeHub> {
       const r = repos.get(m[2]!);
       const sha = r && commitOf(r, decodeURIComponent(m[3]!));
       if (!r || !sha) return json({ error: "Repository not found" }, 404);
+      queueMicrotask(() => fake.afterRevision?.());
       return json({
         id: m[2],
         sha,
