@@ -16,6 +16,8 @@ import {
   streamOf,
 } from "./_fixtures/huggingface.ts";
 import { downloadResumable } from "../lib/net/resumable.ts";
+import { checkModel } from "../lib/models/check.ts";
+import { STATE_FILE, VerifiedState } from "../lib/models/state.ts";
 
 const HF = "https://huggingface.co";
 
@@ -628,4 +630,51 @@ Deno.test("models fetch goes through COMFYKIT_MIRRORS, and the token does not fo
     sha256Of(await Deno.readFile(`${dir.path}/comfy/models/vae/m.safetensors`)),
     lock.models[0]!.sha256,
   );
+});
+
+Deno.test("checkModel() trusts the verified state only while size and mtime are unchanged", async () => {
+  await using dir = await tmp();
+  const bytes = new TextEncoder().encode("model bytes\n");
+  const m = {
+    name: "m.pt",
+    directory: "vae",
+    url: "https://example.org/m.pt",
+    sourceUrl: "https://example.org/m.pt",
+    immutable: false,
+    size: bytes.length,
+    sha256: sha256Of(bytes),
+    hashFrom: "download" as const,
+    nodeTypes: [],
+  };
+  const path = `${dir.path}/base/models/vae/m.pt`;
+  await Deno.mkdir(`${dir.path}/base/models/vae`, { recursive: true });
+  await Deno.writeFile(path, bytes);
+  const state = await new VerifiedState(`${dir.path}/cache`).load();
+  assert.deepEqual(await checkModel(`${dir.path}/base`, m, state), {
+    model: "vae/m.pt",
+    path,
+    status: "ok",
+    cached: false,
+  });
+  await state.save();
+  const again = await new VerifiedState(`${dir.path}/cache`).load();
+  assert.equal((await checkModel(`${dir.path}/base`, m, again)).cached, true);
+  // same size, other bytes, a new mtime: hashed again, and caught
+  const st = await Deno.stat(path);
+  await Deno.writeFile(path, new TextEncoder().encode("MODEL BYTES\n"));
+  await Deno.utime(path, st.atime!, new Date(st.mtime!.getTime() + 5000));
+  assert.equal(
+    (await checkModel(`${dir.path}/base`, m, again)).status,
+    "wrong-hash",
+  );
+  // a damaged state file is an empty state
+  await Deno.writeTextFile(`${dir.path}/cache/${STATE_FILE}`, "{not json");
+  const damaged = await new VerifiedState(`${dir.path}/cache`).load();
+  await Deno.writeFile(path, bytes);
+  assert.deepEqual(await checkModel(`${dir.path}/base`, m, damaged), {
+    model: "vae/m.pt",
+    path,
+    status: "ok",
+    cached: false,
+  });
 });
