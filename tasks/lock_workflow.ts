@@ -9,6 +9,7 @@
 // Permissions: --allow-read, --allow-write=workflows, --allow-net (the Hub and model hosts),
 // --allow-env (COMFYKIT_HF_URL, HF_TOKEN, COMFYKIT_MIRRORS, COMFYKIT_ROOT, NO_COLOR, INIT_CWD).
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import type { EnvLike } from "../lib/kit/env.ts";
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
 import { createProgress, formatBytes } from "../lib/kit/progress.ts";
@@ -43,7 +44,11 @@ repositories; sent only to the Hub, never written), COMFYKIT_MIRRORS (FROM=TO UR
 Exit status: 0 locked (or unchanged, or dry run), 1 failure or (with --strict) models not pinned,
 2 usage error.`;
 
-export async function main(args: string[]): Promise<number> {
+/** Runs the task; `env` is where its variables come from (tests pass a record). */
+export async function main(
+  args: string[],
+  env: EnvLike = Deno.env,
+): Promise<number> {
   return await runTask(USAGE, async () => {
     const { values, positionals } = parseCli(args, {
       model: { type: "string", multiple: true },
@@ -69,7 +74,7 @@ export async function main(args: string[]): Promise<number> {
           }`,
       );
     }
-    const root = await resolveRoot(values.root);
+    const root = await resolveRoot(values.root, env);
     const r = await lockWorkflow({
       root,
       file: argPath(positionals[0]!),
@@ -79,8 +84,8 @@ export async function main(args: string[]): Promise<number> {
         : {}),
       dryRun: values["dry-run"] === true,
       verifyLfs: values["verify-lfs"] === true,
-      ...(values["no-cache"] ? {} : { cacheDir: defaultCacheDir(Deno.env) }),
-      env: Deno.env,
+      ...(values["no-cache"] ? {} : { cacheDir: defaultCacheDir(env) }),
+      env,
       progress: createProgress(),
       onModel: (p) => info(`pinning ${p}`),
     });

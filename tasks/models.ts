@@ -10,6 +10,7 @@
 // and the cache, --allow-net (model hosts), --allow-env (COMFYUI_BASE_DIR, COMFYKIT_HF_URL,
 // HF_TOKEN, COMFYKIT_MIRRORS, COMFYKIT_CACHE_DIR, XDG_*, HOME, …).
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
+import type { EnvLike } from "../lib/kit/env.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
 import { createProgress } from "../lib/kit/progress.ts";
@@ -61,7 +62,11 @@ wrong or not fetched, or bad input, 2 usage error.`;
 
 const VERBS = new Set(["fetch", "check", "nix"]);
 
-export async function main(args: string[]): Promise<number> {
+/** Runs the task; `env` is where its variables come from (tests pass a record). */
+export async function main(
+  args: string[],
+  env: EnvLike = Deno.env,
+): Promise<number> {
   return await runTask(USAGE, async () => {
     const { values, positionals } = parseCli(args, {
       "base-dir": { type: "string" },
@@ -102,9 +107,9 @@ export async function main(args: string[]): Promise<number> {
       values["base-dir"] === undefined
         ? undefined
         : argPath(values["base-dir"]),
-      Deno.env,
+      env,
     );
-    const cacheDir = defaultCacheDir(Deno.env);
+    const cacheDir = defaultCacheDir(env);
     const state = await new VerifiedState(cacheDir).load();
     if (verb === "check") {
       const results = await checkModels(
@@ -135,9 +140,9 @@ export async function main(args: string[]): Promise<number> {
     }
     const outcomes = await fetchModels(lock, {
       base,
-      hub: hubFromEnv(Deno.env),
-      token: tokenFromEnv(Deno.env),
-      mirrors: mirrorsFromEnv(Deno.env),
+      hub: hubFromEnv(env),
+      token: tokenFromEnv(env),
+      mirrors: mirrorsFromEnv(env),
       ...(values["no-cache"] ? {} : { cacheDir }),
       state,
       dryRun: values["dry-run"] === true,

@@ -102,27 +102,16 @@ const small = (seed: number, size = 4096): HubFile => ({
   content: { size, seed },
 });
 
-async function lockIn(
+/** Runs the task in-process with `env` as its environment (never the process's own). */
+function lockIn(
   root: string,
   file: string,
   args: string[],
   env: Record<string, string>,
 ) {
-  const saved: Record<string, string | undefined> = {};
   // never the real download cache
-  env = { COMFYKIT_CACHE_DIR: `${root}/cache`, ...env };
-  for (const [k, v] of Object.entries(env)) {
-    saved[k] = Deno.env.get(k);
-    Deno.env.set(k, v);
-  }
-  try {
-    return await captureOutput(() => main([file, "--root", root, ...args]));
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) Deno.env.delete(k);
-      else Deno.env.set(k, v);
-    }
-  }
+  const vars = { COMFYKIT_CACHE_DIR: `${root}/cache`, ...env };
+  return captureOutput(() => main([file, "--root", root, ...args], vars));
 }
 
 function sha256Hex(b: Uint8Array): string {

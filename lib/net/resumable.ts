@@ -100,8 +100,11 @@ export async function downloadResumable(
   }
 }
 
-/** Hashes the bytes already in `part` (none when missing or too long: then it starts over). */
-async function hashPartial(
+/**
+ * Hashes the bytes already in `part` (none when missing or too long: then it starts over),
+ * calling `touch` after each MiB so a long re-hash does not count as an idle connection.
+ */
+export async function hashPartial(
   part: string,
   size: number,
   touch: () => void,
