@@ -9,7 +9,7 @@
 // Permissions: --allow-read, --allow-net (PyPI, GitHub), --allow-env (endpoints, cache),
 // --allow-write=$HOME/.cache/comfykit (the download cache), --allow-run=nix-instantiate,flox.
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
-import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
+import { nixpkgsIndexFor, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn, writeErr } from "../lib/kit/log.ts";
 import {
@@ -84,6 +84,7 @@ export async function main(args: string[]): Promise<number> {
     const index = values["nixpkgs-index"];
     const nixpkgs = await openNixpkgsForFlag(
       index === undefined ? undefined : argPath(index),
+      nixpkgsIndexFor(root),
     );
     info(`nixpkgs: ${nixpkgs.describe}`);
     const tty = Deno.stderr.isTerminal();

@@ -7,7 +7,13 @@ import {
   readArchiveBytes,
 } from "../lib/archive/read.ts";
 import { narHashArchive } from "../lib/archive/nar_archive.ts";
-import { narHashEntries } from "../lib/archive/tree.ts";
+import {
+  type ArchiveEntry,
+  toNarTree,
+  TreeBuilder,
+} from "../lib/archive/tree.ts";
+import { narHashTree } from "../lib/hash/nar_format.ts";
+import type { Digest } from "../lib/hash/sha256.ts";
 import { KitError } from "../lib/kit/errors.ts";
 import { toHex } from "../lib/hash/sha256.ts";
 import {
@@ -48,6 +54,20 @@ function tarOf(entries: TarEntry[]): Promise<Uint8Array> {
   return packTar(
     entries.map((e) => ({ ...e, header: { mtime: new Date(0), ...e.header } })),
   );
+}
+
+/** The NAR hash of entries as fetchzip would unpack them (single top-level directory stripped). */
+function narHashEntries(
+  entries: ArchiveEntry[],
+  name = "archive",
+): Digest {
+  const b = new TreeBuilder(name);
+  for (const e of entries) {
+    if (e.type === "directory") b.directory(e.path);
+    else if (e.type === "symlink") b.symlink(e.path, e.target ?? "");
+    else b.file(e.path, e.executable, e.data ?? new Uint8Array());
+  }
+  return narHashTree(toNarTree(b));
 }
 
 Deno.test("readArchiveBytes() reads a tar.gz: files, modes, symlinks, implied directories", async () => {
@@ -564,7 +584,9 @@ Deno.test("narHashArchive() without write access to the temp directory fails the
   await Deno.writeTextFile(
     script,
     `import { narHashArchive } from ${
-      JSON.stringify(new URL("../lib/archive/read.ts", import.meta.url).href)
+      JSON.stringify(
+        new URL("../lib/archive/nar_archive.ts", import.meta.url).href,
+      )
     };
 import { KitError } from ${
       JSON.stringify(new URL("../lib/kit/errors.ts", import.meta.url).href)

@@ -143,6 +143,43 @@ Deno.test("bumpComfyui() keeps the old wheel while another package file uses it"
   assert.ok(files.includes(OLD_WHEEL) && files.includes(NEW_WHEEL));
 });
 
+Deno.test("bumpComfyui() keeps the old wheel another package uses through a ${version} path, not one a comment names", async () => {
+  await using s = await setup();
+  await withFrontendPackage(s);
+  await Deno.writeTextFile(
+    `${s.root}/.flox/pkgs/other.nix`,
+    `{ python3 }:\npython3.pkgs.buildPythonPackage rec {\n  pname = "other";\n  version = "1.30.6";\n  src = ../../.flox/sources/comfyui_frontend_package-\${version}-py3-none-any.whl;\n}\n`,
+  );
+  const r = await bump(s, YES());
+  assert.equal(r.error, undefined, `${r.error}\n${r.stderr}`);
+  assert.match(
+    r.stderr,
+    new RegExp(`keeping ${OLD_WHEEL}: \\.flox/pkgs/other\\.nix still uses it`),
+  );
+  await Deno.stat(`${s.root}/.flox/sources/${OLD_WHEEL}`);
+
+  // A comment naming the old wheel keeps nothing.
+  await using t = await setup();
+  await withFrontendPackage(t);
+  await Deno.writeTextFile(
+    `${t.root}/.flox/pkgs/other.nix`,
+    `# once built from ${OLD_WHEEL}\n{ python3 }:\npython3.pkgs.buildPythonPackage {\n  pname = "other";\n  version = "1";\n  src = ./.;\n}\n`,
+  );
+  const r2 = await bump(t, YES());
+  assert.equal(r2.error, undefined, `${r2.error}\n${r2.stderr}`);
+  assert.match(
+    r2.stderr,
+    new RegExp(`dropping ${OLD_WHEEL}: nothing else uses it`),
+  );
+  assert.equal(
+    await Deno.stat(`${t.root}/.flox/sources/${OLD_WHEEL}`).then(
+      () => true,
+      () => false,
+    ),
+    false,
+  );
+});
+
 Deno.test("bumpComfyui() dry run shows the diff of every file the actions would change", async () => {
   await using s = await setup();
   await withFrontendPackage(s);

@@ -16,14 +16,8 @@ import {
   sortVersionTags,
   tagVersion,
 } from "../lib/python/versions.ts";
-import {
-  findFloxPins,
-  repin,
-  scanTomlValues,
-  setTomlString,
-} from "../lib/nix/toml_edit.ts";
+import { scanTomlValues } from "../lib/nix/toml_edit.ts";
 import { splitLines, unifiedDiff } from "../lib/kit/diff.ts";
-import { KitError } from "../lib/kit/errors.ts";
 import {
   mainInputsAttr,
   readMainPackage,
@@ -257,48 +251,6 @@ Deno.test("scanTomlValues() finds the spans of dotted, inline and multi-line val
   assert.equal(at("vars.X"), '"""multi\n"line" \\" end"""');
   assert.equal(at("vars.W"), '"""a""""');
   assert.equal(at("vars.Y.1.z"), "1");
-});
-
-Deno.test("setTomlString() changes one value and keeps the rest byte-for-byte", () => {
-  const next = setTomlString(FLOX, ["install", "comfyui", "version"], "0.3.76");
-  assert.equal(next, FLOX.replace('"0.3.75"', '"0.3.76"'));
-  const lit = setTomlString(FLOX, ["install", "other", "version"], "^0.3.76");
-  assert.equal(lit, FLOX.replace("'^0.3.75'", "'^0.3.76'"));
-  const esc = setTomlString(FLOX, ["install", "comfyui", "version"], 'a"b\\c');
-  assert.match(esc, /comfyui\.version = "a\\"b\\\\c"\n/);
-  assert.equal(
-    setTomlString(FLOX, ["install", "comfyui", "version"], "0.3.75"),
-    FLOX,
-  );
-  assert.throws(
-    () => setTomlString(FLOX, ["install", "nope", "version"], "1", "m.toml"),
-    (e) =>
-      e instanceof KitError &&
-      e.message === 'm.toml: no key "install.nope.version" to set',
-  );
-  assert.throws(
-    () => setTomlString(FLOX, ["version"], "2", "m.toml"),
-    /m\.toml: "version" is not a single string value/,
-  );
-  assert.throws(
-    () => setTomlString("a = [", ["a"], "1", "m.toml"),
-    /m\.toml: invalid TOML/,
-  );
-});
-
-Deno.test("findFloxPins() finds version pins of a package by pkg-path", async () => {
-  assert.deepEqual(
-    findFloxPins(FLOX, "comfyui").map((p) => [p.id, p.version]),
-    [
-      ["comfyui", "0.3.75"],
-      ["other", "^0.3.75"],
-    ],
-  );
-  // The repository's environment does not install the package .flox/pkgs builds: no pin.
-  const real = await Deno.readTextFile(`${ROOT}/.flox/env/manifest.toml`);
-  assert.deepEqual(findFloxPins(real, "comfyui"), []);
-  assert.equal(repin("^0.3.75", "0.3.76"), "^0.3.76");
-  assert.equal(repin(">= 0.3.75", "0.3.76"), ">=0.3.76");
 });
 
 Deno.test("splitLines() keeps newlines and a missing final newline", () => {

@@ -35,11 +35,7 @@ import {
 } from "../lib/repo/manifest.ts";
 import { acquireLock } from "../lib/repo/lock.ts";
 import { fetchToCache } from "../lib/repo/fetch_cache.ts";
-import {
-  pypiStableUrl,
-  vendorLocalFile,
-  vendorPypi,
-} from "../lib/repo/vendor_forms.ts";
+import { pypiStableUrl } from "../lib/repo/vendor_plan.ts";
 
 const DEMO = { name: "demo-pkg", version: "1.0.0", packages: ["demo_pkg"] };
 const OTHER = { name: "other", version: "2.1", packages: ["other"] };
@@ -936,34 +932,8 @@ Deno.test("acquireLock() waits for the holder, breaks an abandoned lock, and tim
 
 // ------------------------------------------------------------------ library forms
 
-Deno.test("vendorPypi(), vendorLocalFile() and fetchToCache() work as a library", async () => {
+Deno.test("fetchToCache() works as a library: one download, then the cache", async () => {
   await using f = await fixture();
-  const ctx = { root: f.root, env: f.env, cacheDir: f.cache };
-  const e = await vendorPypi({ ...ctx, name: "other", version: "2.1" });
-  assert.equal(e.file, "other-2.1.tar.gz");
-
-  await using x = await tmp();
-  const local = join(x.path, "local_thing-0.1-py3-none-any.whl");
-  const bytes = wheelFile({ name: "local-thing", version: "0.1" }).bytes;
-  await Deno.writeFile(local, bytes);
-  const le = await vendorLocalFile({
-    ...ctx,
-    path: local,
-    name: "Local_Thing",
-    version: "0.1",
-  });
-  assert.deepEqual([le.name, le.kind, le.sha256, le.url], [
-    "local-thing",
-    "pypi-wheel",
-    hexOf(bytes),
-    "https://files.pythonhosted.org/packages/py3/l/local_thing/local_thing-0.1-py3-none-any.whl",
-  ]);
-  assert.deepEqual(
-    await Deno.readFile(join(f.sources, "local_thing-0.1-py3-none-any.whl")),
-    bytes,
-  );
-  await assertSumsAgree(f);
-
   const url = f.pypi.fileUrl(demoWheelName);
   const p1 = await fetchToCache(url, { cacheDir: f.cache, env: f.env });
   assert.equal(p1, join(f.cache, "sha256", hexOf(wheelFile(DEMO).bytes)));

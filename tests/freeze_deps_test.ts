@@ -558,7 +558,7 @@ Deno.test("resolverErrorText() keeps the resolver's error lines", () => {
 /** A stub repository whose comfyui.nix pins an archive served by the fixture server. */
 async function pinnedComfy(root: string, requirementsTxt: string) {
   const { buildTarGz } = await import("./_fixtures/build.ts");
-  const { narHashArchive } = await import("../lib/archive/read.ts");
+  const { narHashArchive } = await import("../lib/archive/nar_archive.ts");
   const { toSri } = await import("../lib/hash/sha256.ts");
   const archive = await buildTarGz([
     { path: "ComfyUI-0.3.75/main.py", content: "print('hi')\n" },

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import {
-  collectSink,
   compareNames,
   narDumpTree,
   narHashTree,
+  type NarSink,
   type NarTree,
 } from "../lib/hash/nar_format.ts";
 import { narDumpPath, narHashPath } from "../lib/hash/nar.ts";
@@ -12,6 +12,23 @@ import { KitError } from "../lib/kit/errors.ts";
 import { toHex, toNix32 } from "../lib/hash/sha256.ts";
 import { haveTool, run, tmp } from "./_helpers.ts";
 import { nixHash, TREE, writeTree } from "./_fixtures/trees.ts";
+
+/** A sink collecting NAR bytes in memory (tests, small trees); `bytes()` concatenates them. */
+function collectSink(): NarSink & { bytes(): Uint8Array } {
+  const chunks: Uint8Array[] = [];
+  return {
+    update: (c: Uint8Array) => chunks.push(c.slice()),
+    bytes() {
+      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const c of chunks) {
+        out.set(c, at);
+        at += c.length;
+      }
+      return out;
+    },
+  };
+}
 
 const enc = new TextEncoder();
 

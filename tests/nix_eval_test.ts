@@ -9,7 +9,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
 import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
-import { DEFAULT_INDEX_FILE } from "../lib/nix/nixpkgs.ts";
+import { KIT_ROOT, NIXPKGS_INDEX } from "../lib/repo/paths.ts";
+
+/** The kit\'s own offline index. */
+const DEFAULT_INDEX_FILE = `${KIT_ROOT}/${NIXPKGS_INDEX}`;
 import { readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
 
 /**

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { parseNix } from "../lib/nix/parse.ts";
 import { readPackage } from "../lib/nix/query.ts";
-import {
-  findFetchers,
-  findHashSites,
-  findStrings,
-} from "../lib/nix/fetchers.ts";
+import { findStrings } from "../lib/nix/fetchers.ts";
+import { findFetchers, findHashSites } from "../lib/nix/find.ts";
 import { findSystemLists } from "../lib/nix/lists.ts";
 import { SEED_MAIN } from "./_helpers.ts";
 import {

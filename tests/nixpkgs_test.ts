@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { KitError } from "../lib/kit/errors.ts";
-import {
-  DEFAULT_INDEX_FILE,
-  nixAttrCandidates,
-  openNixpkgs,
-  pypiToNixAttr,
-} from "../lib/nix/nixpkgs.ts";
+import { openNixpkgs } from "../lib/nix/nixpkgs.ts";
+import { KIT_ROOT, NIXPKGS_INDEX } from "../lib/repo/paths.ts";
+
+/** The kit\'s own offline index. */
+const DEFAULT_INDEX_FILE = `${KIT_ROOT}/${NIXPKGS_INDEX}`;
+import { nixAttrCandidates, pypiToNixAttr } from "../lib/nix/nixpkgs_names.ts";
 import { findNixpkgs, parseFloxSearch } from "../lib/nix/nixpkgs_eval.ts";
 import {
   indexLookup,
@@ -329,6 +329,7 @@ Deno.test("openNixpkgs() uses flox search when flox is on PATH", async () => {
   );
   await Deno.chmod(`${dir.path}/flox`, 0o755);
   const l = await openNixpkgs({
+    indexFile: DEFAULT_INDEX_FILE,
     useNix: false,
     env: (n) => ({ PATH: dir.path } as Record<string, string>)[n],
   });
@@ -389,6 +390,7 @@ Deno.test("openNixpkgs() evaluates a nixpkgs with nix-instantiate (COMFYKIT_NIXP
   await using dir = await tmp();
   const nixpkgs = await fakeNixpkgs(dir.path);
   const l = await openNixpkgs({
+    indexFile: DEFAULT_INDEX_FILE,
     env: (n) => n === "COMFYKIT_NIXPKGS" ? nixpkgs : Deno.env.get(n),
   });
   assert.equal(l.source, "nix");

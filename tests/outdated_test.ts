@@ -13,7 +13,7 @@ import { fakeCommit } from "./_fixtures/github.ts";
 import { buildWheel, hexOf, wheelFileName } from "./_fixtures/build.ts";
 import { run, runTaskProcess, SEED_MAIN, taskArgs, tmp } from "./_helpers.ts";
 import { readMainPackage } from "../lib/repo/main_package.ts";
-import { pypiToNixAttr } from "../lib/nix/nixpkgs.ts";
+import { pypiToNixAttr } from "../lib/nix/nixpkgs_names.ts";
 import { indexLookup } from "../lib/nix/nixpkgs_index.ts";
 import { parseRequirementsTxt } from "../lib/python/requirements.ts";
 import { outdated, type Report, type Row } from "../lib/outdated/run.ts";

@@ -15,13 +15,13 @@ import { readDistMetadata } from "../lib/python/dist_metadata.ts";
 import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
 import { readManifest } from "../lib/repo/manifest.ts";
 import { normalizeName } from "../lib/python/names.ts";
-import { DEFAULT_INDEX_FILE } from "../lib/nix/nixpkgs.ts";
+import { KIT_ROOT, NIXPKGS_INDEX } from "../lib/repo/paths.ts";
+
+/** The kit\'s own offline index. */
+const DEFAULT_INDEX_FILE = `${KIT_ROOT}/${NIXPKGS_INDEX}`;
 import { readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
-import {
-  evaluateMarker,
-  markerEnvironment,
-  parseRequirement,
-} from "../lib/python/pep508.ts";
+import { parseRequirement } from "../lib/python/pep508.ts";
+import { evaluateMarker, markerEnvironment } from "../lib/python/markers.ts";
 import { splitRequirements } from "../lib/python/pep508.ts";
 
 const PKGS = join(ROOT, ".flox", "pkgs");

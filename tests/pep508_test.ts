@@ -10,10 +10,8 @@ import {
   evaluateMarker,
   markerEnvironment,
   markerExtras,
-  markerVariables,
   NIX_SYSTEMS,
   platformCondition,
-  splitMarker,
 } from "../lib/python/markers.ts";
 import { KitError } from "../lib/kit/errors.ts";
 import { haveTool, run } from "./_helpers.ts";
@@ -304,31 +302,10 @@ Deno.test("applicability() drops extras unless chosen and unsupported platforms"
   });
 });
 
-Deno.test("splitMarker() separates python, platform, extra and mixed conjuncts", () => {
-  const m = parseMarker(
-    `python_version >= "3.9" and sys_platform == "linux" and extra == "x" and (python_version < "3" or os_name == "nt") and platform_machine == "x86_64"`,
-  );
-  const s = splitMarker(m);
-  assert.equal(markerToString(s.python!), 'python_version >= "3.9"');
-  assert.equal(
-    markerToString(s.platform!),
-    'sys_platform == "linux" and platform_machine == "x86_64"',
-  );
-  assert.equal(markerToString(s.extra!), 'extra == "x"');
-  assert.equal(
-    markerToString(s.mixed!),
-    'python_version < "3" or os_name == "nt"',
-  );
-  assert.deepEqual(splitMarker(parseMarker('os_name == "nt"')), {
-    platform: parseMarker('os_name == "nt"'),
-  });
-});
-
-Deno.test("markerVariables() and markerExtras() list what a marker uses", () => {
+Deno.test("markerExtras() lists the extras a marker uses", () => {
   const m = parseMarker(
     `(extra == "GPU" or extra == 'docs') and sys_platform == "linux"`,
   );
-  assert.deepEqual(markerVariables(m), ["extra", "sys_platform"]);
   assert.deepEqual(markerExtras(m), ["docs", "gpu"]);
 });
 

@@ -15,7 +15,7 @@ import { readPackage } from "../lib/nix/query.ts";
 import { addListItem, removeListItem } from "../lib/nix/edit_list.ts";
 import { addFormal } from "../lib/nix/edit_formals.ts";
 import { Changeset } from "../lib/kit/changeset.ts";
-import { stageSourceDrop } from "../lib/remove_package/run.ts";
+import { stageSourceDrop } from "../lib/repo/staged_sources.ts";
 import { readManifest, renderSha256Sums } from "../lib/repo/manifest.ts";
 
 const HAVE_NIX = haveTool("nix-instantiate");

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { parseNix } from "../lib/nix/parse.ts";
 import { readPackage } from "../lib/nix/query.ts";
-import { findFetchers } from "../lib/nix/fetchers.ts";
+import { findFetchers } from "../lib/nix/find.ts";
 import type { Manifest } from "../lib/repo/manifest.ts";
 import { renderSha256Sums } from "../lib/repo/manifest.ts";
 import {

@@ -11,7 +11,7 @@ import type { Digest } from "../hash/sha256.ts";
 import type { UnpackMessage } from "./unpack_worker.ts";
 
 /** Options of narHashArchive. */
-export interface NarArchiveOptions {
+interface NarArchiveOptions {
   /**
    * Bytes of unpacked file contents kept in memory before spilling to a private temp directory
    * (default: COMFYKIT_UNPACK_MEMORY_MIB MiB, else 128 MiB). Tests lower it to exercise the

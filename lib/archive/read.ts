@@ -28,9 +28,6 @@ import {
   TreeBuilder,
 } from "./tree.ts";
 
-// Kept for tasks/bump_comfyui.ts (bump owner's file); everything else imports nar_archive.ts.
-export { narHashArchive } from "./nar_archive.ts";
-
 /** Archive formats we read. */
 export type ArchiveFormat = "tar" | "tar.gz" | "tar.bz2" | "zip";
 

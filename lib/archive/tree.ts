@@ -2,12 +2,7 @@
 // names normalised and checked the way Nix checks them when it unpacks, duplicates and entries
 // inside files refused, hard links resolved to copies; then its NAR tree as fetchzip hashes it.
 import { KitError } from "../kit/errors.ts";
-import { type Digest } from "../hash/sha256.ts";
-import {
-  type NarContents,
-  narHashTree,
-  type NarTree,
-} from "../hash/nar_format.ts";
+import { type NarContents, type NarTree } from "../hash/nar_format.ts";
 
 /** One validated archive entry. `path` is normalised: '/'-separated, no leading './' or '/'. */
 export type ArchiveEntry = {
@@ -50,7 +45,7 @@ function normalisePath(archive: string, raw: string, zip: boolean): string {
 /** A file's contents spilled to the blob file: [offset, size]. */
 export type Spilled = { offset: number; size: number };
 
-export type Node =
+type Node =
   | { kind: "directory"; children: Map<string, Node> }
   | { kind: "file"; executable: boolean; data: Uint8Array | Spilled }
   | { kind: "symlink"; target: string };
@@ -216,18 +211,4 @@ export function toNarTree(
   const top = [...b.root.children.values()];
   if (top.length === 1 && top[0]!.kind === "directory") return convert(top[0]!);
   return convert(b.root);
-}
-
-/** The NAR hash of entries as fetchzip would unpack them (single top-level directory stripped). */
-export function narHashEntries(
-  entries: ArchiveEntry[],
-  name = "archive",
-): Digest {
-  const b = new TreeBuilder(name);
-  for (const e of entries) {
-    if (e.type === "directory") b.directory(e.path);
-    else if (e.type === "symlink") b.symlink(e.path, e.target ?? "");
-    else b.file(e.path, e.executable, e.data ?? new Uint8Array());
-  }
-  return narHashTree(toNarTree(b));
 }

@@ -21,17 +21,17 @@ import {
 } from "./read.ts";
 
 /** Unpacked contents kept in memory before spilling (peak RSS measured in docs/checksum.md). */
-export const DEFAULT_MEMORY_LIMIT = 128 * 1024 * 1024;
+const DEFAULT_MEMORY_LIMIT = 128 * 1024 * 1024;
 
 /** What the work reports while it runs. */
-export type UnpackProgress = (
+type UnpackProgress = (
   phase: "unpacking" | "hashing",
   done: number,
   total: number,
 ) => void;
 
 /** Options of narHashArchiveHere. */
-export interface UnpackHashOptions {
+interface UnpackHashOptions {
   /** Bytes of file contents kept in memory before spilling (default DEFAULT_MEMORY_LIMIT). */
   memoryLimit?: number;
   /** Learns the private spill directory as soon as it exists (to remove it on Ctrl-C). */

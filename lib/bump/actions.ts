@@ -11,7 +11,7 @@ import { parseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
 import { NIX_SYSTEMS, platformCondition } from "../python/markers.ts";
 import { parseMarker } from "../python/pep508.ts";
-import { pypiToNixAttr } from "../nix/nixpkgs.ts";
+import { pypiToNixAttr } from "../nix/nixpkgs_names.ts";
 
 /** The Python markers are evaluated for by default (nixpkgs' python3); `--python` changes it. */
 export const DEFAULT_PYTHON = "3.12";
@@ -33,9 +33,14 @@ export interface PlannedAction {
 }
 
 /** How an action's file work runs. */
-export interface RunContext {
+interface RunContext {
   /** Preview only: download nothing, write nothing. */
   dryRun: boolean;
+  /**
+   * The bump's Changeset: an action that stages its files as it runs (new-package) stages
+   * into a fork of it and commits on success, so the bump writes everything in one apply.
+   */
+  changes: Changeset;
 }
 
 /** Staged file changes an action contributes to the bump's Changeset. */
@@ -100,7 +105,7 @@ export function mainInputs(pkgText: string): Set<string> {
  * or removing one it does not, is nothing to do; a marker that never holds on a Nix system
  * (Windows only) needs no package.
  */
-export function refineAction(
+function refineAction(
   a: Action,
   inputs: Set<string>,
   python = DEFAULT_PYTHON,

@@ -24,11 +24,11 @@ import {
 import { KitError } from "../kit/errors.ts";
 import type { Changeset } from "../kit/changeset.ts";
 import { info, warn } from "../kit/log.ts";
-import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
+import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import type { Frontend } from "../kit/prompt.ts";
 
 /** Where a classified package comes from, flattened for the bump's report and actions. */
-export function toSource(c: Classification, specifier: string): Source {
+function toSource(c: Classification, specifier: string): Source {
   switch (c.status) {
     case "nixpkgs":
       return {
@@ -59,7 +59,7 @@ export function toSource(c: Classification, specifier: string): Source {
 }
 
 /** What `planActions` needs besides the changes. */
-export interface PlanOptions {
+interface PlanOptions {
   root: string;
   /** The current text of comfyui.nix (which inputs it lists already). */
   pkgText: string;
@@ -118,7 +118,7 @@ export interface ActionOutcome {
 }
 
 /** How `carryOutActions` runs. */
-export interface CarryOutOptions {
+interface CarryOutOptions {
   frontend: Frontend;
   /** Preview: every action planned without asking, its file work staged but never applied. */
   dryRun: boolean;
@@ -166,7 +166,10 @@ export async function carryOutActions(
   for (const { p, outcome } of accepted) {
     outcome.status = opts.dryRun ? "planned" : "done";
     try {
-      const stage = await p.run?.({ dryRun: opts.dryRun });
+      const stage = await p.run?.({
+        dryRun: opts.dryRun,
+        changes: opts.changes,
+      });
       if (stage) staged.push({ stage, outcome });
     } catch (e) {
       if (!(e instanceof KitError)) throw e;

@@ -13,29 +13,20 @@ import { parseHash, toSri } from "../hash/sha256.ts";
 import { setAttrExpr, setStringAttr } from "../nix/edit.ts";
 import { parseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
+import { type SourceEntry, upsertEntry } from "../repo/manifest.ts";
+import { sourceFile } from "../repo/paths.ts";
 import {
-  emptyManifest,
-  type Manifest,
-  parseManifest,
-  renderSha256Sums,
-  serializeManifest,
-  type SourceEntry,
-  upsertEntry,
-} from "../repo/manifest.ts";
-import {
-  PKGS_DIR,
-  repoPaths,
-  sourceFile,
-  SOURCES_DIR,
-  SOURCES_MANIFEST,
-  SUMS_FILE,
-} from "../repo/paths.ts";
+  sourceUsers,
+  stagedManifest,
+  stageManifest,
+  stageSourceDrop,
+} from "../repo/staged_sources.ts";
 import { executePlan } from "../repo/vendor.ts";
 import { fetchToCache } from "../repo/fetch_cache.ts";
 import { planPypi } from "../repo/vendor_plan.ts";
 
 /** The new release of a custom package, as vendored. */
-export interface CustomRelease {
+interface CustomRelease {
   version: string;
   /** The vendored file name (in .flox/sources/). */
   file: string;
@@ -94,74 +85,24 @@ async function stageCustomUpdate(
   });
   const dest = sourceFile(entry.file);
   const onDisk = await Deno.stat(`${cs.root}/${dest}`).catch(() => undefined);
-  let m = upsertEntry(await stagedManifest(cs), entry);
-  const drop: string[] = [];
+  const m = upsertEntry(await stagedManifest(cs), entry);
+  const pending = { [a.pkgFile]: next };
+  const users = new Map<string, string[]>();
   for (const old of a.oldFiles) {
-    if (old === entry.file) continue;
-    const user = await userOf(cs, old, { [a.pkgFile]: next });
-    if (user !== undefined) {
-      info(`keeping ${old}: ${user} still uses it`);
-      continue;
-    }
-    m = { ...m, sources: m.sources.filter((s) => s.file !== old) };
-    drop.push(old);
+    if (old !== entry.file) users.set(old, await sourceUsers(cs, old, pending));
   }
-  const manifestText = serializeManifest(m);
-  const sums = renderSha256Sums(m);
   cs.write(a.pkgFile, next);
   if (!onDisk) cs.copy(dest, from);
-  for (const old of drop) {
-    cs.remove(sourceFile(old));
+  stageManifest(cs, m);
+  for (const [old, usedBy] of users) {
+    if (usedBy.length) {
+      info(`keeping ${old}: ${usedBy[0]} still uses it`);
+      continue;
+    }
+    await stageSourceDrop(cs, old);
     info(`dropping ${old}: nothing else uses it`);
   }
-  // The task may write the manifest itself but not the root: its temp files go beside the sources.
-  cs.write(SOURCES_MANIFEST, manifestText, { tempDir: SOURCES_DIR });
-  cs.write(SUMS_FILE, sums);
   info(`${a.pkgFile}: ${a.from ?? "?"} → ${entry.version} (${entry.file})`);
-}
-
-/** The manifest as it will be after the staged changes. */
-async function stagedManifest(cs: Changeset): Promise<Manifest> {
-  const text = await cs.readText(SOURCES_MANIFEST);
-  return text === undefined
-    ? emptyManifest()
-    : parseManifest(text, repoPaths(cs.root).manifest);
-}
-
-/**
- * The package file (as staged) whose Nix code names `file`, or undefined. Comments do not
- * count: a header that still names an old source does not keep it.
- */
-export async function userOf(
-  cs: Changeset,
-  file: string,
-  pending: Readonly<Record<string, string>> = {},
-): Promise<string | undefined> {
-  const files: string[] = [];
-  for await (const e of Deno.readDir(`${cs.root}/${PKGS_DIR}`)) {
-    if (e.isFile && e.name.endsWith(".nix")) {
-      files.push(`${PKGS_DIR}/${e.name}`);
-    }
-  }
-  for (const f of files.sort()) {
-    const text = pending[f] ?? await cs.readText(f);
-    if (text !== undefined && withoutComments(text).includes(file)) return f;
-  }
-  return undefined;
-}
-
-/** Nix source with its `#` line comments blanked (a `#` inside a string is kept). */
-export function withoutComments(text: string): string {
-  return text.split("\n").map((line) => {
-    let quoted = false;
-    for (let i = 0; i < line.length; i++) {
-      const c = line[i];
-      if (c === "\\") i++;
-      else if (c === '"') quoted = !quoted;
-      else if (c === "#" && !quoted) return line.slice(0, i);
-    }
-    return line;
-  }).join("\n");
 }
 
 /**
@@ -232,7 +173,7 @@ export function rewriteCustomPackage(
  * The leading comment lines of a package file (new-package's header: `# NAME VERSION: …` and
  * its `Source: …` line) with the old source file and version replaced by the new ones.
  */
-export function rewriteHeader(
+function rewriteHeader(
   text: string,
   r: {
     oldVersion?: string;

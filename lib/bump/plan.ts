@@ -1,7 +1,7 @@
 // The pure stages of bump-comfyui: the release chosen (tag ordering is lib/python/versions.ts),
 // downgrade detection, nearest versions for an unknown tag, and the actions a requirements diff
 // calls for. Strings in, plain data out; lib/bump/run.ts does the I/O.
-import { compare, satisfies } from "@renovatebot/pep440";
+import { compare } from "@renovatebot/pep440";
 import { KitError } from "../kit/errors.ts";
 import { tagVersion, type VersionTag } from "../python/versions.ts";
 import { normalizeName } from "../python/names.ts";
@@ -9,7 +9,7 @@ import { markerToString, type Requirement } from "../python/pep508.ts";
 import type { RequirementsDiff } from "../python/requirements.ts";
 
 /** Direction of a bump from `current` to `target`. */
-export type BumpKind = "same" | "upgrade" | "downgrade";
+type BumpKind = "same" | "upgrade" | "downgrade";
 
 /** Compares versions by PEP 440 order. */
 export function bumpKind(current: string, target: string): BumpKind {
@@ -103,7 +103,7 @@ function levenshtein(a: string, b: string): number {
 // Requirements diff → actions
 
 /** One requirement as bump-comfyui sees it (a subset of lib/python/requirements.ts' Requirement). */
-export interface Req {
+interface Req {
   name: string;
   specifier: string;
   /** The environment marker as written, e.g. `sys_platform == "linux"`. */
@@ -194,16 +194,6 @@ export type Action =
 export function pinnedVersion(specifier: string): string | undefined {
   const m = /^\s*===?\s*([^\s,*]+)\s*$/.exec(specifier);
   return m?.[1];
-}
-
-/** True when `version` satisfies `specifier` (an empty specifier is satisfied by anything). */
-export function satisfiesSpec(version: string, specifier: string): boolean {
-  if (specifier.trim() === "") return true;
-  try {
-    return satisfies(version, specifier);
-  } catch {
-    return false;
-  }
 }
 
 /** Decides the action for one requirement change, given where the package comes from. */
@@ -357,7 +347,7 @@ export function describeChange(c: ReqChange): string {
 }
 
 /** The command that drops a package of our own nothing needs any more (issue 14's task). */
-export function removePackageCommand(attr: string): string {
+function removePackageCommand(attr: string): string {
   return `deno task remove-package ${attr}`;
 }
 

@@ -29,7 +29,7 @@ export function changeLines(
 }
 
 /** Everything `bumpJson` reports. */
-export interface BumpResult {
+interface BumpResult {
   main: MainPackage;
   target: VersionTag;
   hash: string;

@@ -6,7 +6,7 @@
 // together at the end (or shown as a diff in a dry run). tasks/bump_comfyui.ts prints the result.
 import { Changeset } from "../kit/changeset.ts";
 import { KitError } from "../kit/errors.ts";
-import { exists, readTextIfExists } from "../kit/fsutil.ts";
+import { readTextIfExists, tempDir } from "../kit/fsutil.ts";
 import { info, out, warn } from "../kit/log.ts";
 import { type Frontend, ScriptedFrontend } from "../kit/prompt.ts";
 import { githubApiUrl, listTags } from "../net/github.ts";
@@ -26,8 +26,8 @@ import {
 } from "../repo/main_package.ts";
 import { PKGS_DIR, SOURCES_DIR, SOURCES_MANIFEST } from "../repo/paths.ts";
 import { readMainRelease, sameHash } from "../repo/main_archive.ts";
-import { acquireLock } from "../repo/lock.ts";
-import { repoPaths } from "../repo/paths.ts";
+import { applyWithSourcesLock } from "../repo/staged_sources.ts";
+import { nixpkgsIndexFor } from "../repo/paths.ts";
 import { newPackage } from "../new_package/run.ts";
 import {
   bumpKind,
@@ -44,7 +44,7 @@ import { bumpJson, changeLines } from "./report.ts";
 export { DEFAULT_PYTHON } from "./actions.ts";
 
 /** What to bump to and how (the task's flags, validated). */
-export interface BumpOptions {
+interface BumpOptions {
   root: string;
   /** A tag or version; undefined: `latest`, or ask. */
   wanted?: string | undefined;
@@ -107,7 +107,9 @@ export async function bumpComfyui(opts: BumpOptions): Promise<BumpOutcome> {
   info(`NAR hash of ${target.tag}: ${next.hash}`);
   const oldReqs = await currentRequirements(main);
   const changes = toChanges(diffRequirements(oldReqs, next.requirements));
-  const planned = await planFor(changes, pkgText, opts);
+  // New packages' downloads, read when the bump applies its one Changeset.
+  await using scratch = await tempDir("comfykit-bump-");
+  const planned = await planFor(changes, pkgText, opts, scratch.path);
   if (!opts.json) {
     info(
       `${main.pname} ${main.version} → ${target.version} (${target.tag}, ${next.hash})`,
@@ -131,7 +133,9 @@ export async function bumpComfyui(opts: BumpOptions): Promise<BumpOutcome> {
   cs.write(MAIN_PACKAGE, finalPkg);
 
   const diffs = await cs.diffs();
-  const wrote = opts.dryRun ? [] : await applyStaged(cs);
+  const wrote = opts.dryRun
+    ? []
+    : (await applyWithSourcesLock(cs)).map((a) => a.path);
   const failed = outcomes.filter((d) => d.status === "failed")
     .map((d) => d.action.name);
   return {
@@ -240,10 +244,10 @@ async function planFor(
   changes: readonly ReqChange[],
   pkgText: string,
   opts: BumpOptions,
+  scratchDir: string,
 ): Promise<PlannedAction[]> {
   if (changes.length === 0) return [];
-  const localIndex = `${opts.root}/nixpkgs-index.json`;
-  const fallback = await exists(localIndex) ? localIndex : undefined;
+  const fallback = nixpkgsIndexFor(opts.root);
   const nixpkgs = await openNixpkgsForFlag(opts.nixpkgsIndex, fallback);
   info(`nixpkgs: ${nixpkgs.describe}`);
   return await planActions(changes, {
@@ -251,7 +255,7 @@ async function planFor(
     pkgText,
     nixpkgs,
     python: opts.python,
-    runners: runnersFor(opts, opts.nixpkgsIndex ?? fallback),
+    runners: runnersFor(opts, opts.nixpkgsIndex ?? fallback, scratchDir),
   });
 }
 
@@ -259,10 +263,14 @@ async function planFor(
 function runnersFor(
   opts: BumpOptions,
   nixpkgsIndex: string | undefined,
+  scratchDir: string,
 ): ActionRunners {
   const { root } = opts;
   return {
     async newPackage(a, ctx) {
+      // Staged with the bump, not applied on its own: Ctrl-C or a failure before the bump's
+      // one apply leaves no new package behind. A dry run previews and stages nothing.
+      const own = ctx.changes.fork();
       await newPackage(
         {
           target: a.version ? `${a.name}==${a.version}` : a.name,
@@ -278,25 +286,18 @@ function runnersFor(
           force: false,
           dryRun: ctx.dryRun,
           json: opts.json,
+          changeset: own,
+          scratchDir,
           // A dry run previews the package new-package would write with its default answers.
         },
         ctx.dryRun
           ? new ScriptedFrontend({}, { useDefaults: true })
           : opts.frontend,
       );
+      if (!ctx.dryRun) own.commit();
     },
     updateCustom: (a, ctx) => prepareCustomUpdate(root, a, ctx.dryRun),
   };
-}
-
-/** Applies the staged changes (under the sources lock when they touch vendored sources). */
-async function applyStaged(cs: Changeset): Promise<string[]> {
-  const paths = cs.paths();
-  if (!paths.some((p) => p.startsWith(".flox/sources/"))) {
-    return (await cs.apply()).map((a) => a.path);
-  }
-  await using _lock = await acquireLock(repoPaths(cs.root).lock);
-  return (await cs.apply()).map((a) => a.path);
 }
 
 /** What to `git add`: the files written, and what new-package wrote beside them. */

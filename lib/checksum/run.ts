@@ -134,7 +134,7 @@ export async function hashPaths(
         argPath(path) + (/.\/$/.test(path) ? "/" : ""),
       );
     } else {
-      const { narHashArchive } = await import("../archive/read.ts");
+      const { narHashArchive } = await import("../archive/nar_archive.ts");
       digest = await narHashArchive(argPath(path), {
         ...(opts.progress ? { progress: createProgress(true) } : {}),
       });

@@ -4,7 +4,8 @@ import { KitError } from "../kit/errors.ts";
 import { error, info, out, warn } from "../kit/log.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
-import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
+import { nixpkgsIndexFor } from "../repo/paths.ts";
+import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import { onPath } from "../kit/command.ts";
 import { passedMessage, runBuild, shellQuote } from "./build.ts";
 import { findFailures, type Finding } from "./findings.ts";
@@ -89,7 +90,7 @@ async function fixRound(o: FixBuildOptions, log: string): Promise<Round> {
   const pkgs = await loadPackages(o.root);
   const actions = await hashActions(o, findings, pkgs);
   if (findings.some((f) => f.kind !== "hash-mismatch")) {
-    lookup ??= openNixpkgsForFlag(o.nixpkgsIndex);
+    lookup ??= openNixpkgsForFlag(o.nixpkgsIndex, nixpkgsIndexFor(o.root));
     const nixpkgs = await lookup;
     actions.push(
       ...await planActions({ root: o.root, pkgs, nixpkgs }, findings),

@@ -14,8 +14,9 @@ import { parseHash, sameDigest, toSri, tryParseHash } from "../hash/sha256.ts";
 import { replaceSpans, type TextEdit } from "../nix/edit.ts";
 import { parseNix } from "../nix/parse.ts";
 import { quoteNixString } from "../nix/syntax.ts";
-import { type Fetcher, type HashSite, readPackage } from "../nix/query.ts";
-import { findHashSites } from "../nix/fetchers.ts";
+import { readPackage } from "../nix/query.ts";
+import { type Fetcher, type HashSite } from "../nix/fetchers.ts";
+import { findHashSites } from "../nix/find.ts";
 
 /** One hash mismatch reported by Nix. */
 export interface Mismatch {

@@ -2,7 +2,7 @@
 // fix an edit that rewrites the one hash site, by its line, in the file's current text.
 import { relative } from "node:path";
 import { replaceSpans, type TextEdit } from "../nix/edit.ts";
-import { findHashSites } from "../nix/fetchers.ts";
+import { findHashSites } from "../nix/find.ts";
 import { parseNix } from "../nix/parse.ts";
 import { quoteNixString } from "../nix/syntax.ts";
 import { sameDigest, tryParseHash } from "../hash/sha256.ts";

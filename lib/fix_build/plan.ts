@@ -1,7 +1,7 @@
 // From findings to actions: for each failure, the package file it is about and either the edit
 // that fixes it or what to do instead. Reads nothing but the parsed package files and nixpkgs.
-import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
-import { pypiToNixAttr } from "../nix/nixpkgs.ts";
+import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
+import { pypiToNixAttr } from "../nix/nixpkgs_names.ts";
 import type { Finding } from "./findings.ts";
 import { packageOfDerivation } from "./findings.ts";
 import {

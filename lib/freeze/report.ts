@@ -14,14 +14,14 @@ export function combinedSpecifier(reqs: readonly Requirer[]): string {
 }
 
 /** How one requirer asks: `app[fast] (>=1; sys_platform == "linux")`. */
-export function requirerText(r: Requirer): string {
+function requirerText(r: Requirer): string {
   const bits = [r.specifier, r.marker ? `; ${r.marker}` : ""].join("").trim();
   const extras = r.extras?.length ? `[${r.extras.join(",")}]` : "";
   return `${r.by}${extras}${bits ? ` (${bits})` : ""}`;
 }
 
 /** Where a package comes from, in the table's "from" column. */
-export function statusText(c: Classification): string {
+function statusText(c: Classification): string {
   switch (c.status) {
     case "nixpkgs":
       return `${c.attr} ${c.version}`;

@@ -7,14 +7,15 @@ import { classify, isProblem } from "../repo/classify.ts";
 import { KitError } from "../kit/errors.ts";
 import { atomicWrite, readTextIfExists } from "../kit/fsutil.ts";
 import { info, warn } from "../kit/log.ts";
-import { type NixpkgsLookup, openNixpkgsForFlag } from "../nix/nixpkgs.ts";
+import { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
+import { type NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import { resolve } from "../python/resolver.ts";
 import type { Resolution } from "../python/resolved.ts";
 import { completeHashes, renderLockFile } from "../python/lock_file.ts";
 import { readRequirementsFile } from "../python/requirements.ts";
 import { parseRequirement } from "../python/pep508.ts";
 import { mainPackageRequirements } from "../repo/main_archive.ts";
-import { REQUIREMENTS_LOCK } from "../repo/paths.ts";
+import { nixpkgsIndexFor, REQUIREMENTS_LOCK } from "../repo/paths.ts";
 import {
   combinedSpecifier,
   fixLines,
@@ -26,10 +27,8 @@ import {
 } from "./report.ts";
 import { progressLine } from "./progress.ts";
 
-export { combinedSpecifier } from "./report.ts";
-
 /** What to resolve and how (the task's flags, validated and made absolute). */
-export interface FreezeOptions {
+interface FreezeOptions {
   root: string;
   requirements: string[];
   requirementFiles: string[];
@@ -49,7 +48,7 @@ export interface FreezeOptions {
 }
 
 /** Phase timings, in seconds, for the benchmark and --json. */
-export interface Timings {
+interface Timings {
   requirements: number;
   setup: number;
   resolver: number;
@@ -60,7 +59,7 @@ export interface Timings {
 }
 
 /** What one freeze found. */
-export interface FreezeResult {
+interface FreezeResult {
   source: string;
   resolution: Resolution;
   classes: Awaited<ReturnType<typeof classify>>;
@@ -112,7 +111,10 @@ export async function freezeDeps(opts: FreezeOptions): Promise<FreezeResult> {
 
   // 4. Classify.
   t = performance.now();
-  const nixpkgs = await openNixpkgsForFlag(opts.nixpkgsIndex);
+  const nixpkgs = await openNixpkgsForFlag(
+    opts.nixpkgsIndex,
+    nixpkgsIndexFor(opts.root),
+  );
   const classes = await classify(
     pkgs.map((p) => ({
       name: p.name,

@@ -5,7 +5,7 @@ import { type Digest, sha256FileSync } from "./sha256.ts";
 import { KitError } from "../kit/errors.ts";
 
 /** The outcome of hashing one file: a digest or the error's name and message. */
-export type FlatResult =
+type FlatResult =
   | { digest: Digest }
   | { error: { name: string; message: string } };
 

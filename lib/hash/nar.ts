@@ -42,7 +42,7 @@ import {
 } from "./nar_reader.ts";
 
 /** Tuning knobs of narHashPath/narDumpPath (tests and the benchmark use them). */
-export interface NarOptions {
+interface NarOptions {
   /** Reader workers for large trees (default 2; 0 reads everything on this thread). */
   workers?: number;
   /** Trees with fewer regular files than this are read on this thread (default 2000). */

@@ -210,20 +210,3 @@ export function narHashTree(tree: NarTree): Digest {
   narDumpTree(tree, hash);
   return finish(hash);
 }
-
-/** A sink collecting NAR bytes in memory (tests, small trees); `bytes()` concatenates them. */
-export function collectSink(): NarSink & { bytes(): Uint8Array } {
-  const chunks: Uint8Array[] = [];
-  return {
-    update: (c: Uint8Array) => chunks.push(c.slice()),
-    bytes() {
-      const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        out.set(c, at);
-        at += c.length;
-      }
-      return out;
-    },
-  };
-}

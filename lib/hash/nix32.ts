@@ -4,7 +4,7 @@
 const ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz";
 
 /** Length of the Nix base32 encoding of `byteLength` bytes (52 for SHA-256). */
-export function nix32Length(byteLength: number): number {
+function nix32Length(byteLength: number): number {
   return Math.floor((byteLength * 8 - 1) / 5) + 1;
 }
 

@@ -19,15 +19,6 @@ export function finish(hash: Hash): Digest {
   return new Uint8Array(hash.digest());
 }
 
-/** SHA-256 of a byte stream, read chunk by chunk. */
-export async function sha256Stream(
-  stream: ReadableStream<Uint8Array>,
-): Promise<Digest> {
-  const hash = newSha256();
-  for await (const chunk of stream) hash.update(chunk);
-  return finish(hash);
-}
-
 /** Files are hashed in chunks of this size, read into one reused buffer. */
 const FILE_CHUNK = 1024 * 1024;
 
@@ -72,7 +63,7 @@ export function toHex(d: Digest): string {
 }
 
 /** Standard padded base64. */
-export function toBase64(d: Digest): string {
+function toBase64(d: Digest): string {
   return Buffer.from(d).toString("base64");
 }
 

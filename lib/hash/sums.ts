@@ -2,7 +2,7 @@
 // coreutils prints it. Used by checksum --verify and its tests.
 
 /** `s` with control characters (terminal escapes in a hostile file) shown as `\xNN`. */
-export function printable(s: string): string {
+function printable(s: string): string {
   return s.replace(
     // deno-lint-ignore no-control-regex
     /[\x00-\x1f\x7f-\x9f]/g,
@@ -11,7 +11,7 @@ export function printable(s: string): string {
 }
 
 /** One line of a checksum file. */
-export interface SumLine {
+interface SumLine {
   line: number;
   hex: string;
   path: string;

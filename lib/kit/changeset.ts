@@ -13,6 +13,7 @@ import { basename, dirname, isAbsolute, join, relative } from "node:path";
 import { KitError } from "./errors.ts";
 import { unifiedDiff } from "./diff.ts";
 import { readTextIfExists, tempSibling } from "./fsutil.ts";
+import { onInterrupt } from "./cleanup.ts";
 
 type Op =
   & (
@@ -27,7 +28,7 @@ type Op =
  * for a file whose folder the task may not write, only the file itself (the repository root's
  * sources-manifest.json, under a task's --allow-write).
  */
-export interface StageOptions {
+interface StageOptions {
   tempDir?: string;
 }
 
@@ -37,15 +38,36 @@ export interface Applied {
   kind: Op["kind"];
 }
 
-const SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-
 /** A set of file writes, copies and removals under `root`, applied all together or not at all. */
 export class Changeset {
   readonly root: string;
   #ops = new Map<string, Op>();
+  #parent: Changeset | undefined;
 
   constructor(root: string) {
     this.root = root;
+  }
+
+  /**
+   * A child changeset that reads through this one (its staged texts count) and adds its own
+   * changes to it only on `commit()`: a step that may fail stages into a fork, and a failure
+   * leaves this changeset as it was.
+   */
+  fork(): Changeset {
+    const child = new Changeset(this.root);
+    child.#parent = this;
+    return child;
+  }
+
+  /** Moves a fork's changes into the changeset it was forked from (later changes win). */
+  commit(): void {
+    const parent = this.#parent;
+    if (!parent) throw new Error("commit() of a changeset that is no fork");
+    for (const [abs, op] of this.#ops) {
+      parent.#ops.delete(abs);
+      parent.#ops.set(abs, op);
+    }
+    this.#ops.clear();
   }
 
   #abs(path: string): string {
@@ -89,7 +111,11 @@ export class Changeset {
   /** The text `path` will have after `apply()`: the staged text, else what is on disk. */
   async readText(path: string): Promise<string | undefined> {
     const op = this.#ops.get(this.#abs(path));
-    if (op === undefined) return await readTextIfExists(this.#abs(path));
+    if (op === undefined) {
+      return this.#parent
+        ? await this.#parent.readText(path)
+        : await readTextIfExists(this.#abs(path));
+    }
     if (op.kind === "remove") return undefined;
     if (op.kind === "copy") return await Deno.readTextFile(op.from);
     return typeof op.data === "string"
@@ -99,12 +125,14 @@ export class Changeset {
 
   /** True when `path` has a staged change. */
   has(path: string): boolean {
-    return this.#ops.has(this.#abs(path));
+    return this.#ops.has(this.#abs(path)) || (this.#parent?.has(path) ?? false);
   }
 
-  /** The staged paths, relative to the root, in staging order. */
+  /** The staged paths, relative to the root, in staging order (a fork's parent's first). */
   paths(): string[] {
-    return [...this.#ops.keys()].map((p) => relative(this.root, p));
+    const own = [...this.#ops.keys()].map((p) => relative(this.root, p));
+    const inherited = this.#parent?.paths() ?? [];
+    return [...new Set([...inherited, ...own])];
   }
 
   get size(): number {
@@ -159,41 +187,89 @@ export class Changeset {
 
   /**
    * Applies every staged change, or none: on a failure or an interrupt (SIGINT, SIGTERM,
-   * SIGHUP) the files already written are restored and the new ones removed. An interrupt
-   * during apply exits 130 after the rollback.
+   * SIGHUP) the files already written are restored and the new ones removed. The rollback is
+   * registered with the interrupt registry (lib/kit/cleanup.ts), which awaits it before it
+   * runs older actions (the sources lock's removal) and exits 130.
    */
   async apply(): Promise<Applied[]> {
+    if (this.#parent) throw new Error("apply() of a fork: commit() it instead");
     await this.checkWritable();
     const saved: Saved[] = [];
     const done: Applied[] = [];
     let interrupted = false;
-    const onSignal = () => interrupted = true;
-    const listening = Deno.build.os === "windows" ? [] : SIGNALS;
-    for (const s of listening) Deno.addSignalListener(s, onSignal);
+    let settled!: () => void;
+    const finished = new Promise<void>((r) => settled = r);
+    const unregister = onInterrupt(() => {
+      interrupted = true;
+      return finished;
+    });
     try {
+      const pause = testPause();
       for (const [abs, op] of this.#ops) {
         if (interrupted) break;
-        saved.push(await save(abs, op.tempDir));
-        await applyOne(abs, op);
+        const s = await save(abs, op.tempDir);
+        try {
+          await applyOne(abs, op);
+        } catch (e) {
+          // The target is untouched (each change is one rename or unlink), but folders made for
+          // a new file go; a saved copy that cannot be put back (an immutable target) is dropped.
+          await s.restore().catch(() => s.discard()).catch(() => {});
+          throw e;
+        }
+        saved.push(s);
         done.push({ path: relative(this.root, abs), kind: op.kind });
+        await pause?.(`${done.length}/${this.#ops.size}`);
       }
       if (interrupted) throw new Error("interrupted");
+      await pause?.("all");
       for (const s of saved) await s.discard().catch(() => {});
       return done;
     } catch (e) {
-      for (const s of saved.reverse()) await s.restore().catch(() => {});
-      if (interrupted) Deno.exit(130);
-      if (e instanceof KitError) throw e;
+      const unrestored: string[] = [];
+      for (const s of saved.reverse()) {
+        await s.restore().catch((err) =>
+          unrestored.push(`${relative(this.root, s.path)} (${messageOf(err)})`)
+        );
+      }
+      if (interrupted) {
+        // The registry exits 130 once the rollback is told finished; nothing after it runs.
+        settled();
+        return await new Promise<never>(() => {});
+      }
+      const outcome = unrestored.length
+        ? `the rollback could not restore ${unrestored.join(", ")}`
+        : "nothing was changed";
+      if (e instanceof KitError && !unrestored.length) throw e;
       const at = done.length < this.#ops.size
         ? relative(this.root, [...this.#ops.keys()][done.length]!)
         : this.root;
-      throw new KitError(
-        `Cannot write ${at}: ${messageOf(e)} (nothing was changed)`,
-      );
+      throw new KitError(`Cannot write ${at}: ${messageOf(e)} (${outcome})`);
     } finally {
-      for (const s of listening) Deno.removeSignalListener(s, onSignal);
+      settled();
+      unregister();
     }
   }
+}
+
+/**
+ * The interrupt tests' hook (tests/interrupt_test.ts): with COMFYKIT_TEST_APPLY_PAUSE_MS set,
+ * apply announces each step on stderr and waits that long after it, so a test can send a real
+ * signal before, between and after the writes of a real task.
+ */
+function testPause(): ((step: string) => Promise<void>) | undefined {
+  let ms: number;
+  try {
+    ms = Number(Deno.env.get("COMFYKIT_TEST_APPLY_PAUSE_MS") ?? "");
+  } catch {
+    return undefined; // no env permission: no hook
+  }
+  if (!(ms > 0)) return undefined;
+  return async (step) => {
+    await Deno.stderr.write(
+      new TextEncoder().encode(`comfykit-test: applied ${step}\n`),
+    );
+    await new Promise((r) => setTimeout(r, ms));
+  };
 }
 
 async function diffOne(
@@ -250,6 +326,7 @@ async function applyOne(abs: string, op: Op): Promise<void> {
 }
 
 interface Saved {
+  path: string;
   restore(): Promise<void>;
   discard(): Promise<void>;
 }
@@ -266,6 +343,7 @@ async function save(abs: string, tempDir?: string): Promise<Saved> {
   if (info === undefined) {
     const missing = await missingDirs(dirname(abs));
     return {
+      path: abs,
       restore: async () => {
         await Deno.remove(abs).catch(() => {});
         // Deepest first; Deno.remove refuses a folder that is not empty.
@@ -281,6 +359,7 @@ async function save(abs: string, tempDir?: string): Promise<Saved> {
     await Deno.copyFile(abs, aside);
   }
   return {
+    path: abs,
     restore: () => Deno.rename(aside, abs),
     discard: () => Deno.remove(aside),
   };
@@ -315,5 +394,7 @@ function notWritable(path: string, e: unknown): KitError {
 function messageOf(e: unknown): string {
   if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (e instanceof Deno.errors.NotCapable) return "not allowed for this task";
-  return e instanceof Error ? e.message.split("\n")[0]! : String(e);
+  return e instanceof Error
+    ? e.message.split("\n")[0]!.replace(/ \(os error \d+\).*$/, "")
+    : String(e);
 }

@@ -60,7 +60,7 @@ export async function capture(
 }
 
 /** How `stream` runs a command. */
-export interface StreamOptions {
+interface StreamOptions {
   cwd?: string | undefined;
   /** Variables set for the child on top of the inherited environment. */
   env?: Record<string, string> | undefined;
@@ -73,7 +73,7 @@ export interface StreamOptions {
 }
 
 /** What a streamed command printed: each stream, and both interleaved as they arrived. */
-export interface Streamed {
+interface Streamed {
   code: number;
   stdout: string;
   stderr: string;

@@ -11,7 +11,7 @@ import * as inquirer from "@inquirer/prompts";
 import { CancelledError, KitError, UsageError } from "./errors.ts";
 
 /** What every question has: a stable key (for scripted answers) and the flag that answers it. */
-export interface QuestionBase {
+interface QuestionBase {
   key: string;
   /** The command-line flag that answers this question, e.g. "--license". */
   flag: string;
@@ -19,7 +19,7 @@ export interface QuestionBase {
 }
 
 /** One choice of a select or checkbox question. */
-export interface Choice<T extends string> {
+interface Choice<T extends string> {
   value: T;
   name?: string;
   description?: string;
@@ -29,16 +29,16 @@ export interface Choice<T extends string> {
 export interface ConfirmQuestion extends QuestionBase {
   default?: boolean;
 }
-export interface SelectQuestion<T extends string> extends QuestionBase {
+interface SelectQuestion<T extends string> extends QuestionBase {
   choices: readonly Choice<T>[];
   default?: T;
 }
-export interface InputQuestion extends QuestionBase {
+interface InputQuestion extends QuestionBase {
   default?: string;
   /** Returns true, or the reason the answer is not acceptable. */
   validate?: (value: string) => true | string;
 }
-export interface CheckboxQuestion<T extends string> extends QuestionBase {
+interface CheckboxQuestion<T extends string> extends QuestionBase {
   choices: readonly Choice<T>[];
 }
 
@@ -57,7 +57,7 @@ export interface Frontend {
 export type Answer = boolean | string | readonly string[];
 
 /** A record of one question and the answer it got. */
-export interface Asked {
+interface Asked {
   key: string;
   message: string;
   answer: Answer;

@@ -2,7 +2,7 @@
 // (tag → commit, through annotated tags), with endpoints from the environment.
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
-import { isSafeFileName } from "../repo/manifest.ts";
+import { plainFileNameProblem } from "../kit/fsutil.ts";
 import { fetchJson, HttpStatusError, type RequestOptions } from "./http.ts";
 import { baseUrlFrom, envGet, type EnvLike } from "../kit/env.ts";
 import { parseWith } from "../kit/schema.ts";
@@ -95,7 +95,7 @@ export function archiveUrl(
 /** The vendored file name of an archive: `<repo>-<rev>.tar.gz` (a `/` in a tag becomes `-`). */
 export function archiveFileName(repo: string, rev: string): string {
   const name = `${repo}-${rev.replaceAll("/", "-")}.tar.gz`;
-  if (!isSafeFileName(name)) {
+  if (plainFileNameProblem(name) !== undefined) {
     throw new KitError(
       `Archive name "${name}" is not a plain file name: refusing to write it`,
     );

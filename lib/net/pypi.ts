@@ -3,7 +3,7 @@
 import { compare, eq, explain, valid } from "@renovatebot/pep440";
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
-import { isSafeFileName } from "../repo/manifest.ts";
+import { plainFileNameProblem } from "../kit/fsutil.ts";
 import { isValidProjectName, normalizeName } from "../python/names.ts";
 import {
   type FetchFn,
@@ -198,7 +198,7 @@ export function pickFile(
       );
     }
   }
-  if (!isSafeFileName(chosen.filename)) {
+  if (plainFileNameProblem(chosen.filename) !== undefined) {
     throw new KitError(
       `PyPI file name ${
         JSON.stringify(chosen.filename)

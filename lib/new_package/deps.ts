@@ -17,14 +17,13 @@ import {
   type NixpkgsLookup,
   type NixpkgsPackage,
   pypiToNixAttr,
-} from "../nix/nixpkgs.ts";
+} from "../nix/nixpkgs_names.ts";
+import { parseRequirement, type Requirement } from "../python/pep508.ts";
 import {
   applicability,
   markerExtras,
   type NixSystem,
-  parseRequirement,
-  type Requirement,
-} from "../python/pep508.ts";
+} from "../python/markers.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import type { DepSpec, PackageSpec } from "./render.ts";
 
@@ -45,7 +44,7 @@ export function depSpec(d: { attr: string; systems?: NixSystem[] }): DepSpec {
 }
 
 /** One line saying where a dependency comes from, for the walkthrough's log. */
-export function describeDep(d: DepReport): string {
+function describeDep(d: DepReport): string {
   const where = d.systems ? ` on ${d.systems.join(", ")}` : "";
   const state = d.status === "nixpkgs"
     ? `nixpkgs ${d.attr} ${d.nixpkgsVersion}${

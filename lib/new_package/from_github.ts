@@ -33,7 +33,7 @@ export function parseGithubRepo(
 }
 
 /** The tags a release of `name` `version` is usually tagged with, most likely first. */
-export function tagCandidates(
+function tagCandidates(
   name: string,
   repo: string,
   version: string,

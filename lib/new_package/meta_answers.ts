@@ -26,10 +26,10 @@ export interface MetaAnswers {
 }
 
 /** The `format` values a package file can have. */
-export const FORMATS = ["wheel", "pyproject", "setuptools"] as const;
+const FORMATS = ["wheel", "pyproject", "setuptools"] as const;
 
 /** An http(s) URL that is safe inside a Nix string (no spaces, quotes or backslashes). */
-export const HOMEPAGE = /^https?:\/\/[^\s"'\\]+$/;
+const HOMEPAGE = /^https?:\/\/[^\s"'\\]+$/;
 
 /** "a, b c" → ["a", "b", "c"]: a list answer, commas or spaces between items. */
 export function splitList(s: string): string[] {
@@ -104,7 +104,7 @@ function requirementsFlag(flag: string, values: string[]): string[] {
 }
 
 /** A wheel is built as "wheel"; an sdist is not. UsageError naming --format otherwise. */
-export function checkFormat(format: PackageSpec["format"], file: string): void {
+function checkFormat(format: PackageSpec["format"], file: string): void {
   if ((format === "wheel") !== file.endsWith(".whl")) {
     throw new UsageError(
       `--format ${format} does not fit ${file}: a .whl is format wheel, an sdist pyproject or setuptools`,

@@ -11,7 +11,7 @@ import { KitError } from "../kit/errors.ts";
 import { exists } from "../kit/fsutil.ts";
 import { normalizeName } from "../python/names.ts";
 import { type DepReport, depSpec } from "./deps.ts";
-import type { NixSystem } from "../python/pep508.ts";
+import type { NixSystem } from "../python/markers.ts";
 import {
   DEFAULT_TEMPLATE,
   type PackageSpec,

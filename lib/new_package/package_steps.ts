@@ -16,7 +16,7 @@ import {
   type LicenseChoice,
 } from "./questions.ts";
 import type { SrcSpec } from "./render.ts";
-import type { Run } from "./run.ts";
+import type { Run } from "./options.ts";
 import type { Loaded } from "./source.ts";
 import { type PackageResult, wire, writePackage } from "./steps.ts";
 

@@ -116,7 +116,7 @@ export interface PackageSpec {
 }
 
 /** The placeholders templates/package.nix may use. */
-export const PACKAGE_PLACEHOLDERS = [
+const PACKAGE_PLACEHOLDERS = [
   "header",
   "sourceNote",
   "formals",
@@ -155,7 +155,7 @@ export function renderPackage(
  * list runtime requirements in `dependencies`; `platforms` only for a platform wheel (a
  * pure-Python package takes the interpreter's).
  */
-export function packageValues(
+function packageValues(
   spec: PackageSpec,
 ): Record<typeof PACKAGE_PLACEHOLDERS[number], string> {
   const formals = [...new Set([...srcFormals(spec.src), ...spec.customArgs])];

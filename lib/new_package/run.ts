@@ -12,18 +12,20 @@
 import { join } from "node:path";
 import {
   checkWriteAccess,
-  NIXPKGS_INDEX,
+  nixpkgsIndexFor,
   packageFile,
   SOURCES_MANIFEST,
 } from "../repo/paths.ts";
 import { Changeset } from "../kit/changeset.ts";
+import type { NewPackageOptions, Run } from "./options.ts";
 import { KitError } from "../kit/errors.ts";
-import { exists, tempDir } from "../kit/fsutil.ts";
+import { tempDir } from "../kit/fsutil.ts";
 import { info, warn } from "../kit/log.ts";
-import { type MetaAnswers, withAnswers } from "./meta_answers.ts";
+import { withAnswers } from "./meta_answers.ts";
 import { type QueueItem, queueTarget } from "./missing_queue.ts";
 import { normalizeName } from "../python/names.ts";
-import { openNixpkgsForFlag, pypiToNixAttr } from "../nix/nixpkgs.ts";
+import { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
+import { pypiToNixAttr } from "../nix/nixpkgs_names.ts";
 import { chooseExtras, logDeps, resolveDeps } from "./deps.ts";
 import {
   isDistPath,
@@ -38,62 +40,20 @@ import {
   type PackageResult,
   pythonFits,
   refuseMainPackage,
-  type Session,
-  type SourceKind,
   usedFromNixpkgs,
 } from "./steps.ts";
-import { applyStaged } from "./stage.ts";
+import { applyWithSourcesLock } from "../repo/staged_sources.ts";
 import { buildAndLicense, renderAndWrite } from "./package_steps.ts";
 import { sourceStep } from "./source_step.ts";
 
-export type { DepReport } from "./deps.ts";
+export type { NewPackageOptions } from "./options.ts";
 // What tasks/new_package.ts needs to parse its flags (tasks import only run.ts files).
 export { parseGithubRepo } from "./from_github.ts";
 export { isImportName, parseMetaAnswers, splitList } from "./meta_answers.ts";
 export { directReference, isDistPath } from "./source.ts";
 export { parseLicenseFlag } from "../python/license.ts";
 export { normalizeName } from "../python/names.ts";
-export type { MetaAnswers } from "./meta_answers.ts";
-export type { PackageResult, SourceKind, Wired } from "./steps.ts";
-
-/** Answers given up front (flags); `undefined` means "ask". */
-export interface NewPackageOptions {
-  /** NAME, NAME==VERSION, or a path to a wheel/sdist. */
-  target: string;
-  root: string;
-  version?: string;
-  source?: SourceKind;
-  prefer?: "wheel" | "sdist";
-  github?: { owner: string; repo: string };
-  tag?: string;
-  license?: string[];
-  licenseNote?: string;
-  imports?: string[];
-  extras?: string[];
-  /** Take the source from sources-manifest.json (no download; the file may be absent). */
-  fromManifest?: boolean;
-  /** Metadata answers (root package only). */
-  meta?: MetaAnswers;
-  python: string;
-  inNixpkgs?: "use" | "package";
-  missing?: "list" | "create";
-  /** false: --no-wire; undefined: ask (default yes). */
-  wire?: boolean;
-  /** Main package file (absolute). */
-  main: string;
-  nixpkgsIndex?: string;
-  force: boolean;
-  dryRun: boolean;
-  /** Quiet the file preview (JSON output). */
-  json: boolean;
-  /** Write a package whose Requires-Python excludes nixpkgs' python3 without asking. */
-  ignoreRequiresPython?: boolean;
-  /**
-   * Stage the writes here and leave applying them to the caller (bump-comfyui's actions);
-   * without it newPackage applies its own Changeset at the end.
-   */
-  changeset?: Changeset;
-}
+export type { PackageResult } from "./steps.ts";
 
 const NIX_ATTR = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
 
@@ -106,17 +66,18 @@ export async function newPackage(
   fe: Frontend,
 ): Promise<PackageResult[]> {
   if (!opts.dryRun) await checkWritable(opts.root);
-  // --nixpkgs-index alone, else Nix / flox / the repository's own offline index (the root's,
-  // so --root DIR answers from DIR's nixpkgs-index.json), else the kit's.
-  const rootIndex = join(opts.root, NIXPKGS_INDEX);
+  // --nixpkgs-index alone, else Nix / flox / the root's offline index (nixpkgsIndexFor).
   const nixpkgs = await openNixpkgsForFlag(
     opts.nixpkgsIndex,
-    await exists(rootIndex) ? rootIndex : undefined,
+    nixpkgsIndexFor(opts.root),
   );
   info(`nixpkgs: ${nixpkgs.describe}`);
   // stage.ts keeps sources-manifest.json's temporary and saved copies in .flox/sources.
   const cs = opts.changeset ?? new Changeset(opts.root);
-  await using scratch = await tempDir("comfykit-new-package-");
+  await using own = opts.scratchDir === undefined
+    ? await tempDir("comfykit-new-package-")
+    : undefined;
+  const scratch = { path: opts.scratchDir ?? own!.path };
   const session: Run = {
     opts,
     fe,
@@ -155,7 +116,7 @@ export async function newPackage(
     }
   }
   // Nothing is written before every question is answered: a cancelled run leaves no trace.
-  if (!opts.dryRun && !opts.changeset) await applyStaged(cs);
+  if (!opts.dryRun && !opts.changeset) await applyWithSourcesLock(cs);
   return session.results;
 }
 
@@ -170,9 +131,6 @@ async function checkWritable(root: string): Promise<void> {
     "the task may write only the current repository's .flox/ and sources-manifest.json; run it from the repository --root names (cd DIR && deno task new-package …), or add --dry-run",
   );
 }
-
-/** A session with the whole of new-package's options. */
-export type Run = Session & { opts: NewPackageOptions };
 
 /**
  * Steps 1 and 2: the distribution to package (a file on disk, the recorded one, or PyPI's);

@@ -19,7 +19,7 @@ import { info, warn } from "../kit/log.ts";
 import { readManifest, type SourceEntry } from "../repo/manifest.ts";
 import { type MetaAnswers, metaFromAnswers } from "./meta_answers.ts";
 import { isValidProjectName, normalizeName } from "../python/names.ts";
-import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
+import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import {
   fetchRelease,
@@ -30,7 +30,7 @@ import {
 import { fetchToCache } from "../repo/fetch_cache.ts";
 
 /** File names of wheels and sdists. */
-export const DIST_FILE = /\.(whl|tar\.gz|tgz|zip)$/i;
+const DIST_FILE = /\.(whl|tar\.gz|tgz|zip)$/i;
 
 /** A target that names a file (PATH mode) rather than NAME[==VERSION]. */
 export function isDistPath(target: string): boolean {

@@ -1,54 +1,29 @@
 // new-package's writes, staged in one Changeset (lib/kit/changeset.ts) and applied at the end
 // of the run: the package files, the vendored sources with sources-manifest.json and
-// SHA256SUMS.txt, and the main package's wiring. Cancelling at any question before the end
-// (the second package of --missing create included) therefore leaves the tree as it was.
+// SHA256SUMS.txt (through lib/repo/staged_sources.ts), and the main package's wiring.
+// Cancelling at any question before the end (the second package of --missing create included)
+// therefore leaves the tree as it was.
 //
 //   const cs = new Changeset(root);
 //   await stageVendor(cs, { path, name, version, sha256, force });
 //   await stageWire(cs, { main, attr, custom: true });
-//   await applyStaged(cs);
+//   await applyWithSourcesLock(cs); // lib/repo/staged_sources.ts
 import { basename, join, relative } from "node:path";
 import type { Changeset } from "../kit/changeset.ts";
 import { KitError } from "../kit/errors.ts";
 import { sha256File, toHex } from "../hash/sha256.ts";
 import {
-  emptyManifest,
   isSafeFileName,
-  type Manifest,
-  parseManifest,
-  renderSha256Sums,
-  serializeManifest,
   type SourceEntry,
   upsertEntry,
 } from "../repo/manifest.ts";
-import { acquireLock } from "../repo/lock.ts";
-import { pypiStableUrl } from "../repo/vendor_forms.ts";
+import { stagedManifest, stageManifest } from "../repo/staged_sources.ts";
+import { pypiStableUrl } from "../repo/vendor_plan.ts";
 import { normalizeName } from "../python/names.ts";
 import { addFormal } from "../nix/edit_formals.ts";
 import { addListItem } from "../nix/edit_list.ts";
 import { parseNix } from "../nix/parse.ts";
-import type { NixSystem } from "../python/pep508.ts";
-import {
-  repoPaths,
-  SOURCES_DIR,
-  SOURCES_MANIFEST,
-  SUMS_FILE,
-} from "../repo/paths.ts";
-
-const MANIFEST = SOURCES_MANIFEST;
-const SUMS = SUMS_FILE;
-
-async function stagedManifest(cs: Changeset): Promise<Manifest> {
-  const text = await cs.readText(MANIFEST);
-  return text === undefined ? emptyManifest() : parseManifest(text, MANIFEST);
-}
-
-function stageManifest(cs: Changeset, m: Manifest): void {
-  // deno.json lets the task write sources-manifest.json but not the root: its temporary and
-  // saved copies live in .flox/sources.
-  cs.write(MANIFEST, serializeManifest(m), { tempDir: SOURCES_DIR });
-  cs.write(SUMS, renderSha256Sums(m));
-}
+import type { NixSystem } from "../python/markers.ts";
 
 /**
  * Stages the copy of a local wheel or sdist into `.flox/sources/` and its manifest entry (the
@@ -106,44 +81,6 @@ export async function stageVendor(
 }
 
 /**
- * Stages the removal of a vendored source (file and manifest entry) when no package file
- * other than `except` refers to it any more. Returns whether it was dropped.
- */
-export async function stageDropSource(
-  cs: Changeset,
-  file: string,
-  except: string,
-): Promise<boolean> {
-  const pkgs = join(cs.root, ".flox", "pkgs");
-  const names = new Set<string>(
-    cs.paths().filter((p) => p.startsWith(".flox/pkgs/") && p.endsWith(".nix")),
-  );
-  try {
-    for await (const e of Deno.readDir(pkgs)) {
-      if (e.name.endsWith(".nix")) names.add(`.flox/pkgs/${e.name}`);
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  names.delete(except);
-  for (const p of names) {
-    if ((await cs.readText(p))?.includes(`.flox/sources/${file}`)) return false;
-  }
-  const m = await stagedManifest(cs);
-  cs.remove(`.flox/sources/${file}`);
-  stageManifest(cs, {
-    ...m,
-    sources: m.sources.filter((e) => e.file !== file),
-  });
-  return true;
-}
-
-/** The vendored file a package file's `src` names, if any. */
-export function vendoredFileOf(text: string): string | undefined {
-  return /\.\.\/\.\.\/\.flox\/sources\/([\w.+-]+)/.exec(text)?.[1];
-}
-
-/**
  * Stages `attr` into the main package `main` (absolute): a custom package becomes a function
  * argument; every package joins the runtime list (`dependencies` when the file has one, else
  * `propagatedBuildInputs`), inside the block of its systems when it has some. Returns whether
@@ -177,28 +114,6 @@ export async function stageWire(
   parseNix(after, mainRel);
   cs.write(opts.main, after);
   return { changed: true, before, after };
-}
-
-/**
- * Applies the staged changes, all or none, holding the sources lock while the manifest
- * changes (fetch-source takes the same lock).
- */
-export async function applyStaged(cs: Changeset): Promise<void> {
-  if (!cs.size) return;
-  const paths = repoPaths(cs.root);
-  const touchesSources = cs.paths().some((p) =>
-    p === MANIFEST || p.startsWith(".flox/sources/")
-  );
-  const haveDir = await Deno.stat(paths.sourcesDir).then(
-    () => true,
-    () => false,
-  );
-  if (touchesSources && haveDir) {
-    await using _lock = await acquireLock(paths.lock);
-    await cs.apply();
-  } else {
-    await cs.apply();
-  }
 }
 
 async function sha256Of(path: string): Promise<string | undefined> {

@@ -9,25 +9,21 @@ import { exists } from "../kit/fsutil.ts";
 import { unifiedDiff } from "../kit/diff.ts";
 import { info, out, warn } from "../kit/log.ts";
 import type { Frontend } from "../kit/prompt.ts";
-import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
+import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import { normalizeName } from "../python/names.ts";
-import type { NixSystem } from "../python/pep508.ts";
+import type { NixSystem } from "../python/markers.ts";
 import type { SourceEntry } from "../repo/manifest.ts";
 import type { DepReport } from "./deps.ts";
 import type { Loaded } from "./source.ts";
 import type { PackageSpec, SrcSpec } from "./render.ts";
-import {
-  stageDropSource,
-  stageVendor,
-  stageWire,
-  vendoredFileOf,
-} from "./stage.ts";
+import { stageVendor, stageWire } from "./stage.ts";
+import { stageSourceDrop, vendoredFileOf } from "../repo/staged_sources.ts";
 
 /** Where the package's source comes from: vendored, fetchPypi or fetchFromGitHub. */
 export type SourceKind = SrcSpec["kind"];
 
 /** Where a package was wired: the main file (relative to the root) and whether it changed. */
-export interface Wired {
+interface Wired {
   file: string;
   changed: boolean;
 }
@@ -59,7 +55,7 @@ export interface PackageResult {
 }
 
 /** The answers step 1, 7 and 8 need (a part of NewPackageOptions). */
-export interface StepOptions {
+interface StepOptions {
   root: string;
   main: string;
   inNixpkgs?: "use" | "package";
@@ -217,9 +213,11 @@ export async function writePackage(
     }
   }
   cs.write(pkgRel, text);
-  const old = existing === undefined ? undefined : vendoredFileOf(existing);
-  if (old && old !== vendoredFileOf(text)) {
-    if (await stageDropSource(cs, old, pkgRel)) {
+  const old = existing === undefined
+    ? undefined
+    : vendoredFileOf(existing, pkgRel);
+  if (old && old !== vendoredFileOf(text, pkgRel)) {
+    if (!(await stageSourceDrop(cs, old)).usedBy.length) {
       result.droppedSource = old;
       info(
         `${

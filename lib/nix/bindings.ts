@@ -1,7 +1,7 @@
 // The syntax the package queries walk: the body under function heads and `with`/`let`, the
 // parts of an application, an attr set's bindings with string values resolved against a scope.
 import type { SyntaxNode } from "@lezer/common";
-import type { NixFile } from "./parse.ts";
+import type { NixFile, Span } from "./parse.ts";
 import {
   children,
   exprChildren,
@@ -10,7 +10,22 @@ import {
   type StringPart,
   stringValue,
 } from "./syntax.ts";
-import type { Binding } from "./query.ts";
+
+/** A `name = value;` binding (or `inherit name;`). */
+export interface Binding {
+  name: string;
+  /** The whole `name = value;` (for inherit, the name). */
+  span: Span;
+  node: SyntaxNode;
+  value: SyntaxNode | undefined;
+  valueSpan: Span;
+  line: number;
+  /** The value's source text. */
+  text: string;
+  /** The value as a string, when it is a string literal whose interpolations resolve. */
+  string?: string | undefined;
+  inherited: boolean;
+}
 
 /** The expression after stripping leading function heads, `with`, `let` and `assert`. */
 export function bodyOf(node: SyntaxNode): SyntaxNode {
@@ -112,7 +127,7 @@ export function bindingsOf(
 }
 
 /** Dotted name of an AttrPath (`meta.license`, `"foo-bar"`). */
-export function attrPathName(file: NixFile, path: SyntaxNode): string {
+function attrPathName(file: NixFile, path: SyntaxNode): string {
   return exprChildren(path).map((p) =>
     p.name === "String"
       ? stringValue(file, p).value ?? file.slice(p)

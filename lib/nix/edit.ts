@@ -29,7 +29,8 @@ import {
   lineIndent,
   quoteNixString,
 } from "./syntax.ts";
-import { type Binding, type PackageInfo, readPackage } from "./query.ts";
+import { type PackageInfo, readPackage } from "./query.ts";
+import { type Binding } from "./bindings.ts";
 import { appParts, bindingsOf } from "./bindings.ts";
 
 /** One replacement: the text between `from` and `to` becomes `insert`. */
@@ -246,23 +247,6 @@ export function setStringAttr(
   const loc = locate(text, attrPath, opts);
   if (loc.binding && loc.binding.string === value) return text;
   return setAttrExpr(text, attrPath, quoteNixString(value), opts);
-}
-
-/** Renames an attribute (`src.sha256` → `hash`), keeping its value. */
-export function renameAttr(
-  text: string,
-  attrPath: string[],
-  newName: string,
-  opts: EditOptions = {},
-): string {
-  const loc = locate(text, attrPath, opts);
-  if (!loc.binding || loc.binding.inherited) throw notFound(loc.p, attrPath);
-  const ap = loc.binding.node.getChild("AttrPath")!;
-  return replaceSpans(
-    text,
-    [{ from: ap.from, to: ap.to, insert: newName }],
-    loc.p,
-  );
 }
 
 function notFound(p: string, attrPath: string[]): KitError {

@@ -4,7 +4,8 @@
 import { KitError } from "../kit/errors.ts";
 import { type NixFile, type Span } from "./parse.ts";
 import { detectIndent, lineIndent, quoteNixString } from "./syntax.ts";
-import { DEP_LISTS, type ListBlock, type ListItem } from "./query.ts";
+import { DEP_LISTS } from "./query.ts";
+import { type ListBlock, type ListItem } from "./lists.ts";
 import {
   appendBinding,
   type EditOptions,
@@ -18,7 +19,7 @@ import {
 } from "./edit.ts";
 
 /** Options of addListItem/removeListItem. */
-export interface ListOptions extends EditOptions {
+interface ListOptions extends EditOptions {
   /** The platform block (`lib.optionals (lib.elem … [ systems ])`); order does not matter. */
   systems?: string[] | undefined;
   /** Write the item as a "…" string literal (pythonImportsCheck). */

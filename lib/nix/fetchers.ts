@@ -1,9 +1,9 @@
 // Fetcher calls (`fetchFromGitHub`, `fetchPypi`, …) and what they hold: their attributes with
-// `${version}` resolved, every string literal, and every hash attribute of a file.
+// `${version}` resolved, and every string literal of a file. Finding every fetcher and hash
+// attribute of a file is lib/nix/find.ts.
 import type { SyntaxNode } from "@lezer/common";
 import type { NixFile, Span } from "./parse.ts";
 import { exprChildren, stringValue } from "./syntax.ts";
-import { isPlaceholderHash } from "../hash/sha256.ts";
 import {
   appParts,
   attrSetOf,
@@ -12,15 +12,50 @@ import {
   resolvePath,
   resolveString,
 } from "./bindings.ts";
-import {
-  type AttrValue,
-  type Fetcher,
-  type HashSite,
-  readPackage,
-} from "./query.ts";
+
+/** An attribute of a fetcher call. */
+interface AttrValue {
+  name: string;
+  text: string;
+  value?: string | undefined;
+  span: Span;
+  line: number;
+  inherited: boolean;
+  isString: boolean;
+}
+
+/** A fetcher call (fetchFromGitHub { … }) or a path literal used as `src`. */
+export interface Fetcher {
+  fetcher: string;
+  /** The function as written (`python3.pkgs.fetchPypi`). */
+  callee: string;
+  span: Span;
+  line: number;
+  /** A path `src` as written (`../sources/foo-${version}.whl`). */
+  path?: string | undefined;
+  /** That path with its `${…}` resolved from the file's bindings, when they all resolve. */
+  resolvedPath?: string | undefined;
+  attrs: Map<string, AttrValue>;
+  /** The attr set node of the call (undefined for paths). */
+  node?: SyntaxNode | undefined;
+}
+
+/** A hash attribute anywhere in the file. */
+export interface HashSite {
+  attr: string;
+  /** The attribute name's span (for renaming sha256 → hash). */
+  attrSpan: Span;
+  span: Span;
+  line: number;
+  text: string;
+  value?: string | undefined;
+  isString: boolean;
+  placeholder: boolean;
+  fetcher?: Fetcher | undefined;
+}
 
 /** Names of the fetchers whose calls are `src` candidates. */
-export const FETCHERS = new Set([
+const FETCHERS = new Set([
   "fetchFromGitHub",
   "fetchFromGitLab",
   "fetchFromGitea",
@@ -102,44 +137,6 @@ export function fetcherOf(
   };
 }
 
-/** Every fetcher call in the file, plus a path-literal `src`. */
-export function findFetchers(
-  file: NixFile,
-  scope?: Map<string, string>,
-): Fetcher[] {
-  const sc = scope ?? readPackage(file).scope;
-  const out: Fetcher[] = [];
-  const seen = new Set<number>();
-  file.tree.iterate({
-    enter(ref) {
-      if (ref.name === "App") {
-        const node = ref.node;
-        const parent = node.parent;
-        // Only the outermost App of a curried call.
-        if (
-          parent?.name === "App" && exprChildren(parent)[0]?.from === node.from
-        ) return;
-        const f = fetcherOf(file, node, sc);
-        if (f && !seen.has(f.span.from)) {
-          seen.add(f.span.from);
-          out.push(f);
-        }
-      } else if (ref.name === "Bind") {
-        const node = ref.node;
-        const path = node.getChild("AttrPath");
-        if (!path || file.slice(path) !== "src") return;
-        const v = exprChildren(node).find((x) => x.name !== "AttrPath");
-        if (
-          v && (v.name === "Path" || v.name === "HPath" || v.name === "SPath")
-        ) {
-          out.push(fetcherOf(file, v, sc)!);
-        }
-      }
-    },
-  });
-  return out;
-}
-
 /** Every string literal in the file (not those nested inside another string's interpolation). */
 export function findStrings(
   file: NixFile,
@@ -165,50 +162,6 @@ export function findStrings(
           value: stringValue(file, node).value,
         });
       }
-    },
-  });
-  return out;
-}
-
-const HASH_ATTRS = new Set([
-  "hash",
-  "sha256",
-  "outputHash",
-  "sha512",
-  "narHash",
-]);
-
-/** Every `hash`/`sha256`/`outputHash` binding in the file, with the fetcher it belongs to. */
-export function findHashSites(file: NixFile): HashSite[] {
-  const fetchers = findFetchers(file);
-  const byNode = new Map<number, Fetcher>();
-  for (const f of fetchers) if (f.node) byNode.set(f.node.from, f);
-  const out: HashSite[] = [];
-  file.tree.iterate({
-    enter(ref) {
-      if (ref.name !== "Bind") return;
-      const node = ref.node;
-      const path = node.getChild("AttrPath");
-      if (!path) return;
-      const attr = file.slice(path);
-      if (!HASH_ATTRS.has(attr)) return;
-      const v = exprChildren(node).find((x) => x.name !== "AttrPath");
-      if (!v) return;
-      const isString = v.name === "String";
-      const value = isString ? stringValue(file, v).value : undefined;
-      const text = file.slice(v);
-      const set = node.parent;
-      out.push({
-        attr,
-        attrSpan: { from: path.from, to: path.to },
-        span: { from: v.from, to: v.to },
-        line: file.line(v.from),
-        text,
-        value,
-        isString,
-        placeholder: isPlaceholderHash(value ?? text),
-        fetcher: set ? byNode.get(set.from) : undefined,
-      });
     },
   });
   return out;

@@ -4,7 +4,42 @@ import type { SyntaxNode } from "@lezer/common";
 import type { NixFile, Span } from "./parse.ts";
 import { exprChildren, stringValue } from "./syntax.ts";
 import { appParts, calleeName, unparen } from "./bindings.ts";
-import type { Binding, DepList, ListBlock, ListItem } from "./query.ts";
+import type { Binding } from "./bindings.ts";
+
+/** One element of a Nix list. */
+export interface ListItem {
+  /** Identifier/select text, or the decoded string for string items. */
+  name: string;
+  text: string;
+  span: Span;
+  line: number;
+  isString: boolean;
+}
+
+/** One `[ … ]` list of a dependency binding, maybe guarded by `lib.optionals`. */
+export interface ListBlock {
+  span: Span;
+  node: SyntaxNode;
+  line: number;
+  items: ListItem[];
+  /** The systems of `lib.optionals (lib.elem … [ systems ])`. */
+  systems?: string[] | undefined;
+  systemsSpan?: Span | undefined;
+  /** Source of the optionals condition, when guarded. */
+  condition?: string | undefined;
+  /** The whole operand (`lib.optionals (…) [ … ]`) for guarded blocks; the list otherwise. */
+  operandSpan: Span;
+}
+
+/** A list-valued binding. */
+export interface DepList {
+  binding: string;
+  with?: string | undefined;
+  span: Span;
+  line: number;
+  main?: ListBlock | undefined;
+  blocks: ListBlock[];
+}
 
 /** Splits `a ++ b ++ c` into its operands. */
 function concatOperands(file: NixFile, node: SyntaxNode): SyntaxNode[] {
@@ -112,7 +147,7 @@ function systemsOf(
 }
 
 /** A list of Nix systems: a `lib.elem … [ … ]` list or a literal `platforms = [ "…" ]`. */
-export interface SystemList {
+interface SystemList {
   span: Span;
   line: number;
   systems: { name: string; span: Span; line: number }[];

@@ -8,7 +8,7 @@ import {
   nixAttrCandidates,
   type NixpkgsLookup,
   type NixpkgsPackage,
-} from "./nixpkgs.ts";
+} from "./nixpkgs_names.ts";
 // ---------------------------------------------------------------------------------------------
 // Nix
 

@@ -8,13 +8,13 @@ import {
   nixAttrCandidates,
   type NixpkgsLookup,
   type NixpkgsPackage,
-} from "./nixpkgs.ts";
+} from "./nixpkgs_names.ts";
 
 /** What an index file was read as. */
-export type IndexFormat = "kit" | "plain-map" | "nix-env";
+type IndexFormat = "kit" | "plain-map" | "nix-env";
 
 /** How a format is named in messages. */
-export function describeIndexFormat(format: IndexFormat): string {
+function describeIndexFormat(format: IndexFormat): string {
   return format === "kit"
     ? "the kit's index format"
     : format === "plain-map"
@@ -73,7 +73,7 @@ export type NixpkgsIndex = z.infer<typeof indexSchema> & {
 };
 
 /** Where one version of the index was read from. */
-export type NixpkgsProvenance = z.infer<typeof provenanceSchema>;
+type NixpkgsProvenance = z.infer<typeof provenanceSchema>;
 
 /** Parses `nix-env -qaP --json -A python3Packages` output into attribute → version. */
 export function parseNixEnvJson(text: string): Record<string, string> {

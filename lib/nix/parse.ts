@@ -14,13 +14,12 @@ import type { SyntaxNode, Tree } from "@lezer/common";
 import { ExternalTokenizer, type InputStream, type LRParser } from "@lezer/lr";
 import { KitError } from "../kit/errors.ts";
 import { pathInterpolations } from "./parse_paths.ts";
-import { exprChildren } from "./syntax.ts";
 
 /** A half-open range of character offsets into a file's text. */
 export type Span = { from: number; to: number };
 
 /** 1-based line and column. */
-export type LineCol = { line: number; col: number };
+type LineCol = { line: number; col: number };
 
 // Token ids of the external string tokens in the generated grammar of
 // @replit/codemirror-lang-nix 6.0.1 (pinned in deno.json). tests/nix_parse_test.ts checks that
@@ -143,7 +142,7 @@ function nixLrParser(): LRParser {
 }
 
 /** A `${…}` inside a path literal: its span (from `$` to past `}`) and its parsed expression. */
-export interface PathInterpolation {
+interface PathInterpolation {
   span: Span;
   /** The expression, from a parse of its own (offsets are the file's). */
   node: SyntaxNode;
@@ -272,7 +271,7 @@ function finish(file: NixFile, interps: Span[]): NixFile | KitError {
     }
     parsed.push({
       span,
-      node: exprChildren(sub.root)[0] ?? sub.root,
+      node: firstExpression(sub.root) ?? sub.root,
       text: file.text.slice(span.from + 2, span.to - 1).trim(),
     });
   }
@@ -374,4 +373,13 @@ function firstError(file: NixFile): KitError | undefined {
 function describe(token: string): string {
   const t = token.split("\n")[0]!.trim();
   return `"${t.length > 30 ? t.slice(0, 30) + "…" : t}"`;
+}
+
+/** The first child of a node that is no comment (the expression of a Program). */
+function firstExpression(node: SyntaxNode): SyntaxNode | undefined {
+  let c = node.firstChild;
+  while (c && (c.name === "LineComment" || c.name === "BlockComment")) {
+    c = c.nextSibling;
+  }
+  return c ?? undefined;
 }

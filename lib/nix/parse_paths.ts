@@ -1,7 +1,8 @@
 // Nix's lexer rules for `${…}` inside path literals (`./foo-${version}.whl`), which the grammar's
 // single Path token cannot lex: a scanner that skips comments and strings as Nix's lexer does and
 // returns the outermost interpolation spans (parse.ts blanks them out and parses each alone).
-import type { Span } from "./parse.ts";
+/** A range of offsets (the same shape as parse.ts's Span, which builds on this file). */
+type Span = { from: number; to: number };
 
 // Nix's lexer: a path that goes on with `${` starts as `{PATH_CHAR}*/` or as a whole path
 // (`./a/b`, `../x-`, `~/`), and after the `}` goes on with path characters.

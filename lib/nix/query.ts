@@ -1,98 +1,26 @@
 // Queries on parsed .nix package files: the function's formal arguments, the bindings of the
 // buildPythonPackage/Application call, the `src` fetcher with `${version}` resolved, dependency
-// lists (`with python3.pkgs; [ … ] ++ lib.optionals (lib.elem … [ systems ]) [ … ]`), every hash
-// and every platform list. Pure: a NixFile in, plain data with spans out (see lib/nix/edit.ts).
+// lists (`with python3.pkgs; [ … ] ++ lib.optionals (lib.elem … [ systems ]) [ … ]`, read by
+// lib/nix/lists.ts) and every platform list. Pure: a NixFile in, plain data with spans out (see lib/nix/edit.ts).
 import type { SyntaxNode } from "@lezer/common";
 import type { NixFile, Span } from "./parse.ts";
 import { children, exprChildren } from "./syntax.ts";
-import { appParts, attrSetOf, bindingsOf, bodyOf } from "./bindings.ts";
-import { fetcherOf } from "./fetchers.ts";
-import { depListOf } from "./lists.ts";
+import {
+  appParts,
+  attrSetOf,
+  type Binding,
+  bindingsOf,
+  bodyOf,
+} from "./bindings.ts";
+import { type Fetcher, fetcherOf } from "./fetchers.ts";
+import { type DepList, depListOf } from "./lists.ts";
 
 /** One formal argument of the file's function (`{ lib, python3, foo ? null }:`). */
-export interface Formal {
+interface Formal {
   name: string;
   span: Span;
   line: number;
   default?: string | undefined;
-}
-
-/** A `name = value;` binding (or `inherit name;`). */
-export interface Binding {
-  name: string;
-  /** The whole `name = value;` (for inherit, the name). */
-  span: Span;
-  node: SyntaxNode;
-  value: SyntaxNode | undefined;
-  valueSpan: Span;
-  line: number;
-  /** The value's source text. */
-  text: string;
-  /** The value as a string, when it is a string literal whose interpolations resolve. */
-  string?: string | undefined;
-  inherited: boolean;
-}
-
-/** An attribute of a fetcher call. */
-export interface AttrValue {
-  name: string;
-  text: string;
-  value?: string | undefined;
-  span: Span;
-  line: number;
-  inherited: boolean;
-  isString: boolean;
-}
-
-/** A fetcher call (fetchFromGitHub { … }) or a path literal used as `src`. */
-export interface Fetcher {
-  fetcher: string;
-  /** The function as written (`python3.pkgs.fetchPypi`). */
-  callee: string;
-  span: Span;
-  line: number;
-  /** A path `src` as written (`../sources/foo-${version}.whl`). */
-  path?: string | undefined;
-  /** That path with its `${…}` resolved from the file's bindings, when they all resolve. */
-  resolvedPath?: string | undefined;
-  attrs: Map<string, AttrValue>;
-  /** The attr set node of the call (undefined for paths). */
-  node?: SyntaxNode | undefined;
-}
-
-/** One element of a Nix list. */
-export interface ListItem {
-  /** Identifier/select text, or the decoded string for string items. */
-  name: string;
-  text: string;
-  span: Span;
-  line: number;
-  isString: boolean;
-}
-
-/** One `[ … ]` list of a dependency binding, maybe guarded by `lib.optionals`. */
-export interface ListBlock {
-  span: Span;
-  node: SyntaxNode;
-  line: number;
-  items: ListItem[];
-  /** The systems of `lib.optionals (lib.elem … [ systems ])`. */
-  systems?: string[] | undefined;
-  systemsSpan?: Span | undefined;
-  /** Source of the optionals condition, when guarded. */
-  condition?: string | undefined;
-  /** The whole operand (`lib.optionals (…) [ … ]`) for guarded blocks; the list otherwise. */
-  operandSpan: Span;
-}
-
-/** A list-valued binding. */
-export interface DepList {
-  binding: string;
-  with?: string | undefined;
-  span: Span;
-  line: number;
-  main?: ListBlock | undefined;
-  blocks: ListBlock[];
 }
 
 /** What the tasks need to know about a package file. */
@@ -115,20 +43,6 @@ export interface PackageInfo {
   pythonImportsCheck?: string[] | undefined;
   license?: string | undefined;
   scope: Map<string, string>;
-}
-
-/** A hash attribute anywhere in the file. */
-export interface HashSite {
-  attr: string;
-  /** The attribute name's span (for renaming sha256 → hash). */
-  attrSpan: Span;
-  span: Span;
-  line: number;
-  text: string;
-  value?: string | undefined;
-  isString: boolean;
-  placeholder: boolean;
-  fetcher?: Fetcher | undefined;
 }
 
 /** The list bindings the tasks treat as dependency lists. */

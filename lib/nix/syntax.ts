@@ -186,3 +186,20 @@ const PUNCT = new Set([
 export function isComment(node: SyntaxNode): boolean {
   return node.name === "LineComment" || node.name === "BlockComment";
 }
+
+/**
+ * The file's text with every comment blanked to spaces (offsets and lines kept), so a search
+ * for a name finds only code: a `#` inside a string is no comment.
+ */
+export function codeOnly(file: NixFile): string {
+  let text = file.text;
+  const cursor = file.tree.cursor();
+  do {
+    if (cursor.name === "LineComment" || cursor.name === "BlockComment") {
+      const { from, to } = cursor;
+      text = text.slice(0, from) +
+        text.slice(from, to).replace(/[^\n]/g, " ") + text.slice(to);
+    }
+  } while (cursor.next());
+  return text;
+}

@@ -7,7 +7,7 @@ import { parseNix } from "./parse.ts";
 import { unifiedDiff } from "../kit/diff.ts";
 
 /** Result of writing an edited file. */
-export interface WriteResult {
+interface WriteResult {
   changed: boolean;
   diff: string;
   before: string;
@@ -38,14 +38,4 @@ export async function writeNixFile(
     await atomicWrite(path, after);
   }
   return { changed: true, diff, before, after };
-}
-
-/** Reads `path`, applies `edit` (text in, text out) and writes the result as writeNixFile does. */
-export async function editNixFile(
-  path: string,
-  edit: (text: string) => string,
-  opts: { dryRun?: boolean; displayPath?: string } = {},
-): Promise<WriteResult> {
-  const before = await Deno.readTextFile(path);
-  return await writeNixFile(path, before, edit(before), opts);
 }

@@ -2,8 +2,9 @@
 // not itself a custom package is taken from nixpkgs, so nixpkgs' version must satisfy it.
 // "av>=14.2.0 (comfyui 0.3.75): nixpkgs av 13.1.0 does not satisfy it".
 import { normalizeName } from "../python/names.ts";
-import { applicability, type Requirement } from "../python/pep508.ts";
-import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
+import { type Requirement } from "../python/pep508.ts";
+import { applicability } from "../python/markers.ts";
+import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import type { Row } from "./report.ts";
 import { specifierHolds } from "../repo/classify.ts";
 

@@ -8,7 +8,7 @@
 import { KitError } from "../kit/errors.ts";
 import type { EnvLike } from "../kit/env.ts";
 import { normalizeName } from "../python/names.ts";
-import type { NixpkgsLookup } from "../nix/nixpkgs.ts";
+import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import type { RequestOptions } from "../net/http.ts";
 import { githubApiUrl, githubHeaders, listTags } from "../net/github.ts";
 import { fetchReleaseVersions, pypiUrl } from "../net/pypi.ts";

@@ -5,7 +5,8 @@ import { compare, valid } from "@renovatebot/pep440";
 import { isPrerelease, tagVersion } from "../python/versions.ts";
 import { specifierHolds } from "../repo/classify.ts";
 import { normalizeName } from "../python/names.ts";
-import { applicability, type Requirement } from "../python/pep508.ts";
+import { type Requirement } from "../python/pep508.ts";
+import { applicability } from "../python/markers.ts";
 
 /** A release candidate: a version, and the tag that names it for GitHub sources. */
 export interface Candidate {

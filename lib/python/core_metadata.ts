@@ -10,7 +10,7 @@ import { KitError } from "../kit/errors.ts";
 import { normalizeName } from "./names.ts";
 
 /** Parsed RFC 822-style core metadata: fields by lowercase name (multi-use kept), and the body. */
-export interface CoreMetadata {
+interface CoreMetadata {
   fields: Map<string, string[]>;
   body: string;
 }

@@ -39,17 +39,13 @@ import {
 import type { ShippedLicense } from "./license_weigh.ts";
 
 export {
-  type CoreMetadata,
   githubRepo,
   parseCoreMetadata,
   parseRequiresTxt,
   pickHomepage,
 } from "./core_metadata.ts";
-export {
-  importNamesFromPaths,
-  importNamesFromTopLevel,
-} from "./import_names.ts";
-export { type ArchiveView, distKind, openArchive } from "./dist_archive.ts";
+export { importNamesFromPaths } from "./import_names.ts";
+export { openArchive } from "./dist_archive.ts";
 
 /** Everything new-package needs from a distribution file. */
 export interface DistMetadata {
@@ -99,7 +95,7 @@ function licenseFiles(view: ArchiveView, wheel: boolean): ShippedLicense[] {
 }
 
 /** Metadata of a wheel from its members. */
-export function wheelMetadata(view: ArchiveView, file: string): DistMetadata {
+function wheelMetadata(view: ArchiveView, file: string): DistMetadata {
   const distInfos = [
     ...new Set(
       view.paths.map((p) => p.split("/")[0]!).filter((d) =>
@@ -157,7 +153,7 @@ export function wheelMetadata(view: ArchiveView, file: string): DistMetadata {
 }
 
 /** Metadata of an sdist from its members (paths with the single top directory stripped). */
-export function sdistMetadata(view: ArchiveView, file: string): DistMetadata {
+function sdistMetadata(view: ArchiveView, file: string): DistMetadata {
   const pkgInfo = text(view, "PKG-INFO");
   const pyproject = readPyproject(view, file);
   const project = asRecord(pyproject?.["project"]);

@@ -64,7 +64,7 @@ export const SPDX: Readonly<Record<string, string>> = {
 };
 
 /** Attributes accepted by `--license` besides the SPDX table's. */
-export const EXTRA_ATTRS = [
+const EXTRA_ATTRS = [
   "free",
   "publicDomain",
   "unfree",

@@ -18,7 +18,7 @@ export interface ShippedLicense {
 }
 
 /** detectLicense() weighed against the licence texts the distribution ships. */
-export type LicenseVerdict =
+type LicenseVerdict =
   & (
     | LicenseDecision
     /** The metadata and a shipped text name different licences: ask, never guess. */

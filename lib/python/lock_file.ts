@@ -53,7 +53,7 @@ export function parseSimplePage(
 }
 
 /** Where to look for the other files of each release. */
-export interface HashSources {
+interface HashSources {
   indexUrls?: readonly string[];
   findLinks?: readonly string[];
   fetch?: typeof fetch;

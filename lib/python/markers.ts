@@ -9,43 +9,9 @@ import type {
   MarkerNode,
   MarkerOp,
   MarkerValue,
-  MarkerVariable,
   Requirement,
-  VersionOp,
 } from "./pep508.ts";
-
-/** Variables whose value depends on the machine rather than on the Python interpreter. */
-export const PLATFORM_VARIABLES: readonly MarkerVariable[] = [
-  "os_name",
-  "sys_platform",
-  "platform_release",
-  "platform_system",
-  "platform_version",
-  "platform_machine",
-];
-
-/** Variables fixed by the target Python interpreter. */
-export const PYTHON_VARIABLES: readonly MarkerVariable[] = [
-  "python_version",
-  "python_full_version",
-  "platform_python_implementation",
-  "implementation_name",
-  "implementation_version",
-];
-
-/** True when `version` may follow `op` in a version specifier (PEP 440's rules). */
-export function validSpecVersion(op: VersionOp, version: string): boolean {
-  if (op === "===") return true;
-  if (version.endsWith(".*")) {
-    return (op === "==" || op === "!=") &&
-      valid(version.slice(0, -2)) !== null && !version.includes("+");
-  }
-  if (version.includes("*")) return false;
-  if (valid(version) === null) return false;
-  if (op === "~=") return /^(?:\d+!)?\d+\.\d+/.test(version.replace(/^v/, ""));
-  if (version.includes("+")) return op === "==" || op === "!=";
-  return true;
-}
+import { validSpecVersion } from "./pep508.ts";
 
 /** The Nix systems new-package writes conditionals for. */
 export const NIX_SYSTEMS = [
@@ -183,23 +149,6 @@ function compare(lhs: string, op: MarkerOp, rhs: string): boolean {
   }
 }
 
-/** The marker variables a marker mentions (sorted, unique). */
-export function markerVariables(node: MarkerNode): MarkerVariable[] {
-  const found = new Set<MarkerVariable>();
-  const walk = (n: MarkerNode) => {
-    if (n.kind === "compare") {
-      for (const v of [n.left, n.right]) {
-        if (v.kind === "variable") found.add(v.name);
-      }
-    } else {
-      walk(n.left);
-      walk(n.right);
-    }
-  };
-  walk(node);
-  return [...found].sort();
-}
-
 /** The extras a marker tests (`extra == "x"`), normalised, sorted, unique. */
 export function markerExtras(node: MarkerNode): string[] {
   const found = new Set<string>();
@@ -219,60 +168,6 @@ export function markerExtras(node: MarkerNode): string[] {
   };
   walk(node);
   return [...found].sort();
-}
-
-/** The parts of an `and`-chain of a marker, grouped by what they depend on. */
-export interface MarkerSplit {
-  /** Conjuncts using only interpreter variables (python_version, implementation_name, …). */
-  python?: MarkerNode;
-  /** Conjuncts using only platform variables (sys_platform, platform_machine, …). */
-  platform?: MarkerNode;
-  /** Conjuncts using only `extra`. */
-  extra?: MarkerNode;
-  /** Conjuncts mixing kinds (e.g. `python_version < "3.9" or sys_platform == "win32"`). */
-  mixed?: MarkerNode;
-}
-
-/**
- * Splits a marker at its top-level `and`s into python-version, platform, extra and mixed parts;
- * each part is the `and` of its conjuncts in their original order.
- */
-export function splitMarker(node: MarkerNode): MarkerSplit {
-  const conjuncts: MarkerNode[] = [];
-  const flatten = (n: MarkerNode) => {
-    if (n.kind === "and") {
-      flatten(n.left);
-      flatten(n.right);
-    } else conjuncts.push(n);
-  };
-  flatten(node);
-  const groups: Record<keyof MarkerSplit, MarkerNode[]> = {
-    python: [],
-    platform: [],
-    extra: [],
-    mixed: [],
-  };
-  for (const c of conjuncts) {
-    const vars = markerVariables(c);
-    const kind: keyof MarkerSplit = vars.every((v) =>
-        PYTHON_VARIABLES.includes(v)
-      )
-      ? "python"
-      : vars.every((v) => PLATFORM_VARIABLES.includes(v))
-      ? "platform"
-      : vars.every((v) => v === "extra")
-      ? "extra"
-      : "mixed";
-    groups[kind].push(c);
-  }
-  const split: MarkerSplit = {};
-  for (const key of ["python", "platform", "extra", "mixed"] as const) {
-    const list = groups[key];
-    if (list.length) {
-      split[key] = list.reduce((left, right) => ({ kind: "and", left, right }));
-    }
-  }
-  return split;
 }
 
 /**
@@ -295,7 +190,7 @@ export function platformCondition(
 }
 
 /** How a requirement applies to the target: not at all, everywhere, or on some systems. */
-export type Applicability =
+type Applicability =
   | { kind: "never" }
   | { kind: "always" }
   | { kind: "systems"; systems: NixSystem[] };

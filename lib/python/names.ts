@@ -5,11 +5,6 @@ export function normalizeName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, "-");
 }
 
-/** The wheel file-name form of a project name (PEP 427: runs of `-_.` become `_`). */
-export function wheelName(name: string): string {
-  return name.replace(/[-_.]+/g, "_");
-}
-
 const VALID = /^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$/;
 
 /** True for a valid PyPI project name (PEP 508 `identifier`). */

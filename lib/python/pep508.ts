@@ -7,11 +7,11 @@
 //   platformCondition(req.marker!, { python: "3.12" }); // ["aarch64-linux", "x86_64-linux"]
 //
 // Pure functions, no I/O. PEP 440 comparisons come from @renovatebot/pep440.
+import { valid } from "@renovatebot/pep440";
 import { KitError } from "../kit/errors.ts";
-import { validSpecVersion } from "./markers.ts";
 
 /** The marker variables of PEP 508 (legacy dotted aliases are normalised to these). */
-export const MARKER_VARIABLES = [
+const MARKER_VARIABLES = [
   "python_version",
   "python_full_version",
   "os_name",
@@ -25,7 +25,7 @@ export const MARKER_VARIABLES = [
   "implementation_version",
   "extra",
 ] as const;
-export type MarkerVariable = typeof MARKER_VARIABLES[number];
+type MarkerVariable = typeof MARKER_VARIABLES[number];
 
 // Aliases that `packaging` still accepts (PEP 345 / setuptools spellings).
 const ALIASES: Record<string, MarkerVariable> = {
@@ -37,7 +37,7 @@ const ALIASES: Record<string, MarkerVariable> = {
   "python_implementation": "platform_python_implementation",
 };
 
-export type VersionOp = "<=" | "<" | "!=" | "==" | ">=" | ">" | "~=" | "===";
+type VersionOp = "<=" | "<" | "!=" | "==" | ">=" | ">" | "~=" | "===";
 export type MarkerOp = VersionOp | "in" | "not in";
 
 export type MarkerValue =
@@ -360,17 +360,16 @@ export function requirementsProblem(
   return undefined;
 }
 
-// Marker evaluation and Nix systems live in lib/python/markers.ts; re-exported for importers.
-export {
-  applicability,
-  evaluateMarker,
-  markerEnvironment,
-  markerExtras,
-  markerVariables,
-  NIX_SYSTEMS,
-  PLATFORM_VARIABLES,
-  platformCondition,
-  PYTHON_VARIABLES,
-  splitMarker,
-} from "./markers.ts";
-export type { Applicability, MarkerSplit, NixSystem } from "./markers.ts";
+/** True when `version` may follow `op` in a version specifier (PEP 440's rules). */
+export function validSpecVersion(op: VersionOp, version: string): boolean {
+  if (op === "===") return true;
+  if (version.endsWith(".*")) {
+    return (op === "==" || op === "!=") &&
+      valid(version.slice(0, -2)) !== null && !version.includes("+");
+  }
+  if (version.includes("*")) return false;
+  if (valid(version) === null) return false;
+  if (op === "~=") return /^(?:\d+!)?\d+\.\d+/.test(version.replace(/^v/, ""));
+  if (version.includes("+")) return op === "==" || op === "!=";
+  return true;
+}

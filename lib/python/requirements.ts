@@ -11,7 +11,6 @@ import {
   markerToString,
   parseRequirement,
   type Requirement,
-  requirementToString,
 } from "./pep508.ts";
 
 /** A requirement with where it was written. */
@@ -25,7 +24,7 @@ export interface RequirementLine extends Requirement {
 }
 
 /** A `-r` / `-c` reference to another file. */
-export interface Include {
+interface Include {
   kind: "requirement" | "constraint";
   /** The path as written (relative to the including file). */
   path: string;
@@ -33,7 +32,7 @@ export interface Include {
 }
 
 /** Everything a requirements file says. */
-export interface RequirementsFile {
+interface RequirementsFile {
   requirements: RequirementLine[];
   includes: Include[];
   /** `-i` / `--index-url` (last one wins, as in pip). */
@@ -300,7 +299,7 @@ export async function readRequirementsFile(path: string): Promise<{
 }
 
 /** One requirement that differs between two sets. */
-export interface ChangedRequirement {
+interface ChangedRequirement {
   /** Normalised project name. */
   name: string;
   old: Requirement;
@@ -392,13 +391,4 @@ export function diffRequirements(
     if (!matched.has(a)) diff.removed.push(a);
   }
   return diff;
-}
-
-/** One line per difference, for reports: `+ av>=14.2.0`, `- foo`, `~ numpy: specifier …`. */
-export function formatRequirementsDiff(d: RequirementsDiff): string[] {
-  return [
-    ...d.added.map((r) => `+ ${requirementToString(r)}`),
-    ...d.removed.map((r) => `- ${requirementToString(r)}`),
-    ...d.changed.map((c) => `~ ${c.name}: ${c.changes.join("; ")}`),
-  ];
 }

@@ -4,12 +4,12 @@
 // functions; lib/python/resolver.ts runs the resolvers.
 import { normalizeName } from "./names.ts";
 import {
-  evaluateMarker,
   type MarkerEnvironment,
   markerToString,
   parseRequirement,
   type Requirement,
 } from "./pep508.ts";
+import { evaluateMarker } from "./markers.ts";
 
 /** Who asks for a package, and how. */
 export interface Requirer {

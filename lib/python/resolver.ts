@@ -27,7 +27,7 @@ import {
 } from "./resolved.ts";
 
 /** What to resolve and where from. */
-export interface ResolveOptions {
+interface ResolveOptions {
   /** PEP 508 requirement strings. */
   requirements?: readonly string[];
   /** Requirements files handed to the resolver as they are (`-r FILE`). */

@@ -2,26 +2,13 @@
 // argument and list entries gone from comfyui.nix and from any custom package that takes it, its
 // .flox/pkgs file deleted, its vendored source, manifest entry and checksum line dropped when
 // nothing else uses them. Refuses the main package and a package another one still needs.
-import { join } from "node:path";
 import { Changeset } from "../kit/changeset.ts";
 import { KitError } from "../kit/errors.ts";
 import { normalizeName } from "../python/names.ts";
 import { readPackageSet, type SetPackage } from "../repo/package_set.ts";
-import {
-  parseManifest,
-  renderSha256Sums,
-  serializeManifest,
-  type SourceEntry,
-} from "../repo/manifest.ts";
 import { unwireText, variableUses } from "../repo/wire.ts";
-import { exists } from "../kit/fsutil.ts";
-import {
-  PKGS_DIR,
-  repoPaths,
-  sourceFile,
-  SOURCES_MANIFEST,
-  SUMS_FILE,
-} from "../repo/paths.ts";
+import { PKGS_DIR, sourceFile } from "../repo/paths.ts";
+import { stageSourceDrop } from "../repo/staged_sources.ts";
 
 /** What to keep. */
 export interface RemoveOptions {
@@ -36,7 +23,7 @@ export interface RemoveOptions {
 }
 
 /** The staged removal and what it amounts to. */
-export interface RemovalPlan {
+interface RemovalPlan {
   attr: string;
   file: string;
   changes: Changeset;
@@ -51,12 +38,22 @@ export interface RemovalPlan {
 }
 
 /** Finds the package NAME names: its attribute (file name), or its pname. */
-export function findPackage(packages: SetPackage[], name: string): SetPackage {
+function findPackage(packages: SetPackage[], name: string): SetPackage {
   const n = normalizeName(name);
-  const hit = packages.find((p) => p.attr === name) ??
-    packages.find((p) => normalizeName(p.attr) === n) ??
-    packages.find((p) => p.pname !== undefined && normalizeName(p.pname) === n);
-  if (hit) return hit;
+  const byAttr = packages.find((p) => p.attr === name) ??
+    packages.find((p) => normalizeName(p.attr) === n);
+  if (byAttr) return byAttr;
+  const byPname = packages.filter((p) =>
+    p.pname !== undefined && normalizeName(p.pname) === n
+  );
+  if (byPname.length > 1) {
+    throw new KitError(
+      `"${name}" is the pname of ${
+        byPname.map((p) => `${p.attr} (${p.file})`).join(" and ")
+      }: name the one to remove by its file name`,
+    );
+  }
+  if (byPname[0]) return byPname[0];
   const names = packages.filter((p) => !p.isMain).map((p) => p.attr);
   throw new KitError(
     `No package "${name}" in ${PKGS_DIR}/: ${
@@ -68,7 +65,7 @@ export function findPackage(packages: SetPackage[], name: string): SetPackage {
 }
 
 /** The custom packages that take `attr` as an argument and list it among their dependencies. */
-export function dependents(packages: SetPackage[], attr: string): SetPackage[] {
+function dependents(packages: SetPackage[], attr: string): SetPackage[] {
   return packages.filter((p) =>
     !p.isMain && p.attr !== attr && p.takes.includes(attr) &&
     [...p.info.lists.entries()].some(([name, l]) =>
@@ -140,62 +137,4 @@ export async function planRemoval(opts: RemoveOptions): Promise<RemovalPlan> {
     plan.entries.push(...drop.entries);
   }
   return plan;
-}
-
-/** What {@link stageSourceDrop} staged, or why it left the source. */
-export interface SourceDrop {
-  /** Package files (relative) that still name the file: then nothing was staged. */
-  usedBy: string[];
-  /** The vendored file staged for removal (relative), when it exists. */
-  removed?: string | undefined;
-  /** Manifest entries dropped ("name version (file)"). */
-  entries: string[];
-}
-
-/**
- * Stages in `cs` the removal of the vendored file `file`, its sources-manifest.json entry and
- * its SHA256SUMS.txt line, unless a package file still names it. Package files and the manifest
- * are read through `cs`, so what is already staged counts: a package file staged for removal
- * no longer uses the file, a rewritten one (new-package --force at another version) is read
- * as rewritten, and several drops in one changeset compose.
- */
-export async function stageSourceDrop(
-  cs: Changeset,
-  file: string,
-): Promise<SourceDrop> {
-  const paths = repoPaths(cs.root);
-  const pkgs = new Set(
-    cs.paths().filter((p) =>
-      p.startsWith(`${PKGS_DIR}/`) && p.endsWith(".nix")
-    ),
-  );
-  for await (const e of Deno.readDir(paths.pkgsDir)) {
-    if (e.isFile && e.name.endsWith(".nix")) pkgs.add(`${PKGS_DIR}/${e.name}`);
-  }
-  const usedBy: string[] = [];
-  for (const rel of [...pkgs].sort()) {
-    if ((await cs.readText(rel))?.includes(file)) usedBy.push(rel);
-  }
-  const drop: SourceDrop = { usedBy, entries: [] };
-  if (usedBy.length) return drop;
-  const manifestText = await cs.readText(SOURCES_MANIFEST);
-  if (manifestText !== undefined) {
-    const m = parseManifest(manifestText, SOURCES_MANIFEST);
-    const gone: SourceEntry[] = m.sources.filter((e) => e.file === file);
-    if (gone.length) {
-      const next = {
-        version: 1 as const,
-        sources: m.sources.filter((e) => e.file !== file),
-      };
-      cs.write(SOURCES_MANIFEST, serializeManifest(next));
-      cs.write(SUMS_FILE, renderSha256Sums(next));
-      drop.entries = gone.map((e) => `${e.name} ${e.version} (${e.file})`);
-    }
-  }
-  const rel = sourceFile(file);
-  if (await exists(join(cs.root, rel))) {
-    cs.remove(rel);
-    drop.removed = rel;
-  }
-  return drop;
 }

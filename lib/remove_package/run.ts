@@ -11,18 +11,8 @@ import { withLock } from "../repo/lock.ts";
 import { repoPaths } from "../repo/paths.ts";
 import { planRemoval, type RemoveOptions } from "./plan.ts";
 
-export {
-  dependents,
-  findPackage,
-  planRemoval,
-  type RemovalPlan,
-  type RemoveOptions,
-  type SourceDrop,
-  stageSourceDrop,
-} from "./plan.ts";
-
 /** What a run did (or would do). */
-export interface RemoveResult {
+interface RemoveResult {
   package: string;
   file: string;
   /** "removed", "would-remove" (dry run) or "cancelled". */
@@ -68,7 +58,20 @@ export async function removePackage(
   // Staged from what was read before the question: re-plan under the lock and refuse if the
   // tree moved meanwhile (another run, an editor).
   await withLock(repoPaths(opts.root).lock, async () => {
-    const again = (await planRemoval(opts)).changes;
+    let again;
+    try {
+      again = (await planRemoval(opts)).changes;
+    } catch (e) {
+      // Another run (or an editor) got there first: what was planned no longer holds.
+      if (!(e instanceof KitError) && !(e instanceof Deno.errors.NotFound)) {
+        throw e;
+      }
+      throw new KitError(
+        `The repository changed while ${plan.attr} was being removed (${
+          e.message.split("\n")[0]
+        }): run again (nothing was changed)`,
+      );
+    }
     const paths = cs.paths();
     let same = again.paths().join("\n") === paths.join("\n");
     for (const p of paths) {

@@ -13,12 +13,12 @@ import { KitError } from "../kit/errors.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";
 import { type Manifest, readManifest, type SourceEntry } from "./manifest.ts";
 import { normalizeName } from "../python/names.ts";
-import { nixAttrCandidates, type NixpkgsLookup } from "../nix/nixpkgs.ts";
+import { nixAttrCandidates, type NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import { parseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
 
 /** A package to classify. */
-export interface PackageRef {
+interface PackageRef {
   name: string;
   /** The exact version the tree pins (from the resolver). */
   version?: string | undefined;
@@ -37,7 +37,7 @@ interface Common {
 }
 
 /** A package taken from nixpkgs. */
-export interface FromNixpkgs extends Common {
+interface FromNixpkgs extends Common {
   status: "nixpkgs";
   attr: string;
   version: string;
@@ -46,7 +46,7 @@ export interface FromNixpkgs extends Common {
 }
 
 /** A package with its own file under .flox/pkgs/. */
-export interface Custom extends Common {
+interface Custom extends Common {
   status: "custom";
   attr: string;
   /** Path relative to the repository root. */
@@ -60,14 +60,14 @@ export interface Custom extends Common {
 }
 
 /** A vendored source without a package file. */
-export interface Vendored extends Common {
+interface Vendored extends Common {
   status: "vendored";
   entry: SourceEntry;
   matches?: boolean | undefined;
 }
 
 /** Not provided by anything. */
-export interface Missing extends Common {
+interface Missing extends Common {
   status: "missing";
   fix: string;
 }
@@ -76,7 +76,7 @@ export interface Missing extends Common {
 export type Classification = FromNixpkgs | Custom | Vendored | Missing;
 
 /** Options of `classify`. */
-export interface ClassifyOptions {
+interface ClassifyOptions {
   /** Repository root (holds .flox/pkgs/ and sources-manifest.json). */
   root: string;
   nixpkgs: NixpkgsLookup;
@@ -85,7 +85,7 @@ export interface ClassifyOptions {
 }
 
 /** The command that adds a missing package. */
-export function newPackageCommand(name: string, version?: string): string {
+function newPackageCommand(name: string, version?: string): string {
   return `deno task new-package ${name}${version ? `==${version}` : ""}`;
 }
 

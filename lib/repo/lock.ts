@@ -31,7 +31,7 @@ interface Owner {
 }
 
 /** A held lock; release it (or `await using`) when done. */
-export interface Lock extends AsyncDisposable {
+interface Lock extends AsyncDisposable {
   readonly path: string;
   release(): Promise<void>;
 }
@@ -105,15 +105,20 @@ export async function acquireLock(
     try {
       file = await Deno.open(path, { write: true, createNew: true });
     } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw lockError(path, e);
     }
     if (file) {
       const unregister = removeOnInterrupt(path);
       try {
         await file.write(new TextEncoder().encode(JSON.stringify(me) + "\n"));
-      } finally {
+      } catch (e) {
+        // A full disk: an empty lock left behind would stall the next run until it goes stale.
         file.close();
+        await Deno.remove(path).catch(() => {});
+        unregister();
+        throw lockError(path, e);
       }
+      file.close();
       // Heartbeat: keep the lock fresh while held, so only an abandoned one goes stale.
       const beat = setInterval(() => {
         const now = new Date();
@@ -156,6 +161,17 @@ export async function acquireLock(
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+function lockError(path: string, e: unknown): KitError {
+  const why = e instanceof Deno.errors.NotCapable
+    ? "not allowed for this task"
+    : e instanceof Error
+    ? e.message.split(" (os error")[0]!
+    : String(e);
+  return new KitError(
+    `Cannot take the lock "${path}": ${why} (nothing was changed)`,
+  );
 }
 
 /** Runs `fn` while holding the lock at `path`. */

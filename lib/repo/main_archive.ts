@@ -23,7 +23,7 @@ import {
 import { fetchUrlCached } from "./fetch_cache.ts";
 
 /** One release of the main package, read from its source archive. */
-export interface MainRelease {
+interface MainRelease {
   /** The NAR hash (SRI) of the unpacked archive: what comfyui.nix pins as `hash`. */
   hash: string;
   requirements: RequirementLine[];

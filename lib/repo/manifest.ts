@@ -3,37 +3,22 @@
 import { SOURCES_MANIFEST } from "./paths.ts";
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
-import { atomicWrite, readTextIfExists } from "../kit/fsutil.ts";
+import { plainFileNameProblem, readTextIfExists } from "../kit/fsutil.ts";
 import { isValidProjectName, normalizeName } from "../python/names.ts";
 import { fieldOf } from "../kit/schema.ts";
 
 /** Names in `.flox/sources/` the kit itself writes: never a vendored file. */
-export const RESERVED_NAMES: readonly string[] = ["SHA256SUMS.txt"];
-
-/** Longest vendored file name (file systems allow 255 bytes; room for temp suffixes). */
-export const MAX_FILE_NAME = 200;
+const RESERVED_NAMES: readonly string[] = ["SHA256SUMS.txt"];
 
 /**
- * Why `name` cannot be a vendored file under `.flox/sources/`, or undefined when it can: one
- * plain printable component, not hidden (the lock file, `.gitignore`), not a name the kit
- * writes (SHA256SUMS.txt), at most MAX_FILE_NAME characters.
+ * Why `name` cannot be a vendored file under `.flox/sources/`, or undefined when it can: not a
+ * name the kit writes (SHA256SUMS.txt), and one plain file name (lib/kit/fsutil.ts).
  */
 export function fileNameProblem(name: string): string | undefined {
-  if (name.length === 0) return "it is empty";
-  if (/[/\\]/.test(name)) return "it contains a path separator";
   if (RESERVED_NAMES.includes(name)) {
     return `"${name}" is reserved: the kit generates it from sources-manifest.json`;
   }
-  if (name.startsWith(".")) {
-    return "it starts with '.', reserved for the kit's own files (the lock file)";
-  }
-  if (!/^[\x21-\x7e]+$/.test(name)) {
-    return "it contains spaces, control or non-ASCII characters";
-  }
-  if (name.length > MAX_FILE_NAME) {
-    return `it is ${name.length} characters long, at most ${MAX_FILE_NAME} allowed`;
-  }
-  return undefined;
+  return plainFileNameProblem(name);
 }
 
 /** True for a file name safe to write under `.flox/sources/` (see fileNameProblem). */
@@ -220,17 +205,6 @@ export function renderSha256Sums(m: Manifest): string {
     `${e.sha256}  ${e.file}`
   );
   return lines.length ? lines.join("\n") + "\n" : "";
-}
-
-/** Writes the manifest and its SHA256SUMS.txt, each atomically. */
-export async function writeManifest(
-  manifestPath: string,
-  sumsPath: string,
-  m: Manifest,
-): Promise<void> {
-  validateManifest(JSON.parse(serializeManifest(m)), manifestPath);
-  await atomicWrite(manifestPath, serializeManifest(m));
-  await atomicWrite(sumsPath, renderSha256Sums(m));
 }
 
 /** Replaces the entry with the same file name, or adds it. */

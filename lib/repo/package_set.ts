@@ -10,7 +10,7 @@ import { MAIN_PACKAGE, packageFile, PKGS_DIR, repoPaths } from "./paths.ts";
 import { readManifest, type SourceEntry } from "./manifest.ts";
 
 /** Where a custom package's source comes from. */
-export type PackageSource =
+type PackageSource =
   | { kind: "vendored"; file: string; entry?: SourceEntry | undefined }
   | { kind: "pypi"; name: string }
   | { kind: "github"; owner: string; repo: string; rev?: string | undefined }
@@ -33,7 +33,7 @@ export interface SetPackage {
 }
 
 /** The whole set, sorted by attribute name, and the manifest it was read with. */
-export interface PackageSet {
+interface PackageSet {
   packages: SetPackage[];
   manifest: SourceEntry[];
 }
@@ -61,7 +61,12 @@ export async function readPackageSet(root: string): Promise<PackageSet> {
   const packages: SetPackage[] = [];
   for (const name of names) {
     const file = packageFile(name.slice(0, -4));
-    const text = await Deno.readTextFile(join(dir, name));
+    const text = await Deno.readTextFile(join(dir, name)).catch((e) => {
+      // Removed since the folder was listed (another run): it is not part of the set.
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw e;
+    });
+    if (text === undefined) continue;
     const info = readPackage(parseNix(text, file));
     packages.push({
       attr: name.slice(0, -4),

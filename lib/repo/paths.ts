@@ -19,7 +19,7 @@ export const SOURCES_DIR = ".flox/sources";
 /** The checksum list of the vendored sources, regenerated from the manifest. */
 export const SUMS_FILE = `${SOURCES_DIR}/SHA256SUMS.txt`;
 /** The lock file that serialises writers of the sources and the manifest. */
-export const SOURCES_LOCK = `${SOURCES_DIR}/.lock`;
+const SOURCES_LOCK = `${SOURCES_DIR}/.lock`;
 /** What every vendored source is and where it came from. */
 export const SOURCES_MANIFEST = "sources-manifest.json";
 /** The offline nixpkgs index (python3Packages attribute -> version). */
@@ -34,7 +34,7 @@ export const FLOX_LOCK = ".flox/env/manifest.lock";
 /** The Flox environment's identity file. */
 export const FLOX_ENV_JSON = ".flox/env.json";
 /** Templates new-package renders (a repository may carry its own). */
-export const TEMPLATES_DIR = "templates";
+const TEMPLATES_DIR = "templates";
 export const PACKAGE_TEMPLATE = `${TEMPLATES_DIR}/package.nix`;
 /** freeze-deps' default output. */
 export const REQUIREMENTS_LOCK = "requirements.lock.txt";
@@ -54,6 +54,21 @@ export function sourceFile(file: string): string {
 /** The repository this kit is checked out in (where `deno task` runs every task). */
 export const KIT_ROOT = fileURLToPath(new URL("../..", import.meta.url))
   .replace(/\/$/, "");
+
+/**
+ * The offline nixpkgs index every task reads under `--root DIR` (when Nix and flox cannot
+ * answer and no --nixpkgs-index is given): DIR's own nixpkgs-index.json when it has one, else
+ * the kit's.
+ */
+export function nixpkgsIndexFor(root: string): string {
+  const own = join(root, NIXPKGS_INDEX);
+  try {
+    if (Deno.statSync(own).isFile) return own;
+  } catch {
+    // none: the kit's
+  }
+  return join(KIT_ROOT, NIXPKGS_INDEX);
+}
 
 /** The absolute paths of the repository at `root`. */
 export interface RepoPaths {

@@ -21,7 +21,7 @@ import {
 import { writeManifestFiles } from "./vendor.ts";
 
 /** The state of one manifest entry after `restoreAll`. */
-export type RestoreStatus =
+type RestoreStatus =
   | "ok" //            present, hash verified
   | "restored" //      was missing, downloaded and verified
   | "replaced" //      was corrupt, downloaded again (force)
@@ -44,7 +44,7 @@ export interface RestoreResult {
 }
 
 /** The outcome of `restoreAll`. */
-export interface RestoreReport {
+interface RestoreReport {
   results: RestoreResult[];
   /** SHA256SUMS.txt disagreed with the manifest (rewritten unless check/dry run). */
   sumsStale: boolean;

@@ -10,9 +10,10 @@
 // This file executes plans and records entries; the plans are in vendor_plan.ts, the one-call
 // forms in vendor_forms.ts, `--all` in restore.ts, cache-only fetches in fetch_cache.ts.
 import { type RepoPaths, repoPaths } from "./paths.ts";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
-import { atomicWrite, readTextIfExists, tempSibling } from "../kit/fsutil.ts";
+import { readTextIfExists } from "../kit/fsutil.ts";
+import { Changeset } from "../kit/changeset.ts";
 import { toSri } from "../hash/sha256.ts";
 import {
   fileNameProblem,
@@ -28,7 +29,6 @@ import { narHashArchive } from "../archive/nar_archive.ts";
 import { download, type DownloadResult } from "../net/download.ts";
 import { mirrorsFromEnv } from "../net/mirrors.ts";
 import { acquireLock } from "./lock.ts";
-import { removeOnInterrupt } from "../kit/cleanup.ts";
 import {
   cacheOf,
   ctxEnv,
@@ -40,7 +40,6 @@ import {
 } from "./vendor_context.ts";
 
 // Kept for tasks/bump_comfyui.ts (bump owner's file); everything else imports fetch_cache.ts.
-export { fetchUrlCached } from "./fetch_cache.ts";
 
 // ---------------------------------------------------------------- execute
 
@@ -216,42 +215,54 @@ async function fetchAndRecord(
   await Deno.mkdir(repoPaths(ctx.root).sourcesDir, { recursive: true });
   const cacheDir = cacheOf(ctx);
   let nar: string | undefined;
-  const got: DownloadResult = await download(t.url, {
-    ...ctx.request,
-    dest,
-    ...(expected ? { sha256: expected } : {}),
-    ...(plan.size !== undefined ? { size: plan.size } : {}),
-    ...(cacheDir ? { cacheDir } : {}),
-    mirrors: ctx.mirrors ?? mirrorsFromEnv(ctxEnv(ctx)),
-    ...(ctx.progress ? { progress: ctx.progress } : {}),
-    ...(plan.insecureHttp ? { insecureHttp: true } : {}),
-    label: plan.file,
-    check: async ({ sha256, path }) => {
-      // Re-read: another run may have written the file while this one downloaded.
-      const now = await fileSha(dest);
-      if (now !== undefined && now !== sha256 && !ctx.force) {
-        throw new KitError(
-          `${
-            rel(plan.file)
-          } exists with different bytes (sha256 ${now}, downloaded ${sha256}): not overwriting it (rerun with --force to replace it)`,
-        );
-      }
-      // Hash the archive's contents before it lands: an archive that cannot be unpacked
-      // never reaches .flox/sources/.
-      if (plan.kind === "github") {
-        try {
-          nar = toSri(await narHashArchive(path));
-        } catch (e) {
-          if (!(e instanceof KitError)) throw e;
-          throw new KitError(
-            `${plan.file} from ${t.url}: ${e.message}; nothing was written`,
-          );
-        }
-      }
-    },
-  });
+  // A full disk or a read-only folder under .flox/sources is one line, not a stack trace (the
+  // download's temp file is already gone).
+  const got: DownloadResult = await withWriteError(
+    rel(plan.file),
+    () =>
+      download(t.url, {
+        ...ctx.request,
+        dest,
+        ...(expected ? { sha256: expected } : {}),
+        ...(plan.size !== undefined ? { size: plan.size } : {}),
+        ...(cacheDir ? { cacheDir } : {}),
+        mirrors: ctx.mirrors ?? mirrorsFromEnv(ctxEnv(ctx)),
+        ...(ctx.progress ? { progress: ctx.progress } : {}),
+        ...(plan.insecureHttp ? { insecureHttp: true } : {}),
+        label: plan.file,
+        check: async ({ sha256, path }) => {
+          // Re-read: another run may have written the file while this one downloaded.
+          const now = await fileSha(dest);
+          if (now !== undefined && now !== sha256 && !ctx.force) {
+            throw new KitError(
+              `${
+                rel(plan.file)
+              } exists with different bytes (sha256 ${now}, downloaded ${sha256}): not overwriting it (rerun with --force to replace it)`,
+            );
+          }
+          // Hash the archive's contents before it lands: an archive that cannot be unpacked
+          // never reaches .flox/sources/.
+          if (plan.kind === "github") {
+            try {
+              nar = toSri(await narHashArchive(path));
+            } catch (e) {
+              if (!(e instanceof KitError)) throw e;
+              throw new KitError(
+                `${plan.file} from ${t.url}: ${e.message}; nothing was written`,
+              );
+            }
+          }
+        },
+      }),
+  );
   const entry = entryFor(plan, got.sha256, got.size, nar);
-  await recordEntries(ctx, [entry]);
+  try {
+    await recordEntries(ctx, [entry]);
+  } catch (e) {
+    // Unrecorded, the new file would be an orphan verify complains about: take it back.
+    if (have === undefined) await Deno.remove(dest).catch(() => {});
+    throw e;
+  }
   return {
     action: have === undefined ? "added" : "replaced",
     entry,
@@ -266,7 +277,7 @@ async function fetchAndRecord(
  * since), refuses to change an entry's hash unless `force`, writes manifest and SHA256SUMS.txt
  * atomically, and only when their text changes.
  */
-export async function recordEntries(
+async function recordEntries(
   ctx: VendorContext,
   entries: SourceEntry[],
 ): Promise<Manifest> {
@@ -288,9 +299,9 @@ export async function recordEntries(
 }
 
 /**
- * Writes manifest and SHA256SUMS.txt when their text differs. The manifest's temp file lives in
- * `.flox/sources/` (same file system), so the task needs write access only there and to the
- * manifest itself.
+ * Writes manifest and SHA256SUMS.txt when their text differs, both or neither (a Changeset).
+ * The manifest's temp file lives in `.flox/sources/` (same file system), so the task needs
+ * write access only there and to the manifest itself.
  */
 export async function writeManifestFiles(
   paths: RepoPaths,
@@ -299,22 +310,30 @@ export async function writeManifestFiles(
   const text = serializeManifest(m);
   validateManifest(JSON.parse(text), paths.manifest);
   const sums = renderSha256Sums(m);
-  let changed = false;
+  const cs = new Changeset(paths.root);
   if ((await readTextIfExists(paths.manifest)) !== text) {
-    const tmp = tempSibling(join(paths.sourcesDir, basename(paths.manifest)));
-    const unregister = removeOnInterrupt(tmp);
-    try {
-      await Deno.writeTextFile(tmp, text);
-      await Deno.rename(tmp, paths.manifest);
-    } finally {
-      await Deno.remove(tmp).catch(() => {});
-      unregister();
-    }
-    changed = true;
+    cs.write(paths.manifest, text, { tempDir: paths.sourcesDir });
   }
-  if ((await readTextIfExists(paths.sums)) !== sums) {
-    await atomicWrite(paths.sums, sums);
-    changed = true;
+  if ((await readTextIfExists(paths.sums)) !== sums) cs.write(paths.sums, sums);
+  if (!cs.size) return false;
+  await cs.apply();
+  return true;
+}
+
+/** Runs `fn`; a write the OS refuses (full disk, read-only) becomes one KitError naming `path`. */
+async function withWriteError<T>(
+  path: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!(e instanceof Error) || e instanceof KitError) throw e;
+    const why = e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : /No space left on device|Read-only file system|Disk quota exceeded/
+        .exec(e.message)?.[0];
+    if (why === undefined) throw e;
+    throw new KitError(`Cannot write ${path}: ${why} (nothing was changed)`);
   }
-  return changed;
 }

@@ -46,7 +46,7 @@ export interface Plan {
 }
 
 /** What happened to one source. */
-export type VendorAction =
+type VendorAction =
   | "added" //        new file and new manifest entry
   | "replaced" //     different bytes replaced (force)
   | "unchanged" //    file and entry already right

@@ -157,3 +157,27 @@ export function planUrl(spec: {
     ...(spec.insecureHttp ? { insecureHttp: true } : {}),
   };
 }
+
+/**
+ * fetchPypi's stable URL for a distribution file:
+ * `https://files.pythonhosted.org/packages/<py3|source>/<first letter>/<project>/<file>`.
+ */
+export function pypiStableUrl(file: string): string {
+  const wheel = file.match(
+    /^([^-]+)-[^-]+(?:-\d[^-]*)?-([^-]+)-[^-]+-[^-]+\.whl$/,
+  );
+  if (wheel) {
+    const [, project, python] = wheel as unknown as [string, string, string];
+    return `https://files.pythonhosted.org/packages/${python}/${
+      project[0]
+    }/${project}/${file}`;
+  }
+  const sdist = file.match(/^(.+)-[^-]+\.(?:tar\.gz|zip|tar\.bz2)$/);
+  if (!sdist) {
+    throw new KitError(`"${file}" is neither a wheel nor an sdist file name`);
+  }
+  const project = sdist[1]!;
+  return `https://files.pythonhosted.org/packages/source/${
+    project[0]
+  }/${project}/${file}`;
+}

@@ -4,8 +4,8 @@
 import { SOURCES_DIR } from "../repo/paths.ts";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { isPlaceholderHash, toSri, tryParseHash } from "../hash/sha256.ts";
-import { type Fetcher } from "../nix/query.ts";
-import { findFetchers } from "../nix/fetchers.ts";
+import { type Fetcher } from "../nix/fetchers.ts";
+import { findFetchers } from "../nix/find.ts";
 import { normalizeName } from "../python/names.ts";
 import type { SourceEntry } from "../repo/manifest.ts";
 import { dynamicUrlReason } from "./network.ts";

@@ -2,7 +2,7 @@
 // package whose `Requires-Python` excludes the target interpreter, and a `meta.license` that
 // the licence text the distribution ships contradicts.
 import { NIXPKGS_INDEX, SOURCES_DIR } from "../repo/paths.ts";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { unzipSync } from "fflate";
 import { unpackTar } from "modern-tar";
 import { KitError } from "../kit/errors.ts";
@@ -12,6 +12,7 @@ import {
 } from "../python/dist_metadata.ts";
 import { licenseFamily, licenseFromText } from "../python/license.ts";
 import { specifierHolds } from "../repo/classify.ts";
+import { vendoredFileOf } from "../repo/staged_sources.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";
 import { type Add, MAIN_FILE, type PkgFile, type RunCommand } from "./types.ts";
 import { wiredFrom } from "./wiring.ts";
@@ -27,19 +28,6 @@ export interface VendoredDist {
   licenseTexts: Map<string, string>;
   /** Why the metadata could not be read. */
   error?: string | undefined;
-}
-
-/** The `.flox/sources` file a package's path `src` names, when it is one. */
-export function vendoredFileOf(root: string, p: PkgFile): string | undefined {
-  const src = p.info?.src;
-  if (src?.fetcher !== "path" || src.resolvedPath === undefined) {
-    return undefined;
-  }
-  const target = resolve(dirname(p.abs), src.resolvedPath);
-  const rel = relative(join(root, SOURCES_DIR), target);
-  return rel.startsWith("..") || rel.includes("/")
-    ? undefined
-    : basename(target);
 }
 
 // Licence files of a wheel (PEP 639 licenses/, the older LICENSE* beside METADATA) or an sdist.
@@ -262,7 +250,7 @@ export async function checkVendoredMeta(
   const dists = await Promise.all(
     pkgs.filter((p) => wired.has(p.name)).map((p) => ({
       p,
-      f: vendoredFileOf(root, p),
+      f: p.info ? vendoredFileOf(p.info, p.rel) : undefined,
     }))
       .filter((x): x is { p: PkgFile; f: string } =>
         x.f !== undefined && good.has(x.f)

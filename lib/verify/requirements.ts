@@ -10,13 +10,10 @@ import { readTextIfExists } from "../kit/fsutil.ts";
 import { parseHash, sameDigest, sha256Bytes, toHex } from "../hash/sha256.ts";
 import { defaultCacheDir, DownloadCache } from "../net/cache.ts";
 import { archiveUrl, githubUrl } from "../net/github.ts";
-import { nixAttrCandidates } from "../nix/nixpkgs.ts";
+import { nixAttrCandidates } from "../nix/nixpkgs_names.ts";
 import { normalizeName } from "../python/names.ts";
-import {
-  applicability,
-  parseRequirement,
-  type Requirement,
-} from "../python/pep508.ts";
+import { parseRequirement, type Requirement } from "../python/pep508.ts";
+import { applicability } from "../python/markers.ts";
 import {
   archiveRequirements,
   mainPackageRequirements,

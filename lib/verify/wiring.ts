@@ -4,12 +4,8 @@
 import { NIXPKGS_INDEX } from "../repo/paths.ts";
 import { join } from "node:path";
 import { readTextIfExists } from "../kit/fsutil.ts";
-import {
-  DEP_LISTS,
-  type DepList,
-  type ListItem,
-  type PackageInfo,
-} from "../nix/query.ts";
+import { DEP_LISTS, type PackageInfo } from "../nix/query.ts";
+import { type DepList, type ListItem } from "../nix/lists.ts";
 import { type Add, MAIN_FILE, type PkgFile } from "./types.ts";
 
 const S = "Packages are wired into the main package";

@@ -9,11 +9,16 @@ import {
   nixpkgsNames,
   REQUIREMENTS,
 } from "./comfyui.ts";
-import { pypiToNixAttr } from "../../lib/nix/nixpkgs.ts";
+import { pypiToNixAttr } from "../../lib/nix/nixpkgs_names.ts";
 import { ROOT, runTaskProcess, tmp } from "../_helpers.ts";
 import { addInputEdit } from "../../lib/bump/actions.ts";
 import { readMainPackage } from "../../lib/repo/main_package.ts";
-import { mountPypi, wheelFile } from "./pypi.ts";
+import {
+  type FakePypi,
+  type FakeRelease,
+  mountPypi,
+  wheelFile,
+} from "./pypi.ts";
 
 /** A scratch repository at 0.3.75 (hash = the fixture archive's), a fake GitHub, a cache. */
 export async function setup(opts: { pageSize?: number } = {}) {
@@ -54,7 +59,10 @@ export async function setup(opts: { pageSize?: number } = {}) {
 }
 
 /** PyPI releases of the packages the 0.3.76 actions fetch or create. */
-export function mountReleases(server: Awaited<ReturnType<typeof startServer>>) {
+export function mountReleases(
+  server: Awaited<ReturnType<typeof startServer>>,
+  extra: FakeRelease[] = [],
+): FakePypi {
   const spec = (name: string, version: string, pkg: string) => ({
     name,
     version,
@@ -63,7 +71,8 @@ export function mountReleases(server: Awaited<ReturnType<typeof startServer>>) {
     classifiers: ["License :: OSI Approved :: MIT License"],
     summary: `${name} test wheel`,
   });
-  mountPypi(server, [
+  return mountPypi(server, [
+    ...extra,
     {
       name: "comfyui-frontend-package",
       version: "1.32.1",
