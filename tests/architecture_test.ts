@@ -343,14 +343,6 @@ const UNUSED_EXPORT_EXCEPTIONS = new Set<string>([
   "lib/verify/vendored.ts checkUnknownFiles",
   "lib/verify/vendored.ts distFileName",
   "lib/verify/wiring.ts checkDependencyNames",
-  // workflow-lock: lib/comfy's API, for lock-workflow and add-node --from-workflow (not merged yet)
-  "lib/comfy/png.ts MAX_TEXT_BYTES",
-  "lib/comfy/workflow.ts MAX_WORKFLOW_FILE_BYTES",
-  "lib/comfy/workflow.ts readWorkflow",
-  "lib/comfy/workflow.ts WidgetModel",
-  "lib/comfy/workflow.ts Workflow",
-  "lib/comfy/workflow.ts WorkflowModel",
-  "lib/comfy/workflow.ts WorkflowPack",
   // net-promises (copyVerified: its one product user, vendor_forms.ts's vendorLocalFile, was
   // dead code and is gone)
   "lib/net/download.ts copyVerified",

@@ -13,7 +13,7 @@ import { baseName, isModelFileName, loaderDirectory } from "./loaders.ts";
 import { isPng, pngTextChunks } from "./png.ts";
 
 /** A model a workflow names with its download URL (`properties.models`). */
-export interface WorkflowModel {
+interface WorkflowModel {
   name: string;
   url?: string;
   /** The folder under ComfyUI's models/ (e.g. "vae"). */
@@ -23,7 +23,7 @@ export interface WorkflowModel {
 }
 
 /** A model file named only in a node's `widgets_values`: the workflow gives no URL for it. */
-export interface WidgetModel {
+interface WidgetModel {
   name: string;
   nodeType: string;
   /** The folder a known core loader reads from. */

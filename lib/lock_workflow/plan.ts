@@ -7,7 +7,7 @@ import type { Workflow } from "../comfy/workflow.ts";
 import { type ModelRequest, normaliseUrl } from "./resolve.ts";
 
 /** The models to resolve and those that cannot be. */
-export interface ModelPlan {
+interface ModelPlan {
   requests: ModelRequest[];
   unpinned: UnpinnedModel[];
 }

@@ -24,7 +24,7 @@ import {
 } from "../net/huggingface.ts";
 
 /** Where and how to ask. */
-export interface ResolveContext extends RequestOptions {
+interface ResolveContext extends RequestOptions {
   /** The Hub's base URL ($COMFYKIT_HF_URL). */
   hub: string;
   token: string | undefined;

@@ -22,11 +22,10 @@ import { lockPack } from "./packs.ts";
 import { parseOverrides, planModels } from "./plan.ts";
 import { resolveModel } from "./resolve.ts";
 
-export { parseOverrides };
 export { defaultCacheDir } from "../net/cache.ts";
 
 /** What to lock. */
-export interface LockOptions {
+interface LockOptions {
   root: string;
   /** The workflow file (absolute). */
   file: string;
@@ -48,7 +47,7 @@ export interface LockOptions {
 }
 
 /** What locking did. */
-export interface LockResult {
+interface LockResult {
   lock: WorkflowLock;
   /** The lock file, relative to the root when inside it. */
   path: string;
@@ -60,7 +59,7 @@ export interface LockResult {
 }
 
 /** The lock file name of a workflow file: "a/b/My flow.png" → "My flow.lock.json". */
-export function lockName(file: string): string {
+function lockName(file: string): string {
   return basename(file).replace(/\.(json|png)$/i, "") + ".lock.json";
 }
 

@@ -10,7 +10,7 @@ import {
 import type { VerifiedState } from "./state.ts";
 
 /** The state of one model on disk. */
-export interface ModelStatus {
+interface ModelStatus {
   /** "<directory>/<name>" under models/. */
   model: string;
   path: string;

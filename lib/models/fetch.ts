@@ -12,7 +12,7 @@ import { checkModel, modelFile } from "./check.ts";
 import type { VerifiedState } from "./state.ts";
 
 /** How to fetch. */
-export interface FetchOptions {
+interface FetchOptions {
   base: string;
   hub: string;
   token: string | undefined;
@@ -27,7 +27,7 @@ export interface FetchOptions {
 }
 
 /** What happened to one model. */
-export interface FetchOutcome {
+interface FetchOutcome {
   model: string;
   path: string;
   action:

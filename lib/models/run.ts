@@ -5,10 +5,10 @@ import { KitError } from "../kit/errors.ts";
 import { envGet, type EnvLike } from "../kit/env.ts";
 import { parseLock, type WorkflowLock } from "../comfy/lock_file.ts";
 
-export { checkModels, type ModelStatus } from "./check.ts";
-export { describeOutcome, fetchModels, type FetchOutcome } from "./fetch.ts";
+export { checkModels } from "./check.ts";
+export { describeOutcome, fetchModels } from "./fetch.ts";
 export { renderNix } from "./nix.ts";
-export { STATE_FILE, VerifiedState } from "./state.ts";
+export { VerifiedState } from "./state.ts";
 export { defaultCacheDir } from "../net/cache.ts";
 export { mirrorsFromEnv } from "../net/mirrors.ts";
 export { hubFromEnv, tokenFromEnv } from "../net/huggingface.ts";

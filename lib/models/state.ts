@@ -9,7 +9,7 @@ import { warn } from "../kit/log.ts";
 export const STATE_FILE = "verified-models.json";
 
 /** One verified file. */
-export interface Verified {
+interface Verified {
   size: number;
   mtimeMs: number;
   sha256: string;

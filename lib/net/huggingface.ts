@@ -23,7 +23,7 @@ import {
 const HF_ORIGIN = "https://huggingface.co";
 
 /** What a Hub file URL names. */
-export interface HfRef {
+interface HfRef {
   /** The origin the URL was written with (https://huggingface.co, or the configured hub). */
   origin: string;
   kind: "models" | "datasets" | "spaces";
@@ -52,7 +52,7 @@ export function tokenFromEnv(env: EnvLike = Deno.env): string | undefined {
 const COMMIT = /^[0-9a-f]{40}$/;
 
 /** True when `rev` is a full commit id (already immutable). */
-export function isCommit(rev: string): boolean {
+function isCommit(rev: string): boolean {
   return COMMIT.test(rev);
 }
 
@@ -129,7 +129,7 @@ export function onHub(url: string, hub: string): string {
 }
 
 /** What the revision API says of a repository at a revision. */
-export interface HfRevision {
+interface HfRevision {
   commit: string;
   /** false, "auto" or "manual" as the Hub says; undefined when it does not. */
   gated?: false | "auto" | "manual";
@@ -216,7 +216,7 @@ function licenseOf(o: Record<string, unknown>): { license?: string } {
 }
 
 /** A file's metadata from a HEAD on its `resolve/` URL. */
-export interface HfFileInfo {
+interface HfFileInfo {
   /** The commit the Hub served it from (X-Repo-Commit). */
   commit?: string;
   /** sha256 and size from the LFS pointer; absent for a file kept in git. */

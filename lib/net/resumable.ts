@@ -19,7 +19,7 @@ import {
 } from "./http.ts";
 
 /** Options for {@link downloadResumable}. */
-export interface ResumableOptions extends RequestOptions {
+interface ResumableOptions extends RequestOptions {
   dest: string;
   sha256: string;
   size: number;
@@ -31,7 +31,7 @@ export interface ResumableOptions extends RequestOptions {
 }
 
 /** How a file got into place. */
-export interface ResumableResult {
+interface ResumableResult {
   from: "cache" | "network";
   /** Bytes already in the `.part` file when the download started (0: from scratch). */
   resumedFrom: number;
