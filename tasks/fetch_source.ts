@@ -20,6 +20,7 @@ import {
   restoreLine,
   restoreSources,
   restoreSummary,
+  sizeWarning,
 } from "../lib/fetch_source/run.ts";
 
 const USAGE = `Usage:
@@ -137,6 +138,8 @@ export async function main(args: string[]): Promise<number> {
     if (v.all) return await all(o, v, jobs);
     const results = await fetchSources(o, positionals, (r) => {
       if (!v.json) out(describe(r));
+      const big = sizeWarning(r);
+      if (big) warn(big);
     });
     if (v.json) {
       out(JSON.stringify(

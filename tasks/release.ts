@@ -1,5 +1,5 @@
-// deno task release — the publishing process as one guided, resumable command: flox build,
-// verify, commit "comfyui: <version>", tag v<version>, push, flox publish. The plan is shown
+// deno task release — the publishing process as one guided, resumable command: stage, flox
+// build, verify, commit "comfyui: <version>", tag v<version>, push, flox publish. The plan is shown
 // first; a failing step stops with the step named and what is done; a rerun continues.
 //
 //   deno task release --org acme --dry-run
@@ -18,14 +18,16 @@ import { release } from "../lib/release/run.ts";
 const USAGE = `Usage: deno task release --org ORG [options]
 
 Publishes the package set, in an order that never tags a build that fails:
-  1. flox build comfyui            (Flox locks the environment: .flox/env/manifest.lock)
-  2. verify                        (deno task verify, and a clean tree for .flox/ and the
+  1. git add -- .flox sources-manifest.json  (Flox builds only what git tracks)
+  2. flox build comfyui            (Flox locks the environment: .flox/env/manifest.lock)
+  3. verify                        (deno task verify, and a clean tree for .flox/ and the
                                     manifest except that lock file; not the tag: step 5 makes it)
-  3. git add -- .flox sources-manifest.json
-  4. git commit -m "comfyui: <version>"      (only if something is staged)
+  4. git commit -m "comfyui: <version>"      (exactly what step 3 passed; only if it changed)
   5. git tag -a v<version>         (skipped when it points at HEAD; refused when elsewhere)
-  6. git push <remote> <branch> --tags       (never forced)
-  7. flox publish -o ORG comfyui, then (--with-deps) each custom package in .flox/pkgs/
+  6. git push --atomic <remote> <branch> refs/tags/v<version>   (this tag only; never forced)
+  7. flox publish -o ORG comfyui, then (--with-deps) each custom package comfyui needs
+One release runs at a time (the git ref refs/comfykit/release-lock); a version that makes no
+valid tag name, or uncommitted changes without --include-changes, stop it before step 1.
 The plan is shown first and confirmed (or each step, with --step). A failing step stops the
 release naming the step and what is done; run the same command again to continue. A missing
 flox stops before the first step that needs it.
@@ -34,10 +36,10 @@ Options:
   --org ORG           the Flox organisation to publish to (required unless --git-only/--no-push)
   --remote NAME       the git remote to push to (default origin)
   --no-push           stop after the tag (no push, no publish: flox publishes pushed commits)
-  --git-only          only the git steps (2-6): no flox build, no flox publish
-  --with-deps         also publish each custom package, after comfyui
+  --git-only          only the git steps (1, 3-6): no flox build, no flox publish
+  --with-deps         also publish the custom packages comfyui needs, after it
   --include-changes   uncommitted changes to .flox/ and the manifest go into the release commit
-                      (otherwise verify refuses them)
+                      (otherwise they are refused before step 1)
   --step              confirm each step
   -y, --yes           do not ask
   --dry-run           print the plan, run nothing

@@ -406,23 +406,26 @@ Deno.test("pickHomepage() and githubRepo() choose among project URLs", () => {
   );
 });
 
-Deno.test("readDistMetadata() reads the licence files a distribution ships", async () => {
-  const templates = await readDistMetadata(
-    `${REAL_SOURCES}/comfyui_workflow_templates-0.7.20-py3-none-any.whl`,
-  );
-  assert.deepEqual(templates.licenseFiles.map((f) => f.path), [
-    "comfyui_workflow_templates-0.7.20.dist-info/licenses/LICENSE",
-  ]);
-  assert.match(templates.licenseFiles[0]!.text, /GNU GENERAL PUBLIC LICENSE/);
-  const spandrel = await readDistMetadata(
-    `${REAL_SOURCES}/spandrel-0.4.0.tar.gz`,
-  );
-  assert.deepEqual(spandrel.licenseFiles, []);
-  const nunchaku = await readDistMetadata(
-    `${REAL_SOURCES}/nunchaku-0.16.1-py3-none-any.whl`,
-  );
-  assert.deepEqual(nunchaku.licenseFiles, []);
-});
+realSourcesTest(
+  "readDistMetadata() reads the licence files a distribution ships",
+  async () => {
+    const templates = await readDistMetadata(
+      `${REAL_SOURCES}/comfyui_workflow_templates-0.7.20-py3-none-any.whl`,
+    );
+    assert.deepEqual(templates.licenseFiles.map((f) => f.path), [
+      "comfyui_workflow_templates-0.7.20.dist-info/licenses/LICENSE",
+    ]);
+    assert.match(templates.licenseFiles[0]!.text, /GNU GENERAL PUBLIC LICENSE/);
+    const spandrel = await readDistMetadata(
+      `${REAL_SOURCES}/spandrel-0.4.0.tar.gz`,
+    );
+    assert.deepEqual(spandrel.licenseFiles, []);
+    const nunchaku = await readDistMetadata(
+      `${REAL_SOURCES}/nunchaku-0.16.1-py3-none-any.whl`,
+    );
+    assert.deepEqual(nunchaku.licenseFiles, []);
+  },
+);
 
 Deno.test("openArchive() refuses a METADATA too large to read, in one line", async () => {
   const { zipSync } = await import("fflate");

@@ -28,6 +28,7 @@ import {
 import { main } from "../tasks/fetch_source.ts";
 import { exists } from "../lib/kit/fsutil.ts";
 import {
+  fileSizeProblem,
   parseManifest,
   renderSha256Sums,
   serializeManifest,
@@ -35,7 +36,7 @@ import {
 } from "../lib/repo/manifest.ts";
 import { acquireLock } from "../lib/repo/lock.ts";
 import { fetchToCache } from "../lib/repo/fetch_cache.ts";
-import { pypiStableUrl } from "../lib/repo/vendor_plan.ts";
+import { pypiStableUrl } from "../lib/repo/source_kinds/pypi.ts";
 
 const DEMO = { name: "demo-pkg", version: "1.0.0", packages: ["demo_pkg"] };
 const OTHER = { name: "other", version: "2.1", packages: ["other"] };
@@ -1216,4 +1217,46 @@ Deno.test("fetch-source with deno.json's permissions fills a cache under /tmp (C
     1,
     viaXdg.stderr,
   );
+});
+
+Deno.test("main() warns about a vendored file over GitHub's 50 MiB warning size (#22.21)", async () => {
+  await using f = await fixture();
+  const body = new Uint8Array(50 * 1024 * 1024 + 1);
+  f.server.route(
+    "GET",
+    /^\/dl\/big-1\.0\.tar\.gz$/,
+    () => new Response(body as BodyInit),
+  );
+  const r = await fetchSourceOut(
+    f,
+    `${f.server.url}/dl/big-1.0.tar.gz`,
+    "--name",
+    "big",
+    "--version",
+    "1.0",
+    "--insecure-http",
+    "--sha256",
+    hexOf(body),
+    "--json",
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /^warning: \.flox\/sources\/big-1\.0\.tar\.gz is 50\.0 MiB: GitHub warns about files over 50 MiB/m,
+  );
+  assert.equal(JSON.parse(r.stdout).results[0].action, "added");
+  // A small file gets no such warning.
+  const small = await fetchSourceOut(f, "pypi:demo-pkg==1.0.0");
+  assert.equal(small.code, 0, small.stderr);
+  assert.doesNotMatch(small.stderr, /MiB/);
+});
+
+Deno.test("fileSizeProblem() follows GitHub's limits: refused over 100 MiB, a warning over 50 MiB", () => {
+  const MIB = 1024 * 1024;
+  assert.equal(fileSizeProblem(50 * MIB), undefined);
+  assert.equal(fileSizeProblem(50 * MIB + 1)?.level, "warning");
+  assert.equal(fileSizeProblem(100 * MIB)?.level, "warning");
+  const e = fileSizeProblem(100 * MIB + 1)!;
+  assert.equal(e.level, "error");
+  assert.match(e.message, /^is 100\.0 MiB: GitHub refuses files over 100 MiB/);
 });

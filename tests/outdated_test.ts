@@ -436,3 +436,22 @@ Deno.test("outdated --offline with deno.json's permissions", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^av\s+14\.4\.0\s+-\s+unsatisfied$/m);
 });
+
+Deno.test("outdated reads a symlinked comfyui.nix and NAME/default.nix packages, as Flox does", async () => {
+  await using s = await setup();
+  const pkgs = `${s.root}/.flox/pkgs`;
+  await Deno.mkdir(`${s.root}/.flox/main`);
+  await Deno.rename(`${pkgs}/comfyui.nix`, `${s.root}/.flox/main/comfyui.nix`);
+  await Deno.symlink("../main/comfyui.nix", `${pkgs}/comfyui.nix`);
+  const kit = await Deno.readTextFile(`${pkgs}/fancy-kit.nix`);
+  await Deno.remove(`${pkgs}/fancy-kit.nix`);
+  await Deno.mkdir(`${pkgs}/fancy-kit`);
+  await Deno.writeTextFile(
+    `${pkgs}/fancy-kit/default.nix`,
+    kit.replace("../../.flox/sources/", "../../../.flox/sources/"),
+  );
+  const r = await s.task(["--offline"]);
+  assert.equal(r.code, 0, r.stderr);
+  // av>=99.0 is fancy-kit's requirement: the package in a folder was read.
+  assert.match(r.stdout, /^av\s+14\.4\.0\s+-\s+unsatisfied$/m);
+});

@@ -1,104 +1,12 @@
 // release with real git: a temporary repository holding the package set, a bare repository as
-// its remote over a file path, and flox replaced by a recording stand-in on PATH that checks
-// its arguments (and flox publish's preconditions: clean tracked files, HEAD pushed) and can be
-// told to fail. The real flox steps are not run here.
+// its remote over a file path, and flox replaced by a recording stand-in on PATH
+// (tests/release_helpers.ts). The real flox steps are not run here. The promises of issue 22
+// (what is committed, pushed, published, and when) are in tests/release_promises_test.ts.
 import assert from "node:assert/strict";
-import {
-  captureOutput,
-  copyTree,
-  ROOT,
-  run,
-  runTaskProcess,
-  taskArgs,
-  tmp,
-} from "./_helpers.ts";
+import { captureOutput, run, runTaskProcess, taskArgs } from "./_helpers.ts";
+import { setup } from "./release_helpers.ts";
 import { ScriptedFrontend } from "../lib/kit/prompt.ts";
 import { release } from "../lib/release/run.ts";
-
-const STAND_IN = `#!/bin/sh
-# A recording stand-in for flox: logs its arguments, checks them, fails when told to.
-echo "$*" >> "$FLOX_LOG"
-if [ -n "$FLOX_FAIL" ] && [ "$FLOX_FAIL" = "$*" ]; then
-  echo "stand-in told to fail: $*" >&2; exit 3
-fi
-case "$1" in
-  build)
-    [ "$#" -eq 2 ] || { echo "flox build: expected one package: $*" >&2; exit 64; }
-    [ -f .flox/env/manifest.toml ] || { echo "flox build: not a Flox environment" >&2; exit 1; }
-    printf '{"lockfile-version":1,"locked":"%s"}\\n' "$2" > .flox/env/manifest.lock
-    echo "built $2" ;;
-  publish)
-    if [ "$#" -ne 4 ] || [ "$2" != "-o" ]; then
-      echo "flox publish: expected -o ORG PACKAGE: $*" >&2; exit 64
-    fi
-    [ -z "$(git status --porcelain --untracked-files=no)" ] || { echo "flox publish: tracked files are not clean" >&2; exit 1; }
-    git branch -r --contains HEAD | grep -q . || { echo "flox publish: HEAD is not pushed" >&2; exit 1; }
-    echo "published $4 to $3" ;;
-  *) echo "flox stand-in: unexpected command: $*" >&2; exit 64 ;;
-esac
-`;
-
-async function setup() {
-  const dir = await tmp();
-  const repo = `${dir.path}/repo`;
-  const remote = `${dir.path}/remote.git`;
-  const bin = `${dir.path}/bin`;
-  const log = `${dir.path}/flox.log`;
-  await copyTree(`${ROOT}/.flox`, `${repo}/.flox`);
-  await Deno.copyFile(
-    `${ROOT}/sources-manifest.json`,
-    `${repo}/sources-manifest.json`,
-  );
-  await Deno.mkdir(bin);
-  await Deno.writeTextFile(`${bin}/flox`, STAND_IN, { mode: 0o755 });
-  await Deno.writeTextFile(log, "");
-  const git = async (...args: string[]) => {
-    const r = await run("git", args, { cwd: repo });
-    assert.equal(r.code, 0, `git ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
-  assert.equal(
-    (await run("git", ["init", "-q", "--bare", remote], { cwd: dir.path }))
-      .code,
-    0,
-  );
-  await git("init", "-q", "-b", "main");
-  await git("config", "user.name", "Test");
-  await git("config", "user.email", "test@example.org");
-  await git("config", "commit.gpgsign", "false");
-  await git("add", ".");
-  await git("commit", "-q", "-m", "package set");
-  await git("remote", "add", "origin", remote);
-  const path = Deno.env.get("PATH") ?? "/usr/bin:/bin";
-  const task = (
-    args: string[],
-    env: Record<string, string> = {},
-    withFlox = true,
-  ) =>
-    runTaskProcess("release.ts", ["--root", repo, ...args], {
-      env: { PATH: withFlox ? `${bin}:${path}` : path, FLOX_LOG: log, ...env },
-    });
-  return {
-    repo,
-    remote,
-    git,
-    task,
-    floxCalls: async () =>
-      (await Deno.readTextFile(log)).split("\n").filter(Boolean),
-    remoteRef: async (ref: string) => {
-      const r = await run("git", [
-        "--git-dir",
-        remote,
-        "rev-parse",
-        "-q",
-        "--verify",
-        ref,
-      ]);
-      return r.code === 0 ? r.stdout.trim() : undefined;
-    },
-    [Symbol.asyncDispose]: () => dir[Symbol.asyncDispose](),
-  };
-}
 
 Deno.test("release --yes builds, verifies, commits the lock, tags, pushes and publishes", async () => {
   await using s = await setup();
@@ -126,7 +34,7 @@ Deno.test("release --yes builds, verifies, commits the lock, tags, pushes and pu
   assert.equal(await s.remoteRef("refs/tags/v0.3.75^{commit}"), headNow);
   assert.match(
     r.stdout,
-    /^released v0\.3\.75: built comfyui; .*; staged \.flox and sources-manifest\.json; committed [0-9a-f]{12}; tagged v0\.3\.75; pushed main and tags to origin; published comfyui to acme$/m,
+    /^released v0\.3\.75: staged \.flox and sources-manifest\.json; built comfyui; .*; committed [0-9a-f]{12}; tagged v0\.3\.75; pushed main and v0\.3\.75 to origin; published comfyui to acme$/m,
   );
   assert.match(r.stderr, /^\$ git tag -a v0\.3\.75 -m 'comfyui 0\.3\.75'$/m);
 
@@ -147,13 +55,13 @@ Deno.test("release --yes builds, verifies, commits the lock, tags, pushes and pu
 
 Deno.test("release stops at a failing step naming it and what is done; a rerun continues", async () => {
   await using s = await setup();
-  const fail = { FLOX_FAIL: "publish -o acme nunchaku" };
+  const fail = { FLOX_FAIL: "publish -o acme controlnet-aux" };
   const r = await s.task(["--org", "acme", "--yes", "--with-deps"], fail);
   assert.equal(r.code, 1);
   const err = r.stderr.trim().split("\n").at(-1)!;
   assert.match(
     err,
-    /^error: Release stopped at step \d+ \(flox publish -o acme nunchaku\): flox publish -o acme nunchaku exited with 3: stand-in told to fail: publish -o acme nunchaku; done: build \(built comfyui\), verify \(.*\), add \(staged .*\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and tags to origin\), publish:comfyui \(published comfyui to acme\), .*publish:controlnet-aux \(published controlnet-aux to acme\); run the release again to continue$/,
+    /^error: Release stopped at step \d+ \(flox publish -o acme controlnet-aux\): flox publish -o acme controlnet-aux exited with 3: stand-in told to fail: publish -o acme controlnet-aux; done: add \(staged .*\), build \(built comfyui\), verify \(.*\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and v0\.3\.75 to origin\), publish:comfyui \(published comfyui to acme\), .*publish:comfyui-workflow-templates-media-video \(published comfyui-workflow-templates-media-video to acme\); run the release again to continue$/,
   );
   const tagged = await s.git("rev-parse", "v0.3.75^{commit}");
   const before = (await s.floxCalls()).length;
@@ -163,7 +71,7 @@ Deno.test("release stops at a failing step naming it and what is done; a rerun c
   const calls = (await s.floxCalls()).slice(before);
   assert.deepEqual(calls, [
     "build comfyui",
-    "publish -o acme nunchaku",
+    "publish -o acme controlnet-aux",
     "publish -o acme spandrel",
   ]);
   assert.equal(
@@ -207,8 +115,8 @@ Deno.test("release --git-only with the tag already at HEAD skips it and pushes",
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.deepEqual(j.steps.map((x: { id: string }) => x.id), [
-    "verify",
     "add",
+    "verify",
     "commit",
     "tag",
     "push",
@@ -220,7 +128,7 @@ Deno.test("release --git-only with the tag already at HEAD skips it and pushes",
   );
 });
 
-Deno.test("release: verify refuses a dirty tree; --include-changes commits it", async () => {
+Deno.test("release refuses a dirty tree before any step; --include-changes commits it", async () => {
   await using s = await setup();
   const nix = `${s.repo}/.flox/pkgs/spandrel.nix`;
   await Deno.writeTextFile(nix, (await Deno.readTextFile(nix)) + "# edited\n");
@@ -228,8 +136,9 @@ Deno.test("release: verify refuses a dirty tree; --include-changes commits it", 
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /error: Release stopped at step 2 \(.*verify.*\): Uncommitted changes: \.flox\/pkgs\/spandrel\.nix: commit them first, or pass --include-changes .*; done: build \(built comfyui\); run the release again to continue/,
+    /^error: Uncommitted changes: \.flox\/pkgs\/spandrel\.nix: commit them first, or pass --include-changes .* \(nothing was done\)$/m,
   );
+  assert.deepEqual(await s.floxCalls(), []);
   assert.equal(
     await s.git("rev-list", "--count", "HEAD"),
     "1",
@@ -259,11 +168,11 @@ Deno.test("release without flox stops before the first step; --dry-run runs noth
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^error: flox is not installed: step 1 \(flox build comfyui\) needs it; install flox, or pass --git-only .*\(nothing was done\)$/m,
+    /^error: flox is not installed: step 2 \(flox build comfyui\) needs it; install flox, or pass --git-only .*\(nothing was done\)$/m,
   );
   const dry = await s.task(["--org", "acme", "--dry-run", "--with-deps"]);
   assert.equal(dry.code, 0, dry.stderr);
-  assert.match(dry.stdout, /^ {2}1\. flox build comfyui$/m);
+  assert.match(dry.stdout, /^ {2}2\. flox build comfyui$/m);
   assert.match(dry.stdout, /^ {2}7\. flox publish -o acme comfyui$/m);
   assert.match(dry.stdout, /flox publish -o acme spandrel$/m);
   assert.deepEqual(await s.floxCalls(), []);
@@ -293,8 +202,8 @@ Deno.test("release usage: --org is required to publish, --help lists exit codes"
 Deno.test("release() with --step asks before each step and stops at a no", async () => {
   await using s = await setup();
   const fe = new ScriptedFrontend({
-    "step:verify": true,
     "step:add": true,
+    "step:verify": true,
     "step:commit": true,
     "step:tag": false,
   });
@@ -313,16 +222,16 @@ Deno.test("release() with --step asks before each step and stops at a no", async
       fe,
     });
     assert.equal(res.status, "cancelled");
-    assert.deepEqual(res.steps.map((x) => x.id), ["verify", "add", "commit"]);
+    assert.deepEqual(res.steps.map((x) => x.id), ["add", "verify", "commit"]);
     return 0;
   });
   assert.match(
     r.stderr,
-    /Release stopped at step 4 \(git tag .*\): stopped at your answer; done: verify .*, add .*, commit \(committed [0-9a-f]{12}\)/,
+    /Release stopped at step 4 \(git tag .*\): stopped at your answer; done: add .*, verify .*, commit \(committed [0-9a-f]{12}\)/,
   );
   assert.deepEqual(fe.asked.map((a) => a.key), [
-    "step:verify",
     "step:add",
+    "step:verify",
     "step:commit",
     "step:tag",
   ]);

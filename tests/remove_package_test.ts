@@ -354,3 +354,48 @@ Deno.test("stageSourceDrop() drops a source no staged package names, and keeps o
     renderSha256Sums(m),
   );
 });
+
+Deno.test("remove-package sees NAME/default.nix and symlinked package files, as Flox does", async () => {
+  await using s = await scratch();
+  const pkgs = `${s.root}/.flox/pkgs`;
+  // comfyui-workflow-templates as a folder with default.nix (its source path one level deeper),
+  // comfyui.nix as a symlink to a file kept elsewhere in the repository.
+  const tpl = await s.read(".flox/pkgs/comfyui-workflow-templates.nix");
+  await Deno.remove(`${pkgs}/comfyui-workflow-templates.nix`);
+  await Deno.mkdir(`${pkgs}/comfyui-workflow-templates`);
+  await Deno.writeTextFile(
+    `${pkgs}/comfyui-workflow-templates/default.nix`,
+    tpl.replace("../../.flox/sources/", "../../../.flox/sources/"),
+  );
+  await Deno.mkdir(`${s.root}/.flox/main`);
+  await Deno.rename(`${pkgs}/comfyui.nix`, `${s.root}/.flox/main/comfyui.nix`);
+  await Deno.symlink("../main/comfyui.nix", `${pkgs}/comfyui.nix`);
+
+  const needed = await s.task(["comfyui-workflow-templates-core", "--yes"]);
+  assert.equal(needed.code, 1);
+  assert.match(
+    needed.stderr,
+    /^error: comfyui-workflow-templates-core is still needed by comfyui-workflow-templates \(\.flox\/pkgs\/comfyui-workflow-templates\/default\.nix\): remove it first/m,
+  );
+  assert.equal(
+    await s.has(".flox/pkgs/comfyui-workflow-templates-core.nix"),
+    true,
+  );
+
+  const main = await s.task(["comfyui", "--yes"]);
+  assert.equal(main.code, 1);
+  assert.match(main.stderr, /^error: comfyui is the main package/m);
+
+  const r = await s.task(["spandrel", "--yes"]);
+  assert.equal(r.code, 0, r.stderr);
+  // Unwired through the link: the link stays, its target no longer takes spandrel.
+  assert.equal((await Deno.lstat(`${pkgs}/comfyui.nix`)).isSymlink, true);
+  assert.deepEqual(
+    mentions(await s.read(".flox/main/comfyui.nix"), "spandrel"),
+    {
+      formal: false,
+      listed: false,
+    },
+  );
+  assert.equal(await s.has(".flox/pkgs/spandrel.nix"), false);
+});

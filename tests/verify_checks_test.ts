@@ -13,10 +13,23 @@ import {
 } from "../lib/verify/network.ts";
 import { gitPin, hashPin, isCommit, isTagLike } from "../lib/verify/pinned.ts";
 import { checkImportsAndLicense, closestSystem } from "../lib/verify/python.ts";
-import { collector, type PkgFile } from "../lib/verify/types.ts";
+import type { PkgFile } from "../lib/verify/types.ts";
 import { checkSums, checkUnused } from "../lib/verify/vendored.ts";
 import { checkArguments, wiredFrom } from "../lib/verify/wiring.ts";
 import { GITHUB_PACKAGE, PACKAGE } from "./_fixtures/nix_files.ts";
+import { CHECKS } from "../lib/verify/checks.ts";
+import { type Finding, SECTIONS, verifyRepo } from "../lib/verify/run.ts";
+import type { Check } from "../lib/verify/types.ts";
+import { tmp } from "./_helpers.ts";
+import {
+  collector,
+  entry,
+  MAIN_WITH_FOO,
+  makeRepo,
+  pick,
+  runCommand,
+  WHEEL,
+} from "./verify_helpers.ts";
 
 function pkg(name: string, text: string): PkgFile {
   const file = parseNix(text, `.flox/pkgs/${name}.nix`);
@@ -240,4 +253,83 @@ Deno.test('checkImportsAndLicense() exempts an application with pyproject = fals
   const c = collector();
   checkImportsAndLicense(app("pyproject = true;"), c.add);
   assert.equal(c.out[0]!.level, "error");
+});
+
+Deno.test("CHECKS: unique names, every section has a check, only Release is release-only", () => {
+  const names = CHECKS.map((c) => c.name);
+  assert.deepEqual([...new Set(names)], names);
+  for (const s of SECTIONS) {
+    assert.ok(
+      CHECKS.some((c) => [c.section].flat().includes(s)),
+      `no check for "${s}"`,
+    );
+  }
+  assert.deepEqual(
+    [...new Set(CHECKS.filter((c) => c.releaseOnly).map((c) => c.section))],
+    ["Release"],
+  );
+});
+
+Deno.test("each check, run alone, finds what it finds in the whole run (no hidden order)", async () => {
+  await using dir = await tmp();
+  // A repository with something for most checks to say: an unused entry, a missing file, an
+  // unknown file, an unwired package.
+  const root = await makeRepo(dir.path, {
+    pkgs: { comfyui: MAIN_WITH_FOO, foo: PACKAGE, bar: GITHUB_PACKAGE },
+    entries: [
+      entry("foo-1.2.3-py3-none-any.whl", WHEEL),
+      entry("baz-1.2.3-py3-none-any.whl", WHEEL, "baz"),
+    ],
+    sources: { "foo-1.2.3-py3-none-any.whl": WHEEL, "stray.txt": WHEEL },
+  });
+  const opts = { root, release: true, runCommand };
+  const all = await verifyRepo(opts);
+  assert.ok(pick(all, "warning", /is used by no \.nix file/).length === 1);
+  const alone = [];
+  for (const c of CHECKS) alone.push(...await verifyRepo(opts, [c]));
+  const key = (f: Finding) => `${f.section}|${f.where}|${f.message}`;
+  assert.deepEqual(alone.map(key).sort(), all.map(key).sort());
+});
+
+Deno.test("verifyRepo() refuses a check that adds to a section it did not declare", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, { git: false });
+  const rogue: Check = {
+    name: "rogue",
+    section: "Release",
+    run: (_c, add) => add("Vendored sources", "ok", "sneaked in"),
+  };
+  await assert.rejects(
+    verifyRepo({ root }, [rogue]),
+    /"rogue" added a finding to "Vendored sources", not to its section "Release"/,
+  );
+  // A check may declare several sections; its findings print under each, in section order.
+  const both: Check = {
+    name: "both",
+    section: ["Release", "Vendored sources"],
+    run: (_c, add) => {
+      add("Release", "ok", "second");
+      add("Vendored sources", "ok", "first");
+    },
+  };
+  assert.deepEqual(
+    (await verifyRepo({ root }, [both])).map((f) => f.message),
+    ["first", "second"],
+  );
+  // A release-only check does not run without --release.
+  const later: Check = { ...rogue, releaseOnly: true };
+  assert.deepEqual(await verifyRepo({ root }, [later]), []);
+});
+
+Deno.test("checkArguments() knows nixpkgs' trivial builders (linkFarm, writeTextFile)", () => {
+  const c = collector();
+  const text = PACKAGE.replace(
+    "{ lib\n",
+    "{ lib\n, linkFarm\n, writeTextFile\n",
+  );
+  checkArguments(pkg("foo", text), new Map(), new Set(), c.add);
+  assert.deepEqual(
+    c.out.filter((f) => /linkFarm|writeTextFile/.test(f.message)),
+    [],
+  );
 });

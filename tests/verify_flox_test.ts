@@ -4,7 +4,16 @@ import assert from "node:assert/strict";
 import { envPointerProblem } from "../lib/verify/flox.ts";
 import { verifyRepo } from "../lib/verify/run.ts";
 import { haveTool, run, tmp } from "./_helpers.ts";
-import { errors, makeRepo, pick, runCommand } from "./verify_helpers.ts";
+import {
+  entry,
+  errors,
+  makeRepo,
+  pick,
+  runCommand,
+  WHEEL,
+} from "./verify_helpers.ts";
+
+const FLOX_LOCK_PATH = ".flox/env/manifest.lock";
 
 Deno.test("envPointerProblem() accepts Flox's path and managed pointers only", () => {
   assert.equal(envPointerProblem({ name: "comfyui", version: 1 }), undefined);
@@ -152,4 +161,82 @@ Deno.test("verifyRepo() errs on a package file or vendored source git does not t
   const ok = await verifyRepo({ root, runCommand });
   assert.deepEqual(errors(ok), []);
   assert.equal(pick(ok, "ok", /tracked by git/).length, 1);
+});
+
+Deno.test("verify --release refuses a manifest.lock that is not JSON or pins no toplevel nixpkgs (#22.14)", async () => {
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path);
+  const lock = `${root}/.flox/env/manifest.lock`;
+  // A real Flox lock (lockfile-version 1, the toplevel group's packages with their nixpkgs rev).
+  const good = await verifyRepo({ root, runCommand, release: true });
+  assert.equal(pick(good, "ok", /manifest\.lock.*pinned/).length, 1);
+  assert.deepEqual(pick(good, "error", /manifest\.lock/), []);
+
+  await Deno.writeTextFile(lock, "<<<<<<< HEAD\n{}\n");
+  for (const release of [true, false]) {
+    const fs = await verifyRepo({ root, runCommand, release });
+    const e = fs.filter((f) =>
+      f.level === "error" && f.where === ".flox/env/manifest.lock"
+    );
+    assert.equal(e.length, 1, JSON.stringify(fs));
+    assert.match(e[0]!.message, /^not valid JSON/);
+    assert.equal(e[0]!.where, ".flox/env/manifest.lock");
+    assert.deepEqual(pick(fs, "ok", /pinned/), []);
+  }
+  // JSON, but no toplevel package with a nixpkgs revision: not pinned.
+  await Deno.writeTextFile(lock, "{}\n");
+  const rel = await verifyRepo({ root, runCommand, release: true });
+  assert.equal(
+    pick(rel, "error", /pins no nixpkgs revision for the toplevel group/)[0]!
+      .where,
+    ".flox/env/manifest.lock",
+  );
+  assert.deepEqual(pick(rel, "ok", /pinned/), []);
+  const dev = await verifyRepo({ root, runCommand });
+  assert.equal(pick(dev, "warning", /pins no nixpkgs revision/).length, 1);
+});
+
+Deno.test("verify --release errs on missing wired vendored files and untracked Flox files (#22.20)", async () => {
+  if (!haveTool("git")) return;
+  await using dir = await tmp();
+  const root = await makeRepo(dir.path, {
+    entries: [
+      entry("foo-1.2.3-py3-none-any.whl", WHEEL),
+      entry("baz-1.2.3-py3-none-any.whl", WHEEL, "baz"),
+    ],
+    sources: {},
+  });
+  for (
+    const f of [".flox/env.json", ".flox/env/manifest.toml", FLOX_LOCK_PATH]
+  ) await run("git", ["rm", "-q", "--cached", f], { cwd: root });
+  const dev = await verifyRepo({ root, runCommand });
+  // Without --release: missing files are warnings (fetch-source --all restores them).
+  assert.equal(
+    pick(dev, "warning", /foo-1\.2\.3-py3-none-any\.whl missing/).length,
+    1,
+  );
+  const fs = await verifyRepo({ root, runCommand, release: true });
+  // The wired package's file is an error; the unused entry's stays a warning.
+  assert.deepEqual(
+    pick(fs, "error", /missing/).map((f) => f.where),
+    [".flox/sources/foo-1.2.3-py3-none-any.whl"],
+  );
+  assert.equal(
+    pick(fs, "warning", /baz-1\.2\.3-py3-none-any\.whl missing/).length,
+    1,
+  );
+  // Flox's own files and the wired vendored file, missing or not, must be tracked.
+  assert.deepEqual(
+    pick(fs, "error", /not tracked by git/).map((f) => f.where).sort(),
+    [
+      ".flox/env.json",
+      ".flox/env/manifest.lock",
+      ".flox/env/manifest.toml",
+      ".flox/sources/foo-1.2.3-py3-none-any.whl",
+    ],
+  );
+  assert.equal(
+    pick(fs, "error", /env\.json.*not tracked/)[0]!.fix,
+    "git add .flox/env.json",
+  );
 });

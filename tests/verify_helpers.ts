@@ -10,7 +10,8 @@ import {
   serializeManifest,
   type SourceEntry,
 } from "../lib/repo/manifest.ts";
-import { type Finding, type RunCommand } from "../lib/verify/run.ts";
+import { type Finding, type RunCommand, SECTIONS } from "../lib/verify/run.ts";
+import type { Add } from "../lib/verify/types.ts";
 import { run, SEED_MAIN } from "./_helpers.ts";
 import { PACKAGE } from "./_fixtures/nix_files.ts";
 
@@ -77,6 +78,32 @@ export interface Repo {
 export const FLOX_MANIFEST =
   'version = 1\n\n[install]\ndeno.pkg-path = "deno"\npython3.pkg-path = "python3"\n';
 
+const NIXPKGS_REV = "64c08a7ca051951c8eae34e3e3cb1e202fe36786";
+
+/** A Flox lock in the form Flox writes (trimmed): FLOX_MANIFEST's packages, locked. */
+export const FLOX_LOCK = JSON.stringify(
+  {
+    "lockfile-version": 1,
+    manifest: {
+      version: 1,
+      install: {
+        deno: { "pkg-path": "deno" },
+        python3: { "pkg-path": "python3" },
+      },
+    },
+    packages: ["deno", "python3"].map((id) => ({
+      attr_path: id,
+      install_id: id,
+      group: "toplevel",
+      system: "x86_64-linux",
+      rev: NIXPKGS_REV,
+      locked_url: `https://github.com/flox/nixpkgs?rev=${NIXPKGS_REV}`,
+    })),
+  },
+  null,
+  2,
+) + "\n";
+
 /** A stub repository: a good one by default (main + foo, vendored and listed). */
 export async function makeRepo(dir: string, r: Repo = {}): Promise<string> {
   const pkgs = {
@@ -117,7 +144,7 @@ export async function makeRepo(dir: string, r: Repo = {}): Promise<string> {
     );
   }
   if (r.lock !== false) {
-    await Deno.writeTextFile(`${dir}/.flox/env/manifest.lock`, "{}\n");
+    await Deno.writeTextFile(`${dir}/.flox/env/manifest.lock`, FLOX_LOCK);
   }
   if (r.index !== undefined) {
     await Deno.writeTextFile(
@@ -176,4 +203,17 @@ export function errors(fs: Finding[]): string[] {
   return fs.filter((f) => f.level === "error").map((f) =>
     `${f.where}: ${f.message}`
   );
+}
+
+/** A collector: `add` appends, `sorted()` returns the findings in section order. */
+export function collector(): { add: Add; out: Finding[]; sorted(): Finding[] } {
+  const out: Finding[] = [];
+  const add: Add = (section, level, message, where, fix) =>
+    out.push({ section, level, message, where, fix });
+  const order = new Map(SECTIONS.map((s, i) => [s, i]));
+  const sorted = () =>
+    out.map((f, i) => ({ f, i })).sort((a, b) =>
+      order.get(a.f.section)! - order.get(b.f.section)! || a.i - b.i
+    ).map((x) => x.f);
+  return { add, out, sorted };
 }

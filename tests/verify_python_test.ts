@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { licenseFamily, licenseFromText } from "../lib/python/license.ts";
 import { verifyRepo } from "../lib/verify/run.ts";
+import { readLicenseList } from "../lib/verify/python.ts";
 import { IN_CI, REAL_SOURCES, tmp } from "./_helpers.ts";
 import { info } from "../lib/kit/log.ts";
 import { PACKAGE } from "./_fixtures/nix_files.ts";
@@ -235,4 +236,39 @@ Deno.test("verifyRepo() warns about a dependency name the nixpkgs index does not
     "dependency torchsdee is not in the nixpkgs index (nixpkgs-index.json)",
   );
   assert.equal(pick(fs, "warning", /dependency numpy /).length, 0);
+});
+
+Deno.test("verify says so when nixpkgs-licenses.json is garbage or missing, instead of skipping licence names (#22.15)", async () => {
+  await using dir = await tmp();
+  const foo = PACKAGE.replace(
+    "license = licenses.mit;",
+    "license = licenses.notalicense;",
+  );
+  const root = await makeRepo(dir.path, {
+    pkgs: { comfyui: MAIN_WITH_FOO, foo },
+  });
+  for (
+    const [text, why] of [
+      ["not json", /not valid JSON/],
+      ['{"licenses": []}', /no "licenses" list of names/],
+      ['{"licenses": "mit"}', /no "licenses" list of names/],
+    ] as const
+  ) {
+    await Deno.writeTextFile(`${root}/nixpkgs-licenses.json`, text);
+    const fs = await verifyRepo({ root });
+    const e = pick(fs, "error", /nixpkgs-licenses\.json/);
+    assert.equal(e.length, 1, `${text}: ${JSON.stringify(fs)}`);
+    assert.match(e[0]!.message, why);
+    assert.equal(e[0]!.where, "nixpkgs-licenses.json");
+    assert.equal(e[0]!.section, "Python packages");
+    assert.match(e[0]!.fix!, /update-nixpkgs-index/);
+  }
+  // Missing here and in the kit: a warning that licence names were not checked.
+  await Deno.remove(`${root}/nixpkgs-licenses.json`);
+  const none = await readLicenseList(root, `${root}/no-such-file.json`);
+  assert.ok("problem" in none! && none.level === "warning");
+  assert.match(none.problem, /missing: licence names are not checked/);
+  // Missing here only: the kit's own copy is used, and the bad name is found.
+  const fs = await verifyRepo({ root });
+  assert.equal(pick(fs, "error", /licenses\.notalicense/).length, 1);
 });

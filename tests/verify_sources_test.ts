@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { narHashArchive } from "../lib/archive/nar_archive.ts";
-import { sha256Bytes, toHex, toSri } from "../lib/hash/sha256.ts";
+import { sha256Bytes, sha256File, toHex, toSri } from "../lib/hash/sha256.ts";
 import { archiveUrl, githubUrl } from "../lib/net/github.ts";
 import { verifyRepo } from "../lib/verify/run.ts";
 import { ROOT, run, tmp } from "./_helpers.ts";
@@ -23,6 +23,7 @@ import {
 } from "./verify_helpers.ts";
 
 const FILE = "foo-1.2.3-py3-none-any.whl";
+const MIB = 1024 * 1024;
 
 Deno.test("verifyRepo() reports two manifest entries sharing one file (#9)", async () => {
   await using dir = await tmp();
@@ -304,4 +305,47 @@ Deno.test("verify --online downloads the pinned archive (with the task's own per
   assert.deepEqual(server.log, [
     "GET /comfyanonymous/ComfyUI/archive/v0.3.75.tar.gz",
   ]);
+});
+
+Deno.test("verify flags a vendored file over GitHub's limits: an error over 100 MiB, a warning over 50 MiB (#22.21)", async () => {
+  await using dir = await tmp();
+  const big = async (name: string, size: number) => {
+    const path = `${dir.path}/${name}`;
+    using f = await Deno.open(path, { create: true, write: true });
+    await f.truncate(size); // sparse: no 100 MiB written
+    return { name, size, sha256: toHex(await sha256File(path)), path };
+  };
+  const files = [
+    await big("huge-1.0.tar.gz", 100 * MIB + 1),
+    await big("large-1.0.tar.gz", 50 * MIB + 1),
+    await big("fine-1.0.tar.gz", 50 * MIB),
+  ];
+  const root = `${dir.path}/repo`;
+  await mkdir(root);
+  await makeRepo(root, {
+    git: false,
+    entries: [
+      entry(FILE, WHEEL),
+      ...files.map((f) => ({
+        name: f.name.split("-")[0]!,
+        version: "1.0",
+        kind: "url" as const,
+        file: f.name,
+        url: `https://example.org/${f.name}`,
+        sha256: f.sha256,
+        size: f.size,
+      })),
+    ],
+  });
+  for (const f of files) {
+    await Deno.rename(f.path, `${root}/.flox/sources/${f.name}`);
+  }
+  const fs = await verifyRepo({ root });
+  const e = pick(fs, "error", /MiB/);
+  assert.deepEqual(e.map((f) => f.where), [".flox/sources/huge-1.0.tar.gz"]);
+  assert.match(e[0]!.message, /100\.0 MiB.*GitHub refuses files over 100 MiB/);
+  assert.match(e[0]!.fix!, /Git LFS/);
+  const w = pick(fs, "warning", /MiB/);
+  assert.deepEqual(w.map((f) => f.where), [".flox/sources/large-1.0.tar.gz"]);
+  assert.match(w[0]!.message, /GitHub warns about files over 50 MiB/);
 });

@@ -23,7 +23,7 @@ import {
 } from "../repo/staged_sources.ts";
 import { executePlan } from "../repo/vendor.ts";
 import { fetchToCache } from "../repo/fetch_cache.ts";
-import { planPypi } from "../repo/vendor_plan.ts";
+import { planPypi } from "../repo/source_kinds/pypi.ts";
 
 /** The new release of a custom package, as vendored. */
 interface CustomRelease {

@@ -3,6 +3,8 @@
 import type { RestoreResult } from "../repo/restore.ts";
 import type { VendorResult } from "../repo/vendor_context.ts";
 import { sourceFile } from "../repo/paths.ts";
+import { FILE_SIZE_FIX, fileSizeProblem } from "../repo/manifest.ts";
+import { kindOf } from "../repo/source_kinds/all.ts";
 
 /** The line for one vendored (or, in a dry run, planned) source. */
 export function describe(r: VendorResult): string {
@@ -19,9 +21,7 @@ export function describe(r: VendorResult): string {
     case "would-record":
       return `would record ${where} (already present, sha256 ${e.sha256}) in sources-manifest.json`;
     default: {
-      const extra = e.kind === "github"
-        ? ` nar ${e.nar}${e.commit ? ` commit ${e.commit}` : ""}`
-        : "";
+      const extra = kindOf(e).describe(e);
       const how = r.fromCache ? " (from cache)" : "";
       return `${r.action} ${where} sha256 ${e.sha256}${extra}${how}`;
     }
@@ -77,4 +77,12 @@ export function restoreLine(r: RestoreResult): string {
     default:
       return `${r.status} ${f}`;
   }
+}
+
+/** A warning for a vendored file too large for git hosts (GitHub), or undefined. */
+export function sizeWarning(r: VendorResult): string | undefined {
+  const size = r.entry.size;
+  const problem = size === undefined ? undefined : fileSizeProblem(size);
+  return problem &&
+    `${sourceFile(r.entry.file)} ${problem.message}: ${FILE_SIZE_FIX}`;
 }

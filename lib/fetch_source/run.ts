@@ -1,4 +1,5 @@
-// fetch-source's workflow: plan each source (pypi:, github:, URL), vendor it through
+// fetch-source's workflow: plan each source (pypi:, github:, URL: each kind of lib/repo/source_kinds/
+// parses its own spec), vendor it through
 // lib/repo/vendor.ts, or restore/verify every manifest entry (--all). The task parses flags into
 // FetchOptions and prints what comes back; the text of each result line is made here
 // (lib/fetch_source/report.ts).
@@ -8,8 +9,6 @@
 import { KitError, UsageError } from "../kit/errors.ts";
 import { createProgress } from "../net/download.ts";
 import { type RetryPolicy } from "../net/http.ts";
-import { parseGithubSpec } from "../net/github.ts";
-import { isValidProjectName } from "../python/names.ts";
 import { join } from "node:path";
 import {
   checkWriteAccess,
@@ -22,12 +21,15 @@ import {
   type VendorContext,
   type VendorResult,
 } from "../repo/vendor_context.ts";
-import { planGithub, planPypi, planUrl } from "../repo/vendor_plan.ts";
+import { kindForSpec, SOURCE_KINDS } from "../repo/source_kinds/all.ts";
 import { restoreAll } from "../repo/restore.ts";
 
-export { describe, restoreLine, restoreSummary } from "./report.ts";
-export type { RestoreResult } from "../repo/restore.ts";
-export type { VendorResult } from "../repo/vendor_context.ts";
+export {
+  describe,
+  restoreLine,
+  restoreSummary,
+  sizeWarning,
+} from "./report.ts";
 
 /** What a fetch-source run does, from its flags. */
 export interface FetchOptions {
@@ -102,7 +104,8 @@ export async function fetchSources(
   specs: string[],
   onResult: (r: VendorResult) => void,
 ): Promise<VendorResult[]> {
-  const isUrl = specs.some((s) => !/^(pypi|github):/.test(s));
+  // An unknown spec counts: its error comes later, after the usage checks.
+  const isUrl = specs.some((s) => kindForSpec(s)?.takesUrlOptions ?? true);
   if (
     !isUrl && (o.url.name || o.url.version || o.url.file || o.url.sha256)
   ) {
@@ -139,54 +142,27 @@ export async function restoreSources(
     }));
 }
 
-/** What one source spec would fetch (API calls only). */
+/** What one source spec would fetch (API calls only): its kind parses and plans it. */
 async function plan(
   ctx: VendorContext,
   o: FetchOptions,
   spec: string,
   count: number,
 ): Promise<Plan> {
-  if (spec.startsWith("pypi:")) {
-    const m = spec.slice(5).match(/^([^=<>!~ ]+)(?:==([^=\s]+))?$/);
-    if (!m || !isValidProjectName(m[1]!)) {
-      throw new UsageError(`"${spec}" is not pypi:NAME==VERSION`);
-    }
-    return await planPypi(ctx, {
-      name: m[1]!,
-      ...(m[2] ? { version: m[2] } : {}),
-      ...(o.prefer ? { prefer: o.prefer } : {}),
-    });
+  const kind = kindForSpec(spec);
+  if (!kind) {
+    const forms = SOURCE_KINDS.map((k) => k.syntax);
+    throw new UsageError(
+      `"${spec}" is not a source: use ${forms.slice(0, -1).join(", ")} or ${
+        forms.at(-1)
+      }`,
+    );
   }
-  if (spec.startsWith("github:")) {
-    let parsed: ReturnType<typeof parseGithubSpec>;
-    try {
-      parsed = parseGithubSpec(spec.slice(7));
-    } catch (e) {
-      // A malformed spec is a usage error, as for pypi:.
-      throw e instanceof KitError ? new UsageError(e.message) : e;
-    }
-    return await planGithub(ctx, {
-      ...parsed,
-      allowBranch: o.allowBranch,
-    });
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
-    if (count > 1) {
-      throw new UsageError("A URL source is vendored on its own (one per run)");
-    }
-    if (o.url.name === undefined || o.url.version === undefined) {
-      throw new UsageError("A URL source needs --name and --version");
-    }
-    return planUrl({
-      url: spec,
-      name: o.url.name,
-      version: o.url.version,
-      ...(o.url.file !== undefined ? { file: o.url.file } : {}),
-      ...(o.url.sha256 !== undefined ? { sha256: o.url.sha256 } : {}),
-      insecureHttp: o.insecureHttp,
-    });
-  }
-  throw new UsageError(
-    `"${spec}" is not a source: use pypi:NAME==VERSION, github:OWNER/REPO@REV or an https URL`,
-  );
+  return await kind.plan(ctx, spec, {
+    prefer: o.prefer,
+    allowBranch: o.allowBranch,
+    url: o.url,
+    insecureHttp: o.insecureHttp,
+    count,
+  });
 }

@@ -18,7 +18,7 @@ import {
   upsertEntry,
 } from "../repo/manifest.ts";
 import { stagedManifest, stageManifest } from "../repo/staged_sources.ts";
-import { pypiStableUrl } from "../repo/vendor_plan.ts";
+import { pypiStableUrl } from "../repo/source_kinds/pypi.ts";
 import { normalizeName } from "../python/names.ts";
 import { addFormal } from "../nix/edit_formals.ts";
 import { addListItem } from "../nix/edit_list.ts";

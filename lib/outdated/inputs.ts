@@ -11,6 +11,7 @@ import type { RequestOptions } from "../net/http.ts";
 import { mainPackageRequirements } from "../repo/main_archive.ts";
 import type { SetPackage } from "../repo/package_set.ts";
 import { sourceFile } from "../repo/paths.ts";
+import { kindOf } from "../repo/source_kinds/all.ts";
 
 /** Requirements of one package, or why they could not be read. */
 export type Requirements =
@@ -112,10 +113,10 @@ export function pypiName(pkg: SetPackage): string | undefined {
   const src = pkg.source;
   if (src?.kind === "github" || src?.kind === "other") return undefined;
   if (src?.kind === "pypi") return src.name;
-  if (src?.kind === "vendored" && src.entry?.kind === "github") {
-    return undefined;
+  if (src?.kind === "vendored" && src.entry) {
+    const up = kindOf(src.entry).upstream(src.entry);
+    return up?.kind === "pypi" ? up.name : undefined;
   }
-  if (src?.kind === "vendored" && src.entry) return src.entry.name;
   return pkg.pname;
 }
 

@@ -15,6 +15,7 @@ import { fetchReleaseVersions, pypiUrl } from "../net/pypi.ts";
 import { readMainPackage } from "../repo/main_package.ts";
 import { MAIN_PACKAGE } from "../repo/paths.ts";
 import { readPackageSet, type SetPackage } from "../repo/package_set.ts";
+import { kindOf } from "../repo/source_kinds/all.ts";
 import {
   customRequirements,
   mainRequirements,
@@ -261,8 +262,9 @@ function customRow(
 function githubOf(p: SetPackage): { owner: string; repo: string } | undefined {
   const src = p.source;
   if (src?.kind === "github") return src;
-  if (src?.kind === "vendored" && src.entry?.kind === "github") {
-    return src.entry;
+  if (src?.kind === "vendored" && src.entry) {
+    const up = kindOf(src.entry).upstream(src.entry);
+    if (up?.kind === "github") return up;
   }
   return undefined;
 }

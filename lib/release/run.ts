@@ -10,21 +10,32 @@ import { info, out } from "../kit/log.ts";
 import type { Frontend } from "../kit/prompt.ts";
 import { onPath } from "../kit/command.ts";
 import { readMainPackage } from "../repo/main_package.ts";
-import { MAIN_PACKAGE, repoPaths } from "../repo/paths.ts";
+import { neededBy, readPackageSet } from "../repo/package_set.ts";
+import { MAIN_ATTR, packageFile } from "../repo/paths.ts";
+import { acquireReleaseLock } from "./lock.ts";
 import {
   branch,
   hasRemote,
   head,
   modifiedTracked,
   RELEASE_PATHS,
+  remoteTagCommit,
   tagCommit,
+  validTagName,
 } from "./git.ts";
 import {
   planSteps,
+  refuseUncommitted,
   type ReleaseContext,
   type Step,
   tagElsewhere,
 } from "./steps.ts";
+
+/**
+ * The packages a release builds and publishes, in order, with the same tag: the one place to
+ * add a package (comfyui-cuda). `--with-deps` adds the custom packages these need.
+ */
+const RELEASED_PACKAGES: readonly string[] = [MAIN_ATTR];
 
 /** Options of {@link release}. */
 export interface ReleaseOptions {
@@ -66,6 +77,8 @@ export async function release(opts: ReleaseOptions): Promise<ReleaseResult> {
   show(`Release ${ctx.main} ${ctx.version} (${ctx.tag}):`);
   steps.forEach((s, i) => show(`  ${i + 1}. ${s.title}`));
   if (opts.dryRun) return result;
+  await head(ctx.root);
+  await using _lock = await acquireReleaseLock(ctx.root);
   await preflight(ctx, steps);
   if (!opts.step) {
     const go = await opts.fe.confirm({
@@ -123,34 +136,33 @@ async function context(opts: ReleaseOptions): Promise<ReleaseContext> {
       "--with-deps publishes: it cannot go with --git-only or --no-push",
     );
   }
-  let text: string;
-  try {
-    text = await Deno.readTextFile(repoPaths(opts.root).mainPackage);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+  const set = await readPackageSet(opts.root);
+  const byAttr = new Map(set.packages.map((p) => [p.attr, p]));
+  for (const name of RELEASED_PACKAGES) {
+    if (!byAttr.has(name)) {
       throw new KitError(
-        `${MAIN_PACKAGE} not found under "${opts.root}": pass --root DIR`,
+        `${packageFile(name)} not found under "${opts.root}": pass --root DIR`,
       );
     }
-    throw e;
   }
-  const main = readMainPackage(text);
-  const deps: string[] = [];
-  if (opts.withDeps) {
-    for await (const e of Deno.readDir(repoPaths(opts.root).pkgsDir)) {
-      const attr = e.name.replace(/\.nix$/, "");
-      if (e.isFile && e.name.endsWith(".nix") && attr !== main.pname) {
-        deps.push(attr);
-      }
-    }
-    deps.sort();
+  const mainPkg = byAttr.get(MAIN_ATTR)!;
+  const main = readMainPackage(mainPkg.text, mainPkg.file);
+  const tag = `v${main.version}`;
+  // Checked before anything runs: git would refuse the tag only after the commit.
+  if (!(await validTagName(tag, opts.root))) {
+    throw new KitError(
+      `${mainPkg.file}: version "${main.version}" makes "${tag}", which git does not accept as a tag name (git check-ref-format): fix the version (nothing was done)`,
+    );
   }
   return {
     root: opts.root,
     version: main.version,
-    tag: `v${main.version}`,
-    main: main.pname,
-    deps,
+    tag,
+    main: mainPkg.attr,
+    packages: [...RELEASED_PACKAGES],
+    // Only what the released packages need: a package in .flox/pkgs/ that nothing wires in
+    // (it may not even build) is not published.
+    deps: opts.withDeps ? neededBy(set, RELEASED_PACKAGES) : [],
     org: opts.org,
     remote: opts.remote,
     branch: await branch(opts.root).catch(() => undefined),
@@ -185,6 +197,18 @@ async function preflight(ctx: ReleaseContext, steps: Step[]): Promise<void> {
   }
   const at = await tagCommit(ctx.root, ctx.tag);
   if (at !== undefined && at !== now) throw tagElsewhere(ctx.tag, at, now);
+  if (ctx.push) {
+    // Someone else's v<version> on the remote would stop the push after the commit and tag.
+    const there = await remoteTagCommit(ctx.root, ctx.remote, ctx.tag);
+    if (there !== undefined && there !== at) {
+      throw new KitError(
+        `Tag ${ctx.tag} already exists on ${ctx.remote} at ${
+          there.slice(0, 12)
+        }, not as the local tag: a release never moves a tag; if it is this release's, fetch it (git fetch ${ctx.remote} tag ${ctx.tag}), else bump the version (nothing was done)`,
+      );
+    }
+  }
+  await refuseUncommitted(ctx, " (nothing was done)");
   if (steps.some((s) => s.id.startsWith("publish:"))) {
     // flox publish wants every tracked file clean; the release commits only its own paths.
     const inRelease = (p: string) =>

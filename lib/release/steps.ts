@@ -8,11 +8,13 @@ import { FLOX_LOCK } from "../repo/paths.ts";
 import { perform } from "./exec.ts";
 import {
   branch,
+  changedBetween,
   dirty,
   head,
   published,
   recordPublished,
   RELEASE_PATHS,
+  snapshot,
   staged,
   tagCommit,
 } from "./git.ts";
@@ -23,9 +25,11 @@ export interface ReleaseContext {
   version: string;
   /** `v<version>`. */
   tag: string;
-  /** The main package's attribute (comfyui). */
+  /** The main package's attribute (comfyui): the commit and tag messages name it. */
   main: string;
-  /** Custom packages published after it (with --with-deps). */
+  /** The packages built and published, in order (RELEASED_PACKAGES). */
+  packages: string[];
+  /** Custom packages published after them (with --with-deps): the ones they need. */
   deps: string[];
   org?: string | undefined;
   remote: string;
@@ -35,6 +39,12 @@ export interface ReleaseContext {
   gitOnly: boolean;
   /** Uncommitted changes to .flox/ and the manifest go into the release commit. */
   includeChanges: boolean;
+  /** What the build was given (set by the add step): only the lock may change until verify. */
+  built?: Map<string, string> | undefined;
+  /** What verify passed (set by the verify step): the commit step commits exactly this. */
+  verified?: Map<string, string> | undefined;
+  /** The commit the release made or found (set by the commit step): the tag and push use it. */
+  released?: string | undefined;
 }
 
 /** One step of the plan. */
@@ -49,18 +59,20 @@ export interface Step {
 
 /** The steps for `ctx`, in order. */
 export function planSteps(ctx: ReleaseContext): Step[] {
-  const steps: Step[] = [];
+  const steps: Step[] = [stageStep(ctx)];
   if (!ctx.gitOnly) {
-    const argv = ["flox", "build", ctx.main];
-    steps.push({
-      id: "build",
-      title: argv.join(" "),
-      needs: "flox",
-      run: async () => {
-        await perform(argv, ctx.root);
-        return `built ${ctx.main}`;
-      },
-    });
+    for (const name of ctx.packages) {
+      const argv = ["flox", "build", name];
+      steps.push({
+        id: ctx.packages.length === 1 ? "build" : `build:${name}`,
+        title: argv.join(" "),
+        needs: "flox",
+        run: async () => {
+          await perform(argv, ctx.root);
+          return `built ${name}`;
+        },
+      });
+    }
   }
   steps.push({
     id: "verify",
@@ -75,25 +87,42 @@ export function planSteps(ctx: ReleaseContext): Step[] {
   return [...steps, ...publishSteps(ctx, ctx.org)];
 }
 
-/** Stage the release's files, commit them, tag the commit. */
+/**
+ * Stage the release's files before the build: Flox builds only what git tracks, so a source
+ * bump-comfyui or fetch-source has just vendored must be in the index first.
+ */
+function stageStep(ctx: ReleaseContext): Step {
+  return {
+    id: "add",
+    title: `git add -- ${RELEASE_PATHS.join(" ")}`,
+    run: async () => {
+      await git(ctx.root, ["add", "--", ...RELEASE_PATHS]);
+      ctx.built = await snapshot(ctx.root, RELEASE_PATHS);
+      return `staged ${RELEASE_PATHS.join(" and ")}`;
+    },
+  };
+}
+
+/** Commit what verify passed, tag the commit. */
 function commitSteps(ctx: ReleaseContext): Step[] {
   const { root, tag } = ctx;
   const message = `${ctx.main}: ${ctx.version}`;
   return [{
-    id: "add",
-    title: `git add -- ${RELEASE_PATHS.join(" ")}`,
-    run: async () => {
-      await git(root, ["add", "--", ...RELEASE_PATHS]);
-      return `staged ${RELEASE_PATHS.join(" and ")}`;
-    },
-  }, {
     id: "commit",
-    title: `git commit -m "${message}" (only if something is staged)`,
+    title: `git commit -m "${message}" -- ${
+      RELEASE_PATHS.join(" ")
+    } (what verify passed; only if something changed)`,
     run: async () => {
-      if (!(await staged(root, RELEASE_PATHS))) return "nothing staged";
+      await unchangedSinceVerify(ctx);
+      await git(root, ["add", "--", ...RELEASE_PATHS]);
+      if (!(await staged(root, RELEASE_PATHS))) {
+        ctx.released = await head(root);
+        return "nothing staged";
+      }
       // With the paths, only the release's files are committed, whatever else is staged.
       await git(root, ["commit", "-m", message, "--", ...RELEASE_PATHS]);
-      return `committed ${(await head(root)).slice(0, 12)}`;
+      ctx.released = await head(root);
+      return `committed ${ctx.released.slice(0, 12)}`;
     },
   }, {
     id: "tag",
@@ -101,7 +130,7 @@ function commitSteps(ctx: ReleaseContext): Step[] {
       `git tag -a ${tag} -m "${ctx.main} ${ctx.version}" (skipped when it points at HEAD)`,
     run: async () => {
       const at = await tagCommit(root, tag);
-      const now = await head(root);
+      const now = await headIsReleased(ctx);
       if (at === now) return `${tag} already points at HEAD`;
       if (at !== undefined) throw tagElsewhere(tag, at, now);
       await git(root, ["tag", "-a", tag, "-m", `${ctx.main} ${ctx.version}`]);
@@ -110,18 +139,67 @@ function commitSteps(ctx: ReleaseContext): Step[] {
   }];
 }
 
-/** Push the current branch and the tags. */
+/**
+ * HEAD, when it is still the release's commit; a KitError when it moved after the commit step (a
+ * commit made between --step prompts would be tagged and pushed unverified).
+ */
+async function headIsReleased(ctx: ReleaseContext): Promise<string> {
+  const now = await head(ctx.root);
+  if (ctx.released === undefined) {
+    throw new KitError("The release commit was not made in this run");
+  }
+  if (now !== ctx.released) {
+    throw new KitError(
+      `HEAD moved since the release commit ${ctx.released.slice(0, 12)} (now ${
+        now.slice(0, 12)
+      }): the release tags and pushes only what was built and verified; run the release again`,
+    );
+  }
+  return now;
+}
+
+/** Refuses a commit of anything verify did not see (an edit made after it, --step or not). */
+async function unchangedSinceVerify(ctx: ReleaseContext): Promise<void> {
+  if (!ctx.verified) {
+    throw new KitError("Verify has not passed in this run: nothing to commit");
+  }
+  const changed = changedBetween(
+    ctx.verified,
+    await snapshot(ctx.root, RELEASE_PATHS),
+  );
+  if (changed.length) {
+    throw new KitError(
+      `Changed since verify passed: ${
+        changed.join(", ")
+      }: the release commits only what was built and verified; run the release again`,
+    );
+  }
+}
+
+/**
+ * Push the current branch and the one tag the release made, both or neither (`--atomic`): no
+ * other local tag is published, and a tag origin refuses leaves the branch unpushed too.
+ */
 function pushStep(ctx: ReleaseContext): Step {
   return {
     id: "push",
-    title: `git push ${ctx.remote} ${ctx.branch ?? "<branch>"} --tags`,
+    title: `git push --atomic ${ctx.remote} ${
+      ctx.branch ?? "<branch>"
+    } refs/tags/${ctx.tag}`,
     run: async () => {
       const b = await branch(ctx.root);
       if (!b) {
         throw new KitError("HEAD is detached: check out the release branch");
       }
-      await git(ctx.root, ["push", ctx.remote, b, "--tags"]);
-      return `pushed ${b} and tags to ${ctx.remote}`;
+      await headIsReleased(ctx);
+      await git(ctx.root, [
+        "push",
+        "--atomic",
+        ctx.remote,
+        `refs/heads/${b}`,
+        `refs/tags/${ctx.tag}`,
+      ]);
+      return `pushed ${b} and ${ctx.tag} to ${ctx.remote}`;
     },
   };
 }
@@ -129,7 +207,7 @@ function pushStep(ctx: ReleaseContext): Step {
 /** Publish the main package and its dependencies to `org`, each once per tagged commit. */
 function publishSteps(ctx: ReleaseContext, org: string): Step[] {
   const { root, tag } = ctx;
-  return [ctx.main, ...ctx.deps].map((name) => {
+  return [...ctx.packages, ...ctx.deps].map((name) => {
     const argv = ["flox", "publish", "-o", org, name];
     return {
       id: `publish:${name}`,
@@ -162,9 +240,31 @@ async function git(root: string, args: string[]): Promise<void> {
 }
 
 /**
+ * Without --include-changes, uncommitted changes to the release's files are refused, save the
+ * lock file `flox build` writes.
+ */
+export async function refuseUncommitted(
+  ctx: Pick<ReleaseContext, "root" | "includeChanges">,
+  suffix = "",
+): Promise<void> {
+  if (ctx.includeChanges) return;
+  const left = (await dirty(ctx.root, RELEASE_PATHS)).filter((p) =>
+    p !== FLOX_LOCK
+  );
+  if (left.length) {
+    throw new KitError(
+      `Uncommitted changes: ${
+        left.join(", ")
+      }: commit them first, or pass --include-changes to make them part of the release commit${suffix}`,
+    );
+  }
+}
+
+/**
  * verify's checklist (errors stop the release) and its release check of a clean tree, less the
  * tag (the release makes it) and less the lock file `flox build` has just written. With
  * includeChanges the maintainer's uncommitted changes are allowed too: they go into the commit.
+ * What it passed is recorded, so the commit step can refuse anything changed after it.
  */
 async function verifyStep(ctx: ReleaseContext): Promise<string> {
   const findings = await verifyRepo({
@@ -183,16 +283,20 @@ async function verifyStep(ctx: ReleaseContext): Promise<string> {
       }${first.message}: run "deno task verify" and fix them`,
     );
   }
-  const left = (await dirty(ctx.root, RELEASE_PATHS)).filter((p) =>
-    !ctx.includeChanges && !p.endsWith(FLOX_LOCK)
-  );
-  if (left.length) {
+  await refuseUncommitted(ctx);
+  const now = await snapshot(ctx.root, RELEASE_PATHS);
+  // What verify checked must be what flox build was given: only the lock it writes may differ.
+  const changed = ctx.built
+    ? changedBetween(ctx.built, now).filter((p) => p !== FLOX_LOCK)
+    : [];
+  if (changed.length) {
     throw new KitError(
-      `Uncommitted changes: ${
-        left.join(", ")
-      }: commit them first, or pass --include-changes to make them part of the release commit`,
+      `Changed since the build started: ${
+        changed.join(", ")
+      }: the release commits only what was built and verified; run the release again`,
     );
   }
+  ctx.verified = now;
   const warnings = findings.filter((f) => f.level === "warning").length;
   return `${findings.length - warnings} checks passed, ${warnings} warning${
     warnings === 1 ? "" : "s"

@@ -121,7 +121,7 @@ export async function planRemoval(opts: RemoveOptions): Promise<RemovalPlan> {
         }: still uses "${pkg.attr}" after unwiring: edit that line by hand, then run again`,
       );
     }
-    cs.write(p.file, after);
+    cs.write(p.target, after);
     plan.unwiredFrom.push(p.file);
   }
   if (!opts.keepFile) cs.remove(pkg.file);

@@ -62,6 +62,9 @@ export async function fetchToCache(
   }
 }
 
+/** The download cache lacks a file an offline caller asked for. */
+export class NotCachedError extends KitError {}
+
 /**
  * A file with no published sha256 (a GitHub archive) through the download cache. The cache is
  * addressed by sha256, so the sha256 each URL gave last time is remembered beside it
@@ -72,15 +75,27 @@ export async function fetchUrlCached(
   opts: { env?: EnvLike; progress?: ProgressSink; offline?: boolean } = {},
 ): Promise<string> {
   const env = opts.env ?? Deno.env;
-  const dir = join(defaultCacheDir(env), "urls");
+  let cacheDir: string;
+  try {
+    cacheDir = defaultCacheDir(env);
+  } catch (e) {
+    // No cache at all: offline, that is "not cached"; online, the error says what to set.
+    if (opts.offline && e instanceof KitError) {
+      throw new NotCachedError(
+        `${url} is not in the download cache: ${e.message}`,
+      );
+    }
+    throw e;
+  }
+  const dir = join(cacheDir, "urls");
   const memo = join(dir, toHex(sha256Bytes(url)));
   const known = (await readTextIfExists(memo))?.trim();
   if (opts.offline) {
     // The caller still checks what it reads (the NAR hash of a pinned archive).
     const hit = known && /^[0-9a-f]{64}$/.test(known)
-      ? await new DownloadCache(defaultCacheDir(env)).lookup(known)
+      ? await new DownloadCache(cacheDir).lookup(known)
       : undefined;
-    if (!hit) throw new KitError(`${url} is not in the download cache`);
+    if (!hit) throw new NotCachedError(`${url} is not in the download cache`);
     return hit;
   }
   const path = await fetchToCache(url, {

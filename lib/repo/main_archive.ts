@@ -20,7 +20,8 @@ import {
   parseRequirementsTxt,
   type RequirementLine,
 } from "../python/requirements.ts";
-import { fetchUrlCached } from "./fetch_cache.ts";
+import { fetchUrlCached, NotCachedError } from "./fetch_cache.ts";
+import type { EnvLike } from "../kit/env.ts";
 
 /** One release of the main package, read from its source archive. */
 interface MainRelease {
@@ -37,13 +38,18 @@ interface MainRelease {
 export async function readMainRelease(
   pkg: Pick<MainPackage, "owner" | "repo">,
   rev: string,
-  opts: { onFetchError?: (e: KitError) => KitError; offline?: boolean } = {},
+  opts: {
+    onFetchError?: (e: KitError) => KitError;
+    offline?: boolean;
+    env?: EnvLike;
+  } = {},
 ): Promise<MainRelease> {
+  const env = opts.env ?? Deno.env;
   let archive: string;
   try {
     archive = await fetchUrlCached(
-      archiveUrl(githubUrl(), pkg.owner, pkg.repo, rev),
-      { offline: opts.offline ?? false },
+      archiveUrl(githubUrl(env), pkg.owner, pkg.repo, rev),
+      { offline: opts.offline ?? false, env },
     );
   } catch (e) {
     if (e instanceof KitError && opts.onFetchError) throw opts.onFetchError(e);
@@ -59,7 +65,7 @@ export async function readMainRelease(
 }
 
 /** The requirements.txt at the top folder of a release archive already on disk. */
-export async function archiveRequirements(
+async function archiveRequirements(
   archive: string,
   label: string,
   where = `${label}/requirements.txt`,
@@ -70,6 +76,43 @@ export async function archiveRequirements(
     throw new KitError(`The archive of ${label} has no requirements.txt`);
   }
   return parseRequirementsTxt(new TextDecoder().decode(file.data), where);
+}
+
+/** The archive at the pinned revision does not have the NAR hash the main package pins. */
+export class PinMismatchError extends KitError {
+  constructor(
+    readonly label: string,
+    readonly actual: string,
+    readonly pinned: string,
+  ) {
+    super(
+      `The archive of ${label} has NAR hash ${actual}, not the ${pinned} pinned in ${MAIN}: run "deno task verify"`,
+    );
+  }
+}
+
+/**
+ * requirements.txt of the main package at its pinned revision, from an archive whose NAR hash is
+ * the pinned one (else a PinMismatchError). With `offline`, only an archive already in the
+ * download cache is read (else a NotCachedError).
+ */
+export async function pinnedRequirements(
+  pkg: MainPackage,
+  opts: {
+    offline?: boolean;
+    env?: EnvLike;
+    onFetchError?: (e: KitError) => KitError;
+  } = {},
+): Promise<RequirementLine[]> {
+  const release = await readMainRelease(pkg, pkg.rev, opts);
+  if (!sameHash(release.hash, pkg.hash)) {
+    throw new PinMismatchError(
+      `${pkg.owner}/${pkg.repo}@${pkg.rev}`,
+      release.hash,
+      pkg.hash,
+    );
+  }
+  return release.requirements;
 }
 
 /**
@@ -89,27 +132,25 @@ export async function mainPackageRequirements(
     );
   }
   const pkg = readMainPackage(text, MAIN);
-  const release = await readMainRelease(pkg, pkg.rev, {
+  const requirements = await pinnedRequirements(pkg, {
     offline: opts.offline ?? false,
-    onFetchError: (e) =>
-      new KitError(
+    onFetchError: (e) => {
+      const message =
         `Cannot get the source of ${MAIN} to read its requirements: ${e.message}: ${
           opts.hint ??
             "pass requirements (REQ... or -r FILE), or a mirror (COMFYKIT_MIRRORS, COMFYKIT_GITHUB_URL)"
-        }`,
-      ),
+        }`;
+      return e instanceof NotCachedError
+        ? new NotCachedError(message)
+        : new KitError(message);
+    },
   });
-  if (!sameHash(release.hash, pkg.hash)) {
-    throw new KitError(
-      `The archive of ${pkg.owner}/${pkg.repo}@${pkg.rev} has NAR hash ${release.hash}, not the ${pkg.hash} pinned in ${MAIN}: run "deno task verify"`,
-    );
-  }
   const where = `${pkg.repo}@${pkg.rev}/requirements.txt`;
   info(
-    `requirements: ${release.requirements.length} from ${where} (pinned in ${MAIN})`,
+    `requirements: ${requirements.length} from ${where} (pinned in ${MAIN})`,
   );
   return {
-    requirements: release.requirements.map(requirementToString),
+    requirements: requirements.map(requirementToString),
     label: `${pkg.pname}`,
     source: `requirements.txt of ${pkg.owner}/${pkg.repo} ${pkg.rev} (${MAIN})`,
   };

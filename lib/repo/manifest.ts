@@ -3,87 +3,21 @@
 import { SOURCES_MANIFEST } from "./paths.ts";
 import { z } from "zod";
 import { KitError } from "../kit/errors.ts";
-import { plainFileNameProblem, readTextIfExists } from "../kit/fsutil.ts";
-import { isValidProjectName, normalizeName } from "../python/names.ts";
+import { readTextIfExists } from "../kit/fsutil.ts";
+import { normalizeName } from "../python/names.ts";
+import { ENTRY_SCHEMAS, fieldOrder } from "./source_kinds/all.ts";
 import { fieldOf } from "../kit/schema.ts";
 
-/** Names in `.flox/sources/` the kit itself writes: never a vendored file. */
-const RESERVED_NAMES: readonly string[] = ["SHA256SUMS.txt"];
+// The rules every entry's common fields follow, re-exported: the manifest is where callers look.
+export {
+  FILE_SIZE_FIX,
+  fileNameProblem,
+  fileSizeProblem,
+  isSafeFileName,
+} from "./source_kinds/fields.ts";
 
-/**
- * Why `name` cannot be a vendored file under `.flox/sources/`, or undefined when it can: not a
- * name the kit writes (SHA256SUMS.txt), and one plain file name (lib/kit/fsutil.ts).
- */
-export function fileNameProblem(name: string): string | undefined {
-  if (RESERVED_NAMES.includes(name)) {
-    return `"${name}" is reserved: the kit generates it from sources-manifest.json`;
-  }
-  return plainFileNameProblem(name);
-}
-
-/** True for a file name safe to write under `.flox/sources/` (see fileNameProblem). */
-export function isSafeFileName(name: string): boolean {
-  return fileNameProblem(name) === undefined;
-}
-
-const hex64 = z.string().regex(
-  /^[0-9a-f]{64}$/,
-  "expected 64 lowercase hex characters",
-);
-const sri = z.string().regex(
-  /^sha256-[A-Za-z0-9+/]{43}=$/,
-  "expected an SRI hash sha256-<base64>",
-);
-const fileName = z.string().superRefine((v, ctx) => {
-  const why = fileNameProblem(v);
-  if (why) {
-    ctx.addIssue({
-      code: "custom",
-      message: `not a vendored file name: ${why}`,
-    });
-  }
-});
-const url = z.string().regex(/^https?:\/\/\S+$/, "expected an http(s) URL");
-const nonEmpty = z.string().min(1, "must not be empty");
-const projectName = z.string().refine(
-  isValidProjectName,
-  "expected a project name (letters, digits, '.', '_', '-'; starting and ending with a letter or digit)",
-);
-const versionText = z.string().regex(
-  /^[\x21-\x7e]{1,128}$/,
-  "expected a version without spaces or control characters",
-);
-
-const common = {
-  name: projectName,
-  version: versionText,
-  file: fileName,
-  url,
-  sha256: hex64,
-  size: z.number().int().nonnegative().optional(),
-};
-
-const pypiEntry = z.strictObject({
-  ...common,
-  kind: z.enum(["pypi-wheel", "pypi-sdist"]),
-});
-const urlEntry = z.strictObject({ ...common, kind: z.literal("url") });
-const githubEntry = z.strictObject({
-  ...common,
-  kind: z.literal("github"),
-  owner: nonEmpty,
-  repo: nonEmpty,
-  rev: nonEmpty,
-  commit: z.string().regex(/^[0-9a-f]{40}$/, "expected a 40-hex commit")
-    .optional(),
-  nar: sri,
-});
-
-const entrySchema = z.discriminatedUnion("kind", [
-  pypiEntry,
-  urlEntry,
-  githubEntry,
-]);
+// One schema per source kind (lib/repo/source_kinds/), told apart by `kind`.
+const entrySchema = z.discriminatedUnion("kind", ENTRY_SCHEMAS);
 const manifestSchema = z.strictObject({
   version: z.literal(1),
   sources: z.array(entrySchema),
@@ -93,8 +27,6 @@ const manifestSchema = z.strictObject({
 export type SourceEntry = z.infer<typeof entrySchema>;
 /** The whole manifest. */
 export type Manifest = z.infer<typeof manifestSchema>;
-/** The kinds of source. */
-export type SourceKind = SourceEntry["kind"];
 
 /** An empty manifest. */
 export function emptyManifest(): Manifest {
@@ -172,27 +104,17 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Deterministic text: entries sorted by name then version, keys in a fixed order, 2-space JSON. */
+/**
+ * Deterministic text: entries sorted by name then version, keys in the order of their kind's
+ * schema (lib/repo/source_kinds/), 2-space JSON. No field is ever dropped.
+ */
 export function serializeManifest(m: Manifest): string {
-  const order = [
-    "name",
-    "version",
-    "kind",
-    "file",
-    "url",
-    "sha256",
-    "size",
-    "owner",
-    "repo",
-    "rev",
-    "commit",
-    "nar",
-  ];
   const sources = [...m.sources].sort(compareEntries).map((e) => {
+    const fields = e as Record<string, unknown>;
+    const order = fieldOrder(e);
     const o: Record<string, unknown> = {};
-    for (const k of order) {
-      const v = (e as Record<string, unknown>)[k];
-      if (v !== undefined) o[k] = v;
+    for (const k of [...order, ...Object.keys(fields).sort()]) {
+      if (fields[k] !== undefined && !(k in o)) o[k] = fields[k];
     }
     return o;
   });

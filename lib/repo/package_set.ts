@@ -1,12 +1,13 @@
-// The repository's package set as data: every custom package file under .flox/pkgs/ (the
+// The repository's package set as data: every package file under .flox/pkgs/ (the
 // main package's comfyui.nix included, flagged), with its version, where its source comes from
 // (a vendored file and its manifest entry, fetchPypi, fetchFromGitHub) and which other custom
 // packages it takes as arguments. Read only; outdated and remove-package build on it.
-import { basename, join } from "node:path";
-import { KitError } from "../kit/errors.ts";
+import { basename, isAbsolute, relative } from "node:path";
 import { parseNix } from "../nix/parse.ts";
 import { type PackageInfo, readPackage } from "../nix/query.ts";
-import { MAIN_PACKAGE, packageFile, PKGS_DIR, repoPaths } from "./paths.ts";
+import { MAIN_ATTR, repoPaths } from "./paths.ts";
+import { discoverPackageFiles } from "./package_files.ts";
+import { variableUses } from "./wire.ts";
 import { readManifest, type SourceEntry } from "./manifest.ts";
 
 /** Where a custom package's source comes from. */
@@ -16,12 +17,17 @@ type PackageSource =
   | { kind: "github"; owner: string; repo: string; rev?: string | undefined }
   | { kind: "other"; fetcher: string };
 
-/** One `.flox/pkgs/<attr>.nix`. */
+/** One `.flox/pkgs/<attr>.nix` (or `<attr>/default.nix`). */
 export interface SetPackage {
-  /** The attribute name: the file name without `.nix`. */
+  /** The attribute name: the file name without `.nix`, or the folder's name. */
   attr: string;
-  /** The file, relative to the root. */
+  /** The file, relative to the root, as Flox sees it. */
   file: string;
+  /**
+   * The file to edit, relative to the root: a symlink's target when it is inside the root (so an
+   * edit keeps the link), else `file`.
+   */
+  target: string;
   text: string;
   info: PackageInfo;
   pname?: string | undefined;
@@ -38,51 +44,67 @@ interface PackageSet {
   manifest: SourceEntry[];
 }
 
-/** Reads every `.flox/pkgs/*.nix` under `root`; a file that does not parse is a KitError. */
+/**
+ * Reads every package file under `root`'s `.flox/pkgs/` (`<attr>.nix` and `<attr>/default.nix`,
+ * symlinks followed, as Flox finds them); a file that does not parse is a KitError.
+ */
 export async function readPackageSet(root: string): Promise<PackageSet> {
-  const paths = repoPaths(root);
-  const manifest = (await readManifest(paths.manifest)).sources;
-  const dir = paths.pkgsDir;
-  const names: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && e.name.endsWith(".nix")) names.push(e.name);
-    }
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new KitError(
-        `${PKGS_DIR} not found under "${root}": pass --root DIR`,
-      );
-    }
-    throw e;
-  }
-  names.sort();
-  const attrs = new Set(names.map((n) => n.slice(0, -4)));
+  const manifest = (await readManifest(repoPaths(root).manifest)).sources;
+  const files = await discoverPackageFiles(root);
+  const attrs = new Set(files.map((f) => f.attr));
+  const realRoot = await Deno.realPath(root);
   const packages: SetPackage[] = [];
-  for (const name of names) {
-    const file = packageFile(name.slice(0, -4));
-    const text = await Deno.readTextFile(join(dir, name)).catch((e) => {
+  for (const { attr, file, abs } of files) {
+    const text = await Deno.readTextFile(abs).catch((e) => {
       // Removed since the folder was listed (another run): it is not part of the set.
       if (e instanceof Deno.errors.NotFound) return undefined;
       throw e;
     });
     if (text === undefined) continue;
     const info = readPackage(parseNix(text, file));
+    const real = relative(realRoot, abs);
     packages.push({
-      attr: name.slice(0, -4),
+      attr,
       file,
+      target: real.startsWith("..") || isAbsolute(real) ? file : real,
       text,
       info,
       pname: info.pname,
       version: info.version,
       source: sourceOf(info, manifest),
       takes: info.formals.map((f) => f.name).filter((f) =>
-        attrs.has(f) && f !== name.slice(0, -4)
+        attrs.has(f) && f !== attr
       ),
-      isMain: file === MAIN_PACKAGE,
+      isMain: attr === MAIN_ATTR,
     });
   }
   return { packages, manifest };
+}
+
+/**
+ * The custom packages `roots` need, directly or through each other (their arguments that are
+ * packages of the set and that their code uses), sorted by attribute; `roots` themselves are
+ * left out. An unwired
+ * package (in .flox/pkgs/ but taken by nothing that is needed) is not among them.
+ */
+export function neededBy(
+  set: PackageSet,
+  roots: readonly string[],
+): string[] {
+  const byAttr = new Map(set.packages.map((p) => [p.attr, p]));
+  const seen = new Set<string>(roots);
+  const queue = [...roots];
+  while (queue.length) {
+    const pkg = byAttr.get(queue.shift()!);
+    for (const dep of pkg?.takes ?? []) {
+      // An argument the body never uses is not built with it.
+      if (!seen.has(dep) && variableUses(pkg!.text, dep, pkg!.file).length) {
+        seen.add(dep);
+        queue.push(dep);
+      }
+    }
+  }
+  return [...seen].filter((a) => !roots.includes(a)).sort();
 }
 
 function sourceOf(

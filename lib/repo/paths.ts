@@ -26,8 +26,9 @@ export const SOURCES_MANIFEST = "sources-manifest.json";
 export const NIXPKGS_INDEX = "nixpkgs-index.json";
 /** The attribute names of nixpkgs' lib.licenses (verify's check of meta.license). */
 export const NIXPKGS_LICENSES = "nixpkgs-licenses.json";
-/** The main package. */
-export const MAIN_PACKAGE = `${PKGS_DIR}/comfyui.nix`;
+/** The main package's attribute and its file. */
+export const MAIN_ATTR = "comfyui";
+export const MAIN_PACKAGE = `${PKGS_DIR}/${MAIN_ATTR}.nix`;
 /** The Flox environment manifest and its lock. */
 export const FLOX_MANIFEST = ".flox/env/manifest.toml";
 export const FLOX_LOCK = ".flox/env/manifest.lock";

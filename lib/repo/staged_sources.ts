@@ -23,6 +23,10 @@ import {
 } from "./manifest.ts";
 import { acquireLock } from "./lock.ts";
 import {
+  discoverPackageFiles,
+  type DiscoveryProblems,
+} from "./package_files.ts";
+import {
   PKGS_DIR,
   repoPaths,
   sourceFile,
@@ -84,30 +88,23 @@ export function usesSource(text: string, path: string, file: string): boolean {
     vendoredFileOf(readPackage(nix), path) === file;
 }
 
-/** Every package file (root-relative) as staged: `.flox/pkgs/*.nix` and `*\/default.nix`. */
+/**
+ * Every package file (root-relative) as staged, plus those on disk as Flox finds them
+ * (`lib/repo/package_files.ts`: `*.nix`, `*\/default.nix`, symlinks followed).
+ */
 async function packageFiles(cs: Changeset): Promise<string[]> {
   const files = new Set(
     cs.paths().filter((p) =>
       p.startsWith(`${PKGS_DIR}/`) && p.endsWith(".nix")
     ),
   );
-  const dir = repoPaths(cs.root).pkgsDir;
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.name.endsWith(".nix") && !e.isDirectory) {
-        files.add(`${PKGS_DIR}/${e.name}`);
-      } else if (e.isDirectory || e.isSymlink) {
-        const inner = `${PKGS_DIR}/${e.name}/default.nix`;
-        if (
-          await Deno.stat(join(cs.root, inner)).then(() => true, () => false)
-        ) {
-          files.add(inner);
-        }
-      }
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
+  // Dangling links and duplicates are verify's to report; a missing folder has no users.
+  const problems: DiscoveryProblems = { dangling: [], duplicates: [] };
+  const found = await discoverPackageFiles(cs.root, problems).catch((e) => {
+    if (e instanceof KitError) return [];
+    throw e;
+  });
+  for (const p of found) files.add(p.file);
   return [...files].sort();
 }
 

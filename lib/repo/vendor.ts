@@ -7,8 +7,8 @@
 // if known) and costs only API calls, so `--dry-run` stops there; execute downloads through the
 // cache, verifies, refuses to clobber different bytes or change a recorded hash without
 // `force`, and merges the entry into a freshly re-read manifest while holding the lock.
-// This file executes plans and records entries; the plans are in vendor_plan.ts, the one-call
-// forms in vendor_forms.ts, `--all` in restore.ts, cache-only fetches in fetch_cache.ts.
+// This file executes plans and records entries; each kind plans its own (source_kinds/),
+// `--all` is in restore.ts, cache-only fetches in fetch_cache.ts.
 import { type RepoPaths, repoPaths } from "./paths.ts";
 import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
@@ -29,6 +29,7 @@ import { narHashArchive } from "../archive/nar_archive.ts";
 import { download, type DownloadResult } from "../net/download.ts";
 import { mirrorsFromEnv } from "../net/mirrors.ts";
 import { acquireLock } from "./lock.ts";
+import { kindOf } from "./source_kinds/all.ts";
 import {
   cacheOf,
   ctxEnv,
@@ -43,50 +44,30 @@ import {
 
 // ---------------------------------------------------------------- execute
 
+/** The entry its kind records for a plan, validated like any manifest entry. */
 function entryFor(
   plan: Plan,
-  sha256: string,
-  size: number,
-  nar?: string,
+  got: { sha256: string; size: number; nar?: string | undefined },
 ): SourceEntry {
-  const common = {
-    name: plan.name,
-    version: plan.version,
-    file: plan.file,
-    url: plan.url,
-    sha256,
-    size,
-  };
-  let entry: SourceEntry;
-  if (plan.kind === "github") {
-    const g = plan.github!;
-    entry = {
-      ...common,
-      kind: "github",
-      owner: g.owner,
-      repo: g.repo,
-      rev: g.rev,
-      ...(g.commit ? { commit: g.commit } : {}),
-      nar: nar!,
-    };
-  } else entry = { ...common, kind: plan.kind };
-  // Validate like any manifest entry, so a bad value is caught before anything is written.
-  validateManifest({ version: 1, sources: [entry] }, `entry for ${plan.file}`);
-  return entry;
+  const entry = kindOf(plan).entry(plan, {
+    sha256: got.sha256,
+    size: got.size,
+    ...(got.nar !== undefined ? { nar: got.nar } : {}),
+  });
+  // A bad value is caught before anything is written.
+  return validateManifest(
+    { version: 1, sources: [entry] },
+    `entry for ${plan.file}`,
+  ).sources[0]!;
 }
 
 /**
  * Whether a plan names the same source as an entry. Files are identified by their hash, so a
  * different URL for the same bytes (PyPI's hashed URL vs fetchPypi's stable one, a mirror)
- * is the same source; a GitHub archive is also identified by its commit.
+ * is the same source; each kind says what else must agree (a GitHub archive's commit).
  */
 function sameOrigin(a: SourceEntry, p: Plan): boolean {
-  if (a.kind !== p.kind) return false;
-  if (a.kind === "github") {
-    return a.owner === p.github?.owner && a.repo === p.github.repo &&
-      a.rev === p.github.rev && a.commit === p.github.commit;
-  }
-  return true;
+  return a.kind === p.kind && kindOf(a).sameOrigin(a, p);
 }
 
 function sameEntry(a: SourceEntry | undefined, b: SourceEntry): boolean {
@@ -103,12 +84,8 @@ function refuseChange(prior: SourceEntry, plan: Plan): void {
     );
   }
   if (!sameOrigin(prior, plan)) {
-    const was = prior.kind === "github"
-      ? `${prior.url} (commit ${prior.commit ?? "?"})`
-      : prior.url;
-    const now = plan.github?.commit
-      ? `${plan.url} (commit ${plan.github.commit})`
-      : plan.url;
+    const was = kindOf(prior).origin(prior);
+    const now = kindOf(plan).origin(plan);
     throw new KitError(
       `sources-manifest.json records ${plan.file} from ${was}, not ${now}: refusing to change the entry (rerun with --force)`,
     );
@@ -168,12 +145,11 @@ export async function executePlan(
   // Already right on disk: no transfer, at most a manifest update.
   if (have !== undefined && have === expected) return await fromDisk(ctx, t);
   if (ctx.dryRun) {
-    const entry = entryFor(
-      plan,
-      expected ?? "0".repeat(64),
-      plan.size ?? 0,
-      plan.kind === "github" ? `sha256-${"A".repeat(43)}=` : undefined,
-    );
+    const entry = entryFor(plan, {
+      sha256: expected ?? "0".repeat(64),
+      size: plan.size ?? 0,
+      nar: kindOf(plan).recordsNar ? `sha256-${"A".repeat(43)}=` : undefined,
+    });
     return {
       action: have === undefined ? "would-add" : "would-replace",
       entry,
@@ -189,12 +165,13 @@ export async function executePlan(
 async function fromDisk(ctx: VendorContext, t: Target): Promise<VendorResult> {
   const { plan, prior, dest, have } = t;
   const size = (await Deno.stat(dest)).size;
-  const nar = plan.kind === "github"
-    ? (prior?.kind === "github" && prior.sha256 === have
-      ? prior.nar
-      : toSri(await narHashArchive(dest)))
+  const recorded = prior && "nar" in prior && prior.sha256 === have
+    ? prior.nar
     : undefined;
-  const entry = entryFor(plan, have!, size, nar);
+  const nar = kindOf(plan).recordsNar
+    ? recorded ?? toSri(await narHashArchive(dest))
+    : undefined;
+  const entry = entryFor(plan, { sha256: have!, size, nar });
   const same = sameEntry(prior, entry);
   if (!ctx.dryRun) await recordEntries(ctx, [entry]);
   return {
@@ -242,7 +219,7 @@ async function fetchAndRecord(
           }
           // Hash the archive's contents before it lands: an archive that cannot be unpacked
           // never reaches .flox/sources/.
-          if (plan.kind === "github") {
+          if (kindOf(plan).recordsNar) {
             try {
               nar = toSri(await narHashArchive(path));
             } catch (e) {
@@ -255,7 +232,7 @@ async function fetchAndRecord(
         },
       }),
   );
-  const entry = entryFor(plan, got.sha256, got.size, nar);
+  const entry = entryFor(plan, { sha256: got.sha256, size: got.size, nar });
   try {
     await recordEntries(ctx, [entry]);
   } catch (e) {

@@ -1,7 +1,7 @@
 // What every vendoring call shares (lib/repo/vendor.ts and its parts): the context options, what
 // a plan and a result are, and small helpers. The repository's paths are in lib/repo/paths.ts.
 import { sha256File, toHex } from "../hash/sha256.ts";
-import type { SourceEntry, SourceKind } from "./manifest.ts";
+import type { SourceEntry } from "./manifest.ts";
 import { defaultCacheDir } from "../net/cache.ts";
 import type { Mirror } from "../net/mirrors.ts";
 import type { ProgressSink } from "../net/download.ts";
@@ -30,20 +30,8 @@ export interface VendorContext {
   lock?: LockOptions;
 }
 
-/** What will be fetched for one source. */
-export interface Plan {
-  kind: SourceKind;
-  name: string;
-  version: string;
-  file: string;
-  url: string;
-  /** Expected sha256 (hex), when the origin publishes one or the caller knows it. */
-  sha256?: string;
-  size?: number;
-  github?: { owner: string; repo: string; rev: string; commit?: string };
-  /** The URL is plain http and the user allowed it. */
-  insecureHttp?: boolean;
-}
+/** What will be fetched for one source (each kind plans its own: lib/repo/source_kinds/). */
+export type { Plan } from "./source_kinds/kind.ts";
 
 /** What happened to one source. */
 type VendorAction =

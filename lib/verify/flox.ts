@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { parse as parseTomlDoc } from "smol-toml";
 import { readTextIfExists } from "../kit/fsutil.ts";
 import { scanTomlValues } from "../nix/toml_edit.ts";
-import type { Add, PkgFile, RunCommand } from "./types.ts";
+import type { Add, PkgFile, RunCommand, VerifyContext } from "./types.ts";
 
 const S = "Flox environment";
 const ENV_JSON = FLOX_ENV_JSON;
@@ -21,7 +21,7 @@ const MANIFEST = FLOX_MANIFEST;
 const LOCK = FLOX_LOCK;
 
 /** `.flox/env.json` exists and is a Flox path-environment pointer (or a managed one). */
-export function checkEnvJson(text: string | undefined, add: Add): void {
+function checkEnvJson(text: string | undefined, add: Add): void {
   const fix =
     `write ${ENV_JSON} as Flox does: {"name": "comfyui", "version": 1} (flox init writes it)`;
   if (text === undefined) {
@@ -91,7 +91,7 @@ interface InstallEntry {
  * manifest.toml parses; its `toplevel` group (catalog packages without `pkg-group`) is not
  * empty; no entry asks the catalog for a package `.flox/pkgs` builds.
  */
-export function checkManifestToml(
+function checkManifestToml(
   text: string | undefined,
   pkgs: PkgFile[],
   add: Add,
@@ -188,29 +188,89 @@ function lineOfTable(text: string, table: string): number | undefined {
   return i >= 0 ? i + 1 : undefined;
 }
 
-/** manifest.lock present: an error for a release, a warning otherwise (only Flox can write it). */
-export function checkLock(present: boolean, release: boolean, add: Add): void {
-  if (present) {
-    add(S, "ok", "present: the builds' nixpkgs revision is pinned", LOCK);
+/**
+ * manifest.lock pins the toplevel group's nixpkgs revision: missing, or without such a revision,
+ * an error for a release and a warning otherwise (only Flox can write it); not JSON, an error
+ * (Flox cannot read it either).
+ */
+function checkLock(
+  text: string | undefined,
+  release: boolean,
+  add: Add,
+): void {
+  const relock =
+    "flox activate -- true (or flox build, which locks first), then git add .flox/env/manifest.lock";
+  if (text === undefined) {
+    add(
+      S,
+      release ? "error" : "warning",
+      "missing: without it flox build resolves nixpkgs anew on every machine",
+      LOCK,
+      relock,
+    );
+    return;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    add(
+      S,
+      "error",
+      "not valid JSON: Flox cannot read it",
+      LOCK,
+      `restore it from git (git checkout -- ${LOCK}), or delete it and lock again: ${relock}`,
+    );
+    return;
+  }
+  const rev = toplevelRev(data);
+  if (rev) {
+    add(
+      S,
+      "ok",
+      `present: the builds' nixpkgs revision is pinned (${rev.slice(0, 12)})`,
+      LOCK,
+    );
     return;
   }
   add(
     S,
     release ? "error" : "warning",
-    "missing: without it flox build resolves nixpkgs anew on every machine",
+    "pins no nixpkgs revision for the toplevel group (no locked toplevel package with a rev): flox build would resolve nixpkgs anew",
     LOCK,
-    "flox activate -- true (or flox build, which locks first), then git add .flox/env/manifest.lock",
+    relock,
   );
 }
 
-/** Every package file and vendored source is tracked by git (Flox builds only see those). */
-export async function checkTracked(
+/** The nixpkgs commit of the lock's toplevel group (Flox's LockedPackageCatalog `rev`). */
+function toplevelRev(data: unknown): string | undefined {
+  const packages = (data as { packages?: unknown } | null)?.packages;
+  if (!Array.isArray(packages)) return undefined;
+  for (const p of packages) {
+    const r = p as { group?: unknown; rev?: unknown } | null;
+    if (
+      (r?.group ?? "toplevel") === "toplevel" && typeof r?.rev === "string" &&
+      /^[0-9a-f]{40}$/.test(r.rev)
+    ) return r.rev;
+  }
+  return undefined;
+}
+
+/**
+ * Every package file and vendored source is tracked by git (Flox builds only see those); so are
+ * Flox's own files (flox publish refuses untracked ones), an error only under --release.
+ */
+async function checkTracked(
   root: string,
   run: RunCommand | undefined,
   files: string[],
   add: Add,
+  floxFiles: { files: string[]; level: "error" | "warning" } = {
+    files: [],
+    level: "warning",
+  },
 ): Promise<void> {
-  if (files.length === 0) return;
+  if (files.length === 0 && floxFiles.files.length === 0) return;
   const r = run
     ? await run("git", ["ls-files", "-z", "--", ".flox"], root)
     : undefined;
@@ -237,7 +297,16 @@ export async function checkTracked(
       `git add ${f}`,
     );
   }
-  if (untracked.length === 0) {
+  for (const f of floxFiles.files.filter((f) => !tracked.has(f))) {
+    add(
+      S,
+      floxFiles.level,
+      "not tracked by git: flox publish refuses untracked files in .flox",
+      f,
+      `git add ${f}`,
+    );
+  }
+  if (untracked.length === 0 && files.length > 0) {
     add(
       S,
       "ok",
@@ -246,22 +315,32 @@ export async function checkTracked(
   }
 }
 
-/** Runs the section's checks. */
-export async function checkFlox(
-  root: string,
-  pkgs: PkgFile[],
-  vendored: string[],
-  opts: { release: boolean; run: RunCommand | undefined },
-  add: Add,
-): Promise<void> {
-  checkEnvJson(await readTextIfExists(join(root, ENV_JSON)), add);
-  checkManifestToml(await readTextIfExists(join(root, MANIFEST)), pkgs, add);
-  const lock = await Deno.stat(join(root, LOCK)).then(() => true, () => false);
-  checkLock(lock, opts.release, add);
+/**
+ * Runs the section's checks. Tracking covers the package files and the vendored files whose bytes
+ * are right; under --release also every vendored file a wired package names, present or not.
+ */
+export async function checkFlox(ctx: VerifyContext, add: Add): Promise<void> {
+  const { root, pkgs } = ctx;
+  const envJson = await readTextIfExists(join(root, ENV_JSON));
+  const manifest = await readTextIfExists(join(root, MANIFEST));
+  const lock = await readTextIfExists(join(root, LOCK));
+  checkEnvJson(envJson, add);
+  checkManifestToml(manifest, pkgs, add);
+  checkLock(lock, ctx.release, add);
+  const verified = await ctx.verified();
+  const vendored = ctx.release
+    ? [...verified, ...[...ctx.wiredFiles].filter((f) => !verified.includes(f))]
+    : verified;
+  const present = [
+    [ENV_JSON, envJson],
+    [MANIFEST, manifest],
+    [LOCK, lock],
+  ].filter(([, text]) => text !== undefined).map(([f]) => f!);
   await checkTracked(
     root,
-    opts.run,
+    ctx.run,
     [...pkgs.map((p) => p.rel), ...vendored.map(sourceFile)],
     add,
+    { files: present, level: ctx.release ? "error" : "warning" },
   );
 }

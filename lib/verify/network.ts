@@ -27,7 +27,7 @@ export function dynamicUrlReason(url: string): string | undefined {
 }
 
 /** `pip install` in any of its spellings. */
-export const PIP_INSTALL = /\bpip3?\s+install\b|-m\s+pip\s+install\b/;
+const PIP_INSTALL = /\bpip3?\s+install\b|-m\s+pip\s+install\b/;
 
 /**
  * A `pip install` that would download: every one except `--no-index` (pip then reads only
@@ -124,7 +124,7 @@ const NET_TOOL =
   /\b(curl|wget|aria2c|fetchurl|fetchTarball|fetchGit|nix-prefetch-\w+)\b|\bgit\s+(clone|fetch|pull)\b/;
 
 /** curl, wget, fetchurl, git clone … inside a build phase or hook. */
-export function checkBuildPhases(p: PkgFile, add: Add): void {
+function checkBuildPhases(p: PkgFile, add: Add): void {
   if (!p.file || !p.info) return;
   for (const b of p.info.attrs.values()) {
     if (!PHASE.test(b.name.split(".").pop()!)) continue;

@@ -1,114 +1,91 @@
 // Checklist section "Nix files parse": every package file under .flox/pkgs parses with the kit's
 // Nix grammar, and with `nix-instantiate --parse` when Nix is installed.
+import {
+  discoverPackageFiles,
+  type DiscoveryProblems,
+  type PackageFileRef,
+} from "../repo/package_files.ts";
 import { PKGS_DIR } from "../repo/paths.ts";
-import { join } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { tryParseNix } from "../nix/parse.ts";
 import { readPackage } from "../nix/query.ts";
-import type { Add, Finding, PkgFile, RunCommand } from "./types.ts";
+import type { Add, Finding, Listing, PkgFile, RunCommand } from "./types.ts";
 
 const S = "Nix files parse";
 
 /**
  * The package files Flox builds, sorted by path (not parsed yet): `.flox/pkgs/<name>.nix` and
- * `.flox/pkgs/<name>/default.nix`, symlinks followed. A dangling symlink is a finding.
+ * `.flox/pkgs/<name>/default.nix`, symlinks followed (lib/repo/package_files.ts, the one
+ * discovery). Dangling symlinks and names defined twice are kept for their checks.
  */
-export async function listPackageFiles(
-  root: string,
-  add?: Add,
-): Promise<PkgFile[]> {
-  const pkgDir = join(root, PKGS_DIR);
-  const pkgs: PkgFile[] = [];
+export async function listPackageFiles(root: string): Promise<Listing> {
+  const problems: DiscoveryProblems = { dangling: [], duplicates: [] };
+  let found: PackageFileRef[] = [];
   try {
-    for await (const e of Deno.readDir(pkgDir)) {
-      const p = await packageFileOf(pkgDir, e, add);
-      if (p) pkgs.push(p);
-    }
+    found = await discoverPackageFiles(root, problems);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    // No .flox/pkgs folder: nothing to list (another check reports the layout).
+    if (!(e instanceof KitError)) throw e;
   }
-  pkgs.sort((a, b) => a.rel < b.rel ? -1 : 1);
-  if (add) reportDuplicates(pkgs, add);
-  return pkgs;
+  const pkgs: PkgFile[] = found.map((p) => ({
+    rel: p.file,
+    abs: p.abs,
+    name: p.attr,
+  }));
+  const byRel = new Map(pkgs.map((p) => [p.rel, p]));
+  const duplicates = problems.duplicates.map(({ files: [first, second] }) => ({
+    pkg: byRel.get(second)!,
+    other: byRel.get(first)!,
+  }));
+  return { pkgs, dangling: problems.dangling, duplicates, syntax: new Map() };
 }
 
-async function packageFileOf(
-  pkgDir: string,
-  e: Deno.DirEntry,
-  add: Add | undefined,
-): Promise<PkgFile | undefined> {
-  const abs = join(pkgDir, e.name);
-  const stat = e.isSymlink
-    ? await Deno.stat(abs).catch(() => undefined)
-    : { isFile: e.isFile, isDirectory: e.isDirectory };
-  if (!stat) {
-    if (e.name.endsWith(".nix") && add) {
-      add(
-        S,
-        "error",
-        "dangling symlink",
-        `${PKGS_DIR}/${e.name}`,
-        "point it at a package file in the repository, or remove it",
-      );
-    }
-    return undefined;
-  }
-  if (stat.isFile && e.name.endsWith(".nix")) {
-    // Nix follows a symlinked file and resolves its relative paths from the target's folder.
-    const real = e.isSymlink ? await Deno.realPath(abs) : abs;
-    return {
-      rel: `${PKGS_DIR}/${e.name}`,
-      abs: real,
-      name: e.name.slice(0, -4),
-    };
-  }
-  if (!stat.isDirectory) return undefined;
-  const inner = join(abs, "default.nix");
-  const st = await Deno.stat(inner).catch(() => undefined);
-  if (!st?.isFile) return undefined;
-  return { rel: `${PKGS_DIR}/${e.name}/default.nix`, abs: inner, name: e.name };
-}
-
-/** `foo.nix` and `foo/default.nix` both define `foo`: Flox cannot tell which to build. */
-function reportDuplicates(pkgs: PkgFile[], add: Add): void {
-  const seen = new Map<string, PkgFile>();
-  for (const p of pkgs) {
-    const other = seen.get(p.name);
-    if (other) {
-      add(
-        S,
-        "error",
-        `defines ${p.name} a second time (also ${other.rel})`,
-        p.rel,
-        "keep one of the two files",
-      );
-    }
-    seen.set(p.name, p);
-  }
-}
-
-/** Parses each package file (filling `file` and `info`); a syntax error is a finding. */
-export async function checkParse(pkgs: PkgFile[], add: Add): Promise<void> {
+/** Parses each package file, filling `file` and `info`, or recording its syntax error. */
+export async function parsePackages(listing: Listing): Promise<void> {
+  const { pkgs } = listing;
   const texts = await Promise.all(pkgs.map((p) => Deno.readTextFile(p.abs)));
   pkgs.forEach((p, i) => {
     const r = tryParseNix(texts[i]!, p.rel);
     if (r instanceof KitError) {
       // "file:line:col: syntax error: …" → where "file:line:col", message the rest.
       const m = r.message.match(/^.*?:(\d+:\d+): (.*)$/s);
-      add(
-        S,
-        "error",
-        m ? m[2]! : r.message,
-        m ? `${p.rel}:${m[1]}` : p.rel,
-        "fix the syntax error",
-      );
+      listing.syntax.set(p, {
+        where: m ? `${p.rel}:${m[1]}` : p.rel,
+        message: m ? m[2]! : r.message,
+      });
     } else {
       p.file = r;
       p.info = readPackage(r);
-      add(S, "ok", "parses", p.rel);
     }
   });
-  if (pkgs.length === 0) {
+}
+
+/** The folder's problems and each file's parse result, as the kit's grammar sees them. */
+export function checkParse(listing: Listing, add: Add): void {
+  for (const rel of listing.dangling) {
+    add(
+      S,
+      "error",
+      "dangling symlink",
+      rel,
+      "point it at a package file in the repository, or remove it",
+    );
+  }
+  for (const { pkg, other } of listing.duplicates) {
+    add(
+      S,
+      "error",
+      `defines ${pkg.name} a second time (also ${other.rel})`,
+      pkg.rel,
+      "keep one of the two files",
+    );
+  }
+  for (const p of listing.pkgs) {
+    const bad = listing.syntax.get(p);
+    if (bad) add(S, "error", bad.message, bad.where, "fix the syntax error");
+    else add(S, "ok", "parses", p.rel);
+  }
+  if (listing.pkgs.length === 0) {
     add(
       S,
       "error",

@@ -1,20 +1,20 @@
 // Checklist section "Sources are pinned": every `src` is a vendored file listed in the manifest,
 // or a fetcher call with a commit or release tag and a real hash. Also marks which manifest
-// entries a package file uses (for the "used by no .nix file" warning).
+// entries a package file uses (for the "used by no .nix file" warning, usedFiles).
 import { SOURCES_DIR } from "../repo/paths.ts";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { isPlaceholderHash, toSri, tryParseHash } from "../hash/sha256.ts";
 import { type Fetcher } from "../nix/fetchers.ts";
 import { findFetchers } from "../nix/find.ts";
-import { normalizeName } from "../python/names.ts";
-import type { SourceEntry } from "../repo/manifest.ts";
+import type { Manifest, SourceEntry } from "../repo/manifest.ts";
+import { kindOf } from "../repo/source_kinds/all.ts";
 import { dynamicUrlReason } from "./network.ts";
-import type { Add, Level, PkgFile } from "./types.ts";
+import type { Add, Level, PkgFile, VerifyContext } from "./types.ts";
 
 const S = "Sources are pinned";
 
 /** Manifest entries by file name; undefined when the manifest is invalid. */
-export type ByFile = Map<string, SourceEntry> | undefined;
+type ByFile = Map<string, SourceEntry> | undefined;
 
 type Problem = [Level, string, string];
 
@@ -44,15 +44,10 @@ export function isTagLike(rev: string): boolean {
   return /^[A-Za-z._-]*\d+([._+-]?[0-9A-Za-z]+)*$/.test(rev) && /\d/.test(rev);
 }
 
-/** Runs the section over every parsed package file; `used` collects manifest files in use. */
-export function checkPinned(
-  root: string,
-  pkgs: PkgFile[],
-  byFile: ByFile,
-  used: Set<string>,
-  add: Add,
-): void {
-  for (const p of pkgs) {
+/** Every `src` of every parsed package file is pinned. */
+export function checkPinned(ctx: VerifyContext, add: Add): void {
+  const byFile = byFileOf(ctx.manifest);
+  for (const p of ctx.pkgs) {
     if (!p.file || !p.info) continue;
     if (p.info.attrSet && !p.info.src) {
       add(
@@ -64,19 +59,66 @@ export function checkPinned(
       );
     }
     for (const f of findFetchers(p.file, p.info.scope)) {
-      if (f.fetcher === "path") checkPathSrc(root, p, f, byFile, used, add);
-      else checkFetchCall(p, f, byFile, used, add);
+      if (f.fetcher === "path") checkPathSrc(ctx.root, p, f, byFile, add);
+      else checkFetchCall(p, f, add);
     }
   }
 }
 
+function byFileOf(m: Manifest | undefined): ByFile {
+  return m ? new Map(m.sources.map((s) => [s.file, s])) : undefined;
+}
+
+/**
+ * The manifest files the package files use: a path `src` naming one, or a fetcher call
+ * downloading what an entry records (same URL, repository and revision, or PyPI release).
+ */
+export function usedFiles(
+  root: string,
+  pkgs: PkgFile[],
+  byFile: ByFile,
+): Set<string> {
+  const used = new Set<string>();
+  if (!byFile) return used;
+  for (const p of pkgs) {
+    if (!p.file || !p.info) continue;
+    for (const f of findFetchers(p.file, p.info.scope)) {
+      if (f.fetcher !== "path") markUsed(f, byFile, used);
+    }
+    for (const name of pathSources(root, p)) {
+      if (byFile.has(name)) used.add(name);
+    }
+  }
+  return used;
+}
+
+/** The files under .flox/sources/ a package file's path sources name. */
+export function pathSources(root: string, p: PkgFile): string[] {
+  if (!p.file || !p.info) return [];
+  return findFetchers(p.file, p.info.scope).filter((f) => f.fetcher === "path")
+    .map((f) => vendoredName(root, p, f)).filter((n) => n !== undefined);
+}
+
+/** The file name under .flox/sources/ a path src names; undefined for any other path. */
+function vendoredName(
+  root: string,
+  p: PkgFile,
+  f: Pick<Fetcher, "resolvedPath">,
+): string | undefined {
+  if (f.resolvedPath === undefined) return undefined;
+  const target = resolve(dirname(p.abs), f.resolvedPath);
+  const rel = relative(join(root, SOURCES_DIR), target);
+  return rel.startsWith("..") || rel.includes("/")
+    ? undefined
+    : basename(target);
+}
+
 /** A path `src`: a file directly under .flox/sources that the manifest lists. */
-export function checkPathSrc(
+function checkPathSrc(
   root: string,
   p: PkgFile,
   f: Fetcher,
   byFile: ByFile,
-  used: Set<string>,
   add: Add,
 ): void {
   const where = `${p.rel}:${f.line}`;
@@ -115,20 +157,12 @@ export function checkPathSrc(
       "vendor it with deno task fetch-source (records it in the manifest)",
     );
   } else {
-    used.add(name);
     add(S, "ok", `vendored ${name}`, where);
   }
 }
 
 /** A fetcher call: the revision, the URL and the hash. */
-export function checkFetchCall(
-  p: PkgFile,
-  f: Fetcher,
-  byFile: ByFile,
-  used: Set<string>,
-  add: Add,
-): void {
-  markUsed(f, byFile, used);
+function checkFetchCall(p: PkgFile, f: Fetcher, add: Add): void {
   const git = gitPin(f);
   const problems: Problem[] = [...git.problems];
   const url = f.attrs.get("url")?.value;
@@ -162,23 +196,24 @@ export function checkFetchCall(
   }
 }
 
-/** Marks the manifest entries a fetcher call downloads (same URL, repo and rev, or PyPI name). */
-function markUsed(f: Fetcher, byFile: ByFile, used: Set<string>): void {
-  const a = (k: string) => f.attrs.get(k)?.value;
-  for (const e of byFile?.values() ?? []) {
-    const url = a("url");
-    if (url && url === e.url) used.add(e.file);
-    if (
-      e.kind === "github" && a("owner") === e.owner && a("repo") === e.repo &&
-      [e.rev, e.commit].includes(a("rev") ?? a("tag"))
-    ) used.add(e.file);
-    const pname = a("pname");
-    if (
-      (e.kind === "pypi-wheel" || e.kind === "pypi-sdist") &&
-      f.fetcher === "fetchPypi" && pname !== undefined &&
-      normalizeName(pname) === normalizeName(e.name) &&
-      a("version") === e.version
-    ) used.add(e.file);
+/**
+ * Marks the manifest entries a fetcher call downloads: the same URL, or what the entry's kind
+ * recognises (a GitHub repository and revision, a PyPI release).
+ */
+function markUsed(
+  f: Fetcher,
+  byFile: Map<string, SourceEntry>,
+  used: Set<string>,
+): void {
+  const call = {
+    fetcher: f.fetcher,
+    attr: (k: string) => f.attrs.get(k)?.value,
+  };
+  const url = call.attr("url");
+  for (const e of byFile.values()) {
+    if ((url && url === e.url) || kindOf(e).fetchedBy(call, e)) {
+      used.add(e.file);
+    }
   }
 }
 

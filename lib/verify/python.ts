@@ -7,12 +7,12 @@ import { fileURLToPath } from "node:url";
 import { readTextIfExists } from "../kit/fsutil.ts";
 import { findSystemLists } from "../nix/lists.ts";
 import { licenseAttrs, licenseWhere } from "./python_meta.ts";
-import type { Add, PkgFile } from "./types.ts";
+import type { Add, LicenseList, LicenseProblem, PkgFile } from "./types.ts";
 
 const S = "Python packages";
 
 /** Nix systems nixpkgs knows (lib.systems.doubles, the common part). */
-export const NIX_SYSTEMS = new Set([
+const NIX_SYSTEMS = new Set([
   "x86_64-linux",
   "aarch64-linux",
   "i686-linux",
@@ -37,53 +37,75 @@ export const NIX_SYSTEMS = new Set([
   "wasm64-wasi",
 ]);
 
-/** nixpkgs' licence attribute names, and the deprecated aliases among them. */
-export interface LicenseList {
-  names: Set<string>;
-  deprecated: Set<string>;
-}
-
 /** Runs the section's checks over every parsed package file. */
 export function checkPython(
   pkgs: PkgFile[],
   add: Add,
-  licenses?: LicenseList,
+  licenses?: LicenseList | LicenseProblem,
 ): void {
+  const list = licenses && "names" in licenses ? licenses : undefined;
+  if (licenses && "problem" in licenses) {
+    add(
+      S,
+      licenses.level,
+      licenses.problem,
+      NIXPKGS_LICENSES,
+      "regenerate it with deno task update-nixpkgs-index, or restore it from git",
+    );
+  }
   for (const p of pkgs) {
     if (!p.info || !p.file) continue;
     checkImportsAndLicense(p, add);
-    if (licenses) checkLicenseNames(p, licenses, add);
+    if (list) checkLicenseNames(p, list, add);
     checkSystems(p, add);
   }
 }
 
-/** Reads nixpkgs-licenses.json (the repository's, else the kit's own); undefined if unreadable. */
+/** The kit's own copy of nixpkgs-licenses.json. */
+const KIT_LICENSES = fileURLToPath(
+  new URL("../../nixpkgs-licenses.json", import.meta.url),
+);
+
+/**
+ * Reads nixpkgs-licenses.json (the repository's, else the kit's own copy at `kitCopy`); when
+ * neither is usable, why (licence names then go unchecked, which verify must say).
+ */
 export async function readLicenseList(
   root: string,
-): Promise<LicenseList | undefined> {
-  const kitCopy = fileURLToPath(
-    new URL("../../nixpkgs-licenses.json", import.meta.url),
-  );
+  kitCopy = KIT_LICENSES,
+): Promise<LicenseList | LicenseProblem> {
   const text = await readTextIfExists(join(root, NIXPKGS_LICENSES)) ??
     await readTextIfExists(kitCopy);
-  if (text === undefined) return undefined;
-  try {
-    const d = JSON.parse(text) as { licenses?: unknown; deprecated?: unknown };
-    const strings = (v: unknown) =>
-      Array.isArray(v)
-        ? v.filter((x): x is string => typeof x === "string")
-        : [];
-    const names = strings(d.licenses);
-    return names.length
-      ? { names: new Set(names), deprecated: new Set(strings(d.deprecated)) }
-      : undefined;
-  } catch {
-    return undefined;
+  if (text === undefined) {
+    return {
+      level: "warning",
+      problem: "missing: licence names are not checked",
+    };
   }
+  let d: { licenses?: unknown; deprecated?: unknown };
+  try {
+    d = JSON.parse(text);
+  } catch {
+    return {
+      level: "error",
+      problem: "not valid JSON: licence names are not checked",
+    };
+  }
+  const strings = (v: unknown) =>
+    Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
+  const names = strings(d?.licenses);
+  if (names.length === 0) {
+    return {
+      level: "error",
+      problem:
+        'no "licenses" list of names (nixpkgs\' lib.licenses): licence names are not checked',
+    };
+  }
+  return { names: new Set(names), deprecated: new Set(strings(d.deprecated)) };
 }
 
 /** Every `licenses.X` in meta.license is an attribute of nixpkgs' lib.licenses. */
-export function checkLicenseNames(
+function checkLicenseNames(
   p: PkgFile,
   list: LicenseList,
   add: Add,
@@ -164,7 +186,7 @@ export function checkImportsAndLicense(p: PkgFile, add: Add): void {
 }
 
 /** Every platform list names Nix systems (`x86_64-macos` → use `x86_64-darwin`). */
-export function checkSystems(p: PkgFile, add: Add): void {
+function checkSystems(p: PkgFile, add: Add): void {
   if (!p.file) return;
   for (const list of findSystemLists(p.file)) {
     for (const s of list.systems) {

@@ -20,7 +20,7 @@ import { wiredFrom } from "./wiring.ts";
 const S = "Python packages";
 
 /** A vendored distribution as a package file uses it. */
-export interface VendoredDist {
+interface VendoredDist {
   pkg: PkgFile;
   file: string;
   meta?: DistMetadata | undefined;
@@ -35,7 +35,7 @@ const LICENSE_FILE =
   /^([^/]+\.dist-info\/(licenses\/.+|(LICEN[CS]E|COPYING)[^/]*)|[^/]+\/(LICEN[CS]E|COPYING)[^/]*)$/i;
 
 /** Reads the metadata and licence texts of a vendored file whose bytes were verified. */
-export async function readVendored(
+async function readVendored(
   root: string,
   pkg: PkgFile,
   file: string,
@@ -53,7 +53,7 @@ export async function readVendored(
 }
 
 /** The licence files of a wheel or sdist (only those members are inflated). */
-export async function licenseFiles(
+async function licenseFiles(
   bytes: Uint8Array,
   file: string,
 ): Promise<Map<string, string>> {
@@ -84,7 +84,7 @@ export async function licenseFiles(
 }
 
 /** The wired package's Requires-Python admits the interpreter. */
-export function checkRequiresPython(
+function checkRequiresPython(
   d: VendoredDist,
   python: TargetPython,
   add: Add,
@@ -111,7 +111,7 @@ export function checkRequiresPython(
 }
 
 /** One warning for the Requires-Python checks that could not run. */
-export function reportUnknownPython(dists: VendoredDist[], add: Add): void {
+function reportUnknownPython(dists: VendoredDist[], add: Add): void {
   const files = [
     ...new Set(dists.filter((d) => d.meta?.requiresPython).map((d) => d.file)),
   ];
@@ -130,7 +130,7 @@ export function reportUnknownPython(dists: VendoredDist[], add: Add): void {
 }
 
 /** `meta.license` agrees with the licence text the distribution ships. */
-export function checkLicenseText(d: VendoredDist, add: Add): void {
+function checkLicenseText(d: VendoredDist, add: Add): void {
   const license = d.pkg.info?.license;
   if (!license || d.licenseTexts.size === 0) return;
   const attrs = licenseAttrs(license);
@@ -181,7 +181,7 @@ export function licenseWhere(p: PkgFile): string {
 }
 
 /** Where the target interpreter's version comes from. */
-export interface TargetPython {
+interface TargetPython {
   version: string;
   source: string;
 }
@@ -191,7 +191,7 @@ export interface TargetPython {
  * or <nixpkgs>), else the version nixpkgs-index.json records (`python`, `python3Version`, or a
  * `python3` / `python` entry of its python3Packages); undefined when neither knows.
  */
-export async function targetPython(
+async function targetPython(
   root: string,
   run: RunCommand | undefined,
   env: (name: string) => string | undefined,

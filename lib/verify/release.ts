@@ -45,7 +45,7 @@ export async function checkRelease(
 }
 
 /** HEAD is tagged v<version>. */
-export async function checkTag(
+async function checkTag(
   root: string,
   run: RunCommand,
   version: string | undefined,

@@ -1,49 +1,23 @@
 // Checklist section "Packages are wired into the main package", the part that reads ComfyUI's
 // source: the main package's dependency lists cover requirements.txt at the pinned revision.
-// The archive is read from the download cache (verified against the NAR hash the main package
-// pins); with `online`, it is downloaded when the cache lacks it.
-import { join } from "node:path";
-import { narHashArchive } from "../archive/nar_archive.ts";
+// The archive is read through lib/repo/main_archive.ts (from the download cache, NAR-checked
+// against the main package's pin); with `online`, it is downloaded when the cache lacks it.
 import { type EnvLike } from "../kit/env.ts";
 import { KitError } from "../kit/errors.ts";
-import { readTextIfExists } from "../kit/fsutil.ts";
-import { parseHash, sameDigest, sha256Bytes, toHex } from "../hash/sha256.ts";
-import { defaultCacheDir, DownloadCache } from "../net/cache.ts";
-import { archiveUrl, githubUrl } from "../net/github.ts";
 import { nixAttrCandidates } from "../nix/nixpkgs_names.ts";
 import { normalizeName } from "../python/names.ts";
-import { parseRequirement, type Requirement } from "../python/pep508.ts";
+import { type Requirement } from "../python/pep508.ts";
 import { applicability } from "../python/markers.ts";
-import {
-  archiveRequirements,
-  mainPackageRequirements,
-} from "../repo/main_archive.ts";
+import { NotCachedError } from "../repo/fetch_cache.ts";
+import { PinMismatchError, pinnedRequirements } from "../repo/main_archive.ts";
 import { type MainPackage, readMainPackage } from "../repo/main_package.ts";
 import { depItems, listNames, PYTHON_SCOPE } from "./wiring.ts";
 import { type Add, MAIN_FILE, type PkgFile } from "./types.ts";
 
 const S = "Packages are wired into the main package";
 
-/** The cached archive of a URL fetched before (fetchUrlCached's memo), or undefined. */
-export async function cachedArchive(
-  url: string,
-  env: EnvLike,
-): Promise<string | undefined> {
-  let dir: string;
-  try {
-    dir = defaultCacheDir(env);
-  } catch {
-    return undefined;
-  }
-  const memo = join(dir, "urls", toHex(sha256Bytes(url)));
-  const sha = (await readTextIfExists(memo).catch(() => undefined))?.trim();
-  if (!sha || !/^[0-9a-f]{64}$/.test(sha)) return undefined;
-  return await new DownloadCache(dir).lookup(sha);
-}
-
 /** requirements.txt names of the pinned revision, or why they could not be had. */
-async function pinnedRequirements(
-  root: string,
+async function pinnedNames(
   pkg: MainPackage,
   opts: { online: boolean; env: EnvLike },
 ): Promise<{ names: string[] } | { error: string } | undefined> {
@@ -54,25 +28,20 @@ async function pinnedRequirements(
         applicability(r, { python }).kind !== "never"
       )
     ).map((r) => r.name);
-  const label = `${pkg.owner}/${pkg.repo}@${pkg.rev}`;
-  const url = archiveUrl(githubUrl(opts.env), pkg.owner, pkg.repo, pkg.rev);
   try {
-    const archive = await cachedArchive(url, opts.env);
-    if (!archive) {
-      if (!opts.online) return undefined;
-      const r = await mainPackageRequirements(root);
-      return { names: needed(r.requirements.map(parseRequirement)) };
-    }
-    const nar = await narHashArchive(archive);
-    if (!sameDigest(nar, parseHash(pkg.hash))) {
-      return {
-        error:
-          `the cached archive of ${label} does not have the NAR hash ${MAIN_FILE} pins`,
-      };
-    }
-    const reqs = await archiveRequirements(archive, label);
+    const reqs = await pinnedRequirements(pkg, {
+      offline: !opts.online,
+      env: opts.env,
+    });
     return { names: needed(reqs) };
   } catch (e) {
+    if (e instanceof NotCachedError) return undefined;
+    if (e instanceof PinMismatchError) {
+      return {
+        error:
+          `the cached archive of ${e.label} does not have the NAR hash ${MAIN_FILE} pins`,
+      };
+    }
     if (!(e instanceof KitError)) throw e;
     return { error: e.message };
   }
@@ -80,7 +49,6 @@ async function pinnedRequirements(
 
 /** Compares the main package's dependency lists with requirements.txt at its pinned revision. */
 export async function checkRequirements(
-  root: string,
   pkgs: PkgFile[],
   opts: { online: boolean; env: EnvLike },
   add: Add,
@@ -93,7 +61,7 @@ export async function checkRequirements(
   } catch {
     return; // not a GitHub release: nothing to compare with
   }
-  const got = await pinnedRequirements(root, pkg, opts);
+  const got = await pinnedNames(pkg, opts);
   if (!got) {
     add(
       S,
@@ -117,7 +85,7 @@ export async function checkRequirements(
 }
 
 /** Missing requirements are errors; listed names nothing requires are warnings. */
-export function compareRequirements(
+function compareRequirements(
   main: PkgFile,
   pkgs: PkgFile[],
   required: string[],

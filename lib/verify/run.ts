@@ -1,56 +1,30 @@
-// The release checklist as code: `deno task verify` runs the checks of each section (one file
-// per section in this folder) over `.flox/pkgs/*.nix`, `sources-manifest.json` and
-// `.flox/sources/`, and returns findings (ok / warning / error, each with file:line and the
-// fix). I/O is limited to reading the repository, hashing vendored files and the commands passed
-// in (nix-instantiate --parse, git).
+// The release checklist as code: `deno task verify` runs every check of lib/verify/checks.ts
+// (one file per section in this folder) over `.flox/pkgs/*.nix`, `sources-manifest.json` and
+// `.flox/sources/`, all reading one context (context.ts), and returns findings (ok / warning /
+// error, each with file:line and the fix). I/O is limited to reading the repository, hashing
+// vendored files and the commands passed in (nix-instantiate --parse, git).
 //
 //   const findings = await verifyRepo({ root, release: false, runCommand });
 import { resolve } from "node:path";
 import { KitError } from "../kit/errors.ts";
-import { checkNetwork } from "./network.ts";
-import { checkParse, listPackageFiles, nixInstantiateParse } from "./parse.ts";
-import { checkPinned } from "./pinned.ts";
-import { checkPython } from "./python.ts";
-import { checkRelease } from "./release.ts";
+import { CHECKS } from "./checks.ts";
+import { loadContext } from "./context.ts";
 import {
-  collector,
+  type Add,
+  type Check,
   type Finding,
-  MAIN_FILE,
-  type RunCommand,
-} from "./types.ts";
-import { checkVendored, readManifestChecked } from "./vendored.ts";
-import { checkWiring, nixpkgsNames } from "./wiring.ts";
-import { checkFlox } from "./flox.ts";
-import { checkVendoredMeta } from "./python_meta.ts";
-import { readLicenseList } from "./python.ts";
-import { checkRequirements } from "./requirements.ts";
-
-export {
-  type Finding,
-  type Level,
-  MAIN_FILE,
-  type RunCommand,
   type Section,
   SECTIONS,
+  type VerifyOptions,
 } from "./types.ts";
-export { dynamicUrlReason } from "./network.ts";
-export { isCommit, isTagLike } from "./pinned.ts";
-export { closestSystem, NIX_SYSTEMS } from "./python.ts";
 
-/** What verifyRepo needs. */
-export interface VerifyOptions {
-  root: string;
-  release?: boolean;
-  /** Download ComfyUI's pinned archive when the cache lacks it (to compare requirements.txt). */
-  online?: boolean;
-  /** Used for nix-instantiate and git; omit to skip both (release checks then fail). */
-  runCommand?: RunCommand | undefined;
-  /** Environment variables (default: Deno.env; unreadable ones count as unset). */
-  env?: (name: string) => string | undefined;
-}
+export { type Finding, type RunCommand, SECTIONS } from "./types.ts";
 
-/** Runs every check; findings come back in section order. */
-export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
+/** Runs every check (concurrently); findings come back in section order, then check order. */
+export async function verifyRepo(
+  opts: VerifyOptions,
+  checks: readonly Check[] = CHECKS,
+): Promise<Finding[]> {
   const root = resolve(opts.root);
   const stat = await Deno.stat(root).catch(() => undefined);
   if (!stat?.isDirectory) {
@@ -58,58 +32,29 @@ export async function verifyRepo(opts: VerifyOptions): Promise<Finding[]> {
       `Not a directory: "${opts.root}"; run verify in the repository or give --root DIR`,
     );
   }
-  const env = opts.env ?? denoEnv;
-  const run = opts.runCommand;
-  const { add, sorted, out } = collector();
-  const pkgs = await listPackageFiles(root, add);
-  await checkParse(pkgs, add);
-  const nixParse = run
-    ? nixInstantiateParse(run, root, pkgs.filter((p) => p.file))
-    : Promise.resolve([]);
-
-  const manifest = await readManifestChecked(root, add);
-  // With an invalid manifest (reported above) no src can be checked against it.
-  const byFile = manifest
-    ? new Map(manifest.sources.map((s) => [s.file, s]))
-    : undefined;
-  const used = new Set<string>();
-  checkPinned(root, pkgs, byFile, used, add);
-  await checkNetwork(root, pkgs, add);
-  const verified = manifest
-    ? await checkVendored(root, manifest, used, add)
-    : [];
-  checkWiring(pkgs, add, await nixpkgsNames(root));
-  checkPython(pkgs, add, await readLicenseList(root));
-  // The rest reads archives and runs commands: concurrently, each into its own section.
-  const [parsed] = await Promise.all([
-    nixParse,
-    checkRequirements(root, pkgs, {
-      online: opts.online === true,
-      env: { get: env },
-    }, add),
-    checkVendoredMeta(root, pkgs, verified, { run, env }, add),
-    checkFlox(
-      root,
-      pkgs,
-      verified,
-      { release: opts.release === true, run },
-      add,
-    ),
-  ]);
-  out.push(...parsed);
-
-  if (opts.release) {
-    const main = pkgs.find((p) => p.rel === MAIN_FILE);
-    await checkRelease(root, run, main?.info?.version, add);
-  }
-  return sorted();
-}
-
-/** Deno.env, where a variable the task may not read counts as unset. */
-function denoEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
+  const ctx = await loadContext(opts, root);
+  const run = checks.filter((c) => !c.releaseOnly || ctx.release);
+  const found = await Promise.all(run.map(async (check, i) => {
+    const declared: readonly Section[] = typeof check.section === "string"
+      ? [check.section]
+      : check.section;
+    const out: { f: Finding; check: number }[] = [];
+    const add: Add = (section, level, message, where, fix) => {
+      if (!declared.includes(section)) {
+        throw new Error(
+          `verify check "${check.name}" added a finding to "${section}", not to its section${
+            declared.length === 1 ? "" : "s"
+          } "${declared.join('", "')}"`,
+        );
+      }
+      out.push({ f: { section, level, message, where, fix }, check: i });
+    };
+    await check.run(ctx, add);
+    return out;
+  }));
+  // Stable: within a section, in CHECKS order, then in the order each check added them.
+  const order = new Map(SECTIONS.map((s, i) => [s, i]));
+  return found.flat().sort((a, b) =>
+    order.get(a.f.section)! - order.get(b.f.section)! || a.check - b.check
+  ).map((x) => x.f);
 }

@@ -1,64 +1,44 @@
 // Checklist section "Vendored sources": the manifest is valid, SHA256SUMS.txt agrees with it,
 // every listed file is present with the right bytes, nothing unknown lies in .flox/sources, and
 // every entry is used by a package file.
-import {
-  sourceFile,
-  SOURCES_DIR,
-  SOURCES_MANIFEST,
-  SUMS_FILE,
-} from "../repo/paths.ts";
+import { sourceFile, SOURCES_DIR, SUMS_FILE } from "../repo/paths.ts";
 import { join } from "node:path";
-import { KitError } from "../kit/errors.ts";
 import { readTextIfExists } from "../kit/fsutil.ts";
-import { sha256File, toHex } from "../hash/sha256.ts";
 import {
+  FILE_SIZE_FIX,
+  fileSizeProblem,
   type Manifest,
-  parseManifest,
   renderSha256Sums,
 } from "../repo/manifest.ts";
-import { eq, valid } from "@renovatebot/pep440";
-import { normalizeName } from "../python/names.ts";
-import { type Add, RESTORE } from "./types.ts";
+import { kindOf } from "../repo/source_kinds/all.ts";
+import { type Add, RESTORE, type VerifyContext } from "./types.ts";
 
 const S = "Vendored sources";
 const SUMS = SUMS_FILE;
 
-/** The manifest (empty when absent); undefined, with an error finding, when it is invalid. */
-export async function readManifestChecked(
-  root: string,
-  add: Add,
-): Promise<Manifest | undefined> {
-  const text = await readTextIfExists(join(root, SOURCES_MANIFEST));
-  if (text === undefined) return { version: 1, sources: [] };
-  try {
-    return parseManifest(text, SOURCES_MANIFEST);
-  } catch (e) {
-    if (!(e instanceof KitError)) throw e;
-    add(
-      S,
-      "error",
-      e.message.replace(/^sources-manifest\.json: /, ""),
-      "sources-manifest.json",
-      "fix the entry by hand, or re-add it with deno task fetch-source",
-    );
-    return undefined;
-  }
+/** The manifest's own validity (an invalid one stops every other manifest check). */
+export function checkManifest(ctx: VerifyContext, add: Add): void {
+  if (ctx.manifestError === undefined) return;
+  add(
+    S,
+    "error",
+    ctx.manifestError,
+    "sources-manifest.json",
+    "fix the entry by hand, or re-add it with deno task fetch-source",
+  );
 }
 
-/** Runs the section's checks, in print order; returns the files whose bytes match. */
-export async function checkVendored(
-  root: string,
-  m: Manifest,
-  used: Set<string>,
+/** SHA256SUMS.txt against the manifest (see checkSums). */
+export async function checkSumsFile(
+  ctx: VerifyContext,
   add: Add,
-): Promise<string[]> {
-  const dir = join(root, SOURCES_DIR);
-  checkSums(m, await readTextIfExists(join(root, SUMS_FILE)), add);
-  checkFileNames(m, add);
-  const good = await checkFiles(dir, m, add);
-  await checkUnknownFiles(dir, m, add);
-  checkUnused(m, used, add);
-  return good;
+): Promise<void> {
+  if (!ctx.manifest) return;
+  checkSums(
+    ctx.manifest,
+    await readTextIfExists(join(ctx.root, SUMS_FILE)),
+    add,
+  );
 }
 
 /** SHA256SUMS.txt is exactly what the manifest renders; else which lines disagree. */
@@ -114,30 +94,26 @@ export function checkSums(
 
 /**
  * Each listed file: present (else a warning), with the manifest's size and sha256 (else an
- * error). Returns the names of the files whose bytes match: the ones safe to read further.
+ * error).
  */
-export async function checkFiles(
-  dir: string,
-  m: Manifest,
-  add: Add,
-): Promise<string[]> {
-  const results = await Promise.all(m.sources.map(async (e) => {
-    try {
-      const path = join(dir, e.file);
-      const size = (await Deno.stat(path)).size;
-      return { e, size, hex: toHex(await sha256File(path)) };
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        return { e, size: 0, hex: undefined };
-      }
-      throw err;
-    }
-  }));
-  const good: string[] = [];
-  for (const { e, size, hex } of results) {
+export async function checkFiles(ctx: VerifyContext, add: Add): Promise<void> {
+  if (!ctx.manifest) return;
+  const states = new Map((await ctx.vendored()).map((v) => [v.file, v]));
+  for (const e of ctx.manifest.sources) {
+    const { sha256: hex, size } = states.get(e.file)!;
     const rel = sourceFile(e.file);
     if (hex === undefined) {
-      add(S, "warning", "missing (listed in the manifest)", rel, RESTORE);
+      // A release must build: a file a wired package needs is not optional then.
+      const needed = ctx.release && ctx.wiredFiles.has(e.file);
+      add(
+        S,
+        needed ? "error" : "warning",
+        needed
+          ? "missing (listed in the manifest, and a wired package builds from it)"
+          : "missing (listed in the manifest)",
+        rel,
+        RESTORE,
+      );
     } else if (hex !== e.sha256) {
       add(
         S,
@@ -157,58 +133,54 @@ export async function checkFiles(
         `set "size": ${size} for ${e.file} in sources-manifest.json`,
       );
     } else {
-      good.push(e.file);
       add(S, "ok", "present, sha256 matches", rel);
     }
   }
-  return good;
 }
 
 /**
- * A PyPI entry's file is the distribution of the entry's project and version (a wheel or sdist
- * name repeats both): another project's file vendored under this name is an error.
+ * No vendored file is too large for GitHub (see fileSizeProblem): its size on disk, else the one
+ * the manifest records (what a restore would bring back).
  */
-export function checkFileNames(m: Manifest, add: Add): void {
-  for (const e of m.sources) {
-    if (e.kind !== "pypi-wheel" && e.kind !== "pypi-sdist") continue;
-    const named = distFileName(e.file);
-    if (!named) continue;
-    if (
-      normalizeName(named.name) === normalizeName(e.name) &&
-      sameVersion(named.version, e.version)
-    ) continue;
-    add(
-      S,
-      "error",
-      `entry ${e.name} ${e.version} names ${e.file}, the file of ${named.name} ${named.version}`,
-      "sources-manifest.json",
-      `remove the entry and vendor it again: deno task fetch-source pypi:${e.name}==${e.version}`,
-    );
+export async function checkFileSizes(
+  ctx: VerifyContext,
+  add: Add,
+): Promise<void> {
+  if (!ctx.manifest) return;
+  const states = new Map((await ctx.vendored()).map((v) => [v.file, v]));
+  for (const e of ctx.manifest.sources) {
+    const s = states.get(e.file);
+    const size = s?.sha256 !== undefined ? s.size : e.size;
+    const problem = size === undefined ? undefined : fileSizeProblem(size);
+    if (problem) {
+      add(
+        S,
+        problem.level,
+        `${e.file} ${problem.message}`,
+        sourceFile(e.file),
+        FILE_SIZE_FIX,
+      );
+    }
   }
 }
 
-/** Project and version from a wheel or sdist file name. */
-export function distFileName(
-  file: string,
-): { name: string; version: string } | undefined {
-  const wheel = file.match(
-    /^([^-]+)-([^-]+)(-[^-]+)?-[^-]+-[^-]+-[^-]+\.whl$/i,
-  );
-  if (wheel) return { name: wheel[1]!, version: wheel[2]! };
-  const sdist = file.match(/^(.+)-([^-]+)\.(tar\.gz|tgz|zip|tar\.bz2|tar)$/i);
-  return sdist ? { name: sdist[1]!, version: sdist[2]! } : undefined;
-}
-
-function sameVersion(a: string, b: string): boolean {
-  return a === b || (valid(a) !== null && valid(b) !== null && eq(a, b));
+/** What each entry's kind finds wrong with it beyond the schema (a PyPI file of another release). */
+export function checkEntries(ctx: VerifyContext, add: Add): void {
+  for (const e of ctx.manifest?.sources ?? []) {
+    for (const p of kindOf(e).problems(e)) {
+      add(S, "error", p.message, "sources-manifest.json", p.fix);
+    }
+  }
 }
 
 /** Files in .flox/sources the manifest does not list (temp files of a running fetch aside). */
 export async function checkUnknownFiles(
-  dir: string,
-  m: Manifest,
+  ctx: VerifyContext,
   add: Add,
 ): Promise<void> {
+  const m = ctx.manifest;
+  if (!m) return;
+  const dir = join(ctx.root, SOURCES_DIR);
   try {
     for await (const ent of Deno.readDir(dir)) {
       if (ent.name === "SHA256SUMS.txt" || ent.name === ".gitkeep") continue;
@@ -229,7 +201,11 @@ export async function checkUnknownFiles(
 }
 
 /** Manifest entries no package file uses. */
-export function checkUnused(m: Manifest, used: Set<string>, add: Add): void {
+export function checkUnused(
+  m: Manifest,
+  used: ReadonlySet<string>,
+  add: Add,
+): void {
   for (const e of m.sources) {
     if (used.has(e.file)) continue;
     add(

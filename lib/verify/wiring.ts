@@ -37,10 +37,15 @@ const NIXPKGS_TOP = new Set([
   "makeWrapper",
   "makeBinaryWrapper",
   "symlinkJoin",
+  "linkFarm",
+  "linkFarmFromDrvs",
   "runCommand",
+  "runCommandLocal",
   "writeShellScript",
   "writeShellScriptBin",
   "writeText",
+  "writeTextFile",
+  "writeTextDir",
   "substituteAll",
   "replaceVars",
   "autoPatchelfHook",
@@ -175,7 +180,7 @@ export function checkWiring(
  * Each name in a `with python3.pkgs; [ … ]` dependency list is a package file or an attribute
  * the nixpkgs index knows (a warning otherwise: the index lists only the names the kit uses).
  */
-export function checkDependencyNames(
+function checkDependencyNames(
   p: PkgFile,
   custom: Map<string, PkgFile>,
   pyNames: Set<string>,
