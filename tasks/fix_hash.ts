@@ -6,18 +6,24 @@
 //   deno task fix-hash build.log --dry-run
 //   deno task fix-hash --run "flox build comfyui"      # build, fix, rebuild (at most 5 rounds)
 //
+// fix-hash is fix-build filtered to hash mismatches (lib/fix_build/fix.ts): one round loop, one
+// JSON shape, one writer. It writes without asking (no --yes), as it always has.
+//
 // Permissions: --allow-read, --allow-write=.flox/pkgs (the edited files), --allow-run=sh (--run),
 // --allow-env (the terminal prompt's libraries read many variables; @lezer/lr reads LOG).
 import { parseCli, runTask } from "../lib/kit/cli.ts";
 import { out } from "../lib/kit/log.ts";
+import { chooseFrontend } from "../lib/kit/prompt.ts";
 import {
   askFile,
   checkLogArgs,
   checkPkgsWritable,
-  fixHash,
+  fixBuild,
+  HASH_ONLY,
   logFromStdin,
   readLog,
   roundsFrom,
+  shellBuild,
 } from "../lib/fix_build/run.ts";
 import { PKGS_DIR, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 
@@ -37,7 +43,7 @@ Options:
   --file FILE     only consider this .nix file (repeatable; relative to the repository root,
                   e.g. .flox/pkgs/spandrel.nix); settles an ambiguous match
   --dry-run       show the diff, write nothing
-  --json          print the fixes as JSON
+  --json          print the findings and fixes as JSON (fix-build's shape)
   --root DIR      ${ROOT_HELP}
   -h, --help      show this help
 
@@ -86,16 +92,18 @@ export async function main(args: string[]): Promise<number> {
       );
     }
     const log = await readLog(logArgs);
-    return await fixHash({
+    return await fixBuild({
       root,
-      // Repository paths, as fix-hash names the candidates (.flox/pkgs/X.nix).
+      // As typed (from a subfolder) or relative to the root (.flox/pkgs/x.nix).
       files: values.file,
       dryRun: values["dry-run"] === true,
       json: values.json === true,
       choose,
       log,
-      run: values.run,
-      rounds,
+      run: values.run === undefined ? undefined : shellBuild(values.run),
+      maxRounds: rounds,
+      only: HASH_ONLY,
+      fe: chooseFrontend({ yes: true }),
     });
   });
 }

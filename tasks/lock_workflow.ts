@@ -6,8 +6,9 @@
 //   deno task lock-workflow ~/Downloads/qwen_t2i.json
 //   deno task lock-workflow image.png --model "lora.safetensors=https://huggingface.co/o/r/resolve/main/lora.safetensors"
 //
-// Permissions: --allow-read, --allow-write=workflows, --allow-net (the Hub and model hosts),
-// --allow-env (COMFYKIT_HF_URL, HF_TOKEN, COMFYKIT_MIRRORS, COMFYKIT_ROOT, NO_COLOR, INIT_CWD).
+// Permissions: --allow-read, --allow-write=workflows and the download cache, --allow-net (the Hub
+// and model hosts), --allow-env (COMFYKIT_HF_URL, HF_TOKEN, COMFYKIT_MIRRORS, COMFYKIT_ROOT,
+// COMFYKIT_CACHE_DIR, XDG_CACHE_HOME, HOME, NO_COLOR, INIT_CWD, LOG).
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import type { EnvLike } from "../lib/kit/env.ts";
 import { UsageError } from "../lib/kit/errors.ts";

@@ -7,11 +7,12 @@
 //   deno task outdated --offline --fail-on unsatisfied      # CI, no network
 //
 // Permissions: --allow-read, --allow-net (PyPI, GitHub), --allow-env (endpoints, cache),
-// --allow-write=$HOME/.cache/comfykit (the download cache), --allow-run=nix-instantiate,flox.
+// --allow-write="$cache" (the download cache wherever the environment puts it: deno.json picks
+// it as lib/net/cache.ts does), --allow-run=nix-instantiate,flox.
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { nixpkgsIndexFor, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";
-import { info, out, warn, writeErr } from "../lib/kit/log.ts";
+import { info, out, statusLine, warn } from "../lib/kit/log.ts";
 import {
   type FailOn,
   fails,
@@ -98,12 +99,13 @@ export async function main(args: string[]): Promise<number> {
       env: Deno.env,
       ...(tty
         ? {
+          // A status line: a warning or a download bar printed meanwhile clears it first.
           onProgress: (done: number, total: number, name: string) =>
-            writeErr(`\r\x1b[Kchecking upstream ${done}/${total} ${name}`),
+            statusLine(`checking upstream ${done}/${total} ${name}`),
         }
         : {}),
     });
-    if (tty) writeErr("\r\x1b[K");
+    if (tty) statusLine("");
     for (const w of report.warnings) warn(w);
     if (values.json) {
       out(JSON.stringify(report, null, 2));

@@ -177,21 +177,34 @@ export async function copyTree(from: string, to: string): Promise<void> {
  * The `deno run …` arguments of deno.json's task `name`, exactly as `deno task` runs it (its
  * permissions, `--no-prompt`), with the script made absolute and `$HOME` replaced by `home`:
  * run them with `run(Deno.execPath(), [...await taskArgs(name, home), ...args], { cwd })`.
+ * A task that first picks the download cache (`cache=…; deno run … "$cache"`) gets the folder
+ * `env` selects, as deno task's shell would.
  */
-export async function taskArgs(name: string, home: string): Promise<string[]> {
+export async function taskArgs(
+  name: string,
+  home: string,
+  env: Record<string, string> = {},
+): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-  const command = config.tasks[name]?.command as string | undefined;
-  if (!command) throw new Error(`deno.json has no task "${name}"`);
+  const full = config.tasks[name]?.command as string | undefined;
+  if (!full) throw new Error(`deno.json has no task "${name}"`);
+  const command = full.slice(full.lastIndexOf("; ") + 1).trim();
   const words = command.split(/\s+/);
   if (words[0] !== "deno" || words[1] !== "run") {
-    throw new Error(`task "${name}" is not a plain "deno run": ${command}`);
+    throw new Error(`task "${name}" is not a plain "deno run": ${full}`);
   }
+  const cache = env.COMFYKIT_CACHE_DIR ||
+    (env.XDG_CACHE_HOME
+      ? `${env.XDG_CACHE_HOME}/comfykit`
+      : `${home}/.cache/comfykit`);
   const script = words.at(-1)!;
   return [
     "run",
     "--config",
     `${ROOT}/deno.json`,
-    ...words.slice(2, -1).map((w) => w.replaceAll("$HOME", home)),
+    ...words.slice(2, -1).map((w) =>
+      w.replaceAll('"$cache"', cache).replaceAll("$HOME", home)
+    ),
     `${ROOT}/${script}`,
   ];
 }

@@ -315,7 +315,6 @@ const UNUSED_EXPORT_EXCEPTIONS = new Set<string>([
   "lib/fix_build/plan.ts PlanContext",
   "lib/fix_build/plan.ts PlannedEdit",
   "lib/fix_build/run.ts FixBuildOptions",
-  "lib/fix_build/run.ts FixHashOptions",
   "lib/fix_build/run.ts LogArgs",
   "lib/net/download.ts DownloadOptions",
   "lib/net/download.ts EnvLike",

@@ -9,6 +9,7 @@ import {
   ROOT,
   run,
   runTaskProcess,
+  taskArgs,
   tmp,
   tmuxSession,
 } from "./_helpers.ts";
@@ -429,15 +430,9 @@ Deno.test("bump-comfyui under deno.json's own permissions updates a custom packa
   try {
     const cp = await run("cp", ["-a", `${s.root}/.`, root]);
     assert.equal(cp.code, 0, cp.stderr);
-    const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-    const words = String(config.tasks["bump-comfyui"].command).split(/\s+/);
     const home = Deno.env.get("HOME") ?? "/nonexistent";
     const r = await run(Deno.execPath(), [
-      "run",
-      "--config",
-      `${ROOT}/deno.json`,
-      ...words.slice(2, -1).map((w) => w.replaceAll("$HOME", home)),
-      `${ROOT}/${words.at(-1)}`,
+      ...await taskArgs("bump-comfyui", home, s.env),
       "0.3.76",
       "--yes",
     ], { cwd: root, env: s.env });

@@ -6,6 +6,7 @@ import { ROOT, tmp } from "./_helpers.ts";
 import { applyMirrors, parseMirrors } from "../lib/net/mirrors.ts";
 import { copyVerified, download } from "../lib/net/download.ts";
 import { describeError, type FetchFn, fetchJson } from "../lib/net/http.ts";
+import { Reachability } from "../lib/net/reach.ts";
 import { defaultCacheDir, DownloadCache } from "../lib/net/cache.ts";
 
 const BYTES = new TextEncoder().encode(
@@ -129,21 +130,113 @@ Deno.test("download() treats 404 as final (one request, no retry)", async () => 
   assert.deepEqual(await listDir(dir.path), []);
 });
 
-Deno.test("download() retries a connection refused", async () => {
+Deno.test("download() does not retry a refused connection or a name that does not resolve (issue 23)", async () => {
   await using dir = await tmp();
   // A port that was just free: nothing listens there.
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
-  const { retry } = fastRetry(2);
+  const retries: string[] = [];
+  // DNS gives no clear answer here: what the request finds decides.
+  const reach = new Reachability(() => Promise.reject(new Error("timed out")));
+  const { retry } = fastRetry(5);
   await assert.rejects(
     download(`http://127.0.0.1:${port}/f`, {
       dest: join(dir.path, "f"),
       retry,
+      reach,
+      insecureHttp: true,
+      onRetry: (m) => retries.push(m),
     }),
-    /failed after 2 attempts/,
+    new RegExp(
+      `^KitError: download of http://127\\.0\\.0\\.1:${port}/f failed: 127\\.0\\.0\\.1:${port} is unreachable \\(no network\\?\\): connection refused$`,
+    ),
   );
+  assert.equal(retries.length, 0, retries.join("\n"));
+  assert.equal(
+    await reach.check(new URL(`http://127.0.0.1:${port}/other`)),
+    "connection refused",
+  );
+  // What Deno's fetch throws when a name does not resolve (the tests may not resolve names).
+  const dnsFailure: FetchFn = (u) =>
+    Promise.reject(
+      new TypeError("fetch failed", {
+        cause: new Error(
+          `error sending request for url (${u}): client error (Connect): dns error: failed to lookup address information: Name or service not known`,
+        ),
+      }),
+    );
+  await assert.rejects(
+    download("https://files.example.invalid/f", {
+      dest: join(dir.path, "g"),
+      retry,
+      reach,
+      fetch: dnsFailure,
+      onRetry: (m) => retries.push(m),
+    }),
+    /files\.example\.invalid is unreachable \(no network\?\): the name does not resolve/,
+  );
+  assert.equal(retries.length, 0, retries.join("\n"));
+  // A later request to a host found unreachable asks no network.
+  let asked = 0;
+  await assert.rejects(
+    download("https://files.example.invalid/h", {
+      dest: join(dir.path, "h"),
+      retry,
+      reach,
+      fetch: (u, i) => (asked++, dnsFailure(u, i)),
+    }),
+    /the name does not resolve/,
+  );
+  assert.equal(asked, 0);
   assert.deepEqual(await listDir(dir.path), []);
+});
+
+Deno.test("Reachability: one DNS check per name decides before any request; /etc/hosts and answers keep it open (issue 23)", async () => {
+  await using dir = await tmp();
+  const hosts = join(dir.path, "hosts");
+  await Deno.writeTextFile(
+    hosts,
+    "127.0.0.1 localhost\n10.0.0.5 mirror.lan # ours\n",
+  );
+  const asked: string[] = [];
+  const resolve = (name: string, type: string) => {
+    asked.push(`${name} ${type}`);
+    return name === "pypi.org"
+      ? Promise.resolve(["151.101.0.223"])
+      : Promise.reject(new Deno.errors.NotFound("no records found"));
+  };
+  const reach = new Reachability(resolve, hosts);
+  const gone = new URL("https://pypi.invalid/pypi/x/json");
+  const checks = await Promise.all(
+    [gone, gone, new URL("https://pypi.invalid/pypi/y/json")].map((u) =>
+      reach.check(u)
+    ),
+  );
+  assert.deepEqual(checks, Array(3).fill("the name does not resolve"));
+  assert.deepEqual(
+    asked,
+    ["pypi.invalid A", "pypi.invalid AAAA"],
+    "asked once",
+  );
+  assert.equal(
+    await reach.check(new URL("https://pypi.org/simple/")),
+    undefined,
+  );
+  assert.equal(await reach.check(new URL("http://mirror.lan/x")), undefined);
+  assert.equal(await reach.check(new URL("http://127.0.0.1:9/x")), undefined);
+  assert.equal(reach.size, 1);
+  // A download through it asks no network at all.
+  let fetched = 0;
+  await assert.rejects(
+    download(gone.href, {
+      dest: join(dir.path, "f"),
+      reach,
+      fetch: () => (fetched++, Promise.reject(new Error("no"))),
+    }),
+    /pypi\.invalid is unreachable \(no network\?\): the name does not resolve$/,
+  );
+  assert.equal(fetched, 0);
 });
 
 Deno.test("download() times out a slow response and retries", async () => {
@@ -300,15 +393,25 @@ Deno.test("download() follows a relative redirect when plain http is allowed", a
   assert.equal(r.source, `${server.url}/new/f`);
 });
 
-Deno.test("download() refuses a redirect to plain http", async () => {
+Deno.test("download() follows a redirect within an http mirror, refuses one to another http host (issue 22 #27)", async () => {
   await using server = await startServer();
   await using dir = await tmp();
+  // An http mirror (COMFYKIT_MIRRORS, COMFYKIT_PYPI_URL) that moves a path: same origin.
   server.route("GET", /^\/a$/, () => Response.redirect(`${server.url}/b`, 302));
+  server.route("GET", /^\/b$/, () => ok());
+  const r = await download(`${server.url}/a`, {
+    dest: join(dir.path, "f"),
+    sha256: SHA,
+  });
+  assert.equal(r.source, `${server.url}/b`);
+  // Another host over plain http: refused, naming where the flag exists.
+  const other = server.url.replace("127.0.0.1", "localhost");
+  server.route("GET", /^\/c$/, () => Response.redirect(`${other}/b`, 302));
   await assert.rejects(
-    download(`${server.url}/a`, { dest: join(dir.path, "f") }),
-    /refusing a redirect to non-https .*--insecure-http/,
+    download(`${server.url}/c`, { dest: join(dir.path, "g") }),
+    /refusing a redirect to non-https "http:\/\/localhost:\d+\/b" on another host \(use an https mirror; deno task fetch-source allows plain http with --insecure-http\)/,
   );
-  assert.deepEqual(server.log, ["GET /a"]);
+  assert.deepEqual(server.log, ["GET /a", "GET /b", "GET /c"]);
 });
 
 Deno.test("download() refuses a downgrade from https to http, even with insecureHttp", async () => {

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
 import { firstErrorExcerpt, readLog } from "../lib/fix_build/log.ts";
 import { findFailures } from "../lib/fix_build/findings.ts";
 import { writeAll } from "../lib/fix_build/apply.ts";
@@ -14,70 +13,13 @@ import {
   ROOT,
   run,
   runTaskProcess,
-  SEED_MAIN,
   tmp,
   tmuxSession,
 } from "./_helpers.ts";
+import { makeRepo, pkg, standInFlox } from "./fix_build_helpers.ts";
 
 const LOGS = `${ROOT}/tests/_fixtures/logs`;
 const fixture = (name: string) => Deno.readTextFileSync(`${LOGS}/${name}`);
-
-/** A Python package file in the layout new-package writes. */
-function pkg(pname: string, version: string, extra = "") {
-  return `{ lib, python3, fetchPypi }:
-
-python3.pkgs.buildPythonPackage rec {
-  pname = "${pname}";
-  version = "${version}";
-  pyproject = true;
-
-  src = fetchPypi {
-    inherit pname version;
-    hash = "sha256-T6O6UzcIcBsLWGHmgRnQB/EgsM5Mw2OTmMRq+BBtwsE=";
-  };
-
-  build-system = with python3.pkgs; [ setuptools ];
-
-  dependencies = with python3.pkgs; [
-    numpy
-  ];
-${extra}
-  pythonImportsCheck = [ "${pname.replace(/-/g, "_")}" ];
-
-  meta.license = lib.licenses.mit;
-}
-`;
-}
-
-/** An offline nixpkgs index in the kit's format. */
-const INDEX = JSON.stringify({
-  description: "test index",
-  nixpkgs: { rev: null, date: null, channel: null },
-  python3Packages: {
-    "python-magic": "0.4.27",
-    wrapt: "1.16.0",
-    "zope-interface": "7.1.1",
-    lxml: "5.3.0",
-    pyyaml: "6.0.2",
-    opencv4: "4.10.0",
-    numpy: "2.1.3",
-    spandrel: "0.4.0",
-  },
-});
-
-/** A repository: comfyui.nix (the seed) plus the given package files. */
-async function makeRepo(dir: string, files: Record<string, string> = {}) {
-  await mkdir(`${dir}/.flox/pkgs`, { recursive: true });
-  await Deno.writeTextFile(
-    `${dir}/.flox/pkgs/comfyui.nix`,
-    await Deno.readTextFile(SEED_MAIN),
-  );
-  for (const [n, t] of Object.entries(files)) {
-    await Deno.writeTextFile(`${dir}/.flox/pkgs/${n}`, t);
-  }
-  await Deno.writeTextFile(`${dir}/index.json`, INDEX);
-  return dir;
-}
 
 const read = (root: string, f: string) =>
   Deno.readTextFile(`${root}/.flox/pkgs/${f}`);
@@ -442,15 +384,27 @@ Deno.test("main() proposes a platform condition for an unavailable dependency, n
     list.blocks.map((b) => [b.systems, b.items.map((i) => i.name)]),
     [[["x86_64-linux", "aarch64-linux"], ["triton"]]],
   );
-  // Broken: nixpkgs does not say where it builds, so it is proposed, not edited.
+  // Broken (issue 22 #32): nixpkgs does not say where it builds, so the condition is nixpkgs'
+  // own: shown first as a diff, written with --yes, never dropped.
   const before = await read(root, "comfyui.nix");
+  const shown = await fixLog(root, fixture("broken_catboost.log"), "--dry-run");
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stdout, /^- {4}catboost$/m);
+  assert.match(
+    shown.stdout,
+    /^\+ {2}\] \+\+ lib\.optionals \(lib\.meta\.availableOn python3\.stdenv\.hostPlatform catboost && !catboost\.meta\.broken\) \[\n\+ {4}catboost\n {3}\];$/m,
+  );
+  assert.equal(await read(root, "comfyui.nix"), before, "--dry-run");
   const broken = await fixLog(root, fixture("broken_catboost.log"));
-  assert.equal(broken.code, 1);
+  assert.equal(broken.code, 0, broken.stderr);
   assert.match(
     broken.stderr,
-    /cannot fix: \.flox\/pkgs\/comfyui\.nix: python3\.13-catboost-1\.2\.7 is marked as broken; .*lib\.optionals stdenv\.isLinux \[ catboost \].*never drop it silently/,
+    /fix: \.flox\/pkgs\/comfyui\.nix: python3\.13-catboost-1\.2\.7 is marked as broken → keep catboost only where nixpkgs builds it/,
   );
-  assert.equal(await read(root, "comfyui.nix"), before);
+  await assertParses(`${root}/.flox/pkgs/comfyui.nix`);
+  const gated = readPackage(parseNix(await read(root, "comfyui.nix")))
+    .lists.get("propagatedBuildInputs")!;
+  assert.ok(!gated.main!.items.some((i) => i.name === "catboost"));
   // The real glibc report names a package no file lists.
   const glibc = await fixLog(root, fixture("platform_glibc_darwin.log"));
   assert.equal(glibc.code, 1);
@@ -612,32 +566,6 @@ Deno.test("main() never suggests an attribute from a file name that cannot be on
   assert.doesNotMatch(r.stderr + r.stdout, /wire my pkg|\+\s+my pkg/);
 });
 
-/**
- * A stand-in `flox` on PATH: records its arguments in flox-args, then "builds" by printing
- * flox-log.N (N = the call number; the last one is reused) and exiting 1, or exits 0 once the
- * package file holds `passWhen`.
- */
-async function standInFlox(root: string, logs: string[], passWhen: string) {
-  const bin = `${root}/bin`;
-  await mkdir(bin);
-  for (const [i, l] of logs.entries()) {
-    await Deno.writeTextFile(`${root}/flox-log.${i + 1}`, l);
-  }
-  await Deno.writeTextFile(
-    `${bin}/flox`,
-    `#!/bin/sh
-echo "$@" >> "${root}/flox-args"
-n=$(wc -l < "${root}/flox-args")
-if grep -rqF -- '${passWhen}' "${root}/.flox/pkgs"; then echo "Built successfully"; exit 0; fi
-f="${root}/flox-log.$n"; [ -f "$f" ] || f="${root}/flox-log.${logs.length}"
-cat "$f" >&2
-exit 1
-`,
-  );
-  await Deno.chmod(`${bin}/flox`, 0o755);
-  return { PATH: `${bin}:${Deno.env.get("PATH")}` };
-}
-
 Deno.test("main() --run builds with flox, fixes, and rebuilds until the build passes", async () => {
   await using dir = await tmp();
   const root = await makeRepo(dir.path, {
@@ -743,11 +671,11 @@ Deno.test("fix-hash ends with one error line after only a warning, and names a r
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^warning: No \.nix file holds the hash specified for "source"/,
+    /^warning: cannot fix: hash mismatch for "source" .*; no hash under \.flox\/pkgs\/ is the one Nix specified: fix the source by hand or give --file FILE\n/,
   );
   assert.match(
     r.stderr,
-    /\nerror: 1 hash mismatch is about no hash under \.flox\/pkgs\/ \("source", see the warning above\): nothing written for it; fix the source by hand or give --file FILE\n$/,
+    /\nerror: Nothing in the build output is something fix-hash can fix: 1 hash mismatch it cannot fix \(see "cannot fix" above\)\n$/,
   );
   // --run: round 2 shows the mismatch round 1 fixed (the build does not see the edit).
   const build123d = pkg("build123d", "0.9.1").replace(
@@ -759,10 +687,13 @@ Deno.test("fix-hash ends with one error line after only a warning, and names a r
     fixHashMain(["--run", `cat ${root}/b.log >&2; exit 1`, "--root", root])
   );
   assert.equal(loop.code, 1, loop.stderr);
-  assert.match(loop.stderr, /fixed \.flox\/pkgs\/my build\.nix:\d+ hash/);
   assert.match(
     loop.stderr,
-    /\nerror: The build reports the same hash mismatch for "source" again although \.flox\/pkgs\/my build\.nix now holds the hash Nix got \(sha256-XHBli47MvaX8BNxQeBoVw3Vxp80eNi9WFSKDenw5dJE=\): the build does not see the edited file \(Flox builds only what git tracks: run "git add '\.flox\/pkgs\/my build\.nix'", then build again\)\n$/,
+    /^fix: \.flox\/pkgs\/my build\.nix: .* at line \d+ \(hash\)$/m,
+  );
+  assert.match(
+    loop.stderr,
+    /\nerror: The build reports the same hash mismatch again after a fix was written \(hash mismatch for "source" \(specified sha256-A4XgB10QVU…, got sha256-XHBli47MvaX8BNxQeBoVw3Vxp80eNi9WFSKDenw5dJE=\)\): the build does not see the edited file \(Flox builds only what git tracks: run "git add '\.flox\/pkgs\/my build\.nix'", then build again\)\n$/,
   );
   assert.doesNotMatch(loop.stderr, /without a hash mismatch/);
 });

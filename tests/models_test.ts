@@ -320,6 +320,23 @@ Deno.test("models rejects bad input in one line", async () => {
   }
 });
 
+/**
+ * `deno task models`' arguments: its line picks the base directory as the launcher does (`base=…`)
+ * and grants `"$base/models"`; taskArgs fills in `"$cache"` and `$HOME`, this the base.
+ */
+async function modelsTaskArgs(
+  home: string,
+  env: Record<string, string>,
+): Promise<string[]> {
+  const base = env.COMFYUI_BASE_DIR ??
+    (env.XDG_DATA_HOME
+      ? `${env.XDG_DATA_HOME}/comfyui`
+      : `${home}/.local/share/comfyui`);
+  return (await taskArgs("models", home, env)).map((a) =>
+    a.replaceAll('"$base/models"', `${base}/models`)
+  );
+}
+
 /** Peak resident memory (VmHWM, kB) of a process, polled until it exits. */
 async function runMeasured(
   args: string[],
@@ -380,10 +397,7 @@ Deno.test({
         directory: "checkpoints",
       },
     ], env);
-    // deno task expands $COMFYUI_BASE_DIR in the permission list; taskArgs only $HOME
-    const args = (await taskArgs("models", home)).map((a) =>
-      a.replaceAll("$COMFYUI_BASE_DIR", env.COMFYUI_BASE_DIR)
-    );
+    const args = await modelsTaskArgs(home, env);
     const part = `${dir.path}/comfy/models/checkpoints/.big.safetensors.part`;
     const first = await runMeasured([...args, "fetch", lockPath], {
       cwd: dir.path,
@@ -454,9 +468,7 @@ Deno.test("deno task models: --help, nix, fetch --dry-run and a base it may not 
       directory: "vae",
     },
   ], env);
-  const args = (await taskArgs("models", dir.path)).map((a) =>
-    a.replaceAll("$COMFYUI_BASE_DIR", env.COMFYUI_BASE_DIR)
-  );
+  const args = await modelsTaskArgs(dir.path, env);
   const opts = { cwd: dir.path, env };
   const help = await run(Deno.execPath(), [...args, "--help"], opts);
   assert.equal(help.code, 0, help.stderr);

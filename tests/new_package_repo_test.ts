@@ -8,6 +8,7 @@ import {
   ROOT,
   run,
   runTaskProcess,
+  taskArgs,
   tmp,
 } from "./_helpers.ts";
 import { readManifest } from "../lib/repo/manifest.ts";
@@ -98,18 +99,9 @@ realSourcesTest(
 
 /** deno.json's new-package task line as `deno run` arguments ($HOME expanded), script last. */
 async function taskLine(home: string): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-  const words = (config.tasks["new-package"].command as string).split(/\s+/);
-  assert.equal(words[0], "deno");
-  assert.equal(words[1], "run");
-  assert.equal(words.at(-1), "tasks/new_package.ts");
-  return [
-    "run",
-    "--config",
-    `${ROOT}/deno.json`,
-    ...words.slice(2, -1).map((w) => w.replaceAll("$HOME", home)),
-    `${ROOT}/tasks/new_package.ts`,
-  ];
+  const args = await taskArgs("new-package", home);
+  assert.equal(args.at(-1), `${ROOT}/tasks/new_package.ts`);
+  return args;
 }
 
 realSourcesTest(

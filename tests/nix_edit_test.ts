@@ -3,7 +3,6 @@ import { KitError } from "../lib/kit/errors.ts";
 import { replaceSpans, setAttrExpr, setStringAttr } from "../lib/nix/edit.ts";
 import { addFormal, removeFormal } from "../lib/nix/edit_formals.ts";
 import { addListItem, removeListItem } from "../lib/nix/edit_list.ts";
-import { writeNixFile } from "../lib/nix/write.ts";
 import { parseNix } from "../lib/nix/parse.ts";
 import { readPackage } from "../lib/nix/query.ts";
 import { unifiedDiff } from "../lib/kit/diff.ts";
@@ -284,34 +283,6 @@ Deno.test("round trip: edit after edit, each result re-parses to what was asked"
   assert.ok(
     t.includes("# custom packages from .flox/pkgs are function arguments"),
   );
-});
-
-Deno.test("writeNixFile() writes atomically, dry-run writes nothing, stale files abort", async () => {
-  await using dir = await tmp();
-  const path = `${dir.path}/comfyui.nix`;
-  await Deno.writeTextFile(path, COMFYUI);
-  const after = setStringAttr(COMFYUI, ["version"], "0.3.76");
-  const dry = await writeNixFile(path, COMFYUI, after, {
-    dryRun: true,
-    displayPath: "c.nix",
-  });
-  assert.equal(dry.changed, true);
-  assert.match(dry.diff, /^--- a\/c\.nix\n\+\+\+ b\/c\.nix\n@@ /);
-  assert.equal(await Deno.readTextFile(path), COMFYUI);
-  const r = await writeNixFile(path, COMFYUI, after, {});
-  assert.equal(r.changed, true);
-  assert.equal(await Deno.readTextFile(path), after);
-  assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), [
-    "comfyui.nix",
-  ]);
-  const same = await writeNixFile(path, after, after, {});
-  assert.equal(same.changed, false);
-  await assert.rejects(
-    () => writeNixFile(path, COMFYUI, after, { displayPath: "c.nix" }),
-    /c\.nix changed on disk/,
-  );
-  await assert.rejects(() => writeNixFile(path, after, "{", {}), KitError);
-  assert.equal(await Deno.readTextFile(path), after);
 });
 
 Deno.test("every edited file parses with nix-instantiate --parse", async () => {

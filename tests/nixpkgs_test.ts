@@ -15,7 +15,14 @@ import {
   serializeNixpkgsIndex,
 } from "../lib/nix/nixpkgs_index.ts";
 import { diffLines } from "../lib/nixpkgs_index/run.ts";
-import { haveTool, ROOT, run, runTaskProcess, tmp } from "./_helpers.ts";
+import {
+  captureOutput,
+  haveTool,
+  ROOT,
+  run,
+  runTaskProcess,
+  tmp,
+} from "./_helpers.ts";
 import { nixpkgsNames, REQUIREMENTS_0_3_75 } from "./_fixtures/comfyui.ts";
 
 Deno.test("pypiToNixAttr() maps PyPI names to nixpkgs attributes", () => {
@@ -350,6 +357,49 @@ Deno.test("openNixpkgs() uses flox search when flox is on PATH", async () => {
   assert.match(calls, /^search --json -a python3Packages\.torch$/m);
 });
 
+Deno.test("openNixpkgs(): a failing or hanging flox search falls back to the offline index (issue 22 #8)", async () => {
+  await using dir = await tmp();
+  const file = `${dir.path}/index.json`;
+  await Deno.writeTextFile(file, JSON.stringify(SMALL));
+  const oldPath = Deno.env.get("PATH")!;
+  for (
+    const [body, why] of [
+      [
+        "echo 'error: could not reach catalog' >&2; exit 1",
+        /could not reach catalog/,
+      ],
+      ["exec sleep 30", /no answer within 0\.3 s/],
+    ] as const
+  ) {
+    await Deno.writeTextFile(`${dir.path}/flox`, `#!/bin/sh\n${body}\n`);
+    await Deno.chmod(`${dir.path}/flox`, 0o755);
+    const l = await openNixpkgs({
+      useNix: false,
+      indexFile: file,
+      floxTimeoutMs: 300,
+      env: (n) => ({ PATH: dir.path } as Record<string, string>)[n],
+    });
+    Deno.env.set("PATH", `${dir.path}:${oldPath}`);
+    const t = performance.now();
+    try {
+      const r = await captureOutput(async () => {
+        assert.equal((await l.lookup("torch"))?.version, "2.7.1");
+        assert.equal((await l.lookupAttr("torch"))?.version, "2.7.1");
+        return 0;
+      });
+      assert.match(r.stderr, /warning: flox search failed \(/);
+      assert.match(r.stderr, why);
+      // Said once; every later lookup asks the index without running flox again.
+      assert.equal(r.stderr.match(/warning:/g)?.length, 1, r.stderr);
+      assert.equal(r.stderr.match(/\$ flox search/g)?.length, 1, r.stderr);
+      assert.match(l.describe, /offline index .*\(flox search failed\)/);
+    } finally {
+      Deno.env.set("PATH", oldPath);
+    }
+    assert.ok(performance.now() - t < 10_000, "the hanging flox is killed");
+  }
+});
+
 /** A tiny stand-in for nixpkgs: `python3Packages` with a few derivation-like attrs. */
 async function fakeNixpkgs(dir: string): Promise<string> {
   const root = `${dir}/nixpkgs`;
@@ -416,6 +466,45 @@ Deno.test("openNixpkgs() evaluates a nixpkgs with nix-instantiate (COMFYKIT_NIXP
     attr: "torch",
     version: "2.5.1",
   });
+});
+
+Deno.test("update-nixpkgs-index checks both files before Nix runs and writes neither when one cannot be written (issue 22 #13)", async () => {
+  await using dir = await tmp();
+  const file = `${dir.path}/index.json`;
+  const licences = `${dir.path}/nixpkgs-licenses.json`;
+  await Deno.writeTextFile(licences, "{}\n");
+  // A folder in the index's place (the same refusal as a read-only or immutable file for a
+  // user who is not root; see below for chattr +i).
+  await Deno.mkdir(file);
+  await Deno.writeTextFile(`${file}/keep`, "");
+  const args = ["--nixpkgs", `${dir.path}/no-nixpkgs`, "--index", file];
+  const r = await runTaskProcess("update_nixpkgs_index.ts", args, {
+    cwd: dir.path,
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^error: Cannot write "index\.json": .*\(nothing was changed\)$/m,
+  );
+  assert.doesNotMatch(r.stderr, /no-nixpkgs/, "refused before Nix is asked");
+  assert.equal(await Deno.readTextFile(licences), "{}\n");
+  await Deno.remove(file, { recursive: true });
+  // An immutable index (root only: chattr +i).
+  await Deno.writeTextFile(file, JSON.stringify(SMALL));
+  if ((await run("chattr", ["+i", file])).code !== 0) return;
+  try {
+    const ro = await runTaskProcess("update_nixpkgs_index.ts", args, {
+      cwd: dir.path,
+    });
+    assert.equal(ro.code, 1, ro.stderr);
+    assert.match(
+      ro.stderr,
+      /^error: Cannot write "index\.json": .*\(nothing was changed\)$/m,
+    );
+    assert.equal(await Deno.readTextFile(licences), "{}\n");
+  } finally {
+    await run("chattr", ["-i", file]);
+  }
 });
 
 Deno.test("update-nixpkgs-index regenerates the index from a nixpkgs with real Nix", async () => {

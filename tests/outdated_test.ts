@@ -242,6 +242,28 @@ Deno.test("standing() is held when a constraint excludes the newest, with the ne
   );
 });
 
+Deno.test("standing() is unknown, with the reason, when it cannot compare (#12)", () => {
+  const cases: [string, { version: string; yanked?: boolean }[], RegExp][] = [
+    ["0-unstable-2024-01-01", [{ version: "1.0" }], /not a PEP 440 version/],
+    ["1.0", [], /no release or version tag/],
+    [
+      "1.0",
+      [{ version: "2.0", yanked: true }],
+      /every upstream release is yanked/,
+    ],
+    ["1.0", [{ version: "2.0a1" }], /only pre-releases/],
+  ];
+  for (const [ours, candidates, reason] of cases) {
+    const s = standing(ours, candidates, [], false);
+    assert.equal(s.status, "unknown", `${ours} ${JSON.stringify(candidates)}`);
+    assert.match(s.reason ?? "", reason);
+  }
+  assert.equal(
+    standing("2.0", [{ version: "2.0" }], [], false).status,
+    "current",
+  );
+});
+
 Deno.test("tagCandidates() keeps version tags only", () => {
   assert.deepEqual(
     tagCandidates([{ name: "v0.3.75" }, { name: "latest" }, { name: "1.0" }])
@@ -314,7 +336,11 @@ Deno.test("outdated() reports newer, held, unsatisfied and unreachable rows with
     ]);
     assert.deepEqual(core.heldBy?.map((c) => c.by), ["fancy-kit 1.0"]);
     assert.equal(core.allowed, "1.5");
-    assert.equal(core.command, "deno task new-package fancy-core==1.5 --force");
+    // A fetchPypi package stays one: following the command must not vendor it (#19).
+    assert.equal(
+      core.command,
+      "deno task new-package fancy-core==1.5 --source pypi --force",
+    );
 
     assert.equal(row(report, "fancy-kit").status, "current");
     const gh = row(report, "ghpkg");
@@ -343,6 +369,79 @@ Deno.test("outdated() reports newer, held, unsatisfied and unreachable rows with
       !report.rows.some((r) => r.name === "winonly" || r.name === "extradep"),
     );
     assert.ok(fails(report, ["outdated"]));
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) Deno.env.delete(k);
+      else Deno.env.set(k, v);
+    }
+  }
+});
+
+Deno.test("outdated() with no network: one check per host, no retries, every row unreachable with the reason (issue 23)", async () => {
+  await using s = await setup({ faults: true });
+  // A port that was just free: every endpoint refuses, as a machine without network does.
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = `http://127.0.0.1:${(l.addr as Deno.NetAddr).port}`;
+  l.close();
+  const env = {
+    ...s.env,
+    COMFYKIT_GITHUB_URL: dead,
+    COMFYKIT_GITHUB_API_URL: dead,
+    COMFYKIT_PYPI_URL: dead,
+  };
+  const saved = Object.fromEntries(
+    Object.keys(env).map((k) => [k, Deno.env.get(k)]),
+  );
+  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+  try {
+    let asked = 0;
+    const retries: string[] = [];
+    const report = await outdated({
+      root: s.root,
+      pre: false,
+      offline: false,
+      python: "3.12",
+      jobs: 1,
+      nixpkgs: indexLookup(
+        JSON.parse(await Deno.readTextFile(s.index)),
+        s.index,
+      ),
+      env,
+      request: {
+        fetch: (u, i) => (asked++, fetch(u, i)),
+        onRetry: (m) => retries.push(m),
+        retry: { sleep: () => Promise.resolve() },
+      },
+    });
+    assert.equal(retries.length, 0, retries.join("\n"));
+    // The lookups and the requirement reads run side by side: at most one request each.
+    assert.ok(asked <= 2, `${asked} requests`);
+    const upstream = report.rows.filter((r) => r.kind !== "nixpkgs");
+    assert.equal(upstream.length, 7);
+    for (const r of upstream) {
+      assert.equal(r.status, "unreachable", r.name);
+      assert.match(
+        r.details.join("\n"),
+        /is unreachable \(no network\?\): connection refused/,
+        r.name,
+      );
+    }
+    assert.ok(
+      report.warnings.some((w) =>
+        /no upstream source could be reached/.test(w)
+      ),
+    );
+    // One warning for the requirements no network let it read, not one per package.
+    const reqs = report.warnings.filter((w) => /^requirements of/.test(w));
+    assert.equal(
+      reqs.filter((w) => /no network/.test(w)).length,
+      1,
+      reqs.join("\n"),
+    );
+    assert.match(
+      reqs[0]!,
+      /^requirements of 4 packages not read, no network: comfyui 0\.3\.75, broken 1\.0, fancy-core 1\.0, slow 1\.0 /,
+    );
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) Deno.env.delete(k);
@@ -435,6 +534,37 @@ Deno.test("outdated --offline with deno.json's permissions", async () => {
   ], { env: s.env });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^av\s+14\.4\.0\s+-\s+unsatisfied$/m);
+});
+
+Deno.test("outdated with deno.json's permissions and a failing flox falls back to the offline index (issue 22 #8)", async () => {
+  await using s = await setup();
+  const bin = `${s.root}/bin`;
+  await Deno.mkdir(bin);
+  await Deno.writeTextFile(
+    `${bin}/flox`,
+    "#!/bin/sh\necho 'error: catalog unreachable' >&2\nexit 1\n",
+  );
+  await Deno.chmod(`${bin}/flox`, 0o755);
+  const r = await run(Deno.execPath(), [
+    ...await taskArgs("outdated", s.root),
+    "--offline",
+    "--root",
+    s.root,
+  ], {
+    // A HOME and NIX_PATH without a nixpkgs: flox is the source tried first.
+    env: {
+      ...s.env,
+      HOME: s.root,
+      NIX_PATH: "",
+      PATH: `${bin}:${Deno.env.get("PATH")}`,
+    },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /warning: flox search failed \(error: catalog unreachable\): using offline index/,
+  );
+  assert.match(r.stdout, /^av\s+\S+\s+-\s+\S+/m);
 });
 
 Deno.test("outdated reads a symlinked comfyui.nix and NAME/default.nix packages, as Flox does", async () => {

@@ -17,6 +17,7 @@ const NOT_SMOKED: Record<string, string> = {
   "update-golden": "rewrites the suite's golden files",
   bench: "a benchmark (bench_test.ts runs it quick)",
   "bench-freeze": "a benchmark (bench_freeze_test.ts runs it quick)",
+  "bench-outdated": "a benchmark (bench_outdated_test.ts runs it once)",
 };
 
 const DENO_DIR = Deno.env.get("DENO_DIR") ??

@@ -8,7 +8,7 @@ import { narHashArchive } from "../lib/archive/nar_archive.ts";
 import { sha256Bytes, sha256File, toHex, toSri } from "../lib/hash/sha256.ts";
 import { archiveUrl, githubUrl } from "../lib/net/github.ts";
 import { verifyRepo } from "../lib/verify/run.ts";
-import { ROOT, run, tmp } from "./_helpers.ts";
+import { run, taskArgs, tmp } from "./_helpers.ts";
 import { startServer } from "./_fixtures/server.ts";
 import { PACKAGE } from "./_fixtures/nix_files.ts";
 import {
@@ -273,17 +273,7 @@ Deno.test("verify --online downloads the pinned archive (with the task's own per
   const home = `${dir.path}/home`;
   await mkdir(home);
   // The verify task's permissions, exactly as deno.json grants them.
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-  const flags = (config.tasks.verify.command as string).split(" ")
-    .slice(2, -1).map((f) => f.replaceAll("$HOME", home));
-  const args = [
-    "run",
-    ...flags,
-    `${ROOT}/tasks/verify.ts`,
-    "--root",
-    root,
-    "--json",
-  ];
+  const args = [...await taskArgs("verify", home), "--root", root, "--json"];
   const env = { HOME: home, COMFYKIT_GITHUB_URL: server.url };
   const offline = await run(Deno.execPath(), args, { env });
   assert.equal(server.log.length, 0);

@@ -21,11 +21,6 @@ export async function runBuild(
   return { code: r.code, output: r.output };
 }
 
-/** Runs `sh -c cmd` as runBuild does. */
-export function runShell(cmd: string, cwd: string): Promise<BuildOutput> {
-  return runBuild(["sh", "-c", cmd], cwd);
-}
-
 /** A word for a suggested shell command: quoted when it holds anything but safe characters. */
 export function shellQuote(word: string): string {
   return /^[\w./@%+=:,-]+$/.test(word)

@@ -1,7 +1,9 @@
 // The .nix edits fix-build makes, each text in → text out through the Nix-file library
 // (re-parsed after every change): add a dependency (wiring a custom package as an argument),
 // rename a misnamed argument or list item, replace import checks, gate an item by platform.
+import { KitError } from "../kit/errors.ts";
 import { replaceSpans, type TextEdit } from "../nix/edit.ts";
+import { detectIndent, lineIndent } from "../nix/syntax.ts";
 import { addFormal, removeFormal } from "../nix/edit_formals.ts";
 import { addListItem, removeListItem } from "../nix/edit_list.ts";
 import { parseNix } from "../nix/parse.ts";
@@ -91,4 +93,37 @@ export function gateBySystems(
 ): string {
   const out = removeListItem(text, binding, attr, { path });
   return addListItem(out, binding, attr, { path, systems });
+}
+
+/**
+ * Moves `attr` out of `binding`'s main list into a block nixpkgs itself decides:
+ * `++ lib.optionals (lib.meta.availableOn python3.stdenv.hostPlatform attr && !attr.meta.broken)
+ * [ attr ]` — kept wherever nixpkgs says it builds, left out (never evaluated) elsewhere or
+ * while it is marked broken. For a dependency nixpkgs marks broken, or one without platforms.
+ */
+export function gateByAvailability(
+  text: string,
+  path: string,
+  binding: string,
+  attr: string,
+): string {
+  const out = removeListItem(text, binding, attr, { path });
+  const info = readPackage(parseNix(out, path));
+  const formals = info.formals.map((f) => f.name);
+  if (!formals.includes("lib")) {
+    throw new KitError(
+      `${path}: no "lib" argument to write the condition with`,
+    );
+  }
+  const list = info.lists.get(binding);
+  const lastOp = list?.blocks.at(-1)?.operandSpan ?? list?.main?.operandSpan;
+  if (!lastOp) throw new KitError(`${path}: "${binding}" has no list`);
+  const host = formals.includes("python3") || !formals.includes("stdenv")
+    ? "python3.stdenv.hostPlatform"
+    : "stdenv.hostPlatform";
+  const close = lineIndent(out, lastOp.to);
+  const insert =
+    ` ++ lib.optionals (lib.meta.availableOn ${host} ${attr} && !${attr}.meta.broken) [\n` +
+    `${close}${detectIndent(out)}${attr}\n${close}]`;
+  return replaceSpans(out, [{ from: lastOp.to, to: lastOp.to, insert }], path);
 }

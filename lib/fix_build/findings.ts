@@ -60,6 +60,11 @@ export type Finding =
     dependent?: string | undefined;
   };
 
+/** Fails to compile when a switch over failure kinds misses one (a `never` default). */
+export function unhandledKind(f: never): never {
+  throw new Error(`unhandled failure kind ${(f as Finding).kind}`);
+}
+
 const MODULE =
   /(?:ModuleNotFoundError|ImportError): No module named (?:'([\w.]+)'|([\w.]+))/;
 const WHEEL_CHECK =

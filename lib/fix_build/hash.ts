@@ -11,9 +11,7 @@ import { basename, join, relative } from "node:path";
 import { derivationName, stripAnsi } from "./log.ts";
 import { KitError } from "../kit/errors.ts";
 import { parseHash, sameDigest, toSri, tryParseHash } from "../hash/sha256.ts";
-import { replaceSpans, type TextEdit } from "../nix/edit.ts";
 import { parseNix } from "../nix/parse.ts";
-import { quoteNixString } from "../nix/syntax.ts";
 import { readPackage } from "../nix/query.ts";
 import { type Fetcher, type HashSite } from "../nix/fetchers.ts";
 import { findHashSites } from "../nix/find.ts";
@@ -197,8 +195,16 @@ export async function collectCandidates(
 
 /** A text file, or a KitError naming it when it cannot be read. */
 export async function readText(path: string, shown = path): Promise<string> {
+  return new TextDecoder().decode(await readBytes(path, shown));
+}
+
+/** A file's bytes, or a KitError naming it when it cannot be read. */
+export async function readBytes(
+  path: string,
+  shown = path,
+): Promise<Uint8Array> {
   try {
-    return await Deno.readTextFile(path);
+    return await Deno.readFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new KitError(`Cannot read "${shown}": no such file`);
@@ -315,34 +321,4 @@ export async function matchMismatches(
 /** A hash shortened for messages. */
 export function short(hash: string): string {
   return hash.length > 20 ? hash.slice(0, 17) + "…" : hash;
-}
-
-/**
- * The new text of each file: every fixed hash written as `"sha256-…"` (a `lib.fakeHash`
- * expression becomes a string; a fetcher's legacy `sha256 =` becomes `hash =`), re-parsed.
- */
-export function applyFixes(
-  texts: Map<string, string>,
-  fixes: Fix[],
-): Map<string, string> {
-  const byFile = new Map<string, Fix[]>();
-  for (const f of fixes) {
-    const list = byFile.get(f.candidate.abs) ?? [];
-    list.push(f);
-    byFile.set(f.candidate.abs, list);
-  }
-  const out = new Map<string, string>();
-  for (const [abs, fs] of byFile) {
-    const text = texts.get(abs)!;
-    const edits: TextEdit[] = [];
-    for (const { mismatch, candidate } of fs) {
-      const site = candidate.site;
-      edits.push({ ...site.span, insert: quoteNixString(mismatch.gotSri) });
-      if (site.attr === "sha256" && site.fetcher) {
-        edits.push({ ...site.attrSpan, insert: "hash" });
-      }
-    }
-    out.set(abs, replaceSpans(text, edits, fs[0]!.candidate.file));
-  }
-  return out;
 }

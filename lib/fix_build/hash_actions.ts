@@ -1,12 +1,13 @@
 // Hash mismatches as fix-build actions: the matching of fix-hash (lib/fix_build/hash.ts), each
 // fix an edit that rewrites the one hash site, by its line, in the file's current text.
-import { relative } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
+import { argPath } from "../kit/cli.ts";
+import { KitError } from "../kit/errors.ts";
 import { replaceSpans, type TextEdit } from "../nix/edit.ts";
 import { findHashSites } from "../nix/find.ts";
 import { parseNix } from "../nix/parse.ts";
 import { quoteNixString } from "../nix/syntax.ts";
 import { sameDigest, tryParseHash } from "../hash/sha256.ts";
-import { checkPackageFileArgs } from "./hash_run.ts";
 import {
   type Chooser,
   collectCandidates,
@@ -16,8 +17,33 @@ import {
   short,
 } from "./hash.ts";
 import type { Finding } from "./findings.ts";
-import type { PackageFile } from "./locate.ts";
+import { loadPackage, type PackageFile } from "./locate.ts";
 import type { Action } from "./plan.ts";
+
+/**
+ * The .nix files --file names, each checked to be a .nix file under the repository's
+ * .flox/pkgs/ (anything else is refused before any file is read).
+ */
+function checkPackageFileArgs(
+  root: string,
+  files: string[] | undefined,
+  task: string,
+): string[] | undefined {
+  if (!files) return undefined;
+  const dir = join(resolve(root), ".flox", "pkgs") + sep;
+  const inPkgs = (abs: string) => abs.startsWith(dir) && abs.endsWith(".nix");
+  return files.map((f) => {
+    // As typed in a subfolder (../../.flox/pkgs/x.nix), else from the root (.flox/pkgs/x.nix).
+    const typed = argPath(f);
+    const abs = inPkgs(typed) ? typed : resolve(root, f);
+    if (!inPkgs(abs)) {
+      throw new KitError(
+        `--file "${f}" is not a .nix file under .flox/pkgs/ of "${root}": ${task} edits only package files (give e.g. --file .flox/pkgs/spandrel.nix)`,
+      );
+    }
+    return abs;
+  });
+}
 
 /** Writes the hash Nix got at the site `fix` names (found again by line in `text`). */
 function rewriteHash(text: string, path: string, fix: Fix): string {
@@ -41,13 +67,19 @@ export async function hashActions(
     root: string;
     files?: string[] | undefined;
     choose?: Chooser | undefined;
+    /** The task named in a refused --file (fix-build, fix-hash). */
+    only?: { voice: { task: string } } | undefined;
   },
   findings: Finding[],
   pkgs: PackageFile[],
 ): Promise<Action[]> {
   const found = findings.flatMap((f) => f.kind === "hash-mismatch" ? [f] : []);
   if (found.length === 0) return [];
-  const files = checkPackageFileArgs(o.root, o.files, "fix-build") ??
+  const files = checkPackageFileArgs(
+    o.root,
+    o.files,
+    o.only?.voice.task ?? "fix-build",
+  ) ??
     await packageFiles(o.root);
   const candidates = await collectCandidates(o.root, files);
   const { fixes, unmatched } = await matchMismatches(
@@ -55,6 +87,12 @@ export async function hashActions(
     candidates,
     o.choose,
   );
+  // Only the files a fix writes need reading as packages (fix-hash reads no other file).
+  const targets = new Map(pkgs.map((p) => [p.abs, p]));
+  for (const fx of fixes) {
+    const abs = fx.candidate.abs;
+    if (!targets.has(abs)) targets.set(abs, await loadPackage(o.root, abs));
+  }
   return found.map((f): Action => {
     const m = f.mismatch;
     const summary = `hash mismatch for "${m.drvName}" (specified ${
@@ -62,7 +100,7 @@ export async function hashActions(
     }, got ${m.gotSri})`;
     const fix = fixes.find((x) => x.mismatch === m);
     if (fix) {
-      const target = pkgs.find((p) => p.abs === fix.candidate.abs)!;
+      const target = targets.get(fix.candidate.abs)!;
       const file = relative(o.root, fix.candidate.abs);
       return {
         finding: f,

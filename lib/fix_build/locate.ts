@@ -22,8 +22,13 @@ export interface PackageFile {
 
 const ATTR = /^[A-Za-z_][A-Za-z0-9_'-]*$/;
 
+/** Whether `name` is an attribute Flox can build (letters, digits, `_`, `'`, `-`; no path). */
+export function isAttrName(name: string): boolean {
+  return ATTR.test(name);
+}
+
 /** The attribute `.flox/pkgs/NAME.nix` defines, or undefined when NAME cannot be one (`my pkg`). */
-export function attrOfFile(path: string): string | undefined {
+function attrOfFile(path: string): string | undefined {
   const stem = basename(path).replace(/\.nix$/, "");
   return ATTR.test(stem) ? stem : undefined;
 }
@@ -32,17 +37,25 @@ export function attrOfFile(path: string): string | undefined {
 export async function loadPackages(root: string): Promise<PackageFile[]> {
   const out: PackageFile[] = [];
   for (const abs of await packageFiles(root)) {
-    const file = relative(root, abs);
-    const text = await readText(abs, file);
-    out.push({
-      abs,
-      file,
-      text,
-      info: readPackage(parseNix(text, file)),
-      attr: attrOfFile(abs),
-    });
+    out.push(await loadPackage(root, abs));
   }
   return out;
+}
+
+/** Reads and parses one package file. */
+export async function loadPackage(
+  root: string,
+  abs: string,
+): Promise<PackageFile> {
+  const file = relative(root, abs);
+  const text = await readText(abs, file);
+  return {
+    abs,
+    file,
+    text,
+    info: readPackage(parseNix(text, file)),
+    attr: attrOfFile(abs),
+  };
 }
 
 const norm = (s: string) => normalizeName(s);

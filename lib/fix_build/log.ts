@@ -3,6 +3,45 @@
 // Nix's "last N log lines" (`> `) taken off, and each line tied to the derivation it came from
 // (the `error: builder for '…drv' failed` above it, or the `nix log …drv` hint below it).
 import { basename } from "node:path";
+import { KitError } from "../kit/errors.ts";
+
+/**
+ * A build log's bytes as text: UTF-8, or UTF-16 (a BOM, or the NUL every other byte that
+ * PowerShell's `>` leaves); anything else with NUL bytes is no build log and a KitError naming
+ * `shown`.
+ */
+export function decodeLog(bytes: Uint8Array, shown: string): string {
+  const le = bytes[0] === 0xff && bytes[1] === 0xfe;
+  const be = bytes[0] === 0xfe && bytes[1] === 0xff;
+  if (le || be || looksUtf16Le(bytes)) {
+    return new TextDecoder(be ? "utf-16be" : "utf-16le").decode(bytes);
+  }
+  if (bytes.includes(0)) {
+    throw new KitError(
+      `${shown} is binary data, not a build log: give the text a build printed (flox build NAME 2>&1 > build.log)`,
+    );
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/** ASCII text stored as UTF-16LE: a NUL after (almost) every character of the first KiB. */
+function looksUtf16Le(bytes: Uint8Array): boolean {
+  const n = Math.min(bytes.length, 1024) & ~1;
+  if (n < 4) return false;
+  let nulOdd = 0;
+  for (let i = 1; i < n; i += 2) {
+    if (bytes[i] === 0 && bytes[i - 1] !== 0) nulOdd++;
+  }
+  return nulOdd >= (n / 2) * 0.9;
+}
+
+// deno-lint-ignore no-control-regex -- control characters must not reach the terminal
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+
+/** A log line safe to print: control characters (a stray escape, a NUL) shown as U+FFFD. */
+function printable(text: string): string {
+  return text.replace(CONTROL, "\uFFFD");
+}
 
 const ANSI =
   // deno-lint-ignore no-control-regex -- terminal escape sequences in build logs
@@ -80,6 +119,9 @@ export function readLog(text: string): LogLine[] {
   return out;
 }
 
+/** Nix's `error:` line, or a compiler's `file.c:147:7: error: …` (also `fatal error:`). */
+const ERROR_LINE = /^\s*(?:error:|\S+?:\d+(?::\d+)?: (?:fatal )?error:)/;
+
 /**
  * The first real error of a log, with its context: Nix's innermost `error:` under a
  * `… while evaluating` trace, or the first `error:` line with the builder's last lines after it;
@@ -89,7 +131,7 @@ export function firstErrorExcerpt(
   lines: LogLine[],
   max = 12,
 ): string | undefined {
-  const i = lines.findIndex((l) => /^\s*error:/.test(l.text));
+  const i = lines.findIndex((l) => ERROR_LINE.test(l.text));
   if (i < 0) {
     // No Nix error (a `nix log` or a -L build cut short): the first Python traceback, else
     // the last lines.
@@ -99,7 +141,7 @@ export function firstErrorExcerpt(
     const from = tb >= 0 ? tb : Math.max(0, lines.length - max);
     const picked = lines.slice(from, from + max).map((l) => l.text.trimEnd())
       .filter((t) => t.trim() !== "");
-    return picked.length ? picked.join("\n") : undefined;
+    return picked.length ? printable(picked.join("\n")) : undefined;
   }
   let at = i;
   if (/^\s*error:\s*$/.test(lines[i]!.text)) {
@@ -120,5 +162,5 @@ export function firstErrorExcerpt(
     if (t.trim() === "") continue;
     picked.push(lines[j]!.drv && !/^\s/.test(t) ? `> ${t}` : t.trimEnd());
   }
-  return picked.join("\n");
+  return printable(picked.join("\n"));
 }

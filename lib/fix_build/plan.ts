@@ -3,7 +3,7 @@
 import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import { pypiToNixAttr } from "../nix/nixpkgs_names.ts";
 import type { Finding } from "./findings.ts";
-import { packageOfDerivation } from "./findings.ts";
+import { packageOfDerivation, unhandledKind } from "./findings.ts";
 import {
   byDerivation,
   byImportName,
@@ -17,6 +17,7 @@ import { shellQuote } from "./build.ts";
 import {
   addDependency,
   dropArgument,
+  gateByAvailability,
   gateBySystems,
   renameArgument,
   renameListItems,
@@ -177,7 +178,7 @@ async function planRuntimeDep(
       advice:
         `version conflict: ${who} wants ${f.requirement}; nixpkgs (${ctx.nixpkgs.describe}) has ${
           hit ? `${hit.attr} ${hit.version}` : `no "${f.dist}"`
-        }. Package a version that satisfies it ("deno task new-package pypi:${f.dist}==VERSION") or, if ${who} works with ${f.have}, relax the check in ${
+        }. Package a version that satisfies it ("deno task new-package ${f.dist}==VERSION", VERSION one that ${f.requirement} allows) or, if ${who} works with ${f.have}, relax the check in ${
           target?.file ?? "its package file"
         } (pythonRelaxDeps = [ "${f.dist}" ];)`,
     };
@@ -302,15 +303,20 @@ function planPlatform(
     };
   }
   if (f.kind === "broken" || systems.length === 0) {
+    // nixpkgs does not say where it builds (broken), or none of its platforms is ours: let
+    // nixpkgs decide at evaluation time rather than guess a system list.
     return {
       finding: f,
       summary,
       file: h.p.file,
-      advice: `${
-        f.kind === "broken"
-          ? "nixpkgs does not say where it builds"
-          : "none of its platforms is one the package set builds for"
-      }: ${proposal}, or pin a working version with "deno task new-package ${dep}"; never drop it silently`,
+      edit: {
+        target: h.p,
+        describe:
+          `keep ${h.item} only where nixpkgs builds it (lib.meta.availableOn … && !${h.item}.meta.broken)`,
+        apply: (t) => gateByAvailability(t, h.p.file, h.binding, h.item),
+      },
+      advice:
+        `or pin a working version with "deno task new-package ${dep}"; never drop it silently`,
     };
   }
   return {
@@ -350,6 +356,8 @@ export async function planActions(
       case "broken":
         out.push(planPlatform(ctx, f));
         break;
+      default:
+        unhandledKind(f);
     }
   }
   return out;

@@ -1,20 +1,36 @@
 // fix-build and fix-hash, entered here: read a failed build's output (a file, stdin, or a build
 // this module runs), name what went wrong, and fix in .flox/pkgs/ what the kit knows how to fix.
 //
-//   await fixBuild({ root, log, dryRun, yes, json, ... })   → exit code (tasks/fix_build.ts)
-//   await fixHash({ root, log | run, rounds, ... })        → exit code (tasks/fix_hash.ts)
+//   await fixBuild({ root, log, dryRun, json, fe, ... })          → exit code (tasks/fix_build.ts)
+//   await fixBuild({ ..., only: HASH_ONLY, run: shellBuild(cmd) })  → fix-hash (tasks/fix_hash.ts)
 import {
   type Candidate,
   type Chooser,
   type Mismatch,
-  readText,
+  readBytes,
 } from "./hash.ts";
 import { join } from "node:path";
+import { decodeLog } from "./log.ts";
 import { argPath } from "../kit/cli.ts";
 import { UsageError } from "../kit/errors.ts";
 import { checkWriteAccess, PKGS_DIR } from "../repo/paths.ts";
-export { fixHash, type FixHashOptions } from "./hash_run.ts";
-export { fixBuild, type FixBuildOptions } from "./fix.ts";
+import type { BuildCommand } from "./fix.ts";
+export { fixBuild, type FixBuildOptions, floxBuild } from "./fix.ts";
+
+/** fix-hash's filter: fix-build on hash mismatches only. */
+export const HASH_ONLY = {
+  kinds: new Set(["hash-mismatch"] as const),
+  voice: {
+    task: "fix-hash",
+    noun: "hash mismatch",
+    nouns: "hash mismatches",
+  },
+};
+
+/** fix-hash --run CMD: the command run with `sh -c`. */
+export function shellBuild(cmd: string): BuildCommand {
+  return { argv: ["sh", "-c", cmd], display: cmd };
+}
 
 /** Asks which file a mismatch is about (terminal only; the prompt library loads on demand). */
 export const askFile: Chooser = async (
@@ -66,10 +82,14 @@ export async function readLog(a: LogArgs): Promise<string | undefined> {
   if (a.run !== undefined) return undefined;
   if (logFromStdin(a)) {
     if (Deno.stdin.isTerminal()) throw new UsageError(a.stdinMessage);
-    return await new Response(Deno.stdin.readable).text();
+    const bytes = new Uint8Array(
+      await new Response(Deno.stdin.readable).arrayBuffer(),
+    );
+    return decodeLog(bytes, "standard input");
   }
   // A KitError names the file as typed when it cannot be read.
-  return await readText(argPath(a.positionals[0]!), a.positionals[0]!);
+  const shown = a.positionals[0]!;
+  return decodeLog(await readBytes(argPath(shown), shown), shown);
 }
 
 /** A rounds flag (`--rounds`, `--max-rounds`): a whole number from 1 to 50, default 5. */

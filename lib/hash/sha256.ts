@@ -32,11 +32,22 @@ export async function sha256File(path: string): Promise<Digest> {
   const buf = new Uint8Array(FILE_CHUNK);
   using file = await Deno.open(path, { read: true });
   while (true) {
-    const n = await file.read(buf);
+    const n = await file.read(buf).catch((e) => {
+      throw withPath(e, path);
+    });
     if (n === null) break;
     hash.update(n === FILE_CHUNK ? buf : buf.subarray(0, n));
   }
   return finish(hash);
+}
+
+/** A read error names no path (a folder opens fine, then fails to read): add it. */
+function withPath(e: unknown, path: string): unknown {
+  return e instanceof Deno.errors.IsADirectory
+    ? new Deno.errors.IsADirectory(
+      `Is a directory (os error 21): read '${path}'`,
+    )
+    : e;
 }
 
 /** sha256File for worker threads that hash one file after another (same reads, synchronous). */
@@ -45,7 +56,12 @@ export function sha256FileSync(path: string): Digest {
   const buf = new Uint8Array(FILE_CHUNK);
   using file = Deno.openSync(path, { read: true });
   while (true) {
-    const n = file.readSync(buf);
+    let n: number | null;
+    try {
+      n = file.readSync(buf);
+    } catch (e) {
+      throw withPath(e, path);
+    }
     if (n === null) break;
     hash.update(n === FILE_CHUNK ? buf : buf.subarray(0, n));
   }

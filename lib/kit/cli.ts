@@ -31,24 +31,41 @@ export function parseCli<T extends Options>(
 }
 
 /**
- * `--timeout -5` as `--timeout=-5`: parseArgs calls a value that starts with '-' "ambiguous";
- * joined, the value reaches the task's own check ("must be a whole number from 1 to 3600").
+ * `--timeout -5` as `--timeout=-5`, `--org -x` as `--org=-x`: parseArgs calls a value that starts
+ * with '-' "ambiguous"; joined, the value reaches the task's own check ("must be a whole number
+ * from 1 to 3600", "is not a GitHub organisation"). A value that is itself one of the task's
+ * options (`--file --dry-run`) stays a missing value.
  */
 function joinNegativeValues(args: string[], options: Options): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    if (a === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
     const name = a.startsWith("--") ? a.slice(2) : undefined;
     const next = args[i + 1];
     if (
       name !== undefined && options[name]?.type === "string" &&
-      next !== undefined && /^-\d/.test(next)
+      next !== undefined && next.startsWith("-") && next !== "-" &&
+      !isOption(next, options)
     ) {
       out.push(`${a}=${next}`);
       i++;
     } else out.push(a);
   }
   return out;
+}
+
+/** Whether `arg` names one of `options` (`--dry-run`, `--json=x`, `-h`, `-y`). */
+function isOption(arg: string, options: Options): boolean {
+  if (arg.startsWith("--")) {
+    const name = arg.slice(2).split("=")[0]!;
+    return name in options;
+  }
+  const short = arg.slice(1, 2);
+  return Object.values(options).some((o) => o.short === short);
 }
 
 /**
@@ -69,7 +86,7 @@ export async function runTask(
       if (e instanceof UsageError) log.info(helpPointer(usage));
       return e.exitCode;
     }
-    const denied = permissionMessage(e);
+    const denied = permissionMessage(e) ?? directoryMessage(e);
     if (denied !== undefined) {
       log.error(denied);
       return 1;
@@ -102,6 +119,20 @@ export function permissionMessage(e: unknown): string | undefined {
     return first.replace(/^permission denied/i, "Permission denied");
   }
   return undefined;
+}
+
+/**
+ * The one-line message for a folder where a file is expected (`sources-manifest.json/`, a
+ * vendored source made a directory): Deno's IsADirectory names the path after the operation.
+ */
+function directoryMessage(e: unknown): string | undefined {
+  if (!(e instanceof Deno.errors.IsADirectory)) return undefined;
+  const path = /: \w+ '([^']*)'/.exec(e.message)?.[1];
+  return path
+    ? `"${path}" is a directory where a file is expected: move it away or replace it with the file`
+    : `A directory was found where a file is expected (${
+      e.message.split("\n")[0]
+    })`;
 }
 
 /** The project root: `deno task` runs every task here. */

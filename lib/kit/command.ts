@@ -12,6 +12,8 @@ export interface Captured {
   success: boolean;
   stdout: string;
   stderr: string;
+  /** True when the command was killed for running past `timeoutMs`. */
+  timedOut?: boolean;
 }
 
 /** True when `name` is an executable file on PATH. */
@@ -35,13 +37,18 @@ export function onPath(
 export async function capture(
   cmd: string,
   args: string[],
-  opts: { cwd?: string | undefined; echo?: boolean } = {},
+  opts: { cwd?: string | undefined; echo?: boolean; timeoutMs?: number } = {},
 ): Promise<Captured | undefined> {
   if (opts.echo) echoCommand([cmd, ...args]);
+  // A tool that hangs (a network it waits on) is killed after timeoutMs: a failed run.
+  const signal = opts.timeoutMs !== undefined
+    ? AbortSignal.timeout(opts.timeoutMs)
+    : undefined;
   try {
     const r = await new Deno.Command(cmd, {
       args,
       ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+      ...(signal ? { signal } : {}),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -49,9 +56,10 @@ export async function capture(
     const dec = new TextDecoder();
     return {
       code: r.code,
-      success: r.success,
+      success: r.success && !signal?.aborted,
       stdout: dec.decode(r.stdout),
       stderr: dec.decode(r.stderr),
+      ...(signal?.aborted ? { timedOut: true } : {}),
     };
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;

@@ -1,6 +1,14 @@
-// HTTP requests for the kit: GET with retries (connection errors, timeouts, 429, 5xx, with
-// backoff and Retry-After), redirects followed by hand (never https → http), JSON fetches.
+// HTTP requests for the kit: GET with retries (timeouts, resets, truncated bodies, 429, 5xx, with
+// backoff and Retry-After), redirects followed by hand (never https → http), JSON fetches. A host
+// that cannot be reached at all (its name does not resolve, or it refuses the connection) is not
+// a transient fault: it fails at once, and with a shared Reachability (lib/net/reach.ts) one
+// quick check per host decides for every request of the run.
 import { KitError } from "../kit/errors.ts";
+import {
+  type Reachability,
+  UnreachableError,
+  unreachableReason,
+} from "./reach.ts";
 
 /** The `fetch` signature the kit uses (injectable for tests). */
 export type FetchFn = (
@@ -33,6 +41,8 @@ export interface RequestOptions {
   insecureHttp?: boolean;
   /** Called before each retry, e.g. to print "retrying …". */
   onRetry?: (message: string) => void;
+  /** Hosts found unreachable, shared by the requests of one run (outdated's lookups). */
+  reach?: Reachability | undefined;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -89,7 +99,9 @@ export async function withRetries<T>(
       if (ac.signal.aborted) {
         failure = new RetryableError(`timed out after ${timeoutMs} ms`);
       } else if (e instanceof RetryableError) failure = e;
-      else if (e instanceof KitError) throw e;
+      else if (e instanceof UnreachableError) {
+        throw new KitError(`${what} failed: ${e.message}`);
+      } else if (e instanceof KitError) throw e;
       else if (e instanceof TypeError || e instanceof Deno.errors.Http) {
         // fetch's connection errors and body-stream errors (truncated transfers) are TypeErrors.
         failure = new RetryableError(describeError(e));
@@ -151,8 +163,9 @@ function retryAfter(res: Response): number | undefined {
 
 /**
  * One GET with redirects followed by hand: at most ten, no URL twice (a loop), never from https
- * to http, and to http only with `insecureHttp`. Returns the 200 response (body unread) and the
- * final URL. 429/5xx become retryable errors; other statuses are final.
+ * to http, and to http only within the same http origin or with `insecureHttp`. Returns the 200
+ * response (body unread) and the final URL. 429/5xx become retryable errors; other statuses are
+ * final; an unreachable host is an UnreachableError.
  */
 export async function open(
   url: string,
@@ -167,11 +180,23 @@ export async function open(
       throw new KitError(`${url}: refusing a non-http(s) URL "${current}"`);
     }
     seen.add(current.href);
-    const res = await fetchFn(current, {
-      redirect: "manual",
-      signal,
-      headers: { "user-agent": "comfykit", ...opts.headers },
-    });
+    const host = current.host;
+    // The one quick check per host (a DNS answer, or an earlier failure), shared by every request.
+    const known = await opts.reach?.check(current);
+    if (known !== undefined) throw new UnreachableError(host, known);
+    let res: Response;
+    try {
+      res = await fetchFn(current, {
+        redirect: "manual",
+        signal,
+        headers: { "user-agent": "comfykit", ...opts.headers },
+      });
+    } catch (e) {
+      const reason = signal.aborted ? undefined : unreachableReason(e);
+      if (reason === undefined) throw e;
+      opts.reach?.markDown(host, reason);
+      throw new UnreachableError(host, reason);
+    }
     if (REDIRECTS.has(res.status)) {
       await res.body?.cancel();
       const loc = res.headers.get("location");
@@ -186,9 +211,13 @@ export async function open(
           `${current}: refusing a redirect from https to "${next}"`,
         );
       }
-      if (next.protocol === "http:" && !opts.insecureHttp) {
+      // Within one plain-http origin (an http mirror the user configured, moving a path) the
+      // redirect changes nothing about trust; to another http origin it takes insecureHttp.
+      const sameOrigin = current.protocol === "http:" &&
+        next.origin === current.origin;
+      if (next.protocol === "http:" && !opts.insecureHttp && !sameOrigin) {
         throw new KitError(
-          `${current}: refusing a redirect to non-https "${next}" (pass --insecure-http to allow plain http)`,
+          `${current}: refusing a redirect to non-https "${next}" on another host (use an https mirror; deno task fetch-source allows plain http with --insecure-http)`,
         );
       }
       if (seen.has(next.href) || hops + 1 >= MAX_REDIRECTS) {

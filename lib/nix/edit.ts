@@ -16,7 +16,7 @@
 //   renameAttr(text, attrPath, newName, opts?) → text    e.g. src.sha256 → src.hash
 //   replaceSpans(text, edits: {from, to, insert}[], path?) → text   low-level, re-parsed
 //   (edit_formals.ts) addFormal/removeFormal; (edit_list.ts) addListItem/removeListItem;
-//   (write.ts) writeNixFile/editNixFile — see each module.
+//   — see each module (writing: lib/kit/changeset.ts).
 // Options: every edit takes {path?} (the file name used in error messages).
 // Permissions: importing the library needs --allow-env=LOG (@lezer/lr reads it at load).
 import type { SyntaxNode } from "@lezer/common";

@@ -25,6 +25,8 @@ interface OpenNixpkgsOptions {
   useNix?: boolean;
   /** Try `flox search` (default true). */
   useFlox?: boolean;
+  /** How long one `flox search` may take (default 20 s); then the offline index answers. */
+  floxTimeoutMs?: number;
   /** Environment (tests). */
   env?: (name: string) => string | undefined;
 }
@@ -48,8 +50,17 @@ export async function openNixpkgs(
     const found = findNixpkgs(env);
     if (found) return nixLookup(found);
   }
-  if (opts.useFlox !== false && onPath("flox", env)) return floxLookup();
-  return indexLookup(await readNixpkgsIndex(opts.indexFile), opts.indexFile);
+  const file = opts.indexFile;
+  if (opts.useFlox !== false && onPath("flox", env)) {
+    // A failing or hanging flox falls back to the offline index, as docs promise.
+    return floxLookup({
+      ...(opts.floxTimeoutMs !== undefined
+        ? { timeoutMs: opts.floxTimeoutMs }
+        : {}),
+      fallback: async () => indexLookup(await readNixpkgsIndex(file), file),
+    });
+  }
+  return indexLookup(await readNixpkgsIndex(file), file);
 }
 
 /**

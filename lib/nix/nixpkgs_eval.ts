@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { capture, onPath } from "../kit/command.ts";
 import { KitError } from "../kit/errors.ts";
-import { echoCommand } from "../kit/log.ts";
+import { echoCommand, warn } from "../kit/log.ts";
 import {
   nixAttrCandidates,
   type NixpkgsLookup,
@@ -210,23 +210,54 @@ export function parseFloxSearch(
   return best?.pkg;
 }
 
-/** A lookup through `flox search --json` (one search per attribute; cached). */
-export function floxLookup(): NixpkgsLookup {
+/** How long one `flox search` may take before the offline index answers instead (20 s). */
+const FLOX_SEARCH_TIMEOUT_MS = 20_000;
+
+/**
+ * nixpkgs through `flox search`. A search that fails or hangs (killed after `timeoutMs`) is said
+ * once in a warning, and from then on `fallback` (the offline index) answers every lookup.
+ */
+export function floxLookup(
+  opts: {
+    timeoutMs?: number;
+    fallback?: () => Promise<NixpkgsLookup>;
+  } = {},
+): NixpkgsLookup {
   const cache = new Map<string, NixpkgsPackage | undefined>();
-  const lookupAttr = async (attr: string) => {
+  let fallen: Promise<NixpkgsLookup> | undefined;
+  let describe = "flox search";
+  const fallBack = (why: string): Promise<NixpkgsLookup> => {
+    if (!opts.fallback) throw new KitError(`flox search failed: ${why}`);
+    if (!fallen) {
+      fallen = opts.fallback().then((l) => {
+        describe = `${l.describe} (flox search failed)`;
+        warn(`flox search failed (${why}): using ${l.describe}`);
+        return l;
+      });
+    }
+    return fallen;
+  };
+  const lookupAttr = async (
+    attr: string,
+  ): Promise<NixpkgsPackage | undefined> => {
+    if (fallen) return (await fallen).lookupAttr(attr);
     if (cache.has(attr)) return cache.get(attr);
     const args = ["search", "--json", "-a", `python3Packages.${attr}`];
-    const r = await capture("flox", args, { echo: true });
+    const timeoutMs = opts.timeoutMs ?? FLOX_SEARCH_TIMEOUT_MS;
+    const r = await capture("flox", args, { echo: true, timeoutMs });
     if (!r?.success) {
-      throw new KitError(
-        `flox search failed: ${lastLines(r?.stderr ?? "flox not found", 3)}`,
-      );
+      const why = r?.timedOut
+        ? `no answer within ${timeoutMs / 1000} s`
+        : lastLines(r?.stderr || `exit ${r?.code ?? "?"}`, 3) ||
+          "flox not found";
+      return (await fallBack(why)).lookupAttr(attr);
     }
     const hit = parseFloxSearch(r.stdout, attr);
     cache.set(attr, hit);
     return hit;
   };
   const lookup = async (name: string) => {
+    if (fallen) return (await fallen).lookup(name);
     for (const c of nixAttrCandidates(name)) {
       const hit = await lookupAttr(c);
       if (hit) return hit;
@@ -235,7 +266,9 @@ export function floxLookup(): NixpkgsLookup {
   };
   return {
     source: "flox",
-    describe: "flox search",
+    get describe() {
+      return describe;
+    },
     lookup,
     lookupAttr,
     lookupMany: async (names) => {

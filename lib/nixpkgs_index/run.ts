@@ -7,7 +7,8 @@ import { capture, onPath } from "../kit/command.ts";
 import { dirname, join } from "node:path";
 import { checkWriteAccess, NIXPKGS_LICENSES } from "../repo/paths.ts";
 import { KitError, UsageError } from "../kit/errors.ts";
-import { atomicWrite, readTextIfExists } from "../kit/fsutil.ts";
+import { readTextIfExists } from "../kit/fsutil.ts";
+import { Changeset } from "../kit/changeset.ts";
 import { info, warn } from "../kit/log.ts";
 import { findNixpkgs, nixEvalVersions } from "../nix/nixpkgs_eval.ts";
 import {
@@ -58,12 +59,16 @@ export interface IndexResult {
 /** Builds the index from a nixpkgs and writes it (unless a dry run). */
 export async function updateIndex(o: IndexOptions): Promise<IndexResult> {
   const indexFile = o.indexFile;
+  const licensesFile = join(dirname(indexFile), NIXPKGS_LICENSES);
   if (!o.dryRun) {
     await checkWriteAccess(
       o.root,
-      [indexFile, join(dirname(indexFile), NIXPKGS_LICENSES)],
+      [indexFile, licensesFile],
       "the task may write only inside the repository; choose an --index there, or add --dry-run --json and redirect stdout",
     );
+    // Both files writable (a read-only or immutable one, a folder in the way) before Nix runs
+    // for minutes: one error line, nothing written.
+    await staged(o.root, indexFile, "", licensesFile, "").checkWritable();
   }
 
   const nixpkgsDir = await nixpkgsToEvaluate(o.nixpkgs);
@@ -91,7 +96,6 @@ export async function updateIndex(o: IndexOptions): Promise<IndexResult> {
     python3Packages: versions,
   };
   const text = serializeNixpkgsIndex(index);
-  const licensesFile = join(dirname(indexFile), NIXPKGS_LICENSES);
   const licenses = facts.licenses.length > 0
     ? { file: licensesFile, count: facts.licenses.length }
     : undefined;
@@ -115,11 +119,29 @@ export async function updateIndex(o: IndexOptions): Promise<IndexResult> {
     };
   }
   if (shrink && !o.force) throw new KitError(`${indexFile}: ${shrink}`);
-  if (licenses) {
-    await atomicWrite(licensesFile, licenseListText(facts, rev));
-  }
-  await atomicWrite(indexFile, text);
+  // Both or neither: a failed write restores what the other one wrote.
+  await staged(
+    o.root,
+    indexFile,
+    text,
+    licensesFile,
+    licenses ? licenseListText(facts, rev) : undefined,
+  ).apply();
   return { text, changes, count, rev, ...extra, written: true };
+}
+
+/** The index and (when there is one) the licence list, as one all-or-nothing change. */
+function staged(
+  root: string,
+  indexFile: string,
+  index: string,
+  licensesFile: string,
+  licenses: string | undefined,
+): Changeset {
+  const cs = new Changeset(root);
+  if (licenses !== undefined) cs.write(licensesFile, licenses);
+  cs.write(indexFile, index);
+  return cs;
 }
 
 /** The nixpkgs checkout to evaluate: `given`, else the one NIX_PATH or the channel names (Nix required). */

@@ -97,6 +97,8 @@ export function fails(report: Report, failOn: readonly FailOn[]): boolean {
   if (failOn.length === 0) return false;
   return report.rows.some((r) =>
     r.status === "unreachable" ||
+    // Not compared (no PEP 440 version, nothing upstream): could not be checked.
+    (failOn.includes("outdated") && r.status === "unknown") ||
     (failOn.includes("outdated") &&
       (r.status === "newer" || r.status === "held")) ||
     (failOn.includes("unsatisfied") && r.status === "unsatisfied")

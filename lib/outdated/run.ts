@@ -10,6 +10,7 @@ import type { EnvLike } from "../kit/env.ts";
 import { normalizeName } from "../python/names.ts";
 import type { NixpkgsLookup } from "../nix/nixpkgs_names.ts";
 import type { RequestOptions } from "../net/http.ts";
+import { Reachability } from "../net/reach.ts";
 import { githubApiUrl, githubHeaders, listTags } from "../net/github.ts";
 import { fetchReleaseVersions, pypiUrl } from "../net/pypi.ts";
 import { readMainPackage } from "../repo/main_package.ts";
@@ -66,7 +67,10 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
   const main = readMainPackage(mainPkg.text, mainPkg.file);
   const customs = set.packages.filter((p) => !p.isMain);
   const warnings: string[] = [];
+  // One Reachability for every lookup: the first request to a host that does not resolve or
+  // refuses is the check; every other row naming that host says so at once.
   const request: RequestOptions = {
+    reach: new Reachability(),
     ...opts.request,
     onRetry: opts.request?.onRetry ?? (() => {}),
   };
@@ -95,7 +99,9 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
     );
     if (rows.every((r) => r.status === "unreachable")) {
       warnings.push(
-        "no upstream source could be reached: check the network (or COMFYKIT_MIRRORS), or pass --offline for the nixpkgs checks alone",
+        `no upstream source could be reached${
+          request.reach?.size ? " (no network?)" : ""
+        }: check the network (or COMFYKIT_MIRRORS), or pass --offline for the nixpkgs checks alone`,
       );
     }
   }
@@ -106,7 +112,11 @@ export async function outdated(opts: OutdatedOptions): Promise<Report> {
     ),
   ]);
   rows.push(...await nixpkgsRows(requirers, skip, opts.nixpkgs, opts.python));
-  return { rows, nixpkgs: opts.nixpkgs.describe, warnings };
+  return {
+    rows,
+    nixpkgs: opts.nixpkgs.describe,
+    warnings: collapseUnreachable(warnings),
+  };
 }
 
 /** An upstream lookup's result, or why it failed. */
@@ -211,6 +221,7 @@ function mainRow(
   const s = standing(version, fetched.candidates, [], pre);
   row.newest = s.newest;
   row.status = s.status;
+  if (s.reason) row.details.push(s.reason);
   if (s.status === "newer") {
     row.command = `deno task bump-comfyui ${s.newest}`;
     row.details.push(`run "${row.command}"`);
@@ -243,6 +254,7 @@ function customRow(
   row.newest = s.newest;
   row.status = s.status;
   row.allowed = s.allowed;
+  if (s.reason) row.details.push(s.reason);
   if (s.status === "held") {
     row.heldBy = s.heldBy;
     for (const c of s.heldBy) row.details.push(`${c.requirement} (${c.by})`);
@@ -274,7 +286,9 @@ function moveCommand(p: SetPackage, name: string, version: string): string {
   const gh = githubOf(p);
   return gh
     ? `deno task new-package ${name}==${version} --source github --github ${gh.owner}/${gh.repo} --force`
-    : `deno task new-package ${pypiName(p) ?? name}==${version} --force`;
+    : `deno task new-package ${pypiName(p) ?? name}==${version}${
+      p.source?.kind === "pypi" ? " --source pypi" : ""
+    } --force`;
 }
 
 function unreachable(row: Row, e: unknown): Row {
@@ -282,4 +296,22 @@ function unreachable(row: Row, e: unknown): Row {
   row.status = "unreachable";
   row.details.push(e.message);
   return row;
+}
+
+/**
+ * With no network every requirement read fails alike: one warning naming the packages, not one
+ * per package repeating the same reason.
+ */
+function collapseUnreachable(warnings: string[]): string[] {
+  const REQ = /^requirements of (.+?): .*is unreachable \(no network\?\)/;
+  const down = warnings.map((w) => REQ.exec(w)?.[1]).filter((x) =>
+    x !== undefined
+  );
+  if (down.length < 2) return warnings;
+  return [
+    `requirements of ${down.length} packages not read, no network: ${
+      down.join(", ")
+    } (the nixpkgs checks below leave them out)`,
+    ...warnings.filter((w) => !REQ.test(w)),
+  ];
 }

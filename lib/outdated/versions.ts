@@ -71,7 +71,9 @@ export function constraintsOn(
 
 /** Where a package stands against upstream. */
 export interface Standing {
-  status: "current" | "newer" | "held";
+  status: "current" | "newer" | "held" | "unknown";
+  /** Why there is no comparison, for status "unknown". */
+  reason?: string | undefined;
   newest?: string | undefined;
   /** The newest version every constraint allows (when some newer one is held back). */
   allowed?: string | undefined;
@@ -91,7 +93,24 @@ export function standing(
 ): Standing {
   const pool = eligible(candidates, pre);
   const newest = pool[0]?.version;
-  if (newest === undefined || !valid(ours) || compare(newest, ours) <= 0) {
+  if (!valid(ours)) {
+    return {
+      status: "unknown",
+      newest,
+      heldBy: [],
+      reason:
+        `"${ours}" is not a PEP 440 version: it cannot be compared with upstream's releases`,
+    };
+  }
+  if (newest === undefined) {
+    return {
+      status: "unknown",
+      newest,
+      heldBy: [],
+      reason: noCandidateReason(candidates, pre),
+    };
+  }
+  if (compare(newest, ours) <= 0) {
     return { status: "current", newest, heldBy: [] };
   }
   const heldBy = constraints.filter((c) =>
@@ -102,4 +121,23 @@ export function standing(
     constraints.every((k) => specifierHolds(c.version, k.specifier))
   )?.version;
   return { status: "held", newest, allowed, heldBy };
+}
+
+/** Why no candidate is eligible: none at all, every one yanked, only pre-releases. */
+function noCandidateReason(
+  candidates: readonly Candidate[],
+  pre: boolean,
+): string {
+  if (candidates.length === 0) {
+    return "upstream has no release or version tag to compare with";
+  }
+  const live = candidates.filter((c) => !c.yanked);
+  if (live.length === 0) return "every upstream release is yanked";
+  const versions = live.filter((c) => valid(c.version));
+  if (versions.length === 0) {
+    return "no upstream release has a PEP 440 version";
+  }
+  return pre
+    ? "no upstream release can be compared"
+    : "upstream has only pre-releases (pass --pre to compare with them)";
 }

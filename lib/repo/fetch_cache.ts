@@ -32,6 +32,8 @@ export async function fetchToCache(
     mirrors?: Mirror[];
     progress?: ProgressSink;
     label?: string;
+    /** Checks the downloaded file before the cache keeps it (throws to refuse it). */
+    verify?: (path: string) => Promise<void>;
   } = {},
 ): Promise<string> {
   const env = opts.env ?? Deno.env;
@@ -55,6 +57,8 @@ export async function fetchToCache(
       ...(opts.progress ? { progress: opts.progress } : {}),
       label: opts.label ?? (url.split("/").pop() || url),
     });
+    // Nothing unchecked enters the cache: a corrupt download must not outlive this run.
+    await opts.verify?.(got.path);
     return await cache.store(got.path, got.sha256);
   } finally {
     await Deno.remove(dest).catch(() => {});
@@ -72,7 +76,17 @@ export class NotCachedError extends KitError {}
  */
 export async function fetchUrlCached(
   url: string,
-  opts: { env?: EnvLike; progress?: ProgressSink; offline?: boolean } = {},
+  opts: {
+    env?: EnvLike;
+    progress?: ProgressSink;
+    offline?: boolean;
+    /**
+     * Checks the file (a fresh download before the cache keeps it, a cached copy before it is
+     * used); a cached copy that fails is dropped and fetched again (offline: its error is
+     * thrown and the copy kept).
+     */
+    verify?: (path: string) => Promise<void>;
+  } = {},
 ): Promise<string> {
   const env = opts.env ?? Deno.env;
   let cacheDir: string;
@@ -89,20 +103,31 @@ export async function fetchUrlCached(
   }
   const dir = join(cacheDir, "urls");
   const memo = join(dir, toHex(sha256Bytes(url)));
-  const known = (await readTextIfExists(memo))?.trim();
-  if (opts.offline) {
-    // The caller still checks what it reads (the NAR hash of a pinned archive).
-    const hit = known && /^[0-9a-f]{64}$/.test(known)
-      ? await new DownloadCache(cacheDir).lookup(known)
-      : undefined;
-    if (!hit) throw new NotCachedError(`${url} is not in the download cache`);
-    return hit;
+  let known = (await readTextIfExists(memo))?.trim();
+  if (known && !/^[0-9a-f]{64}$/.test(known)) known = undefined;
+  const cache = new DownloadCache(cacheDir);
+  const hit = known ? await cache.lookup(known) : undefined;
+  if (hit) {
+    try {
+      await opts.verify?.(hit);
+      return hit;
+    } catch (e) {
+      // Offline (a read-only check such as verify): say what is wrong with the copy, keep it.
+      if (!(e instanceof KitError) || opts.offline) throw e;
+      // A copy an earlier version of the kit cached unchecked: drop it, fetch it again.
+      await Deno.remove(hit).catch(() => {});
+      await Deno.remove(memo).catch(() => {});
+      known = undefined;
+    }
+  } else if (opts.offline) {
+    throw new NotCachedError(`${url} is not in the download cache`);
   }
   const path = await fetchToCache(url, {
     env,
     label: url.split("/").slice(-4).join("/"),
     progress: opts.progress ?? createProgress(),
-    ...(known && /^[0-9a-f]{64}$/.test(known) ? { sha256: known } : {}),
+    ...(known ? { sha256: known } : {}),
+    ...(opts.verify ? { verify: opts.verify } : {}),
   });
   const sha = basename(path);
   if (sha !== known) {

@@ -32,8 +32,10 @@ interface MainRelease {
 
 /**
  * Fetches the archive of `pkg`'s repository at `rev` (through the download cache), computes
- * its NAR hash and parses the requirements.txt at its top folder. The caller decides what a
- * hash other than the pinned one means.
+ * its NAR hash and parses the requirements.txt at its top folder — before the cache keeps a
+ * fresh download, and before a cached copy is used: a corrupt or tampered archive is refused,
+ * never cached for the next run to trip over. With `expect`, a NAR hash other than the pinned
+ * one is refused the same way; without, the caller decides what another hash means.
  */
 export async function readMainRelease(
   pkg: Pick<MainPackage, "owner" | "repo">,
@@ -42,26 +44,53 @@ export async function readMainRelease(
     onFetchError?: (e: KitError) => KitError;
     offline?: boolean;
     env?: EnvLike;
+    /** The NAR hash the archive must have (the pinned one). */
+    expect?: { hash: string; mismatch: (got: string) => KitError };
   } = {},
 ): Promise<MainRelease> {
   const env = opts.env ?? Deno.env;
-  let archive: string;
-  try {
-    archive = await fetchUrlCached(
-      archiveUrl(githubUrl(env), pkg.owner, pkg.repo, rev),
-      { offline: opts.offline ?? false, env },
+  const label = `${pkg.owner}/${pkg.repo}@${rev}`;
+  let result: MainRelease | undefined;
+  let refused: unknown;
+  const check = async (path: string) => {
+    let hash: string;
+    try {
+      hash = toSri(await narHashArchive(path));
+    } catch (e) {
+      if (!(e instanceof Error) || e instanceof Deno.errors.NotCapable) throw e;
+      throw new KitError(
+        `The archive of ${label} is not a readable archive (${e.message})`,
+      );
+    }
+    if (opts.expect && !sameHash(hash, opts.expect.hash)) {
+      throw opts.expect.mismatch(hash);
+    }
+    const requirements = await archiveRequirements(
+      path,
+      label,
+      `${pkg.repo}@${rev}/requirements.txt`,
     );
+    result = { hash, requirements };
+  };
+  const verify = (path: string) =>
+    check(path).catch((e) => {
+      refused = e;
+      throw e;
+    });
+  try {
+    await fetchUrlCached(archiveUrl(githubUrl(env), pkg.owner, pkg.repo, rev), {
+      offline: opts.offline ?? false,
+      env,
+      verify,
+    });
   } catch (e) {
-    if (e instanceof KitError && opts.onFetchError) throw opts.onFetchError(e);
+    // The archive's own fault is said as is; a failed download gets the caller's hint.
+    if (e instanceof KitError && opts.onFetchError && e !== refused) {
+      throw opts.onFetchError(e);
+    }
     throw e;
   }
-  const hash = toSri(await narHashArchive(archive));
-  const requirements = await archiveRequirements(
-    archive,
-    `${pkg.owner}/${pkg.repo}@${rev}`,
-    `${pkg.repo}@${rev}/requirements.txt`,
-  );
-  return { hash, requirements };
+  return result!;
 }
 
 /** The requirements.txt at the top folder of a release archive already on disk. */
@@ -104,14 +133,15 @@ export async function pinnedRequirements(
     onFetchError?: (e: KitError) => KitError;
   } = {},
 ): Promise<RequirementLine[]> {
-  const release = await readMainRelease(pkg, pkg.rev, opts);
-  if (!sameHash(release.hash, pkg.hash)) {
-    throw new PinMismatchError(
-      `${pkg.owner}/${pkg.repo}@${pkg.rev}`,
-      release.hash,
-      pkg.hash,
-    );
-  }
+  const label = `${pkg.owner}/${pkg.repo}@${pkg.rev}`;
+  const release = await readMainRelease(pkg, pkg.rev, {
+    ...opts,
+    // Checked before the cache keeps the archive (issue 22 #5).
+    expect: {
+      hash: pkg.hash,
+      mismatch: (got) => new PinMismatchError(label, got, pkg.hash),
+    },
+  });
   return release.requirements;
 }
 
