@@ -6,8 +6,8 @@
 //   deno task models check workflows/qwen.lock.json --json
 //   deno task models nix workflows/qwen.lock.json > qwen-models.nix
 //
-// Permissions: --allow-read, --allow-write=BASE/models and the download cache (both picked by the
-// deno.json line as the code picks them), --allow-net (model hosts), --allow-env (COMFYUI_BASE_DIR,
+// Permissions: --allow-read, --allow-write=$COMFYUI_BASE_DIR/models, ~/.local/share/comfyui/models
+// and the download cache, --allow-net (model hosts), --allow-env (COMFYUI_BASE_DIR,
 // COMFYKIT_HF_URL, HF_TOKEN, COMFYKIT_MIRRORS, COMFYKIT_CACHE_DIR, XDG_*, HOME, …).
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import type { EnvLike } from "../lib/kit/env.ts";
@@ -43,8 +43,8 @@ The models of a workflow lock written by lock-workflow (workflows/<name>.lock.js
 
 BASE is ComfyUI's base directory, as the comfyui launcher picks it: --base-dir, else
 $COMFYUI_BASE_DIR, else $XDG_DATA_HOME/comfyui, else ~/.local/share/comfyui. Under deno task,
-the task may write only that BASE/models (from the environment: set COMFYUI_BASE_DIR rather
-than --base-dir) and the download cache.
+the task may write BASE/models only for $COMFYUI_BASE_DIR or ~/.local/share/comfyui (set
+COMFYUI_BASE_DIR rather than --base-dir), and the download cache.
 
 Options:
   --base-dir DIR   ComfyUI's base directory (see above)

@@ -321,19 +321,15 @@ Deno.test("models rejects bad input in one line", async () => {
 });
 
 /**
- * `deno task models`' arguments: its line picks the base directory as the launcher does (`base=…`)
- * and grants `"$base/models"`; taskArgs fills in `"$cache"` and `$HOME`, this the base.
+ * `deno task models`' arguments: its line grants `$COMFYUI_BASE_DIR/models` (deno task expands
+ * it); taskArgs fills in `"$cache"` and `$HOME`, this the base.
  */
 async function modelsTaskArgs(
   home: string,
   env: Record<string, string>,
 ): Promise<string[]> {
-  const base = env.COMFYUI_BASE_DIR ??
-    (env.XDG_DATA_HOME
-      ? `${env.XDG_DATA_HOME}/comfyui`
-      : `${home}/.local/share/comfyui`);
   return (await taskArgs("models", home, env)).map((a) =>
-    a.replaceAll('"$base/models"', `${base}/models`)
+    a.replaceAll("$COMFYUI_BASE_DIR", env.COMFYUI_BASE_DIR ?? "")
   );
 }
 

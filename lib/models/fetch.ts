@@ -95,7 +95,7 @@ export async function fetchModels(
           ...base,
           action: "failed",
           error:
-            `no write access to "${path}" for this task: set COMFYUI_BASE_DIR to ComfyUI's base directory (under deno task it may write only the models folder of the base the environment names)`,
+            `no write access to "${path}" for this task: set COMFYUI_BASE_DIR to ComfyUI's base directory (under deno task it may write only $COMFYUI_BASE_DIR/models and ~/.local/share/comfyui/models)`,
         });
         continue;
       }
