@@ -19,7 +19,9 @@ import {
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { info, out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
-import { bumpComfyui, DEFAULT_PYTHON } from "../lib/bump/run.ts";
+import type * as Workflow from "../lib/bump/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let { bumpComfyui, DEFAULT_PYTHON } = {} as typeof Workflow;
 
 export const USAGE = `Usage: deno task bump-comfyui [VERSION] [options]
 
@@ -36,7 +38,7 @@ Options:
   -y, --yes             carry out every follow-up action without asking
   --no-actions          only rewrite the pins of comfyui.nix
   --allow-downgrade     allow moving to an older release
-  --python X.Y          target Python for requirement markers (default ${DEFAULT_PYTHON})
+  --python X.Y          target Python for requirement markers (default 3.12)
   --nixpkgs-index FILE  look names up in this offline nixpkgs index only (default: Nix or
                         flox when present, else the repository's nixpkgs-index.json)
   --json                print the result as JSON on stdout
@@ -77,6 +79,7 @@ async function bump(args: string[]): Promise<number> {
     out(USAGE);
     return 0;
   }
+  ({ bumpComfyui, DEFAULT_PYTHON } = await import("../lib/bump/run.ts"));
   if (positionals.length > 1) {
     throw new UsageError(
       `Expected at most one VERSION, got ${positionals.length}`,

@@ -13,15 +13,17 @@ import { parseCli, runTask } from "../lib/kit/cli.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
-import {
+import type { FetchOptions } from "../lib/fetch_source/run.ts";
+import type * as Workflow from "../lib/fetch_source/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let {
   describe,
-  type FetchOptions,
   fetchSources,
   restoreLine,
   restoreSources,
   restoreSummary,
   sizeWarning,
-} from "../lib/fetch_source/run.ts";
+} = {} as typeof Workflow;
 
 const USAGE = `Usage:
   deno task fetch-source pypi:NAME[==VERSION] [--wheel|--sdist]
@@ -105,6 +107,14 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    ({
+      describe,
+      fetchSources,
+      restoreLine,
+      restoreSources,
+      restoreSummary,
+      sizeWarning,
+    } = await import("../lib/fetch_source/run.ts"));
     const jobs = positiveInt("jobs", v.jobs, 64);
     const retries = positiveInt("retries", v.retries, 100);
     const timeout = positiveInt("timeout", v.timeout, 3600);

@@ -11,7 +11,9 @@
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
-import {
+import type * as Workflow from "../lib/fix_build/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let {
   askFile,
   checkLogArgs,
   checkPkgsWritable,
@@ -20,7 +22,7 @@ import {
   logFromStdin,
   readLog,
   roundsFrom,
-} from "../lib/fix_build/run.ts";
+} = {} as typeof Workflow;
 import { PKGS_DIR, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 
 const USAGE = `Usage: deno task fix-build [LOG | -] [options]
@@ -72,6 +74,16 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    ({
+      askFile,
+      checkLogArgs,
+      checkPkgsWritable,
+      fixBuild,
+      floxBuild,
+      logFromStdin,
+      readLog,
+      roundsFrom,
+    } = await import("../lib/fix_build/run.ts"));
     const logArgs = {
       positionals,
       run: values.run,

@@ -14,7 +14,9 @@
 import { parseCli, runTask } from "../lib/kit/cli.ts";
 import { out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
-import {
+import type * as Workflow from "../lib/fix_build/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let {
   askFile,
   checkLogArgs,
   checkPkgsWritable,
@@ -24,7 +26,7 @@ import {
   readLog,
   roundsFrom,
   shellBuild,
-} from "../lib/fix_build/run.ts";
+} = {} as typeof Workflow;
 import { PKGS_DIR, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 
 const USAGE = `Usage: deno task fix-hash [LOG] [options]
@@ -69,6 +71,17 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    ({
+      askFile,
+      checkLogArgs,
+      checkPkgsWritable,
+      fixBuild,
+      HASH_ONLY,
+      logFromStdin,
+      readLog,
+      roundsFrom,
+      shellBuild,
+    } = await import("../lib/fix_build/run.ts"));
     const logArgs = {
       positionals,
       run: values.run,

@@ -17,13 +17,10 @@ import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { info, out } from "../lib/kit/log.ts";
-import {
-  freezeDeps,
-  freezeJson,
-  freezeLines,
-  parseRequirementArg,
-  problemCount,
-} from "../lib/freeze/run.ts";
+import type * as Workflow from "../lib/freeze/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let { freezeDeps, freezeJson, freezeLines, parseRequirementArg, problemCount } =
+  {} as typeof Workflow;
 
 const USAGE = `Usage: deno task freeze-deps [REQ...] [-r FILE]... [options]
 
@@ -83,6 +80,13 @@ export function main(args: string[]): Promise<number> {
       out(USAGE.trimEnd());
       return 0;
     }
+    ({
+      freezeDeps,
+      freezeJson,
+      freezeLines,
+      parseRequirementArg,
+      problemCount,
+    } = await import("../lib/freeze/run.ts"));
     const resolver = values.resolver ?? "auto";
     if (resolver !== "auto" && resolver !== "uv" && resolver !== "pip") {
       throw new UsageError(

@@ -20,19 +20,23 @@ import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { exists } from "../lib/kit/fsutil.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { info, out } from "../lib/kit/log.ts";
-import {
+import type {
+  NewPackageOptions,
+  PackageResult,
+} from "../lib/new_package/run.ts";
+import type * as Workflow from "../lib/new_package/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let {
   directReference,
   isDistPath,
   isImportName,
   newPackage,
-  type NewPackageOptions,
   normalizeName,
-  type PackageResult,
   parseGithubRepo,
   parseLicenseFlag,
   parseMetaAnswers,
   splitList,
-} from "../lib/new_package/run.ts";
+} = {} as typeof Workflow;
 import { chooseFrontend } from "../lib/kit/prompt.ts";
 
 const USAGE = `Usage: deno task new-package NAME[==VERSION] [options]
@@ -128,6 +132,17 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    ({
+      directReference,
+      isDistPath,
+      isImportName,
+      newPackage,
+      normalizeName,
+      parseGithubRepo,
+      parseLicenseFlag,
+      parseMetaAnswers,
+      splitList,
+    } = await import("../lib/new_package/run.ts"));
     const opts = await optionsFrom(values, positionals);
     const fe = chooseFrontend({ yes: values.yes ?? false });
     const results = await newPackage(opts, fe).catch((e) => {

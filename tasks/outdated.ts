@@ -13,14 +13,11 @@ import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { nixpkgsIndexFor, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out, statusLine, warn } from "../lib/kit/log.ts";
-import {
-  type FailOn,
-  fails,
-  openNixpkgsForFlag,
-  outdated,
-  renderTable,
-  summary,
-} from "../lib/outdated/run.ts";
+import type { FailOn } from "../lib/outdated/run.ts";
+import type * as Workflow from "../lib/outdated/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let { fails, openNixpkgsForFlag, outdated, renderTable, summary } =
+  {} as typeof Workflow;
 
 const USAGE = `Usage: deno task outdated [options]
 
@@ -70,6 +67,8 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    ({ fails, openNixpkgsForFlag, outdated, renderTable, summary } =
+      await import("../lib/outdated/run.ts"));
     const failOn = parseFailOn(values["fail-on"] ?? []);
     const jobs = values.jobs === undefined ? 8 : Number(values.jobs);
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) {

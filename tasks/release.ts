@@ -13,7 +13,9 @@ import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
-import { release } from "../lib/release/run.ts";
+import type * as Workflow from "../lib/release/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let { release } = {} as typeof Workflow;
 
 const USAGE = `Usage: deno task release --org ORG [options]
 
@@ -70,6 +72,7 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    ({ release } = await import("../lib/release/run.ts"));
     for (const k of ["org", "remote"] as const) {
       const v = values[k];
       if (v !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v)) {

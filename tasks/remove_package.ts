@@ -18,7 +18,9 @@ import {
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out } from "../lib/kit/log.ts";
 import { chooseFrontend } from "../lib/kit/prompt.ts";
-import { removePackage } from "../lib/remove_package/run.ts";
+import type * as Workflow from "../lib/remove_package/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let { removePackage } = {} as typeof Workflow;
 
 const USAGE = `Usage: deno task remove-package NAME [options]
 
@@ -59,6 +61,7 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    ({ removePackage } = await import("../lib/remove_package/run.ts"));
     if (positionals.length !== 1) {
       throw new UsageError(
         positionals.length === 0

@@ -14,7 +14,9 @@ import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
 import { NIXPKGS_INDEX, resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
-import { updateIndex } from "../lib/nixpkgs_index/run.ts";
+import type * as Workflow from "../lib/nixpkgs_index/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let { updateIndex } = {} as typeof Workflow;
 
 const USAGE = `Usage: deno task update-nixpkgs-index [options]
 
@@ -58,6 +60,7 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE.trimEnd());
       return 0;
     }
+    ({ updateIndex } = await import("../lib/nixpkgs_index/run.ts"));
     if (positionals.length > 0) {
       throw new UsageError(`Unexpected argument "${positionals[0]}"`);
     }

@@ -12,12 +12,10 @@ import { parseCli, runTask } from "../lib/kit/cli.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import { capture } from "../lib/kit/command.ts";
 import { out } from "../lib/kit/log.ts";
-import {
-  type Finding,
-  type RunCommand,
-  SECTIONS,
-  verifyRepo,
-} from "../lib/verify/run.ts";
+import type { Finding, RunCommand } from "../lib/verify/run.ts";
+import type * as Workflow from "../lib/verify/run.ts";
+// The workflow loads after --help and the usage checks: --help answers at once (issue 23).
+let { SECTIONS, verifyRepo } = {} as typeof Workflow;
 
 const USAGE = `Usage: deno task verify [options]
 
@@ -58,6 +56,7 @@ export async function main(args: string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
+    ({ SECTIONS, verifyRepo } = await import("../lib/verify/run.ts"));
     const root = await resolveRoot(values.root);
     const started = performance.now();
     const noNix = values["no-nix"] === true;

@@ -278,6 +278,8 @@ export function importedNames(text: string): Map<string, Set<string>> {
   const lists = [
     /(?:import|export)\s+(?:type\s+)?\{([^}]*)\}\s*from\s*["']([^"']+)["']/gs,
     /const\s+\{([^}]*)\}\s*=\s*await\s+import\(\s*["']([^"']+)["']\s*\)/gs,
+    // A task's workflow, loaded after --help: ({ a, b } = await import("../lib/x/run.ts"));
+    /\(\s*\{([^}]*)\}\s*=\s*await\s+import\(\s*["']([^"']+)["']\s*\)\s*\)/gs,
   ];
   for (const re of lists) {
     for (const m of text.matchAll(re)) {

@@ -178,7 +178,11 @@ Deno.test("narDumpPath() matches `nix-store --dump` and nix-hash on the issue's 
   for (const workers of [0, 2]) {
     await t.step(`workers=${workers}`, async () => {
       assert.equal(hex(await dumpBytes(root, workers)), hex(dump.stdout));
-      const d = await narHashPath(root, { workers, parallelThreshold: 1 });
+      const d = await narHashPath(root, {
+        workers,
+        parallelThreshold: 1,
+        tar: false,
+      });
       assert.equal(toHex(d), await nixHash(root));
       assert.equal(toNix32(d), await nixHash(root, true));
     });
@@ -220,11 +224,22 @@ Deno.test("narHashPath() matches nix-hash on a generated tree of many files, seq
     }
   }
   const expected = await nixHash(root);
-  assert.equal(toHex(await narHashPath(root, { workers: 0 })), expected);
+  // The walk itself (tar: false), on this thread and with reader workers; then the tar stream.
   assert.equal(
-    toHex(await narHashPath(root, { workers: 2, parallelThreshold: 100 })),
+    toHex(await narHashPath(root, { workers: 0, tar: false })),
     expected,
   );
+  assert.equal(
+    toHex(
+      await narHashPath(root, {
+        workers: 2,
+        parallelThreshold: 100,
+        tar: false,
+      }),
+    ),
+    expected,
+  );
+  assert.equal(toHex(await narHashPath(root)), expected, "tar stream");
   assert.equal(
     toHex(await narHashPath(`${root}/`)),
     expected,

@@ -17,6 +17,8 @@ const NOT_SMOKED: Record<string, string> = {
   "update-golden": "rewrites the suite's golden files",
   bench: "a benchmark (bench_test.ts runs it quick)",
   "bench-freeze": "a benchmark (bench_freeze_test.ts runs it quick)",
+  "bench-nar": "a benchmark (bench_test.ts runs it quick)",
+  "bench-startup": "a benchmark (bench_test.ts runs it quick)",
   "bench-outdated": "a benchmark (bench_outdated_test.ts runs it once)",
   "lock-workflow":
     "needs a Hugging Face Hub: lock_workflow_test.ts runs its deno.json line against the fake Hub",
@@ -131,6 +133,34 @@ Deno.test("every deno.json task runs as `deno task NAME` in a fresh copy with it
       l.endsWith("spandrel-0.4.0.tar.gz")
     )!;
     assert.ok(r.stdout.includes(line.split(/\s+/)[0]!), r.stdout);
+  });
+
+  await t.step(
+    "checksum of a folder: the tar stream, as nix-hash",
+    async () => {
+      const r = await task("checksum", [".flox/pkgs", "--format", "hex"]);
+      assert.equal(r.code, 0, r.stderr);
+      if (haveTool("nix-hash")) {
+        const n = await run("nix-hash", [
+          "--type",
+          "sha256",
+          `${repo}/.flox/pkgs`,
+        ]);
+        assert.equal(r.stdout.split(/\s+/)[0], n.stdout.trim());
+      }
+    },
+  );
+
+  await t.step("sbom", async () => {
+    const r = await task("sbom", ["--output", "bom.json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const bom = JSON.parse(await read("bom.json"));
+    await Deno.remove(`${repo}/bom.json`); // later steps want a clean tree
+    assert.equal(bom.specVersion, "1.6");
+    assert.equal(bom.metadata.component.name, "comfyui");
+    const denied = await task("sbom", ["--deny-license", "GPL-3.0-only"]);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /denied licence: comfyui /);
   });
 
   await t.step("verify", async () => {

@@ -18,6 +18,7 @@ import { main as bumpComfyui } from "../tasks/bump_comfyui.ts";
 import { main as outdated } from "../tasks/outdated.ts";
 import { main as removePackage } from "../tasks/remove_package.ts";
 import { main as release } from "../tasks/release.ts";
+import { main as sbom } from "../tasks/sbom.ts";
 
 const TASKS: [string, (args: string[]) => Promise<number>, boolean][] = [
   // [deno task name, main, has --root]
@@ -32,6 +33,7 @@ const TASKS: [string, (args: string[]) => Promise<number>, boolean][] = [
   ["outdated", outdated, true],
   ["remove-package", removePackage, true],
   ["release", release, true],
+  ["sbom", sbom, true],
 ];
 
 Deno.test("every task's --help lists its exit codes and --root's real default", async () => {

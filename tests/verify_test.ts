@@ -38,7 +38,10 @@ Deno.test("verify passes on the real repository, in well under a second", async 
   const fs = await verifyRepo({ root: ROOT, runCommand });
   const ms = performance.now() - started;
   assert.deepEqual(errors(fs), []);
-  assert.ok(ms < 800, `took ${ms} ms`);
+  // A bound for a regression (a network wait, a re-hash of everything), not a benchmark: the
+  // suite runs in parallel on shared machines, where 800 ms flaked (issue 23: figures live in
+  // bench/, not in timed assertions).
+  assert.ok(ms < 5000, `took ${ms} ms`);
   // The seeded manifest lists eleven sources whose files are not checked in.
   const missing = pick(fs, "warning", /missing \(listed in the manifest\)/);
   for (const f of missing) assert.equal(f.fix, "deno task fetch-source --all");

@@ -40,6 +40,7 @@ import {
   ParallelReader,
   readFileSmall,
 } from "./nar_reader.ts";
+import { narHashDirByTar, tarAllowed } from "./nar_tar.ts";
 
 /** Tuning knobs of narHashPath/narDumpPath (tests and the benchmark use them). */
 interface NarOptions {
@@ -47,6 +48,11 @@ interface NarOptions {
   workers?: number;
   /** Trees with fewer regular files than this are read on this thread (default 2000). */
   parallelThreshold?: number;
+  /**
+   * Hash a directory from one `tar` stream when the process may run tar (default true; false
+   * walks the tree in Deno). See lib/hash/nar_tar.ts.
+   */
+  tar?: boolean;
 }
 
 function kindOf(info: Deno.FileInfo): string {
@@ -158,6 +164,14 @@ function writeFile(w: NarWriter, path: string, r: FileRead): void {
   w.pad(r.size);
   w.raw(CLOSE);
 }
+/** The path narDumpPath serialises: like nix-hash, "link/" is what the symlink points to. */
+function rootOf(path: string): string {
+  const root = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  return root !== path && Deno.lstatSync(root).isSymlink
+    ? Deno.realPathSync(root)
+    : root;
+}
+
 /**
  * Writes the NAR serialisation of a file, directory or symlink on disk to `sink` (the bytes
  * `nix-store --dump` prints). Files are streamed; symlinks are never followed; sockets, FIFOs
@@ -168,11 +182,7 @@ export async function narDumpPath(
   sink: NarSink,
   options: NarOptions = {},
 ): Promise<void> {
-  let root = path.length > 1 ? path.replace(/\/+$/, "") : path;
-  // Like nix-hash: "link/" names what the symlink points to, "link" the symlink itself.
-  if (root !== path && Deno.lstatSync(root).isSymlink) {
-    root = Deno.realPathSync(root);
-  }
+  const root = rootOf(path);
   let current = root;
   try {
     const workers = options.workers ?? 2;
@@ -224,6 +234,18 @@ export async function narHashPath(
   path: string,
   options: NarOptions = {},
 ): Promise<Digest> {
+  if (options.tar !== false && tarAllowed()) {
+    // One tar process walks and reads the tree: no Deno permission check per path.
+    let root: string | undefined;
+    try {
+      root = rootOf(path);
+      if (!Deno.lstatSync(root).isDirectory) root = undefined;
+    } catch {
+      root = undefined; // the walk below reports it
+    }
+    const d = root === undefined ? undefined : await narHashDirByTar(root);
+    if (d) return d;
+  }
   const hash = newSha256();
   await narDumpPath(path, hash, options);
   return finish(hash);

@@ -7,7 +7,7 @@
 //   const fe = chooseFrontend({ yes: flags.yes });
 //   const ok = await fe.confirm({ key: "write", flag: "--yes", message: "Write it?", default: true });
 import process from "node:process";
-import * as inquirer from "@inquirer/prompts";
+import type * as inquirer from "@inquirer/prompts";
 import { CancelledError, KitError, UsageError } from "./errors.ts";
 
 /** What every question has: a stable key (for scripted answers) and the flag that answers it. */
@@ -176,7 +176,8 @@ export class TerminalFrontend implements Frontend {
     q: QuestionBase,
     run: (lib: Inquirer, ctx: { output: NodeJS.WritableStream }) => Promise<A>,
   ): Promise<A> {
-    const lib = inquirer;
+    // Loaded at the first question: --help and scripted runs never pay for it.
+    const lib = await import("@inquirer/prompts");
     try {
       const answer = await run(lib, { output: process.stderr });
       this.asked.push({ key: q.key, message: q.message, answer, by: "user" });
