@@ -15,7 +15,10 @@ import { UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
 import { createProgress, formatBytes } from "../lib/kit/progress.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
-import { defaultCacheDir, lockWorkflow } from "../lib/lock_workflow/run.ts";
+import type * as Workflow from "../lib/lock_workflow/run.ts";
+
+// Loaded after --help (instant help, tests/startup_test.ts).
+let { defaultCacheDir, lockWorkflow } = {} as typeof Workflow;
 
 const USAGE = `Usage: deno task lock-workflow FILE [options]
 
@@ -66,6 +69,10 @@ export async function main(
       out(USAGE);
       return 0;
     }
+    ({
+      defaultCacheDir,
+      lockWorkflow,
+    } = await import("../lib/lock_workflow/run.ts"));
     if (positionals.length !== 1) {
       throw new UsageError(
         positionals.length === 0

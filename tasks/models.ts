@@ -14,7 +14,10 @@ import type { EnvLike } from "../lib/kit/env.ts";
 import { KitError, UsageError } from "../lib/kit/errors.ts";
 import { info, out, warn } from "../lib/kit/log.ts";
 import { createProgress } from "../lib/kit/progress.ts";
-import {
+import type * as Workflow from "../lib/models/run.ts";
+
+// Loaded after --help (instant help, tests/startup_test.ts).
+let {
   checkModels,
   comfyuiBaseDir,
   defaultCacheDir,
@@ -26,7 +29,7 @@ import {
   renderNix,
   tokenFromEnv,
   VerifiedState,
-} from "../lib/models/run.ts";
+} = {} as typeof Workflow;
 
 const USAGE = `Usage: deno task models fetch|check|nix LOCK [options]
 
@@ -82,6 +85,19 @@ export async function main(
       out(USAGE);
       return 0;
     }
+    ({
+      checkModels,
+      comfyuiBaseDir,
+      defaultCacheDir,
+      describeOutcome,
+      fetchModels,
+      hubFromEnv,
+      mirrorsFromEnv,
+      readLock,
+      renderNix,
+      tokenFromEnv,
+      VerifiedState,
+    } = await import("../lib/models/run.ts"));
     const [verb, lockArg, ...rest] = positionals;
     if (verb === undefined || !VERBS.has(verb)) {
       throw new UsageError(
