@@ -347,9 +347,9 @@ Deno.test("readMainPackage() reads the pins of the repository's comfyui.nix", as
   assert.deepEqual(readMainPackage(text), {
     pname: "comfyui",
     version: "0.3.75",
-    owner: "comfyanonymous",
+    owner: "Comfy-Org",
     repo: "ComfyUI",
-    revAttr: "rev",
+    revAttr: "tag",
     revText: '"v${version}"',
     rev: "v0.3.75",
     hash: "sha256-T6O6UzcIcBsLWGHmgRnQB/EgsM5Mw2OTmMRq+BBtwsE=",
@@ -384,14 +384,15 @@ Deno.test("rewriteMainPackage() changes version, hash and a literal rev only", a
     tag: "0.3.76",
     hash,
   });
-  assert.match(lit, /rev = "0\.3\.76";/);
-  const tagged = text.replace('rev = "v${version}"', 'tag = "v0.3.75"');
-  const t2 = rewriteMainPackage(tagged, readMainPackage(tagged), {
+  assert.match(lit, /tag = "0\.3\.76";/);
+  // An older file pinning `rev` keeps `rev`.
+  const old = text.replace('tag = "v${version}"', 'rev = "v0.3.75"');
+  const t2 = rewriteMainPackage(old, readMainPackage(old), {
     version: "0.3.76",
     tag: "v0.3.76",
     hash,
   });
-  assert.match(t2, /tag = "v0\.3\.76";/);
+  assert.match(t2, /rev = "v0\.3\.76";/);
 });
 
 Deno.test("addInputEdit() adds a marker-conditional input in a platform block", async () => {
@@ -412,13 +413,14 @@ Deno.test("addInputEdit() adds a marker-conditional input in a platform block", 
   ]);
   const removed = removeInputEdit("kornia", false)(text);
   assert.equal(removed, text.replace("    kornia\n", ""));
-  // A main package whose list has today's name, `dependencies`, gets the edit there.
-  const modern = text.replaceAll("propagatedBuildInputs", "dependencies");
-  const added = addInputEdit("blake3", false, undefined)(modern);
-  assert.equal(added.replace("    blake3\n", ""), modern);
+  // The repository's comfyui.nix has today's name, `dependencies`; an older file with
+  // `propagatedBuildInputs` gets the edit there.
+  assert.equal(mainInputsAttr(text), "dependencies");
+  const legacy = text.replaceAll("dependencies", "propagatedBuildInputs");
+  const added = addInputEdit("blake3", false, undefined)(legacy);
+  assert.equal(added.replace("    blake3\n", ""), legacy);
   assert.ok(mainInputs(added).has("blake3"));
-  assert.equal(mainInputsAttr(added), "dependencies");
-  assert.equal(mainInputsAttr(text), "propagatedBuildInputs");
+  assert.equal(mainInputsAttr(added), "propagatedBuildInputs");
 });
 
 Deno.test("rewriteCustomPackage() moves a wheel package to a new release", () => {

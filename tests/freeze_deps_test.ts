@@ -583,7 +583,7 @@ Deno.test("freeze-deps without arguments resolves ComfyUI's requirements.txt fro
   await using server = await startServer();
   server.route(
     "GET",
-    /^\/comfyanonymous\/ComfyUI\/archive\/v0\.3\.75\.tar\.gz$/,
+    /^\/Comfy-Org\/ComfyUI\/archive\/v0\.3\.75\.tar\.gz$/,
     () => new Response(archive as BodyInit),
   );
   const env = {
@@ -616,7 +616,7 @@ Deno.test("freeze-deps without arguments resolves ComfyUI's requirements.txt fro
     /^2 packages: 1 from nixpkgs, 1 custom, 0 vendored only, 0 missing; 0 to fix$/m,
   );
   assert.deepEqual(server.log, [
-    "GET /comfyanonymous/ComfyUI/archive/v0.3.75.tar.gz",
+    "GET /Comfy-Org/ComfyUI/archive/v0.3.75.tar.gz",
   ]);
 
   // A tampered archive (other bytes, same URL, empty cache) is refused before resolving.
@@ -625,7 +625,7 @@ Deno.test("freeze-deps without arguments resolves ComfyUI's requirements.txt fro
   ]);
   server.route(
     "GET",
-    /^\/comfyanonymous\/ComfyUI\/archive\/v0\.3\.75\.tar\.gz$/,
+    /^\/Comfy-Org\/ComfyUI\/archive\/v0\.3\.75\.tar\.gz$/,
     () => new Response(other as BodyInit),
   );
   const bad = await runTaskProcess("freeze_deps.ts", args, {
@@ -634,7 +634,7 @@ Deno.test("freeze-deps without arguments resolves ComfyUI's requirements.txt fro
   assert.equal(bad.code, 1);
   assert.match(
     bad.stderr,
-    /^error: The archive of comfyanonymous\/ComfyUI@v0\.3\.75 has NAR hash sha256-\S+, not the sha256-\S+ pinned in \.flox\/pkgs\/comfyui\.nix/m,
+    /^error: The archive of Comfy-Org\/ComfyUI@v0\.3\.75 has NAR hash sha256-\S+, not the sha256-\S+ pinned in \.flox\/pkgs\/comfyui\.nix/m,
   );
 }); // deno-fmt-ignore
 

@@ -1,6 +1,6 @@
 // Every .flox/pkgs/*.nix evaluated with real `nix-instantiate --eval --strict`, the way Flox
 // calls it (one overlay over nixpkgs, each file callPackage'd, all visible by file name), for
-// x86_64-linux and aarch64-darwin, against tests/_fixtures/stub_nixpkgs.nix: a stand-in nixpkgs
+// x86_64-linux, aarch64-linux and aarch64-darwin, against tests/_fixtures/stub_nixpkgs.nix: a stand-in nixpkgs
 // that enforces what nixpkgs enforces at evaluation (mk-python-derivation.nix's format rules,
 // fetchFromGitHub's rev/tag rule, check-meta, callPackage's required arguments). Each rule of
 // the stub is proved by a seeded defect. Then comfyui.nix's runtime: its launcher run by bash
@@ -8,12 +8,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { haveTool, ROOT, run, tmp } from "./_helpers.ts";
-import { KNOWN_LICENSE_ATTRS } from "../lib/python/license.ts";
-import { KIT_ROOT, NIXPKGS_INDEX } from "../lib/repo/paths.ts";
-
-/** The kit\'s own offline index. */
-const DEFAULT_INDEX_FILE = `${KIT_ROOT}/${NIXPKGS_INDEX}`;
-import { readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
+import {
+  evaluate as evaluateStub,
+  type Evaluated,
+} from "./_fixtures/stub_eval.ts";
+import { MAIN_VARIANTS } from "../lib/repo/paths.ts";
 
 /**
  * Every package file uses `pyproject = true` (source builds), `format = "wheel"` or
@@ -22,64 +21,18 @@ import { readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
  */
 const DEPRECATED_FORMATS_ARE_ERRORS = true;
 
-const STUB = join(ROOT, "tests", "_fixtures", "stub_nixpkgs.nix");
-const PKGS = join(ROOT, ".flox", "pkgs");
-const SYSTEMS = ["x86_64-linux", "aarch64-darwin"] as const;
-const NIX = haveTool("nix-instantiate");
-
-/** What the stub reports for one package file. */
-interface Evaluated {
-  name: string;
-  drvName: string;
-  version: string;
-  format: string;
-  warnings: string[];
-  env: Record<string, string>;
-  dependencyNames: string[];
-  buildSystemNames: string[];
-  platforms: string[];
-  application: boolean;
-  launcher: string | null;
-  pythonEnvModules: string[] | null;
-}
-
-/** Evaluates every file of `pkgsDir` for `system`; the stub's own error on failure. */
-async function evaluate(
+/** evaluate() with this file's strictness by default. */
+function evaluate(
   pkgsDir: string,
   system: string,
   strictFormats = DEPRECATED_FORMATS_ARE_ERRORS,
-): Promise<
-  { ok: true; pkgs: Record<string, Evaluated> } | { ok: false; error: string }
-> {
-  const index = await readNixpkgsIndex(DEFAULT_INDEX_FILE);
-  await using scratch = await tmp();
-  const data = join(scratch.path, "data.json");
-  await Deno.writeTextFile(
-    data,
-    JSON.stringify({
-      pythonPackages: index.python3Packages,
-      licenseNames: KNOWN_LICENSE_ATTRS,
-    }),
-  );
-  const expr = `let d = builtins.fromJSON (builtins.readFile ${
-    JSON.stringify(data)
-  }); in import ${JSON.stringify(STUB)} {
-    system = ${JSON.stringify(system)};
-    pkgsDir = /. + ${JSON.stringify(pkgsDir)};
-    pythonVersion = ${JSON.stringify(index.python ?? "3.13")};
-    inherit (d) pythonPackages licenseNames;
-    strictFormats = ${strictFormats};
-  }`;
-  const r = await run("nix-instantiate", [
-    "--eval",
-    "--strict",
-    "--json",
-    "-E",
-    expr,
-  ]);
-  if (r.code !== 0) return { ok: false, error: r.stderr };
-  return { ok: true, pkgs: JSON.parse(r.stdout) };
+) {
+  return evaluateStub(pkgsDir, system, strictFormats);
 }
+const PKGS = join(ROOT, ".flox", "pkgs");
+const SYSTEMS = ["x86_64-linux", "aarch64-linux", "aarch64-darwin"] as const;
+const CUDA_SYSTEMS = ["x86_64-linux", "aarch64-linux"];
+const NIX = haveTool("nix-instantiate");
 
 /** Writes `files` (name → text) as a package directory and evaluates it. */
 async function evalFiles(
@@ -127,11 +80,12 @@ for (const system of SYSTEMS) {
     fn: async () => {
       const r = await evaluate(PKGS, system);
       assert.ok(r.ok, r.ok ? "" : r.error);
-      const files = [...Deno.readDirSync(PKGS)]
+      const all = [...Deno.readDirSync(PKGS)]
         .filter((e) => e.isFile && e.name.endsWith(".nix"))
         .map((e) => e.name.slice(0, -4)).sort();
-      assert.deepEqual(Object.keys(r.pkgs).sort(), files);
-      for (const p of Object.values(r.pkgs)) {
+      assert.deepEqual(Object.keys(r.pkgs).sort(), all);
+      const files = all.filter((f) => !MAIN_VARIANTS.includes(f));
+      for (const p of files.map((f) => r.pkgs[f]!).filter((p) => p.python)) {
         assert.ok(
           ["pyproject", "wheel", "other", "setuptools"].includes(p.format),
           p.name,
@@ -147,14 +101,19 @@ for (const system of SYSTEMS) {
       // tests/package_set_test.ts), and the launcher's closed environment holds exactly
       // comfyui.nix's dependencies.
       const unwired = ["nunchaku"];
-      for (const name of files.filter((f) => f !== "comfyui")) {
+      // (Node packs are wired through customNodes, not the dependency list.)
+      const pythonFiles = files.filter((f) => r.pkgs[f]!.python);
+      for (const name of pythonFiles.filter((f) => f !== "comfyui")) {
         assert.equal(
           main.dependencyNames.includes(name),
           !unwired.includes(name),
           `comfyui ${unwired.includes(name) ? "wires" : "lacks"} ${name}`,
         );
       }
-      assert.deepEqual(main.pythonEnvModules, main.dependencyNames);
+      assert.deepEqual(
+        main.pythonEnvModules!.slice(0, main.dependencyNames.length),
+        main.dependencyNames,
+      );
       assert.match(
         main.env.installPhase!,
         /makeWrapper \/nix\/store\/\S+-comfyui-launcher \$out\/bin\/comfyui/,
@@ -162,8 +121,55 @@ for (const system of SYSTEMS) {
       assert.equal(main.env.doInstallCheck, "1");
       assert.equal(main.env.dontWrapPythonPrograms, "1");
       assert.match(main.env.installCheckPhase!, /--dry-run --no-index/);
-      assert.match(main.env.installCheckPhase!, /--cpu --quick-test-for-ci/);
+      // The install check starts ComfyUI as users do (no --cpu) and, on Linux, where no
+      // build machine has a GPU, expects the fallback's line.
+      assert.match(main.env.installCheckPhase!, /comfyui --quick-test-for-ci/);
+      assert.doesNotMatch(main.env.installCheckPhase!, /--cpu/);
+      assert.equal(
+        /grep -q "running on the CPU"/.test(main.env.installCheckPhase!),
+        system.endsWith("-linux"),
+      );
+      assert.ok(Deno.statSync(main.env.patches!).isFile, main.env.patches);
       assert.doesNotMatch(main.env.installPhase!, /PYTHONPATH/);
+      // One torch in comfyui's closure, nixpkgs' default (CPU under NEF).
+      assert.deepEqual(main.torches.map((t) => t.cuda), [false]);
+      const cuda = r.pkgs["comfyui-cuda"]!;
+      if (!CUDA_SYSTEMS.includes(system)) {
+        // Not offered: nixpkgs' check-meta refuses it, nothing obscure on the way.
+        assert.equal(cuda.available, false);
+        assert.deepEqual(cuda.platforms, CUDA_SYSTEMS);
+        return;
+      }
+      assert.equal(cuda.available, true);
+      assert.equal(cuda.drvName, `comfyui-cuda-${main.version}`);
+      assert.deepEqual(cuda.platforms, CUDA_SYSTEMS);
+      // The same packages, the same launcher and install check (comfyui.nix called again)...
+      assert.deepEqual(cuda.dependencyNames, main.dependencyNames);
+      assert.deepEqual(cuda.pythonEnvModules, main.pythonEnvModules);
+      const paths = (s: string) =>
+        s.replace(/\/nix\/store\/\w+-/g, "/nix/store/…-");
+      assert.equal(
+        paths(cuda.env.installCheckPhase!),
+        paths(main.env.installCheckPhase!),
+      );
+      assert.notEqual(cuda.env.installCheckPhase, main.env.installCheckPhase);
+      // ...with one torch, a CUDA one, and every package of the closure built against it.
+      assert.equal(cuda.torches.length, 1, JSON.stringify(cuda.torches));
+      assert.equal(cuda.torches[0]!.cuda, true);
+      for (const c of cuda.closure) {
+        assert.ok(c.torches.every((t) => t), `${c.name} has a CPU torch`);
+      }
+      const pathOf = (e: Evaluated, pname: string) =>
+        e.closure.find((c) => c.pname === pname)?.path;
+      // Our torch users are other store paths in the CUDA build; the rest are shared.
+      for (const pname of ["spandrel", "controlnet-aux", "torchvision"]) {
+        assert.ok(pathOf(cuda, pname), pname);
+        assert.notEqual(pathOf(cuda, pname), pathOf(main, pname), pname);
+      }
+      assert.equal(
+        pathOf(cuda, "comfyui-frontend-package"),
+        pathOf(main, "comfyui-frontend-package"),
+      );
     },
   });
 }
@@ -261,12 +267,19 @@ Deno.test({
       { a: pkg("a", `${good}\n  dependencies = [ "numpy" ];`) },
       /dependencies holds a string, not a package/,
     );
+    // A package not available on the system: summarised as such, and an error once built.
+    const linuxOnly = pkg("a", good).replace(
+      "license = lib.licenses.mit;",
+      "license = lib.licenses.mit; platforms = lib.platforms.linux;",
+    );
+    const off = await evalFiles({ a: linuxOnly }, "aarch64-darwin");
+    assert.ok(off.ok, off.ok ? "" : off.error);
+    assert.equal(off.pkgs.a!.available, false);
     await mustFail(
       {
-        a: pkg("a", good).replace(
-          "license = lib.licenses.mit;",
-          "license = lib.licenses.mit; platforms = lib.platforms.linux;",
-        ),
+        a: linuxOnly,
+        // building b needs a's store path
+        b: pkg("b", `${good}\n  dependencies = [ a ];`, "lib, python3, a"),
       },
       /is not available on the requested hostPlatform aarch64-darwin/,
       "aarch64-darwin",
@@ -346,10 +359,14 @@ exec python3 -c '
 import argparse, json, os, sys
 p = argparse.ArgumentParser()
 p.add_argument("--base-directory", type=str, default=None)
+p.add_argument("--extra-model-paths-config", type=str, default=None, nargs="+", action="append")
+p.add_argument("--bf16-unet", action="store_true")
+p.add_argument("--bf16-vae", action="store_true")
 p.add_argument("--database-url", type=str, default=None)
 p.add_argument("--cpu", action="store_true")
 a = p.parse_args(sys.argv[1:])
 print(json.dumps({"base": a.base_directory, "db": a.database_url,
+  "extra": a.extra_model_paths_config,
   "env": [k for k in ("PYTHONPATH", "NIX_PYTHONPATH") if k in os.environ]}))
 ' "$@"
 `,
@@ -377,6 +394,7 @@ print(json.dumps({"base": a.base_directory, "db": a.database_url,
       return JSON.parse(r.stdout) as {
         base: string;
         db: string;
+        extra: string[][] | null;
         env: string[];
       };
     };
@@ -384,6 +402,7 @@ print(json.dumps({"base": a.base_directory, "db": a.database_url,
     assert.deepEqual(await launch(["--cpu"]), {
       base: local,
       db: `sqlite:///${local}/user/comfyui.db`,
+      extra: null,
       env: [],
     });
     for (const sub of ["user", "custom_nodes"]) {
@@ -414,6 +433,35 @@ print(json.dumps({"base": a.base_directory, "db": a.database_url,
       "sqlite:///:memory:",
     ]);
     assert.deepEqual([eq.base, eq.db], [`${own}2`, "sqlite:///:memory:"]);
+    // argparse takes any unambiguous prefix of --base-directory (down to --ba: --b is also
+    // --bf16-*); the database follows each.
+    for (
+      const args of [["--base-dir", "abbr1"], ["--ba=abbr2"], [
+        "--base",
+        "abbr3",
+      ]]
+    ) {
+      const want = args.length === 2 ? args[1]! : args[0]!.split("=")[1]!;
+      const got = await launch(args);
+      assert.equal(got.base, want, args.join(" "));
+      assert.equal(got.db, `sqlite:///${dir.path}/${want}/user/comfyui.db`);
+    }
+    // Not a prefix of it: left alone.
+    assert.equal((await launch(["--bf16-vae"])).base, local);
+    // The user's extra_model_paths.yaml is passed, ahead of the user's own flags.
+    await Deno.writeTextFile(join(own, "extra_model_paths.yaml"), "a: {}\n");
+    const extra = await launch(
+      ["--extra-model-paths-config", "/mine.yaml"],
+      { COMFYUI_BASE_DIR: own },
+    );
+    assert.deepEqual(extra.extra, [
+      [join(own, "extra_model_paths.yaml")],
+      ["/mine.yaml"],
+    ]);
+    assert.equal(
+      (await launch([], { COMFYUI_BASE_DIR: `${own}2` })).extra,
+      null,
+    );
     // No HOME, no XDG_DATA_HOME, no COMFYUI_BASE_DIR: a one-line error, nothing run.
     const r = await run("env", ["-i", "bash", script, "/m.py"], {
       cwd: dir.path,
@@ -463,5 +511,67 @@ Deno.test({
     assert.equal(await check("av>=14.2.0\npydantic~=2.0\n"), 0);
     assert.notEqual(await check("av>=99.0.0\npydantic~=2.0\n"), 0);
     assert.notEqual(await check("av>=14.2.0\nmissing-package\n"), 0);
+  },
+});
+
+Deno.test({
+  name:
+    "comfyui's launcher gives ComfyUI a database URL it can use under a base directory with a space, #, ? or %",
+  ignore: !NIX || !haveTool("bash") || !haveTool("python3"),
+  fn: async () => {
+    await using dir = await tmp();
+    // A python3 that does with --database-url what ComfyUI 0.3.75 does (app/database/db.py:
+    // the path is the text after "///"; SQLAlchemy's URL ends the path at "?", alembic's
+    // config reads "%" as interpolation) and opens the database with sqlite3.
+    const python = join(dir.path, "python3");
+    await Deno.writeTextFile(
+      python,
+      `#!/bin/sh
+shift 2  # -s MAIN
+exec python3 -c '
+import argparse, json, os, sqlite3, sys
+p = argparse.ArgumentParser()
+p.add_argument("--base-directory")
+p.add_argument("--database-url")
+a = p.parse_args(sys.argv[1:])
+url = a.database_url
+path = url.split("///")[1]
+bad = [c for c in "?%" if c in url]
+sqlite3.connect(path).execute("create table if not exists t (x)")
+print(json.dumps({"url": url, "bad": bad, "dir": os.path.realpath(os.path.dirname(path))}))
+' "$@"
+`,
+    );
+    await Deno.chmod(python, 0o755);
+    const script = join(dir.path, "launcher");
+    await Deno.writeTextFile(script, await launcherWith(python));
+    const state = join(dir.path, "state");
+    for (const name of ["plain", "with space", "hash#tag", "what?", "100%"]) {
+      const base = join(dir.path, name);
+      const r = await run("env", [
+        "-i",
+        `HOME=${dir.path}`,
+        `XDG_STATE_HOME=${state}`,
+        `PATH=${Deno.env.get("PATH")}`,
+        `COMFYUI_BASE_DIR=${base}`,
+        "bash",
+        script,
+        "/store/comfyui/main.py",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const got = JSON.parse(r.stdout);
+      assert.deepEqual(got.bad, [], `${name}: ${got.url}`);
+      assert.equal(got.dir, join(base, "user"), name);
+      assert.ok(Deno.statSync(join(base, "user", "comfyui.db")).isFile, name);
+      if (name === "plain") {
+        assert.equal(got.url, `sqlite:///${base}/user/comfyui.db`);
+      } else {
+        assert.match(
+          got.url,
+          /^sqlite:\/\/\/[A-Za-z0-9/._+,@:=~-]+\/comfyui\.db$/,
+        );
+        assert.ok(got.url.startsWith(`sqlite:///${state}/comfyui/databases/`));
+      }
+    }
   },
 });

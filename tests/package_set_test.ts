@@ -20,6 +20,7 @@ import { KIT_ROOT, NIXPKGS_INDEX } from "../lib/repo/paths.ts";
 /** The kit\'s own offline index. */
 const DEFAULT_INDEX_FILE = `${KIT_ROOT}/${NIXPKGS_INDEX}`;
 import { readNixpkgsIndex } from "../lib/nix/nixpkgs_index.ts";
+import { MAIN_VARIANTS } from "../lib/repo/paths.ts";
 import { parseRequirement } from "../lib/python/pep508.ts";
 import { evaluateMarker, markerEnvironment } from "../lib/python/markers.ts";
 import { splitRequirements } from "../lib/python/pep508.ts";
@@ -236,7 +237,7 @@ let
     interpreter = "/stub/bin/python3";
     stdenv.hostPlatform.system = ${JSON.stringify(system)};
   };
-  given = { inherit lib python3; fetchFromGitHub = a: a; makeWrapper = "makeWrapper"; writeShellScript = n: t: "/stub/" + n; writeText = n: t: "/stub/" + n; linkFarm = n: e: "/stub/" + n; }
+  given = { inherit lib python3; stdenv = { hostPlatform = { isLinux = true; }; }; fetchFromGitHub = a: a; makeWrapper = "makeWrapper"; writeShellScript = n: t: "/stub/" + n; writeText = n: t: "/stub/" + n; linkFarm = n: e: "/stub/" + n; }
     // strings "custom:" ${list(custom)};
   evalFile = file:
     let
@@ -276,12 +277,16 @@ async function nixFiles(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-Deno.test("`.flox/pkgs` holds comfyui.nix and one file per manifest source", async () => {
+Deno.test("`.flox/pkgs` holds comfyui.nix, its variant builds and one file per manifest source", async () => {
   const custom = await customNames();
   assert.equal(custom.length, 11);
   assert.deepEqual(
     await nixFiles(PKGS),
-    [...custom.map((n) => `${n}.nix`), MAIN].sort(),
+    [
+      ...custom.map((n) => `${n}.nix`),
+      MAIN,
+      ...MAIN_VARIANTS.map((v) => `${v}.nix`),
+    ].sort(),
   );
 });
 

@@ -96,10 +96,13 @@ Deno.test("release commits nothing edited while flox build ran", async () => {
   assert.equal(done.code, 1, stderr);
   assert.match(
     stderr,
-    /^error: Release stopped at step 3 \(verify .*\): Changed since the build started: \.flox\/pkgs\/spandrel\.nix: /m,
+    /^error: Release stopped at step 4 \(verify .*\): Changed since the build started: \.flox\/pkgs\/spandrel\.nix: /m,
   );
   assert.equal(await s.git("rev-parse", "HEAD"), head, "nothing committed");
-  assert.deepEqual(await s.floxCalls(), ["build comfyui"]);
+  assert.deepEqual(await s.floxCalls(), [
+    "build comfyui",
+    "build comfyui-cuda",
+  ]);
 });
 
 Deno.test("release --step tags and pushes nothing committed after its own commit", async () => {
@@ -216,10 +219,13 @@ Deno.test("release: a tag the remote refuses at push time leaves main unpushed t
   );
   assert.match(
     r.stderr,
-    /^error: Release stopped at step 6 \(git push --atomic /m,
+    /^error: Release stopped at step 7 \(git push --atomic /m,
   );
   assert.equal(await s.remoteRef("refs/tags/v0.3.75"), undefined);
-  assert.deepEqual(await s.floxCalls(), ["build comfyui"]);
+  assert.deepEqual(await s.floxCalls(), [
+    "build comfyui",
+    "build comfyui-cuda",
+  ]);
 });
 
 Deno.test("release --include-changes stages a newly vendored source before flox build (Flox sees only tracked files)", async () => {
@@ -240,7 +246,9 @@ Deno.test("release --include-changes stages a newly vendored source before flox 
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(await s.floxCalls(), [
     "build comfyui",
+    "build comfyui-cuda",
     "publish -o acme comfyui",
+    "publish -o acme comfyui-cuda",
   ]);
   const files = (await s.git("show", "--name-only", "--format=", "HEAD"))
     .split("\n").sort();
@@ -261,7 +269,9 @@ Deno.test("release in a subfolder of a larger git repository commits its own .fl
   ]);
   assert.deepEqual(await s.floxCalls(), [
     "build comfyui",
+    "build comfyui-cuda",
     "publish -o acme comfyui",
+    "publish -o acme comfyui-cuda",
   ]);
 
   // A file of the larger repository is still outside the release, named from the root.
@@ -293,7 +303,9 @@ Deno.test("two releases at once: the second is refused while the first holds the
   );
   assert.deepEqual(await s.floxCalls(), [
     "build comfyui",
+    "build comfyui-cuda",
     "publish -o acme comfyui",
+    "publish -o acme comfyui-cuda",
   ]);
   const lock = await run("git", ["rev-parse", "-q", "--verify", LOCK_REF], {
     cwd: s.repo,
@@ -313,6 +325,7 @@ Deno.test("release --with-deps publishes only the packages comfyui needs, not un
     .map((c) => c.split(" ").at(-1));
   assert.deepEqual(published, [
     "comfyui",
+    "comfyui-cuda",
     "comfyui-embedded-docs",
     "comfyui-frontend-package",
     "comfyui-workflow-templates",

@@ -13,9 +13,12 @@ Deno.test("release --yes builds, verifies, commits the lock, tags, pushes and pu
   const first = await s.git("rev-parse", "HEAD");
   const r = await s.task(["--org", "acme", "--yes"]);
   assert.equal(r.code, 0, r.stderr);
+  // comfyui-cuda, the CUDA build, is released with it on Linux.
   assert.deepEqual(await s.floxCalls(), [
     "build comfyui",
+    "build comfyui-cuda",
     "publish -o acme comfyui",
+    "publish -o acme comfyui-cuda",
   ]);
   const headNow = await s.git("rev-parse", "HEAD");
   assert.notEqual(headNow, first);
@@ -34,7 +37,7 @@ Deno.test("release --yes builds, verifies, commits the lock, tags, pushes and pu
   assert.equal(await s.remoteRef("refs/tags/v0.3.75^{commit}"), headNow);
   assert.match(
     r.stdout,
-    /^released v0\.3\.75: staged \.flox and sources-manifest\.json; built comfyui; .*; committed [0-9a-f]{12}; tagged v0\.3\.75; pushed main and v0\.3\.75 to origin; published comfyui to acme$/m,
+    /^released v0\.3\.75: staged \.flox and sources-manifest\.json; built comfyui; built comfyui-cuda; .*; committed [0-9a-f]{12}; tagged v0\.3\.75; pushed main and v0\.3\.75 to origin; published comfyui to acme; published comfyui-cuda to acme$/m,
   );
   assert.match(r.stderr, /^\$ git tag -a v0\.3\.75 -m 'comfyui 0\.3\.75'$/m);
 
@@ -61,7 +64,7 @@ Deno.test("release stops at a failing step naming it and what is done; a rerun c
   const err = r.stderr.trim().split("\n").at(-1)!;
   assert.match(
     err,
-    /^error: Release stopped at step \d+ \(flox publish -o acme controlnet-aux\): flox publish -o acme controlnet-aux exited with 3: stand-in told to fail: publish -o acme controlnet-aux; done: add \(staged .*\), build \(built comfyui\), verify \(.*\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and v0\.3\.75 to origin\), publish:comfyui \(published comfyui to acme\), .*publish:comfyui-workflow-templates-media-video \(published comfyui-workflow-templates-media-video to acme\); run the release again to continue$/,
+    /^error: Release stopped at step \d+ \(flox publish -o acme controlnet-aux\): flox publish -o acme controlnet-aux exited with 3: stand-in told to fail: publish -o acme controlnet-aux; done: add \(staged .*\), build:comfyui \(built comfyui\), build:comfyui-cuda \(built comfyui-cuda\), verify \(.*\), commit \(committed [0-9a-f]{12}\), tag \(tagged v0\.3\.75\), push \(pushed main and v0\.3\.75 to origin\), publish:comfyui \(published comfyui to acme\), .*publish:comfyui-workflow-templates-media-video \(published comfyui-workflow-templates-media-video to acme\); run the release again to continue$/,
   );
   const tagged = await s.git("rev-parse", "v0.3.75^{commit}");
   const before = (await s.floxCalls()).length;
@@ -71,6 +74,7 @@ Deno.test("release stops at a failing step naming it and what is done; a rerun c
   const calls = (await s.floxCalls()).slice(before);
   assert.deepEqual(calls, [
     "build comfyui",
+    "build comfyui-cuda",
     "publish -o acme controlnet-aux",
     "publish -o acme spandrel",
   ]);
@@ -173,7 +177,9 @@ Deno.test("release without flox stops before the first step; --dry-run runs noth
   const dry = await s.task(["--org", "acme", "--dry-run", "--with-deps"]);
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /^ {2}2\. flox build comfyui$/m);
-  assert.match(dry.stdout, /^ {2}7\. flox publish -o acme comfyui$/m);
+  assert.match(dry.stdout, /^ {2}3\. flox build comfyui-cuda$/m);
+  assert.match(dry.stdout, /^ {2}8\. flox publish -o acme comfyui$/m);
+  assert.match(dry.stdout, /^ {2}9\. flox publish -o acme comfyui-cuda$/m);
   assert.match(dry.stdout, /flox publish -o acme spandrel$/m);
   assert.deepEqual(await s.floxCalls(), []);
   assert.equal(await s.git("rev-parse", "HEAD"), head);

@@ -165,7 +165,7 @@ Deno.test("sbom: this repository's document is valid CycloneDX 1.6 and byte-iden
   assert.match(doc.serialNumber, /^urn:uuid:[0-9a-f-]{36}$/);
   const root = doc.metadata.component;
   assert.equal(root.name, "comfyui");
-  assert.equal(root.purl, "pkg:github/comfyanonymous/comfyui@v0.3.75");
+  assert.equal(root.purl, "pkg:github/comfy-org/comfyui@v0.3.75");
   const prop = (c: Doc, n: string) =>
     c.properties?.find((p: Doc) => p.name === n)?.value;
   assert.match(prop(root, "comfykit:nar-hash"), /^sha256-/);

@@ -1,6 +1,11 @@
 # ComfyUI, the node-based diffusion UI, built from its pinned GitHub release.
 # Custom Python packages from .flox/pkgs/ are passed in as arguments; everything else comes
-# from nixpkgs' python3.pkgs. Update with `deno task bump-comfyui`.
+# from nixpkgs' python3.pkgs. Update with `deno task bump-comfyui`: this file is the one place
+# that pins ComfyUI; comfyui-cuda.nix builds it again with a CUDA torch.
+#
+# It runs on any machine it builds for: .flox/patches/comfyui-cpu-fallback.patch makes ComfyUI
+# fall back to the CPU (and say so in one line) when torch cannot reach a GPU; Apple silicon
+# uses MPS as upstream does.
 #
 # The store is read-only, and ComfyUI keeps models/, custom_nodes/, input/, output/, temp/ and
 # user/ (with its database) next to main.py unless told otherwise: `comfyui` passes ComfyUI's
@@ -10,6 +15,7 @@
 # environment and PYTHONPATH/NIX_PYTHONPATH are cleared, so ComfyUI's subprocesses inherit
 # nothing of it.
 { lib
+, stdenv
 , python3
 , fetchFromGitHub
 , makeWrapper
@@ -42,16 +48,21 @@ python3.pkgs.buildPythonApplication rec {
   version = "0.3.75";
   pyproject = false;
 
+  # Comfy-Org is the repository's owner today (GitHub redirects comfyanonymous/ComfyUI); the
+  # archive, and so the hash, is the same (tests/main_owner_test.ts).
   src = fetchFromGitHub {
-    owner = "comfyanonymous";
+    owner = "Comfy-Org";
     repo = "ComfyUI";
-    rev = "v${version}";
+    tag = "v${version}";
     hash = "sha256-T6O6UzcIcBsLWGHmgRnQB/EgsM5Mw2OTmMRq+BBtwsE=";
   };
 
+  # Without it ComfyUI stops at start-up on a machine without a usable GPU (see the file).
+  patches = [ ../patches/comfyui-cpu-fallback.patch ];
+
   nativeBuildInputs = [ makeWrapper ];
 
-  propagatedBuildInputs = with python3.pkgs; [
+  dependencies = with python3.pkgs; [
     # requirements.txt
     torch
     torchsde
@@ -105,7 +116,8 @@ python3.pkgs.buildPythonApplication rec {
   # The install check (mk-python-derivation runs checkPhase as installCheckPhase when doCheck):
   # pip resolves requirements.txt offline against the closed environment, so the build fails
   # when a nixpkgs version does not satisfy a specifier; then the installed `comfyui` runs
-  # ComfyUI's CPU-only start-up test with share/comfyui read-only, as it is in the store.
+  # ComfyUI's start-up test exactly as users start it (no --cpu: the build machine has no GPU,
+  # so this fails if the CPU fallback breaks) with share/comfyui read-only, as in the store.
   doCheck = true;
   checkPhase = ''
     runHook preCheck
@@ -116,10 +128,13 @@ python3.pkgs.buildPythonApplication rec {
     unset COMFYUI_BASE_DIR
     chmod -R a-w $out/share/comfyui
     $out/bin/comfyui --help > /dev/null
-    $out/bin/comfyui --cpu --quick-test-for-ci > quick-test.log 2>&1 \
+    $out/bin/comfyui --quick-test-for-ci > quick-test.log 2>&1 \
       || { cat quick-test.log; exit 1; }
     cat quick-test.log
     if grep -q "Failed to initialize database" quick-test.log; then exit 1; fi
+  '' + lib.optionalString stdenv.hostPlatform.isLinux ''
+    grep -q "running on the CPU" quick-test.log
+  '' + ''
     test -d "$XDG_DATA_HOME/comfyui/user"
     chmod -R u+w $out/share/comfyui
     runHook postCheck
@@ -130,7 +145,7 @@ python3.pkgs.buildPythonApplication rec {
   passthru = {
     # ComfyUI's dependencies and nothing else: the interpreter the launcher runs (it names the
     # dependency list above; a rename of that list renames it here too).
-    pythonEnv = python3.withPackages (_: propagatedBuildInputs
+    pythonEnv = python3.withPackages (_: dependencies
       ++ lib.concatMap (node: node.pythonDependencies) customNodes);
     inherit customNodes;
     # ComfyUI adds every folder under a `custom_nodes` key to its search path (utils/extra_config.py).
@@ -150,7 +165,8 @@ python3.pkgs.buildPythonApplication rec {
         base=''${XDG_DATA_HOME:-''${HOME:?set COMFYUI_BASE_DIR, XDG_DATA_HOME or HOME}/.local/share}/comfyui
       fi
       # A --base-directory on the command line wins (argparse keeps the last): follow it, so
-      # the database goes with it.
+      # the database goes with it. argparse also takes any unambiguous prefix of it, down to
+      # --ba (--b is shared with --bf16-*), with the value next or after "=".
       next=
       for arg in "$@"; do
         if [ -n "$next" ]; then
@@ -158,10 +174,15 @@ python3.pkgs.buildPythonApplication rec {
           next=
           continue
         fi
-        case $arg in
-          --base-directory) next=1 ;;
-          --base-directory=*) base=''${arg#--base-directory=} ;;
-        esac
+        [ "$arg" = -- ] && break
+        name=''${arg%%=*}
+        if [ ''${#name} -ge 4 ]; then
+          case --base-directory in
+            "$name"*)
+              if [ "$name" = "$arg" ]; then next=1; else base=''${arg#*=}; fi
+              ;;
+          esac
+        fi
       done
       case $base in
         /*) ;;
@@ -169,10 +190,35 @@ python3.pkgs.buildPythonApplication rec {
       esac
       # ComfyUI lists custom_nodes/ without checking that it exists; user/ holds the database.
       mkdir -p "$base/user" "$base/custom_nodes"
+      # ComfyUI hands --database-url unescaped to SQLAlchemy (which ends the path at "?") and
+      # to alembic's config (where "%" is interpolation), and splits it at "///" itself: a
+      # base directory with any character beyond these reaches its database through a link
+      # of a plain name instead.
+      db=$base/user
+      case $db in
+        *[!A-Za-z0-9/._+,@:=~-]*)
+          links=''${XDG_STATE_HOME:-''${HOME:?set XDG_STATE_HOME or HOME (the database link of a base directory with special characters)}/.local/state}/comfyui/databases
+          link=$links/$(printf '%s' "$db" | cksum | cut -d ' ' -f 1)
+          case $link in
+            *[!A-Za-z0-9/._+,@:=~-]*)
+              echo "comfyui: error: $link cannot be written in a database URL either: pass --database-url sqlite:///PATH" >&2
+              exit 1
+              ;;
+          esac
+          mkdir -p "$links"
+          ln -sfn "$db" "$link"
+          db=$link
+          ;;
+      esac
+      # The user's own extra_model_paths.yaml (ComfyUI reads only the one next to main.py, in
+      # the store, unless told).
+      if [ -f "$base/extra_model_paths.yaml" ]; then
+        set -- --extra-model-paths-config "$base/extra_model_paths.yaml" "$@"
+      fi
       unset PYTHONPATH NIX_PYTHONPATH
       exec ${passthru.pythonEnv}/bin/python3 -s "$main" \
         --base-directory "$base" \
-        --database-url "sqlite:///$base/user/comfyui.db" \
+        --database-url "sqlite:///$db/comfyui.db" \
         ${lib.optionalString (customNodes != [ ]) "--extra-model-paths-config ${passthru.customNodesConfig}"} \
         "$@"
     '';
@@ -180,8 +226,8 @@ python3.pkgs.buildPythonApplication rec {
 
   meta = with lib; {
     description = "Modular diffusion model GUI, API and backend with a graph and nodes interface";
-    homepage = "https://github.com/comfyanonymous/ComfyUI";
-    changelog = "https://github.com/comfyanonymous/ComfyUI/releases/tag/v${version}";
+    homepage = "https://github.com/Comfy-Org/ComfyUI";
+    changelog = "https://github.com/Comfy-Org/ComfyUI/releases/tag/v${version}";
     license = licenses.gpl3Only;
     mainProgram = "comfyui";
   };

@@ -7,6 +7,7 @@ import { type PackageInfo, readPackage } from "../nix/query.ts";
 import { normalizeName } from "../python/names.ts";
 import { packageFiles, readText } from "./hash.ts";
 import { packageOfDerivation } from "./findings.ts";
+import { fileAttrOf, isMainVariant } from "../repo/paths.ts";
 
 /** One package file. */
 export interface PackageFile {
@@ -37,6 +38,7 @@ function attrOfFile(path: string): string | undefined {
 export async function loadPackages(root: string): Promise<PackageFile[]> {
   const out: PackageFile[] = [];
   for (const abs of await packageFiles(root)) {
+    if (isMainVariant(attrOfFile(abs) ?? "")) continue;
     out.push(await loadPackage(root, abs));
   }
   return out;
@@ -66,7 +68,8 @@ export function byPname(
   pname: string,
   version?: string,
 ): PackageFile | undefined {
-  const n = norm(pname);
+  // A variant build (comfyui-cuda) is comfyui.nix built again: its fixes go there.
+  const n = norm(fileAttrOf(pname));
   const hits = pkgs.filter((p) =>
     (p.info.pname !== undefined && norm(p.info.pname) === n) ||
     (p.attr !== undefined && norm(p.attr) === n)

@@ -11,7 +11,14 @@ import type { Frontend } from "../kit/prompt.ts";
 import { onPath } from "../kit/command.ts";
 import { readMainPackage } from "../repo/main_package.ts";
 import { neededBy, readPackageSet } from "../repo/package_set.ts";
-import { MAIN_ATTR, packageFile } from "../repo/paths.ts";
+import {
+  isMainVariant,
+  MAIN_ATTR,
+  MAIN_VARIANTS,
+  packageFile,
+  repoPaths,
+} from "../repo/paths.ts";
+import { exists } from "../kit/fsutil.ts";
 import { acquireReleaseLock } from "./lock.ts";
 import {
   branch,
@@ -35,7 +42,11 @@ import {
  * The packages a release builds and publishes, in order, with the same tag: the one place to
  * add a package (comfyui-cuda). `--with-deps` adds the custom packages these need.
  */
-const RELEASED_PACKAGES: readonly string[] = [MAIN_ATTR];
+const RELEASED_PACKAGES: readonly string[] = [
+  MAIN_ATTR,
+  // The variant builds (comfyui-cuda) are offered on Linux only (their meta.platforms).
+  ...(Deno.build.os === "linux" ? MAIN_VARIANTS : []),
+];
 
 /** Options of {@link release}. */
 export interface ReleaseOptions {
@@ -138,7 +149,17 @@ async function context(opts: ReleaseOptions): Promise<ReleaseContext> {
   }
   const set = await readPackageSet(opts.root);
   const byAttr = new Map(set.packages.map((p) => [p.attr, p]));
+  // A variant is no package of the set (readPackageSet leaves it out): released when its
+  // file is there.
+  const released: string[] = [];
   for (const name of RELEASED_PACKAGES) {
+    if (isMainVariant(name)) {
+      if (await exists(`${repoPaths(opts.root).root}/${packageFile(name)}`)) {
+        released.push(name);
+      }
+      continue;
+    }
+    released.push(name);
     if (!byAttr.has(name)) {
       throw new KitError(
         `${packageFile(name)} not found under "${opts.root}": pass --root DIR`,
@@ -159,10 +180,10 @@ async function context(opts: ReleaseOptions): Promise<ReleaseContext> {
     version: main.version,
     tag,
     main: mainPkg.attr,
-    packages: [...RELEASED_PACKAGES],
+    packages: released,
     // Only what the released packages need: a package in .flox/pkgs/ that nothing wires in
     // (it may not even build) is not published.
-    deps: opts.withDeps ? neededBy(set, RELEASED_PACKAGES) : [],
+    deps: opts.withDeps ? neededBy(set, released) : [],
     org: opts.org,
     remote: opts.remote,
     branch: await branch(opts.root).catch(() => undefined),

@@ -61,13 +61,15 @@ export interface Step {
 export function planSteps(ctx: ReleaseContext): Step[] {
   const steps: Step[] = [stageStep(ctx)];
   if (!ctx.gitOnly) {
-    for (const name of ctx.packages) {
+    for (const [i, name] of ctx.packages.entries()) {
       const argv = ["flox", "build", name];
       steps.push({
         id: ctx.packages.length === 1 ? "build" : `build:${name}`,
         title: argv.join(" "),
         needs: "flox",
         run: async () => {
+          // The first build locks the environment: the next ones must see that lock tracked.
+          if (i > 0) await git(ctx.root, ["add", "--", ...RELEASE_PATHS]);
           await perform(argv, ctx.root);
           return `built ${name}`;
         },

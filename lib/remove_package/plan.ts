@@ -7,7 +7,12 @@ import { KitError } from "../kit/errors.ts";
 import { normalizeName } from "../python/names.ts";
 import { readPackageSet, type SetPackage } from "../repo/package_set.ts";
 import { unwireText, variableUses } from "../repo/wire.ts";
-import { PKGS_DIR, sourceFile } from "../repo/paths.ts";
+import {
+  isMainVariant,
+  packageFile,
+  PKGS_DIR,
+  sourceFile,
+} from "../repo/paths.ts";
 import { stageSourceDrop } from "../repo/staged_sources.ts";
 
 /** What to keep. */
@@ -54,6 +59,13 @@ function findPackage(packages: SetPackage[], name: string): SetPackage {
     );
   }
   if (byPname[0]) return byPname[0];
+  if (isMainVariant(name)) {
+    throw new KitError(
+      `${name} is a build of the main package (${
+        packageFile(name)
+      }), not a package of the set: nothing to unwire; git rm the file to drop that build`,
+    );
+  }
   const names = packages.filter((p) => !p.isMain).map((p) => p.attr);
   throw new KitError(
     `No package "${name}" in ${PKGS_DIR}/: ${

@@ -1,11 +1,11 @@
 // The repository's package set as data: every package file under .flox/pkgs/ (the
-// main package's comfyui.nix included, flagged), with its version, where its source comes from
+// main package's comfyui.nix included, flagged; its variant builds, comfyui-cuda.nix, left out), with its version, where its source comes from
 // (a vendored file and its manifest entry, fetchPypi, fetchFromGitHub) and which other custom
 // packages it takes as arguments. Read only; outdated and remove-package build on it.
 import { basename, isAbsolute, relative } from "node:path";
 import { parseNix } from "../nix/parse.ts";
 import { type PackageInfo, readPackage } from "../nix/query.ts";
-import { MAIN_ATTR, repoPaths } from "./paths.ts";
+import { isMainVariant, MAIN_ATTR, repoPaths } from "./paths.ts";
 import { discoverPackageFiles } from "./package_files.ts";
 import { variableUses } from "./wire.ts";
 import { readManifest, type SourceEntry } from "./manifest.ts";
@@ -50,7 +50,9 @@ interface PackageSet {
  */
 export async function readPackageSet(root: string): Promise<PackageSet> {
   const manifest = (await readManifest(repoPaths(root).manifest)).sources;
-  const files = await discoverPackageFiles(root);
+  const files = (await discoverPackageFiles(root)).filter((f) =>
+    !isMainVariant(f.attr)
+  );
   const attrs = new Set(files.map((f) => f.attr));
   const realRoot = await Deno.realPath(root);
   const packages: SetPackage[] = [];

@@ -29,6 +29,23 @@ export const NIXPKGS_LICENSES = "nixpkgs-licenses.json";
 /** The main package's attribute and its file. */
 export const MAIN_ATTR = "comfyui";
 export const MAIN_PACKAGE = `${PKGS_DIR}/${MAIN_ATTR}.nix`;
+/**
+ * Builds of the main package against another torch (attribute names): each file calls
+ * comfyui.nix and every other package file again with its own python3, so none is a package
+ * of the set, and the kit's package-by-package work (new-package, remove-package, outdated,
+ * verify's per-package checks) leaves them alone.
+ */
+export const MAIN_VARIANTS: readonly string[] = ["comfyui-cuda"];
+
+/** Whether `attr` (a file name under .flox/pkgs without `.nix`) is a variant of the main package. */
+export function isMainVariant(attr: string): boolean {
+  return MAIN_VARIANTS.includes(attr);
+}
+
+/** The attribute whose file builds `attr`: the main package's for a variant, else `attr`. */
+export function fileAttrOf(attr: string): string {
+  return isMainVariant(attr) ? MAIN_ATTR : attr;
+}
 /** The Flox environment manifest and its lock. */
 export const FLOX_MANIFEST = ".flox/env/manifest.toml";
 export const FLOX_LOCK = ".flox/env/manifest.lock";

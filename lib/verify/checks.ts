@@ -21,6 +21,8 @@ import {
   checkUnused,
 } from "./vendored.ts";
 import { checkWiring } from "./wiring.ts";
+import { checkBuilds } from "./builds.ts";
+import { findNixpkgs } from "../nix/nixpkgs_eval.ts";
 
 /** Every check, in print order within each section. */
 export const CHECKS: readonly Check[] = [
@@ -76,6 +78,18 @@ export const CHECKS: readonly Check[] = [
         online: c.online,
         env: { get: c.env },
       }, add),
+  },
+  {
+    name: "builds",
+    section: "Builds are in step",
+    run: (c, add) => {
+      const nixpkgs = c.run ? findNixpkgs(c.env) : undefined;
+      return checkBuilds(
+        c.root,
+        add,
+        c.run && nixpkgs ? { run: c.run, nixpkgs } : undefined,
+      );
+    },
   },
   {
     name: "python",

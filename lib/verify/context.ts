@@ -19,6 +19,7 @@ import {
   type VerifyContext,
   type VerifyOptions,
 } from "./types.ts";
+import { isMainVariant } from "../repo/paths.ts";
 import { nixpkgsNames, wiredFrom } from "./wiring.ts";
 
 /** Reads what the checks share: package files (parsed), the manifest, which files are used. */
@@ -28,7 +29,8 @@ export async function loadContext(
 ): Promise<VerifyContext> {
   const listing = await listPackageFiles(root);
   await parsePackages(listing);
-  const pkgs = listing.pkgs;
+  // The variant builds (comfyui-cuda.nix) are no packages of the set: the "builds" check has them.
+  const pkgs = listing.pkgs.filter((p) => !isMainVariant(p.name));
   const { manifest, error } = await readManifestText(root);
   const byFile = manifest
     ? new Map(manifest.sources.map((s) => [s.file, s]))

@@ -15,6 +15,7 @@ export const SECTIONS = [
   "No network at build or run time",
   "Vendored sources",
   "Packages are wired into the main package",
+  "Builds are in step",
   "Python packages",
   "Flox environment",
   "Release",

@@ -46,6 +46,7 @@ const NIXPKGS_TOP = new Set([
   "writeText",
   "writeTextFile",
   "writeTextDir",
+  "newScope",
   "substituteAll",
   "replaceVars",
   "autoPatchelfHook",
@@ -167,7 +168,11 @@ export function checkWiring(
       "warning",
       `${name} is not used: ${MAIN_FILE} lacks ${missing || "a path to it"}`,
       p.rel,
-      `add "${name}" to the arguments and to propagatedBuildInputs of ${MAIN_FILE}, or remove the file`,
+      `add "${name}" to the arguments and to ${
+        main.info.lists.has("dependencies")
+          ? "dependencies"
+          : "propagatedBuildInputs"
+      } of ${MAIN_FILE}, or remove the file`,
     );
   }
   for (const p of pkgs) checkArguments(p, custom, pyNames, add);

@@ -174,12 +174,19 @@ export async function mountComfyGithub(
 ): Promise<FakeGithub> {
   const archives: Record<string, Uint8Array> = {};
   for (const v of RELEASES) archives[`v${v}`] = await buildComfyArchive(v);
-  return mountGithub(server, [{
-    owner: "comfyanonymous",
-    repo: "ComfyUI",
-    tags: tagNames().map((name) => ({ name, commit: fakeCommit(name) })),
-    archives,
-  }], { pageSize: opts.pageSize ?? 30 });
+  const tags = tagNames().map((name) => ({ name, commit: fakeCommit(name) }));
+  // Under the repository's owner today and the old name GitHub redirects from (the test seed
+  // comfyui_seed.nix still names comfyanonymous; .flox/pkgs/comfyui.nix names Comfy-Org).
+  return mountGithub(
+    server,
+    ["comfyanonymous", "Comfy-Org"].map((owner) => ({
+      owner,
+      repo: "ComfyUI",
+      tags,
+      archives,
+    })),
+    { pageSize: opts.pageSize ?? 30 },
+  );
 }
 
 /**

@@ -16,8 +16,24 @@
 # Plus two checks nixpkgs only makes at build time, cheap to make here: a wheel `src` needs
 # format = "wheel" (and only a wheel may have it), and python3.withPackages takes Python
 # modules only (nixpkgs drops anything else silently).
+# And the torch family as nixpkgs has it, for the CUDA build (comfyui-cuda.nix):
+#   - `torch` (source build): `cudaSupport ? config.cudaSupport`, false here as under NEF, kept
+#     in passthru; `torch.override { cudaSupport = true; }`, Linux only; `torchWithCuda`;
+#   - `torch-bin`, `torchvision-bin`, `torchaudio-bin` (torch/bin/binary-hashes.nix): CUDA
+#     wheels on x86_64-linux, "+cpu" wheels on aarch64-linux, CPU wheels on aarch64-darwin;
+#     unfree (unfreeRedistributable), no `cudaSupport` attribute;
+#   - `python3.override { packageOverrides; self; }`: a package set re-made with the overrides,
+#     everything in it that takes torch (torchvision, kornia, …) taking the new one;
+#   - `lib.makeScope` / `newScope` / `lib.callPackageWith` as in lib/customisation.nix.
+# Store paths hash a derivation's inputs, as Nix does, so a package built against another
+# torch is another path; each summary lists the torches in the package's closure (two in one
+# Python environment collide at build time in nixpkgs' buildEnv). A package not available on
+# `system` (meta.platforms) is summarised as such; building it (its `env`) throws.
 { system
-, pkgsDir
+  # null: nixpkgs' own entry, `import nixpkgs { system; config; overlays; }`, for code that
+  # imports a nixpkgs (verify's evaluation of the builds); pkgsDir is then unused
+, overlays ? null
+, pkgsDir ? null
 , pythonVersion
   # python3Packages attribute -> version (the offline index, nixpkgs-index.json)
 , pythonPackages
@@ -56,6 +72,19 @@ let
     };
     maintainers = { };
     versionAtLeast = a: b: builtins.compareVersions a b >= 0;
+    removeSuffix = suffix: s:
+      if lib.hasSuffix suffix s then substring 0 (stringLength s - stringLength suffix) s else s;
+    inherit callPackageWith;
+    # lib/customisation.nix
+    makeScope = newScope: f:
+      let
+        self = f self // {
+          newScope = scope: newScope (self // scope);
+          callPackage = self.newScope { };
+          packages = f;
+        };
+      in
+      self;
     versionOlder = a: b: builtins.compareVersions a b < 0;
   };
 
@@ -63,11 +92,21 @@ let
   hostPlatform = { inherit system isDarwin; isLinux = !isDarwin; };
 
   # A derivation as far as evaluation goes: a name, an output path, its attributes.
+  # The path hashes the name and the inputs (`stubInputs`, `stubVariant`), as Nix does.
   mkDrv = name: attrs: attrs // {
     type = "derivation";
     inherit name system;
-    outPath = "/nix/store/${substring 0 32 (builtins.hashString "sha256" "${system}:${name}")}-${name}";
+    outPath = "/nix/store/${substring 0 32 (builtins.hashString "sha256" (concatStringsSep ":"
+      ([ system name (attrs.stubVariant or "") ] ++ map (d: d.outPath) (attrs.stubInputs or [ ]))))}-${name}";
   };
+
+  # Every derivation reachable through `stubInputs`, `ds` included.
+  closureOf = ds: map (x: x.d) (builtins.genericClosure {
+    startSet = map (d: { key = d.outPath; inherit d; }) ds;
+    operator = x: map (d: { key = d.outPath; inherit d; }) (x.d.stubInputs or [ ]);
+  });
+  torchesOf = ds: map (d: { inherit (d) name; path = d.outPath; cuda = d.stubCuda; })
+    (filter (d: (d.pname or "") == "torch") (closureOf ds));
 
   # What the `derivation` builtin does to an attribute: coerce it to a string, or throw.
   toDrvString = where: attr: v:
@@ -100,50 +139,114 @@ let
     else if !(strs "homepage") then fail where "meta.homepage must be a string or a list of strings"
     else if !licenseOk then fail where "meta.license must be a lib.licenses value or a list of them"
     else if !platformsOk then fail where "meta.platforms must be a list of systems"
-    else if !available then
-      fail where "is not available on the requested hostPlatform ${system} (meta.platforms)"
-    else meta;
+    else meta // { inherit available; };
 
-  python3 = mkDrv "python3-${pythonVersion}" {
-    pname = "python3";
-    version = pythonVersion;
-    inherit pythonVersion;
-    executable = "python${majorMinor}";
-    sitePackages = "lib/python${majorMinor}/site-packages";
-    interpreter = "${python3.outPath}/bin/python${majorMinor}";
-    meta = { platforms = lib.platforms.unix; mainProgram = "python3"; };
-    stdenv = { inherit hostPlatform; buildPlatform = hostPlatform; shell = "/stub/bin/bash"; };
-    pkgs = modules // {
-      # pip is part of every nixpkgs python3Packages (the index lists what packages use)
-      pip = modules.pip or (module "pip" "0");
-      buildPythonPackage = mkPythonDerivation { application = false; };
-      buildPythonApplication = mkPythonDerivation { application = true; };
-      toPythonModule = d: d // { pythonModule = python3; };
-    };
-    withPackages = f:
-      let
-        chosen = f python3.pkgs;
-        checked = map
-          (d:
-            if isAttrs d && (d.pythonModule or false) != false
-              && d.pythonModule.outPath == python3.outPath
-            then d
-            else fail "python3.withPackages"
-              "${d.name or (typeOf d)} is not a Python module of this interpreter (nixpkgs would drop it silently)")
-          chosen;
-      in
-      builtins.foldl' (acc: d: builtins.seq d acc)
-        (mkDrv "python3-${pythonVersion}-env" { modules = map (d: d.pname or d.name) checked; })
-        checked;
-  };
+  # A Python and its package set; `override { packageOverrides; self; }` makes another one.
+  mkPython = packageOverrides:
+    let
+      py = mkDrv "python3-${pythonVersion}" {
+        pname = "python3";
+        version = pythonVersion;
+        inherit pythonVersion;
+        executable = "python${majorMinor}";
+        sitePackages = "lib/python${majorMinor}/site-packages";
+        interpreter = "${py.outPath}/bin/python${majorMinor}";
+        meta = { platforms = lib.platforms.unix; mainProgram = "python3"; };
+        stdenv = { inherit hostPlatform; buildPlatform = hostPlatform; shell = "/stub/bin/bash"; };
+        pkgs = pkgSet;
+        override = a:
+          if !(a ? self) then
+            throw "python3.override: pass `self` (the overridden interpreter) as the nixpkgs manual does, or python.pkgs keeps the old set"
+          else mkPython (a.packageOverrides or (_: _: { }));
+        withPackages = f:
+          let
+            chosen = f py.pkgs;
+            checked = map
+              (d:
+                if isAttrs d && (d.pythonModule or false) != false
+                  && d.pythonModule.outPath == py.outPath
+                then d
+                else fail "python3.withPackages"
+                  "${d.name or (typeOf d)} is not a Python module of this interpreter (nixpkgs would drop it silently)")
+              chosen;
+          in
+          builtins.foldl' (acc: d: builtins.seq d acc)
+            (mkDrv "python3-${pythonVersion}-env" {
+              modules = map (d: d.pname or d.name) checked;
+              torches = torchesOf checked;
+              stubInputs = checked;
+            })
+            checked;
+      };
+      base = pself: mapAttrs (module py pself) pythonPackages // torchFamily py pself // {
+        python = py;
+        # pip is part of every nixpkgs python3Packages (the index lists what packages use)
+        pip = module py pself "pip" (pythonPackages.pip or "0");
+        buildPythonPackage = mkPythonDerivation py { application = false; };
+        buildPythonApplication = mkPythonDerivation py { application = true; };
+        toPythonModule = d: d // { pythonModule = py; };
+      };
+      pkgSet = let b = base pkgSet; in b // packageOverrides pkgSet b;
+    in
+    py;
+  python3 = mkPython (_: _: { });
   majorMinor = concatStringsSep "." (builtins.genList
     (i: builtins.elemAt (builtins.splitVersion pythonVersion) i) 2);
 
-  module = pname: version: mkDrv "python${majorMinor}-${pname}-${version}" {
+  # nixpkgs packages that take `torch` (so a closure's torch can be counted); torchvision and
+  # torchaudio build for CUDA when their torch does (`cudaSupport ? torch.cudaSupport or false`).
+  torchUsers = [ "torchvision" "torchaudio" "torchsde" "kornia" "timm" "spandrel" ];
+  followsTorch = [ "torchvision" "torchaudio" ];
+
+  module = py: pset: pname: version: mkDrv "python${majorMinor}-${pname}-${version}" (rec {
     inherit pname version;
-    pythonModule = python3;
-  };
-  modules = mapAttrs module pythonPackages;
+    pythonModule = py;
+    stubInputs = lib.optional (elem pname torchUsers) pset.torch;
+    propagatedBuildInputs = stubInputs;
+  } // lib.optionalAttrs (elem pname followsTorch) {
+    stubCuda = pset.torch.stubCuda;
+  });
+
+  torchFamily = py: pset:
+    let
+      version = pythonPackages.torch or "2.8.0";
+      # torch/default.nix: cudaSupport ? config.cudaSupport (NEF sets no cudaSupport)
+      source = { cudaSupport ? false }:
+        if cudaSupport && !hostPlatform.isLinux then
+          throw "torch: cudaSupport is only available on Linux"
+        else mkDrv "python${majorMinor}-torch-${version}" {
+          pname = "torch";
+          inherit version cudaSupport;
+          pythonModule = py;
+          stubCuda = cudaSupport;
+          stubVariant = if cudaSupport then "cuda" else "";
+          override = a: source ({ inherit cudaSupport; } // a);
+        };
+      # binary-hashes.nix: download.pytorch.org/whl/cu12x wheels only for x86_64-linux
+      binCuda = system == "x86_64-linux";
+      bin = pname: inputs: mkDrv "python${majorMinor}-${pname}-${pythonPackages.${pname} or version}" {
+        inherit pname;
+        version = pythonPackages.${pname} or version;
+        pythonModule = py;
+        stubCuda = binCuda;
+        stubVariant = "bin";
+        stubInputs = inputs;
+        propagatedBuildInputs = inputs;
+        src = {
+          url = "https://download.pytorch.org/whl/${if binCuda then "cu128" else "cpu"}/${pname}-${version}-cp313-cp313-linux.whl";
+        };
+        meta.platforms = [ "aarch64-darwin" "aarch64-linux" "x86_64-linux" ];
+      };
+    in
+    {
+      torch = source { };
+      # python-packages.nix
+      torchWithCuda = pset.torch.override { cudaSupport = true; };
+      torchWithoutCuda = pset.torch.override { cudaSupport = false; };
+      torch-bin = bin "torch" [ ];
+      torchvision-bin = bin "torchvision" [ pset.torch-bin ];
+      torchaudio-bin = bin "torchaudio" [ pset.torch-bin ];
+    };
 
   knownFormats = [ "setuptools" "wheel" "pyproject" "egg" "other" ];
 
@@ -152,7 +255,7 @@ let
     else src.name or "";
 
   # mk-python-derivation.nix, as far as evaluation goes.
-  mkPythonDerivation = { application }: attrs:
+  mkPythonDerivation = python3: { application }: attrs:
     let
       name = "${attrs.pname or (throw "buildPythonPackage: no pname")}-${attrs.version or (throw "${attrs.pname}: no version")}";
       where = name;
@@ -194,21 +297,34 @@ let
         "disabled" "checkPhase" "checkInputs" "nativeCheckInputs" "doCheck" "doInstallCheck"
         "pyproject" "format" "stdenv" "dependencies" "optional-dependencies" "build-system"
       ];
-      env = drvEnv where (cleaned // {
+      env = if !meta.available then
+        fail where "is not available on the requested hostPlatform ${system} (meta.platforms)"
+      else drvEnv where (cleaned // {
         nativeBuildInputs = (attrs.nativeBuildInputs or [ ]) ++ buildSystem;
         propagatedBuildInputs = propagated ++ dependencies ++ [ python3 ];
         doInstallCheck = attrs.doCheck or false;
       } // lib.optionalAttrs (attrs ? checkPhase) { installCheckPhase = attrs.checkPhase; });
     in
     if attrs.disabled or false then throw "${name} not supported for interpreter ${python3.executable}"
-    else mkDrv (if application then name else "python${majorMinor}-${name}") ((attrs.passthru or { }) // {
+    else availableOnly where meta (mkDrv (if application then name else "python${majorMinor}-${name}") ((attrs.passthru or { }) // {
       inherit (attrs) pname version;
       inherit meta env warnings;
       format = formatChecked;
       passthru = attrs.passthru or { };
       dependencyNames = map (d: d.pname or d.name) (propagated ++ dependencies);
       buildSystemNames = map (d: d.pname or d.name) buildSystem;
-    } // lib.optionalAttrs (!application) { pythonModule = python3; });
+      stubInputs = propagated ++ dependencies;
+      propagatedBuildInputs = propagated ++ dependencies ++ [ python3 ];
+      # mk-python-derivation.nix: the same call with changed attributes
+      overridePythonAttrs = f:
+        mkPythonDerivation python3 { inherit application; } (attrs // (if isFunction f then f attrs else f));
+    } // lib.optionalAttrs (!application) { pythonModule = python3; }));
+
+  # check-meta.nix: an unavailable package has no store path (building it, or anything that
+  # needs it, is the error).
+  availableOnly = where: meta: d:
+    if meta.available then d
+    else d // { outPath = fail where "is not available on the requested hostPlatform ${system} (meta.platforms)"; };
 
   hashOf = where: a:
     if isString (a.hash or null) && match "(sha256|sha512)-.+" a.hash != null then a.hash
@@ -234,7 +350,7 @@ let
 
   callPackageWith = scope: path: overrides:
     let
-      f = import path;
+      f = if isFunction path then path else import path;
       args = functionArgs f;
       missing = filter (n: !args.${n} && !(hasAttr n scope) && !(hasAttr n overrides)) (attrNames args);
     in
@@ -244,6 +360,11 @@ let
 
   nixpkgs = {
     inherit lib python3 fetchFromGitHub fetchurl fetchPypi;
+    # NEF's import of nixpkgs (package-builder/nef/default.nix): no cudaSupport
+    config = { allowUnfree = true; allowInsecure = true; };
+    # pkgs/top-level/splice.nix
+    newScope = extra: callPackageWith (pkgs // extra);
+    callPackage = callPackageWith pkgs;
     python3Packages = python3.pkgs;
     stdenv = python3.stdenv // { mkDerivation = a: mkDrv "${a.pname}-${a.version}" a; };
     runtimeShell = "/stub/bin/bash";
@@ -261,28 +382,59 @@ let
 
   # Flox's overlay: one attribute per package file, called in a scope of everything, where
   # the attribute's own name means nixpkgs' value (or a circular-dependency error).
-  files = filter (n: lib.hasSuffix ".nix" n && (readDir pkgsDir).${n} == "regular")
-    (attrNames (readDir pkgsDir));
+  # NEF's dirToAttrs: `<name>.nix`, and `<name>/default.nix`.
+  entries = readDir pkgsDir;
+  packageFiles = builtins.concatMap
+    (n:
+      if entries.${n} == "regular" && lib.hasSuffix ".nix" n then
+        [{ name = lib.removeSuffix ".nix" n; path = pkgsDir + "/${n}"; }]
+      else if entries.${n} == "directory" && builtins.pathExists (pkgsDir + "/${n}/default.nix") then
+        [{ name = n; path = pkgsDir + "/${n}"; }]
+      else [ ])
+    (attrNames entries);
   ours = listToAttrs (map
-    (file:
-      let name = substring 0 (stringLength file - 4) file; in {
-        inherit name;
-        value = callPackageWith
-          (pkgs // { ${name} = nixpkgs.${name} or (throw "Circular dependency detected. The package '${name}' requests itself"); })
-          (pkgsDir + "/${file}")
-          { };
-      })
-    files);
-  pkgs = nixpkgs // ours;
+    (file: {
+      inherit (file) name;
+      value = callPackageWith
+        (pkgs // { ${file.name} = nixpkgs.${file.name} or (throw "Circular dependency detected. The package '${file.name}' requests itself"); })
+        file.path
+        { };
+    })
+    packageFiles);
+  pkgs = if overlays == null then nixpkgs // ours else final;
+  # nixpkgs' overlays: each sees the final set and the one before it
+  final = builtins.foldl' (prev: overlay: prev // overlay final prev) nixpkgs overlays;
 
-  summary = name: d: {
+  summary = name: d: if !(d.meta.available or true) then {
     inherit name;
     drvName = d.name;
+    available = false;
+    inherit (d.meta) platforms;
+  } else if !(d ? format) then {
+    # not a buildPythonPackage/Application (a node pack: a folder of files)
+    inherit name;
+    available = true;
+    python = false;
+    drvName = d.name;
+    comfyuiNodeName = d.comfyuiNodeName or null;
+    torches = torchesOf (d.pythonDependencies or [ ]);
+  } else {
+    python = true;
+    inherit name;
+    available = true;
+    drvName = d.name;
     inherit (d) version format warnings env dependencyNames buildSystemNames;
+    path = d.outPath;
     inherit (d.meta) platforms;
     application = !(d ? pythonModule);
     launcher = if d ? launcher then d.launcher.text else null;
     pythonEnvModules = if d ? pythonEnv then d.pythonEnv.modules else null;
+    # the torches in the closure: of the launcher's environment for an application
+    torches = torchesOf [ (d.pythonEnv or d) ];
+    # every package of that closure, with the CUDA setting of each torch in its own closure
+    closure = map
+      (c: { inherit (c) name; path = c.outPath; pname = c.pname or null; torches = map (x: x.cuda) (torchesOf [ c ]); })
+      (closureOf [ (d.pythonEnv or d) ]);
   };
 in
-mapAttrs summary ours
+if overlays == null then mapAttrs summary ours else final
