@@ -305,13 +305,6 @@ export function importedNames(text: string): Map<string, Set<string>> {
  * Nothing else may export a name nobody imports.
  */
 const UNUSED_EXPORT_EXCEPTIONS = new Set<string>([
-  // workflow-lock: lib/comfy's API, for lock-workflow and add-node --from-workflow (not merged yet)
-  "lib/comfy/png.ts MAX_TEXT_BYTES",
-  "lib/comfy/workflow.ts MAX_WORKFLOW_FILE_BYTES",
-  "lib/comfy/workflow.ts WidgetModel",
-  "lib/comfy/workflow.ts Workflow",
-  "lib/comfy/workflow.ts WorkflowModel",
-  "lib/comfy/workflow.ts WorkflowPack",
   // net-promises (copyVerified: its one product user, vendor_forms.ts's vendorLocalFile, was
   // dead code and is gone)
   "lib/net/download.ts copyVerified",

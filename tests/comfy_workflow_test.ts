@@ -10,18 +10,8 @@ import {
 } from "../lib/comfy/workflow.ts";
 import { pngTextChunks } from "../lib/comfy/png.ts";
 import { haveRealSources, ROOT, tmp } from "./_helpers.ts";
-import { chunk, pngWith } from "./_fixtures/png.ts";
+import { cat, chunk, pngWith } from "./_fixtures/png.ts";
 import { deflateSync } from "node:zlib";
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 const REAL = `${ROOT}/../shared/real-workflows`;
 
@@ -273,6 +263,12 @@ Deno.test("pngTextChunks() rejects a bad signature, a bad CRC, truncation and bo
     () => pngTextChunks(good.subarray(0, good.length - 14), "c.png"),
     /c\.png: truncated PNG chunk "IDAT"/,
   );
+  const badType = good.slice();
+  badType[33 + 4] = 0x8b;
+  kitError(
+    () => pngTextChunks(badType, "t.png"),
+    /t\.png: damaged PNG: no chunk type at byte 33/,
+  );
   kitError(
     () => pngTextChunks(good.subarray(0, 33), "d.png"),
     /d\.png: truncated PNG \(no IEND/,
@@ -281,9 +277,9 @@ Deno.test("pngTextChunks() rejects a bad signature, a bad CRC, truncation and bo
   const zeros = deflateSync(new Uint8Array(65 * 1024 * 1024));
   const ztxt = chunk(
     "zTXt",
-    concat(new TextEncoder().encode("workflow\0\0"), zeros),
+    cat(new TextEncoder().encode("workflow\0\0"), zeros),
   );
-  const bomb = concat(good.subarray(0, 33), ztxt, good.subarray(33));
+  const bomb = cat(good.subarray(0, 33), ztxt, good.subarray(33));
   kitError(
     () => pngTextChunks(bomb, "e.png"),
     /e\.png: PNG chunk "zTXt": cannot inflate/,

@@ -22,6 +22,10 @@ const NOT_SMOKED: Record<string, string> = {
   "bench-nar": "a benchmark (bench_test.ts runs it quick)",
   "bench-startup": "a benchmark (bench_test.ts runs it quick)",
   "bench-outdated": "a benchmark (bench_outdated_test.ts runs it once)",
+  "lock-workflow":
+    "needs a Hugging Face Hub: lock_workflow_test.ts runs its deno.json line against the fake Hub",
+  models:
+    "needs a lock and a Hub: models_test.ts runs its deno.json line (fetch 1 GiB, check, nix)",
 };
 
 const DENO_DIR = Deno.env.get("DENO_DIR") ??

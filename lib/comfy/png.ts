@@ -7,7 +7,7 @@ import { KitError } from "../kit/errors.ts";
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** The largest text a chunk may inflate to (a workflow is kilobytes; this stops a zip bomb). */
-export const MAX_TEXT_BYTES = 64 * 1024 * 1024;
+const MAX_TEXT_BYTES = 64 * 1024 * 1024;
 
 /** True when `bytes` starts with the PNG signature. */
 export function isPng(bytes: Uint8Array): boolean {
@@ -34,6 +34,9 @@ export function pngTextChunks(
     }
     const length = view.getUint32(p);
     const type = String.fromCharCode(...bytes.subarray(p + 4, p + 8));
+    if (!/^[A-Za-z]{4}$/.test(type)) {
+      throw new KitError(`${file}: damaged PNG: no chunk type at byte ${p}`);
+    }
     const end = p + 8 + length;
     if (length > 0x7fffffff || end + 4 > bytes.length) {
       throw new KitError(

@@ -8,11 +8,12 @@
 //   definitions.subgraphs[].{id, name, nodes, definitions?}; a node whose type is a subgraph id is
 //   an instance of that subgraph.
 import { KitError } from "../kit/errors.ts";
+import { parseJson } from "./json.ts";
 import { baseName, isModelFileName, loaderDirectory } from "./loaders.ts";
 import { isPng, pngTextChunks } from "./png.ts";
 
 /** A model a workflow names with its download URL (`properties.models`). */
-export interface WorkflowModel {
+interface WorkflowModel {
   name: string;
   url?: string;
   /** The folder under ComfyUI's models/ (e.g. "vae"). */
@@ -22,7 +23,7 @@ export interface WorkflowModel {
 }
 
 /** A model file named only in a node's `widgets_values`: the workflow gives no URL for it. */
-export interface WidgetModel {
+interface WidgetModel {
   name: string;
   nodeType: string;
   /** The folder a known core loader reads from. */
@@ -52,7 +53,7 @@ export interface Workflow {
 }
 
 /** The largest workflow file read (PNG or JSON). */
-export const MAX_WORKFLOW_FILE_BYTES = 256 * 1024 * 1024;
+const MAX_WORKFLOW_FILE_BYTES = 256 * 1024 * 1024;
 
 /**
  * Reads a workflow from a `.json` file or from the `workflow` text chunk of a PNG ComfyUI saved.
@@ -97,14 +98,7 @@ export function workflowText(bytes: Uint8Array, file: string): string {
 
 /** Parses a saved workflow's JSON text; `file` names it in errors. */
 export function parseWorkflow(text: string, file: string): Workflow {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    throw new KitError(
-      `${file}: invalid JSON: ${(e as Error).message.split("\n")[0]}`,
-    );
-  }
+  const data = parseJson(text, file);
   const root = obj(data, file, "the top level");
   if (!Array.isArray(root.nodes)) {
     const hint = Object.values(root).some((v) => isObj(v) && "class_type" in v)

@@ -56,6 +56,8 @@ const TEMPLATES_DIR = "templates";
 export const PACKAGE_TEMPLATE = `${TEMPLATES_DIR}/package.nix`;
 /** freeze-deps' default output. */
 export const REQUIREMENTS_LOCK = "requirements.lock.txt";
+/** Workflow lock files (`lock-workflow`), `<name>.lock.json`. */
+export const WORKFLOWS_DIR = "workflows";
 
 /** The package file of `attr`, relative to the root. */
 export function packageFile(attr: string): string {

@@ -25,7 +25,8 @@ export function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-function cat(parts: Uint8Array[]): Uint8Array {
+/** The bytes of `parts`, one after another. */
+export function cat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -40,18 +41,18 @@ function latin1(s: string): Uint8Array {
 }
 
 function textData(c: TextChunk): Uint8Array {
-  const key = cat([latin1(c.keyword), new Uint8Array([0])]);
+  const key = cat(latin1(c.keyword), new Uint8Array([0]));
   switch (c.kind) {
     case "tEXt":
-      return cat([key, latin1(c.text)]);
+      return cat(key, latin1(c.text));
     case "zTXt":
-      return cat([key, new Uint8Array([0]), deflateSync(latin1(c.text))]);
+      return cat(key, new Uint8Array([0]), deflateSync(latin1(c.text)));
     case "iTXt":
     case "iTXt-z": {
       const z = c.kind === "iTXt-z";
       const body = z ? deflateSync(enc.encode(c.text)) : enc.encode(c.text);
       // flag, method, language "", translated keyword ""
-      return cat([key, new Uint8Array([z ? 1 : 0, 0, 0, 0]), body]);
+      return cat(key, new Uint8Array([z ? 1 : 0, 0, 0, 0]), body);
     }
   }
 }
@@ -63,7 +64,7 @@ export function pngWith(texts: TextChunk[]): Uint8Array {
   v.setUint32(0, 1);
   v.setUint32(4, 1);
   ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
-  return cat([
+  return cat(
     new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk("IHDR", ihdr),
     ...texts.map((t) =>
@@ -71,5 +72,5 @@ export function pngWith(texts: TextChunk[]): Uint8Array {
     ),
     chunk("IDAT", deflateSync(new Uint8Array([0, 0x80]))),
     chunk("IEND", new Uint8Array()),
-  ]);
+  );
 }
