@@ -6,7 +6,7 @@
 // from the same run.
 //
 //   deno task bench            # ROUNDS=7 by default; BENCH_ROUNDS=n to change
-//   BENCH_QUICK=1 deno task bench   # a short run on small data (tests/bench_test.ts)
+//   BENCH_QUICK=1 deno task bench   # a short run on small data (tests/suite/bench_test.ts)
 //
 // Permissions: --allow-read, --allow-write=bench/data, --allow-run=deno,sha256sum,openssl,
 // nix-hash, --allow-env=BENCH_ROUNDS,BENCH_QUICK,PATH, --allow-sys=loadavg.

@@ -18,7 +18,7 @@ const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? 9);
 const TARGET_MS = 150;
 
 const config = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`));
-/** BENCH_TASKS=a,b: only these tasks (tests/bench_test.ts runs a short one). */
+/** BENCH_TASKS=a,b: only these tasks (tests/suite/bench_test.ts runs a short one). */
 const only = Deno.env.get("BENCH_TASKS")?.split(",");
 const tasks = Object.keys(config.tasks as Record<string, unknown>).filter((t) =>
   t !== "test" && t !== "update-golden" && !t.startsWith("bench") &&

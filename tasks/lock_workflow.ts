@@ -17,7 +17,7 @@ import { createProgress, formatBytes } from "../lib/kit/progress.ts";
 import { resolveRoot, ROOT_HELP } from "../lib/repo/paths.ts";
 import type * as Workflow from "../lib/lock_workflow/run.ts";
 
-// Loaded after --help (instant help, tests/startup_test.ts).
+// Loaded after --help (instant help, tests/suite/startup_test.ts).
 let { defaultCacheDir, lockWorkflow } = {} as typeof Workflow;
 
 const USAGE = `Usage: deno task lock-workflow FILE [options]

@@ -16,7 +16,7 @@ import { info, out, warn } from "../lib/kit/log.ts";
 import { createProgress } from "../lib/kit/progress.ts";
 import type * as Workflow from "../lib/models/run.ts";
 
-// Loaded after --help (instant help, tests/startup_test.ts).
+// Loaded after --help (instant help, tests/suite/startup_test.ts).
 let {
   checkModels,
   comfyuiBaseDir,

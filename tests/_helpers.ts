@@ -17,6 +17,20 @@ export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
  */
 export const SEED_MAIN = `${ROOT}/tests/_fixtures/comfyui_seed.nix`;
 
+/**
+ * Every test file under tests/ (in its wing's folder, tests/<wing>/), root-relative and sorted:
+ * what deno.json's test and update-golden tasks must name.
+ */
+export function testFiles(dir = "tests"): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(`${ROOT}/${dir}`)) {
+    const rel = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...testFiles(rel));
+    else if (e.name.endsWith("_test.ts")) out.push(rel);
+  }
+  return out.sort();
+}
+
 /** The real distributions shipped beside the project (read-only). */
 export const REAL_SOURCES = `${ROOT}/../shared/real-sources`;
 

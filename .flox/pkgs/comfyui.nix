@@ -53,7 +53,7 @@ python3.pkgs.buildPythonApplication rec {
   pyproject = false;
 
   # Comfy-Org is the repository's owner today (GitHub redirects comfyanonymous/ComfyUI); the
-  # archive, and so the hash, is the same (tests/main_owner_test.ts).
+  # archive, and so the hash, is the same (tests/package_set/main_owner_test.ts).
   src = fetchFromGitHub {
     owner = "Comfy-Org";
     repo = "ComfyUI";

@@ -252,7 +252,7 @@ export class Changeset {
 }
 
 /**
- * The interrupt tests' hook (tests/interrupt_test.ts): with COMFYKIT_TEST_APPLY_PAUSE_MS set,
+ * The interrupt tests' hook (tests/suite/interrupt_test.ts): with COMFYKIT_TEST_APPLY_PAUSE_MS set,
  * apply announces each step on stderr and waits that long after it, so a test can send a real
  * signal before, between and after the writes of a real task.
  */

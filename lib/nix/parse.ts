@@ -22,7 +22,7 @@ export type Span = { from: number; to: number };
 type LineCol = { line: number; col: number };
 
 // Token ids of the external string tokens in the generated grammar of
-// @replit/codemirror-lang-nix 6.0.1 (pinned in deno.json). tests/nix_parse_test.ts checks that
+// @replit/codemirror-lang-nix 6.0.1 (pinned in deno.json). tests/nix/nix_parse_test.ts checks that
 // escapes and interpolations still parse, so a grammar change cannot go unnoticed.
 const T = {
   strContent: 63,

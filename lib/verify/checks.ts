@@ -1,7 +1,7 @@
 // The checklist: every verify check, in one list. A check declares its section and reads only
 // the shared context (lib/verify/types.ts VerifyContext, built by context.ts), so none depends on
 // another having run first. Adding a check = a function in the section's file (or a new file)
-// and one entry here; tests/verify_checks_test.ts holds the list to its rules.
+// and one entry here; tests/verify/verify_checks_test.ts holds the list to its rules.
 import { checkFlox } from "./flox.ts";
 import { checkNetwork } from "./network.ts";
 import { checkParse, nixInstantiateParse } from "./parse.ts";

@@ -1,6 +1,6 @@
 // A scratch repository for bump-comfyui at 0.3.75 against a fake GitHub and PyPI on loopback:
-// shared by the subprocess tests (tests/bump_comfyui_test.ts) and the in-process workflow tests
-// (tests/bump_comfyui_flow_test.ts).
+// shared by the subprocess tests (tests/bump/bump_comfyui_test.ts) and the in-process workflow tests
+// (tests/bump/bump_comfyui_flow_test.ts).
 import { startServer } from "./server.ts";
 import {
   fixtureNarHash,

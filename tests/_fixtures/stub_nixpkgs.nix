@@ -1,5 +1,5 @@
 # A stand-in for nixpkgs, for evaluating .flox/pkgs/*.nix with real `nix-instantiate --eval`
-# where no nixpkgs can be had (tests/nix_eval_test.ts). It calls the package files the way
+# where no nixpkgs can be had (tests/package_set/nix_eval_test.ts). It calls the package files the way
 # Flox does (flox/flox package-builder/nef: every file under the directory becomes an
 # attribute of an overlay over nixpkgs, called with callPackage, so all of them are visible to
 # each other by file name, and a file asking for its own name gets nixpkgs' attribute), and

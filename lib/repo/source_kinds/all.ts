@@ -1,5 +1,5 @@
 // Every kind of source the kit vendors, in one list: a new kind is one file in this folder
-// (see kind.ts for what it must provide) and one line here. tests/source_kinds_test.ts runs
+// (see kind.ts for what it must provide) and one line here. tests/repo/source_kinds_test.ts runs
 // every kind through the same tests, so a kind missing a part fails them.
 import { github } from "./github.ts";
 import type { CommonEntry, SourceKind } from "./kind.ts";

@@ -1,0 +1,132 @@
+// The tar route of narHashPath (lib/hash/nar_tar.ts): one GNU tar stream parsed into the NAR,
+// bit-identical to nix-hash on odd trees (non-UTF-8 and long names, long symlink targets, hard
+// links, empty files and folders, executables, symlinks to folders never followed), and a
+// fall-back to the walker, with its error, for what tar cannot stream.
+import assert from "node:assert/strict";
+import { narHashPath } from "../../lib/hash/nar.ts";
+import { narHashDirByTar, TarToNar } from "../../lib/hash/nar_tar.ts";
+import { KitError } from "../../lib/kit/errors.ts";
+import { toHex, toSri } from "../../lib/hash/sha256.ts";
+import { haveRealSources, haveTool, ROOT, run, tmp } from "../_helpers.ts";
+import { nixHash } from "../_fixtures/trees.ts";
+
+const NULL_SINK = { update(_chunk: Uint8Array) {} };
+
+/** A tree with every oddity NAR and tar disagree on, made with the shell (raw byte names). */
+async function oddTree(root: string): Promise<void> {
+  const long = "n".repeat(150);
+  const script = `
+set -e
+mkdir -p "$1" && cd "$1"
+mkdir -p empty-dir "sp ace/inner" -- "-dash" "${long}/${long}" deep/a/b/c/d
+printf 'x' > a; printf '' > empty-file; printf 'run' > exec.sh; chmod 755 exec.sh
+printf 'nl' > "$(printf 'new\\nline')"
+printf 'raw' > "$(printf 'lat\\351n')"
+printf 'u' > "$(printf '\\360\\237\\230\\200-emoji')"
+printf 'bmp' > "$(printf '\\357\\274\\241-fullwidth')"
+printf 'deep' > deep/a/b/c/d/f
+printf 'long' > "${long}/${long}/${long}.txt"
+ln -s a link-to-file; ln -s deep link-to-dir; ln -s nowhere dangling
+ln -s "$(printf '%0300d' 0)" long-target
+ln a hard-link-of-a
+printf 'A' > B; printf 'b' > b; printf 'dot' > a.b; mkdir a0; printf 'z' > a0/z
+printf 'back' > 'back\\slash'
+`;
+  const r = await run("sh", ["-c", script, "sh", root]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+Deno.test("narHashPath(): the tar stream gives nix-hash's hash on an odd tree", async () => {
+  if (!haveTool("nix-hash") || !haveTool("tar")) return;
+  await using dir = await tmp();
+  const root = `${dir.path}/odd`;
+  await oddTree(root);
+  const expected = await nixHash(root);
+  const viaTar = await narHashDirByTar(root);
+  assert.ok(viaTar, "tar route used");
+  assert.equal(toHex(viaTar), expected);
+  assert.equal(toHex(await narHashPath(root)), expected);
+  assert.equal(toHex(await narHashPath(`${root}/`)), expected);
+  // A subfolder, and a symlink to a folder with a trailing slash (followed at the root only).
+  assert.equal(
+    toHex(await narHashPath(`${root}/deep`)),
+    await nixHash(`${root}/deep`),
+  );
+  assert.equal(
+    toHex(await narHashPath(`${root}/link-to-dir/`)),
+    await nixHash(`${root}/deep`),
+  );
+  assert.equal(
+    toHex(await narHashPath(`${root}/link-to-dir`)),
+    await nixHash(`${root}/link-to-dir`),
+  );
+});
+
+Deno.test("narHashPath(): what tar cannot stream falls back to the walk and its error", async () => {
+  if (!haveTool("tar") || !haveTool("mkfifo")) return;
+  await using dir = await tmp();
+  await Deno.mkdir(`${dir.path}/t`);
+  await Deno.writeTextFile(`${dir.path}/t/a`, "a");
+  assert.equal((await run("mkfifo", [`${dir.path}/t/fifo`])).code, 0);
+  assert.equal(await narHashDirByTar(`${dir.path}/t`), undefined);
+  await assert.rejects(narHashPath(`${dir.path}/t`), (e: Error) => {
+    assert.ok(e instanceof KitError);
+    assert.match(e.message, /it is a FIFO/);
+    return true;
+  });
+});
+
+Deno.test("TarToNar: out-of-order entries and truncated streams are refused, never hashed", () => {
+  const header = (name: string, type: string, size = 0) => {
+    const h = new Uint8Array(512);
+    h.set(new TextEncoder().encode(name));
+    h.set(new TextEncoder().encode("0000644\0"), 100);
+    h.set(
+      new TextEncoder().encode(size.toString(8).padStart(11, "0") + "\0"),
+      124,
+    );
+    h[156] = type.charCodeAt(0);
+    return h;
+  };
+  const t = new TarToNar(NULL_SINK, "x");
+  t.push(header("./", "5"));
+  t.push(header("./b", "0"));
+  assert.throws(() => t.push(header("./a", "0")), /out of NAR order/);
+  const u = new TarToNar(NULL_SINK, "y");
+  u.push(header("./", "5"));
+  u.push(header("./f", "0", 10));
+  u.push(new Uint8Array(5));
+  assert.throws(() => u.end(), /truncated/);
+  const v = new TarToNar(NULL_SINK, "z");
+  v.push(header("./", "5"));
+  assert.throws(() => v.push(header("./h", "1")), /hard link/);
+});
+
+const REAL_NODES = `${ROOT}/../shared/real-nodes`;
+
+Deno.test({
+  name:
+    "narHashPath(): the tar stream gives Nix's own hashes of the real node packs",
+  ignore: !haveRealSources(REAL_NODES),
+  async fn() {
+    if (!haveTool("tar")) return;
+    const readme = await Deno.readTextFile(`${REAL_NODES}/README.md`);
+    const rows = [
+      ...readme.matchAll(
+        /^\| `([^`]+\.tar\.gz)` \| [^|]+ \| `(sha256-[^`]+)` \|/gm,
+      ),
+    ];
+    assert.ok(rows.length >= 3, "README lists the packs");
+    await using dir = await tmp();
+    for (const [, file, sri] of rows) {
+      const into = `${dir.path}/${file}`;
+      await Deno.mkdir(into);
+      const r = await run("tar", ["-xzf", `${REAL_NODES}/${file}`, "-C", into]);
+      assert.equal(r.code, 0, r.stderr);
+      const [top] = [...Deno.readDirSync(into)];
+      const d = await narHashDirByTar(`${into}/${top!.name}`);
+      assert.ok(d, file);
+      assert.equal(toSri(d), sri, file);
+    }
+  },
+});
