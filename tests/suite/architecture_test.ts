@@ -9,7 +9,10 @@
 //   - no import cycles, between files or between folders;
 //   - no unused exports: every name lib/ exports is imported by lib/, tasks/ or bench/, or by a
 //     test when the module itself uses it too (a seam of live code tested directly); a name
-//     only tests import and nothing in the product runs is dead code kept alive by its test.
+//     only tests import and nothing in the product runs is dead code kept alive by its test;
+//   - tests/ mirrors lib/: every *_test.ts sits in tests/<wing>/ (a lib/ folder's name), in
+//     tests/package_set/ (the repository's own package files) or in tests/suite/ (the whole kit),
+//     never directly in tests/ (docs/architecture.md "tests/").
 import assert from "node:assert/strict";
 import { dirname, join, relative, resolve } from "node:path";
 import { ROOT } from "../_helpers.ts";
@@ -240,6 +243,80 @@ Deno.test("architecture: no import cycles between files, nor between lib/ folder
   }
   assert.deepEqual(cyclesOf(files).map((c) => c.join(" <-> ")), []);
   assert.deepEqual(cyclesOf(folders).map((c) => c.join(" <-> ")), []);
+});
+
+/** Folders under tests/ that are no lib/ folder: shared fixtures and the whole-kit groups. */
+const TEST_FOLDERS = new Set(["_fixtures", "golden", "package_set", "suite"]);
+
+/**
+ * What breaks tests/' layout, given every file and folder under tests/ (root-relative) and the
+ * folders of lib/: a test file directly in tests/ or nested deeper than tests/<folder>/, a
+ * folder that names no lib/ folder nor one of TEST_FOLDERS.
+ */
+export function testLayoutBreaches(
+  paths: string[],
+  libFolders: Set<string>,
+): string[] {
+  const out: string[] = [];
+  for (const path of paths) {
+    const parts = path.split("/");
+    if (path.endsWith("_test.ts") && parts.length !== 3) {
+      out.push(
+        `${path}: a test file belongs in tests/<wing>/ (or tests/suite/)`,
+      );
+    }
+    const folder = parts[1]!;
+    if (
+      parts.length > 2 && !libFolders.has(folder) && !TEST_FOLDERS.has(folder)
+    ) {
+      out.push(`${path}: tests/${folder}/ names no folder of lib/`);
+    }
+  }
+  return out;
+}
+
+/** Every file under `dir`, root-relative. */
+function allFiles(dir: string): string[] {
+  return [...Deno.readDirSync(join(ROOT, dir))].flatMap((e) =>
+    e.isDirectory ? allFiles(`${dir}/${e.name}`) : [`${dir}/${e.name}`]
+  ).sort();
+}
+
+Deno.test("architecture: test files sit in tests/<wing>/, mirroring lib/", () => {
+  const libFolders = new Set(
+    [...Deno.readDirSync(join(ROOT, "lib"))].filter((e) => e.isDirectory).map(
+      (e) => e.name,
+    ),
+  );
+  const files = allFiles("tests");
+  assert.ok(files.filter((f) => f.endsWith("_test.ts")).length > 50);
+  assert.deepEqual(testLayoutBreaches(files, libFolders), []);
+});
+
+Deno.test("testLayoutBreaches() names a flat test file, a deep one and an unknown folder", () => {
+  const lib = new Set(["kit", "verify"]);
+  assert.deepEqual(
+    testLayoutBreaches([
+      "tests/_helpers.ts",
+      "tests/kit/cli_test.ts",
+      "tests/verify/verify_helpers.ts",
+      "tests/suite/style_test.ts",
+      "tests/_fixtures/logs/a.log",
+    ], lib),
+    [],
+  );
+  assert.deepEqual(
+    testLayoutBreaches([
+      "tests/cli_test.ts",
+      "tests/kit/deep/cli_test.ts",
+      "tests/misc/x_test.ts",
+    ], lib),
+    [
+      "tests/cli_test.ts: a test file belongs in tests/<wing>/ (or tests/suite/)",
+      "tests/kit/deep/cli_test.ts: a test file belongs in tests/<wing>/ (or tests/suite/)",
+      "tests/misc/x_test.ts: tests/misc/ names no folder of lib/",
+    ],
+  );
 });
 
 Deno.test("cyclesOf() finds a cycle and ignores a chain", () => {
