@@ -19,9 +19,11 @@ async function repoCopy(to: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true });
   for await (const e of Deno.readDir(ROOT)) {
     // bench/ holds bench/data (git-ignored; up to 1 GiB after `deno task bench`), which
-    // bench_test.ts writes while the suite runs in parallel: not part of a clone.
+    // bench_test.ts writes while the suite runs in parallel: not part of a clone; nor is the
+    // download cache cache_dir_test.ts keeps in .cache-test-* meanwhile.
     if (
-      e.name === ".git" || e.name.startsWith(".scratch-") || e.name === "bench"
+      e.name === ".git" || e.name.startsWith(".scratch-") ||
+      e.name.startsWith(".cache-test-") || e.name === "bench"
     ) continue;
     const from = join(ROOT, e.name);
     if (e.isDirectory) await copyTree(from, join(to, e.name));
