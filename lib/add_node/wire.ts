@@ -6,26 +6,13 @@ import { KitError } from "../kit/errors.ts";
 import { parseNix } from "../nix/parse.ts";
 import { replaceSpans } from "../nix/edit.ts";
 import { addFormal, removeFormal } from "../nix/edit_formals.ts";
-import { children, exprChildren, lineIndent } from "../nix/syntax.ts";
+import { findBindingValue } from "../nix/find.ts";
+import { exprChildren, lineIndent } from "../nix/syntax.ts";
 
 /** The list node bound to `customNodes` in the file's outer `let`. */
 function customNodesList(text: string, path: string): SyntaxNode {
-  const file = parseNix(text, path);
-  const find = (n: SyntaxNode): SyntaxNode | undefined => {
-    if (n.name === "Bind") {
-      const ap = n.getChild("AttrPath");
-      if (ap && file.slice(ap) === "customNodes") {
-        const value = exprChildren(n).at(-1);
-        if (value?.name === "List") return value;
-      }
-    }
-    for (const c of children(n)) {
-      const hit = find(c);
-      if (hit) return hit;
-    }
-    return undefined;
-  };
-  const list = find(file.root);
+  const value = findBindingValue(parseNix(text, path), "customNodes");
+  const list = value?.name === "List" ? value : undefined;
   if (!list) {
     throw new KitError(
       `${path}: no \`customNodes = [ … ];\` list: the main package must declare one (see docs/add-node.md)`,

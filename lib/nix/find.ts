@@ -1,5 +1,6 @@
 // Searches over a whole file: every fetcher call (and a path-literal `src`) and every hash
 // attribute with the fetcher it belongs to (fix-hash, verify's pinning check).
+import type { SyntaxNode } from "@lezer/common";
 import type { NixFile } from "./parse.ts";
 import { exprChildren, stringValue } from "./syntax.ts";
 import { isPlaceholderHash } from "../hash/sha256.ts";
@@ -86,4 +87,23 @@ export function findHashSites(file: NixFile): HashSite[] {
     },
   });
   return out;
+}
+
+/** The value of the first binding named `name` anywhere in the file (`customNodes = [ … ];`). */
+export function findBindingValue(
+  file: NixFile,
+  name: string,
+): SyntaxNode | undefined {
+  let found: SyntaxNode | undefined;
+  file.tree.iterate({
+    enter(ref) {
+      if (found) return false;
+      if (ref.name !== "Bind") return;
+      const path = ref.node.getChild("AttrPath");
+      if (!path || file.slice(path) !== name) return;
+      found = exprChildren(ref.node).find((x) => x.name !== "AttrPath");
+      return false;
+    },
+  });
+  return found;
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { SyntaxNode } from "@lezer/common";
 import { readTextIfExists } from "../kit/fsutil.ts";
 import { parseNix } from "../nix/parse.ts";
+import { findBindingValue } from "../nix/find.ts";
 import { children, exprChildren } from "../nix/syntax.ts";
 import { isPlaceholderHash } from "../hash/sha256.ts";
 import { type Add, MAIN_FILE, type PkgFile } from "./types.ts";
@@ -28,17 +29,7 @@ function listOf(
   name: string,
 ): string[] | undefined {
   const file = parseNix(text, path);
-  const find = (n: SyntaxNode): SyntaxNode | undefined => {
-    if (n.name === "Bind" && file.slice(n.getChild("AttrPath") ?? n) === name) {
-      return exprChildren(n).at(-1);
-    }
-    for (const c of children(n)) {
-      const hit = find(c);
-      if (hit) return hit;
-    }
-    return undefined;
-  };
-  const value = find(file.root);
+  const value = findBindingValue(file, name);
   if (!value) return undefined;
   // `[ a ] ++ lib.optionals (…) [ b ]`: every identifier inside list brackets.
   const items: string[] = [];
