@@ -18,6 +18,26 @@ export const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(
 export const SEED_MAIN = `${ROOT}/tests/_fixtures/comfyui_seed.nix`;
 
 /**
+ * Deno's cache folder as this test process uses it (Deno's own default when DENO_DIR is unset).
+ * A child given a HOME of its own keeps it: without it, every `deno run` of a task in a scratch
+ * HOME downloaded the kit's npm packages again (5-9 s each, most of add-node's test time).
+ */
+export const DENO_DIR = Deno.env.get("DENO_DIR") ||
+  (Deno.build.os === "darwin"
+    ? `${Deno.env.get("HOME")}/Library/Caches/deno`
+    : `${
+      Deno.env.get("XDG_CACHE_HOME") || `${Deno.env.get("HOME")}/.cache`
+    }/deno`);
+
+/** The environment of a child process: no colours, DENO_DIR kept, `cwd` as INIT_CWD, then `env`. */
+export function childEnv(
+  cwd: string,
+  env: Record<string, string> = {},
+): Record<string, string> {
+  return { NO_COLOR: "1", DENO_DIR, INIT_CWD: cwd, ...env };
+}
+
+/**
  * Every test file under tests/ (in its wing's folder, tests/<wing>/), root-relative and sorted:
  * what deno.json's test and update-golden tasks must name.
  */
@@ -120,7 +140,7 @@ export async function run(
     cwd: opts.cwd ?? ROOT,
     // INIT_CWD: the folder the command was "typed in" (deno task sets it; tasks resolve paths
     // given on the command line against it), not the one the test runner was started from.
-    env: { NO_COLOR: "1", INIT_CWD: opts.cwd ?? ROOT, ...opts.env },
+    env: childEnv(opts.cwd ?? ROOT, opts.env),
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -262,14 +282,22 @@ export interface TmuxSession extends AsyncDisposable {
   waitFor(re: RegExp): Promise<string>;
 }
 
-/** Starts `cmd` in a new 160-column tmux session; `tmuxArgs` go before the command (`-e VAR=…`). */
+/**
+ * Starts `cmd` in a new 160-column tmux session; `tmuxArgs` go before the command (`-e VAR=…`);
+ * `socketDir` (TMUX_TMPDIR for every tmux call of the session) gives it a private server, which
+ * the process's environment, shared with the files running beside it, must not carry.
+ */
 export async function tmuxSession(
   prefix: string,
   cmd: string,
-  opts: { height?: number; tmuxArgs?: string[] } = {},
+  opts: { height?: number; tmuxArgs?: string[]; socketDir?: string } = {},
 ): Promise<TmuxSession> {
   const session = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
-  const started = await run("tmux", [
+  const env: Record<string, string> = opts.socketDir
+    ? { TMUX_TMPDIR: opts.socketDir }
+    : {};
+  const tmux = (args: string[]) => run("tmux", args, { env });
+  const started = await tmux([
     "new-session",
     "-d",
     "-s",
@@ -284,19 +312,18 @@ export async function tmuxSession(
   if (started.code !== 0) throw new Error(`tmux: ${started.stderr}`);
   return {
     session,
-    keys: (...k) => run("tmux", ["send-keys", "-t", session, ...k]),
+    keys: (...k) => tmux(["send-keys", "-t", session, ...k]),
     async waitFor(re) {
       let screen = "";
       for (let i = 0; i < 200; i++) {
-        screen =
-          (await run("tmux", ["capture-pane", "-p", "-t", session])).stdout;
+        screen = (await tmux(["capture-pane", "-p", "-t", session])).stdout;
         if (re.test(screen)) return screen;
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(`timed out waiting for ${re}; screen:\n${screen}`);
     },
     async [Symbol.asyncDispose]() {
-      await run("tmux", ["kill-session", "-t", session]);
+      await tmux(["kill-session", "-t", session]);
     },
   };
 }

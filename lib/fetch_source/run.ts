@@ -78,7 +78,9 @@ async function withGrantHint<T>(
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof Deno.errors.NotCapable) {
+    if (
+      e instanceof Deno.errors.NotCapable && /write access/.test(e.message)
+    ) {
       throw new KitError(
         `No permission to write into "${root}": ${
           e.message.split(",")[0]

@@ -83,10 +83,17 @@ export async function restoreAll(
     mirrors: ctx.mirrors ?? mirrorsFromEnv(ctxEnv(ctx)),
   };
   if (writes) await Deno.mkdir(paths.sourcesDir, { recursive: true });
-  const results = await inPool(
+  // Every file on disk is read before the first download: a bad one (a folder in its place) is
+  // named the same way on every run, not only when it loses the race against the network.
+  const haves = await inPool(
     manifest.sources,
     jobs,
-    (entry) => restoreOne(entry, run),
+    (entry) => fileSha(join(run.sourcesDir, entry.file)),
+  );
+  const results = await inPool(
+    manifest.sources.map((entry, i) => [entry, haves[i]] as const),
+    jobs,
+    ([entry, have]) => restoreOne(entry, have, run),
   );
 
   const sumsStale =
@@ -124,14 +131,17 @@ async function inPool<T, R>(
   return results;
 }
 
-/** Verifies one entry on disk and, unless checking or dry-running, downloads it when needed. */
+/**
+ * Verifies one entry on disk (`have`: its sha256 there) and, unless checking or dry-running,
+ * downloads it when needed.
+ */
 async function restoreOne(
   entry: SourceEntry,
+  have: string | undefined,
   run: RestoreRun,
 ): Promise<RestoreResult> {
   const { ctx } = run;
   const path = join(run.sourcesDir, entry.file);
-  const have = await fileSha(path);
   if (have === entry.sha256) {
     const size = (await Deno.stat(path)).size;
     if (entry.size === undefined || size === entry.size) {

@@ -729,16 +729,10 @@ Deno.test({
     // A private tmux server: the shared one carries other sessions' environment (INIT_CWD) and
     // may be restarted by them.
     await using sockets = await tmp();
-    const saved = Deno.env.get("TMUX_TMPDIR");
-    Deno.env.set("TMUX_TMPDIR", sockets.path);
-    using _restore = {
-      [Symbol.dispose]: () =>
-        saved === undefined
-          ? Deno.env.delete("TMUX_TMPDIR")
-          : Deno.env.set("TMUX_TMPDIR", saved),
-    };
     // Kept open so the server does not exit (and race a new session) between the two runs.
-    await using _anchor = await tmuxSession("addnode-anchor", "sleep 300");
+    await using _anchor = await tmuxSession("addnode-anchor", "sleep 300", {
+      socketDir: sockets.path,
+    });
     const zip = join(repo.path, "risky.zip");
     await Deno.writeFile(zip, nodeZip(hazardousPack()));
     const file = join(repo.path, ".flox/pkgs/comfyui-node-risky.nix");
@@ -751,7 +745,10 @@ Deno.test({
       `cd ${repo.path} && export INIT_CWD=${repo.path} NO_COLOR=1 && ${argv} risky.zip --source registry:risky@0.1.0 --url https://example.com/risky.zip --nixpkgs-index ${repo.index}; echo "RC${n}=$?"; sleep 60`;
     await assert.rejects(Deno.stat(file));
     for (const [n, answer, rc] of [[1, "n", 1], [2, "y", 0]] as const) {
-      await using t = await tmuxSession("addnode", command(n), { height: 50 });
+      await using t = await tmuxSession("addnode", command(n), {
+        height: 50,
+        socketDir: sockets.path,
+      });
       const screen = await t.waitFor(/Add the pack anyway/);
       assert.match(screen, /install\.py:1: install-script/);
       assert.match(screen, /__init__\.py:14: download/);
@@ -1106,20 +1103,13 @@ Deno.test({
       }),
     );
     await using sockets = await tmp();
-    const saved = Deno.env.get("TMUX_TMPDIR");
-    Deno.env.set("TMUX_TMPDIR", sockets.path);
-    using _restore = {
-      [Symbol.dispose]: () =>
-        saved === undefined
-          ? Deno.env.delete("TMUX_TMPDIR")
-          : Deno.env.set("TMUX_TMPDIR", saved),
-    };
     await using home = await tmp();
     const argv = [Deno.execPath(), ...await taskArgs("add-node", home.path)]
       .map((a) => `'${a}'`).join(" ");
     await using t = await tmuxSession(
       "addnode-wf",
       `cd ${repo.path} && export INIT_CWD=${repo.path} NO_COLOR=1 HOME=${home.path} COMFYKIT_REGISTRY_URL=${registry} && ${argv} --from-workflow wf.json --nixpkgs-index ${repo.index}; echo "RC=$?"; sleep 60`,
+      { socketDir: sockets.path },
     );
     const screen = await t.waitFor(/Add 1 node pack\(s\)\?/);
     assert.match(

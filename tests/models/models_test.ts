@@ -8,7 +8,14 @@ import { main as lockMain } from "../../tasks/lock_workflow.ts";
 import { main } from "../../tasks/models.ts";
 import { parseLock } from "../../lib/comfy/lock_file.ts";
 import { nixString, sriOf, storeName } from "../../lib/models/nix.ts";
-import { captureOutput, haveTool, run, taskArgs, tmp } from "../_helpers.ts";
+import {
+  captureOutput,
+  childEnv,
+  haveTool,
+  run,
+  taskArgs,
+  tmp,
+} from "../_helpers.ts";
 import {
   digestsOf,
   type HubFile,
@@ -342,7 +349,7 @@ async function runMeasured(
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: opts.cwd,
-    env: { NO_COLOR: "1", INIT_CWD: opts.cwd, ...opts.env },
+    env: childEnv(opts.cwd, opts.env),
     stdout: "piped",
     stderr: "piped",
   }).spawn();

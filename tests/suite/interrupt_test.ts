@@ -7,7 +7,7 @@
 // (COMFYKIT_TEST_APPLY_PAUSE_MS: it announces each write on stderr and waits after it).
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { copyTree, ROOT, run, taskArgs, tmp } from "../_helpers.ts";
+import { childEnv, copyTree, ROOT, run, taskArgs, tmp } from "../_helpers.ts";
 import { buildWheel } from "../_fixtures/build.ts";
 import { setup, withFrontendPackage } from "../_fixtures/bump.ts";
 
@@ -73,7 +73,7 @@ async function runAndInterrupt(
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: opts.cwd,
-    env: { NO_COLOR: "1", INIT_CWD: opts.cwd, ...opts.env },
+    env: childEnv(opts.cwd, opts.env),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -288,21 +288,17 @@ async function holdLock(root: string): Promise<() => Promise<void>> {
   };
 }
 
+/** Settles every promise, then rethrows the first failure (no run is left going). */
+async function allOrFirstError<T>(work: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((s) => s.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
 for (const flow of FLOWS) {
   Deno.test(`Ctrl-C in ${flow.name} before, between and after its writes leaves the tree before or fully after`, async () => {
     await using dir = await tmp();
-    // The tree an uninterrupted run leaves.
-    const ref = await flow.prepare(join(dir.path, "ref"));
-    const before = await snapshot(ref.root);
-    const full = await run(Deno.execPath(), ref.args, {
-      cwd: ref.cwd,
-      env: ref.env,
-    });
-    assert.equal(full.code, 0, full.stderr);
-    const after = await snapshot(ref.root);
-    assert.notDeepEqual(after, before, "the flow changes the tree");
-    await ref.dispose?.();
-
     const points: {
       label: string;
       when: RegExp;
@@ -333,39 +329,71 @@ for (const flow of FLOWS) {
       expect: "after",
     });
 
-    for (const [i, point] of points.entries()) {
+    // The uninterrupted run (the tree it leaves) and the interrupted ones, each in its own
+    // copy, all at once: most of their time is the pause after each write.
+    const reference = async () => {
+      const ref = await flow.prepare(join(dir.path, "ref"));
+      const before = await snapshot(ref.root);
+      const full = await run(Deno.execPath(), ref.args, {
+        cwd: ref.cwd,
+        env: ref.env,
+      });
+      assert.equal(full.code, 0, full.stderr);
+      const after = await snapshot(ref.root);
+      assert.notDeepEqual(after, before, "the flow changes the tree");
+      await ref.dispose?.();
+      return { before, after };
+    };
+    const interrupted = async (point: typeof points[number], i: number) => {
       const r = await flow.prepare(join(dir.path, `run${i}`));
-      const release = point.label === "waiting for the lock"
-        ? await holdLock(r.root)
-        : undefined;
-      const out = await runAndInterrupt(r.args, {
-        cwd: r.cwd,
-        env: { ...r.env, COMFYKIT_TEST_APPLY_PAUSE_MS: PAUSE_MS },
-      }, point.when);
-      if (release) {
-        // Our lock is still ours: the interrupted run did not remove another run's lock.
-        assert.match(
-          await Deno.readTextFile(join(r.root, ".flox", "sources", ".lock")),
-          /test-holder/,
+      try {
+        const release = point.label === "waiting for the lock"
+          ? await holdLock(r.root)
+          : undefined;
+        const out = await runAndInterrupt(r.args, {
+          cwd: r.cwd,
+          env: { ...r.env, COMFYKIT_TEST_APPLY_PAUSE_MS: PAUSE_MS },
+        }, point.when);
+        if (release) {
+          // Our lock is still ours: the interrupted run did not remove another run's lock.
+          assert.match(
+            await Deno.readTextFile(join(r.root, ".flox", "sources", ".lock")),
+            /test-holder/,
+          );
+          await release();
+        }
+        const what = `${flow.name}, ${point.label}`;
+        assert.ok(out.sent, `${what}: never reached:\n${out.stderr}`);
+        assert.equal(out.code, 130, `${what}:\n${out.stderr}`);
+        assert.deepEqual(
+          [...Deno.readDirSync(r.tmpDir)].map((e) => e.name),
+          [],
+          `${what}: temp files left`,
         );
-        await release();
+        return {
+          point,
+          what,
+          tree: await snapshot(r.root),
+          stderr: out.stderr,
+        };
+      } finally {
+        await r.dispose?.();
       }
-      const what = `${flow.name}, ${point.label}`;
-      assert.ok(out.sent, `${what}: never reached:\n${out.stderr}`);
-      assert.equal(out.code, 130, `${what}:\n${out.stderr}`);
-      const got = await snapshot(r.root);
-      const want = point.expect === "before" ? before : after;
+    };
+    const [trees, ...runs] = await allOrFirstError<unknown>([
+      reference(),
+      ...points.map(interrupted),
+    ]) as [
+      Awaited<ReturnType<typeof reference>>,
+      ...Awaited<ReturnType<typeof interrupted>>[],
+    ];
+    for (const r of runs) {
+      const want = r.point.expect === "before" ? trees.before : trees.after;
       assert.deepEqual(
-        delta(got, want),
+        delta(r.tree, want),
         [],
-        `${what}: the tree is not ${point.expect} the run:\n${out.stderr}`,
+        `${r.what}: the tree is not ${r.point.expect} the run:\n${r.stderr}`,
       );
-      assert.deepEqual(
-        [...Deno.readDirSync(r.tmpDir)].map((e) => e.name),
-        [],
-        `${what}: temp files left`,
-      );
-      await r.dispose?.();
     }
   });
 }
