@@ -26,6 +26,8 @@ const NOT_SMOKED: Record<string, string> = {
   "bench-nar": "a benchmark (bench_test.ts runs it quick)",
   "bench-startup": "a benchmark (bench_test.ts runs it quick)",
   "bench-outdated": "a benchmark (bench_outdated_test.ts runs it once)",
+  "bench-suite":
+    "runs the whole suite on a fresh clone (inside the suite it would run itself); bench_test.ts checks how it reads the summaries",
   "lock-workflow":
     "needs a Hugging Face Hub: lock_workflow_test.ts runs its deno.json line against the fake Hub",
   models:
