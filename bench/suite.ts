@@ -15,12 +15,12 @@ import { parseSummaries } from "./_summary.ts";
 const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
 const TARGET_S = 120;
 
-async function git(args: string[], cwd = ROOT): Promise<string> {
-  const r = await new Deno.Command("git", { args, cwd, stdin: "null" })
+async function run(cmd: string, args: string[]): Promise<string> {
+  const r = await new Deno.Command(cmd, { args, cwd: ROOT, stdin: "null" })
     .output();
   if (r.code !== 0) {
     throw new Error(
-      `git ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`,
+      `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`,
     );
   }
   return new TextDecoder().decode(r.stdout).trim();
@@ -30,8 +30,9 @@ async function git(args: string[], cwd = ROOT): Promise<string> {
 async function once(shared: boolean) {
   const dir = await Deno.makeTempDir({ prefix: "comfykit-bench-suite-" });
   try {
-    await git(["clone", "-q", ROOT, `${dir}/main`]);
-    if (shared) await Deno.symlink(`${ROOT}/../shared`, `${dir}/shared`);
+    await run("git", ["clone", "-q", ROOT, `${dir}/main`]);
+    // `ln`: Deno.symlink wants unscoped read and write permissions.
+    if (shared) await run("ln", ["-s", `${ROOT}/../shared`, `${dir}/shared`]);
     const t = performance.now();
     const r = await new Deno.Command("deno", {
       args: ["task", "test"],
@@ -74,8 +75,12 @@ const shared = !values["no-shared"] && (() => {
     return false;
   }
 })();
-const head = await git(["rev-parse", "--short", "HEAD"]);
-const dirty = await git(["status", "--porcelain", "--untracked-files=no"]);
+const head = await run("git", ["rev-parse", "--short", "HEAD"]);
+const dirty = await run("git", [
+  "status",
+  "--porcelain",
+  "--untracked-files=no",
+]);
 out(
   `deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, load ${
     Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
