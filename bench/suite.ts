@@ -45,7 +45,12 @@ async function once(shared: boolean) {
     const seconds = (performance.now() - t) / 1000;
     const text = new TextDecoder().decode(r.stdout) +
       new TextDecoder().decode(r.stderr);
-    return { seconds, code: r.code, runs: parseSummaries(text) };
+    return {
+      seconds,
+      code: r.code,
+      runs: parseSummaries(text),
+      tail: text.trimEnd().split("\n").slice(-15).join("\n"),
+    };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -101,7 +106,10 @@ for (let i = 0; i < runs; i++) {
   );
   info(`run ${i + 1}/${runs}: ${r.seconds.toFixed(1)} s, exit ${r.code}`);
   out(`  ${r.seconds.toFixed(1)} s: ${parts.join("; ") || "no test summary"}`);
-  if (r.code !== 0 || r.runs.length === 0) failed = true;
+  if (r.code !== 0 || r.runs.length === 0) {
+    failed = true;
+    info(`the run's last lines:\n${r.tail}`);
+  }
 }
 const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
 out(

@@ -2,7 +2,7 @@
 // `deno task bench` died on INIT_CWD, `deno task bench-freeze` on run access to an npm-installed
 // deno). bench-freeze's own run is bench_freeze_test.ts (through an npm-style launcher).
 import assert from "node:assert/strict";
-import { haveTool, ROOT, run, tmp } from "../_helpers.ts";
+import { haveTool, run, tmp } from "../_helpers.ts";
 import { parseSummaries } from "../../bench/_summary.ts";
 
 Deno.test("deno task bench runs a short benchmark (BENCH_QUICK=1) to the end", async () => {
