@@ -2,7 +2,8 @@
 // process: its environment and working directory. A file that changes either (Deno.env.set,
 // Deno.env.delete, Deno.chdir) would leak into files running beside it (a fake `nix` on PATH, a
 // fixture server's URL in COMFYKIT_PYPI_URL), so those files run afterwards, one at a time.
-// This test keeps deno.json's two lists in step with the files.
+// This test keeps deno.json's two lists in step with the files; deno test runs with --no-check
+// because `deno check` (every file, tests included) has type-checked them just before.
 import assert from "node:assert/strict";
 import { ROOT, testFiles } from "../_helpers.ts";
 
@@ -55,4 +56,22 @@ Deno.test("test files that change the process's env or cwd run serially, the res
       `${f} is in the serial run but changes no process state: let it run in parallel`,
     );
   }
+});
+
+Deno.test("deno test skips its own type check only because deno check has checked every file before it", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  const steps = (config.tasks.test.command as string).split("&&").map((s) =>
+    s.trim()
+  );
+  const check = steps.indexOf("deno check");
+  assert.ok(check >= 0, "the test task runs a bare `deno check` (all files)");
+  steps.forEach((s, i) => {
+    if (!s.startsWith("deno test")) return;
+    assert.match(
+      s,
+      /--no-check/,
+      `${s.slice(0, 40)}…: cold, checking twice costs ~7 s`,
+    );
+    assert.ok(i > check, "deno check runs before deno test --no-check");
+  });
 });
