@@ -20,6 +20,8 @@ import { buildArchive } from "../_fixtures/github.ts";
 /** The tasks a user does not run on the repository: the suite itself and the benchmarks. */
 const NOT_SMOKED: Record<string, string> = {
   test: "runs this suite",
+  "test-parallel": "runs this suite's parallel files (deno task test runs it)",
+  "test-serial": "runs this suite's serial files (deno task test runs it)",
   "update-golden": "rewrites the suite's golden files",
   bench: "a benchmark (bench_test.ts runs it quick)",
   "bench-freeze": "a benchmark (bench_freeze_test.ts runs it quick)",

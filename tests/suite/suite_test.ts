@@ -5,20 +5,19 @@
 // This test keeps deno.json's two lists in step with the files; deno test runs with --no-check
 // because `deno check` (every file, tests included) has type-checked them just before.
 import assert from "node:assert/strict";
-import { ROOT, testFiles } from "../_helpers.ts";
+import { ROOT, run, testFiles, tmp } from "../_helpers.ts";
 
 const PROCESS_STATE = /\bDeno\.(env\.(set|delete)|chdir)\(/;
 
-/** The test files of the parallel run's --ignore and of the serial run, from deno.json. */
+/** The test files of the parallel run's --ignore and of the serial run, from deno.json's tasks. */
 export function testGroups(
-  command: string,
+  tasks: Record<string, { command: string }>,
 ): { ignored: string[]; serial: string[] } {
-  const runs = command.split("&&").map((s) => s.trim()).filter((s) =>
-    s.startsWith("deno test")
-  );
-  assert.equal(runs.length, 2, "deno.json's test task runs deno test twice");
-  const [parallel, serial] = runs as [string, string];
-  assert.match(parallel, /--parallel/);
+  const parallel = tasks["test-parallel"]!.command;
+  const serial = tasks["test-serial"]!.command;
+  assert.match(parallel, /^deno test .*--parallel/);
+  assert.match(serial, /^deno test /);
+  assert.doesNotMatch(serial, /--parallel/);
   const ignore = /--ignore=(\S+)/.exec(parallel)?.[1] ?? "";
   return {
     ignored: ignore.split(",").filter((s) => s !== ""),
@@ -28,7 +27,7 @@ export function testGroups(
 
 Deno.test("test files that change the process's env or cwd run serially, the rest in parallel", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-  const { ignored, serial } = testGroups(config.tasks.test.command);
+  const { ignored, serial } = testGroups(config.tasks);
   assert.deepEqual(
     ignored,
     serial,
@@ -58,20 +57,67 @@ Deno.test("test files that change the process's env or cwd run serially, the res
   }
 });
 
-Deno.test("deno test skips its own type check only because deno check has checked every file before it", async () => {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-  const steps = (config.tasks.test.command as string).split("&&").map((s) =>
-    s.trim()
-  );
+Deno.test("deno task test type-checks every file once, then runs both test runs without checking again", async () => {
+  const { tasks } = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  const steps = (tasks.test.command as string).split("&&").map((s) => s.trim());
   const check = steps.indexOf("deno check");
   assert.ok(check >= 0, "the test task runs a bare `deno check` (all files)");
-  steps.forEach((s, i) => {
-    if (!s.startsWith("deno test")) return;
+  assert.equal(
+    steps.findIndex((s) => s.includes("tests/_run.ts")),
+    check + 1,
+    "tests/_run.ts (both test runs) comes right after deno check",
+  );
+  for (const name of ["test-parallel", "test-serial"]) {
+    // Cold, the second check cost ~7 s on a fresh clone.
+    assert.match(tasks[name].command, /^deno test --no-check /, name);
+  }
+  const runner = await Deno.readTextFile(`${ROOT}/tests/_run.ts`);
+  for (const name of ["test-parallel", "test-serial"]) {
     assert.match(
-      s,
-      /--no-check/,
-      `${s.slice(0, 40)}…: cold, checking twice costs ~7 s`,
+      runner,
+      new RegExp(`"task", "${name}"`),
+      `_run.ts runs ${name}`,
     );
-    assert.ok(i > check, "deno check runs before deno test --no-check");
-  });
+  }
+});
+
+Deno.test("tests/_run.ts runs both test runs side by side, prints the serial report after the parallel one, and fails when either fails", async () => {
+  await using dir = await tmp();
+  const cases = [
+    { par: 0, ser: 3, want: 3 },
+    { par: 5, ser: 0, want: 5 },
+    { par: 5, ser: 3, want: 5 },
+    { par: 0, ser: 0, want: 0 },
+  ];
+  for (const c of cases) {
+    // The serial stand-in finishes first and says so on both streams; the parallel one waits
+    // until the serial one has ended (it polls for its mark, 10 s at most, then exits 9), so the
+    // two must overlap.
+    await Deno.writeTextFile(
+      `${dir.path}/deno.json`,
+      JSON.stringify({
+        tasks: {
+          "test-serial":
+            `sh -c 'echo serial-out; echo serial-err >&2; touch serial-done; exit ${c.ser}'`,
+          "test-parallel":
+            `sh -c 'echo parallel-start; i=0; while [ ! -e serial-done ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; [ -e serial-done ] || exit 9; echo parallel-end; exit ${c.par}'`,
+        },
+      }),
+    );
+    await Deno.remove(`${dir.path}/serial-done`).catch(() => {});
+    const r = await run(Deno.execPath(), [
+      "run",
+      "-q",
+      "--allow-run=deno",
+      `${ROOT}/tests/_run.ts`,
+    ], { cwd: dir.path });
+    assert.equal(r.code, c.want, JSON.stringify(c) + r.stderr);
+    const lines = r.stdout.split("\n").filter((l) => l !== "");
+    assert.deepEqual(
+      lines,
+      ["parallel-start", "parallel-end", "serial-out"],
+      JSON.stringify(c),
+    );
+    assert.match(r.stderr, /serial-err/);
+  }
 });
