@@ -3,7 +3,7 @@
 // or folder name). The one discovery every task uses: verify, remove-package, outdated, release.
 //
 //   for (const p of await discoverPackageFiles(root)) console.log(p.attr, p.file);
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { KitError } from "../kit/errors.ts";
 import { PKGS_DIR } from "./paths.ts";
 
@@ -15,6 +15,8 @@ export interface PackageFileRef {
   file: string;
   /** The file read, symlinks resolved (Nix resolves relative paths from the target's folder). */
   abs: string;
+  /** `abs` relative to the root (`file` unless a symlink led elsewhere): where `./x` starts. */
+  at: string;
 }
 
 /** What {@link discoverPackageFiles} found that Flox cannot use. */
@@ -36,6 +38,8 @@ export async function discoverPackageFiles(
 ): Promise<PackageFileRef[]> {
   const dir = join(root, PKGS_DIR);
   const found: PackageFileRef[] = [];
+  let canonical: string | undefined;
+  const realRoot = async () => canonical ??= await Deno.realPath(root);
   const dangling: string[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {
@@ -48,19 +52,24 @@ export async function discoverPackageFiles(
         continue;
       }
       if (st.isFile && e.name.endsWith(".nix")) {
+        const file = `${PKGS_DIR}/${e.name}`;
+        const real = e.isSymlink ? await Deno.realPath(abs) : undefined;
         found.push({
           attr: e.name.slice(0, -4),
-          file: `${PKGS_DIR}/${e.name}`,
-          abs: e.isSymlink ? await Deno.realPath(abs) : abs,
+          file,
+          abs: real ?? abs,
+          at: real ? relative(await realRoot(), real) : file,
         });
       } else if (st.isDirectory) {
         const inner = join(abs, "default.nix");
         const ist = await Deno.stat(inner).catch(() => undefined);
         if (ist?.isFile) {
+          const real = await Deno.realPath(inner);
           found.push({
             attr: e.name,
             file: `${PKGS_DIR}/${e.name}/default.nix`,
-            abs: await Deno.realPath(inner),
+            abs: real,
+            at: relative(await realRoot(), real),
           });
         }
       }

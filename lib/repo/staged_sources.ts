@@ -53,8 +53,9 @@ export function stageManifest(cs: Changeset, m: Manifest): void {
 
 /**
  * The `.flox/sources` file a package's `src` names, when it is a path into that folder
- * (`${pname}-${version}` and the like resolved); `pkgFile` is the package file, root-relative.
- * Given the file's text, a file that does not parse names none.
+ * (`${pname}-${version}` and the like resolved); `pkgFile` is where Nix reads the package file
+ * from, root-relative: for a symlink its target, whose folder relative paths start at (Nix 2.8
+ * resolves them so). Given the file's text, a file that does not parse names none.
  */
 export function vendoredFileOf(
   pkg: PackageInfo | string,
@@ -79,24 +80,30 @@ export function vendoredFileOf(
 /**
  * True when the package file `path` with `text` uses the vendored `file`: its src resolves to
  * it, or its code (comments left out) names it. A file that does not parse counts as a user
- * when its text names the file at all: a source is never dropped on a guess.
+ * when its text names the file at all: a source is never dropped on a guess. `at` is where Nix
+ * reads the file from when `path` is a symlink (see {@link vendoredFileOf}).
  */
-export function usesSource(text: string, path: string, file: string): boolean {
+export function usesSource(
+  text: string,
+  path: string,
+  file: string,
+  at = path,
+): boolean {
   const nix = tryParseNix(text, path);
   if (nix instanceof KitError) return text.includes(file);
   return codeOnly(nix).includes(file) ||
-    vendoredFileOf(readPackage(nix), path) === file;
+    vendoredFileOf(readPackage(nix), at) === file;
 }
 
 /**
  * Every package file (root-relative) as staged, plus those on disk as Flox finds them
- * (`lib/repo/package_files.ts`: `*.nix`, `*\/default.nix`, symlinks followed).
+ * (`lib/repo/package_files.ts`: `*.nix`, `*\/default.nix`, symlinks followed), each with where
+ * Nix reads it from (a symlink's target, root-relative; a staged file is read where it is).
  */
-async function packageFiles(cs: Changeset): Promise<string[]> {
-  const files = new Set(
-    cs.paths().filter((p) =>
-      p.startsWith(`${PKGS_DIR}/`) && p.endsWith(".nix")
-    ),
+async function packageFiles(cs: Changeset): Promise<Map<string, string>> {
+  const files = new Map(
+    cs.paths().filter((p) => p.startsWith(`${PKGS_DIR}/`) && p.endsWith(".nix"))
+      .map((p) => [p, p]),
   );
   // Dangling links and duplicates are verify's to report; a missing folder has no users.
   const problems: DiscoveryProblems = { dangling: [], duplicates: [] };
@@ -104,8 +111,8 @@ async function packageFiles(cs: Changeset): Promise<string[]> {
     if (e instanceof KitError) return [];
     throw e;
   });
-  for (const p of found) files.add(p.file);
-  return [...files].sort();
+  for (const p of found) if (!files.has(p.file)) files.set(p.file, p.at);
+  return new Map([...files].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
@@ -118,9 +125,9 @@ export async function sourceUsers(
   pending: Readonly<Record<string, string>> = {},
 ): Promise<string[]> {
   const users: string[] = [];
-  for (const rel of await packageFiles(cs)) {
+  for (const [rel, at] of await packageFiles(cs)) {
     const text = pending[rel] ?? await readStaged(cs, rel);
-    if (text !== undefined && usesSource(text, rel, file)) users.push(rel);
+    if (text !== undefined && usesSource(text, rel, file, at)) users.push(rel);
   }
   return users;
 }

@@ -30,6 +30,7 @@ export async function listPackageFiles(root: string): Promise<Listing> {
   const pkgs: PkgFile[] = found.map((p) => ({
     rel: p.file,
     abs: p.abs,
+    at: p.at,
     name: p.attr,
   }));
   const byRel = new Map(pkgs.map((p) => [p.rel, p]));

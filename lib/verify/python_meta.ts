@@ -250,7 +250,8 @@ export async function checkVendoredMeta(
   const dists = await Promise.all(
     pkgs.filter((p) => wired.has(p.name)).map((p) => ({
       p,
-      f: p.info ? vendoredFileOf(p.info, p.rel) : undefined,
+      // A symlinked file's relative src starts at its target's folder, as Nix reads it.
+      f: p.info ? vendoredFileOf(p.info, p.at) : undefined,
     }))
       .filter((x): x is { p: PkgFile; f: string } =>
         x.f !== undefined && good.has(x.f)

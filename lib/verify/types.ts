@@ -53,6 +53,8 @@ export interface PkgFile {
   /** Path relative to the repository root (`.flox/pkgs/foo.nix`). */
   rel: string;
   abs: string;
+  /** Where Nix reads it from, root-relative (a symlink's target; else `rel`). */
+  at: string;
   /** The package's attribute name (file name without `.nix`). */
   name: string;
   file?: NixFile | undefined;

@@ -37,6 +37,7 @@ function packageWith(src: string): PkgFile {
   return {
     rel: ".flox/pkgs/x.nix",
     abs: "/r/.flox/pkgs/x.nix",
+    at: ".flox/pkgs/x.nix",
     name: "x",
     file,
     info: readPackage(file),

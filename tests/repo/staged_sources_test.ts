@@ -3,7 +3,14 @@
 // a comment does not), the staged manifest write, and remove-package run as users run it.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { copyTree, ROOT, run, runTaskProcess, tmp } from "../_helpers.ts";
+import {
+  copyTree,
+  haveTool,
+  ROOT,
+  run,
+  runTaskProcess,
+  tmp,
+} from "../_helpers.ts";
 import { Changeset } from "../../lib/kit/changeset.ts";
 import {
   sourceUsers,
@@ -223,4 +230,51 @@ Deno.test("bump's and new-package's drop keep a source a staged package still us
   assert.equal(dropped.removed, `.flox/sources/${SPANDREL}`);
   assert.deepEqual(dropped.entries, [`spandrel 0.4.0 (${SPANDREL})`]);
   assert.ok(!(await cs.readText("sources-manifest.json"))!.includes(SPANDREL));
+});
+
+Deno.test("sourceUsers() reads a symlinked package's relative src from the link's target, as Nix does", async () => {
+  await using dir = await tmp();
+  await copyTree(join(ROOT, ".flox"), join(dir.path, ".flox"));
+  await Deno.copyFile(
+    join(ROOT, "sources-manifest.json"),
+    join(dir.path, "sources-manifest.json"),
+  );
+  const deep = join(dir.path, ".flox/pkgs/impl/deep");
+  await Deno.mkdir(deep, { recursive: true });
+  // From the target's folder ../../../sources is .flox/sources; from the link's, outside the root.
+  const via = "../../../sources/";
+  await Deno.writeTextFile(
+    join(deep, "upscaler.nix"),
+    UPSCALER.replace("../../.flox/sources/", via),
+  );
+  await Deno.symlink(
+    "impl/deep/upscaler.nix",
+    join(dir.path, ".flox/pkgs/upscaler.nix"),
+  );
+  if (haveTool("nix-instantiate")) {
+    // The oracle: Nix 2.8 resolves a relative path in a symlinked file from the target's folder.
+    await Deno.writeTextFile(
+      join(deep, "probe.nix"),
+      `builtins.toString ${via}x`,
+    );
+    const probe = join(dir.path, ".flox/pkgs/probe.nix");
+    await Deno.symlink("impl/deep/probe.nix", probe);
+    const r = await run("nix-instantiate", ["--eval", probe]);
+    await Deno.remove(probe);
+    assert.equal(
+      r.stdout.trim(),
+      JSON.stringify(`${await Deno.realPath(dir.path)}/.flox/sources/x`),
+      r.stderr,
+    );
+  }
+  const cs = new Changeset(dir.path);
+  assert.deepEqual(await sourceUsers(cs, SPANDREL), [
+    ".flox/pkgs/spandrel.nix",
+    ".flox/pkgs/upscaler.nix",
+  ]);
+  // Dropping spandrel.nix's claim keeps the file: the symlinked package still uses it.
+  cs.remove(".flox/pkgs/spandrel.nix");
+  assert.deepEqual((await stageSourceDrop(cs, SPANDREL)).usedBy, [
+    ".flox/pkgs/upscaler.nix",
+  ]);
 });

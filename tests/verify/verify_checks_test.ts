@@ -44,6 +44,7 @@ function pkg(name: string, text: string): PkgFile {
   return {
     rel: `.flox/pkgs/${name}.nix`,
     abs: `/x/.flox/pkgs/${name}.nix`,
+    at: `.flox/pkgs/${name}.nix`,
     name,
     file,
     info: readPackage(file),
