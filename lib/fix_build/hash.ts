@@ -6,8 +6,11 @@
 //   const mismatches = parseMismatches(log);
 //   const cands = await collectCandidates(root, await packageFiles(root));
 //   const { fixes, unmatched } = await matchMismatches(mismatches, cands);
-import { PKGS_DIR } from "../repo/paths.ts";
-import { basename, join, relative } from "node:path";
+import {
+  discoverPackageFiles,
+  type PackageFileRef,
+} from "../repo/package_files.ts";
+import { basename, relative } from "node:path";
 import { derivationName, stripAnsi } from "./log.ts";
 import { KitError } from "../kit/errors.ts";
 import { parseHash, sameDigest, toSri, tryParseHash } from "../hash/sha256.ts";
@@ -216,27 +219,25 @@ export async function readBytes(
   }
 }
 
-/** The .nix files under `.flox/pkgs/` of a repository (KitError when there is no such folder). */
-export async function packageFiles(root: string): Promise<string[]> {
-  const dir = join(root, PKGS_DIR);
-  const out: string[] = [];
+/**
+ * The package files under `.flox/pkgs/` as Flox finds them (`NAME.nix`, `NAME/default.nix`,
+ * symlinks followed: `abs` is the file an edit changes, a link's target), sorted by path. No
+ * such folder is a KitError; dangling links and duplicates are verify's to report.
+ */
+export async function packageFileRefs(root: string): Promise<PackageFileRef[]> {
   try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && e.name.endsWith(".nix")) out.push(join(dir, e.name));
-    }
+    return await discoverPackageFiles(root, { dangling: [], duplicates: [] });
   } catch (e) {
-    // NotADirectory: the root (or .flox, or .flox/pkgs) is a file.
-    if (
-      e instanceof Deno.errors.NotFound ||
-      e instanceof Deno.errors.NotADirectory
-    ) {
-      throw new KitError(
-        `No .flox/pkgs/ in "${root}"; run fix-hash in the repository or give --root DIR`,
-      );
-    }
-    throw e;
+    if (!(e instanceof KitError)) throw e;
+    throw new KitError(
+      `No .flox/pkgs/ in "${root}"; run fix-hash in the repository or give --root DIR`,
+    );
   }
-  return out.sort();
+}
+
+/** The files {@link packageFileRefs} lists, as the paths an edit writes. */
+export async function packageFiles(root: string): Promise<string[]> {
+  return (await packageFileRefs(root)).map((p) => p.abs);
 }
 
 /**

@@ -5,7 +5,7 @@ import { basename, join, relative } from "node:path";
 import { parseNix } from "../nix/parse.ts";
 import { type PackageInfo, readPackage } from "../nix/query.ts";
 import { normalizeName } from "../python/names.ts";
-import { packageFiles, readText } from "./hash.ts";
+import { packageFileRefs, readText } from "./hash.ts";
 import { packageOfDerivation } from "./findings.ts";
 import { fileAttrOf, isMainVariant } from "../repo/paths.ts";
 
@@ -34,29 +34,35 @@ function attrOfFile(path: string): string | undefined {
   return ATTR.test(stem) ? stem : undefined;
 }
 
-/** Reads and parses every .nix file under .flox/pkgs/ (a syntax error is a KitError naming it). */
+/** Reads and parses every package file under .flox/pkgs/ (a syntax error is a KitError naming it). */
 export async function loadPackages(root: string): Promise<PackageFile[]> {
   const out: PackageFile[] = [];
-  for (const abs of await packageFiles(root)) {
-    if (isMainVariant(attrOfFile(abs) ?? "")) continue;
-    out.push(await loadPackage(root, abs));
+  for (const p of await packageFileRefs(root)) {
+    if (isMainVariant(p.attr)) continue;
+    out.push(await loadPackage(root, p.abs, p));
   }
   return out;
 }
 
-/** Reads and parses one package file. */
+/**
+ * Reads and parses one package file; `found` (from the folder's listing) gives the name Flox
+ * sees it under and its attribute, which a link or `NAME/default.nix` does not show in `abs`.
+ */
 export async function loadPackage(
   root: string,
   abs: string,
+  found?: { file: string; attr: string },
 ): Promise<PackageFile> {
-  const file = relative(root, abs);
+  const file = found?.file ?? relative(root, abs);
   const text = await readText(abs, file);
   return {
     abs,
     file,
     text,
     info: readPackage(parseNix(text, file)),
-    attr: attrOfFile(abs),
+    attr: found
+      ? (ATTR.test(found.attr) ? found.attr : undefined)
+      : attrOfFile(abs),
   };
 }
 

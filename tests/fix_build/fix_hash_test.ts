@@ -549,3 +549,41 @@ Deno.test("fix-hash without write permission for --root's .flox/pkgs is one erro
     ["nunchaku.nix", "spandrel.nix"],
   );
 });
+
+Deno.test("fix-hash finds NAME/default.nix and symlinked package files, as Flox does, and keeps the link", async () => {
+  await using dir = await tmp();
+  const root = `${dir.path}/repo`;
+  await mkdir(`${root}/.flox/pkgs/nunchaku`, { recursive: true });
+  await mkdir(`${root}/.flox/pkgs/impl`, { recursive: true });
+  await Deno.writeTextFile(
+    `${root}/.flox/pkgs/nunchaku/default.nix`,
+    GITHUB_PACKAGE,
+  );
+  await Deno.writeTextFile(
+    `${root}/.flox/pkgs/impl/spandrel.nix`,
+    PYPI_PACKAGE,
+  );
+  await Deno.symlink("impl/spandrel.nix", `${root}/.flox/pkgs/spandrel.nix`);
+  await Deno.writeTextFile(
+    `${root}/build.log`,
+    [
+      modern("spandrel-0.4.0.tar.gz", FAKE, GOT_B),
+      legacy("source", ZERO32, GOT_A_NIX32),
+    ].join("\n"),
+  );
+  const r = await captureOutput(() =>
+    main([`${root}/build.log`, "--root", root])
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    await Deno.readTextFile(`${root}/.flox/pkgs/nunchaku/default.nix`),
+    GITHUB_PACKAGE.replace(`sha256 = "${ZERO32}";`, `hash = "${GOT_A}";`),
+  );
+  // The link's target changed; the link is still a link.
+  assert.ok((await Deno.lstat(`${root}/.flox/pkgs/spandrel.nix`)).isSymlink);
+  const spandrel = await Deno.readTextFile(`${root}/.flox/pkgs/spandrel.nix`);
+  assert.equal(
+    readPackage(parseNix(spandrel)).src!.attrs.get("hash")!.value,
+    GOT_B,
+  );
+});
