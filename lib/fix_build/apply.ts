@@ -9,7 +9,7 @@ import { parseNix } from "../nix/parse.ts";
 import type { Action } from "./plan.ts";
 
 /** A file whose text the actions change. */
-export interface Changed {
+interface Changed {
   abs: string;
   file: string;
   before: string;

@@ -4,7 +4,7 @@ import { onPath, stream } from "../kit/command.ts";
 import { writeErr } from "../kit/log.ts";
 
 /** A finished build: its exit code and everything it printed (stdout and stderr, interleaved). */
-export interface BuildOutput {
+interface BuildOutput {
   code: number;
   output: string;
 }

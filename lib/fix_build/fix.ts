@@ -33,7 +33,7 @@ export interface BuildCommand {
 }
 
 /** Options of fixBuild (what tasks/fix_build.ts and tasks/fix_hash.ts parsed). */
-export interface FixBuildOptions {
+interface FixBuildOptions {
   root: string;
   /** --file values (as typed), checked to be under .flox/pkgs/. */
   files?: string[] | undefined;

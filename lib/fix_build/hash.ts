@@ -132,7 +132,7 @@ function matchesSpecified(site: HashSite, specified: string): boolean {
 }
 
 /** Derivation names a fetcher call produces (`source` for GitHub/zip, the URL's file name, …). */
-export function expectedNames(
+function expectedNames(
   f: Fetcher | undefined,
   pname?: string,
   version?: string,

@@ -3,7 +3,7 @@
 import { normalizeName } from "../python/names.ts";
 
 /** Import name (dotted prefixes allowed) → PyPI distribution. */
-export const MODULE_DISTRIBUTIONS: Readonly<Record<string, string>> = {
+const MODULE_DISTRIBUTIONS: Readonly<Record<string, string>> = {
   cv2: "opencv-python",
   PIL: "pillow",
   yaml: "pyyaml",

@@ -25,7 +25,7 @@ import {
 } from "./edits.ts";
 
 /** An edit of one package file. */
-export interface PlannedEdit {
+interface PlannedEdit {
   target: PackageFile;
   /** Text in, text out (re-parsed by the Nix-file library). */
   apply: (text: string) => string;
@@ -47,14 +47,14 @@ export interface Action {
   done?: boolean | undefined;
 }
 
-export interface PlanContext {
+interface PlanContext {
   root: string;
   pkgs: PackageFile[];
   nixpkgs: NixpkgsLookup;
 }
 
 /** The systems a platform condition may name (the package set's four). */
-export const KNOWN_SYSTEMS = [
+const KNOWN_SYSTEMS = [
   "x86_64-linux",
   "aarch64-linux",
   "x86_64-darwin",

@@ -15,7 +15,7 @@ import { argPath } from "../kit/cli.ts";
 import { UsageError } from "../kit/errors.ts";
 import { checkWriteAccess, PKGS_DIR } from "../repo/paths.ts";
 import type { BuildCommand } from "./fix.ts";
-export { fixBuild, type FixBuildOptions, floxBuild } from "./fix.ts";
+export { fixBuild, floxBuild } from "./fix.ts";
 
 /** fix-hash's filter: fix-build on hash mismatches only. */
 export const HASH_ONLY = {
@@ -54,7 +54,7 @@ export const askFile: Chooser = async (
 };
 
 /** How fix-build and fix-hash take a log: LOG, "-" or nothing (stdin), or a build to run. */
-export interface LogArgs {
+interface LogArgs {
   positionals: string[];
   run: string | undefined;
   /** The usage error for a LOG given with --run. */

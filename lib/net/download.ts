@@ -16,9 +16,8 @@ import {
 } from "./http.ts";
 import { applyMirrors, type Mirror } from "./mirrors.ts";
 
-export type { EnvLike } from "../kit/env.ts";
 export type { ProgressSink } from "../kit/progress.ts";
-export { createProgress, formatBytes } from "../kit/progress.ts";
+export { createProgress } from "../kit/progress.ts";
 
 /**
  * Downloaded bytes that differ from the expected sha256 or size: the source changed, or the
@@ -27,7 +26,7 @@ export { createProgress, formatBytes } from "../kit/progress.ts";
 export class MismatchError extends KitError {}
 
 /** Options for {@link download}. */
-export interface DownloadOptions extends RequestOptions {
+interface DownloadOptions extends RequestOptions {
   /** Final path; written only after verification (temp file beside it, then rename). */
   dest: string;
   /** Expected sha256 (hex); a mismatch is an error naming both hashes. */
@@ -175,28 +174,6 @@ function verify(
       `${label}: size mismatch for ${from}: expected ${expectedSize} bytes, got ${size}; nothing was written`,
     );
   }
-}
-
-/**
- * Copies a local file to `dest` through a temp file beside it, verifying its sha256 (hex) before
- * the rename.
- */
-export async function copyVerified(
-  src: string,
-  dest: string,
-  sha256: string,
-): Promise<{ sha256: string; size: number }> {
-  const file = await Deno.open(src, { read: true });
-  return await streamToTemp(
-    file.readable,
-    dest,
-    () => {},
-    () => {},
-    (_tmp, got, size) => {
-      verify(src, src, sha256.toLowerCase(), undefined, got, size);
-      return Promise.resolve();
-    },
-  );
 }
 
 /**

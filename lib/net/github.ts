@@ -9,7 +9,7 @@ import { parseWith } from "../kit/schema.ts";
 
 /** Default web and API base URLs. */
 export const DEFAULT_GITHUB_URL = "https://github.com";
-export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
+const DEFAULT_GITHUB_API_URL = "https://api.github.com";
 
 /** GitHub's web base (archives): `COMFYKIT_GITHUB_URL` or https://github.com. */
 export function githubUrl(env: EnvLike = Deno.env): string {
@@ -219,21 +219,8 @@ async function resolveRef(
   return obj.sha;
 }
 
-/** The commit a tag points at (annotated tags peeled); a KitError when there is no such tag. */
-export async function resolveTag(
-  apiBase: string,
-  owner: string,
-  repo: string,
-  tag: string,
-  opts: RequestOptions = {},
-): Promise<string> {
-  const sha = await resolveRef(apiBase, owner, repo, `tags/${tag}`, opts);
-  if (!sha) throw new KitError(`${owner}/${repo} has no tag "${tag}"`);
-  return sha;
-}
-
 /** What a revision names: a full commit id, a tag (with its commit) or a branch (with its head). */
-export type RevKind =
+type RevKind =
   | { kind: "commit"; commit: string }
   | { kind: "tag"; commit: string }
   | { kind: "branch"; commit: string };

@@ -15,7 +15,7 @@ import { baseUrlFrom, type EnvLike } from "../kit/env.ts";
 import { parseWith } from "../kit/schema.ts";
 
 /** The default PyPI base URL. */
-export const DEFAULT_PYPI_URL = "https://pypi.org";
+const DEFAULT_PYPI_URL = "https://pypi.org";
 
 /** PyPI's base URL: `COMFYKIT_PYPI_URL` or https://pypi.org (no trailing slash). */
 export function pypiUrl(env: EnvLike = Deno.env): string {
@@ -58,7 +58,7 @@ const projectSchema = releaseSchema.extend({
 });
 
 /** One file of a release, as PyPI describes it (validated). */
-export type PypiFile = z.infer<typeof fileSchema>;
+type PypiFile = z.infer<typeof fileSchema>;
 /** A release: project info and its files (`urls`). */
 export type PypiRelease = z.infer<typeof releaseSchema>;
 
@@ -209,7 +209,7 @@ export function pickFile(
 }
 
 /** One release of a project: its version and whether every file of it is yanked. */
-export interface ReleaseVersion {
+interface ReleaseVersion {
   version: string;
   yanked: boolean;
 }
@@ -254,7 +254,7 @@ export async function fetchReleaseVersions(
  * The project and version a wheel or sdist file name states (`spandrel-0.4.0-py3-none-any.whl`,
  * `spandrel-0.4.0.tar.gz`), or undefined when it is neither.
  */
-export function distFileParts(
+function distFileParts(
   file: string,
 ): { name: string; version: string } | undefined {
   const wheel = /^([^-]+)-([^-]+)(?:-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$/.exec(

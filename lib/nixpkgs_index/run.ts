@@ -20,7 +20,7 @@ import {
 } from "../nix/nixpkgs_index.ts";
 
 /** What to index and where to write it. */
-export interface IndexOptions {
+interface IndexOptions {
   /** The repository root (--root). */
   root: string;
   /** The index file (absolute). */
@@ -39,7 +39,7 @@ export interface IndexOptions {
 }
 
 /** The new index and how it differs from the old one. */
-export interface IndexResult {
+interface IndexResult {
   /** The serialized index. */
   text: string;
   /** `+ attr v`, `- attr v`, `~ attr a -> b` lines. */

@@ -3,7 +3,7 @@
 import type { Constraint } from "./versions.ts";
 
 /** Where a row stands. */
-export type Status =
+type Status =
   | "current"
   | "newer"
   | "held"
@@ -40,7 +40,7 @@ export interface Report {
 }
 
 /** The status column: "held by comfyui 0.3.75" names the holders. */
-export function statusText(row: Row): string {
+function statusText(row: Row): string {
   if (row.status !== "held") return row.status;
   const by = [...new Set((row.heldBy ?? []).map((c) => c.by))];
   return `held by ${by.join(", ")}`;

@@ -40,12 +40,12 @@ import {
 import { parseRequirement } from "../python/pep508.ts";
 import type { Requirements } from "./inputs.ts";
 
-export type { FailOn, Report, Row, Status } from "./report.ts";
-export { fails, renderTable, statusText, summary } from "./report.ts";
+export type { FailOn, Report, Row } from "./report.ts";
+export { fails, renderTable, summary } from "./report.ts";
 export { openNixpkgsForFlag } from "../nix/nixpkgs.ts";
 
 /** Options of {@link outdated}. */
-export interface OutdatedOptions {
+interface OutdatedOptions {
   root: string;
   /** Consider pre-releases. */
   pre: boolean;

@@ -26,7 +26,7 @@ export function tagCandidates(tags: readonly { name: string }[]): Candidate[] {
 }
 
 /** Candidates that may be chosen: not yanked, final unless `pre`; newest first by version order. */
-export function eligible(
+function eligible(
   candidates: readonly Candidate[],
   pre: boolean,
 ): Candidate[] {
@@ -70,7 +70,7 @@ export function constraintsOn(
 }
 
 /** Where a package stands against upstream. */
-export interface Standing {
+interface Standing {
   status: "current" | "newer" | "held" | "unknown";
   /** Why there is no comparison, for status "unknown". */
   reason?: string | undefined;

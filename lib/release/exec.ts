@@ -34,7 +34,7 @@ export async function perform(
 }
 
 /** The last non-empty line of a command's output, for a one-line error. */
-export function lastLine(text: string): string {
+function lastLine(text: string): string {
   return text.trim().split("\n").map((l) => l.trim()).filter(Boolean).at(-1) ??
     "";
 }

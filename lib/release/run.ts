@@ -49,7 +49,7 @@ const RELEASED_PACKAGES: readonly string[] = [
 ];
 
 /** Options of {@link release}. */
-export interface ReleaseOptions {
+interface ReleaseOptions {
   root: string;
   org?: string | undefined;
   remote: string;
@@ -66,7 +66,7 @@ export interface ReleaseOptions {
 }
 
 /** What happened to each step. */
-export interface ReleaseResult {
+interface ReleaseResult {
   version: string;
   tag: string;
   steps: { id: string; title: string; outcome: string }[];

@@ -4,7 +4,7 @@ import { startServer } from "../_fixtures/server.ts";
 import { hexOf } from "../_fixtures/build.ts";
 import { ROOT, tmp } from "../_helpers.ts";
 import { applyMirrors, parseMirrors } from "../../lib/net/mirrors.ts";
-import { copyVerified, download } from "../../lib/net/download.ts";
+import { download } from "../../lib/net/download.ts";
 import { describeError, type FetchFn, fetchJson } from "../../lib/net/http.ts";
 import { Reachability } from "../../lib/net/reach.ts";
 import { defaultCacheDir, DownloadCache } from "../../lib/net/cache.ts";
@@ -519,19 +519,6 @@ Deno.test("fetchJson() parses JSON and rejects a non-JSON body", async () => {
   server.route("GET", /^\/h$/, () => new Response("<html>"));
   assert.deepEqual((await fetchJson(`${server.url}/j`)).data, { a: 1 });
   await assert.rejects(fetchJson(`${server.url}/h`), /response is not JSON/);
-});
-
-Deno.test("copyVerified() copies only matching bytes", async () => {
-  await using dir = await tmp();
-  const src = join(dir.path, "src");
-  await Deno.writeFile(src, BYTES);
-  await copyVerified(src, join(dir.path, "ok"), SHA);
-  assert.deepEqual(await Deno.readFile(join(dir.path, "ok")), BYTES);
-  await assert.rejects(
-    copyVerified(src, join(dir.path, "bad"), "0".repeat(64)),
-    /sha256 mismatch/,
-  );
-  assert.deepEqual(await listDir(dir.path), ["ok", "src"]);
 });
 
 Deno.test("download() leaves no temp file when interrupted with SIGINT", async () => {

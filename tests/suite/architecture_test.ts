@@ -376,47 +376,6 @@ export function importedNames(text: string): Map<string, Set<string>> {
   return out;
 }
 
-/**
- * Known unused exports, as "<file> <name>", in folders other engineers were rewriting when the
- * rule came in (by owner); each owner drops the export (or the code) and its entry here.
- * Nothing else may export a name nobody imports.
- */
-const UNUSED_EXPORT_EXCEPTIONS = new Set<string>([
-  // net-promises (copyVerified: its one product user, vendor_forms.ts's vendorLocalFile, was
-  // dead code and is gone)
-  "lib/net/download.ts copyVerified",
-  "lib/net/github.ts resolveTag",
-  "lib/fix_build/apply.ts Changed",
-  "lib/fix_build/build.ts BuildOutput",
-  "lib/fix_build/hash.ts expectedNames",
-  "lib/fix_build/modules.ts MODULE_DISTRIBUTIONS",
-  "lib/fix_build/plan.ts KNOWN_SYSTEMS",
-  "lib/fix_build/plan.ts PlanContext",
-  "lib/fix_build/plan.ts PlannedEdit",
-  "lib/fix_build/run.ts FixBuildOptions",
-  "lib/fix_build/run.ts LogArgs",
-  "lib/net/download.ts DownloadOptions",
-  "lib/net/download.ts EnvLike",
-  "lib/net/download.ts formatBytes",
-  "lib/net/github.ts DEFAULT_GITHUB_API_URL",
-  "lib/net/github.ts RevKind",
-  "lib/net/pypi.ts DEFAULT_PYPI_URL",
-  "lib/net/pypi.ts PypiFile",
-  "lib/net/pypi.ts ReleaseVersion",
-  "lib/net/pypi.ts distFileParts",
-  "lib/nixpkgs_index/run.ts IndexOptions",
-  "lib/nixpkgs_index/run.ts IndexResult",
-  "lib/outdated/run.ts OutdatedOptions",
-  "lib/outdated/run.ts Status",
-  "lib/outdated/run.ts statusText",
-  "lib/outdated/versions.ts Standing",
-  "lib/outdated/versions.ts eligible",
-  // release-promises
-  "lib/release/exec.ts lastLine",
-  "lib/release/run.ts ReleaseOptions",
-  "lib/release/run.ts ReleaseResult",
-]);
-
 /** True when `name` occurs in the module's code (comments left out) beyond its declaration. */
 export function usedInside(text: string, name: string): boolean {
   const code = text.replace(/\/\*[^]*?\*\//g, "").replace(/\/\/.*$/gm, "");
@@ -443,7 +402,6 @@ Deno.test("architecture: every name lib/ exports is imported by another file", (
   const product = usedBy(["lib", "tasks", "bench"]);
   const tests = usedBy(["tests"]);
   const unused: string[] = [];
-  const excused = new Set<string>();
   for (const file of tsFiles("lib")) {
     const names = product.get(file) ?? new Set();
     if (names.has("*")) continue;
@@ -452,9 +410,7 @@ Deno.test("architecture: every name lib/ exports is imported by another file", (
       if (names.has(name)) continue;
       // A test is a user of a seam of live code, not of code only tests run.
       if (tests.get(file)?.has(name) && usedInside(text, name)) continue;
-      const key = `${file} ${name}`;
-      if (UNUSED_EXPORT_EXCEPTIONS.has(key)) excused.add(key);
-      else unused.push(key);
+      unused.push(`${file} ${name}`);
     }
   }
   assert.deepEqual(
@@ -464,8 +420,6 @@ Deno.test("architecture: every name lib/ exports is imported by another file", (
       unused.join("\n")
     }`,
   );
-  const stale = [...UNUSED_EXPORT_EXCEPTIONS].filter((e) => !excused.has(e));
-  assert.deepEqual(stale, [], "exceptions now imported or gone: remove them");
 });
 
 Deno.test("exportedNames() and importedNames() read the forms lib/ uses", () => {
