@@ -1,10 +1,12 @@
 // The download cache wherever README puts it (COMFYKIT_CACHE_DIR, XDG_CACHE_HOME/comfykit,
 // ~/.cache/comfykit) works with each task's deno.json permissions (issue 22 #26): run exactly as
-// users do, `deno task NAME` in a fresh copy of the kit, with a cache outside ~/.cache and /tmp.
+// users do, `deno task NAME` in a fresh copy of the kit, with a cache outside ~/.cache and /tmp:
+// fetch-source, outdated, new-package, verify --online and bump-comfyui each fill one.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startServer } from "../_fixtures/server.ts";
-import { mountPypi, wheelFile } from "../_fixtures/pypi.ts";
+import { wheelFile } from "../_fixtures/pypi.ts";
+import { mountReleases, NIXPKGS_INDEX } from "../_fixtures/bump.ts";
 import { fixtureNarHash, mountComfyGithub } from "../_fixtures/comfyui.ts";
 import { copyTree, ROOT, run, SEED_MAIN, tmp } from "../_helpers.ts";
 import { readMainPackage } from "../../lib/repo/main_package.ts";
@@ -14,7 +16,7 @@ const DEMO = { name: "demo-pkg", version: "1.0.0", packages: ["demo_pkg"] };
 /** A fresh copy of the kit that is also the repository (.flox, manifest, index). */
 async function freshCopy(dir: string): Promise<string> {
   const kit = join(dir, "kit");
-  for (const d of ["lib", "tasks"]) {
+  for (const d of ["lib", "tasks", "templates"]) {
     await copyTree(`${ROOT}/${d}`, `${kit}/${d}`);
   }
   for (const f of ["deno.json", "deno.lock", "nixpkgs-index.json"]) {
@@ -47,7 +49,8 @@ async function entries(dir: string): Promise<number> {
 Deno.test("every task honours the download cache outside ~/.cache and /tmp under deno.json's permissions (#26)", async () => {
   await using dir = await tmp();
   await using server = await startServer();
-  const pypi = mountPypi(server, [
+  // The releases bump-comfyui 0.3.76 fetches, and demo-pkg.
+  const pypi = mountReleases(server, [
     { name: DEMO.name, version: DEMO.version, files: [wheelFile(DEMO)] },
   ]);
   const gh = await mountComfyGithub(server);
@@ -86,6 +89,44 @@ Deno.test("every task honours the download cache outside ~/.cache and /tmp under
     assert.doesNotMatch(report.stderr, /requirements of comfyui/);
     assert.doesNotMatch(report.stderr, /not writable|Not permitted/);
     assert.equal(await entries(join(ck, "sha256")), 1);
+    // new-package downloads the release into the cache before it vendors it; verify --online
+    // downloads ComfyUI's pinned archive to compare its hash.
+    const np = join(outside, "np");
+    const added = await deno([
+      "new-package",
+      DEMO.name,
+      "--yes",
+      "--license",
+      "mit",
+      "--nixpkgs-index",
+      `${kit}/nixpkgs-index.json`,
+    ], { ...base, COMFYKIT_CACHE_DIR: np, XDG_CACHE_HOME: "" });
+    assert.equal(added.code, 0, added.stderr);
+    assert.doesNotMatch(added.stderr, /not writable|Not permitted/);
+    assert.ok(await entries(join(np, "sha256")) >= 1, added.stderr);
+    const vc = join(outside, "vc");
+    const verified = await deno(["verify", "--online"], {
+      ...base,
+      COMFYKIT_CACHE_DIR: vc,
+      XDG_CACHE_HOME: "",
+    });
+    assert.doesNotMatch(verified.stderr, /not writable|Not permitted/);
+    assert.doesNotMatch(verified.stdout, /not writable|Not permitted/);
+    assert.equal(await entries(join(vc, "sha256")), 1, verified.stdout);
+    // bump-comfyui --dry-run downloads the new release's archive to read its requirements.
+    const index = join(dir.path, "bump-index.json");
+    await Deno.writeTextFile(index, NIXPKGS_INDEX);
+    const bc = join(outside, "bc");
+    const bumped = await deno([
+      "bump-comfyui",
+      "0.3.76",
+      "--nixpkgs-index",
+      index,
+      "--dry-run",
+    ], { ...base, COMFYKIT_CACHE_DIR: bc, XDG_CACHE_HOME: "" });
+    assert.equal(bumped.code, 0, bumped.stderr);
+    assert.doesNotMatch(bumped.stderr, /not writable|Not permitted/);
+    assert.ok(await entries(join(bc, "sha256")) >= 1, bumped.stderr);
   } finally {
     await Deno.remove(outside, { recursive: true });
   }
