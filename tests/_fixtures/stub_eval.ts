@@ -49,11 +49,15 @@ export interface Evaluated {
     | null;
 }
 
-/** Evaluates every file of `pkgsDir` for `system`; the stub's own error on failure. */
+/**
+ * Evaluates every file of `pkgsDir` for `system`; the stub's own error on failure. `extra` adds
+ * python3Packages to the kit's offline index; `broken` names those nixpkgs marks broken.
+ */
 export async function evaluate(
   pkgsDir: string,
   system: string,
   strictFormats = true,
+  opts: { extra?: Record<string, string>; broken?: string[] } = {},
 ): Promise<
   { ok: true; pkgs: Record<string, Evaluated> } | { ok: false; error: string }
 > {
@@ -63,8 +67,9 @@ export async function evaluate(
   await Deno.writeTextFile(
     data,
     JSON.stringify({
-      pythonPackages: index.python3Packages,
+      pythonPackages: { ...index.python3Packages, ...opts.extra },
       licenseNames: KNOWN_LICENSE_ATTRS,
+      brokenModules: opts.broken ?? [],
     }),
   );
   const expr = `let d = builtins.fromJSON (builtins.readFile ${
@@ -73,7 +78,7 @@ export async function evaluate(
     system = ${JSON.stringify(system)};
     pkgsDir = /. + ${JSON.stringify(pkgsDir)};
     pythonVersion = ${JSON.stringify(index.python ?? "3.13")};
-    inherit (d) pythonPackages licenseNames;
+    inherit (d) pythonPackages licenseNames brokenModules;
     strictFormats = ${strictFormats};
   }`;
   const r = await run("nix-instantiate", [

@@ -40,6 +40,8 @@
   # the lib.licenses attribute names
 , licenseNames
 , strictFormats ? false
+  # python3Packages attributes nixpkgs marks broken (meta.broken; anything needing one throws)
+, brokenModules ? [ ]
 }:
 let
   inherit (builtins)
@@ -86,6 +88,13 @@ let
       in
       self;
     versionOlder = a: b: builtins.compareVersions a b < 0;
+    # lib/meta.nix (string platforms: nothing here lists attribute sets)
+    meta = rec {
+      platformMatch = platform: p: isString p && platform ? system && p == platform.system;
+      availableOn = platform: pkg:
+        (!(pkg ? meta.platforms) || builtins.any (platformMatch platform) pkg.meta.platforms)
+        && builtins.all (p: !platformMatch platform p) (pkg.meta.badPlatforms or [ ]);
+    };
   };
 
   isDarwin = match ".*-darwin" system != null;
@@ -198,14 +207,24 @@ let
   torchUsers = [ "torchvision" "torchaudio" "torchsde" "kornia" "timm" "spandrel" ];
   followsTorch = [ "torchvision" "torchaudio" ];
 
-  module = py: pset: pname: version: mkDrv "python${majorMinor}-${pname}-${version}" (rec {
-    inherit pname version;
-    pythonModule = py;
-    stubInputs = lib.optional (elem pname torchUsers) pset.torch;
-    propagatedBuildInputs = stubInputs;
-  } // lib.optionalAttrs (elem pname followsTorch) {
-    stubCuda = pset.torch.stubCuda;
-  });
+  # check-meta.nix's commonMeta gives every package meta.broken; a broken one refuses to
+  # evaluate as a dependency (its outPath throws here), while its meta stays readable.
+  module = py: pset: pname: version:
+    let
+      name = "python${majorMinor}-${pname}-${version}";
+      broken = elem pname brokenModules;
+      d = mkDrv name (rec {
+        inherit pname version;
+        pythonModule = py;
+        meta = { inherit broken; available = !broken; };
+        stubInputs = lib.optional (elem pname torchUsers) pset.torch;
+        propagatedBuildInputs = stubInputs;
+      } // lib.optionalAttrs (elem pname followsTorch) {
+        stubCuda = pset.torch.stubCuda;
+      });
+    in
+    if broken then d // { outPath = throw "Package '${name}' is marked as broken, refusing to evaluate."; }
+    else d;
 
   torchFamily = py: pset:
     let

@@ -9,6 +9,7 @@ import { main } from "../../tasks/fix_build.ts";
 import { main as fixHashMain } from "../../tasks/fix_hash.ts";
 import {
   captureOutput,
+  copyTree,
   haveTool,
   ROOT,
   run,
@@ -17,6 +18,7 @@ import {
   tmuxSession,
 } from "../_helpers.ts";
 import { makeRepo, pkg, standInFlox } from "./fix_build_helpers.ts";
+import { evaluate } from "../_fixtures/stub_eval.ts";
 
 const LOGS = `${ROOT}/tests/_fixtures/logs`;
 const fixture = (name: string) => Deno.readTextFileSync(`${LOGS}/${name}`);
@@ -760,4 +762,53 @@ Deno.test("main() shows the diff and asks before writing in a terminal (tmux)", 
     await t.waitFor(/RC=0/);
   }
   assert.match(await read(root, "vulnix.nix"), /^ {4}zope-interface$/m);
+});
+
+Deno.test({
+  name:
+    "fix-build's gate for a broken package evaluates: the repository's comfyui.nix keeps catboost out where nixpkgs marks it broken, in where not (#32)",
+  ignore: !haveTool("nix-instantiate"),
+  fn: async () => {
+    await using dir = await tmp();
+    const root = dir.path;
+    await copyTree(`${ROOT}/.flox`, `${root}/.flox`);
+    const file = `${root}/.flox/pkgs/comfyui.nix`;
+    const text = await Deno.readTextFile(file);
+    assert.match(text, /\n {4}# requirements\.txt\n {4}torch\n/);
+    await Deno.writeTextFile(
+      file,
+      text.replace(
+        "\n    # requirements.txt\n    torch\n",
+        "\n    # requirements.txt\n    torch\n    catboost\n",
+      ),
+    );
+    // nixpkgs has catboost; the kit's offline index does not list it.
+    const extra = { catboost: "1.2.7" };
+    const index = JSON.parse(
+      await Deno.readTextFile(`${ROOT}/nixpkgs-index.json`),
+    );
+    index.python3Packages = { ...index.python3Packages, ...extra };
+    await Deno.writeTextFile(`${root}/index.json`, JSON.stringify(index));
+    const pkgs = `${root}/.flox/pkgs`;
+    const modules = async (broken: string[]) => {
+      const ev = await evaluate(pkgs, "x86_64-linux", true, { extra, broken });
+      if (!ev.ok) return ev.error;
+      return ev.pkgs.comfyui!.pythonEnvModules!;
+    };
+    // Before: nixpkgs refuses to evaluate the build, as the log shows.
+    assert.match(
+      String(await modules(["catboost"])),
+      /python3\.13-catboost-1\.2\.7' is marked as broken/,
+    );
+    const r = await fixLog(root, fixture("broken_catboost.log"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /keep catboost only where nixpkgs builds it/);
+    const gated = await modules(["catboost"]);
+    assert.ok(Array.isArray(gated), String(gated));
+    assert.ok(!gated.includes("catboost"));
+    assert.ok(gated.includes("torch"));
+    const fixed = await modules([]);
+    assert.ok(Array.isArray(fixed), String(fixed));
+    assert.ok(fixed.includes("catboost"));
+  },
 });
