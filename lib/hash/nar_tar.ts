@@ -1,12 +1,14 @@
 // A NAR serialisation made from a GNU tar stream of a directory, as `tar` writes it with
 // `--sort=name --format=gnu --hard-dereference`: one process walks and reads the whole tree (no
-// Deno permission check per path), this thread only parses 512-byte headers and hashes. The
+// Deno permission check per path), the kit only parses 512-byte headers and hashes. The
 // entries arrive depth-first with each directory's names in byte order, which is NAR's order;
 // an entry out of that order, a hard link, a device or a FIFO stops the dump (KitError), so a
 // stream that is not what NAR needs never yields a wrong hash.
 //
 // Names are handled as bytes (one char per byte): a name that is not UTF-8 keeps its bytes.
+import { onInterrupt } from "../kit/cleanup.ts";
 import { KitError } from "../kit/errors.ts";
+import { tempDir } from "../kit/fsutil.ts";
 import { type Digest, finish, newSha256 } from "./sha256.ts";
 import {
   CLOSE,
@@ -272,8 +274,8 @@ export class TarToNar {
 
 /**
  * GNU tar's arguments for a stream TarToNar reads: sorted, hard links as files, no follows, and
- * 64 KiB records (a Linux pipe's capacity: every read of the pipe comes back full, where tar's
- * default 10 KiB records made ~40% more, smaller reads).
+ * 64 KiB records (a FIFO's capacity: every read comes back full, where tar's default 10 KiB
+ * records made ~40% more, smaller reads).
  */
 const TAR_ARGS = [
   "--sort=name",
@@ -282,61 +284,189 @@ const TAR_ARGS = [
   "--blocking-factor=128",
 ];
 
-/** True when this process may run `tar` (deno.json grants it to checksum). */
-export function tarAllowed(): boolean {
+/** The ring the reader thread fills: 8 slots of 1 MiB (smaller slots measured slower). */
+const RING = { slots: 8, size: 1 << 20 };
+/**
+ * Control words (see nar_tar_worker.ts): slots filled, slots consumed, the reader's state, a
+ * counter of the reader's events (waited on), then each slot's length.
+ */
+const HEAD = 0, TAIL = 1, STATE = 2, EVENTS = 3, LENGTHS = 4;
+const EOF = 2, FAILED = 3, ABORT = 4;
+
+function allowed(command: string): boolean {
   try {
-    return Deno.permissions.querySync({ name: "run", command: "tar" }).state ===
+    return Deno.permissions.querySync({ name: "run", command }).state ===
       "granted";
   } catch {
     return false;
   }
 }
 
+/** True when this process may run `tar` and `mkfifo` (deno.json grants them to checksum). */
+export function tarAllowed(): boolean {
+  return allowed("tar") && allowed("mkfifo");
+}
+
 /**
  * The NAR hash of the directory `dir` (a real directory, not a symlink to one) from one GNU tar
- * stream, or undefined when tar is missing, says anything on stderr (an unreadable file, a
- * socket it skipped, a file that changed), exits non-zero or gives a stream NAR cannot take:
- * the caller then walks the tree itself, which names the problem.
+ * archive, or undefined when tar or mkfifo is missing, no temp folder can be made, tar says
+ * anything on stderr (an unreadable file, a socket it skipped, a file that changed), exits
+ * non-zero or gives a stream NAR cannot take: the caller then walks the tree itself, which names
+ * the problem.
+ *
+ * Three processes share the work on two cores: tar walks and reads the tree into a FIFO, a
+ * reader thread (nar_tar_worker.ts) copies the FIFO into a ring of 1 MiB slots, and this thread
+ * parses and hashes them as they fill. Memory stays flat however large the tree.
  */
 export async function narHashDirByTar(
   dir: string,
 ): Promise<Digest | undefined> {
-  let child: Deno.ChildProcess;
+  const ring = newRing();
+  let reader: Worker | undefined;
   try {
-    child = new Deno.Command("tar", {
-      args: [...TAR_ARGS, "-C", dir, "-cf", "-", "."],
+    await using scratch = await tempDir("comfykit-nar-");
+    const fifo = `${scratch.path}/archive`;
+    const made = new Deno.Command("mkfifo", {
+      args: ["-m", "600", fifo],
       stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { LC_ALL: "C" },
-    }).spawn();
-  } catch {
-    return undefined;
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    // Creating the thread holds this one ~11 ms: mkfifo runs meanwhile.
+    reader = new Worker(
+      new URL("./nar_tar_worker.ts", import.meta.url),
+      { type: "module" },
+    );
+    const opened = readerOpened(reader, ring);
+    if (!(await made).success) return undefined;
+    // A read-write end, held until tar has exited and the reader has opened the FIFO: neither
+    // tar's open nor the reader's waits for the other, and the reader sees the end of the
+    // archive only once tar is done.
+    const hold = Deno.openSync(fifo, { read: true, write: true });
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command("tar", {
+        args: [...TAR_ARGS, "-C", dir, "-cf", fifo, "."],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+        env: { LC_ALL: "C" },
+      }).spawn();
+    } catch (e) {
+      hold.close();
+      throw e;
+    }
+    const unregister = onInterrupt(() => child.kill());
+    let exited = false;
+    const status = child.status.then(async (s) => {
+      exited = true;
+      await opened;
+      hold.close();
+      return s;
+    });
+    const stderr = new Response(child.stderr).text();
+    reader.postMessage({ fifo, ...ring });
+    let digest: Digest | undefined;
+    try {
+      digest = await consume(ring, dir);
+    } finally {
+      // A refused stream (or a bug): tar must not outlive the hash.
+      if (!exited) child.kill();
+      unregister();
+    }
+    const [{ code }, err] = await Promise.all([status, stderr]);
+    return digest && code === 0 && err.trim() === "" ? digest : undefined;
+  } catch (e) {
+    // No temp folder, no mkfifo or tar, no permission for them: the walk takes over.
+    if (Object.values(Deno.errors).some((E) => e instanceof E)) {
+      return undefined;
+    }
+    throw e;
+  } finally {
+    reader?.terminate();
+    stop(ring);
   }
-  const stderr = new Response(child.stderr).text();
+}
+
+interface Ring {
+  data: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  slots: number;
+  size: number;
+}
+
+function newRing(): Ring {
+  const { slots, size } = RING;
+  return {
+    data: new SharedArrayBuffer(slots * size),
+    control: new SharedArrayBuffer(4 * (LENGTHS + slots)),
+    slots,
+    size,
+  };
+}
+
+/** Marks the ring stopped, if the reader has not ended it, and wakes both sides. */
+function stop(ring: Ring): void {
+  const c = new Int32Array(ring.control);
+  const state = Atomics.load(c, STATE);
+  if (state === EOF || state === FAILED) return;
+  // A reader waiting for a free slot sees TAIL move, then ABORT; one in a read stops at the
+  // end of the FIFO (tar killed, the held end closed). A readerOpened() still waiting returns.
+  Atomics.store(c, STATE, state === 0 ? FAILED : ABORT);
+  Atomics.add(c, TAIL, ring.slots);
+  Atomics.notify(c, TAIL);
+  Atomics.add(c, EVENTS, 1);
+  Atomics.notify(c, EVENTS);
+}
+
+/** Resolves once the reader has opened the FIFO, failed, could not start, or was stopped. */
+async function readerOpened(reader: Worker, ring: Ring): Promise<void> {
+  const c = new Int32Array(ring.control);
+  reader.addEventListener("error", (e) => {
+    e.preventDefault();
+    stop(ring);
+  });
+  while (true) {
+    const events = Atomics.load(c, EVENTS);
+    if (Atomics.load(c, STATE) !== 0) return;
+    const wait = Atomics.waitAsync(c, EVENTS, events);
+    if (wait.async) await wait.value;
+  }
+}
+
+/**
+ * Parses and hashes the slots the reader fills, in order; undefined when the reader fails or
+ * the stream is not one NAR can take.
+ */
+async function consume(ring: Ring, dir: string): Promise<Digest | undefined> {
+  const { data, slots, size } = ring;
+  const c = new Int32Array(ring.control);
   const hash = newSha256();
   const nar = new TarToNar(hash, dir);
-  const reader = child.stdout.getReader({ mode: "byob" });
-  // One reused 1 MiB buffer: memory stays flat however large the tree.
-  let buf = new ArrayBuffer(1 << 20);
-  let ok = true;
+  let tail = 0;
   try {
     while (true) {
-      const { value, done } = await reader.read(new Uint8Array(buf));
-      if (done || !value) break;
-      nar.push(value);
-      buf = value.buffer as ArrayBuffer;
+      // Read before looking, so an event between the look and the wait is not missed.
+      const events = Atomics.load(c, EVENTS);
+      if (Atomics.load(c, HEAD) > tail) {
+        const i = tail % slots;
+        nar.push(new Uint8Array(data, i * size, c[LENGTHS + i]));
+        Atomics.store(c, TAIL, ++tail);
+        Atomics.notify(c, TAIL);
+        continue;
+      }
+      const state = Atomics.load(c, STATE);
+      if (state === FAILED) return undefined;
+      if (state === EOF && Atomics.load(c, HEAD) === tail) break;
+      const wait = Atomics.waitAsync(c, EVENTS, events);
+      if (wait.async) await wait.value;
     }
     nar.end();
+    return finish(hash);
   } catch (e) {
     if (!(e instanceof KitError)) throw e;
-    ok = false;
-    try {
-      child.kill();
-    } catch { /* already gone */ }
-    await reader.cancel().catch(() => {});
+    return undefined;
+  } finally {
+    stop(ring);
   }
-  const [status, err] = await Promise.all([child.status, stderr]);
-  if (!ok || status.code !== 0 || err.trim() !== "") return undefined;
-  return finish(hash);
 }

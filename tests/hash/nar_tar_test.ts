@@ -7,7 +7,14 @@ import { narHashPath } from "../../lib/hash/nar.ts";
 import { narHashDirByTar, TarToNar } from "../../lib/hash/nar_tar.ts";
 import { KitError } from "../../lib/kit/errors.ts";
 import { toHex, toSri } from "../../lib/hash/sha256.ts";
-import { haveRealSources, haveTool, ROOT, run, tmp } from "../_helpers.ts";
+import {
+  haveRealSources,
+  haveTool,
+  ROOT,
+  run,
+  taskArgs,
+  tmp,
+} from "../_helpers.ts";
 import { nixHash } from "../_fixtures/trees.ts";
 
 const NULL_SINK = { update(_chunk: Uint8Array) {} };
@@ -74,6 +81,103 @@ Deno.test("narHashPath(): what tar cannot stream falls back to the walk and its 
     assert.match(e.message, /it is a FIFO/);
     return true;
   });
+});
+
+/** Pseudo-random bytes (xorshift), so nothing compresses or repeats. */
+function noise(size: number, seed: number): Uint8Array {
+  const words = new Uint32Array(size / 4);
+  let x = seed;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  return new Uint8Array(words.buffer);
+}
+
+/** Processes whose command line mentions `text` (an orphaned tar would), from `ps`. */
+async function processesMentioning(text: string): Promise<string[]> {
+  const r = await run("ps", ["-eo", "args="]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split("\n").filter((l) => l.includes(text));
+}
+
+Deno.test("narHashDirByTar(): a tree larger than the reader's ring (8 x 1 MiB) wraps it several times and still gives nix-hash's hash", async () => {
+  if (!haveTool("nix-hash") || !haveTool("tar")) return;
+  await using dir = await tmp();
+  const root = `${dir.path}/big`;
+  await Deno.mkdir(`${root}/small`, { recursive: true });
+  for (let i = 0; i < 3; i++) {
+    // 5 MiB + 3 bytes: file data ends mid-slot and mid-block.
+    await Deno.writeFile(
+      `${root}/f${i}`,
+      noise(5 * (1 << 20) + 4, i + 1).subarray(1),
+    );
+  }
+  for (let i = 0; i < 300; i++) {
+    await Deno.writeFile(`${root}/small/s${i}`, noise(4 * i + 4, i + 7));
+  }
+  const viaTar = await narHashDirByTar(root);
+  assert.ok(viaTar, "tar route used");
+  assert.equal(toHex(viaTar), await nixHash(root));
+});
+
+Deno.test("narHashDirByTar(): a stream refused while the reader waits for a free slot ends at once, with tar gone", async () => {
+  if (!haveTool("tar") || !haveTool("mkfifo") || !haveTool("ps")) return;
+  await using dir = await tmp();
+  const root = `${dir.path}/refused`;
+  await Deno.mkdir(root);
+  // The FIFO's header comes first and is refused; 24 MiB follow, more than the ring holds.
+  assert.equal((await run("mkfifo", [`${root}/a-fifo`])).code, 0);
+  await Deno.writeFile(`${root}/b`, noise(24 << 20, 3));
+  const started = performance.now();
+  assert.equal(await narHashDirByTar(root), undefined);
+  assert.ok(performance.now() - started < 10_000, "no hang");
+  assert.deepEqual(await processesMentioning(root), []);
+});
+
+Deno.test("checksum DIR under deno.json's permissions streams through a FIFO, and Ctrl-C leaves no tar and no temp folder", async () => {
+  if (!haveTool("tar") || !haveTool("mkfifo") || !haveTool("ps")) return;
+  await using dir = await tmp();
+  const root = `${dir.path}/tree`;
+  const scratch = `${dir.path}/tmp`;
+  await Deno.mkdir(root);
+  await Deno.mkdir(scratch);
+  // 8 GiB of holes: tar reads zeros for seconds, long enough to interrupt.
+  await Deno.writeFile(`${root}/sparse`, new Uint8Array());
+  await Deno.truncate(`${root}/sparse`, 8 * 2 ** 30);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...await taskArgs("checksum", dir.path), root],
+    env: { TMPDIR: scratch },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  // The FIFO's folder appears once the route is taken: the task may run tar and mkfifo.
+  const deadline = Date.now() + 20_000;
+  while (
+    ![...Deno.readDirSync(scratch)].some((e) =>
+      e.name.startsWith("comfykit-nar-")
+    ) || (await processesMentioning(root)).length === 0
+  ) {
+    assert.ok(Date.now() < deadline, "the FIFO route was never taken");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  child.kill("SIGINT");
+  const { code, stdout } = await output;
+  assert.equal(code, 130);
+  assert.equal(new TextDecoder().decode(stdout), "");
+  assert.deepEqual([...Deno.readDirSync(scratch)], []);
+  for (
+    let i = 0;
+    (await processesMentioning(root)).length > 0 && i < 100;
+    i++
+  ) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(await processesMentioning(root), []);
 });
 
 Deno.test("TarToNar: out-of-order entries and truncated streams are refused, never hashed", () => {
