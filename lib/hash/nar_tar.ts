@@ -32,7 +32,12 @@ const BLOCK = 512;
 function binary(b: Uint8Array): string {
   let s = "";
   for (let i = 0; i < b.length; i += 4096) {
-    s += String.fromCharCode(...b.subarray(i, i + 4096));
+    // apply, not a spread: a spread walks the typed array's iterator, which was most of the
+    // time TarToNar spent parsing 20,000 headers.
+    s += String.fromCharCode.apply(
+      null,
+      b.subarray(i, i + 4096) as unknown as number[],
+    );
   }
   return s;
 }
