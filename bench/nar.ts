@@ -2,7 +2,7 @@
 // DIR` on a tree of 20,000 small files + 3 × 40 MiB (generated under bench/data/nar/), run
 // interleaved in one process, medians and the ratio printed side by side, with each command's
 // peak memory (GNU time's %M). For the record it also times the kit's own walk (the task without
-// --allow-run=tar) and the tar stream alone (`tar … | cat`, the floor of the tar route), and
+// --allow-run) and the tar stream alone (`tar … | cat`, the floor of the tar route), and
 // probes what Deno's permission check costs per file: an lstat + readFile loop under -A,
 // --allow-read and --allow-read=DIR.
 //

@@ -7,9 +7,10 @@
 //   deno task checksum --verify .flox/sources/SHA256SUMS.txt
 //   deno task checksum --convert sha256:0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73
 //
-// Permissions: --allow-read (the paths given), --allow-write=/tmp (only --unpack of an archive
-// larger than 512 MiB spills contents into a private temp directory), --allow-run=tar (one tar
-// stream reads a directory for its NAR hash), --allow-env=NO_COLOR.
+// Permissions: --allow-read (the paths given), --allow-write=/tmp (a private temp directory:
+// the spill of --unpack for an archive larger than 512 MiB, the FIFO of a directory's NAR
+// hash), --allow-run=tar,mkfifo (one tar archive, read through a FIFO, gives a directory's NAR
+// hash), --allow-env=NO_COLOR,INIT_CWD,COMFYKIT_UNPACK_MEMORY_MIB.
 // Heavy modules (archive readers) are imported only for --unpack, so --help answers fast.
 import { argPath, parseCli, runTask } from "../lib/kit/cli.ts";
 import { UsageError } from "../lib/kit/errors.ts";
