@@ -137,6 +137,46 @@ Deno.test("narHashDirByTar(): a stream refused while the reader waits for a free
   assert.deepEqual(await processesMentioning(root), []);
 });
 
+async function emptyFiles(dir: string, n: number): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    await Deno.writeFile(`${dir}/e${i}`, new Uint8Array());
+  }
+}
+
+Deno.test("checksum DIR under deno.json's permissions walks a tree of fewer than 600 entries and runs tar for a larger one, falling back to the walk when tar fails", async () => {
+  if (!haveTool("nix-hash")) return;
+  await using dir = await tmp();
+  // A tar that only records that it ran, then fails as a broken tar would.
+  const bin = `${dir.path}/bin`;
+  const marker = `${dir.path}/tar-ran`;
+  await Deno.mkdir(bin);
+  await Deno.writeTextFile(
+    `${bin}/tar`,
+    `#!/bin/sh\necho "$@" >> "${marker}"\nexit 2\n`,
+    { mode: 0o755 },
+  );
+  const env = { PATH: `${bin}:${Deno.env.get("PATH")}` };
+  const checksum = async (root: string) => {
+    const r = await run(
+      Deno.execPath(),
+      [...await taskArgs("checksum", dir.path), "--format", "hex", root],
+      { env },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.split(" ")[0];
+  };
+  const small = `${dir.path}/small`;
+  await emptyFiles(small, 598);
+  await Deno.writeTextFile(`${small}/x`, "x"); // 599 entries
+  assert.equal(await checksum(small), await nixHash(small));
+  const ran = await Deno.stat(marker).then(() => true, () => false);
+  assert.equal(ran, false, "a tree of 599 entries is walked");
+  await Deno.writeTextFile(`${small}/y`, "y"); // 600: tar runs, fails, the walk answers
+  assert.equal(await checksum(small), await nixHash(small));
+  assert.match(await Deno.readTextFile(marker), /--sort=name/);
+});
+
 Deno.test("checksum DIR under deno.json's permissions streams through a FIFO, and Ctrl-C leaves no tar and no temp folder", async () => {
   if (!haveTool("tar") || !haveTool("mkfifo") || !haveTool("ps")) return;
   await using dir = await tmp();
@@ -144,7 +184,9 @@ Deno.test("checksum DIR under deno.json's permissions streams through a FIFO, an
   const scratch = `${dir.path}/tmp`;
   await Deno.mkdir(root);
   await Deno.mkdir(scratch);
-  // 8 GiB of holes: tar reads zeros for seconds, long enough to interrupt.
+  // 8 GiB of holes: tar reads zeros for seconds, long enough to interrupt; 600 more entries, so
+  // that the tree is not one the walk takes.
+  await emptyFiles(`${root}/many`, 600);
   await Deno.writeFile(`${root}/sparse`, new Uint8Array());
   await Deno.truncate(`${root}/sparse`, 8 * 2 ** 30);
   const child = new Deno.Command(Deno.execPath(), {
