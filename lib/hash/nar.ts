@@ -53,13 +53,14 @@ interface NarOptions {
    * walks the tree in Deno). See lib/hash/nar_tar.ts.
    */
   tar?: boolean;
-  /**
-   * Trees with fewer entries than this are walked even when tar may run (default 600): the tar
-   * route's fixed cost (a thread, mkfifo, tar) is ~25 ms, which the walk's per-file cost
-   * catches up with at ~600-800 files (bench/README.md).
-   */
-  tarFrom?: number;
 }
+
+/**
+ * Trees with fewer entries than this are walked even when tar may run: the tar route's fixed
+ * cost (a thread, mkfifo, tar) is ~25 ms, which the walk's per-file cost catches up with at
+ * ~600-800 files (bench/README.md).
+ */
+const TAR_FROM = 600;
 
 function kindOf(info: Deno.FileInfo): string {
   if (info.isFifo) return "a FIFO";
@@ -249,7 +250,7 @@ export async function narHashPath(
     } catch {
       root = undefined; // the walk below reports it
     }
-    const d = root === undefined || !tarSuits(root, options.tarFrom ?? 600)
+    const d = root === undefined || !tarSuits(root)
       ? undefined
       : await narHashDirByTar(root);
     if (d) return d;
@@ -260,21 +261,21 @@ export async function narHashPath(
 }
 
 /**
- * True when the tree under `dir` has at least `n` entries (counting stops there), or a name that
- * is not UTF-8: Deno reads such a name with U+FFFD in it and the walk could not open it, while
- * tar keeps its bytes.
+ * True when the tree under `dir` has TAR_FROM entries or more (counting stops there), or a name
+ * that is not UTF-8: Deno reads such a name with U+FFFD in it and the walk could not open it,
+ * while tar keeps its bytes.
  */
-function tarSuits(dir: string, n: number): boolean {
+function tarSuits(dir: string): boolean {
   let count = 0;
   const visit = (path: string): boolean => {
     for (const e of Deno.readDirSync(path)) {
-      if (++count >= n || e.name.includes("\uFFFD")) return true;
+      if (++count >= TAR_FROM || e.name.includes("\uFFFD")) return true;
       if (e.isDirectory && visit(`${path}/${e.name}`)) return true;
     }
     return false;
   };
   try {
-    return n <= 0 || visit(dir);
+    return visit(dir);
   } catch {
     return false; // the walk reports it
   }
