@@ -40,7 +40,7 @@ import {
   ParallelReader,
   readFileSmall,
 } from "./nar_reader.ts";
-import { narHashDirByTar, tarAllowed } from "./nar_tar.ts";
+import { narHashDirByTar, tarAllowed } from "./nar_tar_fifo.ts";
 
 /** Tuning knobs of narHashPath/narDumpPath (tests and the benchmark use them). */
 interface NarOptions {
@@ -50,7 +50,7 @@ interface NarOptions {
   parallelThreshold?: number;
   /**
    * Hash a directory from one `tar` stream when the process may run tar (default true; false
-   * walks the tree in Deno). See lib/hash/nar_tar.ts.
+   * walks the tree in Deno). See lib/hash/nar_tar_fifo.ts.
    */
   tar?: boolean;
 }

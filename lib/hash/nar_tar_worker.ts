@@ -1,30 +1,27 @@
-// Reader thread for lib/hash/nar_tar.ts: reads tar's archive from a FIFO with blocking reads into
-// a ring of shared slots while the main thread parses and hashes the slots already filled. A
-// child's stdout pipe is read one 64 KiB async op at a time, which slowed tar by ~30%; a blocking
-// read of a FIFO keeps `cat`'s pace. Not a public module; the ring's layout is RING in
-// nar_tar.ts.
+// Reader thread for lib/hash/nar_tar_fifo.ts: reads tar's archive from a FIFO with blocking
+// reads into a ring of shared slots (tar_ring.ts) while the main thread parses and hashes the
+// slots already filled. A child's stdout pipe is read one 64 KiB async op at a time, which
+// slowed tar by ~30%; a blocking read of a FIFO keeps `cat`'s pace. Not a public module.
+import {
+  ABORT,
+  EOF,
+  FAILED,
+  HEAD,
+  LENGTHS,
+  OPEN,
+  type Ring,
+  signal,
+  STATE,
+  TAIL,
+} from "./tar_ring.ts";
 
-/** Indices into the ring's Int32Array of control words; the slot lengths follow them. */
-const HEAD = 0, TAIL = 1, STATE = 2, EVENTS = 3, LENGTHS = 4;
-const OPEN = 1, EOF = 2, FAILED = 3, ABORT = 4;
-
-interface Request {
+interface Request extends Ring {
   fifo: string;
-  data: SharedArrayBuffer;
-  control: SharedArrayBuffer;
-  slots: number;
-  size: number;
 }
 
 const scope = globalThis as unknown as {
   onmessage: ((e: MessageEvent<Request>) => void) | null;
 };
-
-/** Every new slot and state change bumps EVENTS, which the main thread waits on. */
-function signal(c: Int32Array): void {
-  Atomics.add(c, EVENTS, 1);
-  Atomics.notify(c, EVENTS);
-}
 
 scope.onmessage = (e) => {
   const { fifo, data, control, slots, size } = e.data;

@@ -1,10 +1,11 @@
-// The tar route of narHashPath (lib/hash/nar_tar.ts): one GNU tar stream parsed into the NAR,
-// bit-identical to nix-hash on odd trees (non-UTF-8 and long names, long symlink targets, hard
-// links, empty files and folders, executables, symlinks to folders never followed), and a
-// fall-back to the walker, with its error, for what tar cannot stream.
+// The tar route of narHashPath (lib/hash/nar_tar_fifo.ts, lib/hash/nar_tar.ts): one GNU tar
+// stream parsed into the NAR, bit-identical to nix-hash on odd trees (non-UTF-8 and long names,
+// long symlink targets, hard links, empty files and folders, executables, symlinks to folders
+// never followed), and a fall-back to the walker, with its error, for what tar cannot stream.
 import assert from "node:assert/strict";
 import { narHashPath } from "../../lib/hash/nar.ts";
-import { narHashDirByTar, TarToNar } from "../../lib/hash/nar_tar.ts";
+import { TarToNar } from "../../lib/hash/nar_tar.ts";
+import { narHashDirByTar } from "../../lib/hash/nar_tar_fifo.ts";
 import { KitError } from "../../lib/kit/errors.ts";
 import { toHex, toSri } from "../../lib/hash/sha256.ts";
 import {
